@@ -1,0 +1,37 @@
+# Thin wrapper over CMake: `make run` and `make test` are the quick start.
+BUILD    ?= build
+ASAN     ?= build-asan
+JOBS     ?= $(shell nproc)
+DEMO_DB  ?= gatehouse-demo.db
+LISTEN   ?= 127.0.0.1:8080
+
+.PHONY: all deps build asan run test test-unit test-e2e test-asan bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DGH_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS)
+
+# Builds, seeds a fresh demo database and serves it on $(LISTEN).
+run: build
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	@$(BUILD)/gatehouse --db $(DEMO_DB) demo
+	@$(BUILD)/gatehouse --db $(DEMO_DB) serve --listen $(LISTEN)
+
+# The whole suite: unit, end-to-end and fuzz smoke, normally and under ASan+UBSan.
+test: build asan
+	@./tests/run.sh $(BUILD) $(ASAN)
+
+bench: build
+	@./bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,45 @@
+/* audit.h - the append-only, hash-chained audit log.
+ *
+ * Each event's hash is SHA-256 over the previous event's hash and a canonical
+ * encoding of the event (see docs/internals/audit.md):
+ *   hash_n = SHA-256(hash_{n-1} || u64be(seq) || i64be(ts) || lp(actor) ||
+ *                    lp(action) || lp(object_type) || lp(object_id) || lp(details))
+ * where lp(x) = u32be(len(x)) || x, details is canonical JSON (sorted keys,
+ * compact) and hash_0 is 32 zero bytes. */
+#ifndef GH_AUDIT_H
+#define GH_AUDIT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define GH_AUDIT_HASH_LEN 32
+
+/* Appends one event inside the caller's open transaction. details may be
+ * NULL (stored as {}). *out_seq (may be NULL) receives the sequence number. */
+int gh_audit_append(int64_t *out_seq, gh_store *s, const char *actor, const char *action,
+		    const char *object_type, const char *object_id, const json_t *details);
+
+/* The event hash over already-canonical fields (used by append and verify). */
+void gh_audit_hash(unsigned char out[GH_AUDIT_HASH_LEN], const unsigned char prev[GH_AUDIT_HASH_LEN],
+		   int64_t seq, int64_t ts, const char *actor, const char *action,
+		   const char *object_type, const char *object_id, const char *details,
+		   size_t details_len);
+
+typedef struct gh_audit_report {
+	int64_t events;     /* events read */
+	int64_t bad_seq;    /* first bad sequence number, 0 when intact */
+	char reason[256];   /* what was wrong at bad_seq */
+} gh_audit_report;
+
+/* Recomputes the whole chain. 0 when intact; GH_EINVALID when not, with the
+ * first bad sequence number and the reason in *out. */
+int gh_audit_verify(gh_audit_report *out, gh_store *s);
+
+/* One event as JSON (seq, ts, actor, action, object_type, object_id, details,
+ * prev_hash, hash) from a row of SELECT seq, ts, actor, action, object_type,
+ * object_id, details, prev_hash, hash. Caller owns the result. */
+json_t *gh_audit_event_json(sqlite3_stmt *row);
+
+#endif

@@ -1,0 +1,89 @@
+/* error.c - the thread-local error object behind gh_error_last. */
+#include "common/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local gh_error last;
+
+const gh_error *gh_error_last(void)
+{
+	return &last;
+}
+
+void gh_error_clear(void)
+{
+	last.code = GH_OK;
+	last.message[0] = '\0';
+	json_decref(last.fields);
+	last.fields = NULL;
+}
+
+int gh_error_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	json_decref(last.fields);
+	last.fields = NULL;
+	last.code = code;
+	va_start(ap, fmt);
+	vsnprintf(last.message, sizeof(last.message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void gh_error_field(const char *field, const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+	json_t *item;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (!last.fields && !(last.fields = json_array()))
+		return;
+	item = json_pack("{s:s, s:s}", "field", field ? field : "", "reason", reason);
+	if (item)
+		json_array_append_new(last.fields, item);
+}
+
+size_t gh_error_field_count(void)
+{
+	return last.fields ? json_array_size(last.fields) : 0;
+}
+
+int gh_error_fields_finish(void)
+{
+	size_t n = gh_error_field_count();
+	json_t *first;
+
+	if (n == 0)
+		return 0;
+	last.code = GH_EINVALID;
+	first = json_array_get(last.fields, 0);
+	if (n == 1)
+		snprintf(last.message, sizeof(last.message), "%s: %s",
+			 json_string_value(json_object_get(first, "field")),
+			 json_string_value(json_object_get(first, "reason")));
+	else
+		snprintf(last.message, sizeof(last.message),
+			 "%zu fields are invalid; see errors", n);
+	return GH_EINVALID;
+}
+
+const char *gh_error_code_name(int code)
+{
+	switch (code) {
+	case GH_OK: return "ok";
+	case GH_ENOTFOUND: return "not_found";
+	case GH_EINVALID: return "invalid";
+	case GH_EDENIED: return "denied";
+	case GH_ECONFLICT: return "conflict";
+	case GH_ETOOLARGE: return "too_large";
+	case GH_EUNAUTH: return "unauthenticated";
+	case GH_EFORBIDDEN: return "forbidden";
+	default: return "internal";
+	}
+}

@@ -1,0 +1,50 @@
+/* jsonv.h - validating reads of JSON input that record field errors.
+ *
+ * Each getter records a field error (gh_error_field) when the value is present
+ * but wrong, or absent but required, so one pass over a body reports every
+ * problem at once; finish with gh_error_fields_finish(). Getters return 1 when
+ * the value is present and valid, 0 when absent (and not required), -1 on a
+ * recorded problem. String outputs are borrowed from the JSON value. */
+#ifndef GH_JSONV_H
+#define GH_JSONV_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits for every JSON body. */
+#define GH_JSON_MAX_DEPTH 32
+#define GH_JSON_MAX_BODY (64 * 1024)
+
+/* Parses text of len bytes: refuses more than GH_JSON_MAX_BODY bytes
+ * (GH_ETOOLARGE), nesting deeper than GH_JSON_MAX_DEPTH (GH_ETOOLARGE),
+ * malformed JSON (GH_EINVALID with line:column), and duplicate keys. */
+int gh_json_parse(json_t **out, const char *text, size_t len);
+
+/* Requires obj to be an object whose keys are all in allowed (NULL-ended);
+ * records "must be a JSON object" under "body" or "unknown field" per key. */
+int gh_jv_object(const json_t *obj, const char *const allowed[]);
+
+/* Strings: non-empty when required, at most maxlen bytes, no control chars. */
+int gh_jv_string(const json_t *obj, const char *key, int required, size_t maxlen,
+		 const char **out);
+/* A short name: [a-z0-9][a-z0-9._-]{0,63}. */
+int gh_jv_name(const json_t *obj, const char *key, int required, const char **out);
+/* One of values (NULL-ended). */
+int gh_jv_enum(const json_t *obj, const char *key, int required,
+	       const char *const values[], const char **out);
+int gh_jv_bool(const json_t *obj, const char *key, int required, int *out);
+/* A duration string ("8h", "1h30m") or a whole number of seconds. */
+int gh_jv_duration(const json_t *obj, const char *key, int required, int64_t *out);
+/* An RFC 3339 time string. */
+int gh_jv_time(const json_t *obj, const char *key, int required, int64_t *out);
+/* A JSON object; *out is borrowed. */
+int gh_jv_object_field(const json_t *obj, const char *key, int required, json_t **out);
+/* An array of strings, each at most maxlen, at most maxitems; *out borrowed. */
+int gh_jv_string_array(const json_t *obj, const char *key, int required, size_t maxitems,
+		       size_t maxlen, json_t **out);
+
+/* Canonical compact text of a value: sorted keys, no spaces. Caller frees. */
+char *gh_json_canonical(const json_t *v);
+
+#endif

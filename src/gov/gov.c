@@ -1,0 +1,221 @@
+/* gov.c - opening the domain and the helpers its files share. */
+#include "gov/gov_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const role_names[] = {"admin", "iam", "approver", "servicedesk",
+					 "auditor", "requester", NULL};
+
+unsigned gh_role_parse(const char *name)
+{
+	for (size_t i = 0; role_names[i]; i++)
+		if (strcmp(role_names[i], name) == 0)
+			return 1u << i;
+	return 0;
+}
+
+json_t *gh_roles_json(unsigned roles)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; role_names[i] && a; i++)
+		if (roles & (1u << i))
+			json_array_append_new(a, json_string(role_names[i]));
+	return a;
+}
+
+int gh_gov_open(gh_gov **out, const char *db_path, int create, const gh_gov_options *opts)
+{
+	gh_gov *g;
+	int rc;
+
+	*out = NULL;
+	if (gh_init())
+		return gh_error_set(GH_ERROR, "libsodium failed to initialise");
+	if (!(g = calloc(1, sizeof(*g))))
+		return gh_error_set(GH_ERROR, "out of memory");
+	if (opts)
+		g->opts = *opts;
+	if (g->opts.pending_sla <= 0)
+		g->opts.pending_sla = 72 * 3600;
+	g->decider = gh_builtin_decider;
+	pthread_mutex_init(&g->sched_lock, NULL);
+	pthread_cond_init(&g->sched_cond, NULL);
+	if ((rc = gh_store_open(&g->store, db_path, create))) {
+		gh_gov_free(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
+}
+
+void gh_gov_free(gh_gov *g)
+{
+	if (!g)
+		return;
+	gh_gov_sched_stop(g);
+	gh_store_free(g->store);
+	pthread_mutex_destroy(&g->sched_lock);
+	pthread_cond_destroy(&g->sched_cond);
+	free(g);
+}
+
+gh_store *gh_gov_store(gh_gov *g)
+{
+	return g->store;
+}
+
+static const struct {
+	const char *table;
+	const char *prefix;
+	const char *noun;
+} tables[] = {
+	{"identities", "idn_", "identity"},
+	{"groups", "grp_", "group"},
+	{"systems", "sys_", "system"},
+	{"entitlements", "ent_", "entitlement"},
+};
+
+static int lookup(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN],
+		  const char **noun)
+{
+	static const char *const by_id[] = {
+		"SELECT id FROM identities WHERE id = ?", "SELECT id FROM groups WHERE id = ?",
+		"SELECT id FROM systems WHERE id = ?", "SELECT id FROM entitlements WHERE id = ?"};
+	/* entitlement names are unique per system: "system/name" or a bare name
+	 * when only one system offers it */
+	static const char *const by_name[] = {
+		"SELECT id FROM identities WHERE name = ?", "SELECT id FROM groups WHERE name = ?",
+		"SELECT id FROM systems WHERE name = ?",
+		"SELECT e.id FROM entitlements e JOIN systems s ON s.id = e.system_id"
+		" WHERE e.name = ?1 OR (s.name || '/' || e.name) = ?1 LIMIT 2"};
+	sqlite3_stmt *st;
+	size_t t;
+	int rc, found = 0;
+
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		if (strcmp(tables[t].table, table) == 0)
+			break;
+	if (t == sizeof(tables) / sizeof(tables[0]))
+		return gh_error_set(GH_ERROR, "unknown table %s", table);
+	*noun = tables[t].noun;
+	if (!ref || !*ref || strlen(ref) >= GH_ID_LEN * 4)
+		return GH_ENOTFOUND;
+	rc = gh_store_stmt(&st, g->store,
+			   strncmp(ref, tables[t].prefix, 4) == 0 ? by_id[t] : by_name[t]);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++found > 1)
+			break;
+		snprintf(out, GH_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return gh_store_fail(g->store, "resolving a reference");
+	if (found > 1)
+		return GH_ECONFLICT;
+	return found ? 0 : GH_ENOTFOUND;
+}
+
+int gov_resolve(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN])
+{
+	const char *noun = "object";
+	int rc = lookup(g, table, ref, out, &noun);
+
+	if (rc == GH_ENOTFOUND)
+		return gh_error_set(GH_ENOTFOUND, "%s %s not found", noun, ref ? ref : "");
+	if (rc == GH_ECONFLICT)
+		return gh_error_set(GH_ECONFLICT, "%s name %s is ambiguous; use its id", noun, ref);
+	return rc;
+}
+
+int gov_resolve_field(gh_gov *g, const char *table, const char *field, const char *ref,
+		      char out[GH_ID_LEN])
+{
+	const char *noun = "object";
+	int rc = lookup(g, table, ref, out, &noun);
+
+	if (rc == GH_ENOTFOUND) {
+		gh_error_field(field, "%s %s not found", noun, ref ? ref : "");
+		return GH_EINVALID;
+	}
+	if (rc == GH_ECONFLICT) {
+		gh_error_field(field, "%s name %s is ambiguous; use its id", noun, ref);
+		return GH_EINVALID;
+	}
+	return rc;
+}
+
+int gov_page(gh_gov *g, const char *table, const gh_page *page, int *limit, int64_t *after_pk)
+{
+	char sql[128];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*limit = 50;
+	*after_pk = 0;
+	if (!page)
+		return 0;
+	if (page->limit != 0) {
+		if (page->limit < 1 || page->limit > 500) {
+			gh_error_field("limit", "must be between 1 and 500");
+			return gh_error_fields_finish();
+		}
+		*limit = page->limit;
+	}
+	if (!page->after || !*page->after)
+		return 0;
+	/* table comes from code, never from input */
+	snprintf(sql, sizeof(sql), "SELECT pk FROM %s WHERE id = ?", table);
+	if (sqlite3_prepare_v2(gh_store_db(g->store), sql, -1, &st, NULL) != SQLITE_OK)
+		return gh_store_fail(g->store, "paging");
+	sqlite3_bind_text(st, 1, page->after, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*after_pk = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		gh_error_field("after", "no such item to continue after");
+		return gh_error_fields_finish();
+	}
+	return 0;
+}
+
+json_t *gov_json_column(sqlite3_stmt *st, int col, int is_array)
+{
+	const char *text = (const char *)sqlite3_column_text(st, col);
+	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+
+	if (v && (is_array ? json_is_array(v) : json_is_object(v)))
+		return v;
+	json_decref(v);
+	return is_array ? json_array() : json_object();
+}
+
+json_t *gov_time_column(sqlite3_stmt *st, int col)
+{
+	char buf[40];
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	gh_time_format(buf, sizeof(buf), sqlite3_column_int64(st, col));
+	return json_string(buf);
+}
+
+json_t *gov_text_column(sqlite3_stmt *st, int col)
+{
+	const char *text = (const char *)sqlite3_column_text(st, col);
+
+	return text ? json_string(text) : json_null();
+}
+
+int gov_finish(gh_gov *g, int rc)
+{
+	if (rc == 0)
+		return gh_store_commit(g->store);
+	gh_store_rollback(g->store);
+	return rc;
+}

@@ -1,0 +1,165 @@
+/* gov.h - the domain: identities, groups, catalog, requests, approvals,
+ * grants, tokens and the expiry/SLA scheduler. The only way the API and the
+ * CLI change state; every invariant of DESIGN.md is enforced here.
+ *
+ * Conventions: functions return 0 or a GH_E* code with gh_error_last() set.
+ * Input is a jansson object (a request body) validated here, field by field,
+ * with every problem reported at once (GH_EINVALID) and unknown fields
+ * refused. Output through **out is a new JSON value owned by the caller.
+ * References to other objects accept an id ("idn_...") or a unique name.
+ * Every change appends its audit events in the same transaction. */
+#ifndef GH_GOV_H
+#define GH_GOV_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+typedef struct gh_gov gh_gov;
+
+/* Roles a token's identity may hold (bit set). */
+enum gh_role {
+	GH_ROLE_ADMIN = 1 << 0,
+	GH_ROLE_IAM = 1 << 1,
+	GH_ROLE_APPROVER = 1 << 2,
+	GH_ROLE_SERVICEDESK = 1 << 3,
+	GH_ROLE_AUDITOR = 1 << 4,
+	GH_ROLE_REQUESTER = 1 << 5,
+};
+
+/* Who acts: an authenticated identity and its roles, or the system itself
+ * (the scheduler, id "system:scheduler", roles 0). */
+typedef struct gh_actor {
+	char id[64];
+	unsigned roles;
+} gh_actor;
+
+typedef struct gh_gov_options {
+	int64_t pending_sla;     /* seconds a pending request may wait; default 72h */
+} gh_gov_options;
+
+/* Paging for lists: items ordered by creation; after is the last id seen. */
+typedef struct gh_page {
+	int limit;               /* 1..500, default 50 */
+	const char *after;       /* NULL for the first page */
+} gh_page;
+
+/* Lists return {"items": [...], "next": "<id>" | null}. */
+
+int gh_gov_open(gh_gov **out, const char *db_path, int create, const gh_gov_options *opts);
+void gh_gov_free(gh_gov *g);
+gh_store *gh_gov_store(gh_gov *g);
+
+/* Role names <-> bits; gh_role_parse returns 0 for an unknown name. */
+unsigned gh_role_parse(const char *name);
+json_t *gh_roles_json(unsigned roles);
+
+/* --- tokens (tokens.c) ------------------------------------------------- */
+/* Creates the first admin identity and its token if no identity exists yet;
+ * *out_token receives the token text (shown once; caller frees). */
+int gh_gov_bootstrap(char **out_token, gh_gov *g, const char *admin_name);
+/* in: {"identity": ref, "name": str, "expires_in": duration?}
+ * out: {"id","identity","name","token","created_at","expires_at"} - token shown once. */
+int gh_gov_token_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+int gh_gov_token_revoke(gh_gov *g, const gh_actor *actor, const char *token_id);
+/* Resolves bearer token text to an actor; GH_EUNAUTH for unknown, revoked,
+ * expired or malformed tokens, or an identity that is not active. Constant-time. */
+int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token);
+
+/* --- identities (identity.c) ------------------------------------------- */
+/* in: {"kind","name","display_name"?,"email"?,"owner"?,"purpose"?,"environment"?,
+ *      "expires_at"?,"roles"?,"attributes"?}. An NHI needs an active human owner,
+ * a purpose, an environment and a future expires_at; all missing ones are named. */
+int gh_gov_identity_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+int gh_gov_identity_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref);
+/* filter: kind, status, owner (ref) as strings, or NULL. */
+int gh_gov_identity_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+			 const char *kind, const char *status, const char *owner);
+/* in: {"display_name"?,"email"?,"purpose"?,"expires_at"?,"roles"?,"attributes"?,"owner"?}
+ * changing owner is an ownership transfer (audited as identity.owner_transferred). */
+int gh_gov_identity_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			   const json_t *in);
+/* action: "suspend", "activate" or "decommission"; in: {"reason": str}.
+ * Decommissioning revokes the identity's active grants in the same transaction. */
+int gh_gov_identity_set_status(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			       const char *action, const json_t *in);
+
+/* --- groups (group.c) -------------------------------------------------- */
+/* in: {"name","description"?} */
+int gh_gov_group_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+/* out includes "members": [{"type":"identity"|"group","id","name"}] */
+int gh_gov_group_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref);
+int gh_gov_group_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page);
+/* in: {"identity": ref} or {"group": ref}; nesting cycles are refused. */
+int gh_gov_group_add_member(json_t **out, gh_gov *g, const gh_actor *actor, const char *group_ref,
+			    const json_t *in);
+int gh_gov_group_remove_member(json_t **out, gh_gov *g, const gh_actor *actor,
+			       const char *group_ref, const char *member_ref);
+/* 1 when identity_id is (transitively) a member of group_id, 0 when not, <0 on error.
+ * Call inside a store transaction or read section. */
+int gh_gov_group_contains(gh_gov *g, const char *group_id, const char *identity_id);
+
+/* --- catalog (catalog.c) ----------------------------------------------- */
+/* in: {"name","description"?,"owner","connector"?} */
+int gh_gov_system_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+int gh_gov_system_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref);
+int gh_gov_system_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page);
+int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			 const json_t *in);
+/* in: {"system","name","description"?,"risk_tier","data_sensitivity","environment",
+ *      "control_owner_group","max_duration","requestable"?,"incompatible_with"?,"attributes"?} */
+int gh_gov_entitlement_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+int gh_gov_entitlement_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref);
+/* filter: system (ref), risk_tier, environment, requestable ("true"/"false"), or NULL. */
+int gh_gov_entitlement_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+			    const char *system, const char *risk_tier, const char *environment,
+			    const char *requestable);
+int gh_gov_entitlement_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			      const json_t *in);
+
+/* --- requests and approvals (request.c, decide.c) ---------------------- */
+/* in: {"ticket_ref"?,"channel","requester"?,"subject","entitlement","justification",
+ *      "duration","emergency"?}. Decided at once; see docs/api.md for the states. */
+int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+int gh_gov_request_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+/* filter: state, subject (ref), entitlement (ref), or NULL. */
+int gh_gov_request_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+			const char *state, const char *subject, const char *entitlement);
+/* in: {"comment"?} for approve, {"comment"} required for reject, {"reason"} for cancel. */
+int gh_gov_request_approve(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			   const json_t *in);
+int gh_gov_request_reject(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			  const json_t *in);
+int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			  const json_t *in);
+/* The request's audit events and those of its grant, oldest first: {"items": [...]}. */
+int gh_gov_request_history(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+
+/* --- grants (grant.c) -------------------------------------------------- */
+int gh_gov_grant_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+/* filter: status, subject (ref), entitlement (ref), or NULL. */
+int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+		      const char *status, const char *subject, const char *entitlement);
+/* in: {"reason"} */
+int gh_gov_grant_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			const json_t *in);
+
+/* --- scheduler (sched.c) ----------------------------------------------- */
+/* Expires every active grant with expires_at <= now and every pending request
+ * past its SLA, each in a transaction with its audit events. *out_expired and
+ * *out_sla (may be NULL) receive the counts. */
+int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla);
+/* The earliest time anything is due (expiry or SLA), or INT64_MAX. */
+int64_t gh_gov_sched_next_due(gh_gov *g);
+/* A background thread that runs gh_gov_sched_run when something is due,
+ * waking at least every max_sleep_ms. Stop joins it. */
+int gh_gov_sched_start(gh_gov *g, int max_sleep_ms);
+void gh_gov_sched_stop(gh_gov *g);
+
+/* --- audit (audit_api.c) ----------------------------------------------- */
+/* filter: after_seq (0 for the start), object_id or NULL. */
+int gh_gov_audit_list(json_t **out, gh_gov *g, const gh_actor *actor, int64_t after_seq,
+		      int limit, const char *object_id);
+
+#endif

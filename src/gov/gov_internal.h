@@ -1,0 +1,87 @@
+/* gov_internal.h - what the domain's files share and nobody else sees. */
+#ifndef GH_GOV_INTERNAL_H
+#define GH_GOV_INTERNAL_H
+
+#include <pthread.h>
+
+#include "audit/audit.h"
+#include "common/error.h"
+#include "common/jsonv.h"
+#include "common/util.h"
+#include "gov/gov.h"
+
+#define GH_ID_LEN 64
+
+/* What a decision said about a request (decide.c). The decider is an
+ * interface so that the Cedar engine can replace the built-in rule without
+ * touching the workflow. */
+typedef struct gh_decision {
+	char outcome[32];          /* "auto_approved", "approval_required" or "denied" */
+	int required_approvals;    /* distinct approvers needed when approval_required */
+	int64_t max_duration;      /* seconds; grants never exceed it */
+	char source[64];           /* which decider, e.g. "builtin-catalog-rule" */
+	char policy_version[64];   /* its version, recorded with the request */
+	json_t *reasons;           /* array of strings: why; owned by the decision */
+} gh_decision;
+
+/* facts: {"subject": identity json, "entitlement": entitlement json,
+ *         "request": {duration, emergency, channel, ...}} */
+typedef int (*gh_decide_fn)(void *ctx, gh_decision *out, const json_t *facts);
+
+typedef struct gh_decider {
+	const char *name;
+	gh_decide_fn decide;
+	void *ctx;
+} gh_decider;
+
+struct gh_gov {
+	gh_store *store;
+	gh_gov_options opts;
+	gh_decider decider;
+	/* scheduler thread (sched.c) */
+	pthread_t sched_thread;
+	pthread_mutex_t sched_lock;
+	pthread_cond_t sched_cond;
+	int sched_running;
+	int sched_stop;
+	int sched_max_sleep_ms;
+};
+
+/* The built-in catalog rule (decide.c). */
+extern const gh_decider gh_builtin_decider;
+void gh_decision_clear(gh_decision *d);
+
+/* Resolves ref (an id with the table's prefix, or a unique name) to an id in
+ * out. table is one of "identities", "groups", "systems", "entitlements".
+ * GH_ENOTFOUND names what was not found. Inside a transaction/read section. */
+int gov_resolve(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN]);
+/* As gov_resolve but records a field error (field: "... not found") instead. */
+int gov_resolve_field(gh_gov *g, const char *table, const char *field, const char *ref,
+		      char out[GH_ID_LEN]);
+
+/* Page bounds: limit clamped to 1..500 (default 50); *after_pk is the pk of
+ * page->after in table, or 0. GH_EINVALID when after is unknown. */
+int gov_page(gh_gov *g, const char *table, const gh_page *page, int *limit, int64_t *after_pk);
+
+/* Loads a JSON column value, or an empty object/array on NULL or bad text. */
+json_t *gov_json_column(sqlite3_stmt *st, int col, int is_array);
+/* RFC 3339 string for unix seconds, or JSON null for a NULL column. */
+json_t *gov_time_column(sqlite3_stmt *st, int col);
+json_t *gov_text_column(sqlite3_stmt *st, int col);
+
+/* Ends a write: commits when rc == 0, otherwise rolls back; returns rc (or the
+ * commit's failure). */
+int gov_finish(gh_gov *g, int rc);
+
+/* Row loaders shared between files: fill *out with the API shape of one row. */
+int gov_identity_load(json_t **out, gh_gov *g, const char *id);
+int gov_entitlement_load(json_t **out, gh_gov *g, const char *id);
+int gov_request_load(json_t **out, gh_gov *g, const char *id);
+int gov_grant_load(json_t **out, gh_gov *g, const char *id);
+
+/* Revokes one active grant (status -> revoked or expired), moves its request
+ * to the matching state, and audits both; inside the caller's transaction. */
+int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const char *status,
+		  const char *reason);
+
+#endif

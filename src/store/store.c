@@ -1,0 +1,229 @@
+/* store.c - the SQLite backend: open, migrate, lock, transactions, statement cache. */
+#include "store/store.h"
+#include "common/error.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STMT_CACHE 256
+
+struct gh_store {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	int version;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[STMT_CACHE];
+};
+
+int gh_store_fail(gh_store *s, const char *what)
+{
+	int ext = sqlite3_extended_errcode(s->db);
+	int code = (ext & 0xff) == SQLITE_CONSTRAINT ? GH_ECONFLICT : GH_ERROR;
+
+	return gh_error_set(code, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int exec(gh_store *s, const char *sql, const char *what)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return gh_store_fail(s, what);
+	return 0;
+}
+
+static int migrate(gh_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int current = 0;
+
+	if (exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+		    "creating schema_migrations"))
+		return GH_ERROR;
+	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version),0) FROM schema_migrations",
+			       -1, &st, NULL) != SQLITE_OK)
+		return gh_store_fail(s, "reading schema version");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		current = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+
+	for (const gh_migration *m = gh_store_migrations; m->sql; m++) {
+		if (m->version <= current)
+			continue;
+		if (exec(s, "BEGIN IMMEDIATE", "starting migration"))
+			return GH_ERROR;
+		if (exec(s, m->sql, m->name)) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return GH_ERROR;
+		}
+		char sql[256];
+		sqlite3_snprintf(sizeof(sql), sql,
+				 "INSERT INTO schema_migrations VALUES (%d, %Q, strftime('%%s','now'))",
+				 m->version, m->name);
+		if (exec(s, sql, "recording migration") || exec(s, "COMMIT", "committing migration")) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return GH_ERROR;
+		}
+		current = m->version;
+	}
+	s->version = current;
+	return 0;
+}
+
+int gh_store_open(gh_store **out, const char *path, int create)
+{
+	gh_store *s;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+	*out = NULL;
+	if (!create && access(path, F_OK) != 0)
+		return gh_error_set(GH_ENOTFOUND,
+				    "database %s does not exist; run 'gatehouse init' first", path);
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (!(s = calloc(1, sizeof(*s))))
+		return gh_error_set(GH_ERROR, "out of memory");
+	pthread_mutex_init(&s->lock, NULL);
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		gh_error_set(GH_ERROR, "opening %s: %s", path,
+			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		gh_store_free(s);
+		return GH_ERROR;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	if (exec(s, "PRAGMA journal_mode=WAL", "setting WAL") ||
+	    exec(s, "PRAGMA synchronous=FULL", "setting synchronous") ||
+	    exec(s, "PRAGMA foreign_keys=ON", "enabling foreign keys") ||
+	    exec(s, "PRAGMA cache_size=-65536", "setting cache size") ||
+	    migrate(s)) {
+		gh_store_free(s);
+		return GH_ERROR;
+	}
+	*out = s;
+	return 0;
+}
+
+void gh_store_free(gh_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(s->cache[i].stmt);
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+sqlite3 *gh_store_db(gh_store *s)
+{
+	return s->db;
+}
+
+int gh_store_version(gh_store *s)
+{
+	return s->version;
+}
+
+int gh_store_begin(gh_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = gh_store_fail(s, "starting a transaction");
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	return 0;
+}
+
+int gh_store_commit(gh_store *s)
+{
+	int rc = 0;
+
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = gh_store_fail(s, "committing");
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+void gh_store_rollback(gh_store *s)
+{
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void gh_store_read_begin(gh_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+void gh_store_read_end(gh_store *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+int gh_store_stmt(sqlite3_stmt **out, gh_store *s, const char *sql)
+{
+	size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
+
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		size_t k = (h + i) % STMT_CACHE;
+		if (s->cache[k].sql == sql) {
+			sqlite3_reset(s->cache[k].stmt);
+			sqlite3_clear_bindings(s->cache[k].stmt);
+			*out = s->cache[k].stmt;
+			return 0;
+		}
+		if (!s->cache[k].sql) {
+			if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					       &s->cache[k].stmt, NULL) != SQLITE_OK)
+				return gh_store_fail(s, "preparing a statement");
+			s->cache[k].sql = sql;
+			*out = s->cache[k].stmt;
+			return 0;
+		}
+	}
+	/* cache full: fall back to an error rather than leak statements */
+	return gh_error_set(GH_ERROR, "statement cache is full");
+}
+
+int gh_store_setting_get(char **out, gh_store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gh_store_stmt(&st, s, "SELECT value FROM settings WHERE key = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = strdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+		return *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return gh_error_set(GH_ENOTFOUND, "setting %s is not set", key);
+	return gh_store_fail(s, "reading a setting");
+}
+
+int gh_store_setting_set(gh_store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, s, "INSERT INTO settings(key, value) VALUES (?, ?) "
+					"ON CONFLICT(key) DO UPDATE SET value = excluded.value")))
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : gh_store_fail(s, "writing a setting");
+}

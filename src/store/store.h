@@ -1,0 +1,53 @@
+/* store.h - the storage interface: an SQLite database, its migrations and
+ * serialized transactions. Knows nothing of HTTP or of the domain's rules.
+ *
+ * Every write happens between gh_store_begin and gh_store_commit (or
+ * gh_store_rollback), which also hold the store's lock, so a change and its
+ * audit event always commit together or not at all. Reads take the same lock
+ * with gh_store_read_begin/gh_store_read_end. */
+#ifndef GH_STORE_H
+#define GH_STORE_H
+
+#include <sqlite3.h>
+
+typedef struct gh_store gh_store;
+
+typedef struct gh_migration {
+	int version;
+	const char *name;
+	const char *sql;
+} gh_migration;
+
+extern const gh_migration gh_store_migrations[];
+
+/* Opens (and with create, creates) the database at path and applies pending
+ * migrations. Refuses a missing file without create (GH_ENOTFOUND). */
+int gh_store_open(gh_store **out, const char *path, int create);
+void gh_store_free(gh_store *s);
+
+/* The connection; use only inside begin/commit or read_begin/read_end. */
+sqlite3 *gh_store_db(gh_store *s);
+
+int gh_store_begin(gh_store *s);      /* lock + BEGIN IMMEDIATE */
+int gh_store_commit(gh_store *s);     /* COMMIT + unlock; rolls back on failure */
+void gh_store_rollback(gh_store *s);  /* ROLLBACK + unlock */
+void gh_store_read_begin(gh_store *s);
+void gh_store_read_end(gh_store *s);
+
+/* A cached prepared statement for sql, reset and with bindings cleared.
+ * sql must be a string literal (the cache is keyed by its address). Borrowed. */
+int gh_store_stmt(sqlite3_stmt **out, gh_store *s, const char *sql);
+
+/* Sets the error from the connection's last SQLite error, prefixed by what.
+ * Returns GH_ECONFLICT for constraint failures, GH_ERROR otherwise. */
+int gh_store_fail(gh_store *s, const char *what);
+
+/* Schema version after open. */
+int gh_store_version(gh_store *s);
+
+/* Key-value settings kept in the database. value is malloc'd (caller frees);
+ * GH_ENOTFOUND when unset. Call inside a transaction or read section. */
+int gh_store_setting_get(char **out, gh_store *s, const char *key);
+int gh_store_setting_set(gh_store *s, const char *key, const char *value);
+
+#endif
