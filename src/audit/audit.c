@@ -4,9 +4,12 @@
 #include "common/jsonv.h"
 #include "common/util.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void put_u64(unsigned char *b, uint64_t v)
 {
@@ -108,44 +111,64 @@ cleanup:
 	return rc;
 }
 
-static int bad(gh_audit_report *out, int64_t seq, const char *reason)
-{
-	out->bad_seq = seq;
-	snprintf(out->reason, sizeof(out->reason), "%s", reason);
-	return gh_error_set(GH_EINVALID, "audit chain broken at sequence %lld: %s",
-			    (long long)seq, reason);
-}
+/* One worker's share of a verification: rows lo..hi, plus row lo-1 for the link. */
+typedef struct range_job {
+	const char *path;        /* database file, opened read-only by the worker */
+	int64_t lo, hi;
+	int64_t events;          /* rows of lo..hi verified */
+	int64_t bad_seq;         /* first bad sequence number in the range, 0 if none */
+	const char *reason;
+	int failed;              /* could not read: SQLite error text in reason_buf */
+	char reason_buf[256];
+	unsigned char last_hash[GH_AUDIT_HASH_LEN];   /* recomputed hash of row hi */
+} range_job;
 
-int gh_audit_verify(gh_audit_report *out, gh_store *s)
+static void *verify_range(void *arg)
 {
 	static const unsigned char zero[GH_AUDIT_HASH_LEN];
+	range_job *job = arg;
 	unsigned char prev[GH_AUDIT_HASH_LEN], hash[GH_AUDIT_HASH_LEN];
+	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	sqlite3 *db = gh_store_db(s);
-	int64_t expect = 1;
-	int rc = 0, step;
+	int64_t expect = job->lo > 1 ? job->lo - 1 : 1;
+	int have_link = job->lo == 1, step;
 
-	memset(out, 0, sizeof(*out));
 	memcpy(prev, zero, sizeof(prev));
-	gh_store_read_begin(s);
-	if (sqlite3_prepare_v2(db, "SELECT seq, ts, actor, action, object_type, object_id, details,"
-				   " prev_hash, hash FROM audit_events ORDER BY seq", -1, &st, NULL)) {
-		rc = gh_store_fail(s, "reading audit events");
+	if (sqlite3_open_v2(job->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ||
+	    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) ||
+	    sqlite3_prepare_v2(db, "SELECT seq, ts, actor, action, object_type, object_id, details,"
+				   " prev_hash, hash FROM audit_events WHERE seq >= ? AND seq <= ?"
+				   " ORDER BY seq", -1, &st, NULL)) {
+		job->failed = 1;
+		snprintf(job->reason_buf, sizeof(job->reason_buf), "reading audit events: %s",
+			 db ? sqlite3_errmsg(db) : "out of memory");
 		goto cleanup;
 	}
+	sqlite3_bind_int64(st, 1, expect);
+	sqlite3_bind_int64(st, 2, job->hi);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t seq = sqlite3_column_int64(st, 0);
-		const void *stored_prev = sqlite3_column_blob(st, 7);
 		const void *stored = sqlite3_column_blob(st, 8);
+		int stored_ok = sqlite3_column_bytes(st, 8) == GH_AUDIT_HASH_LEN;
 
 		if (seq != expect) {
-			rc = bad(out, expect, seq > expect ? "event missing (gap in sequence)"
-							   : "sequence out of order");
+			job->bad_seq = expect;
+			job->reason = seq > expect ? "event missing (gap in sequence)"
+						   : "sequence out of order";
 			goto cleanup;
 		}
+		expect++;
+		if (!have_link) {
+			/* row lo-1 belongs to the previous range; here it only links */
+			if (stored_ok)
+				memcpy(prev, stored, GH_AUDIT_HASH_LEN);
+			have_link = 1;
+			continue;
+		}
 		if (sqlite3_column_bytes(st, 7) != GH_AUDIT_HASH_LEN ||
-		    memcmp(stored_prev, prev, GH_AUDIT_HASH_LEN) != 0) {
-			rc = bad(out, seq, "prev_hash does not match the previous event's hash");
+		    memcmp(sqlite3_column_blob(st, 7), prev, GH_AUDIT_HASH_LEN) != 0) {
+			job->bad_seq = seq;
+			job->reason = "prev_hash does not match the previous event's hash";
 			goto cleanup;
 		}
 		gh_audit_hash(hash, prev, seq, sqlite3_column_int64(st, 1),
@@ -155,39 +178,131 @@ int gh_audit_verify(gh_audit_report *out, gh_store *s)
 			      (const char *)sqlite3_column_text(st, 5),
 			      (const char *)sqlite3_column_text(st, 6),
 			      (size_t)sqlite3_column_bytes(st, 6));
-		if (sqlite3_column_bytes(st, 8) != GH_AUDIT_HASH_LEN ||
-		    memcmp(stored, hash, GH_AUDIT_HASH_LEN) != 0) {
-			rc = bad(out, seq, "event content does not match its hash");
+		if (!stored_ok || memcmp(stored, hash, GH_AUDIT_HASH_LEN) != 0) {
+			job->bad_seq = seq;
+			job->reason = "event content does not match its hash";
 			goto cleanup;
 		}
 		memcpy(prev, hash, sizeof(prev));
-		out->events++;
-		expect++;
+		job->events++;
 	}
 	if (step != SQLITE_DONE) {
-		rc = gh_store_fail(s, "reading audit events");
-		goto cleanup;
+		job->failed = 1;
+		snprintf(job->reason_buf, sizeof(job->reason_buf), "reading audit events: %s",
+			 sqlite3_errmsg(db));
+	} else if (expect != job->hi + 1) {
+		job->bad_seq = expect;
+		job->reason = "event missing (gap in sequence)";
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/* the head records the last appended event: a shorter chain lost its tail */
-	if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM audit_head WHERE one = 1", -1, &st, NULL)) {
-		rc = gh_store_fail(s, "reading the audit head");
-		goto cleanup;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t head = sqlite3_column_int64(st, 0);
-		if (head != expect - 1 || sqlite3_column_bytes(st, 1) != GH_AUDIT_HASH_LEN ||
-		    memcmp(sqlite3_column_blob(st, 1), prev, GH_AUDIT_HASH_LEN) != 0)
-			rc = bad(out, head < expect - 1 ? head + 1 : expect,
-				 "the chain does not end at the recorded head (events removed or added at the end)");
-	} else if (expect != 1) {
-		rc = bad(out, 1, "the audit head is missing");
-	}
+	memcpy(job->last_hash, prev, sizeof(prev));
 cleanup:
 	sqlite3_finalize(st);
-	gh_store_read_end(s);
+	if (db)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return NULL;
+}
+
+static int bad(gh_audit_report *out, int64_t seq, const char *reason)
+{
+	out->bad_seq = seq;
+	snprintf(out->reason, sizeof(out->reason), "%s", reason);
+	return gh_error_set(GH_EINVALID, "audit chain broken at sequence %lld: %s",
+			    (long long)seq, reason);
+}
+
+/* Reads the recorded head and the highest stored sequence number. */
+static int read_bounds(gh_store *s, int64_t *head, unsigned char head_hash[GH_AUDIT_HASH_LEN],
+		       int *have_head, int64_t *max_seq)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = gh_store_db(s);
+	int rc = 0;
+
+	*have_head = 0;
+	*head = *max_seq = 0;
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT seq FROM audit_head WHERE one = 1),"
+				   " (SELECT hash FROM audit_head WHERE one = 1),"
+				   " (SELECT coalesce(max(seq), 0) FROM audit_events)", -1, &st, NULL))
+		return gh_store_fail(s, "reading the audit head");
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = gh_store_fail(s, "reading the audit head");
+	} else {
+		*max_seq = sqlite3_column_int64(st, 2);
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+			*have_head = 1;
+			*head = sqlite3_column_int64(st, 0);
+			memset(head_hash, 0, GH_AUDIT_HASH_LEN);
+			if (sqlite3_column_bytes(st, 1) == GH_AUDIT_HASH_LEN)
+				memcpy(head_hash, sqlite3_column_blob(st, 1), GH_AUDIT_HASH_LEN);
+		}
+	}
+	sqlite3_finalize(st);
 	return rc;
+}
+
+int gh_audit_verify(gh_audit_report *out, gh_store *s)
+{
+	enum { MAX_WORKERS = 8, MIN_PER_WORKER = 20000 };
+	unsigned char head_hash[GH_AUDIT_HASH_LEN];
+	range_job jobs[MAX_WORKERS];
+	pthread_t threads[MAX_WORKERS];
+	int started[MAX_WORKERS] = {0};
+	int64_t head, max_seq, n;
+	int have_head, rc, workers;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *path = sqlite3_db_filename(gh_store_db(s), "main");
+
+	memset(out, 0, sizeof(*out));
+	gh_store_read_begin(s);
+	rc = read_bounds(s, &head, head_hash, &have_head, &max_seq);
+	gh_store_read_end(s);
+	if (rc)
+		return rc;
+	if (!have_head)
+		return max_seq == 0 ? 0 : bad(out, 1, "the audit head is missing");
+	n = head;
+	if (n == 0)
+		return max_seq == 0 ? 0 : bad(out, 1, "events exist past the recorded head");
+	if (!path || !*path)
+		return gh_error_set(GH_ERROR, "audit verification needs a database file");
+
+	/* Rows up to the head never change, so ranges can be checked in
+	 * parallel, each on its own read-only connection. */
+	workers = (int)(cores > 0 ? cores : 1);
+	if (workers > MAX_WORKERS)
+		workers = MAX_WORKERS;
+	if (n / MIN_PER_WORKER + 1 < workers)
+		workers = (int)(n / MIN_PER_WORKER + 1);
+	memset(jobs, 0, sizeof(jobs));
+	for (int i = 0; i < workers; i++) {
+		jobs[i].path = path;
+		jobs[i].lo = 1 + n * i / workers;
+		jobs[i].hi = n * (i + 1) / workers;
+	}
+	for (int i = 1; i < workers; i++)
+		started[i] = pthread_create(&threads[i], NULL, verify_range, &jobs[i]) == 0;
+	verify_range(&jobs[0]);
+	for (int i = 1; i < workers; i++) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		else
+			verify_range(&jobs[i]);
+	}
+	for (int i = 0; i < workers; i++) {
+		if (jobs[i].failed)
+			return gh_error_set(GH_ERROR, "%s", jobs[i].reason_buf);
+		out->events += jobs[i].events;
+	}
+	/* ranges are in sequence order: the first bad range holds the first bad event */
+	for (int i = 0; i < workers; i++)
+		if (jobs[i].bad_seq)
+			return bad(out, jobs[i].bad_seq, jobs[i].reason);
+	if (memcmp(jobs[workers - 1].last_hash, head_hash, GH_AUDIT_HASH_LEN) != 0)
+		return bad(out, n, "the last event does not match the recorded head");
+	if (max_seq > n)
+		return bad(out, n + 1, "events exist past the recorded head");
+	return 0;
 }
 
 json_t *gh_audit_event_json(sqlite3_stmt *row)
