@@ -4,15 +4,31 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define STMT_CACHE 256
 
+#define BATCH_MAX 128          /* operations that may share one commit */
+#define BATCH_RING 256
+
+/* Group commit: an operation runs as a savepoint inside an open transaction;
+ * the COMMIT (and its fsync) is issued by the last operation of a burst, so
+ * concurrent writers share one durable commit. Each caller still returns only
+ * after its own changes are durable, and a failed commit fails all of them. */
 struct gh_store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	pthread_cond_t flushed;
+	int waiting;             /* threads blocked on lock */
+	int in_tx;               /* an outer transaction is open */
+	int pending;             /* operations released into it, not yet durable */
+	int64_t batch;           /* id of the open batch */
+	int64_t done;            /* highest batch id whose commit has finished */
+	int batch_rc[BATCH_RING];
+	char batch_msg[BATCH_RING][sizeof(((gh_error *)0)->message)];
 	int version;
 	struct {
 		const char *sql;
@@ -88,6 +104,8 @@ int gh_store_open(gh_store **out, const char *path, int create)
 	if (!(s = calloc(1, sizeof(*s))))
 		return gh_error_set(GH_ERROR, "out of memory");
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->flushed, NULL);
+	s->batch = 1;
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		gh_error_set(GH_ERROR, "opening %s: %s", path,
 			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -115,6 +133,7 @@ void gh_store_free(gh_store *s)
 		sqlite3_finalize(s->cache[i].stmt);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->flushed);
 	free(s);
 }
 
@@ -128,12 +147,61 @@ int gh_store_version(gh_store *s)
 	return s->version;
 }
 
+static void lock(gh_store *s)
+{
+	if (pthread_mutex_trylock(&s->lock) == 0)
+		return;
+	__atomic_add_fetch(&s->waiting, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&s->lock);
+	__atomic_sub_fetch(&s->waiting, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Commits the open batch (lock held) and wakes its waiters. */
+static int flush(gh_store *s)
+{
+	int rc = 0;
+	int64_t id = s->batch;
+	int slot = (int)(id % BATCH_RING);
+
+	if (!s->in_tx)
+		return 0;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = gh_store_fail(s, "committing");
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	s->batch_rc[slot] = rc;
+	memcpy(s->batch_msg[slot], rc ? gh_error_last()->message : "", rc ? sizeof(s->batch_msg[slot]) : 1);
+	s->in_tx = 0;
+	s->pending = 0;
+	s->done = id;
+	s->batch++;
+	pthread_cond_broadcast(&s->flushed);
+	return rc;
+}
+
+/* Leaves the critical section: flushes unless someone is queued to add to the batch. */
+static void unlock(gh_store *s)
+{
+	if (s->in_tx && (s->pending >= BATCH_MAX ||
+			 __atomic_load_n(&s->waiting, __ATOMIC_SEQ_CST) == 0))
+		flush(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
 int gh_store_begin(gh_store *s)
 {
-	pthread_mutex_lock(&s->lock);
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = gh_store_fail(s, "starting a transaction");
-		pthread_mutex_unlock(&s->lock);
+	lock(s);
+	if (!s->in_tx) {
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+			int rc = gh_store_fail(s, "starting a transaction");
+			pthread_mutex_unlock(&s->lock);
+			return rc;
+		}
+		s->in_tx = 1;
+	}
+	if (sqlite3_exec(s->db, "SAVEPOINT op", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = gh_store_fail(s, "starting an operation");
+		unlock(s);
 		return rc;
 	}
 	return 0;
@@ -141,30 +209,48 @@ int gh_store_begin(gh_store *s)
 
 int gh_store_commit(gh_store *s)
 {
-	int rc = 0;
+	int64_t mine;
+	int rc, slot;
 
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = gh_store_fail(s, "committing");
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = gh_store_fail(s, "completing an operation");
+		sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
+		sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
+		unlock(s);
+		return rc;
 	}
+	s->pending++;
+	mine = s->batch;
+	unlock(s);
+	pthread_mutex_lock(&s->lock);
+	while (s->done < mine)
+		pthread_cond_wait(&s->flushed, &s->lock);
+	slot = (int)(mine % BATCH_RING);
+	rc = s->batch_rc[slot];
+	if (rc)
+		gh_error_set(rc, "%s", s->batch_msg[slot]);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
 void gh_store_rollback(gh_store *s)
 {
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	pthread_mutex_unlock(&s->lock);
+	sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
+	sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
+	unlock(s);
 }
 
 void gh_store_read_begin(gh_store *s)
 {
-	pthread_mutex_lock(&s->lock);
+	lock(s);
+	/* readers see only what is durable */
+	if (s->in_tx)
+		flush(s);
 }
 
 void gh_store_read_end(gh_store *s)
 {
-	pthread_mutex_unlock(&s->lock);
+	unlock(s);
 }
 
 int gh_store_stmt(sqlite3_stmt **out, gh_store *s, const char *sql)

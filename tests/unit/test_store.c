@@ -1,0 +1,126 @@
+/* test_store.c - migrations, transactions and group commit of the SQLite store. */
+#include "audit/audit.h"
+#include "common/error.h"
+#include "common/util.h"
+#include "harness.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static gh_store *open_fresh(const char *name)
+{
+	char path[512];
+	gh_store *s = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", gh_test_tmpdir(), name);
+	remove(path);
+	CHECK_INT(gh_store_open(&s, path, 1), 0);
+	return s;
+}
+
+static long long count(gh_store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long n = -1;
+
+	gh_store_read_begin(s);
+	if (sqlite3_prepare_v2(gh_store_db(s), sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	gh_store_read_end(s);
+	return n;
+}
+
+static void test_store_open__migrates_and_refuses_missing_file(void)
+{
+	gh_store *s = open_fresh("migrate.db");
+	char path[512];
+	gh_store *t = NULL;
+
+	CHECK(gh_store_version(s) >= 1);
+	CHECK_INT(count(s, "SELECT count(*) FROM schema_migrations"), gh_store_version(s));
+	gh_store_free(s);
+	snprintf(path, sizeof(path), "%s/absent.db", gh_test_tmpdir());
+	CHECK_INT(gh_store_open(&t, path, 0), GH_ENOTFOUND);
+	CHECK(t == NULL);
+}
+
+static void test_store_tx__rollback_leaves_nothing(void)
+{
+	gh_store *s = open_fresh("rollback.db");
+
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_setting_set(s, "k", "v"), 0);
+	CHECK_INT(gh_audit_append(NULL, s, "t", "setting.set", "setting", "k", NULL), 0);
+	gh_store_rollback(s);
+	CHECK_INT(count(s, "SELECT count(*) FROM settings"), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM audit_events"), 0);
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_setting_set(s, "k", "v"), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM settings"), 1);
+	gh_store_free(s);
+}
+
+#define THREADS 8
+#define OPS 200
+
+static gh_store *shared;
+
+/* Every fifth operation of each thread fails midway and must leave no trace,
+ * even when it shared a batch with operations that committed. */
+static void *writer(void *arg)
+{
+	long id = (long)arg;
+
+	for (int i = 0; i < OPS; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "t%ld-%d", id, i);
+		if (gh_store_begin(shared))
+			return (void *)1;
+		gh_store_setting_set(shared, key, "x");
+		gh_audit_append(NULL, shared, "t", "setting.set", "setting", key, NULL);
+		if (i % 5 == 4) {
+			gh_store_rollback(shared);
+		} else if (gh_store_commit(shared)) {
+			return (void *)1;
+		}
+	}
+	return NULL;
+}
+
+static void test_store_group_commit__concurrent_writers_keep_atomicity(void)
+{
+	pthread_t t[THREADS];
+	gh_audit_report rep;
+	void *res;
+
+	shared = open_fresh("group.db");
+	for (long i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, writer, (void *)i);
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], &res);
+		CHECK(res == NULL);
+	}
+	CHECK_INT(count(shared, "SELECT count(*) FROM settings"), THREADS * OPS * 4 / 5);
+	CHECK_INT(count(shared, "SELECT count(*) FROM audit_events"), THREADS * OPS * 4 / 5);
+	CHECK_INT(gh_audit_verify(&rep, shared), 0);
+	CHECK_INT(rep.events, THREADS * OPS * 4 / 5);
+	gh_store_free(shared);
+}
+
+int main(int argc, char **argv)
+{
+	static const gh_test_case cases[] = {
+		{"store_open__migrates_and_refuses_missing_file", test_store_open__migrates_and_refuses_missing_file},
+		{"store_tx__rollback_leaves_nothing", test_store_tx__rollback_leaves_nothing},
+		{"store_group_commit__concurrent_writers_keep_atomicity", test_store_group_commit__concurrent_writers_keep_atomicity},
+		{NULL, NULL}};
+
+	gh_init();
+	return gh_test_run(cases, argc, argv);
+}
