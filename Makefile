@@ -5,7 +5,10 @@ JOBS     ?= $(shell nproc)
 DEMO_DB  ?= gatehouse-demo.db
 LISTEN   ?= 127.0.0.1:8080
 
-.PHONY: all deps build asan run test test-unit test-e2e test-asan bench clean
+FUZZ     ?= build-fuzz
+FUZZ_SECONDS ?= 10
+
+.PHONY: all deps build asan fuzz run test bench clean
 
 all: build
 
@@ -20,6 +23,12 @@ asan: deps
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DGH_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
 
+# libFuzzer builds of every fuzz target (clang), each run for FUZZ_SECONDS.
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DGH_SANITIZE=ON -DGH_LIBFUZZER=ON >/dev/null
+	@cmake --build $(FUZZ) -j $(JOBS)
+	@./tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
+
 # Builds, seeds a fresh demo database and serves it on $(LISTEN).
 run: build
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
@@ -29,9 +38,10 @@ run: build
 # The whole suite: unit, end-to-end and fuzz smoke, normally and under ASan+UBSan.
 test: build asan
 	@./tests/run.sh $(BUILD) $(ASAN)
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 bench: build
 	@./bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Gatehouse needs to build and test; a no-op when all are present.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config clang sqlite3 libsqlite3-dev libmicrohttpd-dev
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev python3 sqlite3 libsqlite3-dev libmicrohttpd-dev
       libjansson-dev libsodium-dev libcurl4-openssl-dev curl)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -85,11 +85,12 @@ static int lookup(gh_gov *g, const char *table, const char *ref, char out[GH_ID_
 		"SELECT id FROM systems WHERE id = ?", "SELECT id FROM entitlements WHERE id = ?"};
 	/* entitlement names are unique per system: "system/name" or a bare name
 	 * when only one system offers it */
+	static const char entitlement_by_name[] =
+		"SELECT e.id FROM entitlements e JOIN systems s ON s.id = e.system_id"
+		" WHERE e.name = ?1 OR (s.name || '/' || e.name) = ?1 LIMIT 2";
 	static const char *const by_name[] = {
 		"SELECT id FROM identities WHERE name = ?", "SELECT id FROM groups WHERE name = ?",
-		"SELECT id FROM systems WHERE name = ?",
-		"SELECT e.id FROM entitlements e JOIN systems s ON s.id = e.system_id"
-		" WHERE e.name = ?1 OR (s.name || '/' || e.name) = ?1 LIMIT 2"};
+		"SELECT id FROM systems WHERE name = ?", entitlement_by_name};
 	sqlite3_stmt *st;
 	size_t t;
 	int rc, found = 0;
