@@ -1,46 +1,773 @@
-/* catalog.c - placeholder until implemented. */
+/* catalog.c - systems and the entitlements they offer, with their SoD conflicts. */
 #include "gov/gov_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const connectors[] = {"manual", NULL};
+static const char *const risk_tiers[] = {"low", "medium", "high", "critical", NULL};
+static const char *const sensitivities[] = {"public", "internal", "confidential", "restricted",
+					    NULL};
+
+#define MAX_CONFLICTS 100
+
+static int finish(gh_gov *g, int rc, json_t **out)
+{
+	rc = gov_finish(g, rc);
+	if (rc && out) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int is_null_field(const json_t *in, const char *key)
+{
+	json_t *v = json_object_get(in, key);
+
+	return v && json_is_null(v);
+}
+
+static const char *str_of(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* Records a changed field in an update's audit details, with its old and new
+ * values when given (old borrowed, new taken). */
+static void note_change(json_t *details, const char *field, json_t *old_v, json_t *new_v)
+{
+	json_array_append_new(json_object_get(details, "changed"), json_string(field));
+	if (new_v) {
+		json_object_set(json_object_get(details, "old"), field, old_v ? old_v : json_null());
+		json_object_set_new(json_object_get(details, "new"), field, new_v);
+	}
+}
+
+/* The value a text field has after an update (v when given, NULL clears it),
+ * noting the change; small values are recorded old and new. */
+static const char *change_text(json_t *details, const json_t *cur, const char *field, int given,
+			       const char *v, int small)
+{
+	const char *old = str_of(cur, field);
+
+	if (!given)
+		return old;
+	if ((!v && !old) || (v && old && strcmp(v, old) == 0))
+		return v;
+	note_change(details, field, small ? json_object_get(cur, field) : NULL,
+		    small ? (v ? json_string(v) : json_null()) : NULL);
+	return v;
+}
+
+static json_t *change_details(void)
+{
+	return json_pack("{s:[], s:{}, s:{}}", "changed", "old", "new");
+}
+
+/* --- systems --------------------------------------------------------------- */
+
+static int system_load(json_t **out, gh_gov *g, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id, name, description, owner_id, connector, created_at,"
+				" updated_at FROM systems WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", gov_text_column(st, 0),
+				 "name", gov_text_column(st, 1),
+				 "description", gov_text_column(st, 2),
+				 "owner", gov_text_column(st, 3), "connector", gov_text_column(st, 4),
+				 "created_at", gov_time_column(st, 5),
+				 "updated_at", gov_time_column(st, 6));
+	rc = rc == SQLITE_ROW ? (*out ? 0 : gh_error_set(GH_ERROR, "out of memory"))
+	     : rc == SQLITE_DONE ? gh_error_set(GH_ENOTFOUND, "system %s not found", id)
+	     : gh_store_fail(g->store, "loading a system");
+	sqlite3_reset(st);
+	return rc;
+}
+
+static const char *const system_create_fields[] = {"name", "description", "owner", "connector",
+						   NULL};
+
+static int system_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
+{
+	const char *name = NULL, *desc = NULL, *owner_ref = NULL, *connector = "manual";
+	char id[GH_ID_LEN], owner[GH_ID_LEN];
+	json_t *details;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (gh_jv_object(in, system_create_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	gh_jv_name(in, "name", 1, &name);
+	gh_jv_string(in, "description", 0, 1000, &desc);
+	if (gh_jv_string(in, "owner", 1, 256, &owner_ref) > 0 &&
+	    (rc = gov_check_owner(g, "owner", owner_ref, owner)) && rc != GH_EINVALID)
+		return rc;
+	gh_jv_enum(in, "connector", 0, connectors, &connector);
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT 1 FROM systems WHERE name = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW) {
+		gh_error_set(GH_ECONFLICT, "name: a system named %s already exists", name);
+		gh_error_field("name", "a system named %s already exists", name);
+		return GH_ECONFLICT;
+	}
+	gh_id_new(id, sizeof(id), "sys");
+	if ((rc = gh_store_stmt(&st, g->store,
+				"INSERT INTO systems(id, name, description, owner_id, connector,"
+				" created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (desc)
+		sqlite3_bind_text(st, 3, desc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, connector, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, gh_now());
+	if ((rc = gov_step_done(g, st, "creating a system")))
+		return rc;
+	if (!(details = json_pack("{s:s, s:s, s:s}", "name", name, "owner", owner,
+				  "connector", connector)))
+		return gh_error_set(GH_ERROR, "out of memory");
+	rc = gh_audit_append(NULL, g->store, actor->id, "system.created", "system", id, details);
+	json_decref(details);
+	return rc ? rc : system_load(out, g, id);
+}
 
 int gh_gov_system_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return finish(g, system_create_locked(out, g, actor, in), out);
 }
 
 int gh_gov_system_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	char id[GH_ID_LEN];
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	gh_store_read_begin(g->store);
+	if (!(rc = gov_resolve(g, "systems", ref, id)))
+		rc = system_load(out, g, id);
+	gh_store_read_end(g->store);
+	return rc;
+}
+
+/* Loads the rows of "SELECT id ..." (already bound) into a list page. Lock held. */
+static int list_ids(json_t **out, gh_gov *g, sqlite3_stmt *st, int limit,
+		    int (*load)(json_t **, gh_gov *, const char *))
+{
+	json_t *ids = json_array(), *items = json_array(), *item, *row;
+	int rc = 0, step;
+	size_t i;
+
+	if (!ids || !items) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		sqlite3_reset(st);
+		goto cleanup;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(ids, gov_text_column(st, 0));
+	if (step != SQLITE_DONE)
+		rc = gh_store_fail(g->store, "listing");
+	sqlite3_reset(st);
+	json_array_foreach(ids, i, item) {
+		if (rc || (rc = load(&row, g, json_string_value(item))))
+			break;
+		json_array_append_new(items, row);
+	}
+	if (!rc) {
+		*out = gov_list_result(items, limit);
+		items = NULL;
+		if (!*out)
+			rc = gh_error_set(GH_ERROR, "out of memory");
+	}
+cleanup:
+	json_decref(ids);
+	json_decref(items);
+	return rc;
 }
 
 int gh_gov_system_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	sqlite3_stmt *st;
+	int64_t after;
+	int limit, rc;
+
+	*out = NULL;
+	gh_error_clear();
+	gh_store_read_begin(g->store);
+	if (!(rc = gov_page(g, "systems", page, &limit, &after)) &&
+	    !(rc = gh_store_stmt(&st, g->store,
+				 "SELECT id FROM systems WHERE pk > ? ORDER BY pk LIMIT ?"))) {
+		sqlite3_bind_int64(st, 1, after);
+		sqlite3_bind_int(st, 2, limit);
+		rc = list_ids(out, g, st, limit, system_load);
+	}
+	gh_store_read_end(g->store);
+	return rc;
 }
 
-int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref, const json_t *in)
+static const char *const system_update_fields[] = {"description", "owner", "connector", NULL};
+
+static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+				const json_t *in)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	const char *desc = NULL, *owner_ref = NULL, *connector = NULL;
+	char id[GH_ID_LEN], owner[GH_ID_LEN] = "";
+	json_t *cur = NULL, *details = NULL;
+	int has_desc, clear_desc, rc;
+	sqlite3_stmt *st;
+
+	if ((rc = gov_resolve(g, "systems", ref, id)))
+		return rc;
+	if (gh_jv_object(in, system_update_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	clear_desc = is_null_field(in, "description");
+	has_desc = gh_jv_string(in, "description", 0, 1000, &desc) > 0;
+	if (is_null_field(in, "owner"))
+		gh_error_field("owner", "cannot be cleared; a system needs an active human owner");
+	else if (gh_jv_string(in, "owner", 0, 256, &owner_ref) > 0 &&
+		 (rc = gov_check_owner(g, "owner", owner_ref, owner)) && rc != GH_EINVALID)
+		return rc;
+	if (is_null_field(in, "connector"))
+		gh_error_field("connector", "cannot be cleared");
+	else
+		gh_jv_enum(in, "connector", 0, connectors, &connector);
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if ((rc = system_load(&cur, g, id)))
+		return rc;
+	if (!(details = change_details())) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	desc = change_text(details, cur, "description", has_desc || clear_desc, desc, 0);
+	if (owner[0])
+		change_text(details, cur, "owner", 1, owner, 1);
+	else
+		snprintf(owner, sizeof(owner), "%s", str_of(cur, "owner"));
+	connector = change_text(details, cur, "connector", connector != NULL, connector, 1);
+	if (json_array_size(json_object_get(details, "changed")) == 0) {
+		*out = cur;
+		cur = NULL;
+		goto cleanup;
+	}
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE systems SET description = ?2, owner_id = ?3, connector = ?4,"
+				" updated_at = ?5 WHERE id = ?1")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (desc)
+		sqlite3_bind_text(st, 2, desc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, connector, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, gh_now());
+	if ((rc = gov_step_done(g, st, "updating a system")) ||
+	    (rc = gh_audit_append(NULL, g->store, actor->id, "system.updated", "system", id,
+				  details)))
+		goto cleanup;
+	rc = system_load(out, g, id);
+cleanup:
+	json_decref(cur);
+	json_decref(details);
+	return rc;
+}
+
+int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			 const json_t *in)
+{
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return finish(g, system_update_locked(out, g, actor, ref, in), out);
+}
+
+/* --- entitlements ---------------------------------------------------------- */
+
+static json_t *conflicts_json(gh_gov *g, const char *id, int *rc)
+{
+	json_t *ids = json_array();
+	sqlite3_stmt *st;
+	int step;
+
+	if (!ids) {
+		*rc = gh_error_set(GH_ERROR, "out of memory");
+		return NULL;
+	}
+	if ((*rc = gh_store_stmt(&st, g->store,
+				 "SELECT b FROM entitlement_conflicts WHERE a = ?1 UNION"
+				 " SELECT a FROM entitlement_conflicts WHERE b = ?1 ORDER BY 1"))) {
+		json_decref(ids);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(ids, gov_text_column(st, 0));
+	if (step != SQLITE_DONE) {
+		*rc = gh_store_fail(g->store, "reading entitlement conflicts");
+		json_decref(ids);
+		ids = NULL;
+	}
+	sqlite3_reset(st);
+	return ids;
+}
+
+int gov_entitlement_load(json_t **out, gh_gov *g, const char *id)
+{
+	json_t *tail = NULL, *conflicts;
+	char dur[32];
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id, system_id, name, description, risk_tier, data_sensitivity,"
+				" environment, control_owner_group_id, max_duration, requestable,"
+				" attributes, created_at, updated_at FROM entitlements WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		gh_duration_format(dur, sizeof(dur), sqlite3_column_int64(st, 8));
+		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:I, s:b}",
+				 "id", gov_text_column(st, 0), "system", gov_text_column(st, 1),
+				 "name", gov_text_column(st, 2),
+				 "description", gov_text_column(st, 3),
+				 "risk_tier", gov_text_column(st, 4),
+				 "data_sensitivity", gov_text_column(st, 5),
+				 "environment", gov_text_column(st, 6),
+				 "control_owner_group", gov_text_column(st, 7),
+				 "max_duration", dur,
+				 "max_duration_seconds", (json_int_t)sqlite3_column_int64(st, 8),
+				 "requestable", sqlite3_column_int(st, 9) != 0);
+		tail = json_pack("{s:o, s:o, s:o}", "attributes", gov_json_column(st, 10, 0),
+				 "created_at", gov_time_column(st, 11),
+				 "updated_at", gov_time_column(st, 12));
+	}
+	rc = rc == SQLITE_ROW ? (*out && tail ? 0 : gh_error_set(GH_ERROR, "out of memory"))
+	     : rc == SQLITE_DONE ? gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id)
+	     : gh_store_fail(g->store, "loading an entitlement");
+	sqlite3_reset(st);
+	if (!rc && (conflicts = conflicts_json(g, id, &rc))) {
+		json_object_set_new(*out, "incompatible_with", conflicts);
+		json_object_update(*out, tail);
+	}
+	json_decref(tail);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* incompatible_with: entitlement refs -> *out, a sorted array of distinct ids
+ * (NULL when absent). self_id (NULL when creating) may not be among them.
+ * Problems are recorded as field errors (and return 0); only a failure of the
+ * store or of memory returns its code. */
+static int conflicts_parse(json_t **out, gh_gov *g, const json_t *in, const char *self_id)
+{
+	const char *ids[MAX_CONFLICTS];
+	char resolved[MAX_CONFLICTS][GH_ID_LEN];
+	json_t *arr, *item;
+	size_t i, n = 0;
+	int rc, bad = 0;
+
+	*out = NULL;
+	if (is_null_field(in, "incompatible_with")) {
+		gh_error_field("incompatible_with", "must be an array of entitlements; use [] for none");
+		return 0;
+	}
+	if (gh_jv_string_array(in, "incompatible_with", 0, MAX_CONFLICTS, 256, &arr) <= 0)
+		return 0;
+	json_array_foreach(arr, i, item) {
+		const char *ref = json_string_value(item);
+		if ((rc = gov_resolve_field(g, "entitlements", "incompatible_with", ref, resolved[n]))) {
+			if (rc != GH_EINVALID)
+				return rc;
+			bad = 1;
+			continue;
+		}
+		if (self_id && strcmp(resolved[n], self_id) == 0) {
+			gh_error_field("incompatible_with", "an entitlement cannot conflict with itself");
+			bad = 1;
+			continue;
+		}
+		ids[n] = resolved[n];
+		n++;
+	}
+	if (bad)
+		return 0;
+	qsort(ids, n, sizeof(ids[0]), compare_strings);
+	if (!(*out = json_array()))
+		return gh_error_set(GH_ERROR, "out of memory");
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(ids[i], ids[i - 1]) != 0)
+			json_array_append_new(*out, json_string(ids[i]));
+	return 0;
+}
+
+/* Replaces the entitlement's conflicts with ids (each pair stored once, a < b). */
+static int conflicts_store(gh_gov *g, const char *id, const json_t *ids)
+{
+	sqlite3_stmt *st;
+	json_t *item;
+	size_t i;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"DELETE FROM entitlement_conflicts WHERE a = ?1 OR b = ?1")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if ((rc = gov_step_done(g, st, "replacing entitlement conflicts")))
+		return rc;
+	json_array_foreach(ids, i, item) {
+		const char *other = json_string_value(item);
+		int lt = strcmp(id, other) < 0;
+		if ((rc = gh_store_stmt(&st, g->store,
+					"INSERT INTO entitlement_conflicts(a, b) VALUES (?, ?)")))
+			return rc;
+		sqlite3_bind_text(st, 1, lt ? id : other, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, lt ? other : id, -1, SQLITE_STATIC);
+		if ((rc = gov_step_done(g, st, "storing an entitlement conflict")))
+			return rc;
+	}
+	return 0;
+}
+
+static const char *const ent_create_fields[] = {
+	"system", "name", "description", "risk_tier", "data_sensitivity", "environment",
+	"control_owner_group", "max_duration", "requestable", "incompatible_with", "attributes",
+	NULL};
+
+static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
+{
+	const char *sys_ref = NULL, *name = NULL, *desc = NULL, *risk = NULL, *sens = NULL;
+	const char *env = NULL, *grp_ref = NULL;
+	char id[GH_ID_LEN], sys[GH_ID_LEN], grp[GH_ID_LEN];
+	json_t *attrs = NULL, *conflicts = NULL, *details = NULL;
+	char *attrs_s = NULL;
+	int64_t max_dur = 0;
+	int requestable = 1, rc;
+	sqlite3_stmt *st;
+
+	if (gh_jv_object(in, ent_create_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	if (gh_jv_string(in, "system", 1, 256, &sys_ref) > 0 &&
+	    (rc = gov_resolve_field(g, "systems", "system", sys_ref, sys)) && rc != GH_EINVALID)
+		return rc;
+	gh_jv_name(in, "name", 1, &name);
+	gh_jv_string(in, "description", 0, 1000, &desc);
+	gh_jv_enum(in, "risk_tier", 1, risk_tiers, &risk);
+	gh_jv_enum(in, "data_sensitivity", 1, sensitivities, &sens);
+	gov_jv_environment(in, "environment", 1, &env);
+	if (gh_jv_string(in, "control_owner_group", 1, 256, &grp_ref) > 0 &&
+	    (rc = gov_resolve_field(g, "groups", "control_owner_group", grp_ref, grp)) &&
+	    rc != GH_EINVALID)
+		return rc;
+	gh_jv_duration(in, "max_duration", 1, &max_dur);
+	gh_jv_bool(in, "requestable", 0, &requestable);
+	if ((rc = conflicts_parse(&conflicts, g, in, NULL)))
+		return rc;
+	gh_jv_object_field(in, "attributes", 0, &attrs);
+	if ((rc = gh_error_fields_finish()))
+		goto cleanup;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT 1 FROM entitlements WHERE system_id = ? AND name = ?")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, sys, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW) {
+		gh_error_set(GH_ECONFLICT, "name: system %s already offers an entitlement named %s",
+			     sys_ref, name);
+		gh_error_field("name", "system %s already offers an entitlement named %s", sys_ref,
+			       name);
+		rc = GH_ECONFLICT;
+		goto cleanup;
+	}
+	gh_id_new(id, sizeof(id), "ent");
+	if (!(attrs_s = attrs ? gh_json_canonical(attrs) : strdup("{}"))) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = gh_store_stmt(&st, g->store,
+				"INSERT INTO entitlements(id, system_id, name, description, risk_tier,"
+				" data_sensitivity, environment, control_owner_group_id, max_duration,"
+				" requestable, attributes, created_at, updated_at)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sys, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	if (desc)
+		sqlite3_bind_text(st, 4, desc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, risk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, sens, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, env, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, grp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, max_dur);
+	sqlite3_bind_int(st, 10, requestable);
+	sqlite3_bind_text(st, 11, attrs_s, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 12, gh_now());
+	if ((rc = gov_step_done(g, st, "creating an entitlement")))
+		goto cleanup;
+	if (conflicts && (rc = conflicts_store(g, id, conflicts)))
+		goto cleanup;
+	details = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:o}", "system", sys,
+			    "name", name, "risk_tier", risk, "data_sensitivity", sens,
+			    "environment", env, "control_owner_group", grp,
+			    "max_duration_seconds", (json_int_t)max_dur, "requestable", requestable,
+			    "incompatible_with", conflicts ? json_incref(conflicts) : json_array());
+	if (!details) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = gh_audit_append(NULL, g->store, actor->id, "entitlement.created", "entitlement",
+				  id, details)))
+		goto cleanup;
+	rc = gov_entitlement_load(out, g, id);
+cleanup:
+	json_decref(conflicts);
+	json_decref(details);
+	free(attrs_s);
+	return rc;
 }
 
 int gh_gov_entitlement_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return finish(g, ent_create_locked(out, g, actor, in), out);
 }
 
 int gh_gov_entitlement_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	char id[GH_ID_LEN];
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	gh_store_read_begin(g->store);
+	if (!(rc = gov_resolve(g, "entitlements", ref, id)))
+		rc = gov_entitlement_load(out, g, id);
+	gh_store_read_end(g->store);
+	return rc;
 }
 
-int gh_gov_entitlement_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page, const char *system, const char *risk_tier, const char *environment, const char *requestable)
+int gh_gov_entitlement_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+			    const char *system, const char *risk_tier, const char *environment,
+			    const char *requestable)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	char sys[GH_ID_LEN];
+	sqlite3_stmt *st;
+	int64_t after;
+	int limit, req = -1, rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if (risk_tier)
+		gov_check_enum("risk_tier", risk_tiers, risk_tier);
+	if (environment && !gov_environment_valid(environment))
+		gh_error_field("environment", "must be 1 to 32 of lowercase letters, digits and '-'");
+	if (requestable) {
+		if (strcmp(requestable, "true") == 0)
+			req = 1;
+		else if (strcmp(requestable, "false") == 0)
+			req = 0;
+		else
+			gh_error_field("requestable", "must be true or false");
+	}
+	gh_store_read_begin(g->store);
+	if (system && (rc = gov_resolve_field(g, "systems", "system", system, sys)) &&
+	    rc != GH_EINVALID)
+		goto cleanup;
+	if ((rc = gov_page(g, "entitlements", page, &limit, &after)) ||
+	    (rc = gh_error_fields_finish()))
+		goto cleanup;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id FROM entitlements WHERE pk > ?1"
+				" AND (?2 IS NULL OR system_id = ?2) AND (?3 IS NULL OR risk_tier = ?3)"
+				" AND (?4 IS NULL OR environment = ?4) AND (?5 IS NULL OR requestable = ?5)"
+				" ORDER BY pk LIMIT ?6")))
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, after);
+	if (system)
+		sqlite3_bind_text(st, 2, sys, -1, SQLITE_STATIC);
+	if (risk_tier)
+		sqlite3_bind_text(st, 3, risk_tier, -1, SQLITE_STATIC);
+	if (environment)
+		sqlite3_bind_text(st, 4, environment, -1, SQLITE_STATIC);
+	if (req >= 0)
+		sqlite3_bind_int(st, 5, req);
+	sqlite3_bind_int(st, 6, limit);
+	rc = list_ids(out, g, st, limit, gov_entitlement_load);
+cleanup:
+	gh_store_read_end(g->store);
+	return rc;
 }
 
-int gh_gov_entitlement_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref, const json_t *in)
+static const char *const ent_update_fields[] = {
+	"description", "risk_tier", "data_sensitivity", "control_owner_group", "max_duration",
+	"requestable", "incompatible_with", "attributes", NULL};
+
+/* A field that may not be set to null in an update. */
+static void refuse_null(const json_t *in, const char *key)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	if (is_null_field(in, key))
+		gh_error_field(key, "cannot be cleared");
 }
-int gov_entitlement_load(json_t **out, gh_gov *g, const char *id)
+
+static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			     const json_t *in)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	const char *desc = NULL, *risk = NULL, *sens = NULL, *grp_ref = NULL;
+	char id[GH_ID_LEN], grp[GH_ID_LEN] = "";
+	json_t *cur = NULL, *conflicts = NULL, *attrs = NULL, *details = NULL;
+	char *attrs_s = NULL, dur[32];
+	int64_t max_dur = 0;
+	int requestable = -1, has_desc, clear_desc, rc;
+	sqlite3_stmt *st;
+
+	if ((rc = gov_resolve(g, "entitlements", ref, id)))
+		return rc;
+	if (gh_jv_object(in, ent_update_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	clear_desc = is_null_field(in, "description");
+	has_desc = gh_jv_string(in, "description", 0, 1000, &desc) > 0;
+	refuse_null(in, "risk_tier");
+	gh_jv_enum(in, "risk_tier", 0, risk_tiers, &risk);
+	refuse_null(in, "data_sensitivity");
+	gh_jv_enum(in, "data_sensitivity", 0, sensitivities, &sens);
+	refuse_null(in, "control_owner_group");
+	if (gh_jv_string(in, "control_owner_group", 0, 256, &grp_ref) > 0 &&
+	    (rc = gov_resolve_field(g, "groups", "control_owner_group", grp_ref, grp)) &&
+	    rc != GH_EINVALID)
+		return rc;
+	refuse_null(in, "max_duration");
+	gh_jv_duration(in, "max_duration", 0, &max_dur);
+	refuse_null(in, "requestable");
+	gh_jv_bool(in, "requestable", 0, &requestable);
+	if ((rc = conflicts_parse(&conflicts, g, in, id)))
+		return rc;
+	refuse_null(in, "attributes");
+	gh_jv_object_field(in, "attributes", 0, &attrs);
+	if ((rc = gh_error_fields_finish()))
+		goto cleanup;
+	if ((rc = gov_entitlement_load(&cur, g, id)))
+		goto cleanup;
+	if (!(details = change_details())) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+
+	desc = change_text(details, cur, "description", has_desc || clear_desc, desc, 0);
+	risk = change_text(details, cur, "risk_tier", risk != NULL, risk, 1);
+	sens = change_text(details, cur, "data_sensitivity", sens != NULL, sens, 1);
+	if (grp[0])
+		change_text(details, cur, "control_owner_group", 1, grp, 1);
+	else
+		snprintf(grp, sizeof(grp), "%s", str_of(cur, "control_owner_group"));
+	if (max_dur == 0) {
+		max_dur = json_integer_value(json_object_get(cur, "max_duration_seconds"));
+	} else if (max_dur != json_integer_value(json_object_get(cur, "max_duration_seconds"))) {
+		gh_duration_format(dur, sizeof(dur), max_dur);
+		note_change(details, "max_duration", json_object_get(cur, "max_duration"),
+			    json_string(dur));
+	}
+	if (requestable < 0)
+		requestable = json_is_true(json_object_get(cur, "requestable"));
+	else if (requestable != json_is_true(json_object_get(cur, "requestable")))
+		note_change(details, "requestable", json_object_get(cur, "requestable"),
+			    json_boolean(requestable));
+	if (conflicts && !json_equal(conflicts, json_object_get(cur, "incompatible_with")))
+		note_change(details, "incompatible_with", json_object_get(cur, "incompatible_with"),
+			    json_incref(conflicts));
+	if (!attrs)
+		attrs = json_object_get(cur, "attributes");
+	else if (!json_equal(attrs, json_object_get(cur, "attributes")))
+		note_change(details, "attributes", NULL, NULL);
+
+	if (json_array_size(json_object_get(details, "changed")) == 0) {
+		*out = cur;
+		cur = NULL;
+		goto cleanup;
+	}
+	if (!(attrs_s = gh_json_canonical(attrs))) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE entitlements SET description = ?2, risk_tier = ?3,"
+				" data_sensitivity = ?4, control_owner_group_id = ?5, max_duration = ?6,"
+				" requestable = ?7, attributes = ?8, updated_at = ?9 WHERE id = ?1")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (desc)
+		sqlite3_bind_text(st, 2, desc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, risk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, sens, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, grp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, max_dur);
+	sqlite3_bind_int(st, 7, requestable);
+	sqlite3_bind_text(st, 8, attrs_s, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, gh_now());
+	if ((rc = gov_step_done(g, st, "updating an entitlement")))
+		goto cleanup;
+	if (conflicts && (rc = conflicts_store(g, id, conflicts)))
+		goto cleanup;
+	if ((rc = gh_audit_append(NULL, g->store, actor->id, "entitlement.updated", "entitlement",
+				  id, details)))
+		goto cleanup;
+	rc = gov_entitlement_load(out, g, id);
+cleanup:
+	json_decref(cur);
+	json_decref(conflicts);
+	json_decref(details);
+	free(attrs_s);
+	return rc;
+}
+
+int gh_gov_entitlement_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			      const json_t *in)
+{
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return finish(g, ent_update_locked(out, g, actor, ref, in), out);
 }

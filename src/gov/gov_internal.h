@@ -84,4 +84,19 @@ int gov_grant_load(json_t **out, gh_gov *g, const char *id);
 int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const char *status,
 		  const char *reason);
 
+/* Helpers the inventory files share (identity.c). */
+/* {"items": items, "next": last id when the page is full (limit items), else null};
+ * takes items. NULL when out of memory. */
+json_t *gov_list_result(json_t *items, int limit);
+/* 0 when s is one of values; otherwise records a field error and returns GH_EINVALID. */
+int gov_check_enum(const char *field, const char *const values[], const char *s);
+/* An environment token: [a-z0-9-]{1,32}. */
+int gov_environment_valid(const char *s);
+int gov_jv_environment(const json_t *obj, const char *key, int required, const char **out);
+/* Steps a cached write statement to completion and resets it; 0 or the store's error. */
+int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what);
+/* Resolves ref (field of the body) to an ACTIVE HUMAN identity's id; otherwise
+ * records a field error and returns GH_EINVALID (or another error). Inside a transaction. */
+int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_ID_LEN]);
+
 #endif

@@ -1,31 +1,844 @@
-/* identity.c - placeholder until implemented. */
+/* identity.c - identities (humans and NHIs): create, read, update and their lifecycle. */
 #include "gov/gov_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kinds[] = {"human", "service_account", "api_key", "workload",
+				    "oauth_app", "ai_agent", NULL};
+static const char *const statuses[] = {"active", "suspended", "decommissioned", NULL};
+
+#define IDENTITY_COLUMNS                                                                   \
+	"id, kind, name, display_name, email, status, owner_id, purpose, environment,"     \
+	" expires_at, roles, attributes, created_at, updated_at"
+
+/* --- helpers the inventory files share (declared in gov_internal.h) ------- */
+
+json_t *gov_list_result(json_t *items, int limit)
+{
+	size_t n = json_array_size(items);
+	json_t *next = NULL;
+
+	if (!items)
+		return NULL;
+	if (limit > 0 && n == (size_t)limit)
+		next = json_object_get(json_array_get(items, n - 1), "id");
+	return json_pack("{s:o, s:O?}", "items", items, "next", next);
+}
+
+int gov_check_enum(const char *field, const char *const values[], const char *s)
+{
+	char list[256];
+	size_t len = 0;
+
+	for (size_t i = 0; values[i]; i++)
+		if (strcmp(values[i], s) == 0)
+			return 0;
+	list[0] = '\0';
+	for (size_t i = 0; values[i] && len < sizeof(list); i++)
+		len += snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", values[i]);
+	gh_error_field(field, "must be one of: %s", list);
+	return GH_EINVALID;
+}
+
+int gov_environment_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (n >= 32 || !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
+				 s[n] == '-'))
+			return 0;
+	return n > 0;
+}
+
+int gov_jv_environment(const json_t *obj, const char *key, int required, const char **out)
+{
+	const char *s;
+	int rc = gh_jv_string(obj, key, required, 64, &s);
+
+	if (rc <= 0)
+		return rc;
+	if (!gov_environment_valid(s)) {
+		gh_error_field(key, "must be 1 to 32 of lowercase letters, digits and '-', such as \"prod\"");
+		return -1;
+	}
+	*out = s;
+	return 1;
+}
+
+int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : gh_store_fail(g->store, what);
+
+	sqlite3_reset(st);
+	return rc;
+}
+
+int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_ID_LEN])
+{
+	sqlite3_stmt *st;
+	char kind[32] = "", status[32] = "";
+	int rc;
+
+	if ((rc = gov_resolve_field(g, "identities", field, ref, out)))
+		return rc;
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT kind, status FROM identities WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, out, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = gh_store_fail(g->store, "reading an owner");
+		sqlite3_reset(st);
+		return rc;
+	}
+	snprintf(kind, sizeof(kind), "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(status, sizeof(status), "%s", (const char *)sqlite3_column_text(st, 1));
+	sqlite3_reset(st);
+	if (strcmp(kind, "human") != 0) {
+		gh_error_field(field, "must be a human identity; %s is a %s", ref, kind);
+		return GH_EINVALID;
+	}
+	if (strcmp(status, "active") != 0) {
+		gh_error_field(field, "must be an active identity; %s is %s", ref, status);
+		return GH_EINVALID;
+	}
+	return 0;
+}
+
+/* --- rows ------------------------------------------------------------------ */
+
+static json_t *identity_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "id", gov_text_column(st, 0), "kind", gov_text_column(st, 1),
+			 "name", gov_text_column(st, 2), "display_name", gov_text_column(st, 3),
+			 "email", gov_text_column(st, 4), "status", gov_text_column(st, 5),
+			 "owner", gov_text_column(st, 6), "purpose", gov_text_column(st, 7),
+			 "environment", gov_text_column(st, 8),
+			 "expires_at", gov_time_column(st, 9), "roles", gov_json_column(st, 10, 1),
+			 "attributes", gov_json_column(st, 11, 0),
+			 "created_at", gov_time_column(st, 12), "updated_at", gov_time_column(st, 13));
+}
+
+int gov_identity_load(json_t **out, gh_gov *g, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT " IDENTITY_COLUMNS " FROM identities WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = identity_row(st);
+		rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
+	} else if (rc == SQLITE_DONE) {
+		rc = gh_error_set(GH_ENOTFOUND, "identity %s not found", id);
+	} else {
+		rc = gh_store_fail(g->store, "loading an identity");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static const char *str_of(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static int is_null_field(const json_t *in, const char *key)
+{
+	json_t *v = json_object_get(in, key);
+
+	return v && json_is_null(v);
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static unsigned roles_bits(const json_t *arr)
+{
+	unsigned bits = 0;
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(arr, i, item)
+		if (json_is_string(item))
+			bits |= gh_role_parse(json_string_value(item));
+	return bits;
+}
+
+/* roles: role names; an NHI may hold only "requester". */
+static int roles_parse(const json_t *in, const char *kind, unsigned *out)
+{
+	json_t *arr, *item;
+	size_t i;
+	int rc = gh_jv_string_array(in, "roles", 0, 16, 32, &arr);
+
+	if (rc <= 0)
+		return rc;
+	*out = 0;
+	json_array_foreach(arr, i, item) {
+		unsigned bit = gh_role_parse(json_string_value(item));
+		if (!bit) {
+			gh_error_field("roles", "unknown role %s; roles are admin, iam, approver, "
+				       "servicedesk, auditor and requester", json_string_value(item));
+			return -1;
+		}
+		if (kind && strcmp(kind, "human") != 0 && bit != GH_ROLE_REQUESTER) {
+			gh_error_field("roles", "a %s may hold only the requester role", kind);
+			return -1;
+		}
+		*out |= bit;
+	}
+	return 1;
+}
+
+static int email_parse(const json_t *in, const char **out)
+{
+	const char *s, *at;
+	int rc = gh_jv_string(in, "email", 0, 254, &s);
+
+	if (rc <= 0)
+		return rc;
+	at = strchr(s, '@');
+	if (!at || at == s || !at[1] || strchr(at + 1, '@') || strpbrk(s, " \t\n")) {
+		gh_error_field("email", "must be an address such as alice@example.com");
+		return -1;
+	}
+	*out = s;
+	return 1;
+}
+
+/* An NHI's required field: "is required for a service_account" names the kind. */
+static int nhi_required(const json_t *in, const char *key, const char *kind)
+{
+	json_t *v = json_object_get(in, key);
+
+	if (v && !json_is_null(v))
+		return 1;
+	gh_error_field(key, "is required for a %s", kind);
+	return 0;
+}
+
+static char *roles_text(unsigned bits)
+{
+	json_t *a = gh_roles_json(bits);
+	char *text = a ? gh_json_canonical(a) : NULL;
+
+	json_decref(a);
+	return text;
+}
+
+/* Ends a write and drops *out when it did not commit. */
+static int finish(gh_gov *g, int rc, json_t **out)
+{
+	rc = gov_finish(g, rc);
+	if (rc && out) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* --- create ---------------------------------------------------------------- */
+
+static const char *const create_fields[] = {"kind", "name", "display_name", "email", "owner",
+					    "purpose", "environment", "expires_at", "roles",
+					    "attributes", NULL};
+
+static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
+{
+	const char *kind = NULL, *name = NULL, *display = NULL, *email = NULL, *owner_ref = NULL;
+	const char *purpose = NULL, *env = NULL;
+	char owner[GH_ID_LEN] = "", id[GH_ID_LEN];
+	json_t *attrs = NULL, *details = NULL;
+	char *roles_s = NULL, *attrs_s = NULL;
+	int64_t expires = 0, now = gh_now();
+	unsigned roles = 0;
+	int nhi, has_exp, rc;
+	sqlite3_stmt *st;
+
+	if (gh_jv_object(in, create_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	gh_jv_enum(in, "kind", 1, kinds, &kind);
+	nhi = kind && strcmp(kind, "human") != 0;
+	gh_jv_name(in, "name", 1, &name);
+	gh_jv_string(in, "display_name", 0, 200, &display);
+	email_parse(in, &email);
+	if (!nhi || nhi_required(in, "owner", kind)) {
+		if (gh_jv_string(in, "owner", 0, 256, &owner_ref) > 0) {
+			if (kind && !nhi)
+				gh_error_field("owner", "only a non-human identity has an owner");
+			else if ((rc = gov_check_owner(g, "owner", owner_ref, owner)) &&
+				 rc != GH_EINVALID)
+				return rc;
+		}
+	}
+	if ((!nhi || nhi_required(in, "purpose", kind)) &&
+	    gh_jv_string(in, "purpose", 0, 500, &purpose) > 0 && nhi && !*purpose)
+		gh_error_field("purpose", "must not be empty");
+	if (!nhi || nhi_required(in, "environment", kind))
+		gov_jv_environment(in, "environment", 0, &env);
+	has_exp = (!nhi || nhi_required(in, "expires_at", kind)) ?
+		  gh_jv_time(in, "expires_at", 0, &expires) : 0;
+	if (has_exp > 0 && expires <= now)
+		gh_error_field("expires_at", "must be in the future");
+	roles_parse(in, kind, &roles);
+	gh_jv_object_field(in, "attributes", 0, &attrs);
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT 1 FROM identities WHERE name = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW) {
+		gh_error_set(GH_ECONFLICT, "name: an identity named %s already exists", name);
+		gh_error_field("name", "an identity named %s already exists", name);
+		return GH_ECONFLICT;
+	}
+
+	gh_id_new(id, sizeof(id), "idn");
+	roles_s = roles_text(roles);
+	attrs_s = attrs ? gh_json_canonical(attrs) : strdup("{}");
+	if (!roles_s || !attrs_s) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = gh_store_stmt(&st, g->store,
+				"INSERT INTO identities(id, kind, name, display_name, email, status,"
+				" owner_id, purpose, environment, expires_at, roles, attributes,"
+				" created_at, updated_at)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	bind_opt(st, 4, display);
+	bind_opt(st, 5, email);
+	bind_opt(st, 6, owner[0] ? owner : NULL);
+	bind_opt(st, 7, purpose);
+	bind_opt(st, 8, env);
+	if (has_exp > 0)
+		sqlite3_bind_int64(st, 9, expires);
+	sqlite3_bind_text(st, 10, roles_s, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, attrs_s, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 12, now);
+	if ((rc = gov_step_done(g, st, "creating an identity")))
+		goto cleanup;
+
+	details = json_pack("{s:s, s:s, s:s?, s:s?, s:o}", "kind", kind, "name", name,
+			    "owner", owner[0] ? owner : NULL, "environment", env,
+			    "roles", gh_roles_json(roles));
+	if (!details) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = gh_audit_append(NULL, g->store, actor->id, "identity.created", "identity", id,
+				  details)))
+		goto cleanup;
+	rc = gov_identity_load(out, g, id);
+cleanup:
+	json_decref(details);
+	free(roles_s);
+	free(attrs_s);
+	return rc;
+}
 
 int gh_gov_identity_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return finish(g, create_locked(out, g, actor, in), out);
 }
+
+/* --- read ------------------------------------------------------------------ */
 
 int gh_gov_identity_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	char id[GH_ID_LEN];
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	gh_store_read_begin(g->store);
+	if (!(rc = gov_resolve(g, "identities", ref, id)))
+		rc = gov_identity_load(out, g, id);
+	gh_store_read_end(g->store);
+	return rc;
 }
 
-int gh_gov_identity_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page, const char *kind, const char *status, const char *owner)
+int gh_gov_identity_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+			 const char *kind, const char *status, const char *owner)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	char owner_id[GH_ID_LEN];
+	json_t *items = NULL;
+	sqlite3_stmt *st;
+	int64_t after;
+	int limit, rc, step;
+
+	*out = NULL;
+	gh_error_clear();
+	if (kind)
+		gov_check_enum("kind", kinds, kind);
+	if (status)
+		gov_check_enum("status", statuses, status);
+	gh_store_read_begin(g->store);
+	if (owner && (rc = gov_resolve_field(g, "identities", "owner", owner, owner_id)) &&
+	    rc != GH_EINVALID)
+		goto cleanup;
+	if ((rc = gov_page(g, "identities", page, &limit, &after)) ||
+	    (rc = gh_error_fields_finish()))
+		goto cleanup;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT " IDENTITY_COLUMNS " FROM identities WHERE pk > ?1"
+				" AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3)"
+				" AND (?4 IS NULL OR owner_id = ?4) ORDER BY pk LIMIT ?5")))
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, after);
+	bind_opt(st, 2, kind);
+	bind_opt(st, 3, status);
+	bind_opt(st, 4, owner ? owner_id : NULL);
+	sqlite3_bind_int(st, 5, limit);
+	if (!(items = json_array())) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(items, identity_row(st));
+	if (step != SQLITE_DONE)
+		rc = gh_store_fail(g->store, "listing identities");
+	sqlite3_reset(st);
+	if (!rc) {
+		*out = gov_list_result(items, limit);
+		items = NULL;
+		if (!*out)
+			rc = gh_error_set(GH_ERROR, "out of memory");
+	}
+cleanup:
+	gh_store_read_end(g->store);
+	json_decref(items);
+	return rc;
 }
 
-int gh_gov_identity_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref, const json_t *in)
+/* --- update ---------------------------------------------------------------- */
+
+static const char *const update_fields[] = {"display_name", "email", "purpose", "expires_at",
+					    "roles", "attributes", "owner", NULL};
+
+/* The new state of an identity: strings borrowed from the current row or the body. */
+typedef struct identity_next {
+	const char *display_name, *email, *purpose, *owner;
+	int has_expires;
+	int64_t expires_at;
+	unsigned roles;
+	json_t *attributes;
+} identity_next;
+
+static void next_from_row(identity_next *n, const json_t *cur)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	const char *exp = str_of(cur, "expires_at");
+
+	n->display_name = str_of(cur, "display_name");
+	n->email = str_of(cur, "email");
+	n->purpose = str_of(cur, "purpose");
+	n->owner = str_of(cur, "owner");
+	n->expires_at = 0;
+	n->has_expires = exp && gh_time_parse(&n->expires_at, exp) == 0;
+	n->roles = roles_bits(json_object_get(cur, "roles"));
+	n->attributes = json_object_get(cur, "attributes");
 }
 
-int gh_gov_identity_set_status(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref, const char *action, const json_t *in)
+/* Reads the body's changes into n; records every problem. owner receives a new owner's id. */
+static int update_parse(identity_next *n, gh_gov *g, const json_t *in, const char *kind,
+			char owner[GH_ID_LEN])
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	int nhi = strcmp(kind, "human") != 0;
+	const char *s;
+	int64_t t;
+	json_t *obj;
+	unsigned roles;
+	int rc;
+
+	if (is_null_field(in, "display_name"))
+		n->display_name = NULL;
+	else if (gh_jv_string(in, "display_name", 0, 200, &s) > 0)
+		n->display_name = s;
+	if (is_null_field(in, "email"))
+		n->email = NULL;
+	else if (email_parse(in, &s) > 0)
+		n->email = s;
+	if (is_null_field(in, "purpose")) {
+		if (nhi)
+			gh_error_field("purpose", "cannot be cleared; a %s needs a purpose", kind);
+		n->purpose = NULL;
+	} else if (gh_jv_string(in, "purpose", 0, 500, &s) > 0) {
+		if (nhi && !*s)
+			gh_error_field("purpose", "must not be empty");
+		n->purpose = s;
+	}
+	if (is_null_field(in, "expires_at")) {
+		if (nhi)
+			gh_error_field("expires_at", "cannot be cleared; a %s needs an expiry", kind);
+		n->has_expires = 0;
+		n->expires_at = 0;
+	} else if (gh_jv_time(in, "expires_at", 0, &t) > 0) {
+		if (t <= gh_now())
+			gh_error_field("expires_at", "must be in the future");
+		n->has_expires = 1;
+		n->expires_at = t;
+	}
+	if (is_null_field(in, "owner")) {
+		if (nhi)
+			gh_error_field("owner", "cannot be cleared; transfer ownership to another "
+				       "active human instead");
+	} else if (gh_jv_string(in, "owner", 0, 256, &s) > 0) {
+		if (!nhi)
+			gh_error_field("owner", "only a non-human identity has an owner");
+		else if ((rc = gov_check_owner(g, "owner", s, owner)) && rc != GH_EINVALID)
+			return rc;
+		else if (!rc)
+			n->owner = owner;
+	}
+	if (is_null_field(in, "roles"))
+		gh_error_field("roles", "must be an array of role names; use [] for none");
+	else if (roles_parse(in, kind, &roles) > 0)
+		n->roles = roles;
+	if (is_null_field(in, "attributes"))
+		gh_error_field("attributes", "must be a JSON object; use {} for none");
+	else if (gh_jv_object_field(in, "attributes", 0, &obj) > 0)
+		n->attributes = obj;
+	return gh_error_fields_finish();
 }
-int gov_identity_load(json_t **out, gh_gov *g, const char *id)
+
+static json_t *time_or_null(int has, int64_t t)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	char buf[40];
+
+	if (!has)
+		return json_null();
+	gh_time_format(buf, sizeof(buf), t);
+	return json_string(buf);
+}
+
+static int update_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			 const json_t *in)
+{
+	char id[GH_ID_LEN], owner[GH_ID_LEN] = "";
+	json_t *cur = NULL, *changed = NULL, *details = NULL;
+	char *roles_s = NULL, *attrs_s = NULL;
+	identity_next old, n;
+	const char *kind;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gov_resolve(g, "identities", ref, id)))
+		return rc;
+	if (gh_jv_object(in, update_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	if ((rc = gov_identity_load(&cur, g, id)))
+		return rc;
+	kind = str_of(cur, "kind");
+	next_from_row(&old, cur);
+	n = old;
+	if ((rc = update_parse(&n, g, in, kind, owner)))
+		goto cleanup;
+	if (strcmp(str_of(cur, "status"), "decommissioned") == 0) {
+		rc = gh_error_set(GH_ECONFLICT, "identity %s is decommissioned and can no longer "
+				  "change", str_of(cur, "name"));
+		goto cleanup;
+	}
+
+	if (!(changed = json_array())) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if (!same_str(old.display_name, n.display_name))
+		json_array_append_new(changed, json_string("display_name"));
+	if (!same_str(old.email, n.email))
+		json_array_append_new(changed, json_string("email"));
+	if (!same_str(old.purpose, n.purpose))
+		json_array_append_new(changed, json_string("purpose"));
+	if (old.has_expires != n.has_expires || (n.has_expires && old.expires_at != n.expires_at))
+		json_array_append_new(changed, json_string("expires_at"));
+	if (old.roles != n.roles)
+		json_array_append_new(changed, json_string("roles"));
+	if (!json_equal(old.attributes, n.attributes))
+		json_array_append_new(changed, json_string("attributes"));
+	if (json_array_size(changed) == 0 && same_str(old.owner, n.owner)) {
+		*out = cur; /* nothing to change: no write, no event */
+		cur = NULL;
+		goto cleanup;
+	}
+
+	roles_s = roles_text(n.roles);
+	attrs_s = gh_json_canonical(n.attributes);
+	if (!roles_s || !attrs_s) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE identities SET display_name = ?2, email = ?3, purpose = ?4,"
+				" expires_at = ?5, owner_id = ?6, roles = ?7, attributes = ?8,"
+				" updated_at = ?9 WHERE id = ?1")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	bind_opt(st, 2, n.display_name);
+	bind_opt(st, 3, n.email);
+	bind_opt(st, 4, n.purpose);
+	if (n.has_expires)
+		sqlite3_bind_int64(st, 5, n.expires_at);
+	bind_opt(st, 6, n.owner);
+	sqlite3_bind_text(st, 7, roles_s, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, attrs_s, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, gh_now());
+	if ((rc = gov_step_done(g, st, "updating an identity")))
+		goto cleanup;
+
+	if (!same_str(old.owner, n.owner)) {
+		details = json_pack("{s:s?, s:s?}", "from", old.owner, "to", n.owner);
+		if (!details || (rc = gh_audit_append(NULL, g->store, actor->id,
+						      "identity.owner_transferred", "identity", id,
+						      details))) {
+			rc = rc ? rc : gh_error_set(GH_ERROR, "out of memory");
+			goto cleanup;
+		}
+		json_decref(details);
+		details = NULL;
+	}
+	if (json_array_size(changed) > 0) {
+		details = json_pack("{s:O}", "changed", changed);
+		if (details && old.roles != n.roles)
+			json_object_set_new(details, "roles",
+					    json_pack("{s:o, s:o}", "from", gh_roles_json(old.roles),
+						      "to", gh_roles_json(n.roles)));
+		/* expires_at is 0 when absent, so this is the same test as "changed" above */
+		if (details && (old.has_expires != n.has_expires || old.expires_at != n.expires_at))
+			json_object_set_new(details, "expires_at",
+					    json_pack("{s:o, s:o}", "from",
+						      time_or_null(old.has_expires, old.expires_at),
+						      "to", time_or_null(n.has_expires, n.expires_at)));
+		if (!details) {
+			rc = gh_error_set(GH_ERROR, "out of memory");
+			goto cleanup;
+		}
+		if ((rc = gh_audit_append(NULL, g->store, actor->id, "identity.updated", "identity",
+					  id, details)))
+			goto cleanup;
+	}
+	rc = gov_identity_load(out, g, id);
+cleanup:
+	json_decref(cur);
+	json_decref(changed);
+	json_decref(details);
+	free(roles_s);
+	free(attrs_s);
+	return rc;
+}
+
+int gh_gov_identity_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			   const json_t *in)
+{
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return finish(g, update_locked(out, g, actor, ref, in), out);
+}
+
+/* --- lifecycle --------------------------------------------------------------- */
+
+static const char *const status_fields[] = {"reason", NULL};
+
+/* Counts the NHIs a human owns that are not decommissioned: a suspended one
+ * could be activated again and must not come back ownerless. */
+static int count_owned(gh_gov *g, const char *id, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT count(*) FROM identities WHERE owner_id = ?"
+				" AND status <> 'decommissioned'")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		rc = gh_store_fail(g->store, "counting owned identities");
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Revokes every active grant of the identity (gov_grant_end audits each). */
+static int revoke_grants(gh_gov *g, const gh_actor *actor, const char *id, const char *reason,
+			 int *out_count)
+{
+	char text[600];
+	json_t *ids = json_array(), *item;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc, step;
+
+	*out_count = 0;
+	if (!ids)
+		return gh_error_set(GH_ERROR, "out of memory");
+	/* collect first: ending a grant writes to the table being read */
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id FROM grants WHERE subject_id = ? AND status = 'active'"
+				" ORDER BY pk")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(ids, gov_text_column(st, 0));
+	if (step != SQLITE_DONE)
+		rc = gh_store_fail(g->store, "reading an identity's grants");
+	sqlite3_reset(st);
+	if (rc)
+		goto cleanup;
+	snprintf(text, sizeof(text), "identity decommissioned: %s", reason);
+	json_array_foreach(ids, i, item) {
+		if ((rc = gov_grant_end(g, actor->id, json_string_value(item), "revoked", text)))
+			goto cleanup;
+		(*out_count)++;
+	}
+cleanup:
+	json_decref(ids);
+	return rc;
+}
+
+static int revoke_tokens(gh_gov *g, const char *id, int *out_count)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE tokens SET revoked_at = ?2 WHERE identity_id = ?1"
+				" AND revoked_at IS NULL")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, gh_now());
+	if ((rc = gov_step_done(g, st, "revoking an identity's tokens")))
+		return rc;
+	*out_count = sqlite3_changes(gh_store_db(g->store));
+	return 0;
+}
+
+static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			 const char *action, const json_t *in)
+{
+	char id[GH_ID_LEN], cur_status[32], kind[32];
+	const char *reason = NULL, *to, *event;
+	json_t *cur = NULL, *details = NULL;
+	int grants = 0, tokens = 0, rc;
+	sqlite3_stmt *st;
+
+	if (!action || (strcmp(action, "suspend") != 0 && strcmp(action, "activate") != 0 &&
+			strcmp(action, "decommission") != 0)) {
+		gh_error_field("action", "must be suspend, activate or decommission");
+		return gh_error_fields_finish();
+	}
+	if ((rc = gov_resolve(g, "identities", ref, id)))
+		return rc;
+	if (gh_jv_object(in, status_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	gh_jv_string(in, "reason", 1, 500, &reason);
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if ((rc = gov_identity_load(&cur, g, id)))
+		return rc;
+	snprintf(cur_status, sizeof(cur_status), "%s", str_of(cur, "status"));
+	snprintf(kind, sizeof(kind), "%s", str_of(cur, "kind"));
+
+	if (strcmp(cur_status, "decommissioned") == 0) {
+		rc = gh_error_set(GH_ECONFLICT, "identity %s is decommissioned; that is final",
+				  str_of(cur, "name"));
+		goto cleanup;
+	}
+	if (strcmp(action, "suspend") == 0) {
+		to = "suspended";
+		event = "identity.suspended";
+	} else if (strcmp(action, "activate") == 0) {
+		to = "active";
+		event = "identity.activated";
+	} else {
+		to = "decommissioned";
+		event = "identity.decommissioned";
+	}
+	if (strcmp(cur_status, to) == 0) {
+		rc = gh_error_set(GH_ECONFLICT, "identity %s is already %s", str_of(cur, "name"), to);
+		goto cleanup;
+	}
+	if (strcmp(to, "decommissioned") == 0) {
+		int64_t owned = 0;
+		if (strcmp(kind, "human") == 0 && (rc = count_owned(g, id, &owned)))
+			goto cleanup;
+		if (owned > 0) {
+			rc = gh_error_set(GH_ECONFLICT, "%s owns %lld non-human identit%s that %s not "
+					  "decommissioned; transfer their ownership first",
+					  str_of(cur, "name"), (long long)owned,
+					  owned == 1 ? "y" : "ies", owned == 1 ? "is" : "are");
+			goto cleanup;
+		}
+		if ((rc = revoke_grants(g, actor, id, reason, &grants)) ||
+		    (rc = revoke_tokens(g, id, &tokens)))
+			goto cleanup;
+	}
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE identities SET status = ?2, updated_at = ?3 WHERE id = ?1")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, gh_now());
+	if ((rc = gov_step_done(g, st, "changing an identity's status")))
+		goto cleanup;
+	details = json_pack("{s:s, s:s, s:s}", "reason", reason, "from", cur_status, "to", to);
+	if (details && strcmp(to, "decommissioned") == 0) {
+		json_object_set_new(details, "grants_revoked", json_integer(grants));
+		json_object_set_new(details, "tokens_revoked", json_integer(tokens));
+	}
+	if (!details) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = gh_audit_append(NULL, g->store, actor->id, event, "identity", id, details)))
+		goto cleanup;
+	rc = gov_identity_load(out, g, id);
+cleanup:
+	json_decref(cur);
+	json_decref(details);
+	return rc;
+}
+
+int gh_gov_identity_set_status(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			       const char *action, const json_t *in)
+{
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return finish(g, status_locked(out, g, actor, ref, action, in), out);
 }

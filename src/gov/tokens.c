@@ -1,22 +1,398 @@
-/* tokens.c - placeholder until implemented. */
+/* tokens.c - API bearer tokens: bootstrap, issue, revoke and authenticate.
+ *
+ * Token text: "gh_" <16 hex: the id's random part> "." <secret: 32 random bytes,
+ * base64url without padding>. Only SHA-256(secret) is stored; the text is shown
+ * once, when the token is created. */
 #include "gov/gov_internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SECRET_BYTES 32
+#define SECRET_B64_LEN 43 /* base64url of 32 bytes, no padding */
+#define ID_HEX_LEN 16
+#define TOKEN_LEN (3 + ID_HEX_LEN + 1 + SECRET_B64_LEN)
+#define TOKEN_BUF (TOKEN_LEN + 1)
+/* last_used_at is written at most this often per token, not on every request */
+#define LAST_USED_EVERY 60
+
+static int finish(gh_gov *g, int rc, json_t **out)
+{
+	rc = gov_finish(g, rc);
+	if (rc && out) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* Issues a token for identity_id and audits it. text receives the token text
+ * (TOKEN_BUF bytes), id the token id. expires_at 0 means no expiry. Inside a
+ * transaction. */
+static int token_issue(char text[TOKEN_BUF], char id[GH_ID_LEN], gh_gov *g, const char *actor_id,
+		       const char *identity_id, const char *name, int64_t now, int64_t expires_at)
+{
+	unsigned char secret[SECRET_BYTES], hash[crypto_hash_sha256_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(SECRET_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char when[40];
+	json_t *details = NULL;
+	sqlite3_stmt *st;
+	int rc;
+
+	gh_id_new(id, GH_ID_LEN, "tok");
+	randombytes_buf(secret, sizeof(secret));
+	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	crypto_hash_sha256(hash, secret, sizeof(secret));
+	snprintf(text, TOKEN_BUF, "gh_%s.%s", id + 4, b64);
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(b64, sizeof(b64));
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"INSERT INTO tokens(id, identity_id, name, secret_hash, created_at,"
+				" expires_at) VALUES (?, ?, ?, ?, ?, ?)")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, identity_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, hash, sizeof(hash), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	if (expires_at)
+		sqlite3_bind_int64(st, 6, expires_at);
+	if ((rc = gov_step_done(g, st, "creating a token")))
+		goto cleanup;
+	/* never the secret nor its hash */
+	gh_time_format(when, sizeof(when), expires_at);
+	details = json_pack("{s:s, s:s, s:s?}", "identity", identity_id, "name", name,
+			    "expires_at", expires_at ? when : NULL);
+	if (!details) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	rc = gh_audit_append(NULL, g->store, actor_id, "token.created", "token", id, details);
+cleanup:
+	json_decref(details);
+	if (rc)
+		sodium_memzero(text, TOKEN_BUF);
+	return rc;
+}
+
+/* --- bootstrap --------------------------------------------------------------- */
+
+static int bootstrap_locked(char text[TOKEN_BUF], gh_gov *g, const char *admin_name)
+{
+	static const char *const actor = "system:init";
+	char idn[GH_ID_LEN], tok[GH_ID_LEN];
+	json_t *details = NULL, *name_obj;
+	const char *name;
+	sqlite3_stmt *st;
+	int64_t now = gh_now(), count = 0;
+	int rc;
+
+	if (!(name_obj = json_pack("{s:s?}", "name", admin_name)))
+		return gh_error_set(GH_ERROR, "out of memory");
+	gh_jv_name(name_obj, "name", 1, &name);
+	if ((rc = gh_error_fields_finish()))
+		goto cleanup;
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT count(*) FROM identities")))
+		goto cleanup;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		count = sqlite3_column_int64(st, 0);
+	else
+		rc = gh_store_fail(g->store, "counting identities");
+	sqlite3_reset(st);
+	if (rc)
+		goto cleanup;
+	if (count > 0) {
+		rc = gh_error_set(GH_ECONFLICT, "already initialised: %lld identities exist",
+				  (long long)count);
+		goto cleanup;
+	}
+	gh_id_new(idn, sizeof(idn), "idn");
+	if ((rc = gh_store_stmt(&st, g->store,
+				"INSERT INTO identities(id, kind, name, status, roles, attributes,"
+				" created_at, updated_at)"
+				" VALUES (?1, 'human', ?2, 'active', '[\"admin\"]', '{}', ?3, ?3)")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, idn, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	if ((rc = gov_step_done(g, st, "creating the first admin")))
+		goto cleanup;
+	details = json_pack("{s:s, s:s, s:[s], s:b}", "kind", "human", "name", name, "roles",
+			    "admin", "bootstrap", 1);
+	if (!details) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = gh_audit_append(NULL, g->store, actor, "identity.created", "identity", idn,
+				  details)))
+		goto cleanup;
+	rc = token_issue(text, tok, g, actor, idn, "bootstrap", now, 0);
+cleanup:
+	json_decref(details);
+	json_decref(name_obj);
+	return rc;
+}
 
 int gh_gov_bootstrap(char **out_token, gh_gov *g, const char *admin_name)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	char text[TOKEN_BUF];
+	int rc;
+
+	*out_token = NULL;
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	rc = gov_finish(g, bootstrap_locked(text, g, admin_name));
+	if (!rc && !(*out_token = strdup(text)))
+		rc = gh_error_set(GH_ERROR, "out of memory");
+	sodium_memzero(text, sizeof(text));
+	return rc;
+}
+
+/* --- create / revoke --------------------------------------------------------- */
+
+static const char *const create_fields[] = {"identity", "name", "expires_in", NULL};
+
+static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
+{
+	const char *ref = NULL, *name = NULL;
+	char idn[GH_ID_LEN], tok[GH_ID_LEN], text[TOKEN_BUF], created[40], expires[40];
+	int64_t now = gh_now(), expires_in = 0, expires_at = 0, idn_expires = 0;
+	sqlite3_stmt *st;
+	int resolved = 0, rc;
+
+	if (gh_jv_object(in, create_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	if (gh_jv_string(in, "identity", 1, 256, &ref) > 0) {
+		if ((rc = gov_resolve_field(g, "identities", "identity", ref, idn)) &&
+		    rc != GH_EINVALID)
+			return rc;
+		resolved = rc == 0;
+	}
+	gh_jv_string(in, "name", 1, 64, &name);
+	gh_jv_duration(in, "expires_in", 0, &expires_in);
+	if (resolved) {
+		char status[32] = "";
+		if ((rc = gh_store_stmt(&st, g->store,
+					"SELECT status, expires_at FROM identities WHERE id = ?")))
+			return rc;
+		sqlite3_bind_text(st, 1, idn, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(status, sizeof(status), "%s", (const char *)sqlite3_column_text(st, 0));
+			idn_expires = sqlite3_column_int64(st, 1); /* 0 when NULL */
+		} else {
+			rc = gh_store_fail(g->store, "reading an identity");
+		}
+		sqlite3_reset(st);
+		if (rc)
+			return rc;
+		if (strcmp(status, "active") != 0)
+			gh_error_field("identity", "must be active; %s is %s", ref, status);
+		else if (idn_expires && idn_expires <= now)
+			gh_error_field("identity", "%s expired; extend its expires_at first", ref);
+	}
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if (expires_in)
+		expires_at = now + expires_in;
+	/* a token never outlives its identity */
+	if (idn_expires && (!expires_at || expires_at > idn_expires))
+		expires_at = idn_expires;
+	if ((rc = token_issue(text, tok, g, actor->id, idn, name, now, expires_at)))
+		return rc;
+	gh_time_format(created, sizeof(created), now);
+	gh_time_format(expires, sizeof(expires), expires_at);
+	*out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "id", tok, "identity", idn,
+			 "name", name, "token", text, "created_at", created,
+			 "expires_at", expires_at ? expires : NULL);
+	sodium_memzero(text, sizeof(text));
+	return *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
 }
 
 int gh_gov_token_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return finish(g, create_locked(out, g, actor, in), out);
+}
+
+static int revoke_locked(gh_gov *g, const gh_actor *actor, const char *token_id)
+{
+	json_t *details = NULL;
+	char identity[GH_ID_LEN] = "";
+	sqlite3_stmt *st;
+	int revoked = 0, rc;
+
+	if (!token_id || strlen(token_id) >= GH_ID_LEN)
+		return gh_error_set(GH_ENOTFOUND, "token not found");
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT identity_id, revoked_at IS NOT NULL FROM tokens WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(identity, sizeof(identity), "%s", (const char *)sqlite3_column_text(st, 0));
+		revoked = sqlite3_column_int(st, 1);
+	}
+	rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE
+	     ? gh_error_set(GH_ENOTFOUND, "token %s not found", token_id)
+	     : gh_store_fail(g->store, "reading a token");
+	sqlite3_reset(st);
+	if (rc)
+		return rc;
+	if (revoked)
+		return gh_error_set(GH_ECONFLICT, "token %s is already revoked", token_id);
+	if ((rc = gh_store_stmt(&st, g->store, "UPDATE tokens SET revoked_at = ? WHERE id = ?")))
+		return rc;
+	sqlite3_bind_int64(st, 1, gh_now());
+	sqlite3_bind_text(st, 2, token_id, -1, SQLITE_STATIC);
+	if ((rc = gov_step_done(g, st, "revoking a token")))
+		return rc;
+	if (!(details = json_pack("{s:s}", "identity", identity)))
+		return gh_error_set(GH_ERROR, "out of memory");
+	rc = gh_audit_append(NULL, g->store, actor->id, "token.revoked", "token", token_id, details);
+	json_decref(details);
+	return rc;
 }
 
 int gh_gov_token_revoke(gh_gov *g, const gh_actor *actor, const char *token_id)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	int rc;
+
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return gov_finish(g, revoke_locked(g, actor, token_id));
+}
+
+/* --- authenticate ------------------------------------------------------------ */
+
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+static int is_b64url(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+/* Splits token text into the token id and the secret's bytes; 0 or -1. */
+static int token_parse(char id[GH_ID_LEN], unsigned char secret[SECRET_BYTES], const char *text)
+{
+	size_t len, bin_len = 0;
+	const char *end = NULL;
+
+	if (!text)
+		return -1;
+	len = strnlen(text, TOKEN_LEN + 1);
+	if (len != TOKEN_LEN || strncmp(text, "gh_", 3) != 0 || text[3 + ID_HEX_LEN] != '.')
+		return -1;
+	for (size_t i = 3; i < 3 + ID_HEX_LEN; i++)
+		if (!is_hex(text[i]))
+			return -1;
+	for (size_t i = 4 + ID_HEX_LEN; i < TOKEN_LEN; i++)
+		if (!is_b64url(text[i]))
+			return -1;
+	if (sodium_base642bin(secret, SECRET_BYTES, text + 4 + ID_HEX_LEN, SECRET_B64_LEN, NULL,
+			      &bin_len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    bin_len != SECRET_BYTES || end != text + TOKEN_LEN)
+		return -1;
+	snprintf(id, GH_ID_LEN, "tok_%.*s", ID_HEX_LEN, text + 3);
+	return 0;
 }
 
 int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	/* compared against when the id is unknown, so both paths hash and compare */
+	static const unsigned char dummy[crypto_hash_sha256_BYTES];
+	unsigned char secret[SECRET_BYTES], hash[crypto_hash_sha256_BYTES];
+	unsigned char stored[crypto_hash_sha256_BYTES];
+	char id[GH_ID_LEN];
+	const char *why = NULL;
+	json_t *roles = NULL;
+	sqlite3_stmt *st;
+	int64_t now = gh_now(), last_used = 0;
+	int found = 0, match, rc, step;
+
+	memset(out, 0, sizeof(*out));
+	gh_error_clear();
+	if (token_parse(id, secret, token) != 0)
+		return gh_error_set(GH_EUNAUTH, "malformed token");
+	crypto_hash_sha256(hash, secret, sizeof(secret));
+	sodium_memzero(secret, sizeof(secret));
+	memcpy(stored, dummy, sizeof(stored));
+
+	gh_store_read_begin(g->store);
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT t.secret_hash, t.expires_at, t.revoked_at IS NOT NULL,"
+				" t.last_used_at, i.id, i.status, i.roles, i.expires_at"
+				" FROM tokens t JOIN identities i ON i.id = t.identity_id"
+				" WHERE t.id = ?")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)sizeof(stored)) {
+		found = 1;
+		memcpy(stored, sqlite3_column_blob(st, 0), sizeof(stored));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL && sqlite3_column_int64(st, 1) <= now)
+			why = "token has expired";
+		else if (sqlite3_column_int(st, 2))
+			why = "token has been revoked";
+		else if (strcmp((const char *)sqlite3_column_text(st, 5), "active") != 0)
+			why = "the token's identity is not active";
+		else if (sqlite3_column_type(st, 7) != SQLITE_NULL &&
+			 sqlite3_column_int64(st, 7) <= now)
+			why = "the token's identity has expired";
+		last_used = sqlite3_column_int64(st, 3);
+		snprintf(out->id, sizeof(out->id), "%s", (const char *)sqlite3_column_text(st, 4));
+		roles = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
+	} else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		rc = gh_store_fail(g->store, "authenticating");
+	}
+	sqlite3_reset(st);
+	if (rc)
+		goto cleanup;
+	match = sodium_memcmp(stored, hash, sizeof(hash)) == 0;
+	/* details only to the holder of the right secret */
+	if (!found || !match) {
+		rc = gh_error_set(GH_EUNAUTH, "unknown token");
+		goto cleanup;
+	}
+	if (why) {
+		rc = gh_error_set(GH_EUNAUTH, "%s", why);
+		goto cleanup;
+	}
+	if (json_is_array(roles)) {
+		json_t *item;
+		size_t i;
+		json_array_foreach(roles, i, item)
+			if (json_is_string(item))
+				out->roles |= gh_role_parse(json_string_value(item));
+	}
+	if (now - last_used >= LAST_USED_EVERY) {
+		/* an autocommit write under the store lock; a lost update costs nothing */
+		if (!gh_store_stmt(&st, g->store, "UPDATE tokens SET last_used_at = ? WHERE id = ?")) {
+			sqlite3_bind_int64(st, 1, now);
+			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+			sqlite3_reset(st);
+		}
+		gh_error_clear();
+	}
+cleanup:
+	gh_store_read_end(g->store);
+	json_decref(roles);
+	sodium_memzero(hash, sizeof(hash));
+	if (rc)
+		memset(out, 0, sizeof(*out));
+	return rc;
 }

@@ -1,0 +1,412 @@
+/* test_gov_tokens.c - bootstrap, token issue, revoke and authentication against a real SQLite file. */
+#include "gov/gov.h"
+#include "gov/gov_internal.h"
+#include "harness.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+
+static const gh_actor admin = {"idn_0000000000000001", GH_ROLE_ADMIN};
+static char future[40];
+static int db_seq;
+
+static gh_gov *open_gov(void)
+{
+	char path[512];
+	gh_gov *g = NULL;
+
+	snprintf(path, sizeof(path), "%s/tokens-%d.db", gh_test_tmpdir(), ++db_seq);
+	if (!CHECK_INT(gh_gov_open(&g, path, 1, NULL), 0))
+		exit(2);
+	return g;
+}
+
+static int64_t count(gh_gov *g, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	gh_store_read_begin(gh_gov_store(g));
+	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)), sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	gh_store_read_end(gh_gov_store(g));
+	return n;
+}
+
+/* Runs one statement whose only parameter is now + offset (for aging rows). */
+static void exec_at(gh_gov *g, const char *sql, long long offset)
+{
+	sqlite3_stmt *st = NULL;
+
+	gh_store_read_begin(gh_gov_store(g));
+	CHECK_INT(sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)), sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, gh_now() + offset);
+	CHECK_INT(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	gh_store_read_end(gh_gov_store(g));
+}
+
+static int64_t audit_count(gh_gov *g)
+{
+	return count(g, "SELECT count(*) FROM audit_events");
+}
+
+static int has_field(const char *field)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(gh_error_last()->fields, i, item)
+		if (strcmp(json_string_value(json_object_get(item, "field")), field) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *sget(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* An NHI owned by the bootstrap admin; returns its id. */
+static void make_nhi(gh_gov *g, const char *name, const char *roles, char id[GH_ID_LEN])
+{
+	json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s]}", "kind", "service_account",
+			       "name", name, "owner", "root", "purpose", "ci", "environment", "prod",
+			       "expires_at", future, "roles", roles);
+	json_t *out = NULL;
+
+	CHECK_INT(gh_gov_identity_create(&out, g, &admin, in), 0);
+	if (out)
+		snprintf(id, GH_ID_LEN, "%s", sget(out, "id"));
+	json_decref(out);
+	json_decref(in);
+}
+
+/* Issues a token; *out receives the answer (caller frees). */
+static int issue(json_t **out, gh_gov *g, const char *identity, const char *name,
+		 const char *expires_in)
+{
+	json_t *in = json_pack("{s:s, s:s}", "identity", identity, "name", name);
+	int rc;
+
+	if (expires_in)
+		json_object_set_new(in, "expires_in", json_string(expires_in));
+	rc = gh_gov_token_create(out, g, &admin, in);
+	json_decref(in);
+	return rc;
+}
+
+static void test_gov_bootstrap__creates_the_first_admin_once(void)
+{
+	gh_gov *g = open_gov();
+	char *token = NULL, *again = NULL;
+	gh_actor who;
+	json_t *out = NULL;
+
+	CHECK_INT(gh_gov_bootstrap(&token, g, "Bad Name"), GH_EINVALID);
+	CHECK(token == NULL);
+	CHECK_INT(count(g, "SELECT count(*) FROM identities"), 0);
+	CHECK_INT(audit_count(g), 0);
+
+	CHECK_INT(gh_gov_bootstrap(&token, g, "root"), 0);
+	if (!CHECK(token != NULL))
+		return;
+	CHECK_INT(strlen(token), 63);
+	CHECK(strncmp(token, "gh_", 3) == 0 && token[19] == '.');
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE actor = 'system:init'"), 2);
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.created'"), 1);
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'token.created'"), 1);
+	CHECK_INT(count(g, "SELECT count(*) FROM tokens WHERE name = 'bootstrap' AND expires_at IS NULL"), 1);
+
+	CHECK_INT(gh_gov_authenticate(&who, g, token), 0);
+	CHECK_INT(who.roles, GH_ROLE_ADMIN);
+	CHECK_INT(gh_gov_identity_get(&out, g, &admin, "root"), 0);
+	CHECK_STR(who.id, sget(out, "id"));
+	CHECK_STR(sget(out, "kind"), "human");
+	json_decref(out);
+
+	CHECK_INT(gh_gov_bootstrap(&again, g, "root2"), GH_ECONFLICT);
+	CHECK(again == NULL);
+	CHECK_INT(count(g, "SELECT count(*) FROM identities"), 1);
+	CHECK_INT(audit_count(g), 2);
+	free(token);
+	gh_gov_free(g);
+}
+
+static void test_gov_token_create__issues_a_working_token_shown_once(void)
+{
+	gh_gov *g = open_gov();
+	char *root = NULL, svc[GH_ID_LEN], secret_b64[64];
+	unsigned char secret[32], hash[32];
+	size_t len = 0;
+	json_t *out = NULL;
+	gh_actor who;
+	const char *text;
+
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	make_nhi(g, "ci-bot", "requester", svc);
+	CHECK_INT(issue(&out, g, "ci-bot", "deploy key", "30d"), 0);
+	if (!CHECK(out != NULL))
+		return;
+	text = sget(out, "token");
+	CHECK(strncmp(sget(out, "id"), "tok_", 4) == 0);
+	CHECK(strncmp(text + 3, sget(out, "id") + 4, 16) == 0); /* the id is the public part */
+	CHECK_STR(sget(out, "identity"), svc);
+	CHECK_STR(sget(out, "name"), "deploy key");
+	CHECK(sget(out, "created_at") != NULL && sget(out, "expires_at") != NULL);
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'token.created'"), 2);
+
+	CHECK_INT(gh_gov_authenticate(&who, g, text), 0);
+	CHECK_STR(who.id, svc);
+	CHECK_INT(who.roles, GH_ROLE_REQUESTER);
+
+	/* only SHA-256(secret) is stored; the secret appears nowhere in the database */
+	snprintf(secret_b64, sizeof(secret_b64), "%s", text + 20);
+	CHECK_INT(sodium_base642bin(secret, sizeof(secret), secret_b64, strlen(secret_b64), NULL,
+				    &len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	CHECK_INT(len, 32);
+	crypto_hash_sha256(hash, secret, sizeof(secret));
+	{
+		sqlite3_stmt *st = NULL;
+		gh_store_read_begin(gh_gov_store(g));
+		sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)),
+				   "SELECT secret_hash FROM tokens WHERE id = ?", -1, &st, NULL);
+		sqlite3_bind_text(st, 1, sget(out, "id"), -1, SQLITE_STATIC);
+		CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+		CHECK_INT(sqlite3_column_bytes(st, 0), 32);
+		CHECK(sqlite3_column_bytes(st, 0) == 32 &&
+		      memcmp(sqlite3_column_blob(st, 0), hash, 32) == 0);
+		sqlite3_finalize(st);
+		gh_store_read_end(gh_gov_store(g));
+	}
+	{
+		char sql[256];
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM audit_events WHERE instr(details, '%s') > 0"
+			 " OR instr(details, 'hash') > 0", secret_b64);
+		CHECK_INT(count(g, sql), 0);
+	}
+	json_decref(out);
+	free(root);
+	gh_gov_free(g);
+}
+
+static void test_gov_token_create__expiry_never_outlives_the_identity(void)
+{
+	gh_gov *g = open_gov();
+	char *root = NULL, svc[GH_ID_LEN], idn_exp[40];
+	json_t *out = NULL, *idn = NULL;
+
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	make_nhi(g, "svc", "requester", svc);
+	CHECK_INT(gh_gov_identity_get(&idn, g, &admin, svc), 0);
+	snprintf(idn_exp, sizeof(idn_exp), "%s", sget(idn, "expires_at"));
+	json_decref(idn);
+	/* no expires_in: the NHI's own expiry; a longer one is cut to it */
+	CHECK_INT(issue(&out, g, svc, "a", NULL), 0);
+	CHECK_STR(sget(out, "expires_at"), idn_exp);
+	json_decref(out);
+	CHECK_INT(issue(&out, g, svc, "b", "3650d"), 0);
+	CHECK_STR(sget(out, "expires_at"), idn_exp);
+	json_decref(out);
+	CHECK_INT(issue(&out, g, svc, "c", "1h"), 0);
+	CHECK(strcmp(sget(out, "expires_at"), idn_exp) < 0);
+	json_decref(out);
+	/* a human without expiry: a token without one has none */
+	CHECK_INT(issue(&out, g, "root", "d", NULL), 0);
+	CHECK(json_is_null(json_object_get(out, "expires_at")));
+	json_decref(out);
+	free(root);
+	gh_gov_free(g);
+}
+
+static void test_gov_token_create__refusals_change_nothing(void)
+{
+	gh_gov *g = open_gov();
+	char *root = NULL, svc[GH_ID_LEN], longname[80];
+	json_t *in, *out = NULL;
+	int64_t before_audit, before_tokens;
+
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	make_nhi(g, "svc", "requester", svc);
+	{
+		json_t *r = json_pack("{s:s}", "reason", "paused");
+		CHECK_INT(gh_gov_identity_set_status(&out, g, &admin, svc, "suspend", r), 0);
+		json_decref(out);
+		json_decref(r);
+	}
+	before_audit = audit_count(g);
+	before_tokens = count(g, "SELECT count(*) FROM tokens");
+
+	in = json_pack("{s:i}", "scope", 1);
+	CHECK_INT(gh_gov_token_create(&out, g, &admin, in), GH_EINVALID);
+	CHECK(has_field("identity") && has_field("name") && has_field("scope"));
+	json_decref(in);
+	memset(longname, 'x', 70);
+	longname[70] = '\0';
+	in = json_pack("{s:s, s:s, s:s}", "identity", "ghost", "name", longname, "expires_in", "soon");
+	CHECK_INT(gh_gov_token_create(&out, g, &admin, in), GH_EINVALID);
+	CHECK(has_field("identity") && has_field("name") && has_field("expires_in"));
+	json_decref(in);
+	/* a suspended identity gets no new token */
+	CHECK_INT(issue(&out, g, "svc", "k", NULL), GH_EINVALID);
+	CHECK(has_field("identity"));
+	CHECK(out == NULL);
+	CHECK_INT(audit_count(g), before_audit);
+	CHECK_INT(count(g, "SELECT count(*) FROM tokens"), before_tokens);
+	free(root);
+	gh_gov_free(g);
+}
+
+static void test_gov_authenticate__refuses_malformed_and_wrong_tokens(void)
+{
+	gh_gov *g = open_gov();
+	char *root = NULL, bad[128];
+	gh_actor who;
+	const char *malformed[] = {
+		"", "gh_", "Bearer x", "gh_0123456789abcdef.",
+		"GH_0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"gh_0123456789ABCDEF.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"gh_0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",   /* short */
+		"gh_0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* long */
+		"gh_0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+",
+		"gh_0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"gh_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"gh_0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB", /* non-canonical tail */
+		NULL};
+
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	for (int i = 0; malformed[i]; i++) {
+		memset(&who, 0x5a, sizeof(who));
+		if (!CHECK_INT(gh_gov_authenticate(&who, g, malformed[i]), GH_EUNAUTH))
+			fprintf(stderr, "    accepted: %s\n", malformed[i]);
+		CHECK_INT(who.roles, 0);
+		CHECK_STR(who.id, "");
+	}
+	CHECK_INT(gh_gov_authenticate(&who, g, NULL), GH_EUNAUTH);
+
+	/* right id, wrong secret; and a well-formed unknown id */
+	snprintf(bad, sizeof(bad), "%s", root);
+	bad[30] = bad[30] == 'A' ? 'B' : 'A';
+	CHECK_INT(gh_gov_authenticate(&who, g, bad), GH_EUNAUTH);
+	CHECK_STR(gh_error_last()->message, "unknown token");
+	snprintf(bad, sizeof(bad), "%s", root);
+	bad[5] = bad[5] == 'a' ? 'b' : 'a';
+	CHECK_INT(gh_gov_authenticate(&who, g, bad), GH_EUNAUTH);
+	CHECK_STR(gh_error_last()->message, "unknown token");
+	/* a longer string that starts with a valid token is still refused */
+	snprintf(bad, sizeof(bad), "%sA", root);
+	CHECK_INT(gh_gov_authenticate(&who, g, bad), GH_EUNAUTH);
+	CHECK_INT(gh_gov_authenticate(&who, g, root), 0);
+	free(root);
+	gh_gov_free(g);
+}
+
+static void test_gov_authenticate__revoked_expired_and_inactive_are_refused(void)
+{
+	gh_gov *g = open_gov();
+	char *root = NULL, svc[GH_ID_LEN], tok[GH_ID_LEN], text[80];
+	json_t *out = NULL, *r;
+	gh_actor who;
+	int64_t before;
+
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	make_nhi(g, "svc", "requester", svc);
+	CHECK_INT(issue(&out, g, svc, "k", "1h"), 0);
+	snprintf(tok, sizeof(tok), "%s", sget(out, "id"));
+	snprintf(text, sizeof(text), "%s", sget(out, "token"));
+	json_decref(out);
+	CHECK_INT(gh_gov_authenticate(&who, g, text), 0);
+
+	/* expired */
+	exec_at(g, "UPDATE tokens SET expires_at = ?", -1);
+	CHECK_INT(gh_gov_authenticate(&who, g, text), GH_EUNAUTH);
+	CHECK(strstr(gh_error_last()->message, "expired") != NULL);
+	exec_at(g, "UPDATE tokens SET expires_at = ?", 3600);
+	CHECK_INT(gh_gov_authenticate(&who, g, text), 0);
+
+	/* the identity suspended, then active again */
+	r = json_pack("{s:s}", "reason", "check");
+	CHECK_INT(gh_gov_identity_set_status(&out, g, &admin, svc, "suspend", r), 0);
+	json_decref(out);
+	CHECK_INT(gh_gov_authenticate(&who, g, text), GH_EUNAUTH);
+	CHECK(strstr(gh_error_last()->message, "not active") != NULL);
+	CHECK_INT(gh_gov_identity_set_status(&out, g, &admin, svc, "activate", r), 0);
+	json_decref(out);
+	CHECK_INT(gh_gov_authenticate(&who, g, text), 0);
+	/* an identity past its expiry */
+	exec_at(g, "UPDATE identities SET expires_at = ? WHERE kind <> 'human'", -10);
+	CHECK_INT(gh_gov_authenticate(&who, g, text), GH_EUNAUTH);
+	exec_at(g, "UPDATE identities SET expires_at = ? WHERE kind <> 'human'", 86400);
+
+	/* revoked */
+	before = audit_count(g);
+	CHECK_INT(gh_gov_token_revoke(g, &admin, tok), 0);
+	CHECK_INT(audit_count(g), before + 1);
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'token.revoked'"), 1);
+	CHECK_INT(gh_gov_authenticate(&who, g, text), GH_EUNAUTH);
+	CHECK(strstr(gh_error_last()->message, "revoked") != NULL);
+	CHECK_INT(gh_gov_token_revoke(g, &admin, tok), GH_ECONFLICT);
+	CHECK_INT(gh_gov_token_revoke(g, &admin, "tok_0000000000000000"), GH_ENOTFOUND);
+	CHECK_INT(audit_count(g), before + 1);
+
+	/* decommissioning revokes the identity's tokens */
+	CHECK_INT(issue(&out, g, svc, "k2", NULL), 0);
+	snprintf(text, sizeof(text), "%s", sget(out, "token"));
+	json_decref(out);
+	CHECK_INT(gh_gov_identity_set_status(&out, g, &admin, svc, "decommission", r), 0);
+	json_decref(out);
+	json_decref(r);
+	CHECK_INT(gh_gov_authenticate(&who, g, text), GH_EUNAUTH);
+	CHECK_INT(count(g, "SELECT count(*) FROM tokens WHERE revoked_at IS NULL AND identity_id <> "
+			   "(SELECT id FROM identities WHERE name = 'root')"), 0);
+	free(root);
+	gh_gov_free(g);
+}
+
+static void test_gov_authenticate__records_last_use_at_most_once_a_minute(void)
+{
+	gh_gov *g = open_gov();
+	char *root = NULL;
+	gh_actor who;
+	int64_t now = gh_now();
+
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	CHECK_INT(count(g, "SELECT count(*) FROM tokens WHERE last_used_at IS NULL"), 1);
+	CHECK_INT(gh_gov_authenticate(&who, g, root), 0);
+	CHECK(count(g, "SELECT last_used_at FROM tokens") >= now);
+	/* used 30s ago: not written again */
+	exec_at(g, "UPDATE tokens SET last_used_at = ?", -30);
+	CHECK_INT(gh_gov_authenticate(&who, g, root), 0);
+	CHECK(count(g, "SELECT last_used_at FROM tokens") <= now - 29);
+	/* used 2 minutes ago: written */
+	exec_at(g, "UPDATE tokens SET last_used_at = ?", -120);
+	CHECK_INT(gh_gov_authenticate(&who, g, root), 0);
+	CHECK(count(g, "SELECT last_used_at FROM tokens") >= now);
+	/* it is not an audited change */
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events"), 2);
+	free(root);
+	gh_gov_free(g);
+}
+
+int main(int argc, char **argv)
+{
+	static const gh_test_case cases[] = {
+		{"gov_bootstrap__creates_the_first_admin_once", test_gov_bootstrap__creates_the_first_admin_once},
+		{"gov_token_create__issues_a_working_token_shown_once", test_gov_token_create__issues_a_working_token_shown_once},
+		{"gov_token_create__expiry_never_outlives_the_identity", test_gov_token_create__expiry_never_outlives_the_identity},
+		{"gov_token_create__refusals_change_nothing", test_gov_token_create__refusals_change_nothing},
+		{"gov_authenticate__refuses_malformed_and_wrong_tokens", test_gov_authenticate__refuses_malformed_and_wrong_tokens},
+		{"gov_authenticate__revoked_expired_and_inactive_are_refused", test_gov_authenticate__revoked_expired_and_inactive_are_refused},
+		{"gov_authenticate__records_last_use_at_most_once_a_minute", test_gov_authenticate__records_last_use_at_most_once_a_minute},
+		{NULL, NULL}};
+	int rc;
+
+	gh_init();
+	gh_time_format(future, sizeof(future), gh_now() + 90 * 86400);
+	rc = gh_test_run(cases, argc, argv);
+	gh_error_clear();
+	return rc;
+}
