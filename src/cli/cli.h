@@ -134,6 +134,7 @@ int gh_client_report(const gh_response *r, const gh_client *c);
 typedef enum gh_col_kind {
 	GH_COL_TEXT,             /* a scalar: string, number, bool; null is "-" */
 	GH_COL_COUNT,            /* the length of an array */
+	GH_COL_REF,              /* an id the client shows by name (else as text) */
 } gh_col_kind;
 
 typedef struct gh_table_col {

@@ -136,7 +136,7 @@ static const gh_cli_field export_query[] = {{"after", "after_seq", GH_CLI_INT}, 
 static const gh_table_col identity_cols[] = {
 	{"ID", "id", GH_COL_TEXT},          {"KIND", "kind", GH_COL_TEXT},
 	{"NAME", "name", GH_COL_TEXT},      {"STATUS", "status", GH_COL_TEXT},
-	{"OWNER", "owner", GH_COL_TEXT},    {"ENV", "environment", GH_COL_TEXT},
+	{"OWNER", "owner", GH_COL_REF},     {"ENV", "environment", GH_COL_TEXT},
 	{"EXPIRES", "expires_at", GH_COL_TEXT}, {NULL, NULL, 0}};
 
 static const gh_table_col group_cols[] = {
@@ -149,11 +149,11 @@ static const gh_table_col member_cols[] = {
 
 static const gh_table_col system_cols[] = {
 	{"ID", "id", GH_COL_TEXT}, {"NAME", "name", GH_COL_TEXT},
-	{"OWNER", "owner", GH_COL_TEXT}, {"CONNECTOR", "connector", GH_COL_TEXT},
+	{"OWNER", "owner", GH_COL_REF}, {"CONNECTOR", "connector", GH_COL_TEXT},
 	{"DESCRIPTION", "description", GH_COL_TEXT}, {NULL, NULL, 0}};
 
 static const gh_table_col entitlement_cols[] = {
-	{"ID", "id", GH_COL_TEXT},          {"SYSTEM", "system", GH_COL_TEXT},
+	{"ID", "id", GH_COL_TEXT},          {"SYSTEM", "system", GH_COL_REF},
 	{"NAME", "name", GH_COL_TEXT},      {"RISK", "risk_tier", GH_COL_TEXT},
 	{"SENSITIVITY", "data_sensitivity", GH_COL_TEXT}, {"ENV", "environment", GH_COL_TEXT},
 	{"MAX", "max_duration", GH_COL_TEXT}, {"REQUESTABLE", "requestable", GH_COL_TEXT},
@@ -161,25 +161,25 @@ static const gh_table_col entitlement_cols[] = {
 
 static const gh_table_col request_cols[] = {
 	{"ID", "id", GH_COL_TEXT},          {"STATE", "state", GH_COL_TEXT},
-	{"TICKET", "ticket_ref", GH_COL_TEXT}, {"SUBJECT", "subject", GH_COL_TEXT},
-	{"ENTITLEMENT", "entitlement", GH_COL_TEXT}, {"DURATION", "duration", GH_COL_TEXT},
+	{"TICKET", "ticket_ref", GH_COL_TEXT}, {"SUBJECT", "subject", GH_COL_REF},
+	{"ENTITLEMENT", "entitlement", GH_COL_REF}, {"DURATION", "duration", GH_COL_TEXT},
 	{"APPROVALS", "approvals", GH_COL_COUNT}, {"NEEDED", "required_approvals", GH_COL_TEXT},
 	{"CREATED", "created_at", GH_COL_TEXT}, {NULL, NULL, 0}};
 
 static const gh_table_col approval_cols[] = {
-	{"STEP", "step", GH_COL_TEXT}, {"APPROVER", "approver", GH_COL_TEXT},
+	{"STEP", "step", GH_COL_TEXT}, {"APPROVER", "approver", GH_COL_REF},
 	{"DECISION", "decision", GH_COL_TEXT}, {"AT", "at", GH_COL_TEXT},
 	{"COMMENT", "comment", GH_COL_TEXT}, {NULL, NULL, 0}};
 
 static const gh_table_col grant_cols[] = {
 	{"ID", "id", GH_COL_TEXT},          {"STATUS", "status", GH_COL_TEXT},
-	{"SUBJECT", "subject", GH_COL_TEXT}, {"ENTITLEMENT", "entitlement", GH_COL_TEXT},
+	{"SUBJECT", "subject", GH_COL_REF}, {"ENTITLEMENT", "entitlement", GH_COL_REF},
 	{"GRANTED", "granted_at", GH_COL_TEXT}, {"EXPIRES", "expires_at", GH_COL_TEXT},
 	{"REQUEST", "request", GH_COL_TEXT}, {NULL, NULL, 0}};
 
 static const gh_table_col event_cols[] = {
 	{"SEQ", "seq", GH_COL_TEXT},        {"TIME", "time", GH_COL_TEXT},
-	{"ACTOR", "actor", GH_COL_TEXT},    {"ACTION", "action", GH_COL_TEXT},
+	{"ACTOR", "actor", GH_COL_REF},    {"ACTION", "action", GH_COL_TEXT},
 	{"OBJECT", "object_id", GH_COL_TEXT}, {NULL, NULL, 0}};
 
 /* --- the actions -------------------------------------------------------- */
@@ -332,7 +332,131 @@ static int check_options(const gh_cli *c, const action *a)
 	return gh_cli_check_options(c, what, allowed);
 }
 
-static int show_list(const gh_cli *c, const action *a, json_t *doc)
+
+/* --- showing ids by name -------------------------------------------------- */
+
+/* Tables name what an id refers to, looked up once per id (bounded), so
+ * that people read "billing-db/read-write" rather than "ent_3f9c...". */
+#define MAX_LOOKUPS 256
+
+typedef struct names {
+	const gh_client *cl;
+	json_t *cache;           /* id -> label */
+	int lookups;
+} names;
+
+static const char *const ref_keys[] = {
+	"owner", "subject", "entitlement", "system", "requester", "submitted_by",
+	"control_owner_group", "revoked_by", "identity", "approver", "actor", NULL};
+
+static int is_ref_key(const char *key)
+{
+	for (size_t i = 0; ref_keys[i]; i++)
+		if (strcmp(ref_keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *label_of(names *n, const char *id);
+
+/* The object at path, or NULL; one GET, counted against the bound. */
+static json_t *fetch(names *n, const char *tmpl, const char *id)
+{
+	const char *args[1] = {id};
+	char *path = NULL;
+	gh_response r;
+	json_t *doc = NULL;
+
+	if (n->lookups >= MAX_LOOKUPS || gh_cli_path(&path, tmpl, args, 1))
+		return NULL;
+	n->lookups++;
+	if (gh_client_request(&r, n->cl, "GET", path, NULL, NULL) == 0 && r.status == 200 &&
+	    r.body)
+		doc = json_loadb(r.body, r.len, 0, NULL);
+	gh_response_free(&r);
+	free(path);
+	return doc;
+}
+
+static const char *label_of(names *n, const char *id)
+{
+	static const struct {
+		const char *prefix, *path;
+	} kinds[] = {
+		{"idn_", "/v1/identities/{}"}, {"grp_", "/v1/groups/{}"},
+		{"sys_", "/v1/systems/{}"},    {"ent_", "/v1/entitlements/{}"},
+	};
+	const char *name, *sys;
+	json_t *cached, *doc = NULL;
+	char label[256];
+	size_t k;
+
+	if (!n->cache && !(n->cache = json_object()))
+		return id;
+	if ((cached = json_object_get(n->cache, id)))
+		return json_string_value(cached);
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (strncmp(id, kinds[k].prefix, 4) == 0)
+			break;
+	if (k == sizeof(kinds) / sizeof(kinds[0]))
+		return id;
+	doc = fetch(n, kinds[k].path, id);
+	name = json_string_value(json_object_get(doc, "name"));
+	sys = json_string_value(json_object_get(doc, "system"));
+	if (!name)
+		snprintf(label, sizeof(label), "%s", id);
+	else if (k == 3 && sys)
+		snprintf(label, sizeof(label), "%s/%s", label_of(n, sys), name);
+	else
+		snprintf(label, sizeof(label), "%s", name);
+	json_decref(doc);
+	json_object_set_new(n->cache, id, json_string(label));
+	cached = json_object_get(n->cache, id);
+	return cached ? json_string_value(cached) : id;
+}
+
+/* Replaces the id in each GH_COL_REF column of every item by its label. */
+static void name_items(names *n, json_t *items, const gh_table_col *cols)
+{
+	for (size_t i = 0; i < json_array_size(items); i++) {
+		json_t *item = json_array_get(items, i);
+
+		for (const gh_table_col *c = cols; c->header; c++) {
+			const char *id = json_string_value(json_object_get(item, c->key));
+
+			if (c->kind == GH_COL_REF && id)
+				json_object_set_new(item, c->key, json_string(label_of(n, id)));
+		}
+	}
+}
+
+/* In one object, a reference reads "name (id)"; lists of ids likewise. */
+static void name_object(names *n, json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	char buf[512];
+
+	json_object_foreach(obj, key, v) {
+		if (json_is_string(v) && is_ref_key(key)) {
+			const char *id = json_string_value(v), *label = label_of(n, id);
+
+			if (strcmp(label, id) != 0) {
+				snprintf(buf, sizeof(buf), "%s (%s)", label, id);
+				json_object_set_new(obj, key, json_string(buf));
+			}
+		} else if (json_is_array(v) && strcmp(key, "incompatible_with") == 0) {
+			for (size_t i = 0; i < json_array_size(v); i++) {
+				const char *id = json_string_value(json_array_get(v, i));
+
+				if (id)
+					json_array_set_new(v, i, json_string(label_of(n, id)));
+			}
+		}
+	}
+}
+
+static int show_list(const gh_cli *c, names *n, const action *a, json_t *doc)
 {
 	json_t *items = json_object_get(doc, "items");
 
@@ -340,6 +464,7 @@ static int show_list(const gh_cli *c, const action *a, json_t *doc)
 		fprintf(stderr, "gatehouse: the answer has no items\n");
 		return GH_EXIT_FAIL;
 	}
+	name_items(n, items, a->cols);
 	if (gh_table_print(stdout, items, a->cols)) {
 		gh_cli_error(NULL);
 		return GH_EXIT_FAIL;
@@ -348,7 +473,7 @@ static int show_list(const gh_cli *c, const action *a, json_t *doc)
 }
 
 /* A group's members and a request's approvals read better as tables. */
-static int show_object(const action *a, json_t *doc)
+static int show_object(names *n, const action *a, json_t *doc)
 {
 	json_t *members = json_object_get(doc, "members");
 	json_t *approvals = json_object_get(doc, "approvals");
@@ -357,6 +482,7 @@ static int show_object(const action *a, json_t *doc)
 
 	if (!copy)
 		return GH_EXIT_FAIL;
+	name_object(n, copy);
 	if (strcmp(a->resource, "groups") == 0 && json_is_array(members))
 		json_object_del(copy, "members");
 	else
@@ -374,6 +500,7 @@ static int show_object(const action *a, json_t *doc)
 					      : (printf("  (none)\n"), 0);
 	}
 	if (!rc && approvals) {
+		name_items(n, approvals, approval_cols);
 		printf("\napprovals:\n");
 		rc = gh_table_print(stdout, approvals, approval_cols);
 	}
@@ -384,8 +511,9 @@ static int show_object(const action *a, json_t *doc)
 	return GH_EXIT_OK;
 }
 
-static int show(const gh_cli *c, const action *a, const gh_response *r)
+static int show(const gh_cli *c, const gh_client *cl, const action *a, const gh_response *r)
 {
+	names n = {cl, NULL, 0};
 	json_t *doc = NULL;
 	int rc;
 
@@ -406,17 +534,19 @@ static int show(const gh_cli *c, const action *a, const gh_response *r)
 	switch (a->view) {
 	case VIEW_LIST:
 	case VIEW_EVENTS:
-		rc = show_list(c, a, doc);
+		rc = show_list(c, &n, a, doc);
 		break;
 	case VIEW_TOKEN:
+		name_object(&n, doc);
 		rc = gh_table_print_object(stdout, doc) ? GH_EXIT_FAIL : GH_EXIT_OK;
 		fprintf(stderr, "\nThe token is shown once and will not be shown again; keep it safe.\n");
 		break;
 	default:
-		rc = show_object(a, doc);
+		rc = show_object(&n, a, doc);
 		break;
 	}
 	json_decref(doc);
+	json_decref(n.cache);
 	return rc;
 }
 
@@ -494,9 +624,15 @@ static int run_all(const gh_cli *c, const gh_client *cl, const action *a, const 
 		json_dumpf(out, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(out);
-	} else if (gh_table_print(stdout, all, a->cols)) {
-		gh_cli_error(NULL);
-		rc = GH_EXIT_FAIL;
+	} else {
+		names nm = {cl, NULL, 0};
+
+		name_items(&nm, all, a->cols);
+		json_decref(nm.cache);
+		if (gh_table_print(stdout, all, a->cols)) {
+			gh_cli_error(NULL);
+			rc = GH_EXIT_FAIL;
+		}
 	}
 cleanup:
 	json_decref(all);
@@ -579,7 +715,7 @@ int gh_cmd_client(gh_cli *c)
 		fflush(stdout);
 		goto cleanup;
 	}
-	rc = show(c, a, &r);
+	rc = show(c, &cl, a, &r);
 	if (rc == GH_EXIT_OK && !c->json && (a->view == VIEW_LIST || a->view == VIEW_EVENTS)) {
 		json_t *doc = json_loadb(r.body, r.len, 0, NULL);
 		char buf[32];

@@ -87,11 +87,14 @@ int gh_cmd_init(gh_cli *c)
 			gh_cli_error("creating the admin identity");
 		goto cleanup;
 	}
-	printf("gatehouse: initialised %s (schema version %d)\n", c->db,
+	/* the token comes before the path, so that the first "gh_" on the
+	 * output is the token whatever the path looks like */
+	printf("gatehouse: database initialised (schema version %d)\n",
 	       gh_store_version(gh_gov_store(g)));
 	printf("admin token: %s\n", token);
 	printf("This token is shown once and will not be shown again; keep it safe.\n");
-	printf("Use it with:  export GATEHOUSE_TOKEN=<token>\n");
+	printf("database: %s\n", c->db);
+	printf("use it with: export GATEHOUSE_TOKEN=<the admin token>\n");
 	exit_code = GH_EXIT_OK;
 cleanup:
 	if (token) {

@@ -363,6 +363,14 @@ static void future(char *buf, size_t len, int days)
 	gh_time_format(buf, len, gh_now() + (int64_t)days * 86400);
 }
 
+/* How often access reviews revisit an entitlement: what policy may read. */
+static const char *review_cadence(const char *risk)
+{
+	if (strcmp(risk, "low") == 0)
+		return "annual";
+	return strcmp(risk, "medium") == 0 ? "quarterly" : "monthly";
+}
+
 static int seed_inventory(demo *d)
 {
 	char expires[40];
@@ -444,7 +452,7 @@ static int seed_inventory(demo *d)
 					   "control_owner_group", e->group, "max_duration",
 					   e->max_duration, "requestable", e->requestable,
 					   "incompatible_with", list_json(e->conflicts), "attributes",
-					   "system_kind", e->system),
+					   "review_cadence", review_cadence(e->risk)),
 				 "entitlement", name)))
 			return rc;
 	}
