@@ -1,8 +1,118 @@
-/* main.c - the gatehouse command: placeholder until implemented. */
-#include <stdio.h>
+/* main.c - the gatehouse command: global options and dispatch to the subcommands. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+#include "common/error.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gatehouse [--db PATH] [--server URL] [--token TOKEN] [--json] COMMAND ...\n"
+		"\n"
+		"local commands (open the database directly):\n"
+		"  init                      create the database and print the admin token once\n"
+		"  serve [--listen HOST:PORT] [--threads N] [--sla DURATION]\n"
+		"                            serve the HTTP API until SIGINT or SIGTERM\n"
+		"  demo                      seed a realistic demo estate and print persona tokens\n"
+		"  audit verify              recompute the audit hash chain\n"
+		"\n"
+		"client commands (talk to a running server):\n"
+		"  identities  list|get|create|update|suspend|activate|decommission\n"
+		"  groups      list|get|create|add-member|remove-member\n"
+		"  systems     list|get|create|update\n"
+		"  entitlements list|get|create|update\n"
+		"  requests    list|get|submit|approve|reject|cancel|history\n"
+		"  grants      list|get|revoke\n"
+		"  tokens      create|revoke\n"
+		"  audit       events|export\n"
+		"\n"
+		"global options:\n"
+		"  --db PATH        database file (default $GATEHOUSE_DB or ./gatehouse.db)\n"
+		"  --server URL     server for client commands (default $GATEHOUSE_SERVER or\n"
+		"                   http://127.0.0.1:8080)\n"
+		"  --token TOKEN    bearer token (default $GATEHOUSE_TOKEN)\n"
+		"  --json           print the server's JSON instead of a table\n"
+		"  --all            follow every page of a list\n"
+		"  --help, -h       this text; 'gatehouse COMMAND --help' for a command\n"
+		"\n"
+		"exit status: 0 success, 1 the operation failed, 2 usage error or server unreachable\n");
+}
+
+static int local_usage(const char *cmd)
+{
+	if (strcmp(cmd, "init") == 0)
+		printf("usage: gatehouse [--db PATH] init\n"
+		       "  Creates the database, applies migrations, creates the 'admin' identity\n"
+		       "  and prints its token once. Refuses an initialised database.\n");
+	else if (strcmp(cmd, "serve") == 0)
+		printf("usage: gatehouse [--db PATH] serve [--listen HOST:PORT] [--threads N]"
+		       " [--sla DURATION]\n"
+		       "  Serves the HTTP API (default 127.0.0.1:8080) and runs the expiry/SLA\n"
+		       "  scheduler until SIGINT or SIGTERM. --sla (or $GATEHOUSE_PENDING_SLA) is\n"
+		       "  how long a request may wait for approval (default 72h).\n");
+	else if (strcmp(cmd, "demo") == 0)
+		printf("usage: gatehouse [--db PATH] demo\n"
+		       "  Creates the database if needed and seeds teams, people, non-human\n"
+		       "  identities, systems, entitlements and requests in every state through\n"
+		       "  the domain, then prints tokens for a few personas.\n");
+	return GH_EXIT_OK;
+}
 
 int main(int argc, char **argv)
 {
-	fprintf(stderr, "gatehouse: not implemented yet\n");
-	return 2;
+	gh_cli c;
+	const char *cmd;
+
+	if (gh_cli_parse(&c, argc, argv)) {
+		gh_cli_error(NULL);
+		fprintf(stderr, "try 'gatehouse --help'\n");
+		return GH_EXIT_USAGE;
+	}
+	gh_cli_defaults(&c);
+	if (c.npos == 0) {
+		if (c.nopt > 0) {
+			fprintf(stderr, "gatehouse: unknown option --%s\ntry 'gatehouse --help'\n",
+				c.opt[0].name);
+			return GH_EXIT_USAGE;
+		}
+		if (c.help) {
+			usage(stdout);
+			return GH_EXIT_OK;
+		}
+		usage(stderr);
+		return GH_EXIT_USAGE;
+	}
+	cmd = c.pos[0];
+	if (strcmp(cmd, "help") == 0) {
+		if (c.npos > 1 && gh_cmd_client_is_resource(c.pos[1])) {
+			printf("usage:\n");
+			gh_cmd_client_usage(stdout, c.pos[1]);
+		} else if (c.npos > 1) {
+			local_usage(c.pos[1]);
+		} else {
+			usage(stdout);
+		}
+		return GH_EXIT_OK;
+	}
+	if (strcmp(cmd, "init") == 0 || strcmp(cmd, "serve") == 0 || strcmp(cmd, "demo") == 0) {
+		if (c.help)
+			return local_usage(cmd);
+		if (cmd[0] == 'i')
+			return gh_cmd_init(&c);
+		return cmd[0] == 's' ? gh_cmd_serve(&c) : gh_cmd_demo(&c);
+	}
+	if (strcmp(cmd, "audit") == 0 && c.npos >= 2 && strcmp(c.pos[1], "verify") == 0) {
+		if (c.help) {
+			printf("usage: gatehouse [--db PATH] audit verify\n"
+			       "  Recomputes the audit hash chain of the database; exit 1 when broken.\n");
+			return GH_EXIT_OK;
+		}
+		return gh_cmd_audit_verify(&c);
+	}
+	if (gh_cmd_client_is_resource(cmd))
+		return gh_cmd_client(&c);
+	fprintf(stderr, "gatehouse: unknown command '%s'\n", cmd);
+	fprintf(stderr, "try 'gatehouse --help'\n");
+	return GH_EXIT_USAGE;
 }

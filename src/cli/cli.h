@@ -1,0 +1,176 @@
+/* cli.h - what the gatehouse command's files share: parsed arguments, the
+ * option-to-JSON mapping, the HTTP client and table printing.
+ *
+ * Conventions as elsewhere: functions return 0 or a GH_E* code with
+ * gh_error_last() set; what comes back through **out belongs to the caller.
+ * A usage problem (unknown option, bad value) is GH_EINVALID. */
+#ifndef GH_CLI_H
+#define GH_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "gov/gov.h"
+
+/* Exit codes of the command. */
+enum {
+	GH_EXIT_OK = 0,
+	GH_EXIT_FAIL = 1,        /* the operation failed (refused, not found, ...) */
+	GH_EXIT_USAGE = 2,       /* bad command line, or the server cannot be reached */
+};
+
+#define GH_CLI_MAX_ARGS 64       /* positional arguments and options, each */
+#define GH_CLI_MAX_OPTNAME 32    /* bytes of an option name */
+
+#define GH_CLI_DEFAULT_DB "gatehouse.db"
+#define GH_CLI_DEFAULT_SERVER "http://127.0.0.1:8080"
+#define GH_CLI_DEFAULT_LISTEN "127.0.0.1:8080"
+
+typedef struct gh_cli_opt {
+	char name[GH_CLI_MAX_OPTNAME]; /* without "--", '_' folded to '-' */
+	const char *value;             /* NULL when given without a value */
+} gh_cli_opt;
+
+/* The command line after gh_cli_parse; strings are borrowed from argv (or
+ * the environment after gh_cli_defaults). */
+typedef struct gh_cli {
+	const char *db;          /* --db */
+	const char *server;      /* --server */
+	const char *token;       /* --token */
+	int json;                /* --json: print the raw JSON answer */
+	int help;                /* --help or -h */
+	int all;                 /* --all: follow list pages */
+	int npos;
+	const char *pos[GH_CLI_MAX_ARGS];   /* command words and arguments */
+	int nopt;
+	gh_cli_opt opt[GH_CLI_MAX_ARGS];    /* every other --name[=value] */
+} gh_cli;
+
+/* --- args.c: parsing and mapping, no I/O except --body ----------------- */
+
+/* Splits argv (argv[0] is the program) into global options, command-specific
+ * options and positional words. Options may appear anywhere; "--" ends them.
+ * "--name value" takes the next word as its value unless that word starts
+ * with "--"; "--name=value" always does. */
+int gh_cli_parse(gh_cli *out, int argc, char **argv);
+
+/* Fills db, server and token from $GATEHOUSE_DB, $GATEHOUSE_SERVER and
+ * $GATEHOUSE_TOKEN, or the defaults, where the command line left them unset. */
+void gh_cli_defaults(gh_cli *c);
+
+/* The value of the last --name (NULL when absent or given without value);
+ * gh_cli_has says whether --name was given at all. */
+const char *gh_cli_get(const gh_cli *c, const char *name);
+int gh_cli_has(const gh_cli *c, const char *name);
+
+/* Refuses any option not named in allowed (NULL-ended); what names the
+ * command in the message, e.g. "identities create". */
+int gh_cli_check_options(const gh_cli *c, const char *what, const char *const allowed[]);
+
+/* How an option's text becomes a JSON value. */
+typedef enum gh_cli_type {
+	GH_CLI_STRING,           /* as is */
+	GH_CLI_BOOL,             /* true/false/yes/no/1/0; bare --flag is true */
+	GH_CLI_LIST,             /* "a,b" -> ["a","b"]; "" -> [] */
+	GH_CLI_OBJECT,           /* JSON object text */
+	GH_CLI_DURATION,         /* whole seconds become a number, "8h" stays text */
+	GH_CLI_INT,              /* a decimal integer */
+} gh_cli_type;
+
+/* One option that maps to a JSON field or a query parameter. */
+typedef struct gh_cli_field {
+	const char *option;      /* "expires-at" */
+	const char *key;         /* "expires_at" */
+	gh_cli_type type;
+} gh_cli_field;
+
+/* Builds a request body: the JSON object in --body FILE (or "-" for stdin,
+ * at most GH_JSON_MAX_BODY bytes) if given, then each field option given
+ * on the command line on top of it. fields ends with {NULL}. */
+int gh_cli_body(json_t **out, const gh_cli *c, const gh_cli_field *fields);
+
+/* "?k=v&k2=v2" (percent-encoded) for the field options given, or "" when
+ * none; fields ends with {NULL}. extra_key/extra_value (may be NULL) adds
+ * one more pair (used for paging). Caller frees. */
+int gh_cli_query(char **out, const gh_cli *c, const gh_cli_field *fields,
+		 const char *extra_key, const char *extra_value);
+
+/* Percent-encodes s for a path segment or query value (RFC 3986: all but
+ * unreserved characters). Caller frees; NULL when out of memory. */
+char *gh_cli_escape(const char *s);
+
+/* Expands each "{}" in tmpl with the next of args, percent-encoded.
+ * GH_EINVALID when the counts differ. Caller frees. */
+int gh_cli_path(char **out, const char *tmpl, const char *const args[], int nargs);
+
+/* --- client.c: HTTP to a running server -------------------------------- */
+
+typedef struct gh_client {
+	const char *server;      /* base URL without trailing slash issues */
+	const char *token;       /* bearer token, may be NULL */
+	long timeout_s;          /* whole-request bound */
+} gh_client;
+
+typedef struct gh_response {
+	long status;             /* HTTP status */
+	char *body;              /* NUL-terminated; NULL when streamed or empty */
+	size_t len;
+} gh_response;
+
+/* One request: method, path with query ("/v1/..."), an optional JSON body.
+ * With stream set, a 2xx answer's body goes straight there (not kept).
+ * 0 when an answer arrived (whatever its status); GH_ERROR when the server
+ * could not be reached or the answer was cut off; GH_ETOOLARGE past 32 MiB. */
+int gh_client_request(gh_response *out, const gh_client *c, const char *method,
+		      const char *path, const json_t *body, FILE *stream);
+void gh_response_free(gh_response *r);
+
+/* Prints an error answer to stderr: the problem's detail and one line
+ * "  field: reason" per field error. Returns GH_EXIT_FAIL. */
+int gh_client_report(const gh_response *r, const gh_client *c);
+
+/* --- table.c ------------------------------------------------------------ */
+
+typedef enum gh_col_kind {
+	GH_COL_TEXT,             /* a scalar: string, number, bool; null is "-" */
+	GH_COL_COUNT,            /* the length of an array */
+	GH_COL_REF,              /* an id the client shows by name (else as text) */
+} gh_col_kind;
+
+typedef struct gh_table_col {
+	const char *header;
+	const char *key;
+	gh_col_kind kind;
+} gh_table_col;
+
+/* Aligned columns, one row per item of the array items; cols ends with
+ * {NULL}. Long cells are cut to GH_TABLE_MAX_CELL bytes. */
+#define GH_TABLE_MAX_CELL 48
+int gh_table_print(FILE *f, const json_t *items, const gh_table_col *cols);
+/* "key  value" lines for one object; nested values as compact JSON. */
+int gh_table_print_object(FILE *f, const json_t *obj);
+/* The text of one cell (sanitised, cut); caller frees. */
+char *gh_table_cell(const json_t *item, const gh_table_col *col);
+
+/* --- commands ----------------------------------------------------------- */
+
+int gh_cmd_init(gh_cli *c);
+int gh_cmd_serve(gh_cli *c);
+int gh_cmd_audit_verify(gh_cli *c);
+int gh_cmd_demo(gh_cli *c);
+/* A resource subcommand (identities, groups, ... audit events/export);
+ * returns an exit code. GH_EXIT_USAGE with a message for unknown ones. */
+int gh_cmd_client(gh_cli *c);
+/* 1 when name is a client resource. */
+int gh_cmd_client_is_resource(const char *name);
+/* Prints the usage of a resource (or all of them when NULL). */
+void gh_cmd_client_usage(FILE *f, const char *resource);
+
+/* 1 when the database holds an identity already (init has run), 0 when it
+ * is empty, a GH_E* code (< 0) on error. */
+int gh_cli_db_initialised(gh_gov *g);
+
+/* Prints "gatehouse: <message>" for the last error to stderr. */
+void gh_cli_error(const char *what);
+
+#endif

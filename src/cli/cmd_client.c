@@ -1,0 +1,735 @@
+/* cmd_client.c - the resource subcommands: one table row per action, mapped to an HTTP route. */
+#include "cli/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/jsonv.h"
+
+/* How an answer is shown without --json. */
+typedef enum view {
+	VIEW_LIST,               /* {"items","next"} as a table */
+	VIEW_EVENTS,             /* {"items","next_after_seq"} as a table */
+	VIEW_OBJECT,             /* one object as key/value lines */
+	VIEW_TOKEN,              /* a new token, with the warning that it is shown once */
+	VIEW_DONE,               /* 204: a one-line confirmation */
+	VIEW_STREAM,             /* the body as is (NDJSON export) */
+} view;
+
+typedef struct action {
+	const char *resource;
+	const char *name;
+	const char *method;
+	const char *path;            /* "{}" takes the next positional argument */
+	const char *args;            /* positional arguments, for usage */
+	const gh_cli_field *body;    /* options that form the JSON body; NULL: no body */
+	const gh_cli_field *query;   /* options that form the query string */
+	view view;
+	const gh_table_col *cols;    /* for VIEW_LIST and VIEW_EVENTS */
+	const char *summary;
+} action;
+
+/* --- fields ------------------------------------------------------------- */
+
+static const gh_cli_field paging[] = {
+	{"limit", "limit", GH_CLI_INT}, {"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field identity_query[] = {
+	{"kind", "kind", GH_CLI_STRING}, {"status", "status", GH_CLI_STRING},
+	{"owner", "owner", GH_CLI_STRING}, {"limit", "limit", GH_CLI_INT},
+	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field identity_create[] = {
+	{"kind", "kind", GH_CLI_STRING}, {"name", "name", GH_CLI_STRING},
+	{"display-name", "display_name", GH_CLI_STRING}, {"email", "email", GH_CLI_STRING},
+	{"owner", "owner", GH_CLI_STRING}, {"purpose", "purpose", GH_CLI_STRING},
+	{"environment", "environment", GH_CLI_STRING},
+	{"expires-at", "expires_at", GH_CLI_STRING}, {"roles", "roles", GH_CLI_LIST},
+	{"attributes", "attributes", GH_CLI_OBJECT}, {NULL, NULL, 0}};
+
+static const gh_cli_field identity_update[] = {
+	{"display-name", "display_name", GH_CLI_STRING}, {"email", "email", GH_CLI_STRING},
+	{"purpose", "purpose", GH_CLI_STRING}, {"expires-at", "expires_at", GH_CLI_STRING},
+	{"roles", "roles", GH_CLI_LIST}, {"attributes", "attributes", GH_CLI_OBJECT},
+	{"owner", "owner", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field reason[] = {{"reason", "reason", GH_CLI_STRING}, {NULL, NULL, 0}};
+static const gh_cli_field comment[] = {{"comment", "comment", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field group_create[] = {
+	{"name", "name", GH_CLI_STRING}, {"description", "description", GH_CLI_STRING},
+	{NULL, NULL, 0}};
+
+static const gh_cli_field group_member[] = {
+	{"identity", "identity", GH_CLI_STRING}, {"group", "group", GH_CLI_STRING},
+	{NULL, NULL, 0}};
+
+static const gh_cli_field system_create[] = {
+	{"name", "name", GH_CLI_STRING}, {"description", "description", GH_CLI_STRING},
+	{"owner", "owner", GH_CLI_STRING}, {"connector", "connector", GH_CLI_STRING},
+	{NULL, NULL, 0}};
+
+static const gh_cli_field system_update[] = {
+	{"description", "description", GH_CLI_STRING}, {"owner", "owner", GH_CLI_STRING},
+	{"connector", "connector", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field entitlement_query[] = {
+	{"system", "system", GH_CLI_STRING}, {"risk-tier", "risk_tier", GH_CLI_STRING},
+	{"environment", "environment", GH_CLI_STRING},
+	{"requestable", "requestable", GH_CLI_BOOL}, {"limit", "limit", GH_CLI_INT},
+	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field entitlement_create[] = {
+	{"system", "system", GH_CLI_STRING}, {"name", "name", GH_CLI_STRING},
+	{"description", "description", GH_CLI_STRING},
+	{"risk-tier", "risk_tier", GH_CLI_STRING},
+	{"data-sensitivity", "data_sensitivity", GH_CLI_STRING},
+	{"environment", "environment", GH_CLI_STRING},
+	{"control-owner-group", "control_owner_group", GH_CLI_STRING},
+	{"max-duration", "max_duration", GH_CLI_DURATION},
+	{"requestable", "requestable", GH_CLI_BOOL},
+	{"incompatible-with", "incompatible_with", GH_CLI_LIST},
+	{"attributes", "attributes", GH_CLI_OBJECT}, {NULL, NULL, 0}};
+
+static const gh_cli_field entitlement_update[] = {
+	{"description", "description", GH_CLI_STRING},
+	{"risk-tier", "risk_tier", GH_CLI_STRING},
+	{"data-sensitivity", "data_sensitivity", GH_CLI_STRING},
+	{"control-owner-group", "control_owner_group", GH_CLI_STRING},
+	{"max-duration", "max_duration", GH_CLI_DURATION},
+	{"requestable", "requestable", GH_CLI_BOOL},
+	{"incompatible-with", "incompatible_with", GH_CLI_LIST},
+	{"attributes", "attributes", GH_CLI_OBJECT}, {NULL, NULL, 0}};
+
+static const gh_cli_field request_query[] = {
+	{"state", "state", GH_CLI_STRING}, {"subject", "subject", GH_CLI_STRING},
+	{"entitlement", "entitlement", GH_CLI_STRING}, {"limit", "limit", GH_CLI_INT},
+	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field request_submit[] = {
+	{"ticket-ref", "ticket_ref", GH_CLI_STRING}, {"ticket", "ticket_ref", GH_CLI_STRING},
+	{"channel", "channel", GH_CLI_STRING}, {"requester", "requester", GH_CLI_STRING},
+	{"subject", "subject", GH_CLI_STRING}, {"entitlement", "entitlement", GH_CLI_STRING},
+	{"justification", "justification", GH_CLI_STRING},
+	{"duration", "duration", GH_CLI_DURATION}, {"emergency", "emergency", GH_CLI_BOOL},
+	{NULL, NULL, 0}};
+
+static const gh_cli_field grant_query[] = {
+	{"status", "status", GH_CLI_STRING}, {"subject", "subject", GH_CLI_STRING},
+	{"entitlement", "entitlement", GH_CLI_STRING}, {"limit", "limit", GH_CLI_INT},
+	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field token_create[] = {
+	{"identity", "identity", GH_CLI_STRING}, {"name", "name", GH_CLI_STRING},
+	{"expires-in", "expires_in", GH_CLI_DURATION}, {NULL, NULL, 0}};
+
+static const gh_cli_field audit_query[] = {
+	{"after", "after_seq", GH_CLI_INT}, {"limit", "limit", GH_CLI_INT},
+	{"object-id", "object_id", GH_CLI_STRING}, {"object", "object_id", GH_CLI_STRING},
+	{NULL, NULL, 0}};
+
+static const gh_cli_field export_query[] = {{"after", "after_seq", GH_CLI_INT}, {NULL, NULL, 0}};
+
+/* --- columns ------------------------------------------------------------ */
+
+static const gh_table_col identity_cols[] = {
+	{"ID", "id", GH_COL_TEXT},          {"KIND", "kind", GH_COL_TEXT},
+	{"NAME", "name", GH_COL_TEXT},      {"STATUS", "status", GH_COL_TEXT},
+	{"OWNER", "owner", GH_COL_REF},     {"ENV", "environment", GH_COL_TEXT},
+	{"EXPIRES", "expires_at", GH_COL_TEXT}, {NULL, NULL, 0}};
+
+static const gh_table_col group_cols[] = {
+	{"ID", "id", GH_COL_TEXT}, {"NAME", "name", GH_COL_TEXT},
+	{"DESCRIPTION", "description", GH_COL_TEXT}, {NULL, NULL, 0}};
+
+static const gh_table_col member_cols[] = {
+	{"TYPE", "type", GH_COL_TEXT}, {"ID", "id", GH_COL_TEXT}, {"NAME", "name", GH_COL_TEXT},
+	{NULL, NULL, 0}};
+
+static const gh_table_col system_cols[] = {
+	{"ID", "id", GH_COL_TEXT}, {"NAME", "name", GH_COL_TEXT},
+	{"OWNER", "owner", GH_COL_REF}, {"CONNECTOR", "connector", GH_COL_TEXT},
+	{"DESCRIPTION", "description", GH_COL_TEXT}, {NULL, NULL, 0}};
+
+static const gh_table_col entitlement_cols[] = {
+	{"ID", "id", GH_COL_TEXT},          {"SYSTEM", "system", GH_COL_REF},
+	{"NAME", "name", GH_COL_TEXT},      {"RISK", "risk_tier", GH_COL_TEXT},
+	{"SENSITIVITY", "data_sensitivity", GH_COL_TEXT}, {"ENV", "environment", GH_COL_TEXT},
+	{"MAX", "max_duration", GH_COL_TEXT}, {"REQUESTABLE", "requestable", GH_COL_TEXT},
+	{NULL, NULL, 0}};
+
+static const gh_table_col request_cols[] = {
+	{"ID", "id", GH_COL_TEXT},          {"STATE", "state", GH_COL_TEXT},
+	{"TICKET", "ticket_ref", GH_COL_TEXT}, {"SUBJECT", "subject", GH_COL_REF},
+	{"ENTITLEMENT", "entitlement", GH_COL_REF}, {"DURATION", "duration", GH_COL_TEXT},
+	{"APPROVALS", "approvals", GH_COL_COUNT}, {"NEEDED", "required_approvals", GH_COL_TEXT},
+	{"CREATED", "created_at", GH_COL_TEXT}, {NULL, NULL, 0}};
+
+static const gh_table_col approval_cols[] = {
+	{"STEP", "step", GH_COL_TEXT}, {"APPROVER", "approver", GH_COL_REF},
+	{"DECISION", "decision", GH_COL_TEXT}, {"AT", "at", GH_COL_TEXT},
+	{"COMMENT", "comment", GH_COL_TEXT}, {NULL, NULL, 0}};
+
+static const gh_table_col grant_cols[] = {
+	{"ID", "id", GH_COL_TEXT},          {"STATUS", "status", GH_COL_TEXT},
+	{"SUBJECT", "subject", GH_COL_REF}, {"ENTITLEMENT", "entitlement", GH_COL_REF},
+	{"GRANTED", "granted_at", GH_COL_TEXT}, {"EXPIRES", "expires_at", GH_COL_TEXT},
+	{"REQUEST", "request", GH_COL_TEXT}, {NULL, NULL, 0}};
+
+static const gh_table_col event_cols[] = {
+	{"SEQ", "seq", GH_COL_TEXT},        {"TIME", "time", GH_COL_TEXT},
+	{"ACTOR", "actor", GH_COL_REF},    {"ACTION", "action", GH_COL_TEXT},
+	{"OBJECT", "object_id", GH_COL_TEXT}, {NULL, NULL, 0}};
+
+/* --- the actions -------------------------------------------------------- */
+
+static const action actions[] = {
+	{"identities", "list", "GET", "/v1/identities", "", NULL, identity_query, VIEW_LIST,
+	 identity_cols, "[--kind K --status S --owner REF]"},
+	{"identities", "get", "GET", "/v1/identities/{}", "REF", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show one identity"},
+	{"identities", "create", "POST", "/v1/identities", "", identity_create, NULL, VIEW_OBJECT,
+	 NULL,
+	 "--kind K --name N [--display-name --email --owner --purpose --environment"
+	 " --expires-at --roles a,b --attributes JSON]"},
+	{"identities", "update", "PATCH", "/v1/identities/{}", "REF", identity_update, NULL,
+	 VIEW_OBJECT, NULL,
+	 "[--display-name --email --purpose --expires-at --roles a,b --attributes JSON --owner]"},
+	{"identities", "suspend", "POST", "/v1/identities/{}/suspend", "REF", reason, NULL,
+	 VIEW_OBJECT, NULL, "--reason TEXT"},
+	{"identities", "activate", "POST", "/v1/identities/{}/activate", "REF", reason, NULL,
+	 VIEW_OBJECT, NULL, "--reason TEXT"},
+	{"identities", "decommission", "POST", "/v1/identities/{}/decommission", "REF", reason,
+	 NULL, VIEW_OBJECT, NULL, "--reason TEXT (revokes its active grants)"},
+
+	{"groups", "list", "GET", "/v1/groups", "", NULL, paging, VIEW_LIST, group_cols,
+	 ""},
+	{"groups", "get", "GET", "/v1/groups/{}", "REF", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show one group and its members"},
+	{"groups", "create", "POST", "/v1/groups", "", group_create, NULL, VIEW_OBJECT, NULL,
+	 "--name N [--description TEXT]"},
+	{"groups", "add-member", "POST", "/v1/groups/{}/members", "GROUP", group_member, NULL,
+	 VIEW_OBJECT, NULL, "--identity REF | --group REF"},
+	{"groups", "remove-member", "DELETE", "/v1/groups/{}/members/{}", "GROUP MEMBER", NULL,
+	 NULL, VIEW_OBJECT, NULL, "remove an identity or group from GROUP"},
+
+	{"systems", "list", "GET", "/v1/systems", "", NULL, paging, VIEW_LIST, system_cols,
+	 ""},
+	{"systems", "get", "GET", "/v1/systems/{}", "REF", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show one system"},
+	{"systems", "create", "POST", "/v1/systems", "", system_create, NULL, VIEW_OBJECT, NULL,
+	 "--name N --owner REF [--description TEXT --connector C]"},
+	{"systems", "update", "PATCH", "/v1/systems/{}", "REF", system_update, NULL, VIEW_OBJECT,
+	 NULL, "[--description TEXT --owner REF --connector C]"},
+
+	{"entitlements", "list", "GET", "/v1/entitlements", "", NULL, entitlement_query,
+	 VIEW_LIST, entitlement_cols,
+	 "[--system REF --risk-tier T --environment E --requestable B]"},
+	{"entitlements", "get", "GET", "/v1/entitlements/{}", "REF", NULL, NULL, VIEW_OBJECT,
+	 NULL, "show one entitlement (REF may be system/name)"},
+	{"entitlements", "create", "POST", "/v1/entitlements", "", entitlement_create, NULL,
+	 VIEW_OBJECT, NULL,
+	 "--system REF --name N --risk-tier T --data-sensitivity S --environment E"
+	 " --control-owner-group REF --max-duration D [--description --requestable B"
+	 " --incompatible-with a,b --attributes JSON]"},
+	{"entitlements", "update", "PATCH", "/v1/entitlements/{}", "REF", entitlement_update,
+	 NULL, VIEW_OBJECT, NULL,
+	 "[--description --risk-tier --data-sensitivity --control-owner-group --max-duration"
+	 " --requestable --incompatible-with --attributes]"},
+
+	{"requests", "list", "GET", "/v1/requests", "", NULL, request_query, VIEW_LIST,
+	 request_cols, "[--state S --subject REF --entitlement REF]"},
+	{"requests", "get", "GET", "/v1/requests/{}", "ID", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show one request with its decision and approvals"},
+	{"requests", "submit", "POST", "/v1/requests", "", request_submit, NULL, VIEW_OBJECT, NULL,
+	 "--subject REF --entitlement REF --justification TEXT --duration D"
+	 " [--channel C --ticket-ref T --requester REF --emergency]"},
+	{"requests", "approve", "POST", "/v1/requests/{}/approve", "ID", comment, NULL,
+	 VIEW_OBJECT, NULL, "[--comment TEXT]"},
+	{"requests", "reject", "POST", "/v1/requests/{}/reject", "ID", comment, NULL, VIEW_OBJECT,
+	 NULL, "--comment TEXT"},
+	{"requests", "cancel", "POST", "/v1/requests/{}/cancel", "ID", reason, NULL, VIEW_OBJECT,
+	 NULL, "--reason TEXT"},
+	{"requests", "history", "GET", "/v1/requests/{}/history", "ID", NULL, NULL, VIEW_EVENTS,
+	 event_cols, "the request's audit events, oldest first"},
+
+	{"grants", "list", "GET", "/v1/grants", "", NULL, grant_query, VIEW_LIST, grant_cols,
+	 "[--status S --subject REF --entitlement REF]"},
+	{"grants", "get", "GET", "/v1/grants/{}", "ID", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show one grant"},
+	{"grants", "revoke", "POST", "/v1/grants/{}/revoke", "ID", reason, NULL, VIEW_OBJECT, NULL,
+	 "--reason TEXT"},
+
+	{"tokens", "create", "POST", "/v1/tokens", "", token_create, NULL, VIEW_TOKEN, NULL,
+	 "--identity REF --name N [--expires-in D]"},
+	{"tokens", "revoke", "DELETE", "/v1/tokens/{}", "ID", NULL, NULL, VIEW_DONE, NULL,
+	 "revoke a token"},
+
+	{"audit", "events", "GET", "/v1/audit/events", "", NULL, audit_query, VIEW_EVENTS,
+	 event_cols, "[--after SEQ --limit N --object-id ID]"},
+	{"audit", "export", "GET", "/v1/audit/export", "", NULL, export_query, VIEW_STREAM, NULL,
+	 "[--after SEQ] one JSON event a line"},
+};
+
+#define NACTIONS (sizeof(actions) / sizeof(actions[0]))
+#define MAX_PAGES 1000       /* --all stops here: 500 000 items at most */
+
+int gh_cmd_client_is_resource(const char *name)
+{
+	for (size_t i = 0; i < NACTIONS; i++)
+		if (strcmp(actions[i].resource, name) == 0)
+			return 1;
+	return 0;
+}
+
+void gh_cmd_client_usage(FILE *f, const char *resource)
+{
+	const char *last = "";
+
+	for (size_t i = 0; i < NACTIONS; i++) {
+		const action *a = &actions[i];
+
+		if (resource && strcmp(a->resource, resource) != 0)
+			continue;
+		if (strcmp(a->resource, last) != 0 && !resource)
+			fprintf(f, "\n");
+		last = a->resource;
+		char cmd[96];
+
+		snprintf(cmd, sizeof(cmd), "gatehouse %s %s%s%s", a->resource, a->name,
+			 *a->args ? " " : "", a->args);
+		fprintf(f, "  %-44s %s\n", cmd, a->summary);
+	}
+	if (resource && strcmp(resource, "audit") == 0)
+		fprintf(f, "  %-44s %s\n", "gatehouse audit verify",
+			"check the hash chain of the local database (--db)");
+}
+
+static const action *find_action(const char *resource, const char *name)
+{
+	for (size_t i = 0; i < NACTIONS; i++)
+		if (strcmp(actions[i].resource, resource) == 0 && strcmp(actions[i].name, name) == 0)
+			return &actions[i];
+	return NULL;
+}
+
+/* Options an action accepts: its body or query fields, plus --body. */
+static int check_options(const gh_cli *c, const action *a)
+{
+	const char *allowed[GH_CLI_MAX_ARGS + 2];
+	size_t n = 0;
+	char what[64];
+
+	for (const gh_cli_field *f = a->body; f && f->option && n < GH_CLI_MAX_ARGS; f++)
+		allowed[n++] = f->option;
+	for (const gh_cli_field *f = a->query; f && f->option && n < GH_CLI_MAX_ARGS; f++)
+		allowed[n++] = f->option;
+	if (a->body)
+		allowed[n++] = "body";
+	allowed[n] = NULL;
+	snprintf(what, sizeof(what), "%s %s", a->resource, a->name);
+	return gh_cli_check_options(c, what, allowed);
+}
+
+
+/* --- showing ids by name -------------------------------------------------- */
+
+/* Tables name what an id refers to, looked up once per id (bounded), so
+ * that people read "billing-db/read-write" rather than "ent_3f9c...". */
+#define MAX_LOOKUPS 256
+
+typedef struct names {
+	const gh_client *cl;
+	json_t *cache;           /* id -> label */
+	int lookups;
+} names;
+
+static const char *const ref_keys[] = {
+	"owner", "subject", "entitlement", "system", "requester", "submitted_by",
+	"control_owner_group", "revoked_by", "identity", "approver", "actor", NULL};
+
+static int is_ref_key(const char *key)
+{
+	for (size_t i = 0; ref_keys[i]; i++)
+		if (strcmp(ref_keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *label_of(names *n, const char *id);
+
+/* The object at path, or NULL; one GET, counted against the bound. */
+static json_t *fetch(names *n, const char *tmpl, const char *id)
+{
+	const char *args[1] = {id};
+	char *path = NULL;
+	gh_response r;
+	json_t *doc = NULL;
+
+	if (n->lookups >= MAX_LOOKUPS || gh_cli_path(&path, tmpl, args, 1))
+		return NULL;
+	n->lookups++;
+	if (gh_client_request(&r, n->cl, "GET", path, NULL, NULL) == 0 && r.status == 200 &&
+	    r.body)
+		doc = json_loadb(r.body, r.len, 0, NULL);
+	gh_response_free(&r);
+	free(path);
+	return doc;
+}
+
+static const char *label_of(names *n, const char *id)
+{
+	static const struct {
+		const char *prefix, *path;
+	} kinds[] = {
+		{"idn_", "/v1/identities/{}"}, {"grp_", "/v1/groups/{}"},
+		{"sys_", "/v1/systems/{}"},    {"ent_", "/v1/entitlements/{}"},
+	};
+	const char *name, *sys;
+	json_t *cached, *doc = NULL;
+	char label[256];
+	size_t k;
+
+	if (!n->cache && !(n->cache = json_object()))
+		return id;
+	if ((cached = json_object_get(n->cache, id)))
+		return json_string_value(cached);
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (strncmp(id, kinds[k].prefix, 4) == 0)
+			break;
+	if (k == sizeof(kinds) / sizeof(kinds[0]))
+		return id;
+	doc = fetch(n, kinds[k].path, id);
+	name = json_string_value(json_object_get(doc, "name"));
+	sys = json_string_value(json_object_get(doc, "system"));
+	if (!name)
+		snprintf(label, sizeof(label), "%s", id);
+	else if (k == 3 && sys)
+		snprintf(label, sizeof(label), "%s/%s", label_of(n, sys), name);
+	else
+		snprintf(label, sizeof(label), "%s", name);
+	json_decref(doc);
+	json_object_set_new(n->cache, id, json_string(label));
+	cached = json_object_get(n->cache, id);
+	return cached ? json_string_value(cached) : id;
+}
+
+/* Replaces the id in each GH_COL_REF column of every item by its label. */
+static void name_items(names *n, json_t *items, const gh_table_col *cols)
+{
+	for (size_t i = 0; i < json_array_size(items); i++) {
+		json_t *item = json_array_get(items, i);
+
+		for (const gh_table_col *c = cols; c->header; c++) {
+			const char *id = json_string_value(json_object_get(item, c->key));
+
+			if (c->kind == GH_COL_REF && id)
+				json_object_set_new(item, c->key, json_string(label_of(n, id)));
+		}
+	}
+}
+
+/* In one object, a reference reads "name (id)"; lists of ids likewise. */
+static void name_object(names *n, json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	char buf[512];
+
+	json_object_foreach(obj, key, v) {
+		if (json_is_string(v) && is_ref_key(key)) {
+			const char *id = json_string_value(v), *label = label_of(n, id);
+
+			if (strcmp(label, id) != 0) {
+				snprintf(buf, sizeof(buf), "%s (%s)", label, id);
+				json_object_set_new(obj, key, json_string(buf));
+			}
+		} else if (json_is_array(v) && strcmp(key, "incompatible_with") == 0) {
+			for (size_t i = 0; i < json_array_size(v); i++) {
+				const char *id = json_string_value(json_array_get(v, i));
+
+				if (id)
+					json_array_set_new(v, i, json_string(label_of(n, id)));
+			}
+		}
+	}
+}
+
+static int show_list(const gh_cli *c, names *n, const action *a, json_t *doc)
+{
+	json_t *items = json_object_get(doc, "items");
+
+	if (!json_is_array(items)) {
+		fprintf(stderr, "gatehouse: the answer has no items\n");
+		return GH_EXIT_FAIL;
+	}
+	name_items(n, items, a->cols);
+	if (gh_table_print(stdout, items, a->cols)) {
+		gh_cli_error(NULL);
+		return GH_EXIT_FAIL;
+	}
+	return GH_EXIT_OK;
+}
+
+/* A group's members and a request's approvals read better as tables. */
+static int show_object(names *n, const action *a, json_t *doc)
+{
+	json_t *members = json_object_get(doc, "members");
+	json_t *approvals = json_object_get(doc, "approvals");
+	json_t *copy = json_copy(doc);
+	int rc;
+
+	if (!copy)
+		return GH_EXIT_FAIL;
+	name_object(n, copy);
+	if (strcmp(a->resource, "groups") == 0 && json_is_array(members))
+		json_object_del(copy, "members");
+	else
+		members = NULL;
+	if (strcmp(a->resource, "requests") == 0 && json_is_array(approvals) &&
+	    json_array_size(approvals))
+		json_object_del(copy, "approvals");
+	else
+		approvals = NULL;
+	rc = gh_table_print_object(stdout, copy);
+	json_decref(copy);
+	if (!rc && members) {
+		printf("\nmembers:\n");
+		rc = json_array_size(members) ? gh_table_print(stdout, members, member_cols)
+					      : (printf("  (none)\n"), 0);
+	}
+	if (!rc && approvals) {
+		name_items(n, approvals, approval_cols);
+		printf("\napprovals:\n");
+		rc = gh_table_print(stdout, approvals, approval_cols);
+	}
+	if (rc) {
+		gh_cli_error(NULL);
+		return GH_EXIT_FAIL;
+	}
+	return GH_EXIT_OK;
+}
+
+static int show(const gh_cli *c, const gh_client *cl, const action *a, const gh_response *r)
+{
+	names n = {cl, NULL, 0};
+	json_t *doc = NULL;
+	int rc;
+
+	if (a->view == VIEW_DONE) {
+		printf("%s %s: done\n", a->resource, a->name);
+		return GH_EXIT_OK;
+	}
+	if (c->json) {
+		fwrite(r->body ? r->body : "", 1, r->len, stdout);
+		if (!r->len || r->body[r->len - 1] != '\n')
+			putchar('\n');
+		return GH_EXIT_OK;
+	}
+	if (!r->body || !(doc = json_loadb(r->body, r->len, 0, NULL))) {
+		fprintf(stderr, "gatehouse: the server's answer is not JSON\n");
+		return GH_EXIT_FAIL;
+	}
+	switch (a->view) {
+	case VIEW_LIST:
+	case VIEW_EVENTS:
+		rc = show_list(c, &n, a, doc);
+		break;
+	case VIEW_TOKEN:
+		name_object(&n, doc);
+		rc = gh_table_print_object(stdout, doc) ? GH_EXIT_FAIL : GH_EXIT_OK;
+		fprintf(stderr, "\nThe token is shown once and will not be shown again; keep it safe.\n");
+		break;
+	default:
+		rc = show_object(&n, a, doc);
+		break;
+	}
+	json_decref(doc);
+	json_decref(n.cache);
+	return rc;
+}
+
+/* The "next" marker of a list page, or NULL at the end; points into doc. */
+static const char *next_of(const action *a, json_t *doc, char *buf, size_t len)
+{
+	json_t *n = json_object_get(doc, a->view == VIEW_EVENTS ? "next_after_seq" : "next");
+
+	if (json_is_string(n))
+		return json_string_value(n);
+	if (json_is_integer(n)) {
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(n));
+		return buf;
+	}
+	return NULL;
+}
+
+/* --all: fetch page after page (bounded) and show them as one list. */
+static int run_all(const gh_cli *c, const gh_client *cl, const action *a, const char *path)
+{
+	const char *cursor_key = a->view == VIEW_EVENTS ? "after_seq" : "after";
+	json_t *all = json_array(), *doc = NULL;
+	char *cursor = NULL, *query = NULL, *url = NULL;
+	int rc = GH_EXIT_OK;
+
+	for (int page = 0; page < MAX_PAGES; page++) {
+		gh_response r;
+		char buf[32];
+		const char *next;
+		size_t n;
+
+		free(query);
+		free(url);
+		url = NULL;
+		if (gh_cli_query(&query, c, a->query, cursor ? cursor_key : NULL, cursor)) {
+			gh_cli_error(NULL);
+			rc = GH_EXIT_USAGE;
+			goto cleanup;
+		}
+		n = strlen(path) + strlen(query) + 1;
+		if (!(url = malloc(n)) || !all) {
+			rc = GH_EXIT_FAIL;
+			goto cleanup;
+		}
+		snprintf(url, n, "%s%s", path, query);
+		if (gh_client_request(&r, cl, "GET", url, NULL, NULL)) {
+			gh_cli_error(NULL);
+			rc = gh_error_last()->code == GH_ERROR ? GH_EXIT_USAGE : GH_EXIT_FAIL;
+			goto cleanup;
+		}
+		if (r.status >= 300) {
+			rc = gh_client_report(&r, cl);
+			gh_response_free(&r);
+			goto cleanup;
+		}
+		doc = r.body ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+		gh_response_free(&r);
+		if (!json_is_array(json_object_get(doc, "items"))) {
+			fprintf(stderr, "gatehouse: the server's answer has no items\n");
+			rc = GH_EXIT_FAIL;
+			goto cleanup;
+		}
+		json_array_extend(all, json_object_get(doc, "items"));
+		next = next_of(a, doc, buf, sizeof(buf));
+		free(cursor);
+		cursor = next ? strdup(next) : NULL;
+		json_decref(doc);
+		doc = NULL;
+		if (!cursor)
+			break;
+	}
+	if (c->json) {
+		json_t *out = json_pack("{s:O, s:n}", "items", all);
+
+		json_dumpf(out, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(out);
+	} else {
+		names nm = {cl, NULL, 0};
+
+		name_items(&nm, all, a->cols);
+		json_decref(nm.cache);
+		if (gh_table_print(stdout, all, a->cols)) {
+			gh_cli_error(NULL);
+			rc = GH_EXIT_FAIL;
+		}
+	}
+cleanup:
+	json_decref(all);
+	json_decref(doc);
+	free(cursor);
+	free(query);
+	free(url);
+	return rc;
+}
+
+int gh_cmd_client(gh_cli *c)
+{
+	const action *a;
+	gh_client cl = {c->server, c->token, 30};
+	gh_response r = {0};
+	json_t *body = NULL;
+	char *path = NULL, *query = NULL, *url = NULL;
+	int rc = GH_EXIT_OK, nargs;
+	size_t n;
+
+	if (c->npos < 2) {
+		if (c->help) {
+			printf("usage:\n");
+			gh_cmd_client_usage(stdout, c->pos[0]);
+			return GH_EXIT_OK;
+		}
+		fprintf(stderr, "gatehouse: '%s' needs a subcommand:\n", c->pos[0]);
+		gh_cmd_client_usage(stderr, c->pos[0]);
+		return GH_EXIT_USAGE;
+	}
+	if (!(a = find_action(c->pos[0], c->pos[1]))) {
+		fprintf(stderr, "gatehouse: unknown subcommand '%s %s'; one of:\n", c->pos[0],
+			c->pos[1]);
+		gh_cmd_client_usage(stderr, c->pos[0]);
+		return GH_EXIT_USAGE;
+	}
+	if (c->help) {
+		printf("usage: gatehouse %s %s%s%s [options]\n  %s\n", a->resource, a->name,
+		       *a->args ? " " : "", a->args, a->summary);
+		printf("options: --server URL --token TOKEN --json%s%s\n",
+		       a->body ? " --body FILE|-" : "", a->view == VIEW_LIST ||
+		       a->view == VIEW_EVENTS ? " --all" : "");
+		return GH_EXIT_OK;
+	}
+	nargs = c->npos - 2;
+	if (check_options(c, a) ||
+	    gh_cli_path(&path, a->path, c->pos + 2, nargs) ||
+	    gh_cli_query(&query, c, a->query, NULL, NULL) ||
+	    (a->body && gh_cli_body(&body, c, a->body))) {
+		gh_cli_error(NULL);
+		fprintf(stderr, "usage: gatehouse %s %s%s%s %s\n", a->resource, a->name,
+			*a->args ? " " : "", a->args, a->summary);
+		rc = GH_EXIT_USAGE;
+		goto cleanup;
+	}
+	if (c->all && (a->view == VIEW_LIST || a->view == VIEW_EVENTS)) {
+		rc = run_all(c, &cl, a, path);
+		goto cleanup;
+	}
+	n = strlen(path) + strlen(query) + 1;
+	if (!(url = malloc(n))) {
+		rc = GH_EXIT_FAIL;
+		goto cleanup;
+	}
+	snprintf(url, n, "%s%s", path, query);
+	if (a->view == VIEW_STREAM)
+		cl.timeout_s = 600;
+	/* an export is JSON lines already: --json changes nothing */
+	if (gh_client_request(&r, &cl, a->method, url, body,
+			      a->view == VIEW_STREAM ? stdout : NULL)) {
+		gh_cli_error(NULL);
+		rc = gh_error_last()->code == GH_ERROR ? GH_EXIT_USAGE : GH_EXIT_FAIL;
+		goto cleanup;
+	}
+	if (r.status >= 300) {
+		rc = gh_client_report(&r, &cl);
+		goto cleanup;
+	}
+	if (a->view == VIEW_STREAM) {
+		fflush(stdout);
+		goto cleanup;
+	}
+	rc = show(c, &cl, a, &r);
+	if (rc == GH_EXIT_OK && !c->json && (a->view == VIEW_LIST || a->view == VIEW_EVENTS)) {
+		json_t *doc = json_loadb(r.body, r.len, 0, NULL);
+		char buf[32];
+		const char *next = next_of(a, doc, buf, sizeof(buf));
+
+		if (next)
+			fprintf(stderr, "(more: add --after %s, or --all)\n", next);
+		json_decref(doc);
+	}
+cleanup:
+	gh_response_free(&r);
+	json_decref(body);
+	free(path);
+	free(query);
+	free(url);
+	return rc;
+}
