@@ -41,7 +41,10 @@ typedef struct req_info {
 	char requester[GH_ID_LEN];
 	char subject[GH_ID_LEN];
 	char subject_owner[GH_ID_LEN];
+	char subject_name[128];
+	char subject_status[24];
 	char entitlement[GH_ID_LEN];
+	char ent_name[128];
 	char control_group[GH_ID_LEN];
 	int required;
 	int64_t duration;
@@ -275,7 +278,8 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT r.state, r.submitted_by, r.requester_id, r.subject_id,"
 				" s.owner_id, r.entitlement_id, e.control_owner_group_id,"
-				" r.required_approvals, r.duration, e.max_duration"
+				" r.required_approvals, r.duration, e.max_duration, s.name, s.status,"
+				" e.name"
 				" FROM requests r JOIN identities s ON s.id = r.subject_id"
 				" JOIN entitlements e ON e.id = r.entitlement_id WHERE r.id = ?")))
 		return rc;
@@ -292,6 +296,9 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 		out->required = sqlite3_column_int(st, 7);
 		out->duration = sqlite3_column_int64(st, 8);
 		out->max_duration = sqlite3_column_int64(st, 9);
+		copy_text(out->subject_name, sizeof(out->subject_name), st, 10);
+		copy_text(out->subject_status, sizeof(out->subject_status), st, 11);
+		copy_text(out->ent_name, sizeof(out->ent_name), st, 12);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
@@ -453,7 +460,7 @@ static int check_duplicate(gh_gov *g, const char *subject, const char *ent)
 
 /* Appends one reason per active grant of the subject that conflicts (SoD)
  * with ent; returns how many (or <0 on error). */
-static int sod_conflicts(gh_gov *g, json_t *reasons, const subject_info *subj,
+static int sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name,
 			 const char *subject, const char *ent, const char *ent_name)
 {
 	sqlite3_stmt *st;
@@ -472,7 +479,7 @@ static int sod_conflicts(gh_gov *g, json_t *reasons, const subject_info *subj,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char buf[512];
 		snprintf(buf, sizeof(buf), "segregation of duties: subject %s holds %s (%s, grant %s),"
-			 " which conflicts with %s", subj->name, sqlite3_column_text(st, 1),
+			 " which conflicts with %s", subject_name, sqlite3_column_text(st, 1),
 			 sqlite3_column_text(st, 0), sqlite3_column_text(st, 2), ent_name);
 		if (json_array_append_new(reasons, json_string(buf))) {
 			sqlite3_reset(st);
@@ -550,7 +557,7 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		rc = nomem("deciding");
 		goto cleanup;
 	}
-	if ((n = sod_conflicts(g, d.reasons, &subj, in.subject_id, in.ent_id, ent.name)) < 0) {
+	if ((n = sod_conflicts(g, d.reasons, subj.name, in.subject_id, in.ent_id, ent.name)) < 0) {
 		rc = n;
 		goto cleanup;
 	}
@@ -783,6 +790,27 @@ static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_
 	return json_array_size(checks) == 7 ? 0 : nomem("recording checks");
 }
 
+/* Before the last approval provisions: the subject is still active and has
+ * not meanwhile gained a conflicting grant (two pending requests for an SoD
+ * pair must not both be granted). GH_ECONFLICT leaves the request pending. */
+static int check_grantable(gh_gov *g, const req_info *r)
+{
+	json_t *reasons;
+	int n;
+
+	if (strcmp(r->subject_status, "active") != 0)
+		return gh_error_set(GH_ECONFLICT, "subject %s is %s; access cannot be granted",
+				    r->subject_name, r->subject_status);
+	if (!(reasons = json_array()))
+		return nomem("checking segregation of duties");
+	n = sod_conflicts(g, reasons, r->subject_name, r->subject, r->entitlement, r->ent_name);
+	if (n > 0)
+		gh_error_set(GH_ECONFLICT, "%s; reject this request or revoke the other grant first",
+			     json_string_value(json_array_get(reasons, 0)));
+	json_decref(reasons);
+	return n > 0 ? GH_ECONFLICT : n;
+}
+
 static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
 			  const json_t *body, int approve)
 {
@@ -817,6 +845,8 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		goto cleanup;
 	}
 	if ((rc = check_approver(g, actor, id, &r, checks, &step)))
+		goto cleanup;
+	if (approve && step >= r.required && (rc = check_grantable(g, &r)))
 		goto cleanup;
 	if (!(checks_text = gh_json_canonical(checks))) {
 		rc = nomem("recording checks");

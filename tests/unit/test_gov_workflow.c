@@ -460,6 +460,45 @@ static void test_workflow_submit__sod_conflict_is_a_recorded_denial(void)
 	gh_gov_free(g);
 }
 
+static void test_workflow_approve__rechecks_sod_and_subject_before_granting(void)
+{
+	gh_gov *g = world("sod-pending", 0);
+	json_t *r = NULL;
+	char *first, *second, *other;
+	int64_t before;
+
+	/* longer than the maximum, so both wait for an approval */
+	first = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
+			    "\"entitlement\":\"payments-create\",\"justification\":\"x\","
+			    "\"duration\":\"2d\"}", "pending_approval");
+	second = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
+			     "\"entitlement\":\"payments-approve\",\"justification\":\"x\","
+			     "\"duration\":\"2d\"}", "pending_approval");
+	other = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
+			    "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			    "\"duration\":\"1h\"}", "pending_approval");
+	CHECK_INT(act(&r, g, &a_bob, first, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(sget(r, "state"), "active");
+	json_decref(r);
+	before = footprint(g);
+	CHECK_INT(act(&r, g, &a_bob, second, "{}", gh_gov_request_approve), GH_ECONFLICT);
+	CHECK(contains(gh_error_last()->message, "payments-create"));
+	CHECK_INT(footprint(g), before);
+	/* rejecting it is still possible */
+	CHECK_INT(act(&r, g, &a_bob, second, "{\"comment\":\"SoD\"}", gh_gov_request_reject), 0);
+	json_decref(r);
+
+	CHECK_INT(exec_sql(g, "UPDATE identities SET status = 'suspended' WHERE id = 'idn_alice'"), 0);
+	before = footprint(g);
+	CHECK_INT(act(&r, g, &a_bob, other, "{}", gh_gov_request_approve), GH_ECONFLICT);
+	CHECK(contains(gh_error_last()->message, "suspended"));
+	CHECK_INT(footprint(g), before);
+	free(first);
+	free(second);
+	free(other);
+	gh_gov_free(g);
+}
+
 static void test_workflow_submit__refusals_name_every_field_and_change_nothing(void)
 {
 	gh_gov *g = world("intake", 0);
@@ -879,6 +918,8 @@ int main(int argc, char **argv)
 		 test_workflow_cancel__by_submitter_while_pending},
 		{"test_workflow_submit__sod_conflict_is_a_recorded_denial",
 		 test_workflow_submit__sod_conflict_is_a_recorded_denial},
+		{"test_workflow_approve__rechecks_sod_and_subject_before_granting",
+		 test_workflow_approve__rechecks_sod_and_subject_before_granting},
 		{"test_workflow_submit__refusals_name_every_field_and_change_nothing",
 		 test_workflow_submit__refusals_name_every_field_and_change_nothing},
 		{"test_workflow_submit__requester_acts_only_for_itself",
