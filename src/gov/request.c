@@ -348,8 +348,8 @@ static int provision(gh_gov *g, const char *actor_id, const char *request_id,
 				  "duration_seconds", (json_int_t)(expires - now)))))
 		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE requests SET state = 'active', grant_id = ?1, updated_at = ?2,"
-				" sla_due_at = NULL WHERE id = ?3")))
+				"UPDATE requests SET state = 'active', grant_id = ?1, updated_at = ?2"
+				" WHERE id = ?3")))
 		return rc;
 	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
@@ -875,8 +875,7 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	if (!approve) {
 		if ((rc = gh_store_stmt(&st, g->store,
 					"UPDATE requests SET state = 'rejected', closed_at = ?1,"
-					" updated_at = ?1, close_reason = ?2, sla_due_at = NULL"
-					" WHERE id = ?3")))
+					" updated_at = ?1, close_reason = ?2 WHERE id = ?3")))
 			goto cleanup;
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_text(st, 2, comment, -1, SQLITE_STATIC);
@@ -982,7 +981,7 @@ int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	}
 	if ((rc = gh_store_stmt(&st, g->store,
 				"UPDATE requests SET state = 'cancelled', closed_at = ?1, updated_at = ?1,"
-				" close_reason = ?2, sla_due_at = NULL WHERE id = ?3")))
+				" close_reason = ?2 WHERE id = ?3")))
 		goto cleanup;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);

@@ -61,7 +61,7 @@ static int expire_pending(gh_gov *g, int64_t now, id_buf *ids, int *n)
 	for (int i = 0; i < *n && !rc; i++) {
 		if ((rc = gh_store_stmt(&st, g->store,
 					"UPDATE requests SET state = 'expired', close_reason = 'sla_elapsed',"
-					" closed_at = ?1, updated_at = ?1, sla_due_at = NULL"
+					" closed_at = ?1, updated_at = ?1"
 					" WHERE id = ?2 AND state = 'pending_approval'")))
 			break;
 		sqlite3_bind_int64(st, 1, gh_now());

@@ -273,6 +273,8 @@ static void test_workflow_approve__medium_needs_one_high_two_distinct(void)
 	json_decref(r);
 	CHECK_INT(act(&r, g, &a_bob, med, "{\"comment\":\"ok\"}", gh_gov_request_approve), 0);
 	CHECK_STR(sget(r, "state"), "active");
+	/* the SLA it was decided under stays as evidence */
+	CHECK(!json_is_null(json_object_get(r, "sla_due_at")));
 	approvals = json_object_get(r, "approvals");
 	CHECK_INT(json_array_size(approvals), 1);
 	CHECK_STR(sget(json_array_get(approvals, 0), "approver"), BOB);
