@@ -195,6 +195,8 @@ int gh_gov_sched_start(gh_gov *g, int max_sleep_ms)
 	}
 	g->sched_max_sleep_ms = max_sleep_ms > 0 ? max_sleep_ms : 1000;
 	g->sched_stop = 0;
+	/* gh_now() initialises its clock offset lazily; do it before the thread exists */
+	(void)gh_now();
 	rc = pthread_create(&g->sched_thread, NULL, sched_main, g);
 	if (rc == 0)
 		g->sched_running = 1;
