@@ -1,12 +1,105 @@
-/* decide.c - placeholder until implemented. */
+/* decide.c - the built-in catalog rule: what a request needs, decided from facts alone. */
 #include "gov/gov_internal.h"
 
-static int builtin_decide(void *ctx, gh_decision *out, const json_t *facts)
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define BUILTIN_SOURCE "builtin-catalog-rule"
+#define BUILTIN_VERSION "builtin-1"
+
+static const char *fact_string(const json_t *obj, const char *key, const char *fallback)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : fallback;
 }
 
-const gh_decider gh_builtin_decider = {"builtin-catalog-rule", builtin_decide, NULL};
+static int64_t fact_int(const json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+static int reason(gh_decision *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int reason(gh_decision *d, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (json_array_append_new(d->reasons, json_string(buf)))
+		return gh_error_set(GH_ERROR, "out of memory recording a decision");
+	return 0;
+}
+
+static void set_outcome(gh_decision *d, const char *outcome, int approvals)
+{
+	snprintf(d->outcome, sizeof(d->outcome), "%s", outcome);
+	d->required_approvals = approvals;
+}
+
+/* Fails closed: anything it does not recognise is denied, never auto-approved. */
+static int builtin_decide(void *ctx, gh_decision *out, const json_t *facts)
+{
+	const json_t *subject = json_object_get(facts, "subject");
+	const json_t *ent = json_object_get(facts, "entitlement");
+	const json_t *req = json_object_get(facts, "request");
+	const char *ent_name = fact_string(ent, "name", "?");
+	const char *risk = fact_string(ent, "risk_tier", "");
+	const char *status = fact_string(subject, "status", "unknown");
+	int64_t duration = fact_int(req, "duration_seconds");
+	char want[32], max[32];
+	int rc = 0;
+
+	(void)ctx;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->source, sizeof(out->source), "%s", BUILTIN_SOURCE);
+	snprintf(out->policy_version, sizeof(out->policy_version), "%s", BUILTIN_VERSION);
+	if (!(out->reasons = json_array()))
+		return gh_error_set(GH_ERROR, "out of memory recording a decision");
+	out->max_duration = fact_int(ent, "max_duration_seconds");
+	gh_duration_format(want, sizeof(want), duration > 0 ? duration : 1);
+	gh_duration_format(max, sizeof(max), out->max_duration > 0 ? out->max_duration : 1);
+
+	set_outcome(out, "denied", 0);
+	if (!json_is_true(json_object_get(ent, "requestable")))
+		rc |= reason(out, "entitlement %s is not requestable", ent_name);
+	if (strcmp(status, "active") != 0)
+		rc |= reason(out, "subject %s is %s, not active", fact_string(subject, "name", "?"),
+			     status);
+	if (out->max_duration <= 0 || duration <= 0)
+		rc |= reason(out, "the requested or maximum duration is missing");
+	if (rc || json_array_size(out->reasons) > 0)
+		return rc;
+
+	if (strcmp(risk, "low") == 0) {
+		if (duration <= out->max_duration) {
+			set_outcome(out, "auto_approved", 0);
+			rc = reason(out, "risk tier low and %s is within the maximum %s: granted "
+				    "without approval", want, max);
+		} else {
+			set_outcome(out, "approval_required", 1);
+			rc = reason(out, "risk tier low, but %s exceeds the maximum %s: 1 approval "
+				    "required, and the grant is capped at %s", want, max, max);
+		}
+	} else if (strcmp(risk, "medium") == 0) {
+		set_outcome(out, "approval_required", 1);
+		rc = reason(out, "risk tier medium requires 1 approval");
+	} else if (strcmp(risk, "high") == 0 || strcmp(risk, "critical") == 0) {
+		set_outcome(out, "approval_required", 2);
+		rc = reason(out, "risk tier %s requires 2 approvals by distinct approvers", risk);
+	} else {
+		rc = reason(out, "risk tier \"%s\" is unknown to the built-in rule", risk);
+	}
+	return rc;
+}
+
+const gh_decider gh_builtin_decider = {BUILTIN_SOURCE, builtin_decide, NULL};
 
 void gh_decision_clear(gh_decision *d)
 {

@@ -1,27 +1,294 @@
-/* grant.c - placeholder until implemented. */
+/* grant.c - grants: reading them, revoking them, and ending one inside a transaction. */
 #include "gov/gov_internal.h"
+
+#include <string.h>
+
+#define GRANT_COLS                                                                          \
+	"gr.id, gr.subject_id, gr.entitlement_id, gr.request_id, gr.status, gr.granted_at,"  \
+	" gr.expires_at, gr.revoked_at, gr.revoked_by, gr.revoke_reason,"                    \
+	" gr.provisioning_status, gr.receipt"
+
+static const char *const grant_statuses[] = {"active", "expired", "revoked", NULL};
+
+/* A reader who holds no role but requester sees only what concerns them. */
+static int reads_own_only(const gh_actor *actor)
+{
+	return (actor->roles & ~(unsigned)GH_ROLE_REQUESTER) == 0;
+}
+
+/* One grant in its API shape from a row of GRANT_COLS. */
+static json_t *grant_json(sqlite3_stmt *st)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "id", gov_text_column(st, 0), "subject", gov_text_column(st, 1),
+			 "entitlement", gov_text_column(st, 2), "request", gov_text_column(st, 3),
+			 "status", gov_text_column(st, 4), "granted_at", gov_time_column(st, 5),
+			 "expires_at", gov_time_column(st, 6), "revoked_at", gov_time_column(st, 7),
+			 "revoked_by", gov_text_column(st, 8),
+			 "revoke_reason", gov_text_column(st, 9),
+			 "provisioning_status", gov_text_column(st, 10),
+			 "receipt", gov_text_column(st, 11));
+}
+
+int gov_grant_load(json_t **out, gh_gov *g, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT " GRANT_COLS " FROM grants gr WHERE gr.id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = grant_json(st);
+		rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory loading a grant");
+	} else if (rc == SQLITE_DONE) {
+		rc = gh_error_set(GH_ENOTFOUND, "grant %s not found", id);
+	} else {
+		rc = gh_store_fail(g->store, "loading a grant");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* 1 when the grant concerns who: its subject, the subject's owner, or the
+ * one who asked for it. */
+static int grant_concerns(gh_gov *g, const char *grant_id, const char *who)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT 1 FROM grants gr JOIN requests r ON r.id = gr.request_id"
+				" JOIN identities s ON s.id = gr.subject_id WHERE gr.id = ?1 AND"
+				" (gr.subject_id = ?2 OR s.owner_id = ?2 OR r.requester_id = ?2"
+				"  OR r.submitted_by = ?2)")))
+		return rc;
+	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "checking a grant's owner");
+}
 
 int gh_gov_grant_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	int rc;
+
+	*out = NULL;
+	gh_store_read_begin(g->store);
+	if (reads_own_only(actor)) {
+		rc = grant_concerns(g, id, actor->id);
+		if (rc == 0)
+			rc = gh_error_set(GH_ENOTFOUND, "grant %s not found", id);
+		if (rc < 0)
+			goto cleanup;
+	}
+	rc = gov_grant_load(out, g, id);
+cleanup:
+	gh_store_read_end(g->store);
+	return rc;
 }
 
-int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page, const char *status, const char *subject, const char *entitlement)
+int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+		      const char *status, const char *subject, const char *entitlement)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	char subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
+	json_t *items = NULL, *item;
+	sqlite3_stmt *st;
+	const char *last = NULL;
+	int64_t after_pk;
+	int limit, rc, n = 0;
+
+	*out = NULL;
+	gh_error_clear();
+	if (status && !*status)
+		status = NULL;
+	if (status) {
+		json_t *probe = json_pack("{s:s}", "status", status);
+		const char *s;
+		gh_jv_enum(probe, "status", 0, grant_statuses, &s);
+		json_decref(probe);
+	}
+	gh_store_read_begin(g->store);
+	if ((rc = gov_page(g, "grants", page, &limit, &after_pk)) < 0 && rc != GH_EINVALID)
+		goto cleanup;
+	if (subject && *subject && (rc = gov_resolve_field(g, "identities", "subject", subject,
+							     subject_id)) < 0 && rc != GH_EINVALID)
+		goto cleanup;
+	if (entitlement && *entitlement &&
+	    (rc = gov_resolve_field(g, "entitlements", "entitlement", entitlement, ent_id)) < 0 &&
+	    rc != GH_EINVALID)
+		goto cleanup;
+	if ((rc = gh_error_fields_finish()))
+		goto cleanup;
+	if (!(items = json_array())) {
+		rc = gh_error_set(GH_ERROR, "out of memory listing grants");
+		goto cleanup;
+	}
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT " GRANT_COLS " FROM grants gr WHERE gr.pk > ?1"
+				" AND (?2 IS NULL OR gr.status = ?2)"
+				" AND (?3 IS NULL OR gr.subject_id = ?3)"
+				" AND (?4 IS NULL OR gr.entitlement_id = ?4)"
+				" AND (?5 IS NULL OR gr.subject_id = ?5"
+				"  OR gr.subject_id IN (SELECT id FROM identities WHERE owner_id = ?5)"
+				"  OR gr.request_id IN (SELECT id FROM requests"
+				"   WHERE requester_id = ?5 OR submitted_by = ?5))"
+				" ORDER BY gr.pk LIMIT ?6")))
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, after_pk);
+	if (status)
+		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	if (subject && *subject)
+		sqlite3_bind_text(st, 3, subject_id, -1, SQLITE_STATIC);
+	if (entitlement && *entitlement)
+		sqlite3_bind_text(st, 4, ent_id, -1, SQLITE_STATIC);
+	if (reads_own_only(actor))
+		sqlite3_bind_text(st, 5, actor->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, limit + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++n > limit)
+			break;
+		if (!(item = grant_json(st)) || json_array_append_new(items, item)) {
+			sqlite3_reset(st);
+			rc = gh_error_set(GH_ERROR, "out of memory listing grants");
+			goto cleanup;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = gh_store_fail(g->store, "listing grants");
+		sqlite3_reset(st);
+		goto cleanup;
+	}
+	sqlite3_reset(st);
+	if (n > limit)
+		last = json_string_value(json_object_get(json_array_get(items, limit - 1), "id"));
+	*out = json_pack("{s:O, s:o}", "items", items, "next", last ? json_string(last) : json_null());
+	rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory listing grants");
+cleanup:
+	gh_store_read_end(g->store);
+	json_decref(items);
+	return rc;
 }
 
-int gh_gov_grant_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const char *id, const json_t *in)
+int gh_gov_grant_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			const json_t *in)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
-}
-int gov_grant_load(json_t **out, gh_gov *g, const char *id)
-{
-	return gh_error_set(GH_ERROR, "not implemented");
+	static const char *const allowed[] = {"reason", NULL};
+	const char *reason = NULL, *status;
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if (!(actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM)))
+		return gh_error_set(GH_EFORBIDDEN, "only admin or iam may revoke grants");
+	gh_error_clear();
+	if (gh_jv_object(in, allowed) >= 0)
+		gh_jv_string(in, "reason", 1, 1000, &reason);
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT status FROM grants WHERE id = ?")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		status = (const char *)sqlite3_column_text(st, 0);
+		rc = strcmp(status, "active") == 0 ? 0 :
+			gh_error_set(GH_ECONFLICT, "grant %s is %s; only an active grant can be revoked",
+				     id, status);
+	} else if (rc == SQLITE_DONE) {
+		rc = gh_error_set(GH_ENOTFOUND, "grant %s not found", id);
+	} else {
+		rc = gh_store_fail(g->store, "reading a grant");
+	}
+	sqlite3_reset(st);
+	if (rc)
+		goto cleanup;
+	if ((rc = gov_grant_end(g, actor->id, id, "revoked", reason)))
+		goto cleanup;
+	rc = gov_grant_load(out, g, id);
+cleanup:
+	rc = gov_finish(g, rc);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const char *status,
 		  const char *reason)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	int expired = strcmp(status, "expired") == 0;
+	char request_id[GH_ID_LEN], subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
+	int64_t now = gh_now();
+	json_t *details = NULL;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!expired && strcmp(status, "revoked") != 0)
+		return gh_error_set(GH_ERROR, "a grant cannot end as %s", status);
+	if (!reason)
+		reason = "";
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE grants SET status = ?1, revoked_at = ?2, revoked_by = ?3,"
+				" revoke_reason = ?4 WHERE id = ?5 AND status = 'active'"
+				" RETURNING request_id, subject_id, entitlement_id")))
+		return rc;
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, actor_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, grant_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(request_id, sizeof(request_id), "%s", sqlite3_column_text(st, 0));
+		snprintf(subject_id, sizeof(subject_id), "%s", sqlite3_column_text(st, 1));
+		snprintf(ent_id, sizeof(ent_id), "%s", sqlite3_column_text(st, 2));
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = gh_error_set(GH_ECONFLICT, "grant %s is not active", grant_id);
+	} else {
+		rc = gh_store_fail(g->store, "ending a grant");
+	}
+	sqlite3_reset(st);
+	if (rc)
+		return rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE requests SET state = ?1, closed_at = ?2, close_reason = ?3,"
+				" updated_at = ?2 WHERE id = ?4 AND state = 'active'")))
+		return rc;
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, request_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return gh_store_fail(g->store, "closing a grant's request");
+
+	details = json_pack("{s:s, s:s, s:s, s:s}", "reason", reason, "request", request_id,
+			    "subject", subject_id, "entitlement", ent_id);
+	if (!details)
+		return gh_error_set(GH_ERROR, "out of memory auditing a grant");
+	rc = gh_audit_append(NULL, g->store, actor_id, expired ? "grant.expired" : "grant.revoked",
+			     "grant", grant_id, details);
+	json_decref(details);
+	if (rc)
+		return rc;
+	details = json_pack("{s:s, s:s}", "reason", reason, "grant", grant_id);
+	if (!details)
+		return gh_error_set(GH_ERROR, "out of memory auditing a request");
+	rc = gh_audit_append(NULL, g->store, actor_id,
+			     expired ? "request.expired" : "request.revoked", "request", request_id,
+			     details);
+	json_decref(details);
+	return rc;
 }

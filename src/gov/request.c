@@ -1,41 +1,1168 @@
-/* request.c - placeholder until implemented. */
+/* request.c - the request lifecycle: intake, decision, approvals with their
+ * invariants, provisioning into a grant, cancellation and history. */
 #include "gov/gov_internal.h"
 
-int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
+#include <stdlib.h>
+#include <string.h>
+
+#define REQ_COLS                                                                            \
+	"r.id, r.state, r.ticket_ref, r.channel, r.submitted_by, r.requester_id,"            \
+	" r.subject_id, r.entitlement_id, r.justification, r.duration, r.emergency,"          \
+	" r.decision, r.required_approvals, r.sla_due_at, r.grant_id, r.close_reason,"        \
+	" r.created_at, r.updated_at, r.closed_at"
+
+#define AUDIT_COLS "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
+
+static const char *const channels[] = {"servicedesk", "portal", "chat", "api", NULL};
+static const char *const states[] = {"submitted", "denied", "pending_approval", "approved",
+				     "provisioning", "active", "expired", "revoked",
+				     "rejected", "cancelled", "failed", NULL};
+
+/* What the workflow needs to know about a subject and an entitlement. */
+typedef struct subject_info {
+	char name[128];
+	char status[24];
+	char owner[GH_ID_LEN];     /* "" for none */
+	json_t *facts;             /* what the decider sees */
+} subject_info;
+
+typedef struct ent_info {
+	char name[128];
+	char risk[16];
+	int requestable;
+	int64_t max_duration;
+	json_t *facts;
+} ent_info;
+
+/* What approving, rejecting and cancelling need about a request. */
+typedef struct req_info {
+	char state[24];
+	char submitted_by[GH_ID_LEN];
+	char requester[GH_ID_LEN];
+	char subject[GH_ID_LEN];
+	char subject_owner[GH_ID_LEN];
+	char subject_name[128];
+	char subject_status[24];
+	char entitlement[GH_ID_LEN];
+	char ent_name[128];
+	char control_group[GH_ID_LEN];
+	int required;
+	int64_t duration;
+	int64_t max_duration;
+} req_info;
+
+/* A reader who holds no role but requester sees only what concerns them. */
+static int reads_own_only(const gh_actor *actor)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	return (actor->roles & ~(unsigned)GH_ROLE_REQUESTER) == 0;
+}
+
+/* A submitter without admin, iam or servicedesk acts only for itself. */
+static int submits_own_only(const gh_actor *actor)
+{
+	return (actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_SERVICEDESK)) == 0;
+}
+
+static void copy_text(char *out, size_t outlen, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(out, outlen, "%s", t ? (const char *)t : "");
+}
+
+static int nomem(const char *what)
+{
+	return gh_error_set(GH_ERROR, "out of memory %s", what);
+}
+
+static int audit(gh_gov *g, const char *actor, const char *action, const char *type,
+		 const char *id, json_t *details)
+{
+	int rc;
+
+	if (!details)
+		return nomem("building an audit event");
+	rc = gh_audit_append(NULL, g->store, actor, action, type, id, details);
+	json_decref(details);
+	return rc;
+}
+
+/* --- loading ------------------------------------------------------------ */
+
+static json_t *approvals_json(gh_gov *g, const char *request_id, int *rc)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array(), *item;
+	int step;
+
+	*rc = 0;
+	if (!a) {
+		*rc = nomem("loading approvals");
+		return NULL;
+	}
+	if ((*rc = gh_store_stmt(&st, g->store,
+				 "SELECT approver_id, decision, comment, step, created_at, checks"
+				 " FROM approvals WHERE request_id = ? ORDER BY step, pk"))) {
+		json_decref(a);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		item = json_pack("{s:o, s:o, s:o, s:i, s:o, s:o}", "approver", gov_text_column(st, 0),
+				 "decision", gov_text_column(st, 1), "comment", gov_text_column(st, 2),
+				 "step", sqlite3_column_int(st, 3), "at", gov_time_column(st, 4),
+				 "checks", gov_json_column(st, 5, 1));
+		if (!item || json_array_append_new(a, item)) {
+			*rc = nomem("loading approvals");
+			break;
+		}
+	}
+	if (!*rc && step != SQLITE_DONE)
+		*rc = gh_store_fail(g->store, "loading approvals");
+	sqlite3_reset(st);
+	if (*rc) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* One request in its API shape from a row of REQ_COLS, with its approvals. */
+static int request_json(json_t **out, gh_gov *g, sqlite3_stmt *st)
+{
+	char dur[32];
+	json_t *approvals, *decision;
+	int rc;
+
+	*out = NULL;
+	gh_duration_format(dur, sizeof(dur), sqlite3_column_int64(st, 9));
+	if (!(approvals = approvals_json(g, (const char *)sqlite3_column_text(st, 0), &rc)))
+		return rc;
+	decision = sqlite3_column_type(st, 11) == SQLITE_NULL ? json_null() :
+							       gov_json_column(st, 11, 0);
+	*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:I, s:b, s:o, s:i,"
+			 " s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "id", gov_text_column(st, 0), "state", gov_text_column(st, 1),
+			 "ticket_ref", gov_text_column(st, 2), "channel", gov_text_column(st, 3),
+			 "submitted_by", gov_text_column(st, 4), "requester", gov_text_column(st, 5),
+			 "subject", gov_text_column(st, 6), "entitlement", gov_text_column(st, 7),
+			 "justification", gov_text_column(st, 8), "duration", dur,
+			 "duration_seconds", (json_int_t)sqlite3_column_int64(st, 9),
+			 "emergency", sqlite3_column_int(st, 10) != 0, "decision", decision,
+			 "required_approvals", sqlite3_column_int(st, 12), "approvals", approvals,
+			 "grant", gov_text_column(st, 14), "sla_due_at", gov_time_column(st, 13),
+			 "close_reason", gov_text_column(st, 15),
+			 "created_at", gov_time_column(st, 16), "updated_at", gov_time_column(st, 17),
+			 "closed_at", gov_time_column(st, 18));
+	return *out ? 0 : nomem("loading a request");
+}
+
+int gov_request_load(json_t **out, gh_gov *g, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT " REQ_COLS " FROM requests r WHERE r.id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = request_json(out, g, st);
+	else if (rc == SQLITE_DONE)
+		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
+	else
+		rc = gh_store_fail(g->store, "loading a request");
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* 1 when the request concerns who (submitter, requester, subject or the
+ * subject's owner), 0 when not (also for an unknown request). */
+static int request_concerns(gh_gov *g, const char *request_id, const char *who)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT 1 FROM requests r JOIN identities s ON s.id = r.subject_id"
+				" WHERE r.id = ?1 AND (r.submitted_by = ?2 OR r.requester_id = ?2"
+				" OR r.subject_id = ?2 OR s.owner_id = ?2)")))
+		return rc;
+	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "checking who a request concerns");
+}
+
+static int subject_load(subject_info *out, gh_gov *g, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id, kind, name, status, owner_id, environment, roles, attributes"
+				" FROM identities WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(out->name, sizeof(out->name), st, 2);
+		copy_text(out->status, sizeof(out->status), st, 3);
+		copy_text(out->owner, sizeof(out->owner), st, 4);
+		out->facts = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+				       "id", gov_text_column(st, 0), "kind", gov_text_column(st, 1),
+				       "name", gov_text_column(st, 2), "status", gov_text_column(st, 3),
+				       "owner", gov_text_column(st, 4),
+				       "environment", gov_text_column(st, 5),
+				       "roles", gov_json_column(st, 6, 1),
+				       "attributes", gov_json_column(st, 7, 0));
+		rc = out->facts ? 0 : nomem("loading a subject");
+	} else if (rc == SQLITE_DONE) {
+		rc = gh_error_set(GH_ENOTFOUND, "identity %s not found", id);
+	} else {
+		rc = gh_store_fail(g->store, "loading a subject");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int ent_load(ent_info *out, gh_gov *g, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id, system_id, name, risk_tier, data_sensitivity, environment,"
+				" control_owner_group_id, max_duration, requestable, attributes"
+				" FROM entitlements WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(out->name, sizeof(out->name), st, 2);
+		copy_text(out->risk, sizeof(out->risk), st, 3);
+		out->max_duration = sqlite3_column_int64(st, 7);
+		out->requestable = sqlite3_column_int(st, 8) != 0;
+		out->facts = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:o}",
+				       "id", gov_text_column(st, 0), "system", gov_text_column(st, 1),
+				       "name", gov_text_column(st, 2),
+				       "risk_tier", gov_text_column(st, 3),
+				       "data_sensitivity", gov_text_column(st, 4),
+				       "environment", gov_text_column(st, 5),
+				       "control_owner_group", gov_text_column(st, 6),
+				       "max_duration_seconds", (json_int_t)out->max_duration,
+				       "requestable", out->requestable,
+				       "attributes", gov_json_column(st, 9, 0));
+		rc = out->facts ? 0 : nomem("loading an entitlement");
+	} else if (rc == SQLITE_DONE) {
+		rc = gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id);
+	} else {
+		rc = gh_store_fail(g->store, "loading an entitlement");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int req_info_load(req_info *out, gh_gov *g, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT r.state, r.submitted_by, r.requester_id, r.subject_id,"
+				" s.owner_id, r.entitlement_id, e.control_owner_group_id,"
+				" r.required_approvals, r.duration, e.max_duration, s.name, s.status,"
+				" e.name"
+				" FROM requests r JOIN identities s ON s.id = r.subject_id"
+				" JOIN entitlements e ON e.id = r.entitlement_id WHERE r.id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(out->state, sizeof(out->state), st, 0);
+		copy_text(out->submitted_by, sizeof(out->submitted_by), st, 1);
+		copy_text(out->requester, sizeof(out->requester), st, 2);
+		copy_text(out->subject, sizeof(out->subject), st, 3);
+		copy_text(out->subject_owner, sizeof(out->subject_owner), st, 4);
+		copy_text(out->entitlement, sizeof(out->entitlement), st, 5);
+		copy_text(out->control_group, sizeof(out->control_group), st, 6);
+		out->required = sqlite3_column_int(st, 7);
+		out->duration = sqlite3_column_int64(st, 8);
+		out->max_duration = sqlite3_column_int64(st, 9);
+		copy_text(out->subject_name, sizeof(out->subject_name), st, 10);
+		copy_text(out->subject_status, sizeof(out->subject_status), st, 11);
+		copy_text(out->ent_name, sizeof(out->ent_name), st, 12);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
+	} else {
+		rc = gh_store_fail(g->store, "loading a request");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* --- provisioning --------------------------------------------------------- */
+
+/* approved -> provisioning -> active: creates the grant (expiring after
+ * min(requested, maximum)) and moves the request, auditing each step. The
+ * request row must exist; the caller has audited request.approved. */
+static int provision(gh_gov *g, const char *actor_id, const char *request_id,
+		     const char *subject, const char *ent, int64_t duration, int64_t max_duration,
+		     int64_t now)
+{
+	char grant_id[GH_ID_LEN], when[40];
+	int64_t expires = now + (duration < max_duration ? duration : max_duration);
+	sqlite3_stmt *st;
+	int rc;
+
+	gh_id_new(grant_id, sizeof(grant_id), "grt");
+	if ((rc = audit(g, actor_id, "request.provisioning", "request", request_id,
+			json_pack("{s:s}", "connector", "manual"))))
+		return rc;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"INSERT INTO grants(id, subject_id, entitlement_id, request_id, status,"
+				" granted_at, expires_at) VALUES (?, ?, ?, ?, 'active', ?, ?)")))
+		return rc;
+	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ent, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, expires);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return gh_store_fail(g->store, "creating a grant");
+	gh_time_format(when, sizeof(when), expires);
+	if ((rc = audit(g, actor_id, "grant.created", "grant", grant_id,
+			json_pack("{s:s, s:s, s:s, s:s, s:I}", "request", request_id,
+				  "subject", subject, "entitlement", ent, "expires_at", when,
+				  "duration_seconds", (json_int_t)(expires - now)))))
+		return rc;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE requests SET state = 'active', grant_id = ?1, updated_at = ?2"
+				" WHERE id = ?3")))
+		return rc;
+	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, request_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return gh_store_fail(g->store, "activating a request");
+	return audit(g, actor_id, "request.active", "request", request_id,
+		     json_pack("{s:s, s:s}", "grant", grant_id, "expires_at", when));
+}
+
+/* --- submit ---------------------------------------------------------------- */
+
+typedef struct intake {
+	const char *channel, *ticket_ref, *requester, *subject, *entitlement, *justification;
+	int64_t duration;
+	int emergency;
+	char requester_id[GH_ID_LEN], subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
+} intake;
+
+/* Everything that can be said about the body without the database. */
+static void intake_read(intake *in, const gh_actor *actor, const json_t *body)
+{
+	static const char *const allowed[] = {"ticket_ref", "channel", "requester", "subject",
+					      "entitlement", "justification", "duration",
+					      "emergency", NULL};
+	int servicedesk_agent = (actor->roles & GH_ROLE_SERVICEDESK) &&
+				!(actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM));
+
+	memset(in, 0, sizeof(*in));
+	if (gh_jv_object(body, allowed) < 0 && !json_is_object(body))
+		return;
+	gh_jv_enum(body, "channel", 1, channels, &in->channel);
+	gh_jv_string(body, "ticket_ref", in->channel && strcmp(in->channel, "servicedesk") == 0,
+		     64, &in->ticket_ref);
+	if (gh_jv_string(body, "requester", 0, 256, &in->requester) == 0 && servicedesk_agent)
+		gh_error_field("requester", "is required when a service-desk agent submits: "
+			       "name on whose behalf");
+	gh_jv_string(body, "subject", 1, 256, &in->subject);
+	gh_jv_string(body, "entitlement", 1, 256, &in->entitlement);
+	gh_jv_string(body, "justification", 1, 2000, &in->justification);
+	gh_jv_duration(body, "duration", 1, &in->duration);
+	gh_jv_bool(body, "emergency", 0, &in->emergency);
+}
+
+/* Resolves the references, recording a field error for each that fails and
+ * forgetting the ref so later checks skip it. */
+static int intake_resolve(intake *in, gh_gov *g, const gh_actor *actor)
+{
+	int rc;
+
+	if (!in->requester) {
+		snprintf(in->requester_id, sizeof(in->requester_id), "%s", actor->id);
+	} else if ((rc = gov_resolve_field(g, "identities", "requester", in->requester,
+					   in->requester_id))) {
+		if (rc != GH_EINVALID)
+			return rc;
+		in->requester = NULL;
+	}
+	if (in->subject && (rc = gov_resolve_field(g, "identities", "subject", in->subject,
+						   in->subject_id))) {
+		if (rc != GH_EINVALID)
+			return rc;
+		in->subject = NULL;
+	}
+	if (in->entitlement && (rc = gov_resolve_field(g, "entitlements", "entitlement",
+						       in->entitlement, in->ent_id))) {
+		if (rc != GH_EINVALID)
+			return rc;
+		in->entitlement = NULL;
+	}
+	return 0;
+}
+
+/* An open request or an active grant for the same pair: GH_ECONFLICT. */
+static int check_duplicate(gh_gov *g, const char *subject, const char *ent)
+{
+	sqlite3_stmt *st;
+	char req[GH_ID_LEN] = "", grant[GH_ID_LEN] = "";
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT (SELECT id FROM requests WHERE subject_id = ?1"
+				"   AND entitlement_id = ?2 AND state IN ('submitted',"
+				"   'pending_approval', 'approved', 'provisioning', 'active') LIMIT 1),"
+				" (SELECT id FROM grants WHERE subject_id = ?1 AND status = 'active'"
+				"   AND entitlement_id = ?2 LIMIT 1)")))
+		return rc;
+	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ent, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(req, sizeof(req), st, 0);
+		copy_text(grant, sizeof(grant), st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return gh_store_fail(g->store, "looking for open requests");
+	if (*grant)
+		return gh_error_set(GH_ECONFLICT, "the subject already holds this entitlement "
+				    "(grant %s)", grant);
+	if (*req)
+		return gh_error_set(GH_ECONFLICT, "an open request for this subject and "
+				    "entitlement exists (%s)", req);
+	return 0;
+}
+
+/* Appends one reason per active grant of the subject that conflicts (SoD)
+ * with ent; returns how many (or <0 on error). */
+static int sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name,
+			 const char *subject, const char *ent, const char *ent_name)
+{
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT e.id, e.name, gr.id FROM grants gr"
+				" JOIN entitlements e ON e.id = gr.entitlement_id"
+				" WHERE gr.subject_id = ?1 AND gr.status = 'active'"
+				" AND gr.entitlement_id IN (SELECT b FROM entitlement_conflicts WHERE a = ?2"
+				"  UNION SELECT a FROM entitlement_conflicts WHERE b = ?2)"
+				" ORDER BY e.name")))
+		return rc;
+	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ent, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char buf[512];
+		snprintf(buf, sizeof(buf), "segregation of duties: subject %s holds %s (%s, grant %s),"
+			 " which conflicts with %s", subject_name, sqlite3_column_text(st, 1),
+			 sqlite3_column_text(st, 0), sqlite3_column_text(st, 2), ent_name);
+		if (json_array_append_new(reasons, json_string(buf))) {
+			sqlite3_reset(st);
+			return nomem("recording a conflict");
+		}
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return gh_store_fail(g->store, "checking segregation of duties");
+	return n;
+}
+
+static json_t *decision_json(const gh_decision *d)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:O}", "source", d->source,
+			 "policy_version", d->policy_version, "outcome", d->outcome,
+			 "required_approvals", d->required_approvals, "reasons", d->reasons);
+}
+
+int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *body)
+{
+	subject_info subj = {0};
+	ent_info ent = {0};
+	gh_decision d = {0};
+	intake in;
+	char id[GH_ID_LEN];
+	json_t *facts = NULL, *decision = NULL;
+	char *decision_text = NULL;
+	const char *state;
+	sqlite3_stmt *st;
+	int64_t now = gh_now();
+	int rc, n;
+
+	*out = NULL;
+	gh_error_clear();
+	intake_read(&in, actor, body);
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	if ((rc = intake_resolve(&in, g, actor)))
+		goto cleanup;
+	if (in.subject) {
+		if ((rc = subject_load(&subj, g, in.subject_id)))
+			goto cleanup;
+		if (strcmp(subj.status, "active") != 0)
+			gh_error_field("subject", "%s is %s; only an active identity can receive "
+				       "access", subj.name, subj.status);
+	}
+	if (in.entitlement) {
+		if ((rc = ent_load(&ent, g, in.ent_id)))
+			goto cleanup;
+		if (!ent.requestable)
+			gh_error_field("entitlement", "%s is not requestable; only catalog "
+				       "entitlements are requestable", ent.name);
+	}
+	if ((rc = gh_error_fields_finish()))
+		goto cleanup;
+
+	if (submits_own_only(actor)) {
+		if (strcmp(in.requester_id, actor->id) != 0) {
+			rc = gh_error_set(GH_EFORBIDDEN, "a requester may only request for itself");
+			goto cleanup;
+		}
+		if (strcmp(in.subject_id, actor->id) != 0 && strcmp(subj.owner, actor->id) != 0) {
+			rc = gh_error_set(GH_EFORBIDDEN, "a requester may only request access for "
+					  "itself or an identity it owns");
+			goto cleanup;
+		}
+	}
+	if ((rc = check_duplicate(g, in.subject_id, in.ent_id)))
+		goto cleanup;
+
+	/* SoD is an invariant of the domain: it is checked before any decider. */
+	if (!(d.reasons = json_array())) {
+		rc = nomem("deciding");
+		goto cleanup;
+	}
+	if ((n = sod_conflicts(g, d.reasons, subj.name, in.subject_id, in.ent_id, ent.name)) < 0) {
+		rc = n;
+		goto cleanup;
+	}
+	if (n > 0) {
+		snprintf(d.outcome, sizeof(d.outcome), "denied");
+		snprintf(d.source, sizeof(d.source), "segregation-of-duties");
+		snprintf(d.policy_version, sizeof(d.policy_version), "invariant-1");
+		d.max_duration = ent.max_duration;
+	} else {
+		gh_decision_clear(&d);
+		facts = json_pack("{s:O, s:O, s:{s:I, s:b, s:s, s:s*, s:s, s:s}}",
+				  "subject", subj.facts, "entitlement", ent.facts, "request",
+				  "duration_seconds", (json_int_t)in.duration,
+				  "emergency", in.emergency, "channel", in.channel,
+				  "ticket_ref", in.ticket_ref, "requester", in.requester_id,
+				  "submitted_by", actor->id);
+		if (!facts) {
+			rc = nomem("building decision facts");
+			goto cleanup;
+		}
+		if ((rc = g->decider.decide(g->decider.ctx, &d, facts)))
+			goto cleanup;
+		if (!d.reasons && !(d.reasons = json_array())) {
+			rc = nomem("deciding");
+			goto cleanup;
+		}
+	}
+	/* the catalog's maximum bounds every grant, whatever a decider says */
+	if (d.max_duration <= 0 || d.max_duration > ent.max_duration)
+		d.max_duration = ent.max_duration;
+	if (strcmp(d.outcome, "auto_approved") == 0) {
+		state = "active";
+		d.required_approvals = 0;
+	} else if (strcmp(d.outcome, "approval_required") == 0) {
+		state = "pending_approval";
+		if (d.required_approvals < 1)
+			d.required_approvals = 1;
+	} else {
+		state = "denied";
+		snprintf(d.outcome, sizeof(d.outcome), "denied");
+		d.required_approvals = 0;
+	}
+	if (!(decision = decision_json(&d)) || !(decision_text = gh_json_canonical(decision))) {
+		rc = nomem("recording a decision");
+		goto cleanup;
+	}
+
+	gh_id_new(id, sizeof(id), "req");
+	if ((rc = gh_store_stmt(&st, g->store,
+				"INSERT INTO requests(id, state, ticket_ref, channel, submitted_by,"
+				" requester_id, subject_id, entitlement_id, justification, duration,"
+				" emergency, decision, required_approvals, sla_due_at, close_reason,"
+				" created_at, updated_at, closed_at)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+				" ?15, ?16, ?16, ?17)")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	/* an auto-approved request reaches active in provision() */
+	sqlite3_bind_text(st, 2, strcmp(state, "active") == 0 ? "approved" : state, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, in.ticket_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, in.channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, actor->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, in.requester_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, in.subject_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, in.ent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, in.justification, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, in.duration);
+	sqlite3_bind_int(st, 11, in.emergency);
+	sqlite3_bind_text(st, 12, decision_text, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 13, d.required_approvals);
+	if (strcmp(state, "pending_approval") == 0)
+		sqlite3_bind_int64(st, 14, now + g->opts.pending_sla);
+	if (strcmp(state, "denied") == 0) {
+		sqlite3_bind_text(st, 15, "decision_denied", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 17, now);
+	}
+	sqlite3_bind_int64(st, 16, now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		rc = gh_store_fail(g->store, "recording a request");
+		goto cleanup;
+	}
+
+	if ((rc = audit(g, actor->id, "request.submitted", "request", id,
+			json_pack("{s:s, s:s*, s:s, s:s, s:s, s:s, s:I, s:b, s:s}",
+				  "channel", in.channel, "ticket_ref", in.ticket_ref,
+				  "submitted_by", actor->id, "requester", in.requester_id,
+				  "subject", in.subject_id, "entitlement", in.ent_id,
+				  "duration_seconds", (json_int_t)in.duration,
+				  "emergency", in.emergency, "justification", in.justification))))
+		goto cleanup;
+	if ((rc = audit(g, actor->id, "request.decided", "request", id,
+			json_pack("{s:O, s:s}", "decision", decision, "state",
+				  strcmp(state, "active") == 0 ? "approved" : state))))
+		goto cleanup;
+	if (strcmp(state, "active") == 0) {
+		if ((rc = audit(g, actor->id, "request.approved", "request", id,
+				json_pack("{s:s, s:s}", "by", "decision", "source", d.source))))
+			goto cleanup;
+		if ((rc = provision(g, actor->id, id, in.subject_id, in.ent_id, in.duration,
+				    d.max_duration, now)))
+			goto cleanup;
+	}
+	rc = gov_request_load(out, g, id);
+cleanup:
+	rc = gov_finish(g, rc);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	gh_decision_clear(&d);
+	json_decref(subj.facts);
+	json_decref(ent.facts);
+	json_decref(facts);
+	json_decref(decision);
+	free(decision_text);
+	return rc;
+}
+
+/* --- approve and reject ---------------------------------------------------- */
+
+/* 1 when identity_id is a transitive member of group_id. Walks up from the
+ * identity; UNION (not UNION ALL) ends on cycles. */
+static int member_of_group(gh_gov *g, const char *group_id, const char *identity_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"WITH RECURSIVE up(gid) AS ("
+				" SELECT group_id FROM group_members"
+				"  WHERE member_type = 'identity' AND member_id = ?1"
+				" UNION SELECT gm.group_id FROM group_members gm JOIN up"
+				"  ON gm.member_type = 'group' AND gm.member_id = up.gid)"
+				" SELECT 1 FROM up WHERE gid = ?2 LIMIT 1")))
+		return rc;
+	sqlite3_bind_text(st, 1, identity_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, group_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "checking group membership");
+}
+
+/* The approver as stored: active, and whether it holds the servicedesk role. */
+static int approver_load(gh_gov *g, const char *id, int *active, int *servicedesk)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*active = *servicedesk = 0;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT status = 'active', EXISTS (SELECT 1 FROM json_each(roles)"
+				" WHERE value = 'servicedesk') FROM identities WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*active = sqlite3_column_int(st, 0);
+		*servicedesk = sqlite3_column_int(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+						      gh_store_fail(g->store, "loading the approver");
+}
+
+/* The invariants no policy can switch off (DESIGN.md 1 and 2). Each failed
+ * one refuses with GH_EDENIED naming it; the passed ones go into checks.
+ * *step receives this decision's step number. */
+static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_id,
+			  const req_info *r, json_t *checks, int *step)
+{
+	sqlite3_stmt *st;
+	int active, servicedesk, rc, decided = 0;
+
+	if ((rc = approver_load(g, actor->id, &active, &servicedesk)))
+		return rc;
+	if (!active)
+		return gh_error_set(GH_EDENIED, "the approver %s is not an active identity",
+				    actor->id);
+	if (strcmp(actor->id, r->submitted_by) == 0)
+		return gh_error_set(GH_EDENIED, "not_submitter: nobody approves a request "
+				    "they submitted");
+	json_array_append_new(checks, json_string("not_submitter"));
+	if (strcmp(actor->id, r->requester) == 0)
+		return gh_error_set(GH_EDENIED, "not_requester: nobody approves a request "
+				    "made on their behalf");
+	json_array_append_new(checks, json_string("not_requester"));
+	if (strcmp(actor->id, r->subject) == 0)
+		return gh_error_set(GH_EDENIED, "not_subject: nobody approves access they "
+				    "would receive");
+	json_array_append_new(checks, json_string("not_subject"));
+	if (strcmp(actor->id, r->subject_owner) == 0)
+		return gh_error_set(GH_EDENIED, "not_subject_owner: nobody approves access for "
+				    "an identity they own");
+	json_array_append_new(checks, json_string("not_subject_owner"));
+	if ((actor->roles & GH_ROLE_SERVICEDESK) || servicedesk)
+		return gh_error_set(GH_EDENIED, "not_servicedesk: service-desk agents never "
+				    "approve");
+	json_array_append_new(checks, json_string("not_servicedesk"));
+	if ((rc = member_of_group(g, r->control_group, actor->id)) < 0)
+		return rc;
+	if (rc == 0)
+		return gh_error_set(GH_EDENIED, "in_control_owner_group: the approver is not a "
+				    "member of the entitlement's control-owner group %s",
+				    r->control_group);
+	json_array_append_new(checks, json_string("in_control_owner_group"));
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT count(*), coalesce(sum(approver_id = ?2), 0) FROM approvals"
+				" WHERE request_id = ?1")))
+		return rc;
+	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, actor->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*step = sqlite3_column_int(st, 0) + 1;
+		decided = sqlite3_column_int(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return gh_store_fail(g->store, "counting approvals");
+	if (decided)
+		return gh_error_set(GH_ECONFLICT, "distinct_approver: %s has already decided "
+				    "this request", actor->id);
+	json_array_append_new(checks, json_string("distinct_approver"));
+	return json_array_size(checks) == 7 ? 0 : nomem("recording checks");
+}
+
+/* Before the last approval provisions: the subject is still active and has
+ * not meanwhile gained a conflicting grant (two pending requests for an SoD
+ * pair must not both be granted). GH_ECONFLICT leaves the request pending. */
+static int check_grantable(gh_gov *g, const req_info *r)
+{
+	json_t *reasons;
+	int n;
+
+	if (strcmp(r->subject_status, "active") != 0)
+		return gh_error_set(GH_ECONFLICT, "subject %s is %s; access cannot be granted",
+				    r->subject_name, r->subject_status);
+	if (!(reasons = json_array()))
+		return nomem("checking segregation of duties");
+	n = sod_conflicts(g, reasons, r->subject_name, r->subject, r->entitlement, r->ent_name);
+	if (n > 0)
+		gh_error_set(GH_ECONFLICT, "%s; reject this request or revoke the other grant first",
+			     json_string_value(json_array_get(reasons, 0)));
+	json_decref(reasons);
+	return n > 0 ? GH_ECONFLICT : n;
+}
+
+static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			  const json_t *body, int approve)
+{
+	static const char *const allowed[] = {"comment", NULL};
+	const char *comment = NULL;
+	req_info r;
+	json_t *checks = NULL;
+	char *checks_text = NULL, approval_id[GH_ID_LEN];
+	sqlite3_stmt *st;
+	int64_t now = gh_now();
+	int rc, step = 1;
+
+	*out = NULL;
+	if (!(actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER)))
+		return gh_error_set(GH_EFORBIDDEN, "only admin, iam or approver may decide requests");
+	gh_error_clear();
+	if (gh_jv_object(body, allowed) >= 0)
+		gh_jv_string(body, "comment", !approve, 2000, &comment);
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if (!(checks = json_array()))
+		return nomem("deciding a request");
+	if ((rc = gh_store_begin(g->store))) {
+		json_decref(checks);
+		return rc;
+	}
+	if ((rc = req_info_load(&r, g, id)))
+		goto cleanup;
+	if (strcmp(r.state, "pending_approval") != 0) {
+		rc = gh_error_set(GH_ECONFLICT, "request %s is %s; only a pending request can be %s",
+				  id, r.state, approve ? "approved" : "rejected");
+		goto cleanup;
+	}
+	if ((rc = check_approver(g, actor, id, &r, checks, &step)))
+		goto cleanup;
+	if (approve && step >= r.required && (rc = check_grantable(g, &r)))
+		goto cleanup;
+	if (!(checks_text = gh_json_canonical(checks))) {
+		rc = nomem("recording checks");
+		goto cleanup;
+	}
+	gh_id_new(approval_id, sizeof(approval_id), "apr");
+	if ((rc = gh_store_stmt(&st, g->store,
+				"INSERT INTO approvals(id, request_id, approver_id, decision, comment,"
+				" step, checks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, approval_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, actor->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, approve ? "approve" : "reject", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, comment, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, step);
+	sqlite3_bind_text(st, 7, checks_text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		rc = gh_store_fail(g->store, "recording an approval");
+		goto cleanup;
+	}
+
+	if (!approve) {
+		if ((rc = gh_store_stmt(&st, g->store,
+					"UPDATE requests SET state = 'rejected', closed_at = ?1,"
+					" updated_at = ?1, close_reason = ?2 WHERE id = ?3")))
+			goto cleanup;
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_text(st, 2, comment, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			rc = gh_store_fail(g->store, "rejecting a request");
+			goto cleanup;
+		}
+		if ((rc = audit(g, actor->id, "request.rejected", "request", id,
+				json_pack("{s:s, s:s, s:i, s:O}", "approver", actor->id,
+					  "comment", comment, "step", step, "checks", checks))))
+			goto cleanup;
+	} else {
+		if ((rc = audit(g, actor->id, "request.approval_recorded", "request", id,
+				json_pack("{s:s, s:s*, s:i, s:i, s:O}", "approver", actor->id,
+					  "comment", comment, "step", step,
+					  "required_approvals", r.required, "checks", checks))))
+			goto cleanup;
+		if (step >= r.required) {
+			if ((rc = audit(g, actor->id, "request.approved", "request", id,
+					json_pack("{s:s, s:i}", "by", "approvals", "approvals", step))))
+				goto cleanup;
+			if ((rc = provision(g, actor->id, id, r.subject, r.entitlement, r.duration,
+					    r.max_duration, now)))
+				goto cleanup;
+		} else {
+			if ((rc = gh_store_stmt(&st, g->store,
+						"UPDATE requests SET updated_at = ? WHERE id = ?")))
+				goto cleanup;
+			sqlite3_bind_int64(st, 1, now);
+			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			sqlite3_reset(st);
+			if (rc != SQLITE_DONE) {
+				rc = gh_store_fail(g->store, "recording an approval");
+				goto cleanup;
+			}
+		}
+	}
+	rc = gov_request_load(out, g, id);
+cleanup:
+	rc = gov_finish(g, rc);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	json_decref(checks);
+	free(checks_text);
+	return rc;
+}
+
+int gh_gov_request_approve(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			   const json_t *in)
+{
+	return decide_request(out, g, actor, id, in, 1);
+}
+
+int gh_gov_request_reject(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			  const json_t *in)
+{
+	return decide_request(out, g, actor, id, in, 0);
+}
+
+/* --- cancel, read, history ------------------------------------------------- */
+
+int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			  const json_t *body)
+{
+	static const char *const allowed[] = {"reason", NULL};
+	const char *reason = NULL;
+	req_info r;
+	sqlite3_stmt *st;
+	int64_t now = gh_now();
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if (gh_jv_object(body, allowed) >= 0)
+		gh_jv_string(body, "reason", 1, 1000, &reason);
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	if ((rc = req_info_load(&r, g, id)))
+		goto cleanup;
+	if (reads_own_only(actor) && (rc = request_concerns(g, id, actor->id)) <= 0) {
+		if (rc == 0)
+			rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
+		goto cleanup;
+	}
+	if (strcmp(actor->id, r.submitted_by) != 0 && strcmp(actor->id, r.requester) != 0 &&
+	    !(actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM))) {
+		rc = gh_error_set(GH_EFORBIDDEN, "only the submitter, the requester, admin or iam "
+				  "may cancel a request");
+		goto cleanup;
+	}
+	if (strcmp(r.state, "pending_approval") != 0 && strcmp(r.state, "submitted") != 0) {
+		rc = gh_error_set(GH_ECONFLICT, "request %s is %s; only a pending request can be "
+				  "cancelled", id, r.state);
+		goto cleanup;
+	}
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE requests SET state = 'cancelled', closed_at = ?1, updated_at = ?1,"
+				" close_reason = ?2 WHERE id = ?3")))
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		rc = gh_store_fail(g->store, "cancelling a request");
+		goto cleanup;
+	}
+	if ((rc = audit(g, actor->id, "request.cancelled", "request", id,
+			json_pack("{s:s, s:s}", "reason", reason, "from", r.state))))
+		goto cleanup;
+	rc = gov_request_load(out, g, id);
+cleanup:
+	rc = gov_finish(g, rc);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* GH_ENOTFOUND for a request a requester-only reader may not see. */
+static int check_visible(gh_gov *g, const gh_actor *actor, const char *id)
+{
+	int rc;
+
+	if (!reads_own_only(actor))
+		return 0;
+	if ((rc = request_concerns(g, id, actor->id)) < 0)
+		return rc;
+	return rc ? 0 : gh_error_set(GH_ENOTFOUND, "request %s not found", id);
 }
 
 int gh_gov_request_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	int rc;
+
+	*out = NULL;
+	gh_store_read_begin(g->store);
+	if (!(rc = check_visible(g, actor, id)))
+		rc = gov_request_load(out, g, id);
+	gh_store_read_end(g->store);
+	return rc;
 }
 
-int gh_gov_request_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page, const char *state, const char *subject, const char *entitlement)
+int gh_gov_request_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+			const char *state, const char *subject, const char *entitlement)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
-}
+	char subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
+	json_t *items = NULL, *item;
+	sqlite3_stmt *st;
+	const char *last = NULL;
+	int64_t after_pk;
+	int limit, rc, n = 0;
 
-int gh_gov_request_approve(json_t **out, gh_gov *g, const gh_actor *actor, const char *id, const json_t *in)
-{
-	return gh_error_set(GH_ERROR, "not implemented");
-}
-
-int gh_gov_request_reject(json_t **out, gh_gov *g, const gh_actor *actor, const char *id, const json_t *in)
-{
-	return gh_error_set(GH_ERROR, "not implemented");
-}
-
-int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const char *id, const json_t *in)
-{
-	return gh_error_set(GH_ERROR, "not implemented");
+	*out = NULL;
+	gh_error_clear();
+	if (state && !*state)
+		state = NULL;
+	if (state) {
+		json_t *probe = json_pack("{s:s}", "state", state);
+		const char *s;
+		gh_jv_enum(probe, "state", 0, states, &s);
+		json_decref(probe);
+	}
+	gh_store_read_begin(g->store);
+	if ((rc = gov_page(g, "requests", page, &limit, &after_pk)) < 0 && rc != GH_EINVALID)
+		goto cleanup;
+	if (subject && *subject && (rc = gov_resolve_field(g, "identities", "subject", subject,
+							     subject_id)) < 0 && rc != GH_EINVALID)
+		goto cleanup;
+	if (entitlement && *entitlement &&
+	    (rc = gov_resolve_field(g, "entitlements", "entitlement", entitlement, ent_id)) < 0 &&
+	    rc != GH_EINVALID)
+		goto cleanup;
+	if ((rc = gh_error_fields_finish()))
+		goto cleanup;
+	if (!(items = json_array())) {
+		rc = nomem("listing requests");
+		goto cleanup;
+	}
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT " REQ_COLS " FROM requests r WHERE r.pk > ?1"
+				" AND (?2 IS NULL OR r.state = ?2)"
+				" AND (?3 IS NULL OR r.subject_id = ?3)"
+				" AND (?4 IS NULL OR r.entitlement_id = ?4)"
+				" AND (?5 IS NULL OR r.submitted_by = ?5 OR r.requester_id = ?5"
+				"  OR r.subject_id = ?5"
+				"  OR r.subject_id IN (SELECT id FROM identities WHERE owner_id = ?5))"
+				" ORDER BY r.pk LIMIT ?6")))
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, after_pk);
+	if (state)
+		sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	if (subject && *subject)
+		sqlite3_bind_text(st, 3, subject_id, -1, SQLITE_STATIC);
+	if (entitlement && *entitlement)
+		sqlite3_bind_text(st, 4, ent_id, -1, SQLITE_STATIC);
+	if (reads_own_only(actor))
+		sqlite3_bind_text(st, 5, actor->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, limit + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++n > limit)
+			break;
+		if ((rc = request_json(&item, g, st)) || json_array_append_new(items, item)) {
+			sqlite3_reset(st);
+			if (!rc)
+				rc = nomem("listing requests");
+			goto cleanup;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = gh_store_fail(g->store, "listing requests");
+		sqlite3_reset(st);
+		goto cleanup;
+	}
+	sqlite3_reset(st);
+	if (n > limit)
+		last = json_string_value(json_object_get(json_array_get(items, limit - 1), "id"));
+	*out = json_pack("{s:O, s:o}", "items", items, "next", last ? json_string(last) : json_null());
+	rc = *out ? 0 : nomem("listing requests");
+cleanup:
+	gh_store_read_end(g->store);
+	json_decref(items);
+	return rc;
 }
 
 int gh_gov_request_history(json_t **out, gh_gov *g, const gh_actor *actor, const char *id)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
-}
-int gov_request_load(json_t **out, gh_gov *g, const char *id)
-{
-	return gh_error_set(GH_ERROR, "not implemented");
+	char grant_id[GH_ID_LEN] = "";
+	json_t *items = NULL, *ev;
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	gh_store_read_begin(g->store);
+	if ((rc = check_visible(g, actor, id)))
+		goto cleanup;
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT grant_id FROM requests WHERE id = ?")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		copy_text(grant_id, sizeof(grant_id), st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
+		goto cleanup;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = gh_store_fail(g->store, "loading a request");
+		goto cleanup;
+	}
+	if (!(items = json_array())) {
+		rc = nomem("reading history");
+		goto cleanup;
+	}
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT " AUDIT_COLS " FROM audit_events"
+					       " WHERE object_id IN (?1, ?2) ORDER BY seq")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (*grant_id)
+		sqlite3_bind_text(st, 2, grant_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(ev = gh_audit_event_json(st)) || json_array_append_new(items, ev)) {
+			sqlite3_reset(st);
+			rc = nomem("reading history");
+			goto cleanup;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		rc = gh_store_fail(g->store, "reading history");
+		goto cleanup;
+	}
+	*out = json_pack("{s:O}", "items", items);
+	rc = *out ? 0 : nomem("reading history");
+cleanup:
+	gh_store_read_end(g->store);
+	json_decref(items);
+	return rc;
 }

@@ -1,22 +1,225 @@
-/* sched.c - placeholder until implemented. */
+/* sched.c - the scheduler: expires grants and pending requests past their SLA,
+ * in batches, from a background thread or on demand. */
 #include "gov/gov_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SCHED_ACTOR "system:scheduler"
+#define SCHED_BATCH 1000   /* rows per transaction: bounds lock hold time */
+
+typedef char id_buf[GH_ID_LEN];
+
+/* Fills ids with up to SCHED_BATCH ids from a one-parameter (now) query. */
+static int due_ids(gh_gov *g, sqlite3_stmt *st, int64_t now, id_buf *ids, int *n)
+{
+	int rc;
+
+	*n = 0;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, SCHED_BATCH);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < SCHED_BATCH)
+		snprintf(ids[(*n)++], GH_ID_LEN, "%s", sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return gh_store_fail(g->store, "finding what is due");
+	return 0;
+}
+
+static int expire_grants(gh_gov *g, int64_t now, id_buf *ids, int *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id FROM grants WHERE status = 'active' AND expires_at <= ?1"
+				" ORDER BY expires_at LIMIT ?2")) ||
+	    (rc = due_ids(g, st, now, ids, n)))
+		return gov_finish(g, rc);
+	for (int i = 0; i < *n && !rc; i++)
+		rc = gov_grant_end(g, SCHED_ACTOR, ids[i], "expired", "duration_elapsed");
+	return gov_finish(g, rc);
+}
+
+static int expire_pending(gh_gov *g, int64_t now, id_buf *ids, int *n)
+{
+	sqlite3_stmt *st;
+	json_t *details;
+	int rc;
+
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id FROM requests WHERE state = 'pending_approval'"
+				" AND sla_due_at <= ?1 ORDER BY sla_due_at LIMIT ?2")) ||
+	    (rc = due_ids(g, st, now, ids, n)))
+		return gov_finish(g, rc);
+	for (int i = 0; i < *n && !rc; i++) {
+		if ((rc = gh_store_stmt(&st, g->store,
+					"UPDATE requests SET state = 'expired', close_reason = 'sla_elapsed',"
+					" closed_at = ?1, updated_at = ?1"
+					" WHERE id = ?2 AND state = 'pending_approval'")))
+			break;
+		sqlite3_bind_int64(st, 1, gh_now());
+		sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			rc = gh_store_fail(g->store, "expiring a pending request");
+			break;
+		}
+		if (!(details = json_pack("{s:s, s:s}", "reason", "sla_elapsed",
+					  "from", "pending_approval"))) {
+			rc = gh_error_set(GH_ERROR, "out of memory auditing an SLA expiry");
+			break;
+		}
+		rc = gh_audit_append(NULL, g->store, SCHED_ACTOR, "request.expired", "request",
+				     ids[i], details);
+		json_decref(details);
+	}
+	return gov_finish(g, rc);
+}
 
 int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	id_buf *ids = malloc(SCHED_BATCH * sizeof(*ids));
+	int rc = 0, n, expired = 0, sla = 0;
+
+	if (out_expired)
+		*out_expired = 0;
+	if (out_sla)
+		*out_sla = 0;
+	if (!ids)
+		return gh_error_set(GH_ERROR, "out of memory running the scheduler");
+	/* each batch ends what it selected, so a full batch means maybe more */
+	do {
+		if ((rc = expire_grants(g, now, ids, &n)))
+			goto cleanup;
+		expired += n;
+	} while (n == SCHED_BATCH);
+	do {
+		if ((rc = expire_pending(g, now, ids, &n)))
+			goto cleanup;
+		sla += n;
+	} while (n == SCHED_BATCH);
+cleanup:
+	free(ids);
+	if (out_expired)
+		*out_expired = expired;
+	if (out_sla)
+		*out_sla = sla;
+	return rc;
 }
 
 int64_t gh_gov_sched_next_due(gh_gov *g)
 {
-	return INT64_MAX;
+	sqlite3_stmt *st;
+	int64_t due = INT64_MAX;
+
+	gh_store_read_begin(g->store);
+	if (gh_store_stmt(&st, g->store,
+			  "SELECT (SELECT min(expires_at) FROM grants WHERE status = 'active'),"
+			  " (SELECT min(sla_due_at) FROM requests WHERE state = 'pending_approval')") == 0) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			for (int i = 0; i < 2; i++)
+				if (sqlite3_column_type(st, i) != SQLITE_NULL &&
+				    sqlite3_column_int64(st, i) < due)
+					due = sqlite3_column_int64(st, i);
+		}
+		sqlite3_reset(st);
+	}
+	gh_store_read_end(g->store);
+	return due;
+}
+
+/* Absolute CLOCK_REALTIME deadline ms from now (the condition's clock). */
+static struct timespec deadline_in(int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static void *sched_main(void *arg)
+{
+	gh_gov *g = arg;
+	int64_t now, due, wait_ms;
+	struct timespec until;
+	int failed = 0;
+
+	pthread_mutex_lock(&g->sched_lock);
+	while (!g->sched_stop) {
+		pthread_mutex_unlock(&g->sched_lock);
+		now = gh_now();
+		due = gh_gov_sched_next_due(g);
+		if (due <= now && !failed) {
+			/* a failure (e.g. a busy disk) waits a full period before retrying */
+			failed = gh_gov_sched_run(g, now, NULL, NULL) != 0;
+			pthread_mutex_lock(&g->sched_lock);
+			continue;
+		}
+		failed = 0;
+		wait_ms = g->sched_max_sleep_ms;
+		/* gh_now() is whole seconds: waking (due - now) s later is never early */
+		if (due > now && due - now <= wait_ms / 1000)
+			wait_ms = (due - now) * 1000;
+		until = deadline_in(wait_ms);
+		pthread_mutex_lock(&g->sched_lock);
+		while (!g->sched_stop &&
+		       pthread_cond_timedwait(&g->sched_cond, &g->sched_lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&g->sched_lock);
+	return NULL;
 }
 
 int gh_gov_sched_start(gh_gov *g, int max_sleep_ms)
 {
-	return gh_error_set(GH_ERROR, "not implemented");
+	int rc;
+
+	pthread_mutex_lock(&g->sched_lock);
+	if (g->sched_running) {
+		pthread_mutex_unlock(&g->sched_lock);
+		return gh_error_set(GH_ECONFLICT, "the scheduler is already running");
+	}
+	g->sched_max_sleep_ms = max_sleep_ms > 0 ? max_sleep_ms : 1000;
+	g->sched_stop = 0;
+	/* gh_now() initialises its clock offset lazily; do it before the thread exists */
+	(void)gh_now();
+	rc = pthread_create(&g->sched_thread, NULL, sched_main, g);
+	if (rc == 0)
+		g->sched_running = 1;
+	pthread_mutex_unlock(&g->sched_lock);
+	if (rc)
+		return gh_error_set(GH_ERROR, "starting the scheduler: %s", strerror(rc));
+	return 0;
 }
 
 void gh_gov_sched_stop(gh_gov *g)
 {
-	
+	int running;
+
+	pthread_mutex_lock(&g->sched_lock);
+	running = g->sched_running;
+	g->sched_stop = 1;
+	pthread_cond_broadcast(&g->sched_cond);
+	pthread_mutex_unlock(&g->sched_lock);
+	if (!running)
+		return;
+	pthread_join(g->sched_thread, NULL);
+	pthread_mutex_lock(&g->sched_lock);
+	g->sched_running = 0;
+	g->sched_stop = 0;
+	pthread_mutex_unlock(&g->sched_lock);
 }
