@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-static int64_t time_offset(void)
+int64_t gh_time_offset(void)
 {
 	static int64_t offset;
 	static int loaded;
@@ -23,7 +23,7 @@ static int64_t time_offset(void)
 
 int64_t gh_now(void)
 {
-	return (int64_t)time(NULL) + time_offset();
+	return (int64_t)time(NULL) + gh_time_offset();
 }
 
 int64_t gh_now_us(void)
@@ -31,7 +31,7 @@ int64_t gh_now_us(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec + time_offset()) * 1000000 + ts.tv_nsec / 1000;
+	return ((int64_t)ts.tv_sec + gh_time_offset()) * 1000000 + ts.tv_nsec / 1000;
 }
 
 void gh_time_format(char *out, size_t outlen, int64_t t)
@@ -198,5 +198,6 @@ void gh_hex(char *out, const unsigned char *in, size_t n)
 
 int gh_init(void)
 {
+	(void)gh_time_offset();   /* read once, before any thread exists */
 	return sodium_init() < 0 ? -1 : 0;
 }

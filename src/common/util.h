@@ -9,6 +9,8 @@
  * GATEHOUSE_TIME_OFFSET (seconds, read once) shifts the clock, for tests. */
 int64_t gh_now(void);
 int64_t gh_now_us(void);
+/* The GATEHOUSE_TIME_OFFSET shift in seconds (0 normally). */
+int64_t gh_time_offset(void);
 
 /* Formats unix seconds as RFC 3339 UTC ("2026-11-26T10:00:00Z") into out (>= 21 bytes). */
 void gh_time_format(char *out, size_t outlen, int64_t t);

@@ -45,6 +45,8 @@ struct gh_gov {
 	int sched_running;
 	int sched_stop;
 	int sched_max_sleep_ms;
+	int sched_poked;         /* something became due sooner than planned */
+	int64_t sched_wake;      /* gh_now() second of the planned wake-up */
 };
 
 /* The built-in catalog rule (decide.c). */
@@ -98,5 +100,8 @@ int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what);
 /* Resolves ref (field of the body) to an ACTIVE HUMAN identity's id; otherwise
  * records a field error and returns GH_EINVALID (or another error). Inside a transaction. */
 int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_ID_LEN]);
+
+/* Wakes the scheduler to re-plan when due comes before its planned wake-up. */
+void gov_sched_poke(gh_gov *g, int64_t due);
 
 #endif

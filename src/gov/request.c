@@ -358,6 +358,7 @@ static int provision(gh_gov *g, const char *actor_id, const char *request_id,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return gh_store_fail(g->store, "activating a request");
+	gov_sched_poke(g, expires);
 	return audit(g, actor_id, "request.active", "request", request_id,
 		     json_pack("{s:s, s:s}", "grant", grant_id, "expires_at", when));
 }

@@ -137,29 +137,41 @@ int64_t gh_gov_sched_next_due(gh_gov *g)
 }
 
 /* Absolute CLOCK_REALTIME deadline ms from now (the condition's clock). */
-static struct timespec deadline_in(int64_t ms)
+/* The absolute CLOCK_REALTIME instant at which gh_now() first reads due,
+ * or ms from now, whichever is sooner. */
+static struct timespec wake_time(int64_t due, int64_t ms)
 {
-	struct timespec ts;
+	struct timespec now, at;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
+	clock_gettime(CLOCK_REALTIME, &now);
+	at = now;
+	at.tv_sec += (time_t)(ms / 1000);
+	at.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (at.tv_nsec >= 1000000000L) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000L;
 	}
-	return ts;
+	if (due != INT64_MAX) {
+		time_t due_real = (time_t)(due - gh_time_offset());
+		if (due_real < at.tv_sec || (due_real == at.tv_sec && at.tv_nsec > 0)) {
+			at.tv_sec = due_real;
+			at.tv_nsec = 1000000L;   /* just past the second boundary */
+		}
+	}
+	return at;
 }
 
 static void *sched_main(void *arg)
 {
 	gh_gov *g = arg;
-	int64_t now, due, wait_ms;
+	int64_t now, due;
 	struct timespec until;
 	int failed = 0;
 
 	pthread_mutex_lock(&g->sched_lock);
 	while (!g->sched_stop) {
+		g->sched_poked = 0;
+		g->sched_wake = 0;      /* busy planning: no pokes needed */
 		pthread_mutex_unlock(&g->sched_lock);
 		now = gh_now();
 		due = gh_gov_sched_next_due(g);
@@ -170,18 +182,25 @@ static void *sched_main(void *arg)
 			continue;
 		}
 		failed = 0;
-		wait_ms = g->sched_max_sleep_ms;
-		/* gh_now() is whole seconds: waking (due - now) s later is never early */
-		if (due > now && due - now <= wait_ms / 1000)
-			wait_ms = (due - now) * 1000;
-		until = deadline_in(wait_ms);
+		until = wake_time(due > now ? due : INT64_MAX, g->sched_max_sleep_ms);
 		pthread_mutex_lock(&g->sched_lock);
-		while (!g->sched_stop &&
-		       pthread_cond_timedwait(&g->sched_cond, &g->sched_lock, &until) != ETIMEDOUT)
-			;
+		g->sched_wake = (int64_t)until.tv_sec + gh_time_offset();
+		/* one wait: a poke (something new is due) or a timeout re-plans */
+		if (!g->sched_stop && !g->sched_poked)
+			pthread_cond_timedwait(&g->sched_cond, &g->sched_lock, &until);
 	}
 	pthread_mutex_unlock(&g->sched_lock);
 	return NULL;
+}
+
+void gov_sched_poke(gh_gov *g, int64_t due)
+{
+	pthread_mutex_lock(&g->sched_lock);
+	if (g->sched_running && due < g->sched_wake) {
+		g->sched_poked = 1;
+		pthread_cond_broadcast(&g->sched_cond);
+	}
+	pthread_mutex_unlock(&g->sched_lock);
 }
 
 int gh_gov_sched_start(gh_gov *g, int max_sleep_ms)
@@ -195,8 +214,6 @@ int gh_gov_sched_start(gh_gov *g, int max_sleep_ms)
 	}
 	g->sched_max_sleep_ms = max_sleep_ms > 0 ? max_sleep_ms : 1000;
 	g->sched_stop = 0;
-	/* gh_now() initialises its clock offset lazily; do it before the thread exists */
-	(void)gh_now();
 	rc = pthread_create(&g->sched_thread, NULL, sched_main, g);
 	if (rc == 0)
 		g->sched_running = 1;
