@@ -19,7 +19,7 @@
 #define CONNECTION_TIMEOUT 30u          /* seconds a connection may sit idle */
 #define MAX_THREADS 64
 #define TOKEN_MAX 512
-#define DISCARD_MAX (1024 * 1024)       /* bytes read past the cap before hanging up */
+#define DISCARD_MAX (1024 * 1024)       /* bytes dropped past the cap before hanging up */
 
 /* "host:port", host an IPv4 literal or "localhost"; port 0 picks a free one. */
 static int parse_listen(struct sockaddr_in *sa, const char *listen)
@@ -256,23 +256,13 @@ static enum MHD_Result take(gh_api_req *rq, const char *data, size_t n)
 {
 	size_t cap = rq->api->max_body;
 
+	/* MHD cannot answer in the middle of a body: drop the rest and answer
+	 * at its end, or hang up once a client sends far more than allowed */
 	if (!rq->too_large && n > cap - rq->body_len) {
-		unsigned status;
-		struct MHD_Response *r;
-
 		rq->too_large = 1;
 		free(rq->body_buf);
 		rq->body_buf = NULL;
 		rq->body_len = rq->body_cap = 0;
-		/* answer at once where MHD allows it; otherwise at the end of the body */
-		gh_error_clear();
-		gh_error_set(GH_ETOOLARGE, "the body is over the limit of %zu bytes", cap);
-		if ((r = problem(rq, GH_ETOOLARGE, &status))) {
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-			if (MHD_queue_response(rq->conn, status, r) == MHD_YES)
-				rq->answered = 1;
-			MHD_destroy_response(r);
-		}
 	}
 	if (rq->too_large) {
 		rq->discarded += n;

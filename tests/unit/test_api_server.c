@@ -729,8 +729,9 @@ static size_t raw(const char *data, size_t len, char *out, size_t outlen)
 
 static void test_api_server_junk__never_breaks_the_server(void)
 {
+	static const char binary[] = "\x00\x01\x02\xff\xfe garbage\r\n\r\n";
 	static const char *const junk[] = {
-		"\x00\x01\x02\xff\xfe garbage\r\n\r\n",
+		binary,
 		"GET\r\n\r\n",
 		"GET /healthz HTTP/9.9\r\n\r\n",
 		"GET /v1/identities/%c0%ae%c0%ae HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -751,7 +752,7 @@ static void test_api_server_junk__never_breaks_the_server(void)
 	int n;
 
 	for (int i = 0; junk[i]; i++) {
-		size_t len = i == 0 ? 20 : strlen(junk[i]);
+		size_t len = i == 0 ? sizeof(binary) - 1 : strlen(junk[i]);
 		raw(junk[i], len, out, sizeof(out));
 		/* whatever the answer, if it is one of ours it is a problem document */
 		if (strstr(out, "gatehouse.dev/problems"))
