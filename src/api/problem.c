@@ -135,8 +135,8 @@ struct MHD_Response *gh_api_problem_last(unsigned *status, int rc, const char *w
 	 * an internal one is only logged */
 	if (e->code == rc)
 		return gh_api_problem(status, rc, e->message, e->fields, what);
-	return gh_api_problem(status, rc, gh_api_status(rc) == 500 ? e->message : NULL, NULL,
-			      what);
+	return gh_api_problem(status, rc, gh_api_status(rc) == 500 ? e->message : NULL,
+			      rc == GH_EINVALID ? e->fields : NULL, what);
 }
 
 struct MHD_Response *gh_api_json_response(const json_t *v)

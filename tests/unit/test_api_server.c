@@ -270,6 +270,26 @@ static void test_api_server_healthz__answers_ok(void)
 	reply_free(&r);
 }
 
+static void test_api_server_healthz__head_has_no_body(void)
+{
+	reply r;
+	call c = {.method = "HEAD", .path = "/healthz"};
+
+	CHECK_INT(http(&r, &c), 0);
+	CHECK_INT(r.status, 200);
+	CHECK_INT(r.len, 0);
+	CHECK_STR(r.ctype, "application/json");
+	/* public, so cacheable; everything else says no-store */
+	CHECK_STR(r.cache, "");
+	reply_free(&r);
+	c.path = "/v1/identities";
+	CHECK_INT(http(&r, &c), 0);
+	CHECK_INT(r.status, 401);
+	CHECK_INT(r.len, 0);
+	CHECK_STR(r.cache, "no-store");
+	reply_free(&r);
+}
+
 static void test_api_server_auth__missing_token_is_401(void)
 {
 	reply r = get("/v1/identities", NULL);
@@ -791,6 +811,7 @@ static const gh_test_case cases[] = {
 	{"test_api_server_start__binds_an_ephemeral_port", test_api_server_start__binds_an_ephemeral_port},
 	{"test_api_server_start__refuses_bad_listen_addresses", test_api_server_start__refuses_bad_listen_addresses},
 	{"test_api_server_healthz__answers_ok", test_api_server_healthz__answers_ok},
+	{"test_api_server_healthz__head_has_no_body", test_api_server_healthz__head_has_no_body},
 	{"test_api_server_auth__missing_token_is_401", test_api_server_auth__missing_token_is_401},
 	{"test_api_server_auth__malformed_token_is_401", test_api_server_auth__malformed_token_is_401},
 	{"test_api_server_auth__unknown_token_is_401", test_api_server_auth__unknown_token_is_401},
