@@ -140,6 +140,9 @@ static int http(reply *r, const call *c)
 	if (c->ctype) {
 		snprintf(line, sizeof(line), "Content-Type: %s", c->ctype);
 		hdrs = curl_slist_append(hdrs, line);
+	} else {
+		/* no form-urlencoded default: really none */
+		hdrs = curl_slist_append(hdrs, "Content-Type:");
 	}
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (c->body) {
