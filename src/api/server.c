@@ -1,18 +1,487 @@
-/* server.c - placeholder until implemented. */
-#include "api/api.h"
+/* server.c - the libmicrohttpd daemon: listening, and each request from its
+ * headers (route, authentication, roles, query) through its body to the answer. */
+#include "api/api_internal.h"
 #include "common/error.h"
+#include "common/jsonv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+#define CONNECTION_LIMIT 1000u
+#define CONNECTION_TIMEOUT 30u          /* seconds a connection may sit idle */
+#define MAX_THREADS 64
+#define TOKEN_MAX 512
+#define DISCARD_MAX (1024 * 1024)       /* bytes dropped past the cap before hanging up */
+
+/* "host:port", host an IPv4 literal or "localhost"; port 0 picks a free one. */
+static int parse_listen(struct sockaddr_in *sa, const char *listen)
+{
+	char host[INET_ADDRSTRLEN + 16];
+	const char *colon;
+	size_t hostlen;
+	unsigned long port = 8080;
+
+	if (!listen || !*listen)
+		listen = DEFAULT_LISTEN;
+	colon = strrchr(listen, ':');
+	hostlen = colon ? (size_t)(colon - listen) : strlen(listen);
+	if (hostlen == 0 || hostlen >= sizeof(host))
+		return gh_error_set(GH_EINVALID, "listen address \"%.64s\": expected host:port",
+				    listen);
+	memcpy(host, listen, hostlen);
+	host[hostlen] = '\0';
+	if (colon) {
+		char *end;
+		const char *p = colon + 1;
+		if (*p < '0' || *p > '9' || strlen(p) > 5)
+			return gh_error_set(GH_EINVALID, "listen address \"%.64s\": bad port", listen);
+		port = strtoul(p, &end, 10);
+		if (*end || port > 65535)
+			return gh_error_set(GH_EINVALID, "listen address \"%.64s\": bad port", listen);
+	}
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return gh_error_set(GH_EINVALID,
+				    "listen address \"%.64s\": host must be an IPv4 address or localhost",
+				    listen);
+	return 0;
+}
+
+/* application/json, with an optional charset that must then be UTF-8. */
+static int is_json_type(const char *ct)
+{
+	const char *p;
+
+	if (!ct)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, "application/json", 16) != 0)
+		return 0;
+	p = ct + 16;
+	for (;;) {
+		const char *name, *val;
+		size_t nlen, vlen;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			return 1;
+		if (*p++ != ';')
+			return 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		name = p;
+		while (*p && *p != '=' && *p != ';')
+			p++;
+		nlen = (size_t)(p - name);
+		if (*p != '=')
+			return 0;
+		val = ++p;
+		if (*p == '"') {
+			val = ++p;
+			while (*p && *p != '"')
+				p++;
+			vlen = (size_t)(p - val);
+			if (*p++ != '"')
+				return 0;
+		} else {
+			while (*p && *p != ';' && *p != ' ' && *p != '\t')
+				p++;
+			vlen = (size_t)(p - val);
+		}
+		if (nlen == 7 && strncasecmp(name, "charset", 7) == 0 &&
+		    !((vlen == 5 && strncasecmp(val, "utf-8", 5) == 0) ||
+		      (vlen == 4 && strncasecmp(val, "utf8", 4) == 0)))
+			return 0;
+	}
+}
+
+static void what_of(char *out, size_t outlen, const gh_api_req *rq)
+{
+	snprintf(out, outlen, "%s %s", rq->route ? rq->route->method : "-",
+		 rq->route ? rq->route->path : "(no route)");
+}
+
+static enum MHD_Result respond(gh_api_req *rq, unsigned status, struct MHD_Response *r)
+{
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	if (!rq->route || rq->route->roles != GH_API_PUBLIC)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(rq->conn, status, r);
+	MHD_destroy_response(r);
+	if (ret == MHD_YES)
+		rq->answered = 1;
+	return ret;
+}
+
+/* A problem document for rc (message and fields from gh_error_last). */
+static struct MHD_Response *problem(gh_api_req *rq, int rc, unsigned *status)
+{
+	char what[160];
+	struct MHD_Response *r;
+
+	what_of(what, sizeof(what), rq);
+	r = gh_api_problem_last(status, rc, what);
+	if (r && *status == 401)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					rq->bad_token ? "Bearer realm=\"gatehouse\", error=\"invalid_token\""
+						      : "Bearer realm=\"gatehouse\"");
+	return r;
+}
+
+static enum MHD_Result fail(gh_api_req *rq, int rc)
+{
+	unsigned status;
+	struct MHD_Response *r = problem(rq, rc, &status);
+
+	return respond(rq, status, r);
+}
+
+/* "Bearer <token>" -> rq->actor. The token is never logged and is wiped. */
+static int authenticate(gh_api_req *rq)
+{
+	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	char token[TOKEN_MAX + 1];
+	size_t n = 0;
+	int rc;
+
+	if (!h)
+		return gh_error_set(GH_EUNAUTH, "an Authorization: Bearer token is required");
+	rq->bad_token = 1;
+	if (strncasecmp(h, "Bearer ", 7) != 0)
+		return gh_error_set(GH_EUNAUTH, "the Authorization header must be \"Bearer <token>\"");
+	h += 7;
+	while (*h == ' ')
+		h++;
+	/* RFC 6750 b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "="s */
+	while (h[n] && n <= TOKEN_MAX) {
+		char c = h[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '='))
+			break;
+		n++;
+	}
+	if (n == 0 || n > TOKEN_MAX || (h[n] && strspn(h + n, " \t") != strlen(h + n)))
+		return gh_error_set(GH_EUNAUTH, "the bearer token is malformed");
+	memcpy(token, h, n);
+	token[n] = '\0';
+	rc = gh_gov_authenticate(&rq->actor, rq->gov, token);
+	sodium_memzero(token, sizeof(token));
+	if (rc == GH_EUNAUTH && gh_error_last()->code != GH_EUNAUTH)
+		gh_error_set(GH_EUNAUTH, "the bearer token is not valid");
+	if (rc == 0)
+		rq->bad_token = 0;
+	return rc;
+}
+
+/* After the headers: everything that can be refused before reading a body. */
+static enum MHD_Result begin(gh_api_req *rq, const char *url)
+{
+	const gh_api_route *route;
+	char allow[64], roles[96];
+	const char *cl;
+	unsigned long long declared = 0;
+	int rc;
+
+	route = rq->route = gh_api_route_find(rq->method, url, rq->params, allow, sizeof(allow));
+	if (!route) {
+		struct MHD_Response *r;
+		unsigned status;
+
+		if (!allow[0])
+			return fail(rq, gh_error_set(GH_ENOTFOUND, "no such route"));
+		gh_error_set(GH_API_EMETHOD, "this path takes only %s", allow);
+		r = problem(rq, GH_API_EMETHOD, &status);
+		if (r)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+		return respond(rq, status, r);
+	}
+	cl = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl) {
+		errno = 0;
+		declared = strtoull(cl, NULL, 10);
+		if (errno)
+			declared = ~0ULL;
+	}
+	/* refused before authentication: nothing is buffered for anyone */
+	if (declared > rq->api->max_body)
+		return fail(rq, gh_error_set(GH_ETOOLARGE, "the body is %llu bytes; the limit is %zu",
+					     declared, rq->api->max_body));
+	if (route->roles != GH_API_PUBLIC) {
+		if ((rc = authenticate(rq)))
+			return fail(rq, rc);
+		if (!gh_api_role_allows(route, rq->actor.roles)) {
+			gh_api_roles_text(roles, sizeof(roles), route->roles | GH_ROLE_ADMIN);
+			return fail(rq, gh_error_set(GH_EFORBIDDEN, "%s %s needs one of the roles: %s",
+						     route->method, route->path, roles));
+		}
+	}
+	if ((rc = gh_api_query_parse(rq)))
+		return fail(rq, rc);
+	if (declared > 0) {
+		if (route->body == GH_API_BODY_NONE) {
+			gh_error_field("body", "this route takes no request body");
+			return fail(rq, gh_error_fields_finish());
+		}
+		if (!is_json_type(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+							      MHD_HTTP_HEADER_CONTENT_TYPE)))
+			return fail(rq, gh_error_set(GH_API_EMEDIA,
+						     "the body must be application/json"));
+		if (!(rq->body_buf = malloc(declared)))
+			return fail(rq, gh_error_set(GH_ERROR, "out of memory"));
+		rq->body_cap = declared;
+	}
+	return MHD_YES;
+}
+
+/* One piece of the body; past the cap it is dropped and the answer is 413. */
+static enum MHD_Result take(gh_api_req *rq, const char *data, size_t n)
+{
+	size_t cap = rq->api->max_body;
+
+	/* MHD cannot answer in the middle of a body: drop the rest and answer
+	 * at its end, or hang up once a client sends far more than allowed */
+	if (!rq->too_large && n > cap - rq->body_len) {
+		rq->too_large = 1;
+		free(rq->body_buf);
+		rq->body_buf = NULL;
+		rq->body_len = rq->body_cap = 0;
+	}
+	if (rq->too_large) {
+		rq->discarded += n;
+		return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (rq->body_len + n > rq->body_cap) {
+		size_t want = rq->body_cap ? rq->body_cap * 2 : 4096;
+		char *p;
+		while (want < rq->body_len + n)
+			want *= 2;
+		if (want > cap)
+			want = cap;
+		if (!(p = realloc(rq->body_buf, want)))
+			return MHD_NO;
+		rq->body_buf = p;
+		rq->body_cap = want;
+	}
+	memcpy(rq->body_buf + rq->body_len, data, n);
+	rq->body_len += n;
+	return MHD_YES;
+}
+
+/* The whole request is in: check and parse the body, run the handler, answer. */
+static enum MHD_Result finish(gh_api_req *rq)
+{
+	const gh_api_route *route = rq->route;
+	struct MHD_Response *r;
+	int rc;
+
+	if (rq->too_large)
+		return fail(rq, gh_error_set(GH_ETOOLARGE, "the body is over the limit of %zu bytes",
+					     rq->api->max_body));
+	if (rq->body_len > 0) {
+		if (route->body == GH_API_BODY_NONE) {
+			gh_error_field("body", "this route takes no request body");
+			return fail(rq, gh_error_fields_finish());
+		}
+		if (!is_json_type(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+							      MHD_HTTP_HEADER_CONTENT_TYPE)))
+			return fail(rq, gh_error_set(GH_API_EMEDIA,
+						     "the body must be application/json"));
+		if ((rc = gh_json_parse(&rq->body, rq->body_buf, rq->body_len)))
+			return fail(rq, rc);
+		if (!json_is_object(rq->body)) {
+			gh_error_field("body", "must be a JSON object");
+			return fail(rq, gh_error_fields_finish());
+		}
+	} else if (route->body == GH_API_BODY_REQUIRED) {
+		return fail(rq, gh_json_parse(&rq->body, "", 0));
+	} else if (route->body == GH_API_BODY_OPTIONAL) {
+		if (!(rq->body = json_object()))
+			return fail(rq, gh_error_set(GH_ERROR, "out of memory"));
+	}
+	free(rq->body_buf);
+	rq->body_buf = NULL;
+
+	gh_error_clear();
+	if ((rc = route->handler(rq))) {
+		if (rq->response) {
+			MHD_destroy_response(rq->response);
+			rq->response = NULL;
+		}
+		/* a handler that failed without saying how is a fault of ours */
+		return fail(rq, rc > 0 ? GH_ERROR : rc);
+	}
+	if (rq->response) {
+		r = rq->response;
+		rq->response = NULL;
+	} else if (rq->status == 204) {
+		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	} else if (!rq->out) {
+		return fail(rq, gh_error_set(GH_ERROR, "the handler returned no answer"));
+	} else if (!(r = gh_api_json_response(rq->out))) {
+		return fail(rq, gh_error_set(GH_ERROR, "cannot encode the answer"));
+	}
+	return respond(rq, rq->status, r);
+}
+
+static int has_body(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return 1;
+	return cl && strspn(cl, " \t0") != strlen(cl);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	gh_api *api = cls;
+	gh_api_req *rq = *con_cls;
+	enum MHD_Result ret;
+
+	if (!rq) {
+		if (!(rq = calloc(1, sizeof(*rq))))
+			return MHD_NO;
+		rq->api = api;
+		rq->gov = api->gov;
+		rq->conn = conn;
+		rq->method = method;
+		rq->status = 200;
+		*con_cls = rq;
+		/* without a body, answer on the next call: a response queued
+		 * before the request is complete makes MHD close the connection */
+		if (!has_body(conn))
+			return MHD_YES;
+		rq->begun = 1;
+		gh_error_clear();
+		return begin(rq, url);
+	}
+	if (rq->answered) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		ret = take(rq, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return ret;
+	}
+	gh_error_clear();
+	if (!rq->begun) {
+		rq->begun = 1;
+		if ((ret = begin(rq, url)) != MHD_YES || rq->answered)
+			return ret;
+	}
+	return finish(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	gh_api_req *rq = *con_cls;
+
+	if (!rq)
+		return;
+	free(rq->body_buf);
+	json_decref(rq->body);
+	json_decref(rq->out);
+	if (rq->response)
+		MHD_destroy_response(rq->response);
+	free(rq);
+	*con_cls = NULL;
+}
+
+/* MHD would decode the path before we split it, turning "%2F" into a
+ * separator; leave the URL and query raw and decode per segment instead. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *conn, char *s)
+{
+	return strlen(s);
+}
 
 int gh_api_start(gh_api **out, gh_gov *g, const gh_api_options *opts)
 {
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+	unsigned flags, threads;
+	long cores;
+	gh_api *api;
+	char addr[INET_ADDRSTRLEN];
+	int rc;
+
 	*out = NULL;
-	return gh_error_set(GH_ERROR, "not implemented");
+	if ((rc = parse_listen(&sa, opts ? opts->listen : NULL)))
+		return rc;
+	if (!(api = calloc(1, sizeof(*api))))
+		return gh_error_set(GH_ERROR, "out of memory");
+	api->gov = g;
+	api->max_body = opts && opts->max_body ? opts->max_body : GH_JSON_MAX_BODY;
+	if (opts && opts->threads > 0) {
+		threads = (unsigned)opts->threads;
+	} else {
+		cores = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = cores > 0 ? (unsigned)cores : 1;
+	}
+	if (threads > MAX_THREADS)
+		threads = MAX_THREADS;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+		flags |= MHD_USE_EPOLL;
+	else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+		flags |= MHD_USE_POLL;
+	/* a pool of one is no pool: MHD wants the option left out */
+	pool[0].option = threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END;
+	pool[0].value = (intptr_t)threads;
+	api->daemon = MHD_start_daemon(
+		flags, ntohs(sa.sin_port), NULL, NULL, on_request, api,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_ARRAY, pool,
+		MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, api,
+		MHD_OPTION_END);
+	if (!api->daemon) {
+		inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof(addr));
+		free(api);
+		return gh_error_set(GH_ERROR, "cannot listen on %s:%u (in use or not available)", addr,
+				    (unsigned)ntohs(sa.sin_port));
+	}
+	info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	api->port = info && info->port ? info->port : ntohs(sa.sin_port);
+	*out = api;
+	return 0;
 }
 
 void gh_api_stop(gh_api *api)
 {
+	if (!api)
+		return;
+	if (api->daemon)
+		MHD_stop_daemon(api->daemon);
+	free(api);
 }
 
 unsigned gh_api_port(const gh_api *api)
 {
-	return 0;
+	return api ? api->port : 0;
 }

@@ -1,0 +1,158 @@
+/* api_internal.h - what the HTTP front end's files share and nobody else sees. */
+#ifndef GH_API_INTERNAL_H
+#define GH_API_INTERNAL_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "gov/gov.h"
+
+#define GH_API_MAX_PARAMS 2      /* {param} segments in one path */
+#define GH_API_PARAM_MAX 128     /* bytes of one decoded path parameter */
+#define GH_API_MAX_QUERY 6       /* query parameters one route accepts */
+#define GH_API_QUERY_MAX 256     /* bytes of one decoded query value */
+#define GH_API_PAGE_DEFAULT 50
+#define GH_API_PAGE_MAX 500
+
+/* Route role masks: GH_ROLE_* bits (admin is always allowed), or one of these. */
+#define GH_API_PUBLIC 0u         /* no authentication at all */
+#define GH_API_ANY (1u << 31)    /* any authenticated identity */
+
+/* Problem codes the domain has no GH_E* value for. */
+#define GH_API_EMETHOD (-100)    /* 405 method_not_allowed */
+#define GH_API_EMEDIA (-101)     /* 415 unsupported_media_type */
+
+enum gh_api_body {
+	GH_API_BODY_NONE,        /* a non-empty body is refused */
+	GH_API_BODY_REQUIRED,    /* a JSON document must be sent */
+	GH_API_BODY_OPTIONAL,    /* empty means {} */
+};
+
+typedef struct gh_api_req gh_api_req;
+typedef int (*gh_api_handler)(gh_api_req *rq);
+
+typedef struct gh_api_route {
+	const char *method;
+	const char *path;               /* "/v1/identities/{ref}" */
+	unsigned roles;                 /* GH_ROLE_* mask, GH_API_PUBLIC or GH_API_ANY */
+	enum gh_api_body body;
+	const char *const *query;       /* accepted query parameters, NULL-ended; NULL for none */
+	gh_api_handler handler;
+} gh_api_route;
+
+struct gh_api {
+	struct MHD_Daemon *daemon;
+	gh_gov *gov;
+	size_t max_body;                /* request body cap in bytes */
+	unsigned port;                  /* bound port */
+};
+
+/* One HTTP request from its headers to its completion (MHD's con_cls). */
+struct gh_api_req {
+	gh_api *api;
+	gh_gov *gov;
+	struct MHD_Connection *conn;
+	const char *method;             /* borrowed from MHD */
+	const gh_api_route *route;
+	gh_actor actor;
+	int begun;                      /* the header checks ran */
+	int answered;                   /* a response was queued */
+	int bad_token;                  /* a token was sent but refused (RFC 6750 invalid_token) */
+	/* path parameters, decoded */
+	char params[GH_API_MAX_PARAMS][GH_API_PARAM_MAX + 1];
+	/* query values by index in route->query, decoded; NULL when absent */
+	const char *query[GH_API_MAX_QUERY];
+	char qbuf[GH_API_MAX_QUERY][GH_API_QUERY_MAX + 1];
+	int limit;                      /* "limit", 0 when absent */
+	int64_t after_seq;              /* "after_seq", 0 when absent */
+	/* body */
+	char *body_buf;
+	size_t body_len;
+	size_t body_cap;
+	size_t discarded;               /* bytes dropped past the cap */
+	int too_large;
+	json_t *body;                   /* parsed body, or NULL for routes without one */
+	/* answer, set by the handler */
+	unsigned status;                /* 200 unless a handler says 201 or 204 */
+	json_t *out;
+	struct MHD_Response *response;  /* a handler-built response (streams) */
+};
+
+/* --- router.c ----------------------------------------------------------- */
+size_t gh_api_route_count(void);
+const gh_api_route *gh_api_route_at(size_t i);
+/* Finds the route for method and url (the path, not yet percent-decoded),
+ * filling params. NULL when none: then allow holds the methods the path
+ * does take ("GET, HEAD, POST") or is empty when the path is unknown. HEAD
+ * matches GET routes. */
+const gh_api_route *gh_api_route_find(const char *method, const char *url,
+				      char params[GH_API_MAX_PARAMS][GH_API_PARAM_MAX + 1],
+				      char *allow, size_t allowlen);
+/* Percent-decodes n bytes of s into out (cap bytes with the NUL); -1 on a
+ * bad escape, an encoded NUL, or no room. */
+int gh_api_unescape(char *out, size_t cap, const char *s, size_t n);
+/* 1 when s is valid UTF-8 without control characters. */
+int gh_api_text_ok(const char *s, size_t n);
+/* Reads and checks rq's query string against rq->route->query: unknown,
+ * repeated, empty or malformed parameters are all reported (GH_EINVALID). */
+int gh_api_query_parse(gh_api_req *rq);
+/* The decoded value of query parameter name, or NULL. */
+const char *gh_api_query(const gh_api_req *rq, const char *name);
+/* 1 when roles may use route (admin may use every route). */
+int gh_api_role_allows(const gh_api_route *route, unsigned roles);
+/* "admin, iam" for a role mask. */
+void gh_api_roles_text(char *out, size_t outlen, unsigned roles);
+
+/* --- handlers.c --------------------------------------------------------- */
+int gh_api_handle_healthz(gh_api_req *rq);
+int gh_api_handle_token_create(gh_api_req *rq);
+int gh_api_handle_token_revoke(gh_api_req *rq);
+int gh_api_handle_identity_list(gh_api_req *rq);
+int gh_api_handle_identity_create(gh_api_req *rq);
+int gh_api_handle_identity_get(gh_api_req *rq);
+int gh_api_handle_identity_update(gh_api_req *rq);
+int gh_api_handle_identity_suspend(gh_api_req *rq);
+int gh_api_handle_identity_activate(gh_api_req *rq);
+int gh_api_handle_identity_decommission(gh_api_req *rq);
+int gh_api_handle_group_list(gh_api_req *rq);
+int gh_api_handle_group_create(gh_api_req *rq);
+int gh_api_handle_group_get(gh_api_req *rq);
+int gh_api_handle_group_add_member(gh_api_req *rq);
+int gh_api_handle_group_remove_member(gh_api_req *rq);
+int gh_api_handle_system_list(gh_api_req *rq);
+int gh_api_handle_system_create(gh_api_req *rq);
+int gh_api_handle_system_get(gh_api_req *rq);
+int gh_api_handle_system_update(gh_api_req *rq);
+int gh_api_handle_entitlement_list(gh_api_req *rq);
+int gh_api_handle_entitlement_create(gh_api_req *rq);
+int gh_api_handle_entitlement_get(gh_api_req *rq);
+int gh_api_handle_entitlement_update(gh_api_req *rq);
+int gh_api_handle_request_list(gh_api_req *rq);
+int gh_api_handle_request_submit(gh_api_req *rq);
+int gh_api_handle_request_get(gh_api_req *rq);
+int gh_api_handle_request_approve(gh_api_req *rq);
+int gh_api_handle_request_reject(gh_api_req *rq);
+int gh_api_handle_request_cancel(gh_api_req *rq);
+int gh_api_handle_request_history(gh_api_req *rq);
+int gh_api_handle_grant_list(gh_api_req *rq);
+int gh_api_handle_grant_get(gh_api_req *rq);
+int gh_api_handle_grant_revoke(gh_api_req *rq);
+int gh_api_handle_audit_events(gh_api_req *rq);
+int gh_api_handle_audit_export(gh_api_req *rq);
+
+/* --- problem.c ---------------------------------------------------------- */
+/* The HTTP status for a GH_E* (or GH_API_E*) code; 500 for anything else. */
+unsigned gh_api_status(int code);
+/* An RFC 9457 problem response for code with detail and errors (borrowed,
+ * may be NULL); *status receives its status. For 500 the detail is logged
+ * to stderr with what (e.g. "POST /v1/requests") and a generic one sent. */
+struct MHD_Response *gh_api_problem(unsigned *status, int code, const char *detail,
+				    const json_t *errors, const char *what);
+/* The same from gh_error_last(), for a call that returned rc. */
+struct MHD_Response *gh_api_problem_last(unsigned *status, int rc, const char *what);
+/* An application/json response of v's compact text; NULL on failure. */
+struct MHD_Response *gh_api_json_response(const json_t *v);
+
+#endif
