@@ -1,4 +1,5 @@
 # Thin wrapper over CMake: `make run` and `make test` are the quick start.
+MAKEFLAGS += --no-print-directory
 BUILD    ?= build
 ASAN     ?= build-asan
 JOBS     ?= $(shell nproc)
