@@ -682,30 +682,6 @@ cleanup:
 
 /* --- approve and reject ---------------------------------------------------- */
 
-/* 1 when identity_id is a transitive member of group_id. Walks up from the
- * identity; UNION (not UNION ALL) ends on cycles. */
-static int member_of_group(gh_gov *g, const char *group_id, const char *identity_id)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"WITH RECURSIVE up(gid) AS ("
-				" SELECT group_id FROM group_members"
-				"  WHERE member_type = 'identity' AND member_id = ?1"
-				" UNION SELECT gm.group_id FROM group_members gm JOIN up"
-				"  ON gm.member_type = 'group' AND gm.member_id = up.gid)"
-				" SELECT 1 FROM up WHERE gid = ?2 LIMIT 1")))
-		return rc;
-	sqlite3_bind_text(st, 1, identity_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, group_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "checking group membership");
-}
-
 /* The approver as stored: active, and whether it holds the servicedesk role. */
 static int approver_load(gh_gov *g, const char *id, int *active, int *servicedesk)
 {
@@ -762,7 +738,7 @@ static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_
 		return gh_error_set(GH_EDENIED, "not_servicedesk: service-desk agents never "
 				    "approve");
 	json_array_append_new(checks, json_string("not_servicedesk"));
-	if ((rc = member_of_group(g, r->control_group, actor->id)) < 0)
+	if ((rc = gh_gov_group_contains(g, r->control_group, actor->id)) < 0)
 		return rc;
 	if (rc == 0)
 		return gh_error_set(GH_EDENIED, "in_control_owner_group: the approver is not a "
