@@ -222,8 +222,8 @@ def raw_exchange(port, data, timeout=5.0, half_close=True):
                 if not chunk:
                     break
                 out += chunk
-        except (socket.timeout, ConnectionResetError, BrokenPipeError):
-            pass
+        except OSError:
+            pass  # the server may close first: reset, broken pipe, not connected
     return out
 
 

@@ -57,9 +57,9 @@ def setup(srv, w):
     eq(w.pay_approve["incompatible_with"], [w.pay_create["id"]], "incompatible_with")
     other = status(srv.get("/v1/entitlements/" + w.pay_create["id"]), 200)
     eq(other["incompatible_with"], [w.pay_approve["id"]], "SoD conflict is symmetric")
-    # by name too: "system/name"
-    byname = status(srv.get("/v1/entitlements/billing-db/read-write"), 200)
-    eq(byname["id"], w.med["id"], "entitlement by system/name")
+    # by its unique name too
+    byname = status(srv.get("/v1/entitlements/read-write"), 200)
+    eq(byname["id"], w.med["id"], "entitlement by name")
 
 
 def nhi_created_with_owner(srv, w):
@@ -141,7 +141,10 @@ def low_over_max_clamped(srv, w):
 
 
 def medium_needs_one_approval(srv, w):
-    r = srv.request(w.etl["id"], w.med["id"], token=w.owner_tok, duration="2h")
+    # references by name: the subject by its name, the entitlement as system/name
+    r = srv.request("billing-etl", "billing-db/read-write", token=w.owner_tok, duration="2h")
+    eq(r["subject"], w.etl["id"], "subject resolved from its name")
+    eq(r["entitlement"], w.med["id"], "entitlement resolved from system/name")
     eq(r["state"], "pending_approval", "medium state after submit")
     eq(r["required_approvals"], 1, "required approvals")
     eq(r["decision"]["outcome"], "approval_required", "decision outcome")
