@@ -1,0 +1,305 @@
+/* bench_expiry.c - N active grants (bulk-inserted with their identities,
+ * entitlements and requests), E of them expiring at the same second: how long
+ * the scheduler takes to expire them all, called directly and as its thread. */
+#include "common/error.h"
+#include "common/util.h"
+#include "gov/gov.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ENTITLEMENTS 100
+#define YEAR (365 * 86400)
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "%s: %s\n", sql, err ? err : "?");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "inserting %s: %s\n", what, sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Grant i belongs to subject i / ENTITLEMENTS and entitlement i % ENTITLEMENTS;
+ * every (n / expiring)-th grant expires at `due`, the rest a year later. */
+static int populate(gh_gov *g, long n, long expiring, int64_t now, int64_t due)
+{
+	gh_store *s = gh_gov_store(g);
+	sqlite3 *db = gh_store_db(s);
+	sqlite3_stmt *idn = NULL, *req = NULL, *grt = NULL;
+	long subjects = (n + ENTITLEMENTS - 1) / ENTITLEMENTS, every = n / expiring;
+	char sql[1024], id[32], sid[32], eid[32], gid[32];
+	int rc = -1;
+
+	if (gh_store_begin(s))
+		return -1;
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO identities(id, kind, name, roles, created_at, updated_at) VALUES"
+		 " ('idn_0000000000000001', 'human', 'bench-owner', '[\"requester\"]', %lld, %lld);"
+		 "INSERT INTO groups(id, name, created_at, updated_at) VALUES"
+		 " ('grp_0000000000000001', 'bench-owners', %lld, %lld);"
+		 "INSERT INTO systems(id, name, owner_id, created_at, updated_at) VALUES"
+		 " ('sys_0000000000000001', 'bench-db', 'idn_0000000000000001', %lld, %lld);",
+		 (long long)now, (long long)now, (long long)now, (long long)now, (long long)now,
+		 (long long)now);
+	if (exec(db, sql))
+		goto fail;
+	for (int e = 0; e < ENTITLEMENTS; e++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO entitlements(id, system_id, name, risk_tier, data_sensitivity,"
+			 " environment, control_owner_group_id, max_duration, created_at, updated_at)"
+			 " VALUES ('ent_%016x', 'sys_0000000000000001', 'ent-%d', 'low', 'internal',"
+			 " 'prod', 'grp_0000000000000001', %d, %lld, %lld)",
+			 e + 1, e, 2 * YEAR, (long long)now, (long long)now);
+		if (exec(db, sql))
+			goto fail;
+	}
+	if (sqlite3_prepare_v2(db, "INSERT INTO identities(id, kind, name, owner_id, purpose,"
+				   " environment, expires_at, created_at, updated_at) VALUES"
+				   " (?1, 'service_account', ?2, 'idn_0000000000000001', 'bench',"
+				   " 'prod', ?3, ?4, ?4)", -1, &idn, NULL) ||
+	    sqlite3_prepare_v2(db, "INSERT INTO requests(id, state, channel, submitted_by,"
+				   " requester_id, subject_id, entitlement_id, justification, duration,"
+				   " decision, required_approvals, grant_id, created_at, updated_at)"
+				   " VALUES (?1, 'active', 'api', 'idn_0000000000000001',"
+				   " 'idn_0000000000000001', ?2, ?3, 'bench', ?4, '{\"source\":\"bench\","
+				   "\"policy_version\":\"bench\",\"outcome\":\"auto_approved\","
+				   "\"required_approvals\":0,\"reasons\":[]}', 0, ?5, ?6, ?6)",
+				   -1, &req, NULL) ||
+	    sqlite3_prepare_v2(db, "INSERT INTO grants(id, subject_id, entitlement_id, request_id,"
+				   " status, granted_at, expires_at) VALUES (?1, ?2, ?3, ?4, 'active',"
+				   " ?5, ?6)", -1, &grt, NULL)) {
+		fprintf(stderr, "preparing: %s\n", sqlite3_errmsg(db));
+		goto fail;
+	}
+	for (long i = 0; i < subjects; i++) {
+		snprintf(id, sizeof(id), "idn_%016lx", (unsigned long)(i + 2));
+		snprintf(sql, sizeof(sql), "bench-nhi-%ld", i);
+		sqlite3_bind_text(idn, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(idn, 2, sql, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(idn, 3, now + 2 * YEAR);
+		sqlite3_bind_int64(idn, 4, now);
+		if (step_done(db, idn, "an identity"))
+			goto fail;
+	}
+	for (long i = 0; i < n; i++) {
+		int64_t exp = (i % every == 0 && i / every < expiring) ? due : due + YEAR;
+
+		if (i && i % 100000 == 0) {   /* big transactions, not one giant one */
+			if (gh_store_commit(s) || gh_store_begin(s))
+				goto fail_nolock;
+		}
+		snprintf(id, sizeof(id), "req_%016lx", (unsigned long)(i + 1));
+		snprintf(gid, sizeof(gid), "grt_%016lx", (unsigned long)(i + 1));
+		snprintf(sid, sizeof(sid), "idn_%016lx", (unsigned long)(i / ENTITLEMENTS + 2));
+		snprintf(eid, sizeof(eid), "ent_%016lx", (unsigned long)(i % ENTITLEMENTS + 1));
+		sqlite3_bind_text(req, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(req, 2, sid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(req, 3, eid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(req, 4, exp - now);
+		sqlite3_bind_text(req, 5, gid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(req, 6, now);
+		if (step_done(db, req, "a request"))
+			goto fail;
+		sqlite3_bind_text(grt, 1, gid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(grt, 2, sid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(grt, 3, eid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(grt, 4, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(grt, 5, now);
+		sqlite3_bind_int64(grt, 6, exp);
+		if (step_done(db, grt, "a grant"))
+			goto fail;
+	}
+	rc = gh_store_commit(s) ? -1 : 0;
+	goto done;
+fail:
+	gh_store_rollback(s);
+fail_nolock:
+	rc = -1;
+done:
+	sqlite3_finalize(idn);
+	sqlite3_finalize(req);
+	sqlite3_finalize(grt);
+	return rc;
+}
+
+static long count(gh_gov *g, const char *sql)
+{
+	gh_store *s = gh_gov_store(g);
+	sqlite3_stmt *st = NULL;
+	long n = -1;
+
+	gh_store_read_begin(s);
+	if (sqlite3_prepare_v2(gh_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	gh_store_read_end(s);
+	return n;
+}
+
+static int open_fresh(gh_gov **g, const char *path, long n, long expiring, int64_t now,
+		      int64_t due)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	double t0 = now_s();
+
+	for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
+		char p[1024];
+		snprintf(p, sizeof(p), "%s%s", path, suffixes[k]);
+		unlink(p);
+	}
+	if (gh_gov_open(g, path, 1, NULL)) {
+		fprintf(stderr, "open: %s\n", gh_error_last()->message);
+		return -1;
+	}
+	if (populate(*g, n, expiring, now, due))
+		return -1;
+	printf("expiry_setup grants=%ld expiring=%ld seconds=%.1f\n", n, expiring, now_s() - t0);
+	return 0;
+}
+
+static int check(gh_gov *g, long expiring)
+{
+	long grants = count(g, "SELECT count(*) FROM grants WHERE status = 'expired'");
+	long reqs = count(g, "SELECT count(*) FROM requests WHERE state = 'expired'");
+	long active = count(g, "SELECT count(*) FROM grants WHERE status = 'active'");
+
+	printf("expiry_check expired_grants=%ld expired_requests=%ld still_active=%ld\n", grants,
+	       reqs, active);
+	return grants == expiring && reqs == expiring ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = "bench-expiry.db";
+	long n = 1000000, expiring = 10000;
+	int opt, thread = 1, direct = 1, sleep_ms = 1000, rc = 1;
+	gh_gov *g = NULL;
+
+	while ((opt = getopt(argc, argv, "n:e:d:s:DT")) != -1) {
+		switch (opt) {
+		case 'n': n = atol(optarg); break;
+		case 'e': expiring = atol(optarg); break;
+		case 'd': path = optarg; break;
+		case 's': sleep_ms = atoi(optarg); break;
+		case 'D': thread = 0; break;  /* only the direct call */
+		case 'T': direct = 0; break;  /* only the scheduler thread */
+		default:
+			fprintf(stderr, "usage: %s [-n grants] [-e expiring] [-d db] [-s max_sleep_ms]"
+				" [-D|-T]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (n < 1 || expiring < 1 || expiring > n)
+		return 2;
+	if (gh_init())
+		return 1;
+
+	if (direct) {
+		/* due in an hour; the scheduler is run for that second by hand */
+		int64_t now = gh_now(), due = now + 3600;
+		int expired = 0, sla = 0;
+		double t0;
+
+		if (open_fresh(&g, path, n, expiring, now, due))
+			goto out;
+		t0 = now_s();
+		if (gh_gov_sched_run(g, due, &expired, &sla)) {
+			fprintf(stderr, "gh_gov_sched_run: %s\n", gh_error_last()->message);
+			goto out;
+		}
+		printf("expiry_direct grants=%ld due=%ld expired=%d seconds=%.3f\n", n, expiring,
+		       expired, now_s() - t0);
+		if (expired != expiring || check(g, expiring))
+			goto out;
+		gh_gov_free(g);
+		g = NULL;
+	}
+	if (thread) {
+		/* due a few seconds after setup; the thread must notice on its own */
+		int64_t now = gh_now(), due;
+		double t_done, deadline;
+		long done = 0;
+		sqlite3 *watch = NULL;
+		sqlite3_stmt *left = NULL;
+
+		if (open_fresh(&g, path, n, expiring, now, now + 3600))
+			goto out;
+		due = gh_now() + 3;
+		{
+			/* move the expiring grants' time to just ahead, now that setup is over */
+			char sql[256];
+			gh_store *s = gh_gov_store(g);
+			snprintf(sql, sizeof(sql), "UPDATE grants SET expires_at = %lld WHERE"
+				 " expires_at = %lld", (long long)due, (long long)(now + 3600));
+			if (gh_store_begin(s) || exec(gh_store_db(s), sql) || gh_store_commit(s))
+				goto out;
+		}
+		if (gh_gov_sched_start(g, sleep_ms)) {
+			fprintf(stderr, "gh_gov_sched_start: %s\n", gh_error_last()->message);
+			goto out;
+		}
+		/* watch on a separate read-only connection (WAL readers do not block
+		 * the writer) with a query on the partial index of active grants */
+		if (sqlite3_open_v2(path, &watch, SQLITE_OPEN_READONLY, NULL) ||
+		    sqlite3_prepare_v2(watch, "SELECT count(*) FROM grants WHERE status = 'active'"
+					      " AND expires_at <= ?", -1, &left, NULL)) {
+			fprintf(stderr, "watching: %s\n", sqlite3_errmsg(watch));
+			sqlite3_finalize(left);
+			sqlite3_close(watch);
+			goto out;
+		}
+		sqlite3_bind_int64(left, 1, due);
+		deadline = (double)due + 60;
+		while (now_s() < deadline) {
+			long remaining = -1;
+
+			if (sqlite3_step(left) == SQLITE_ROW)
+				remaining = (long)sqlite3_column_int64(left, 0);
+			sqlite3_reset(left);
+			if (remaining == 0)
+				break;
+			usleep(2000);
+		}
+		t_done = now_s();
+		done = count(g, "SELECT count(*) FROM grants WHERE status = 'expired'");
+		gh_gov_sched_stop(g);
+		sqlite3_finalize(left);
+		sqlite3_close(watch);
+		printf("expiry_thread grants=%ld due=%ld expired=%ld max_sleep_ms=%d"
+		       " seconds_after_due=%.3f\n", n, expiring, done, sleep_ms, t_done - (double)due);
+		if (done < expiring || check(g, expiring))
+			goto out;
+	}
+	rc = 0;
+out:
+	gh_gov_free(g);
+	return rc;
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds (release) and runs every benchmark on fresh databases; prints the
+# results. Not a test: nothing here passes or fails on timing.
+#   bench/run.sh [BUILD]            BUILD defaults to build/
+#   BENCH_ONLY=audit|expiry|lifecycle  run one of them
+#   BENCH_EVENTS, BENCH_GRANTS, BENCH_EXPIRING, BENCH_SECONDS, BENCH_LEVELS  sizes
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+ONLY=${BENCH_ONLY:-all}
+EVENTS=${BENCH_EVENTS:-1000000}
+GRANTS=${BENCH_GRANTS:-1000000}
+EXPIRING=${BENCH_EXPIRING:-10000}
+SECONDS_PER_LEVEL=${BENCH_SECONDS:-10}
+LEVELS=${BENCH_LEVELS:-1,8,64}
+
+if [ ! -x "$BUILD/bench_lifecycle" ] || [ ! -x "$BUILD/gatehouse" ]; then
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build "$BUILD" -j "$(nproc)" >/dev/null || exit 1
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/gh-bench-XXXXXX")
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID"
+    for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVER_PID" 2>/dev/null
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+status=0
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+echo "# disk: $(df -h "$TMP" | awk 'NR==2 {print $1, $2}') ($(findmnt -n -o FSTYPE -T "$TMP" 2>/dev/null || echo '?'))"
+echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+
+if [ "$ONLY" = all ] || [ "$ONLY" = audit ]; then
+  echo "## audit verify ($EVENTS events)"
+  "$BUILD/bench_audit_verify" -n "$EVENTS" -d "$TMP/audit.db" || status=1
+  for i in 1 2 3; do
+    start=$(date +%s.%N)
+    "$BUILD/gatehouse" --db "$TMP/audit.db" audit verify >/dev/null 2>"$TMP/verify.err"
+    rc=$?
+    end=$(date +%s.%N)
+    echo "cli_audit_verify run=$i exit=$rc seconds=$(echo "$end - $start" | bc)"
+    [ $rc -eq 0 ] || { status=1; head -n 3 "$TMP/verify.err"; }
+  done
+  rm -f "$TMP"/audit.db*
+fi
+
+if [ "$ONLY" = all ] || [ "$ONLY" = expiry ]; then
+  echo "## expiry ($EXPIRING of $GRANTS grants due at the same second)"
+  "$BUILD/bench_expiry" -n "$GRANTS" -e "$EXPIRING" -d "$TMP/expiry.db" || status=1
+  rm -f "$TMP"/expiry.db*
+fi
+
+if [ "$ONLY" = all ] || [ "$ONLY" = lifecycle ]; then
+  echo "## lifecycle over HTTP (clients $LEVELS, ${SECONDS_PER_LEVEL}s each, synchronous=FULL)"
+  DB="$TMP/lifecycle.db"
+  TOKEN=$("$BUILD/gatehouse" --db "$DB" init 2>"$TMP/init.err" | grep -o 'gh_[^[:space:]"'"'"'`,;]*' | head -n 1)
+  if [ -z "$TOKEN" ]; then
+    echo "gatehouse init printed no token: $(head -c 300 "$TMP/init.err")"; status=1
+  else
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$BUILD/gatehouse" --db "$DB" serve --listen "127.0.0.1:$PORT" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+    SERVER_PID=$!
+    up=0
+    for _ in $(seq 1 100); do
+      if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then up=1; break; fi
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if [ $up -eq 1 ]; then
+      "$BUILD/bench_lifecycle" -u "http://127.0.0.1:$PORT" -t "$TOKEN" -c "$LEVELS" -s "$SECONDS_PER_LEVEL" || status=1
+    else
+      echo "server did not come up: $(tail -c 300 "$TMP/serve.err")"; status=1
+    fi
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    wait "$SERVER_PID" 2>/dev/null; echo "server exit=$?"
+    SERVER_PID=
+  fi
+fi
+exit $status

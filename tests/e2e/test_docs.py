@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""test_docs.py - the documentation matches the program: every route in
+docs/api.md's routes table exists (answers something other than 404 for an
+unknown route, and no 5xx) with real ids, and README.md shows the quick start."""
+
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ghtest  # noqa: E402
+from ghtest import expect, status  # noqa: E402
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+ROUTE_RE = re.compile(r"^\|\s*(GET|POST|PUT|PATCH|DELETE)\s*\|\s*(/\S*)\s*\|")
+
+
+def documented_routes():
+    with open(os.path.join(ROOT, "docs", "api.md")) as f:
+        routes = [(m.group(1), m.group(2)) for m in map(ROUTE_RE.match, f) if m]
+    expect(len(routes) >= 30, "the routes table lists the API (%d routes found)" % len(routes))
+    return routes
+
+
+def readme():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    for cmd in ("make run", "make test"):
+        expect(cmd in text, "README.md shows `%s`" % cmd)
+
+
+class Ids:
+    pass
+
+
+def setup(srv, ids):
+    srv.start()
+    owner = srv.human("docs-owner", ["requester"])
+    appr = srv.human("docs-approver", ["approver"])
+    ids.member = srv.human("docs-member", [])
+    grp = srv.group("docs-owners", [appr])
+    sysm = srv.system("docs-db", owner["id"])
+    low = srv.entitlement(sysm["id"], "ro", "low", "1h", grp["id"])
+    med = srv.entitlement(sysm["id"], "rw", "medium", "8h", grp["id"])
+    bot = srv.nhi("docs-bot", owner["id"])
+    ids.throwaway = srv.nhi("docs-throwaway", owner["id"])
+    granted = srv.request(bot["id"], low["id"])
+    pending = srv.request(bot["id"], med["id"])
+    tok = status(srv.post("/v1/tokens", {"identity": ids.member["id"], "name": "docs"}), 201)
+    ids.map = {
+        "tokens": tok["id"], "identities": ids.throwaway["id"], "groups": grp["id"],
+        "systems": sysm["id"], "entitlements": low["id"], "requests": pending["id"],
+        "grants": ghtest.grant_id_of(granted),
+    }
+    ids.low, ids.owner = low, owner
+
+
+def bodies(ids):
+    return {
+        ("POST", "/v1/tokens"): {"identity": ids.member["id"], "name": "docs-2"},
+        ("POST", "/v1/identities"): {"kind": "human", "name": "docs-new"},
+        ("PATCH", "/v1/identities/{ref}"): {"display_name": "Docs"},
+        ("POST", "/v1/identities/{ref}/suspend"): {"reason": "docs"},
+        ("POST", "/v1/identities/{ref}/activate"): {"reason": "docs"},
+        ("POST", "/v1/identities/{ref}/decommission"): {"reason": "docs"},
+        ("POST", "/v1/groups"): {"name": "docs-new-grp"},
+        ("POST", "/v1/groups/{ref}/members"): {"identity": ids.member["id"]},
+        ("POST", "/v1/systems"): {"name": "docs-new-sys", "owner": ids.owner["id"]},
+        ("PATCH", "/v1/systems/{ref}"): {"description": "docs"},
+        ("POST", "/v1/entitlements"): {"system": "docs-db", "name": "docs-new", "risk_tier": "low",
+                                       "data_sensitivity": "public", "environment": "dev",
+                                       "control_owner_group": "docs-owners",
+                                       "max_duration": "1h"},
+        ("PATCH", "/v1/entitlements/{ref}"): {"description": "docs"},
+        ("POST", "/v1/requests"): {"channel": "api", "subject": ids.member["id"],
+                                   "entitlement": ids.low["id"], "justification": "docs",
+                                   "duration": "30m"},
+        ("POST", "/v1/requests/{id}/approve"): {"comment": "docs"},
+        ("POST", "/v1/requests/{id}/reject"): {"comment": "docs"},
+        ("POST", "/v1/requests/{id}/cancel"): {"reason": "docs"},
+        ("POST", "/v1/grants/{id}/revoke"): {"reason": "docs"},
+    }
+
+
+def concrete(path, ids):
+    parts = path.strip("/").split("/")
+    out = []
+    for i, p in enumerate(parts):
+        if p in ("{id}", "{ref}"):
+            out.append(ids.map[parts[i - 1]])
+        elif p == "{member}":
+            out.append(ids.member["id"])
+        elif p.startswith("{"):
+            raise ghtest.Failure("unknown placeholder %s in %s" % (p, path))
+        else:
+            out.append(p)
+    return "/" + "/".join(out)
+
+
+def route_exists(srv, ids, method, path):
+    url = concrete(path, ids)
+    body = bodies(ids).get((method, path), {} if method in ("POST", "PATCH", "PUT") else None)
+    r = srv.call(method, url, body)
+    expect(r.status < 500, "%s %s answered %d: %s" % (method, url, r.status, r.text[:300]))
+    expect(r.status != 405, "%s %s: method not allowed for a documented route" % (method, url))
+    if r.status == 404:
+        raise ghtest.Failure("%s %s answered 404 (%s)" % (method, url, r.text[:300]))
+    if r.status >= 400:
+        ghtest.problem(r, what="documented route")
+    return r
+
+
+def body(t, binary):
+    t.case("README.md shows make run and make test", readme)
+    routes = t.case("docs/api.md lists the routes", documented_routes)
+    srv = t.server(binary, name="docs")
+    ids = Ids()
+    if not routes or not t.case("setup: one of each object", setup, srv, ids):
+        return
+
+    def unknown():
+        r = srv.get("/v1/no-such-route")
+        ghtest.problem(r, 404, problem_code="not_found", what="an unknown route")
+    t.case("an unknown route is a 404 problem", unknown)
+    for method, path in routes:
+        t.case("documented: %s %s" % (method, path), route_exists, srv, ids, method, path)
+
+
+if __name__ == "__main__":
+    ghtest.main(body)
