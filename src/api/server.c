@@ -438,8 +438,10 @@ int gh_api_start(gh_api **out, gh_gov *g, const gh_api_options *opts)
 	if (opts && opts->threads > 0) {
 		threads = (unsigned)opts->threads;
 	} else {
+		/* a worker waits for its durable commit; more workers than
+		 * cores let concurrent writes share a commit (store.md) */
 		cores = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = cores > 0 ? (unsigned)cores : 1;
+		threads = 8 * (cores > 0 ? (unsigned)cores : 1);
 	}
 	if (threads > MAX_THREADS)
 		threads = MAX_THREADS;

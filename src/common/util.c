@@ -3,6 +3,7 @@
 #include "common/error.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,12 +176,28 @@ void gh_duration_format(char *out, size_t outlen, int64_t seconds)
 	}
 }
 
+/* Ids are ordered by creation so that inserts land at the right edge of the
+ * indexes that hold them: 42 bits of milliseconds since 2020-01-01 and a
+ * 22-bit counter that starts at a random value and steps on every id, so ids
+ * made in one process never repeat and are hard to guess across processes. */
 void gh_id_new(char *out, size_t outlen, const char *prefix)
 {
+	static _Atomic uint32_t counter;
+	static _Atomic int seeded;
+	uint64_t ms = (uint64_t)(gh_now_us() / 1000 - 1577836800000LL);
+	uint32_t n;
 	unsigned char raw[8];
-
-	randombytes_buf(raw, sizeof(raw));
 	char hex[17];
+
+	if (!seeded) {
+		uint32_t expected = 0;
+		atomic_compare_exchange_strong(&counter, &expected, randombytes_random());
+		seeded = 1;
+	}
+	n = atomic_fetch_add(&counter, 1);
+	uint64_t v = (ms << 22) | (n & 0x3fffff);
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		raw[i] = (unsigned char)(v & 0xff);
 	gh_hex(hex, raw, sizeof(raw));
 	snprintf(out, outlen, "%s_%s", prefix, hex);
 }
