@@ -1,11 +1,35 @@
 /* error.c - the thread-local error object behind gh_error_last. */
 #include "common/error.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 static _Thread_local gh_error last;
+static pthread_key_t cleanup_key;
+static pthread_once_t cleanup_once = PTHREAD_ONCE_INIT;
+
+/* Frees a thread's field list when the thread ends (server workers come and go). */
+static void thread_cleanup(void *arg)
+{
+	gh_error *e = arg;
+
+	json_decref(e->fields);
+	e->fields = NULL;
+}
+
+static void make_key(void)
+{
+	pthread_key_create(&cleanup_key, thread_cleanup);
+}
+
+static json_t *new_fields(void)
+{
+	pthread_once(&cleanup_once, make_key);
+	pthread_setspecific(cleanup_key, &last);
+	return json_array();
+}
 
 const gh_error *gh_error_last(void)
 {
@@ -42,7 +66,7 @@ void gh_error_field(const char *field, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	if (!last.fields && !(last.fields = json_array()))
+	if (!last.fields && !(last.fields = new_fields()))
 		return;
 	item = json_pack("{s:s, s:s}", "field", field ? field : "", "reason", reason);
 	if (item)
