@@ -3,7 +3,8 @@
  *
  * Input: one byte, then a JSON body. The byte picks the operation (byte % OPS)
  * and the actor ((byte / OPS) % 3: admin, approver1, owner1); the body goes to
- * the operation as the API would pass it. Properties (abort on violation):
+ * a write as the API would pass it, or gives a list its query parameters
+ * ({"limit": 5, "after": "...", "kind": "..."}, as the router would). Properties (abort on violation):
  * no crash, leak or UB; a failure returns NULL output, leaves its code in
  * gh_error_last(), leaves no transaction open and changes nothing in the
  * database (DESIGN.md invariant 5). After a success the estate is restored
@@ -34,6 +35,14 @@ enum op {
 	OP_REQUEST_CANCEL,
 	OP_GRANT_REVOKE,
 	OP_TOKEN_CREATE,
+	/* reads: the body's string members stand in for the query parameters */
+	OP_IDENTITY_LIST,
+	OP_GROUP_LIST,
+	OP_SYSTEM_LIST,
+	OP_ENTITLEMENT_LIST,
+	OP_REQUEST_LIST,
+	OP_GRANT_LIST,
+	OP_AUDIT_LIST,
 	OPS
 };
 
@@ -180,8 +189,18 @@ static void world(void)
 	fz_fingerprint(pristine, g);
 }
 
+/* A query parameter from the body: its string member, or NULL. */
+static const char *q(const json_t *in, const char *key)
+{
+	return json_string_value(json_object_get(in, key));
+}
+
 static int run(json_t **out, int op, const gh_actor *a, const json_t *in)
 {
+	json_t *limit = json_object_get(in, "limit"), *after_seq = json_object_get(in, "after_seq");
+	gh_page page = {json_is_integer(limit) ? (int)json_integer_value(limit) : 0,
+			q(in, "after")};
+
 	switch (op) {
 	case OP_IDENTITY_CREATE:
 		return gh_gov_identity_create(out, g, a, in);
@@ -215,8 +234,28 @@ static int run(json_t **out, int op, const gh_actor *a, const json_t *in)
 		return gh_gov_request_cancel(out, g, a, pending_id, in);
 	case OP_GRANT_REVOKE:
 		return gh_gov_grant_revoke(out, g, a, grant_id, in);
-	default:
+	case OP_TOKEN_CREATE:
 		return gh_gov_token_create(out, g, a, in);
+	case OP_IDENTITY_LIST:
+		return gh_gov_identity_list(out, g, a, &page, q(in, "kind"), q(in, "status"),
+					    q(in, "owner"));
+	case OP_GROUP_LIST:
+		return gh_gov_group_list(out, g, a, &page);
+	case OP_SYSTEM_LIST:
+		return gh_gov_system_list(out, g, a, &page);
+	case OP_ENTITLEMENT_LIST:
+		return gh_gov_entitlement_list(out, g, a, &page, q(in, "system"), q(in, "risk_tier"),
+					       q(in, "environment"), q(in, "requestable"));
+	case OP_REQUEST_LIST:
+		return gh_gov_request_list(out, g, a, &page, q(in, "state"), q(in, "subject"),
+					   q(in, "entitlement"));
+	case OP_GRANT_LIST:
+		return gh_gov_grant_list(out, g, a, &page, q(in, "status"), q(in, "subject"),
+					 q(in, "entitlement"));
+	default:
+		return gh_gov_audit_list(out, g, a,
+					 json_is_integer(after_seq) ? json_integer_value(after_seq) : 0,
+					 page.limit, q(in, "object_id"));
 	}
 }
 
@@ -243,7 +282,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rc ? gh_error_last()->message : "ok");
 	check(sqlite3_get_autocommit(gh_store_db(gh_gov_store(g))), "a transaction was left open",
 	      op);
-	if (rc == 0) {
+	if (rc == 0 && op >= OP_IDENTITY_LIST) {
+		check(out != NULL, "a success returned no output", op);
+		fz_fingerprint(after, g);
+		check(memcmp(after, pristine, sizeof(after)) == 0, "a read changed the database", op);
+	} else if (rc == 0) {
 		check(out != NULL, "a success returned no output", op);
 		restore();
 		fz_fingerprint(after, g);
