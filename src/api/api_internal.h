@@ -3,6 +3,7 @@
 #define GH_API_INTERNAL_H
 
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,7 @@
 #define GH_API_QUERY_MAX 256     /* bytes of one decoded query value */
 #define GH_API_PAGE_DEFAULT 50
 #define GH_API_PAGE_MAX 500
+#define GH_API_TOKEN_MAX 512     /* bytes of a bearer token */
 
 /* Route role masks: GH_ROLE_* bits (admin is always allowed), or one of these. */
 #define GH_API_PUBLIC 0u         /* no authentication at all */
@@ -98,12 +100,30 @@ int gh_api_text_ok(const char *s, size_t n);
 /* Reads and checks rq's query string against rq->route->query: unknown,
  * repeated, empty or malformed parameters are all reported (GH_EINVALID). */
 int gh_api_query_parse(gh_api_req *rq);
+/* One raw (still escaped) query parameter of rq->route, as MHD hands it over
+ * (value NULL for "?key"): decoded into rq->query; records a field error and
+ * returns -1 when it is unknown, repeated, empty, badly escaped or not text. */
+int gh_api_query_take(gh_api_req *rq, const char *key, const char *value);
+/* After every parameter was taken: checks limit, after_seq and requestable
+ * into rq. bad says a take failed. 0, or GH_EINVALID with the fields. */
+int gh_api_query_check(gh_api_req *rq, int bad);
 /* The decoded value of query parameter name, or NULL. */
 const char *gh_api_query(const gh_api_req *rq, const char *name);
 /* 1 when roles may use route (admin may use every route). */
 int gh_api_role_allows(const gh_api_route *route, unsigned roles);
 /* "admin, iam" for a role mask. */
 void gh_api_roles_text(char *out, size_t outlen, unsigned roles);
+
+/* --- server.c ----------------------------------------------------------- */
+/* "host:port", host an IPv4 literal or "localhost"; port 0 picks a free one;
+ * NULL or "" means 127.0.0.1:8080. 0 or GH_EINVALID. */
+int gh_api_parse_listen(struct sockaddr_in *sa, const char *listen);
+/* 1 when ct (may be NULL) is application/json, with an optional charset
+ * parameter that must then be UTF-8. */
+int gh_api_is_json_type(const char *ct);
+/* The token of an Authorization header value "Bearer <b64token>" into out;
+ * GH_EUNAUTH when it is not that form or longer than GH_API_TOKEN_MAX. */
+int gh_api_bearer_token(char out[GH_API_TOKEN_MAX + 1], const char *header);
 
 /* --- handlers.c --------------------------------------------------------- */
 int gh_api_handle_healthz(gh_api_req *rq);

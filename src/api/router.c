@@ -308,16 +308,8 @@ static void printable(char *out, size_t outlen, const char *s)
 	out[o] = '\0';
 }
 
-typedef struct query_walk {
-	gh_api_req *rq;
-	int bad;
-} query_walk;
-
-static enum MHD_Result query_one(void *cls, enum MHD_ValueKind kind, const char *key,
-				 const char *value)
+int gh_api_query_take(gh_api_req *rq, const char *key, const char *value)
 {
-	query_walk *w = cls;
-	gh_api_req *rq = w->rq;
 	const char *const *names = rq->route->query;
 	char name[65], shown[65];
 	size_t i;
@@ -328,39 +320,48 @@ static enum MHD_Result query_one(void *cls, enum MHD_ValueKind kind, const char 
 	if (len < 0 || !gh_api_text_ok(name, (size_t)len)) {
 		printable(shown, sizeof(shown), key);
 		gh_error_field(shown, "unknown query parameter");
-		w->bad = 1;
-		return MHD_YES;
+		return -1;
 	}
 	for (i = 0; names && names[i]; i++)
 		if (strcmp(names[i], name) == 0)
 			break;
 	if (!names || !names[i]) {
 		gh_error_field(name, "unknown query parameter");
-		w->bad = 1;
-		return MHD_YES;
+		return -1;
 	}
 	if (rq->query[i]) {
 		gh_error_field(name, "is given more than once");
-		w->bad = 1;
-		return MHD_YES;
+		return -1;
 	}
 	if (!value || !*value) {
 		gh_error_field(name, "must not be empty");
-		w->bad = 1;
-		return MHD_YES;
+		return -1;
 	}
 	len = gh_api_unescape(rq->qbuf[i], sizeof(rq->qbuf[i]), value, strlen(value));
 	if (len < 0) {
 		gh_error_field(name, "is badly escaped or longer than %d bytes", GH_API_QUERY_MAX);
-		w->bad = 1;
-		return MHD_YES;
+		return -1;
 	}
 	if (!gh_api_text_ok(rq->qbuf[i], (size_t)len)) {
 		gh_error_field(name, "must be UTF-8 text without control characters");
-		w->bad = 1;
-		return MHD_YES;
+		return -1;
 	}
 	rq->query[i] = rq->qbuf[i];
+	return 0;
+}
+
+typedef struct query_walk {
+	gh_api_req *rq;
+	int bad;
+} query_walk;
+
+static enum MHD_Result query_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	query_walk *w = cls;
+
+	if (gh_api_query_take(w->rq, key, value))
+		w->bad = 1;
 	return MHD_YES;
 }
 
@@ -383,16 +384,22 @@ static int parse_int(const char *s, long long lo, long long hi, long long *out)
 int gh_api_query_parse(gh_api_req *rq)
 {
 	query_walk w = {rq, 0};
+
+	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_one, &w);
+	return gh_api_query_check(rq, w.bad);
+}
+
+int gh_api_query_check(gh_api_req *rq, int bad)
+{
 	const char *v;
 	long long n;
 
-	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_one, &w);
 	if ((v = gh_api_query(rq, "limit"))) {
 		if (parse_int(v, 1, GH_API_PAGE_MAX, &n) == 0) {
 			rq->limit = (int)n;
 		} else {
 			gh_error_field("limit", "must be a whole number from 1 to %d", GH_API_PAGE_MAX);
-			w.bad = 1;
+			bad = 1;
 		}
 	}
 	if ((v = gh_api_query(rq, "after_seq"))) {
@@ -400,15 +407,15 @@ int gh_api_query_parse(gh_api_req *rq)
 			rq->after_seq = n;
 		} else {
 			gh_error_field("after_seq", "must be a whole number, 0 or more");
-			w.bad = 1;
+			bad = 1;
 		}
 	}
 	if ((v = gh_api_query(rq, "requestable")) && strcmp(v, "true") != 0 &&
 	    strcmp(v, "false") != 0) {
 		gh_error_field("requestable", "must be true or false");
-		w.bad = 1;
+		bad = 1;
 	}
-	if (!w.bad)
+	if (!bad)
 		return 0;
 	/* a field that could not be recorded must still refuse the request */
 	if (gh_error_fields_finish() == 0)

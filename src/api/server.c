@@ -18,11 +18,9 @@
 #define CONNECTION_LIMIT 1000u
 #define CONNECTION_TIMEOUT 30u          /* seconds a connection may sit idle */
 #define MAX_THREADS 64
-#define TOKEN_MAX 512
 #define DISCARD_MAX (1024 * 1024)       /* bytes dropped past the cap before hanging up */
 
-/* "host:port", host an IPv4 literal or "localhost"; port 0 picks a free one. */
-static int parse_listen(struct sockaddr_in *sa, const char *listen)
+int gh_api_parse_listen(struct sockaddr_in *sa, const char *listen)
 {
 	char host[INET_ADDRSTRLEN + 16];
 	const char *colon;
@@ -59,8 +57,7 @@ static int parse_listen(struct sockaddr_in *sa, const char *listen)
 	return 0;
 }
 
-/* application/json, with an optional charset that must then be UTF-8. */
-static int is_json_type(const char *ct)
+int gh_api_is_json_type(const char *ct)
 {
 	const char *p;
 
@@ -153,35 +150,43 @@ static enum MHD_Result fail(gh_api_req *rq, int rc)
 	return respond(rq, status, r);
 }
 
-/* "Bearer <token>" -> rq->actor. The token is never logged and is wiped. */
-static int authenticate(gh_api_req *rq)
+int gh_api_bearer_token(char out[GH_API_TOKEN_MAX + 1], const char *h)
 {
-	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
-	char token[TOKEN_MAX + 1];
 	size_t n = 0;
-	int rc;
 
-	if (!h)
-		return gh_error_set(GH_EUNAUTH, "an Authorization: Bearer token is required");
-	rq->bad_token = 1;
 	if (strncasecmp(h, "Bearer ", 7) != 0)
 		return gh_error_set(GH_EUNAUTH, "the Authorization header must be \"Bearer <token>\"");
 	h += 7;
 	while (*h == ' ')
 		h++;
 	/* RFC 6750 b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "="s */
-	while (h[n] && n <= TOKEN_MAX) {
+	while (h[n] && n <= GH_API_TOKEN_MAX) {
 		char c = h[n];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '='))
 			break;
 		n++;
 	}
-	if (n == 0 || n > TOKEN_MAX || (h[n] && strspn(h + n, " \t") != strlen(h + n)))
+	if (n == 0 || n > GH_API_TOKEN_MAX || (h[n] && strspn(h + n, " \t") != strlen(h + n)))
 		return gh_error_set(GH_EUNAUTH, "the bearer token is malformed");
-	memcpy(token, h, n);
-	token[n] = '\0';
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* "Bearer <token>" -> rq->actor. The token is never logged and is wiped. */
+static int authenticate(gh_api_req *rq)
+{
+	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	char token[GH_API_TOKEN_MAX + 1];
+	int rc;
+
+	if (!h)
+		return gh_error_set(GH_EUNAUTH, "an Authorization: Bearer token is required");
+	rq->bad_token = 1;
+	if ((rc = gh_api_bearer_token(token, h)))
+		return rc;
 	rc = gh_gov_authenticate(&rq->actor, rq->gov, token);
 	sodium_memzero(token, sizeof(token));
 	if (rc == GH_EUNAUTH && gh_error_last()->code != GH_EUNAUTH)
@@ -240,7 +245,7 @@ static enum MHD_Result begin(gh_api_req *rq, const char *url)
 			gh_error_field("body", "this route takes no request body");
 			return fail(rq, gh_error_fields_finish());
 		}
-		if (!is_json_type(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+		if (!gh_api_is_json_type(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
 							      MHD_HTTP_HEADER_CONTENT_TYPE)))
 			return fail(rq, gh_error_set(GH_API_EMEDIA,
 						     "the body must be application/json"));
@@ -300,7 +305,7 @@ static enum MHD_Result finish(gh_api_req *rq)
 			gh_error_field("body", "this route takes no request body");
 			return fail(rq, gh_error_fields_finish());
 		}
-		if (!is_json_type(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+		if (!gh_api_is_json_type(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
 							      MHD_HTTP_HEADER_CONTENT_TYPE)))
 			return fail(rq, gh_error_set(GH_API_EMEDIA,
 						     "the body must be application/json"));
@@ -429,7 +434,7 @@ int gh_api_start(gh_api **out, gh_gov *g, const gh_api_options *opts)
 	int rc;
 
 	*out = NULL;
-	if ((rc = parse_listen(&sa, opts ? opts->listen : NULL)))
+	if ((rc = gh_api_parse_listen(&sa, opts ? opts->listen : NULL)))
 		return rc;
 	if (!(api = calloc(1, sizeof(*api))))
 		return gh_error_set(GH_ERROR, "out of memory");

@@ -44,6 +44,8 @@ void gh_time_format(char *out, size_t outlen, int64_t t)
 		snprintf(out, outlen, "invalid");
 }
 
+#define TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
+
 static int digits(const char *s, int n, int *out)
 {
 	int v = 0;
@@ -71,6 +73,7 @@ static int64_t days_from_civil(int y, int m, int d)
 int gh_time_parse(int64_t *out, const char *s)
 {
 	int y, mo, d, h, mi, se, oh = 0, om = 0;
+	int64_t t;
 	const char *p;
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
@@ -108,8 +111,12 @@ int gh_time_parse(int64_t *out, const char *s)
 	}
 	if (*p != '\0')
 		return GH_EINVALID;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
-	       (int64_t)oh * 3600 - (int64_t)om * 60;
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - (int64_t)oh * 3600 -
+	    (int64_t)om * 60;
+	/* an offset or a leap second can cross 1970 or 9999: outside what we format */
+	if (t < 0 || t > TIME_MAX)
+		return GH_EINVALID;
+	*out = t;
 	return 0;
 }
 

@@ -14,7 +14,8 @@ int64_t gh_time_offset(void);
 
 /* Formats unix seconds as RFC 3339 UTC ("2026-11-26T10:00:00Z") into out (>= 21 bytes). */
 void gh_time_format(char *out, size_t outlen, int64_t t);
-/* Parses RFC 3339 (Z or +hh:mm offset, optional fraction). 0 or GH_EINVALID. */
+/* Parses RFC 3339 (Z or +hh:mm offset, optional fraction) of a time from 1970
+ * to 9999 UTC, the range gh_time_format writes. 0 or GH_EINVALID. */
 int gh_time_parse(int64_t *out, const char *s);
 
 /* Durations: "90s", "15m", "8h", "7d", "2w", or combinations like "1h30m".
