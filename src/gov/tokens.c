@@ -378,18 +378,26 @@ int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token)
 			if (json_is_string(item))
 				out->roles |= gh_role_parse(json_string_value(item));
 	}
-	if (now - last_used >= LAST_USED_EVERY) {
-		/* an autocommit write under the store lock; a lost update costs nothing */
-		if (!gh_store_stmt(&st, g->store, "UPDATE tokens SET last_used_at = ? WHERE id = ?")) {
-			sqlite3_bind_int64(st, 1, now);
-			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-			sqlite3_reset(st);
+cleanup:
+	gh_store_read_end(g->store);
+	if (rc == 0 && now - last_used >= LAST_USED_EVERY) {
+		/* a write of its own, after the read; a lost update costs nothing */
+		if (gh_store_begin(g->store) == 0) {
+			int w = gh_store_stmt(&st, g->store,
+					      "UPDATE tokens SET last_used_at = ? WHERE id = ?");
+			if (!w) {
+				sqlite3_bind_int64(st, 1, now);
+				sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+				w = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+				sqlite3_reset(st);
+			}
+			if (w)
+				gh_store_rollback(g->store);
+			else
+				gh_store_commit(g->store);
 		}
 		gh_error_clear();
 	}
-cleanup:
-	gh_store_read_end(g->store);
 	json_decref(roles);
 	sodium_memzero(hash, sizeof(hash));
 	if (rc)

@@ -11,6 +11,27 @@
 
 #define STMT_CACHE 256
 
+typedef struct stmt_cache {
+	const char *sql;
+	sqlite3_stmt *stmt;
+} stmt_cache;
+
+/* A read-only connection; reads run on these, never behind the writer's lock,
+ * and see only committed (durable) state. */
+typedef struct reader {
+	sqlite3 *db;
+	stmt_cache cache[STMT_CACHE];
+	struct reader *next;     /* in the free list */
+	struct reader *all;      /* in the list of every reader, for freeing */
+} reader;
+
+/* The read section the calling thread is in, if any. */
+static _Thread_local struct {
+	gh_store *store;
+	reader *r;
+	int depth;
+} cur;
+
 #define BATCH_MAX 128          /* operations that may share one commit */
 #define BATCH_RING 256
 
@@ -30,18 +51,27 @@ struct gh_store {
 	int batch_rc[BATCH_RING];
 	char batch_msg[BATCH_RING][sizeof(((gh_error *)0)->message)];
 	int version;
-	struct {
-		const char *sql;
-		sqlite3_stmt *stmt;
-	} cache[STMT_CACHE];
+	char *path;
+	pthread_mutex_t readers_lock;
+	reader *free_readers;
+	reader *all_readers;
+	stmt_cache cache[STMT_CACHE];
 };
+
+/* The connection the calling thread uses on s: its reader inside a read
+ * section, the writer otherwise. */
+static sqlite3 *conn(gh_store *s)
+{
+	return cur.store == s && cur.r ? cur.r->db : s->db;
+}
 
 int gh_store_fail(gh_store *s, const char *what)
 {
-	int ext = sqlite3_extended_errcode(s->db);
+	sqlite3 *db = conn(s);
+	int ext = sqlite3_extended_errcode(db);
 	int code = (ext & 0xff) == SQLITE_CONSTRAINT ? GH_ECONFLICT : GH_ERROR;
 
-	return gh_error_set(code, "%s: %s", what, sqlite3_errmsg(s->db));
+	return gh_error_set(code, "%s: %s", what, sqlite3_errmsg(db));
 }
 
 static int exec(gh_store *s, const char *sql, const char *what)
@@ -105,7 +135,12 @@ int gh_store_open(gh_store **out, const char *path, int create)
 		return gh_error_set(GH_ERROR, "out of memory");
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->flushed, NULL);
+	pthread_mutex_init(&s->readers_lock, NULL);
 	s->batch = 1;
+	if (!(s->path = strdup(path))) {
+		gh_store_free(s);
+		return gh_error_set(GH_ERROR, "out of memory");
+	}
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		gh_error_set(GH_ERROR, "opening %s: %s", path,
 			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -126,10 +161,25 @@ int gh_store_open(gh_store **out, const char *path, int create)
 	return 0;
 }
 
+static void reader_free(reader *r)
+{
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(r->cache[i].stmt);
+	sqlite3_close(r->db);
+	free(r);
+}
+
 void gh_store_free(gh_store *s)
 {
 	if (!s)
 		return;
+	while (s->all_readers) {
+		reader *r = s->all_readers;
+		s->all_readers = r->all;
+		reader_free(r);
+	}
+	pthread_mutex_destroy(&s->readers_lock);
+	free(s->path);
 	for (size_t i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(s->cache[i].stmt);
 	sqlite3_close(s->db);
@@ -140,7 +190,7 @@ void gh_store_free(gh_store *s)
 
 sqlite3 *gh_store_db(gh_store *s)
 {
-	return s->db;
+	return conn(s);
 }
 
 int gh_store_version(gh_store *s)
@@ -241,37 +291,114 @@ void gh_store_rollback(gh_store *s)
 	unlock(s);
 }
 
-void gh_store_read_begin(gh_store *s)
+void gh_store_exclusive_begin(gh_store *s)
 {
 	lock(s);
-	/* readers see only what is durable */
 	if (s->in_tx)
 		flush(s);
 }
 
-void gh_store_read_end(gh_store *s)
+void gh_store_exclusive_end(gh_store *s)
 {
 	unlock(s);
+}
+
+/* A free reader, or a new one; NULL when none can be opened. */
+static reader *reader_take(gh_store *s)
+{
+	reader *r;
+
+	pthread_mutex_lock(&s->readers_lock);
+	if ((r = s->free_readers))
+		s->free_readers = r->next;
+	pthread_mutex_unlock(&s->readers_lock);
+	if (r)
+		return r;
+	if (!(r = calloc(1, sizeof(*r))))
+		return NULL;
+	if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(r->db);
+		free(r);
+		return NULL;
+	}
+	sqlite3_busy_timeout(r->db, 10000);
+	pthread_mutex_lock(&s->readers_lock);
+	r->all = s->all_readers;
+	s->all_readers = r;
+	pthread_mutex_unlock(&s->readers_lock);
+	return r;
+}
+
+void gh_store_read_begin(gh_store *s)
+{
+	reader *r;
+
+	if (cur.store == s && cur.depth > 0) {
+		cur.depth++;
+		return;
+	}
+	/* one snapshot for the whole section; without a reader, fall back to
+	 * the writer's lock after making pending writes durable */
+	if ((r = reader_take(s)) && sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+		cur.store = s;
+		cur.r = r;
+		cur.depth = 1;
+		return;
+	}
+	if (r) {
+		pthread_mutex_lock(&s->readers_lock);
+		r->next = s->free_readers;
+		s->free_readers = r;
+		pthread_mutex_unlock(&s->readers_lock);
+	}
+	lock(s);
+	if (s->in_tx)
+		flush(s);
+	cur.store = s;
+	cur.r = NULL;
+	cur.depth = 1;
+}
+
+void gh_store_read_end(gh_store *s)
+{
+	reader *r = cur.r;
+
+	if (cur.store != s || cur.depth <= 0 || --cur.depth > 0)
+		return;
+	cur.store = NULL;
+	cur.r = NULL;
+	if (!r) {
+		unlock(s);
+		return;
+	}
+	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+	pthread_mutex_lock(&s->readers_lock);
+	r->next = s->free_readers;
+	s->free_readers = r;
+	pthread_mutex_unlock(&s->readers_lock);
 }
 
 int gh_store_stmt(sqlite3_stmt **out, gh_store *s, const char *sql)
 {
 	size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
+	stmt_cache *cache = cur.store == s && cur.r ? cur.r->cache : s->cache;
+	sqlite3 *db = conn(s);
 
 	for (size_t i = 0; i < STMT_CACHE; i++) {
 		size_t k = (h + i) % STMT_CACHE;
-		if (s->cache[k].sql == sql) {
-			sqlite3_reset(s->cache[k].stmt);
-			sqlite3_clear_bindings(s->cache[k].stmt);
-			*out = s->cache[k].stmt;
+		if (cache[k].sql == sql) {
+			sqlite3_reset(cache[k].stmt);
+			sqlite3_clear_bindings(cache[k].stmt);
+			*out = cache[k].stmt;
 			return 0;
 		}
-		if (!s->cache[k].sql) {
-			if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-					       &s->cache[k].stmt, NULL) != SQLITE_OK)
+		if (!cache[k].sql) {
+			if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					       &cache[k].stmt, NULL) != SQLITE_OK)
 				return gh_store_fail(s, "preparing a statement");
-			s->cache[k].sql = sql;
-			*out = s->cache[k].stmt;
+			cache[k].sql = sql;
+			*out = cache[k].stmt;
 			return 0;
 		}
 	}

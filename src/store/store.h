@@ -3,8 +3,10 @@
  *
  * Every write happens between gh_store_begin and gh_store_commit (or
  * gh_store_rollback), which also hold the store's lock, so a change and its
- * audit event always commit together or not at all. Reads take the same lock
- * with gh_store_read_begin/gh_store_read_end. */
+ * audit event always commit together or not at all. Reads run between
+ * gh_store_read_begin/gh_store_read_end on a pooled read-only connection with
+ * one snapshot of committed state; they never wait for writers. Inside a
+ * read section, gh_store_db and gh_store_stmt use that connection. */
 #ifndef GH_STORE_H
 #define GH_STORE_H
 
@@ -33,6 +35,12 @@ int gh_store_commit(gh_store *s);     /* COMMIT + unlock; rolls back on failure 
 void gh_store_rollback(gh_store *s);  /* ROLLBACK + unlock */
 void gh_store_read_begin(gh_store *s);
 void gh_store_read_end(gh_store *s);
+
+/* Exclusive use of the writer connection outside any transaction, for
+ * maintenance and tests (raw SQL, pragmas, backups): takes the writer's lock
+ * after making pending writes durable. gh_store_db() is the writer inside. */
+void gh_store_exclusive_begin(gh_store *s);
+void gh_store_exclusive_end(gh_store *s);
 
 /* A cached prepared statement for sql, reset and with bindings cleared.
  * sql must be a string literal (the cache is keyed by its address). Borrowed. */

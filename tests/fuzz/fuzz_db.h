@@ -56,12 +56,12 @@ static void fz_sql(gh_gov *g, const char *sql)
 	gh_store *s = gh_gov_store(g);
 	char *err = NULL;
 
-	gh_store_read_begin(s);
+	gh_store_exclusive_begin(s);
 	if (sqlite3_exec(gh_store_db(s), sql, NULL, NULL, &err) != SQLITE_OK) {
 		fprintf(stderr, "fuzz setup: %s: %s\n", sql, err ? err : "?");
 		abort();
 	}
-	gh_store_read_end(s);
+	gh_store_exclusive_end(s);
 }
 
 /* A new database in a new temp dir (tmpfs when there is one), without
@@ -82,7 +82,7 @@ static gh_gov *fz_open(void)
 		fz_die("opening the database");
 	fz_sql(fz_gov, "PRAGMA synchronous=OFF");
 	s = gh_gov_store(fz_gov);
-	gh_store_read_begin(s);
+	gh_store_exclusive_begin(s);
 	if (sqlite3_prepare_v2(gh_store_db(s),
 			       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1,
 			       &st, NULL) != SQLITE_OK)
@@ -91,7 +91,7 @@ static gh_gov *fz_open(void)
 		snprintf(fz_tables[fz_ntables++], sizeof(fz_tables[0]), "%s",
 			 (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
-	gh_store_read_end(s);
+	gh_store_exclusive_end(s);
 	return fz_gov;
 }
 
@@ -102,7 +102,7 @@ static void fz_fingerprint(unsigned char out[32], gh_gov *g)
 	crypto_generichash_state h;
 
 	crypto_generichash_init(&h, NULL, 0, 32);
-	gh_store_read_begin(s);
+	gh_store_exclusive_begin(s);
 	for (int t = 0; t < fz_ntables; t++) {
 		char sql[128];
 		sqlite3_stmt *st;
@@ -124,7 +124,7 @@ static void fz_fingerprint(unsigned char out[32], gh_gov *g)
 		}
 		sqlite3_finalize(st);
 	}
-	gh_store_read_end(s);
+	gh_store_exclusive_end(s);
 	crypto_generichash_final(&h, out, 32);
 }
 

@@ -113,9 +113,9 @@ static void restore(void)
 {
 	gh_store *s = gh_gov_store(g);
 
-	gh_store_read_begin(s);
+	gh_store_exclusive_begin(s);
 	copy_db(gh_store_db(s), snapshot);
-	gh_store_read_end(s);
+	gh_store_exclusive_end(s);
 }
 
 static void close_snapshot(void)
@@ -183,9 +183,9 @@ static void world(void)
 		abort();
 	atexit(close_snapshot);
 	s = gh_gov_store(g);
-	gh_store_read_begin(s);
+	gh_store_exclusive_begin(s);
 	copy_db(snapshot, gh_store_db(s));
-	gh_store_read_end(s);
+	gh_store_exclusive_end(s);
 	fz_fingerprint(pristine, g);
 }
 

@@ -25,12 +25,12 @@ static int64_t count(gh_gov *g, const char *sql)
 	sqlite3_stmt *st = NULL;
 	int64_t n = -1;
 
-	gh_store_read_begin(gh_gov_store(g));
+	gh_store_exclusive_begin(gh_gov_store(g));
 	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)), sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	gh_store_read_end(gh_gov_store(g));
+	gh_store_exclusive_end(gh_gov_store(g));
 	return n;
 }
 
@@ -45,7 +45,7 @@ static json_t *last_event(gh_gov *g)
 	sqlite3_stmt *st = NULL;
 	json_t *ev = NULL;
 
-	gh_store_read_begin(gh_gov_store(g));
+	gh_store_exclusive_begin(gh_gov_store(g));
 	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)),
 			       "SELECT seq, ts, actor, action, object_type, object_id, details,"
 			       " prev_hash, hash FROM audit_events ORDER BY seq DESC LIMIT 1",
@@ -53,7 +53,7 @@ static json_t *last_event(gh_gov *g)
 	    sqlite3_step(st) == SQLITE_ROW)
 		ev = gh_audit_event_json(st);
 	sqlite3_finalize(st);
-	gh_store_read_end(gh_gov_store(g));
+	gh_store_exclusive_end(gh_gov_store(g));
 	return ev;
 }
 
@@ -630,9 +630,9 @@ static int contains(gh_gov *g, const char *group_id, const char *identity_id)
 {
 	int rc;
 
-	gh_store_read_begin(gh_gov_store(g));
+	gh_store_exclusive_begin(gh_gov_store(g));
 	rc = gh_gov_group_contains(g, group_id, identity_id);
-	gh_store_read_end(gh_gov_store(g));
+	gh_store_exclusive_end(gh_gov_store(g));
 	return rc;
 }
 

@@ -26,12 +26,12 @@ static int64_t count(gh_gov *g, const char *sql)
 	sqlite3_stmt *st = NULL;
 	int64_t n = -1;
 
-	gh_store_read_begin(gh_gov_store(g));
+	gh_store_exclusive_begin(gh_gov_store(g));
 	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)), sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	gh_store_read_end(gh_gov_store(g));
+	gh_store_exclusive_end(gh_gov_store(g));
 	return n;
 }
 
@@ -40,12 +40,12 @@ static void exec_at(gh_gov *g, const char *sql, long long offset)
 {
 	sqlite3_stmt *st = NULL;
 
-	gh_store_read_begin(gh_gov_store(g));
+	gh_store_exclusive_begin(gh_gov_store(g));
 	CHECK_INT(sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)), sql, -1, &st, NULL), SQLITE_OK);
 	sqlite3_bind_int64(st, 1, gh_now() + offset);
 	CHECK_INT(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
-	gh_store_read_end(gh_gov_store(g));
+	gh_store_exclusive_end(gh_gov_store(g));
 }
 
 static int64_t audit_count(gh_gov *g)
@@ -170,7 +170,7 @@ static void test_gov_token_create__issues_a_working_token_shown_once(void)
 	crypto_hash_sha256(hash, secret, sizeof(secret));
 	{
 		sqlite3_stmt *st = NULL;
-		gh_store_read_begin(gh_gov_store(g));
+		gh_store_exclusive_begin(gh_gov_store(g));
 		sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)),
 				   "SELECT secret_hash FROM tokens WHERE id = ?", -1, &st, NULL);
 		sqlite3_bind_text(st, 1, sget(out, "id"), -1, SQLITE_STATIC);
@@ -179,7 +179,7 @@ static void test_gov_token_create__issues_a_working_token_shown_once(void)
 		CHECK(sqlite3_column_bytes(st, 0) == 32 &&
 		      memcmp(sqlite3_column_blob(st, 0), hash, 32) == 0);
 		sqlite3_finalize(st);
-		gh_store_read_end(gh_gov_store(g));
+		gh_store_exclusive_end(gh_gov_store(g));
 	}
 	{
 		char sql[256];

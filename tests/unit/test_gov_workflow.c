@@ -66,12 +66,12 @@ static int64_t query_int(gh_gov *g, const char *fmt, ...)
 	va_start(ap, fmt);
 	sql = sqlite3_vmprintf(fmt, ap);
 	va_end(ap);
-	gh_store_read_begin(s);
+	gh_store_exclusive_begin(s);
 	if (sqlite3_prepare_v2(gh_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	gh_store_read_end(s);
+	gh_store_exclusive_end(s);
 	sqlite3_free(sql);
 	return v;
 }

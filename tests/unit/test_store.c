@@ -113,12 +113,59 @@ static void test_store_group_commit__concurrent_writers_keep_atomicity(void)
 	gh_store_free(shared);
 }
 
+/* A reader sees committed state only, and does not wait for an open write. */
+static void test_store_read__uses_a_snapshot_of_committed_state(void)
+{
+	gh_store *s = open_fresh("reader.db");
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_setting_set(s, "k", "one"), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+
+	gh_store_read_begin(s);
+	CHECK(gh_store_db(s) != NULL);
+	CHECK_INT(gh_store_setting_get(&v, s, "k"), 0);
+	CHECK_STR(v, "one");
+	free(v);
+	/* nested sections share the snapshot */
+	gh_store_read_begin(s);
+	CHECK_INT(gh_store_stmt(&st, s, "SELECT count(*) FROM settings"), 0);
+	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(st, 0), 1);
+	sqlite3_reset(st);
+	gh_store_read_end(s);
+	/* a reader cannot write */
+	CHECK(sqlite3_exec(gh_store_db(s), "DELETE FROM settings", NULL, NULL, NULL) != SQLITE_OK);
+	gh_store_read_end(s);
+
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_setting_set(s, "k", "two"), 0);
+	/* this thread is in a write; a read section must not deadlock and sees
+	 * the committed value, not the pending one */
+	gh_store_read_begin(s);
+	CHECK_INT(gh_store_setting_get(&v, s, "k"), 0);
+	CHECK_STR(v, "one");
+	free(v);
+	gh_store_read_end(s);
+	CHECK_INT(gh_store_commit(s), 0);
+
+	gh_store_read_begin(s);
+	CHECK_INT(gh_store_setting_get(&v, s, "k"), 0);
+	CHECK_STR(v, "two");
+	free(v);
+	gh_store_read_end(s);
+	gh_store_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
 		{"store_open__migrates_and_refuses_missing_file", test_store_open__migrates_and_refuses_missing_file},
 		{"store_tx__rollback_leaves_nothing", test_store_tx__rollback_leaves_nothing},
 		{"store_group_commit__concurrent_writers_keep_atomicity", test_store_group_commit__concurrent_writers_keep_atomicity},
+		{"store_read__uses_a_snapshot_of_committed_state", test_store_read__uses_a_snapshot_of_committed_state},
 		{NULL, NULL}};
 
 	gh_init();
