@@ -152,6 +152,8 @@ int gh_gov_system_create(json_t **out, gh_gov *g, const gh_actor *actor, const j
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "creating a system")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, system_create_locked(out, g, actor, in), out);
@@ -299,6 +301,8 @@ int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const c
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "changing a system")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, system_update_locked(out, g, actor, ref, in), out);
@@ -461,6 +465,73 @@ static int conflicts_store(gh_gov *g, const char *id, const json_t *ids)
 	return 0;
 }
 
+static int in_array(const json_t *arr, const char *s)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(arr, i, item)
+		if (strcmp(json_string_value(item), s) == 0)
+			return 1;
+	return 0;
+}
+
+/* {"added": ids in to but not from, "removed": ids in from but not to}. */
+static json_t *conflicts_diff(const json_t *from, const json_t *to)
+{
+	json_t *d = json_pack("{s:[], s:[]}", "added", "removed"), *item;
+	size_t i;
+
+	if (!d)
+		return NULL;
+	json_array_foreach(to, i, item)
+		if (!in_array(from, json_string_value(item)))
+			json_array_append(json_object_get(d, "added"), item);
+	json_array_foreach(from, i, item)
+		if (!in_array(to, json_string_value(item)))
+			json_array_append(json_object_get(d, "removed"), item);
+	return d;
+}
+
+/* SoD conflicts are symmetric, so the other side changed too: an
+ * entitlement.updated event (and updated_at) on every entitlement that gained
+ * or lost id as a conflict; diff is conflicts_diff's answer for id. */
+static int conflicts_audit_others(gh_gov *g, const gh_actor *actor, const char *id,
+				  const json_t *diff)
+{
+	static const char *const sides[] = {"added", "removed"};
+	json_t *details, *item;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	for (size_t s = 0; s < 2; s++) {
+		json_array_foreach(json_object_get(diff, sides[s]), i, item) {
+			const char *other = json_string_value(item);
+			if ((rc = gh_store_stmt(&st, g->store,
+						"UPDATE entitlements SET updated_at = ? WHERE id = ?")))
+				return rc;
+			sqlite3_bind_int64(st, 1, gh_now());
+			sqlite3_bind_text(st, 2, other, -1, SQLITE_STATIC);
+			if ((rc = gov_step_done(g, st, "updating a conflicting entitlement")))
+				return rc;
+			details = json_pack("{s:[s], s:{s:[], s:[]}, s:s}", "changed",
+					    "incompatible_with", "conflicts", "added", "removed",
+					    "via", id);
+			if (!details)
+				return gh_error_set(GH_ERROR, "out of memory");
+			json_array_append_new(json_object_get(json_object_get(details, "conflicts"),
+							      sides[s]), json_string(id));
+			rc = gh_audit_append(NULL, g->store, actor->id, "entitlement.updated",
+					     "entitlement", other, details);
+			json_decref(details);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 static const char *const ent_create_fields[] = {
 	"system", "name", "description", "risk_tier", "data_sensitivity", "environment",
 	"control_owner_group", "max_duration", "requestable", "incompatible_with", "attributes",
@@ -471,7 +542,7 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	const char *sys_ref = NULL, *name = NULL, *desc = NULL, *risk = NULL, *sens = NULL;
 	const char *env = NULL, *grp_ref = NULL;
 	char id[GH_ID_LEN], sys[GH_ID_LEN], grp[GH_ID_LEN];
-	json_t *attrs = NULL, *conflicts = NULL, *details = NULL;
+	json_t *attrs = NULL, *conflicts = NULL, *details = NULL, *diff = NULL;
 	char *attrs_s = NULL;
 	int64_t max_dur = 0;
 	int requestable = 1, rc;
@@ -554,10 +625,19 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	if ((rc = gh_audit_append(NULL, g->store, actor->id, "entitlement.created", "entitlement",
 				  id, details)))
 		goto cleanup;
+	if (conflicts && json_array_size(conflicts) > 0) {
+		json_t *none = json_array();
+		if (!none || !(diff = conflicts_diff(none, conflicts)))
+			rc = gh_error_set(GH_ERROR, "out of memory");
+		json_decref(none);
+		if (rc || (rc = conflicts_audit_others(g, actor, id, diff)))
+			goto cleanup;
+	}
 	rc = gov_entitlement_load(out, g, id);
 cleanup:
 	json_decref(conflicts);
 	json_decref(details);
+	json_decref(diff);
 	free(attrs_s);
 	return rc;
 }
@@ -568,6 +648,8 @@ int gh_gov_entitlement_create(json_t **out, gh_gov *g, const gh_actor *actor, co
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "creating an entitlement")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, ent_create_locked(out, g, actor, in), out);
@@ -655,7 +737,7 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 {
 	const char *desc = NULL, *risk = NULL, *sens = NULL, *grp_ref = NULL;
 	char id[GH_ID_LEN], grp[GH_ID_LEN] = "";
-	json_t *cur = NULL, *conflicts = NULL, *attrs = NULL, *details = NULL;
+	json_t *cur = NULL, *conflicts = NULL, *attrs = NULL, *details = NULL, *diff = NULL;
 	char *attrs_s = NULL, dur[32];
 	int64_t max_dur = 0;
 	int requestable = -1, has_desc, clear_desc, rc;
@@ -712,9 +794,15 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	else if (requestable != json_is_true(json_object_get(cur, "requestable")))
 		note_change(details, "requestable", json_object_get(cur, "requestable"),
 			    json_boolean(requestable));
-	if (conflicts && !json_equal(conflicts, json_object_get(cur, "incompatible_with")))
+	if (conflicts && !json_equal(conflicts, json_object_get(cur, "incompatible_with"))) {
 		note_change(details, "incompatible_with", json_object_get(cur, "incompatible_with"),
 			    json_incref(conflicts));
+		if (!(diff = conflicts_diff(json_object_get(cur, "incompatible_with"), conflicts))) {
+			rc = gh_error_set(GH_ERROR, "out of memory");
+			goto cleanup;
+		}
+		json_object_set(details, "conflicts", diff);
+	}
 	if (!attrs)
 		attrs = json_object_get(cur, "attributes");
 	else if (!json_equal(attrs, json_object_get(cur, "attributes")))
@@ -751,11 +839,14 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	if ((rc = gh_audit_append(NULL, g->store, actor->id, "entitlement.updated", "entitlement",
 				  id, details)))
 		goto cleanup;
+	if (diff && (rc = conflicts_audit_others(g, actor, id, diff)))
+		goto cleanup;
 	rc = gov_entitlement_load(out, g, id);
 cleanup:
 	json_decref(cur);
 	json_decref(conflicts);
 	json_decref(details);
+	json_decref(diff);
 	free(attrs_s);
 	return rc;
 }
@@ -767,6 +858,8 @@ int gh_gov_entitlement_update(json_t **out, gh_gov *g, const gh_actor *actor, co
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "changing an entitlement")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, ent_update_locked(out, g, actor, ref, in), out);

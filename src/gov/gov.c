@@ -25,6 +25,25 @@ json_t *gh_roles_json(unsigned roles)
 	return a;
 }
 
+int gov_require_role(const gh_actor *actor, unsigned roles, const char *what)
+{
+	char names[96];
+	size_t len = 0;
+	int n = 0;
+
+	if (actor && (actor->roles & roles))
+		return 0;
+	names[0] = '\0';
+	for (size_t i = 0; role_names[i] && len < sizeof(names); i++)
+		if (roles & (1u << i)) {
+			len += snprintf(names + len, sizeof(names) - len, "%s%s", n ? ", " : "",
+					role_names[i]);
+			n++;
+		}
+	return gh_error_set(GH_EFORBIDDEN, "%s needs %s: %s", what,
+			    n == 1 ? "the role" : "one of the roles", names);
+}
+
 int gh_gov_open(gh_gov **out, const char *db_path, int create, const gh_gov_options *opts)
 {
 	gh_gov *g;

@@ -7,7 +7,13 @@
  * with every problem reported at once (GH_EINVALID) and unknown fields
  * refused. Output through **out is a new JSON value owned by the caller.
  * References to other objects accept an id ("idn_...") or a unique name.
- * Every change appends its audit events in the same transaction. */
+ * Every change appends its audit events in the same transaction.
+ *
+ * Roles are checked here too, whatever the front end (docs/api.md, Roles):
+ * inventory writes need admin or iam, tokens need admin, only an admin grants
+ * or removes admin or iam or changes an admin's identity, nobody changes
+ * their own roles or status (GH_EFORBIDDEN), and the last active admin keeps
+ * admin (GH_ECONFLICT). A refusal changes nothing. */
 #ifndef GH_GOV_H
 #define GH_GOV_H
 
@@ -56,7 +62,8 @@ unsigned gh_role_parse(const char *name);
 json_t *gh_roles_json(unsigned roles);
 
 /* --- tokens (tokens.c) ------------------------------------------------- */
-/* Creates the first admin identity and its token if no identity exists yet;
+/* Creates the first admin identity and its token if no identity exists yet
+ * (no actor: it runs only on an empty database);
  * *out_token receives the token text (shown once; caller frees). */
 int gh_gov_bootstrap(char **out_token, gh_gov *g, const char *admin_name);
 /* in: {"identity": ref, "name": str, "expires_in": duration?}
@@ -81,7 +88,8 @@ int gh_gov_identity_list(json_t **out, gh_gov *g, const gh_actor *actor, const g
 int gh_gov_identity_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			   const json_t *in);
 /* action: "suspend", "activate" or "decommission"; in: {"reason": str}.
- * Decommissioning revokes the identity's active grants in the same transaction. */
+ * Decommissioning revokes the identity's active grants in the same transaction;
+ * a human who still owns NHIs or systems is refused (GH_ECONFLICT). */
 int gh_gov_identity_set_status(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			       const char *action, const json_t *in);
 

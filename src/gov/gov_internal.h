@@ -101,6 +101,12 @@ int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what);
  * records a field error and returns GH_EINVALID (or another error). Inside a transaction. */
 int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_ID_LEN]);
 
+/* The domain's own role gate (the API's route table is the first): 0 when
+ * the actor holds one of roles, else GH_EFORBIDDEN "<what> needs one of the
+ * roles: ...". Call at the top of an operation, before anything changes. */
+#define GOV_INVENTORY_WRITERS (GH_ROLE_ADMIN | GH_ROLE_IAM)
+int gov_require_role(const gh_actor *actor, unsigned roles, const char *what);
+
 /* Wakes the scheduler to re-plan when due comes before its planned wake-up. */
 void gov_sched_poke(gh_gov *g, int64_t due);
 

@@ -155,6 +155,8 @@ int gh_gov_group_create(json_t **out, gh_gov *g, const gh_actor *actor, const js
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "creating a group")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, create_locked(out, g, actor, in), out);
@@ -396,6 +398,8 @@ int gh_gov_group_add_member(json_t **out, gh_gov *g, const gh_actor *actor, cons
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "adding a group member")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, add_locked(out, g, actor, group_ref, in), out);
@@ -451,6 +455,8 @@ int gh_gov_group_remove_member(json_t **out, gh_gov *g, const gh_actor *actor,
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "removing a group member")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, remove_locked(out, g, actor, group_ref, member_ref), out);

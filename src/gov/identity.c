@@ -253,6 +253,70 @@ static int finish(gh_gov *g, int rc, json_t **out)
 	return rc;
 }
 
+/* --- who may change roles and status (docs/api.md, Roles) ------------------ */
+
+/* Roles only an admin grants or removes: they manage identities and roles. */
+#define PRIVILEGED_ROLES (GH_ROLE_ADMIN | GH_ROLE_IAM)
+
+/* Identities other than id holding admin that can still sign in: active and
+ * not expired. Inside a transaction. */
+static int count_other_admins(gh_gov *g, const char *id, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = 0;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT count(*) FROM identities WHERE id <> ?1 AND status = 'active'"
+				" AND (expires_at IS NULL OR expires_at > ?2)"
+				" AND EXISTS (SELECT 1 FROM json_each(roles) WHERE value = 'admin')")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, gh_now());
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		rc = gh_store_fail(g->store, "counting admins");
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* GH_ECONFLICT when taking admin away from id (how) would leave no admin who
+ * can sign in: the installation must never lock itself out. */
+static int check_not_last_admin(gh_gov *g, const char *id, const char *name, const char *how)
+{
+	int64_t others;
+	int rc;
+
+	if ((rc = count_other_admins(g, id, &others)))
+		return rc;
+	if (others > 0)
+		return 0;
+	return gh_error_set(GH_ECONFLICT, "%s is the last active admin; %s would leave nobody "
+			    "to administer Gatehouse; make another identity admin first", name, how);
+}
+
+/* A change of id's roles from -> to by actor: nobody changes their own roles,
+ * only an admin grants or removes admin or iam, and the last admin stays one. */
+static int check_roles_change(gh_gov *g, const gh_actor *actor, const char *id,
+			      const char *name, const char *status, unsigned from, unsigned to)
+{
+	unsigned delta = from ^ to;
+
+	if (!delta)
+		return 0;
+	if (strcmp(actor->id, id) == 0)
+		return gh_error_set(GH_EFORBIDDEN, "nobody changes their own roles; another admin "
+				    "or iam must");
+	if ((delta & PRIVILEGED_ROLES) && !(actor->roles & GH_ROLE_ADMIN))
+		return gh_error_set(GH_EFORBIDDEN, "%s the %s role needs the role admin",
+				    (to & delta & PRIVILEGED_ROLES) ? "granting" : "removing",
+				    (delta & GH_ROLE_ADMIN) ? "admin" : "iam");
+	if ((from & GH_ROLE_ADMIN) && !(to & GH_ROLE_ADMIN) && strcmp(status, "active") == 0)
+		return check_not_last_admin(g, id, name, "removing its admin role");
+	return 0;
+}
+
 /* --- create ---------------------------------------------------------------- */
 
 static const char *const create_fields[] = {"kind", "name", "display_name", "email", "owner",
@@ -300,6 +364,9 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 	gh_jv_object_field(in, "attributes", 0, &attrs);
 	if ((rc = gh_error_fields_finish()))
 		return rc;
+	if ((roles & PRIVILEGED_ROLES) && !(actor->roles & GH_ROLE_ADMIN))
+		return gh_error_set(GH_EFORBIDDEN, "granting the %s role needs the role admin",
+				    (roles & GH_ROLE_ADMIN) ? "admin" : "iam");
 
 	if ((rc = gh_store_stmt(&st, g->store, "SELECT 1 FROM identities WHERE name = ?")))
 		return rc;
@@ -365,6 +432,8 @@ int gh_gov_identity_create(json_t **out, gh_gov *g, const gh_actor *actor, const
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "creating an identity")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, create_locked(out, g, actor, in), out);
@@ -559,7 +628,14 @@ static int update_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 	kind = str_of(cur, "kind");
 	next_from_row(&old, cur);
 	n = old;
-	if ((rc = update_parse(&n, g, in, kind, owner)))
+	/* an iam could otherwise lock an admin out (expires_at) or edit what policy sees */
+	if ((old.roles & GH_ROLE_ADMIN) && !(actor->roles & GH_ROLE_ADMIN)) {
+		rc = gh_error_set(GH_EFORBIDDEN, "changing an admin's identity needs the role admin");
+		goto cleanup;
+	}
+	if ((rc = update_parse(&n, g, in, kind, owner)) ||
+	    (rc = check_roles_change(g, actor, id, str_of(cur, "name"), str_of(cur, "status"),
+				     old.roles, n.roles)))
 		goto cleanup;
 	if (strcmp(str_of(cur, "status"), "decommissioned") == 0) {
 		rc = gh_error_set(GH_ECONFLICT, "identity %s is decommissioned and can no longer "
@@ -661,6 +737,8 @@ int gh_gov_identity_update(json_t **out, gh_gov *g, const gh_actor *actor, const
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "changing an identity")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, update_locked(out, g, actor, ref, in), out);
@@ -691,6 +769,23 @@ static int count_owned(gh_gov *g, const char *id, int64_t *out)
 }
 
 /* Revokes every active grant of the identity (gov_grant_end audits each). */
+/* Counts the systems a human owns (a system always needs an owner). */
+static int count_owned_systems(gh_gov *g, const char *id, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT count(*) FROM systems WHERE owner_id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		rc = gh_store_fail(g->store, "counting owned systems");
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int revoke_grants(gh_gov *g, const gh_actor *actor, const char *id, const char *reason,
 			 int *out_count)
 {
@@ -750,7 +845,7 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 	char id[GH_ID_LEN], cur_status[32], kind[32];
 	const char *reason = NULL, *to, *event;
 	json_t *cur = NULL, *details = NULL;
-	int grants = 0, tokens = 0, rc;
+	int grants = 0, tokens = 0, admin, rc;
 	sqlite3_stmt *st;
 
 	if (!action || (strcmp(action, "suspend") != 0 && strcmp(action, "activate") != 0 &&
@@ -769,7 +864,17 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 		return rc;
 	snprintf(cur_status, sizeof(cur_status), "%s", str_of(cur, "status"));
 	snprintf(kind, sizeof(kind), "%s", str_of(cur, "kind"));
+	admin = (roles_bits(json_object_get(cur, "roles")) & GH_ROLE_ADMIN) != 0;
 
+	if (strcmp(actor->id, id) == 0) {
+		rc = gh_error_set(GH_EFORBIDDEN, "nobody suspends, activates or decommissions "
+				  "themselves; another admin or iam must");
+		goto cleanup;
+	}
+	if (admin && !(actor->roles & GH_ROLE_ADMIN)) {
+		rc = gh_error_set(GH_EFORBIDDEN, "changing an admin's status needs the role admin");
+		goto cleanup;
+	}
 	if (strcmp(cur_status, "decommissioned") == 0) {
 		rc = gh_error_set(GH_ECONFLICT, "identity %s is decommissioned; that is final",
 				  str_of(cur, "name"));
@@ -789,15 +894,27 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 		rc = gh_error_set(GH_ECONFLICT, "identity %s is already %s", str_of(cur, "name"), to);
 		goto cleanup;
 	}
+	if (admin && strcmp(cur_status, "active") == 0 && strcmp(to, "active") != 0 &&
+	    (rc = check_not_last_admin(g, id, str_of(cur, "name"),
+				       strcmp(to, "suspended") == 0 ? "suspending it"
+								    : "decommissioning it")))
+		goto cleanup;
 	if (strcmp(to, "decommissioned") == 0) {
-		int64_t owned = 0;
-		if (strcmp(kind, "human") == 0 && (rc = count_owned(g, id, &owned)))
+		int64_t owned = 0, systems = 0;
+		if (strcmp(kind, "human") == 0 && ((rc = count_owned(g, id, &owned)) ||
+						  (rc = count_owned_systems(g, id, &systems))))
 			goto cleanup;
 		if (owned > 0) {
 			rc = gh_error_set(GH_ECONFLICT, "%s owns %lld non-human identit%s that %s not "
 					  "decommissioned; transfer their ownership first",
 					  str_of(cur, "name"), (long long)owned,
 					  owned == 1 ? "y" : "ies", owned == 1 ? "is" : "are");
+			goto cleanup;
+		}
+		if (systems > 0) {
+			rc = gh_error_set(GH_ECONFLICT, "%s owns %lld system%s; transfer %s ownership "
+					  "first", str_of(cur, "name"), (long long)systems,
+					  systems == 1 ? "" : "s", systems == 1 ? "its" : "their");
 			goto cleanup;
 		}
 		if ((rc = revoke_grants(g, actor, id, reason, &grants)) ||
@@ -838,6 +955,8 @@ int gh_gov_identity_set_status(json_t **out, gh_gov *g, const gh_actor *actor, c
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "changing an identity's status")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, status_locked(out, g, actor, ref, action, in), out);

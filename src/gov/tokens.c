@@ -218,6 +218,8 @@ int gh_gov_token_create(json_t **out, gh_gov *g, const gh_actor *actor, const js
 
 	*out = NULL;
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GH_ROLE_ADMIN, "creating a token")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, create_locked(out, g, actor, in), out);
@@ -267,6 +269,8 @@ int gh_gov_token_revoke(gh_gov *g, const gh_actor *actor, const char *token_id)
 	int rc;
 
 	gh_error_clear();
+	if ((rc = gov_require_role(actor, GH_ROLE_ADMIN, "revoking a token")))
+		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return gov_finish(g, revoke_locked(g, actor, token_id));

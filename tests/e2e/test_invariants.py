@@ -29,6 +29,7 @@ def setup(srv, w):
     w.plain, w.plain_tok = srv.user("req-plain", ["requester"])
     w.auditor, w.auditor_tok = srv.user("aud-ida", ["auditor"])
     w.sdonly, w.sdonly_tok = srv.user("sd-only", ["servicedesk"])
+    w.iam, w.iam_tok = srv.user("iam-ivy", ["iam"])
     inner = srv.group("inv-inner", [w.good2, w.sd])
     w.grp = srv.group("inv-owners", [w.good, w.subadmin, w.rq, w.subj, w.own, inner])
     srv.group("elsewhere", [w.outsider])
@@ -164,6 +165,39 @@ def body(t, binary):
     for what, method, path, b, tok in roles:
         c("403 forbidden: " + what, refused, srv, w, what, method, path, b, tok,
           problem_code="forbidden")
+
+    def iam_makes_itself_admin():
+        r = refused(srv, w, "iam PATCHes itself to admin", "PATCH",
+                    "/v1/identities/%s" % w.iam["id"], {"roles": ["admin", "iam"]}, w.iam_tok,
+                    problem_code="forbidden")
+        expect("own roles" in (r.json or {}).get("detail", ""),
+               "the refusal says why: %r" % (r.json or {}).get("detail"))
+        # the token did not become an admin token
+        problem(srv.post("/v1/tokens", {"identity": w.iam["id"], "name": "x"}, token=w.iam_tok),
+                code=403, problem_code="forbidden", what="iam token after the refusal")
+        eq(status(srv.get("/v1/identities/" + w.iam["id"]), 200)["roles"], ["iam"], "roles")
+    c("an iam user may not make itself admin", iam_makes_itself_admin)
+    c("an iam user may not create an admin", refused, srv, w, "iam creates an admin", "POST",
+      "/v1/identities", {"kind": "human", "name": "iam-made-admin", "roles": ["admin"]},
+      w.iam_tok, problem_code="forbidden")
+    c("an iam user may not grant iam", refused, srv, w, "iam grants iam", "PATCH",
+      "/v1/identities/%s" % w.plain["id"], {"roles": ["iam"]}, w.iam_tok,
+      problem_code="forbidden")
+    c("an iam user may not suspend an admin", refused, srv, w, "iam suspends an admin", "POST",
+      "/v1/identities/%s/suspend" % w.subadmin["id"], {"reason": "x"}, w.iam_tok,
+      problem_code="forbidden")
+    c("nobody suspends themselves", refused, srv, w, "iam suspends itself", "POST",
+      "/v1/identities/%s/suspend" % w.iam["id"], {"reason": "x"}, w.iam_tok,
+      problem_code="forbidden")
+
+    def iam_grants_other_roles():
+        r = srv.patch("/v1/identities/%s" % w.auditor["id"], {"roles": ["auditor", "approver"]},
+                      token=w.iam_tok)
+        eq(status(r, 200)["roles"], ["approver", "auditor"], "roles granted by iam")
+        r = srv.patch("/v1/identities/%s" % w.auditor["id"], {"roles": ["auditor"]},
+                      token=w.iam_tok)
+        eq(status(r, 200)["roles"], ["auditor"], "roles restored by iam")
+    c("an iam user grants and removes the other roles", iam_grants_other_roles)
 
     def closed_request():
         r = srv.request(w.bot2["id"], w.med["id"], token=w.own_tok)

@@ -7,7 +7,9 @@
  * ({"limit": 5, "after": "...", "kind": "..."}, as the router would). Properties (abort on violation):
  * no crash, leak or UB; a failure returns NULL output, leaves its code in
  * gh_error_last(), leaves no transaction open and changes nothing in the
- * database (DESIGN.md invariant 5). After a success the estate is restored
+ * database (DESIGN.md invariant 5); an inventory write by an actor without
+ * admin or iam, or a token by one without admin, is refused as forbidden
+ * (the domain's own role gate, whatever the front end). After a success the estate is restored
  * from a snapshot, so every input meets the same world and the database
  * never grows. */
 #include "fuzz_db.h"
@@ -259,6 +261,16 @@ static int run(json_t **out, int op, const gh_actor *a, const json_t *in)
 	}
 }
 
+/* 1 when the domain must refuse op to a on its roles alone. */
+static int forbidden(int op, const gh_actor *a)
+{
+	if (op <= OP_ENTITLEMENT_UPDATE)
+		return !(a->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM));
+	if (op == OP_TOKEN_CREATE)
+		return !(a->roles & GH_ROLE_ADMIN);
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned char after[32];
@@ -282,6 +294,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rc ? gh_error_last()->message : "ok");
 	check(sqlite3_get_autocommit(gh_store_db(gh_gov_store(g))), "a transaction was left open",
 	      op);
+	if (forbidden(op, &actors[(data[0] / OPS) % 3]))
+		check(rc == GH_EFORBIDDEN, "a write passed the domain's role gate", op);
 	if (rc == 0 && op >= OP_IDENTITY_LIST) {
 		check(out != NULL, "a success returned no output", op);
 		fz_fingerprint(after, g);
