@@ -152,6 +152,7 @@ int gh_store_open(gh_store **out, const char *path, int create)
 	    exec(s, "PRAGMA synchronous=FULL", "setting synchronous") ||
 	    exec(s, "PRAGMA foreign_keys=ON", "enabling foreign keys") ||
 	    exec(s, "PRAGMA cache_size=-65536", "setting cache size") ||
+	    exec(s, "PRAGMA temp_store=MEMORY", "keeping statement journals in memory") ||
 	    exec(s, "PRAGMA wal_autocheckpoint=8192", "setting the checkpoint interval") ||
 	    migrate(s)) {
 		gh_store_free(s);
