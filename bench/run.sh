@@ -35,6 +35,9 @@ echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(grep -m1 'model name
 echo "# disk: $(df -h "$TMP" | awk 'NR==2 {print $1, $2}') ($(findmnt -n -o FSTYPE -T "$TMP" 2>/dev/null || echo '?'))"
 echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
+echo "## floor: bare SQLite durable commits on this disk (the peer for every write below)"
+"$BUILD/bench_sqlite_floor" "$TMP/floor.db" 3 || status=1
+
 if [ "$ONLY" = all ] || [ "$ONLY" = audit ]; then
   echo "## audit verify ($EVENTS events)"
   "$BUILD/bench_audit_verify" -n "$EVENTS" -d "$TMP/audit.db" || status=1
