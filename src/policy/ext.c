@@ -1,0 +1,2 @@
+/* ext.c - placeholder until the extension types are implemented. */
+#include "policy/ext.h"
