@@ -61,7 +61,7 @@ int gh_gov_open(gh_gov **out, const char *db_path, int create, const gh_gov_opti
 	g->decider = gh_builtin_decider;
 	pthread_mutex_init(&g->sched_lock, NULL);
 	pthread_cond_init(&g->sched_cond, NULL);
-	if ((rc = gh_store_open(&g->store, db_path, create))) {
+	if ((rc = gov_auth_cache_new(g)) || (rc = gh_store_open(&g->store, db_path, create))) {
 		gh_gov_free(g);
 		return rc;
 	}
@@ -75,6 +75,7 @@ void gh_gov_free(gh_gov *g)
 		return;
 	gh_gov_sched_stop(g);
 	gh_store_free(g->store);
+	gov_auth_cache_free(g);
 	pthread_mutex_destroy(&g->sched_lock);
 	pthread_cond_destroy(&g->sched_cond);
 	free(g);

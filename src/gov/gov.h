@@ -74,6 +74,11 @@ int gh_gov_token_revoke(gh_gov *g, const gh_actor *actor, const char *token_id);
  * expired or malformed tokens, or an identity that is not active. Constant-time. */
 int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token);
 
+/* Successful authentications are cached for up to 2 s and dropped at once by
+ * any token or identity change made through this gh_gov; after changing the
+ * database another way (SQL, another process), call this to forget them. */
+void gh_gov_auth_flush(gh_gov *g);
+
 /* --- identities (identity.c) ------------------------------------------- */
 /* in: {"kind","name","display_name"?,"email"?,"owner"?,"purpose"?,"environment"?,
  *      "expires_at"?,"roles"?,"attributes"?}. An NHI needs an active human owner,

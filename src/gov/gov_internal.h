@@ -34,8 +34,12 @@ typedef struct gh_decider {
 	void *ctx;
 } gh_decider;
 
+typedef struct gov_auth_cache gov_auth_cache;
+
 struct gh_gov {
 	gh_store *store;
+	gov_auth_cache *auth;      /* recently authenticated tokens (tokens.c) */
+	_Atomic uint64_t auth_gen; /* bumped by every change to tokens or identities */
 	gh_gov_options opts;
 	gh_decider decider;
 	/* scheduler thread (sched.c) */
@@ -106,6 +110,13 @@ int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_I
  * roles: ...". Call at the top of an operation, before anything changes. */
 #define GOV_INVENTORY_WRITERS (GH_ROLE_ADMIN | GH_ROLE_IAM)
 int gov_require_role(const gh_actor *actor, unsigned roles, const char *what);
+
+/* The authentication cache (tokens.c): created at open, freed at free;
+ * gov_auth_changed invalidates every entry (call after a token or identity
+ * change commits). */
+int gov_auth_cache_new(gh_gov *g);
+void gov_auth_cache_free(gh_gov *g);
+void gov_auth_changed(gh_gov *g);
 
 /* Wakes the scheduler to re-plan when due comes before its planned wake-up. */
 void gov_sched_poke(gh_gov *g, int64_t due);

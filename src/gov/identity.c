@@ -246,6 +246,8 @@ static char *roles_text(unsigned bits)
 static int finish(gh_gov *g, int rc, json_t **out)
 {
 	rc = gov_finish(g, rc);
+	if (rc == 0)
+		gov_auth_changed(g);    /* roles, status or expiry may have changed */
 	if (rc && out) {
 		json_decref(*out);
 		*out = NULL;

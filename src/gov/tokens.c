@@ -7,6 +7,9 @@
 
 #include <sodium.h>
 #include <stdlib.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SECRET_BYTES 32
@@ -20,6 +23,8 @@
 static int finish(gh_gov *g, int rc, json_t **out)
 {
 	rc = gov_finish(g, rc);
+	if (rc == 0)
+		gov_auth_changed(g);
 	if (rc && out) {
 		json_decref(*out);
 		*out = NULL;
@@ -273,7 +278,10 @@ int gh_gov_token_revoke(gh_gov *g, const gh_actor *actor, const char *token_id)
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return gov_finish(g, revoke_locked(g, actor, token_id));
+	rc = gov_finish(g, revoke_locked(g, actor, token_id));
+	if (rc == 0)
+		gov_auth_changed(g);
+	return rc;
 }
 
 /* --- authenticate ------------------------------------------------------------ */
@@ -314,6 +322,139 @@ static int token_parse(char id[GH_ID_LEN], unsigned char secret[SECRET_BYTES], c
 	return 0;
 }
 
+/* A direct-mapped cache of tokens that authenticated recently, so the hot
+ * path needs no database read. An entry holds only what the database holds
+ * (the secret's hash, never the secret) and is trusted while its generation
+ * is current (any token or identity change bumps it) and for at most
+ * AUTH_TTL seconds (changes made by another process). */
+#define AUTH_SLOTS 1024
+#define AUTH_TTL 2
+
+typedef struct auth_entry {
+	char id[GH_ID_LEN];
+	unsigned char hash[crypto_hash_sha256_BYTES];
+	gh_actor actor;
+	int64_t token_expires;     /* INT64_MAX when none */
+	int64_t identity_expires;  /* INT64_MAX when none */
+	uint64_t gen;
+	int64_t loaded_at;
+	int64_t last_used;
+} auth_entry;
+
+struct gov_auth_cache {
+	pthread_mutex_t lock;
+	auth_entry slot[AUTH_SLOTS];
+};
+
+int gov_auth_cache_new(gh_gov *g)
+{
+	if (!(g->auth = calloc(1, sizeof(*g->auth))))
+		return gh_error_set(GH_ERROR, "out of memory");
+	pthread_mutex_init(&g->auth->lock, NULL);
+	return 0;
+}
+
+void gov_auth_cache_free(gh_gov *g)
+{
+	if (!g->auth)
+		return;
+	pthread_mutex_destroy(&g->auth->lock);
+	sodium_memzero(g->auth, sizeof(*g->auth));
+	free(g->auth);
+	g->auth = NULL;
+}
+
+void gov_auth_changed(gh_gov *g)
+{
+	atomic_fetch_add(&g->auth_gen, 1);
+}
+
+void gh_gov_auth_flush(gh_gov *g)
+{
+	gov_auth_changed(g);
+}
+
+static size_t auth_slot(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h % AUTH_SLOTS;
+}
+
+/* Writes last_used_at as a write of its own; a lost update costs nothing. */
+static void record_use(gh_gov *g, const char *id, int64_t now)
+{
+	sqlite3_stmt *st;
+	int w;
+
+	if (gh_store_begin(g->store) == 0) {
+		w = gh_store_stmt(&st, g->store, "UPDATE tokens SET last_used_at = ? WHERE id = ?");
+		if (!w) {
+			sqlite3_bind_int64(st, 1, now);
+			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+			w = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+			sqlite3_reset(st);
+		}
+		if (w)
+			gh_store_rollback(g->store);
+		else
+			gh_store_commit(g->store);
+	}
+	gh_error_clear();
+}
+
+/* 1 when the cache vouches for (id, hash) now and *out is filled. */
+static int auth_cached(gh_actor *out, gh_gov *g, const char *id, const unsigned char *hash,
+		       int64_t now)
+{
+	auth_entry e, *slot = &g->auth->slot[auth_slot(id)];
+	int hit, use = 0;
+
+	pthread_mutex_lock(&g->auth->lock);
+	hit = slot->id[0] && strcmp(slot->id, id) == 0 &&
+	      slot->gen == atomic_load(&g->auth_gen) && now - slot->loaded_at < AUTH_TTL &&
+	      now >= slot->loaded_at;
+	if (hit) {
+		e = *slot;
+		if (now - slot->last_used >= LAST_USED_EVERY) {
+			slot->last_used = now;
+			use = 1;
+		}
+	}
+	pthread_mutex_unlock(&g->auth->lock);
+	if (!hit)
+		return 0;
+	hit = sodium_memcmp(e.hash, hash, sizeof(e.hash)) == 0 && e.token_expires > now &&
+	      e.identity_expires > now;
+	if (hit) {
+		*out = e.actor;
+		if (use)
+			record_use(g, id, now);
+	}
+	sodium_memzero(&e, sizeof(e));
+	return hit;
+}
+
+static void auth_remember(gh_gov *g, const char *id, const unsigned char *hash,
+			  const gh_actor *actor, int64_t token_expires, int64_t identity_expires,
+			  uint64_t gen, int64_t now, int64_t last_used)
+{
+	auth_entry *slot = &g->auth->slot[auth_slot(id)];
+
+	pthread_mutex_lock(&g->auth->lock);
+	snprintf(slot->id, sizeof(slot->id), "%s", id);
+	memcpy(slot->hash, hash, sizeof(slot->hash));
+	slot->actor = *actor;
+	slot->token_expires = token_expires;
+	slot->identity_expires = identity_expires;
+	slot->gen = gen;
+	slot->loaded_at = now;
+	slot->last_used = last_used;
+	pthread_mutex_unlock(&g->auth->lock);
+}
+
 int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token)
 {
 	/* compared against when the id is unknown, so both paths hash and compare */
@@ -325,6 +466,8 @@ int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token)
 	json_t *roles = NULL;
 	sqlite3_stmt *st;
 	int64_t now = gh_now(), last_used = 0;
+	int64_t token_expires = INT64_MAX, identity_expires = INT64_MAX;
+	uint64_t gen;
 	int found = 0, match, rc, step;
 
 	memset(out, 0, sizeof(*out));
@@ -333,8 +476,14 @@ int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token)
 		return gh_error_set(GH_EUNAUTH, "malformed token");
 	crypto_hash_sha256(hash, secret, sizeof(secret));
 	sodium_memzero(secret, sizeof(secret));
+	if (auth_cached(out, g, id, hash, now)) {
+		sodium_memzero(hash, sizeof(hash));
+		return 0;
+	}
 	memcpy(stored, dummy, sizeof(stored));
 
+	/* read before the database: a change committed meanwhile invalidates what we cache */
+	gen = atomic_load(&g->auth_gen);
 	gh_store_read_begin(g->store);
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT t.secret_hash, t.expires_at, t.revoked_at IS NOT NULL,"
@@ -347,14 +496,17 @@ int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token)
 	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)sizeof(stored)) {
 		found = 1;
 		memcpy(stored, sqlite3_column_blob(st, 0), sizeof(stored));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL && sqlite3_column_int64(st, 1) <= now)
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			token_expires = sqlite3_column_int64(st, 1);
+		if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+			identity_expires = sqlite3_column_int64(st, 7);
+		if (token_expires <= now)
 			why = "token has expired";
 		else if (sqlite3_column_int(st, 2))
 			why = "token has been revoked";
 		else if (strcmp((const char *)sqlite3_column_text(st, 5), "active") != 0)
 			why = "the token's identity is not active";
-		else if (sqlite3_column_type(st, 7) != SQLITE_NULL &&
-			 sqlite3_column_int64(st, 7) <= now)
+		else if (identity_expires <= now)
 			why = "the token's identity has expired";
 		last_used = sqlite3_column_int64(st, 3);
 		snprintf(out->id, sizeof(out->id), "%s", (const char *)sqlite3_column_text(st, 4));
@@ -384,23 +536,12 @@ int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token)
 	}
 cleanup:
 	gh_store_read_end(g->store);
-	if (rc == 0 && now - last_used >= LAST_USED_EVERY) {
-		/* a write of its own, after the read; a lost update costs nothing */
-		if (gh_store_begin(g->store) == 0) {
-			int w = gh_store_stmt(&st, g->store,
-					      "UPDATE tokens SET last_used_at = ? WHERE id = ?");
-			if (!w) {
-				sqlite3_bind_int64(st, 1, now);
-				sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-				w = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-				sqlite3_reset(st);
-			}
-			if (w)
-				gh_store_rollback(g->store);
-			else
-				gh_store_commit(g->store);
-		}
-		gh_error_clear();
+	if (rc == 0) {
+		int use = now - last_used >= LAST_USED_EVERY;
+		auth_remember(g, id, stored, out, token_expires, identity_expires, gen, now,
+			      use ? now : last_used);
+		if (use)
+			record_use(g, id, now);
 	}
 	json_decref(roles);
 	sodium_memzero(hash, sizeof(hash));

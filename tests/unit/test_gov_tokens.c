@@ -46,6 +46,7 @@ static void exec_at(gh_gov *g, const char *sql, long long offset)
 	CHECK_INT(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 	gh_store_exclusive_end(gh_gov_store(g));
+	gh_gov_auth_flush(g);   /* changed behind the domain's back */
 }
 
 static int64_t audit_count(gh_gov *g)
@@ -366,6 +367,30 @@ static void test_gov_authenticate__revoked_expired_and_inactive_are_refused(void
 	gh_gov_free(g);
 }
 
+/* The cache vouches only for the exact secret, and never outlives a change. */
+static void test_gov_authenticate__cache_needs_the_secret_and_sees_changes(void)
+{
+	gh_gov *g = open_gov();
+	char *root = NULL, forged[128];
+	gh_actor who;
+	size_t n;
+
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	CHECK_INT(gh_gov_authenticate(&who, g, root), 0);   /* now cached */
+	CHECK_INT(gh_gov_authenticate(&who, g, root), 0);
+	CHECK(who.roles & GH_ROLE_ADMIN);
+	snprintf(forged, sizeof(forged), "%s", root);
+	n = strlen(forged);
+	forged[n - 1] = forged[n - 1] == 'A' ? 'B' : 'A';
+	CHECK_INT(gh_gov_authenticate(&who, g, forged), GH_EUNAUTH);
+	CHECK_STR(who.id, "");
+	/* a change behind the domain's back is seen once the cache is flushed */
+	exec_at(g, "UPDATE tokens SET revoked_at = ?", 0);
+	CHECK_INT(gh_gov_authenticate(&who, g, root), GH_EUNAUTH);
+	free(root);
+	gh_gov_free(g);
+}
+
 static void test_gov_authenticate__records_last_use_at_most_once_a_minute(void)
 {
 	gh_gov *g = open_gov();
@@ -400,6 +425,8 @@ int main(int argc, char **argv)
 		{"gov_token_create__refusals_change_nothing", test_gov_token_create__refusals_change_nothing},
 		{"gov_authenticate__refuses_malformed_and_wrong_tokens", test_gov_authenticate__refuses_malformed_and_wrong_tokens},
 		{"gov_authenticate__revoked_expired_and_inactive_are_refused", test_gov_authenticate__revoked_expired_and_inactive_are_refused},
+		{"gov_authenticate__cache_needs_the_secret_and_sees_changes",
+		 test_gov_authenticate__cache_needs_the_secret_and_sees_changes},
 		{"gov_authenticate__records_last_use_at_most_once_a_minute", test_gov_authenticate__records_last_use_at_most_once_a_minute},
 		{NULL, NULL}};
 	int rc;
