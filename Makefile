@@ -9,7 +9,7 @@ LISTEN   ?= 127.0.0.1:8080
 FUZZ     ?= build-fuzz
 FUZZ_SECONDS ?= 10
 
-.PHONY: all deps build asan fuzz run test bench clean
+.PHONY: all deps build asan fuzz-build fuzz run test bench clean
 
 all: build
 
@@ -24,10 +24,13 @@ asan: deps
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DGH_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
 
-# libFuzzer builds of every fuzz target (clang), each run for FUZZ_SECONDS.
-fuzz: deps
+# libFuzzer builds of every fuzz target (clang, ASan+UBSan).
+fuzz-build: deps
 	@CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DGH_SANITIZE=ON -DGH_LIBFUZZER=ON >/dev/null
 	@cmake --build $(FUZZ) -j $(JOBS)
+
+# Every fuzz target under libFuzzer for FUZZ_SECONDS each.
+fuzz: fuzz-build
 	@./tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
 
 # Builds, seeds a fresh demo database and serves it on $(LISTEN).
@@ -37,9 +40,8 @@ run: build
 	@$(BUILD)/gatehouse --db $(DEMO_DB) serve --listen $(LISTEN)
 
 # The whole suite: unit, end-to-end and fuzz smoke, normally and under ASan+UBSan.
-test: build asan
-	@./tests/run.sh $(BUILD) $(ASAN)
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+test: build asan fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/run.sh $(BUILD) $(ASAN) $(FUZZ)
 
 bench: build
 	@./bench/run.sh $(BUILD)

@@ -5,6 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 ASAN=${2:-build-asan}
+FUZZ=${3:-}                      # libFuzzer build; its targets run for FUZZ_SECONDS each
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 passed=0
 failed=0
 failures=()
@@ -37,6 +39,13 @@ for dir in "$BUILD" "$ASAN"; do
     [ -f "$e" ] && run "$(basename "$dir")/e2e/$(basename "$e")" python3 "$e" --bin "$dir/gatehouse"
   done
 done
+
+if [ -n "$FUZZ" ]; then
+  for f in "$FUZZ"/fuzz_*; do
+    [ -x "$f" ] && run "libfuzzer/$(basename "$f") (${FUZZ_SECONDS}s)" \
+      ./tests/fuzz/run.sh "$FUZZ" "$FUZZ_SECONDS" "$(basename "$f")"
+  done
+fi
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then printf 'failed: %s\n' "${failures[@]}"; fi

@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build-fuzz}
 SECONDS_EACH=${2:-10}
+ONLY=${3:-}
 passed=0
 failed=0
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -13,6 +14,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 for f in "$BUILD"/fuzz_*; do
   [ -x "$f" ] || continue
   name=$(basename "$f")
+  [ -n "$ONLY" ] && [ "$name" != "$ONLY" ] && continue
   corpus=tests/fuzz/corpus/${name#fuzz_}
   dict=tests/fuzz/${name#fuzz_}.dict
   dictarg=()
