@@ -9,7 +9,7 @@
 	"r.id, r.state, r.ticket_ref, r.channel, r.submitted_by, r.requester_id,"            \
 	" r.subject_id, r.entitlement_id, r.justification, r.duration, r.emergency,"          \
 	" r.decision, r.required_approvals, r.sla_due_at, r.grant_id, r.close_reason,"        \
-	" r.created_at, r.updated_at, r.closed_at"
+	" r.created_at, r.updated_at, r.closed_at, r.extends_grant_id"
 
 #define AUDIT_COLS "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
 
@@ -141,7 +141,7 @@ static int request_json(json_t **out, gh_gov *g, sqlite3_stmt *st)
 	decision = sqlite3_column_type(st, 11) == SQLITE_NULL ? json_null() :
 							       gov_json_column(st, 11, 0);
 	*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:I, s:b, s:o, s:i,"
-			 " s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 " s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "id", gov_text_column(st, 0), "state", gov_text_column(st, 1),
 			 "ticket_ref", gov_text_column(st, 2), "channel", gov_text_column(st, 3),
 			 "submitted_by", gov_text_column(st, 4), "requester", gov_text_column(st, 5),
@@ -153,7 +153,7 @@ static int request_json(json_t **out, gh_gov *g, sqlite3_stmt *st)
 			 "grant", gov_text_column(st, 14), "sla_due_at", gov_time_column(st, 13),
 			 "close_reason", gov_text_column(st, 15),
 			 "created_at", gov_time_column(st, 16), "updated_at", gov_time_column(st, 17),
-			 "closed_at", gov_time_column(st, 18));
+			 "closed_at", gov_time_column(st, 18), "extends", gov_text_column(st, 19));
 	return *out ? 0 : nomem("loading a request");
 }
 
@@ -311,6 +311,34 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 
 /* --- provisioning --------------------------------------------------------- */
 
+/* An extension request, once granted, ends the grant it extends: the new
+ * grant starts now and runs for the newly decided duration. A grant that
+ * ended meanwhile needs nothing. */
+static int supersede(gh_gov *g, const char *actor_id, const char *request_id,
+		     const char *new_grant)
+{
+	char old[GH_ID_LEN] = "", reason[128];
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT gr.id FROM requests r JOIN grants gr ON gr.id = r.extends_grant_id"
+				" WHERE r.id = ? AND gr.status = 'active'")))
+		return rc;
+	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		copy_text(old, sizeof(old), st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return gh_store_fail(g->store, "looking for the grant an extension replaces");
+	if (!*old)
+		return 0;
+	snprintf(reason, sizeof(reason), "superseded by %s (extension, request %s)", new_grant,
+		 request_id);
+	return gov_grant_end(g, actor_id, old, "revoked", reason);
+}
+
 /* approved -> provisioning -> active: creates the grant (expiring after
  * min(requested, maximum)) and moves the request, auditing each step. The
  * request row must exist; the caller has audited request.approved. */
@@ -326,6 +354,8 @@ static int provision(gh_gov *g, const char *actor_id, const char *request_id,
 	gh_id_new(grant_id, sizeof(grant_id), "grt");
 	if ((rc = audit(g, actor_id, "request.provisioning", "request", request_id,
 			json_pack("{s:s}", "connector", "manual"))))
+		return rc;
+	if ((rc = supersede(g, actor_id, request_id, grant_id)))
 		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO grants(id, subject_id, entitlement_id, request_id, status,"
@@ -427,16 +457,20 @@ static int intake_resolve(intake *in, gh_gov *g, const gh_actor *actor)
 }
 
 /* An open request or an active grant for the same pair: GH_ECONFLICT. */
-static int check_duplicate(gh_gov *g, const char *subject, const char *ent)
+/* Refuses a second open request for the same access. An active grant is no
+ * obstacle: the new request is an extension, and *extends (GH_ID_LEN) names
+ * the grant it will supersede when granted ("" when none). */
+static int check_duplicate(gh_gov *g, const char *subject, const char *ent, char *extends)
 {
 	sqlite3_stmt *st;
 	char req[GH_ID_LEN] = "", grant[GH_ID_LEN] = "";
 	int rc;
 
+	extends[0] = '\0';
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT (SELECT id FROM requests WHERE subject_id = ?1"
 				"   AND entitlement_id = ?2 AND state IN ('submitted',"
-				"   'pending_approval', 'approved', 'provisioning', 'active') LIMIT 1),"
+				"   'pending_approval', 'approved', 'provisioning') LIMIT 1),"
 				" (SELECT id FROM grants WHERE subject_id = ?1 AND status = 'active'"
 				"   AND entitlement_id = ?2 LIMIT 1)")))
 		return rc;
@@ -450,12 +484,10 @@ static int check_duplicate(gh_gov *g, const char *subject, const char *ent)
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return gh_store_fail(g->store, "looking for open requests");
-	if (*grant)
-		return gh_error_set(GH_ECONFLICT, "the subject already holds this entitlement "
-				    "(grant %s)", grant);
 	if (*req)
 		return gh_error_set(GH_ECONFLICT, "an open request for this subject and "
 				    "entitlement exists (%s)", req);
+	memcpy(extends, grant, GH_ID_LEN);
 	return 0;
 }
 
@@ -507,7 +539,7 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	ent_info ent = {0};
 	gh_decision d = {0};
 	intake in;
-	char id[GH_ID_LEN];
+	char id[GH_ID_LEN], extends[GH_ID_LEN] = "";
 	json_t *facts = NULL, *decision = NULL;
 	char *decision_text = NULL;
 	const char *state;
@@ -550,7 +582,7 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			goto cleanup;
 		}
 	}
-	if ((rc = check_duplicate(g, in.subject_id, in.ent_id)))
+	if ((rc = check_duplicate(g, in.subject_id, in.ent_id, extends)))
 		goto cleanup;
 
 	/* SoD is an invariant of the domain: it is checked before any decider. */
@@ -611,9 +643,9 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 				"INSERT INTO requests(id, state, ticket_ref, channel, submitted_by,"
 				" requester_id, subject_id, entitlement_id, justification, duration,"
 				" emergency, decision, required_approvals, sla_due_at, close_reason,"
-				" created_at, updated_at, closed_at)"
+				" created_at, updated_at, closed_at, extends_grant_id)"
 				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-				" ?15, ?16, ?16, ?17)")))
+				" ?15, ?16, ?16, ?17, ?18)")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	/* an auto-approved request reaches active in provision() */
@@ -637,6 +669,8 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		sqlite3_bind_int64(st, 17, now);
 	}
 	sqlite3_bind_int64(st, 16, now);
+	if (*extends)
+		sqlite3_bind_text(st, 18, extends, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -645,12 +679,13 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	}
 
 	if ((rc = audit(g, actor->id, "request.submitted", "request", id,
-			json_pack("{s:s, s:s*, s:s, s:s, s:s, s:s, s:I, s:b, s:s}",
+			json_pack("{s:s, s:s*, s:s, s:s, s:s, s:s, s:I, s:b, s:s, s:s*}",
 				  "channel", in.channel, "ticket_ref", in.ticket_ref,
 				  "submitted_by", actor->id, "requester", in.requester_id,
 				  "subject", in.subject_id, "entitlement", in.ent_id,
 				  "duration_seconds", (json_int_t)in.duration,
-				  "emergency", in.emergency, "justification", in.justification))))
+				  "emergency", in.emergency, "justification", in.justification,
+				  "extends", *extends ? extends : NULL))))
 		goto cleanup;
 	if ((rc = audit(g, actor->id, "request.decided", "request", id,
 			json_pack("{s:O, s:s}", "decision", decision, "state",

@@ -159,5 +159,8 @@ const gh_migration gh_store_migrations[] = {
 "CREATE TABLE audit_head (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL, hash BLOB NOT NULL);"
 "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 },
+{2, "extensions: a request may extend an active grant",
+"ALTER TABLE requests ADD COLUMN extends_grant_id TEXT;"
+},
 {0, NULL, NULL}
 };

@@ -569,17 +569,47 @@ static void test_workflow_submit__requester_acts_only_for_itself(void)
 	free(new_request(g, &a_owner, "{\"channel\":\"portal\",\"subject\":\"etl\","
 			 "\"entitlement\":\"read-only\",\"justification\":\"x\",\"duration\":\"1h\"}",
 			 "active"));
-	/* a duplicate of an active grant, or of an open request, conflicts */
+	/* a duplicate of an open request conflicts (a request for access already
+	 * held is an extension: test_workflow_submit__extension_supersedes_the_grant) */
 	before = footprint(g);
-	CHECK_INT(submit(&r, g, &a_owner, "{\"channel\":\"portal\",\"subject\":\"etl\","
-			 "\"entitlement\":\"read-only\",\"justification\":\"x\",\"duration\":\"1h\"}"),
-		  GH_ECONFLICT);
 	free(new_request(g, &a_owner, "{\"channel\":\"portal\",\"subject\":\"etl\","
 			 "\"entitlement\":\"read-write\",\"justification\":\"x\",\"duration\":\"1h\"}",
 			 "pending_approval"));
 	CHECK_INT(submit(&r, g, &a_owner, "{\"channel\":\"portal\",\"subject\":\"etl\","
 			 "\"entitlement\":\"read-write\",\"justification\":\"x\",\"duration\":\"1h\"}"),
 		  GH_ECONFLICT);
+	gh_gov_free(g);
+}
+
+/* An extension is a new request: decided and approved like any other, and
+ * once granted it replaces the grant it extends, which ends as superseded. */
+static void test_workflow_submit__extension_supersedes_the_grant(void)
+{
+	gh_gov *g = world("extension", 0);
+	const char *body = "{\"channel\":\"portal\",\"subject\":\"etl\","
+			   "\"entitlement\":\"read-only\",\"justification\":\"x\",\"duration\":\"1h\"}";
+	json_t *first = NULL, *second = NULL, *old = NULL, *old_req = NULL;
+	char grant[GH_ID_LEN] = "";
+
+	if (!CHECK_INT(submit(&first, g, &a_owner, body), 0))
+		goto cleanup;
+	snprintf(grant, sizeof(grant), "%s", sget(first, "grant"));
+	CHECK(json_is_null(json_object_get(first, "extends")));
+	if (!CHECK_INT(submit(&second, g, &a_owner, body), 0))
+		goto cleanup;
+	CHECK_STR(sget(second, "state"), "active");
+	CHECK_STR(sget(second, "extends"), grant);
+	CHECK(strcmp(sget(second, "grant"), grant) != 0);
+	CHECK_INT(gh_gov_grant_get(&old, g, &a_admin, grant), 0);
+	CHECK_STR(sget(old, "status"), "revoked");
+	CHECK(contains(sget(old, "revoke_reason"), "superseded by"));
+	CHECK_INT(gh_gov_request_get(&old_req, g, &a_admin, sget(first, "id")), 0);
+	CHECK_STR(sget(old_req, "state"), "revoked");
+cleanup:
+	json_decref(first);
+	json_decref(second);
+	json_decref(old);
+	json_decref(old_req);
 	gh_gov_free(g);
 }
 
@@ -926,6 +956,7 @@ int main(int argc, char **argv)
 		 test_workflow_submit__refusals_name_every_field_and_change_nothing},
 		{"test_workflow_submit__requester_acts_only_for_itself",
 		 test_workflow_submit__requester_acts_only_for_itself},
+		{"test_workflow_submit__extension_supersedes_the_grant", test_workflow_submit__extension_supersedes_the_grant},
 		{"test_workflow_sched__expiry_revokes_and_audits",
 		 test_workflow_sched__expiry_revokes_and_audits},
 		{"test_workflow_sched__pending_past_sla_expires",
