@@ -425,7 +425,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 void ghp_datetime_format(char *out, size_t outlen, int64_t ms)
 {
-	int64_t days = floor_div(ms, MS_PER_DAY), rest = ms - days * MS_PER_DAY, y;
+	int64_t days = floor_div(ms, MS_PER_DAY), rest = ghp_datetime_to_time(ms), y;
 	int m, d;
 
 	if (!out || outlen == 0)
