@@ -46,9 +46,11 @@ int ghp_datetime_parse(int64_t *out_ms, const char *s, size_t len);
 /* duration: milliseconds, from e.g. "1d2h3m4s5ms" or "-1h" (units in that
  * order, each at most once, one optional leading '-'; overflow is -1). */
 int ghp_duration_parse(int64_t *out_ms, const char *s, size_t len);
-/* "YYYY-MM-DDThh:mm:ss.SSSZ" (UTC). For years 0000..9999 the text parses back;
- * outside them (reachable only through offset) it is the ISO 8601 expanded
- * form, e.g. "+10000-01-01T00:00:00.000Z", which datetime() refuses. */
+/* "YYYY-MM-DDThh:mm:ss.SSSZ" (UTC). For UTC years 0000..9999 the text parses
+ * back; outside them (through offset, or a +-hhmm offset at the very ends of
+ * that range) it is the ISO 8601 expanded form, e.g.
+ * "+10000-01-01T00:00:00.000Z" or "-0001-12-31T00:01:00.000Z", which
+ * datetime() refuses. */
 void ghp_datetime_format(char *out, size_t outlen, int64_t ms);
 /* Largest units first, zero units left out, e.g. "1d2h3m4s5ms", "-1h", "0ms". */
 void ghp_duration_format(char *out, size_t outlen, int64_t ms);
