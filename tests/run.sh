@@ -37,6 +37,7 @@ for dir in "$BUILD" "$ASAN"; do
     [ -f "$e" ] && run "$(basename "$dir")/e2e/$(basename "$e")" python3 "$e" --bin "$dir/gatehouse"
   done
 done
+run "cedar conformance" ./tests/cedar/run_conformance.sh "$BUILD"
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then printf 'failed: %s\n' "${failures[@]}"; fi
