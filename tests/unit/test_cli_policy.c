@@ -620,6 +620,60 @@ static void test_cli_policy_run__missing_dir_and_malformed_test(void)
 	free(missing);
 }
 
+/* --- the commands' usage errors (they do not reach the engine) ------------ */
+
+static int policy_cmd(const char *const words[])
+{
+	char *argv[GH_CLI_MAX_ARGS + 2];
+	int argc = 0;
+	gh_cli c;
+
+	argv[argc++] = (char *)"gatehouse";
+	for (int i = 0; words[i] && argc < GH_CLI_MAX_ARGS + 1; i++)
+		argv[argc++] = (char *)words[i];
+	argv[argc] = NULL;
+	if (gh_cli_parse(&c, argc, argv))
+		return -1;
+	return gh_cmd_policy(&c);
+}
+
+static void test_cli_policy_cmd__usage_errors(void)
+{
+	char *empty = tmp_path("empty"), *missing = tmp_path("no-such-dir");
+	const char *const none[] = {"policy", NULL};
+	const char *const unknown[] = {"policy", "frob", NULL};
+	const char *const no_request[] = {"policy", "authorize", "--policies", "p.cedar", NULL};
+	const char *const bad_opt[] = {"policy", "authorize", "--policies", "p", "--request", "r",
+				       "--bogus", "x", NULL};
+	const char *const extra[] = {"policy", "authorize", "stray", "--policies", "p",
+				     "--request", "r", NULL};
+	const char *const no_schema[] = {"policy", "validate", "--policies", "p", NULL};
+	const char *const no_file[] = {"policy", "format", NULL};
+	const char *const unreadable[] = {"policy", "format", missing, NULL};
+	const char *const no_dir[] = {"policy", "conformance", NULL};
+	const char *const no_tests[] = {"policy", "conformance", empty, NULL};
+	const char *const verbose_missing[] = {"policy", "conformance", "--verbose", missing, NULL};
+	const char *const unreadable_policies[] = {"policy", "authorize", "--policies", missing,
+						   "--request", missing, NULL};
+
+	make_dir("empty");
+	write_file("empty/other.json", "{\"not\":\"a test\"}");
+	CHECK_INT(policy_cmd(none), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(unknown), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(no_request), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(bad_opt), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(extra), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(no_schema), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(no_file), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(unreadable), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(no_dir), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(no_tests), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(verbose_missing), GH_EXIT_USAGE);
+	CHECK_INT(policy_cmd(unreadable_policies), GH_EXIT_USAGE);
+	free(empty);
+	free(missing);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -646,6 +700,7 @@ int main(int argc, char **argv)
 		 test_cli_policy_run__nul_in_keys_reaches_the_engine},
 		{"test_cli_policy_run__missing_dir_and_malformed_test",
 		 test_cli_policy_run__missing_dir_and_malformed_test},
+		{"test_cli_policy_cmd__usage_errors", test_cli_policy_cmd__usage_errors},
 		{NULL, NULL},
 	};
 
