@@ -39,6 +39,7 @@ for dir in "$BUILD" "$ASAN"; do
     [ -f "$e" ] && run "$(basename "$dir")/e2e/$(basename "$e")" python3 "$e" --bin "$dir/gatehouse"
   done
 done
+run "cedar conformance" ./tests/cedar/run_conformance.sh "$BUILD"
 
 if [ -n "$FUZZ" ]; then
   for f in "$FUZZ"/fuzz_*; do

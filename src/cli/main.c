@@ -16,6 +16,8 @@ static void usage(FILE *f)
 		"                            serve the HTTP API until SIGINT or SIGTERM\n"
 		"  demo                      seed a realistic demo estate and print persona tokens\n"
 		"  audit verify              recompute the audit hash chain\n"
+		"  policy authorize|validate|format|conformance\n"
+		"                            the Cedar policy engine on files ('policy --help')\n"
 		"\n"
 		"client commands (talk to a running server):\n"
 		"  identities  list|get|create|update|suspend|activate|decommission\n"
@@ -88,6 +90,8 @@ int main(int argc, char **argv)
 		if (c.npos > 1 && gh_cmd_client_is_resource(c.pos[1])) {
 			printf("usage:\n");
 			gh_cmd_client_usage(stdout, c.pos[1]);
+		} else if (c.npos > 1 && strcmp(c.pos[1], "policy") == 0) {
+			gh_cmd_policy_usage(stdout);
 		} else if (c.npos > 1) {
 			local_usage(c.pos[1]);
 		} else {
@@ -110,6 +114,8 @@ int main(int argc, char **argv)
 		}
 		return gh_cmd_audit_verify(&c);
 	}
+	if (strcmp(cmd, "policy") == 0)
+		return gh_cmd_policy(&c);
 	if (gh_cmd_client_is_resource(cmd))
 		return gh_cmd_client(&c);
 	fprintf(stderr, "gatehouse: unknown command '%s'\n", cmd);

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# run_conformance.sh BUILD - Cedar conformance of BUILD/gatehouse over the
+# handwritten tests and the generated corpus; fails when a pass count falls
+# below its floor in tests/cedar/floor.txt. The Cedar folder is
+# $GH_CEDAR_DIR, by default <repo>/../shared/cedar.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+REPO=$(pwd)
+BUILD=${1:?usage: tests/cedar/run_conformance.sh BUILD}
+CEDAR=${GH_CEDAR_DIR:-$REPO/../shared/cedar}
+FLOOR=tests/cedar/floor.txt
+BIN=$BUILD/gatehouse
+CORPUS=$BUILD/cedar-corpus
+TIME_LIMIT=${GH_CEDAR_TIMEOUT:-900}   # seconds per run
+
+[ -x "$BIN" ] || { echo "no $BIN: build first"; exit 2; }
+[ -d "$CEDAR/tests" ] && [ -f "$CEDAR/corpus-tests.tar.gz" ] ||
+  { echo "no Cedar tests in $CEDAR (set GH_CEDAR_DIR)"; exit 2; }
+[ -f "$FLOOR" ] || { echo "no $FLOOR"; exit 2; }
+
+# The corpus is extracted once per build folder, never into tracked files.
+mkdir -p "$BUILD" || exit 2
+case "$(cd "$BUILD" && pwd)/" in
+  "$REPO"/*)
+    if ! git -C "$REPO" check-ignore -q "$CORPUS" 2>/dev/null && [ -d "$REPO/.git" -o -f "$REPO/.git" ]; then
+      echo "$CORPUS is inside the source tree and not ignored: refusing to extract there"; exit 2
+    fi ;;
+esac
+if [ ! -f "$CORPUS/.extracted" ]; then
+  rm -rf "$CORPUS" "$CORPUS.tmp"
+  mkdir -p "$CORPUS.tmp" &&
+    tar -xzf "$CEDAR/corpus-tests.tar.gz" -C "$CORPUS.tmp" &&
+    mv "$CORPUS.tmp" "$CORPUS" && touch "$CORPUS/.extracted" ||
+    { echo "could not extract $CEDAR/corpus-tests.tar.gz into $CORPUS"; rm -rf "$CORPUS.tmp"; exit 2; }
+fi
+
+floor_of() { # name
+  awk -v n="$1" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }' "$FLOOR"
+}
+
+status=0
+check() { # name dir
+  local name=$1 dir=$2 out rc summary passed failed total floor rate
+  out=$(mktemp)
+  if command -v timeout >/dev/null; then
+    timeout "$TIME_LIMIT" "$BIN" policy conformance "$dir" >"$out" 2>/dev/null
+  else
+    "$BIN" policy conformance "$dir" >"$out" 2>/dev/null
+  fi
+  rc=$?
+  summary=$(tail -n 1 "$out")
+  # exit 1 only says some tests failed; anything else is a broken run
+  if [ "$rc" -gt 1 ] || ! [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    echo "$name: the run did not finish (exit $rc): $summary"
+    rm -f "$out"; status=1; return
+  fi
+  passed=${BASH_REMATCH[1]}; failed=${BASH_REMATCH[2]}
+  total=$((passed + failed))
+  floor=$(floor_of "$name")
+  rate=$(awk -v p="$passed" -v t="$total" 'BEGIN { printf "%.1f", t ? 100 * p / t : 0 }')
+  echo "$name: $passed/$total requests passed ($rate%), floor $floor; $(grep '^validation:' "$out")"
+  if [ "$passed" -lt "$floor" ]; then
+    echo "$name: FAIL: $passed passed is below the floor of $floor"; status=1
+  elif [ "$passed" -gt "$floor" ]; then
+    echo "$name: above the floor: set '$name $passed' in $FLOOR"
+  fi
+  rm -f "$out"
+}
+
+check handwritten "$CEDAR"
+check corpus "$CORPUS"
+exit $status
