@@ -120,12 +120,20 @@ static int migrate(gh_store *s)
 	return 0;
 }
 
+static void configure_sqlite(void)
+{
+	/* SQLite's memory statistics take a global mutex on every allocation */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int gh_store_open(gh_store **out, const char *path, int create)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	gh_store *s;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
 	*out = NULL;
+	pthread_once(&once, configure_sqlite);
 	if (!create && access(path, F_OK) != 0)
 		return gh_error_set(GH_ENOTFOUND,
 				    "database %s does not exist; run 'gatehouse init' first", path);
