@@ -283,9 +283,20 @@ typedef struct bctx {
 	eslot **eslots;
 	aslot **aslots;
 	size_t ncslots, neslots, naslots;
+	struct lcache {            /* recently resolved entity type lists */
+		const ghp_sr_ref *refs;
+		const char *ns;
+		size_t n;
+		const char *const *names;
+	} lists[4];
+	size_t nextlist;
+	size_t nedges;             /* action group memberships, capped */
 } bctx;
 
 enum { REF_COMMON = 1, REF_ENTITY = 2 };
+
+/* Memberships of actions in groups, all told: bounds the cycle check. */
+#define GHP_MAX_ACTION_EDGES (1 << 20)
 
 /* Records the first failure; returns -1. */
 __attribute__((format(printf, 5, 6))) static int fail(bctx *b, int code, int line, int column,
@@ -491,8 +502,8 @@ static int attr_cmp(const void *x, const void *y)
 	return bytes_cmp(a->name, a->name_len, b->name, b->name_len);
 }
 
-static const ghp_type *resolve(bctx *b, const char *ns, const ghp_sr_type *t, int depth,
-			       int *height)
+static const ghp_type *resolve_uncached(bctx *b, const char *ns, const ghp_sr_type *t, int depth,
+					int *height)
 {
 	ghp_type *out;
 	ghp_attr *attrs;
@@ -596,6 +607,30 @@ static const ghp_type *resolve(bctx *b, const char *ns, const ghp_sr_type *t, in
 	return NULL;
 }
 
+static const ghp_type *resolve(bctx *b, const char *ns, const ghp_sr_type *t, int depth,
+			       int *height)
+{
+	ghp_sr_type *memo = (ghp_sr_type *)t;  /* the raw schema is not const: memo fields */
+	const ghp_type *out;
+
+	if (t->resolved && t->resolved_ns == ns) {
+		if (depth + t->resolved_height > GH_POLICY_MAX_DEPTH) {
+			fail(b, GH_POLICY_ETOOLARGE, t->line, t->column,
+			     "type nested deeper than %d", GH_POLICY_MAX_DEPTH);
+			return NULL;
+		}
+		*height = depth + t->resolved_height;
+		return t->resolved;
+	}
+	out = resolve_uncached(b, ns, t, depth, height);
+	if (out) {
+		memo->resolved = out;
+		memo->resolved_ns = ns;
+		memo->resolved_height = *height - depth;
+	}
+	return out;
+}
+
 /* The fully qualified name of a declared entity type reference. */
 static const char *resolve_entity_name(bctx *b, const char *ns, const ghp_sr_ref *r)
 {
@@ -619,17 +654,27 @@ static int str_ptr_cmp(const void *x, const void *y)
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-/* Entity type names, sorted, without duplicates. */
+/* Entity type names, sorted, without duplicates. The names of one
+ * declaration share their lists, so recent lists are remembered. */
 static int resolve_entity_list(bctx *b, const char *ns, const ghp_sr_ref *refs, size_t n,
 			       size_t *nout, const char *const **out)
 {
 	const char **names;
 	size_t k = 0;
+	struct lcache *lc;
 
 	*nout = 0;
 	*out = NULL;
 	if (!n)
 		return 0;
+	for (size_t i = 0; i < sizeof(b->lists) / sizeof(b->lists[0]); i++) {
+		lc = &b->lists[i];
+		if (lc->refs == refs && lc->ns == ns) {
+			*nout = lc->n;
+			*out = lc->names;
+			return 0;
+		}
+	}
 	names = ghp_sa_alloc(&b->s->arena, n * sizeof(*names));
 	if (!names)
 		return oom(b);
@@ -644,6 +689,11 @@ static int resolve_entity_list(bctx *b, const char *ns, const ghp_sr_ref *refs, 
 			names[k++] = names[i];
 	*nout = k;
 	*out = names;
+	lc = &b->lists[b->nextlist++ % (sizeof(b->lists) / sizeof(b->lists[0]))];
+	lc->refs = refs;
+	lc->ns = ns;
+	lc->n = k;
+	lc->names = names;
 	return 0;
 }
 
@@ -915,6 +965,7 @@ static int build_actions(bctx *b)
 	size_t head = 0, tail = 0;
 	size_t **children;             /* per action: indexes of its children */
 	size_t *nchildren;
+	aslot *prev = NULL;
 
 	for (size_t i = 0; i < b->naslots; i++) {
 		aslot *as = b->aslots[i];
@@ -942,7 +993,15 @@ static int build_actions(bctx *b)
 							"the context of action \"%s\" is not a record",
 							a->id);
 		}
-		if (a->nparents) {
+		if (a->nparents && prev && prev->a->parents == a->parents && prev->ns == as->ns) {
+			const ghp_action *pm = &b->s->actions[prev->index];
+
+			m->nparents = pm->nparents;
+			m->parent_types = pm->parent_types;
+			m->parent_ids = pm->parent_ids;
+			m->parent_id_lens = pm->parent_id_lens;
+			as->pending = m->nparents;
+		} else if (a->nparents) {
 			aslot **ps = ghp_sa_alloc(&b->tmp, a->nparents * sizeof(*ps));
 			const char **types = ghp_sa_alloc(&b->s->arena, a->nparents * sizeof(char *));
 			const char **ids = ghp_sa_alloc(&b->s->arena, a->nparents * sizeof(char *));
@@ -965,13 +1024,18 @@ static int build_actions(bctx *b)
 				if (!ids[k])
 					return oom(b);
 				lens[k++] = ps[j]->a->id_len;
-				as->pending++;
 			}
 			m->nparents = k;
 			m->parent_types = types;
 			m->parent_ids = ids;
 			m->parent_id_lens = lens;
+			as->pending = k;
 		}
+		b->nedges += m->nparents;
+		if (b->nedges > GHP_MAX_ACTION_EDGES)
+			return fail(b, GH_POLICY_ETOOLARGE, a->line, a->column,
+				    "over %d action group memberships", GHP_MAX_ACTION_EDGES);
+		prev = as;
 	}
 
 	/* the action hierarchy must be acyclic: peel off actions whose parents are gone */

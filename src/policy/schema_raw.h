@@ -47,6 +47,10 @@ typedef struct ghp_sr_type {
 	ghp_sr_attr *attrs;
 	int open;                  /* record: additionalAttributes */
 	int line, column;          /* 0 when not from text */
+	/* filled while building: one declaration of many names resolves once */
+	const ghp_type *resolved;
+	const char *resolved_ns;
+	int resolved_height;
 } ghp_sr_type;
 
 struct ghp_sr_attr {
