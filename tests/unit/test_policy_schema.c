@@ -854,6 +854,74 @@ static void test_policy_schema__limits(void)
 		  GH_POLICY_ETOOLARGE);
 }
 
+static void test_policy_schema_text__many_names_share_a_declaration(void)
+{
+	gh_policy_schema *s = NULL;
+	gh_policy_error err;
+	const ghp_entity_type *a, *b;
+	const ghp_action *x, *y;
+
+	CHECK_INT(parse_text(&s, "entity G; entity A, B in G { x: Set<Long> }; action p; "
+				 "action x, y in p appliesTo { principal: [A, B], resource: G };",
+			     &err), 0);
+	if (!s)
+		return;
+	a = ghp_schema_entity_type(s, "A");
+	b = ghp_schema_entity_type(s, "B");
+	CHECK(a && b && a->nparents == 1 && b->nparents == 1 && a->attrs->nattrs == 1 &&
+	      b->attrs->nattrs == 1 && b->attrs->attrs[0].type->kind == GHP_T_SET);
+	x = ghp_schema_action(s, "Action", "x");
+	y = ghp_schema_action(s, "Action", "y");
+	CHECK(x && y && x->nprincipals == 2 && y->nprincipals == 2 && y->nparents == 1 &&
+	      strcmp(y->parent_ids[0], "p") == 0 && y->nresources == 1);
+	gh_policy_schema_free(s);
+}
+
+static void test_policy_schema__action_groups_are_capped(void)
+{
+	/* 1100 actions in the same 1000 groups: over a million memberships */
+	size_t cap = 64 * 1024, n = 0;
+	char *text = malloc(cap);
+	gh_policy_schema *s = NULL;
+	gh_policy_error err;
+
+	if (!text)
+		return;
+	for (int i = 0; i < 1000; i++)
+		n += (size_t)snprintf(text + n, cap - n, "action g%d;", i);
+	n += (size_t)snprintf(text + n, cap - n, "action a0");
+	for (int i = 1; i < 1100; i++)
+		n += (size_t)snprintf(text + n, cap - n, ",a%d", i);
+	n += (size_t)snprintf(text + n, cap - n, " in [g0");
+	for (int i = 1; i < 1000; i++)
+		n += (size_t)snprintf(text + n, cap - n, ",g%d", i);
+	snprintf(text + n, cap - n, "];");
+	CHECK_INT(parse_text(&s, text, &err), GH_POLICY_ETOOLARGE);
+	CHECK(s == NULL && strstr(err.message, "action group") != NULL);
+	free(text);
+}
+
+static void test_policy_schema_json__deep_nesting_is_refused(void)
+{
+	size_t depth = GH_POLICY_MAX_DEPTH + 5, n = 0;
+	char *json = malloc(depth * 40 + 200);
+	gh_policy_schema *s = NULL;
+	gh_policy_error err;
+
+	if (!json)
+		return;
+	n += (size_t)sprintf(json, "{\"\": {\"entityTypes\": {\"A\": {\"tags\": ");
+	for (size_t i = 0; i < depth; i++)
+		n += (size_t)sprintf(json + n, "{\"type\": \"Set\", \"element\": ");
+	n += (size_t)sprintf(json + n, "{\"type\": \"Long\"}");
+	for (size_t i = 0; i < depth; i++)
+		json[n++] = '}';
+	sprintf(json + n, "}}, \"actions\": {}}}");
+	CHECK_INT(parse_json(&s, json, &err), GH_POLICY_ETOOLARGE);
+	CHECK(s == NULL);
+	free(json);
+}
+
 static void test_policy_schema__truncations_never_crash(void)
 {
 	char path[4200];
@@ -917,6 +985,11 @@ int main(int argc, char **argv)
 		 test_policy_schema_json__open_records_and_null_actions},
 		{"policy_schema_text__nul_in_names", test_policy_schema_text__nul_in_names},
 		{"policy_schema__limits", test_policy_schema__limits},
+		{"policy_schema_text__many_names_share_a_declaration",
+		 test_policy_schema_text__many_names_share_a_declaration},
+		{"policy_schema__action_groups_are_capped", test_policy_schema__action_groups_are_capped},
+		{"policy_schema_json__deep_nesting_is_refused",
+		 test_policy_schema_json__deep_nesting_is_refused},
 		{"policy_schema__truncations_never_crash", test_policy_schema__truncations_never_crash},
 		{"policy_schema__corpus_schemas_parse", test_policy_schema__corpus_schemas_parse},
 		{NULL, NULL}};
