@@ -32,6 +32,7 @@ struct ghp_attr {
 	const char *name;
 	const ghp_type *type;
 	int required;
+	size_t name_len;           /* bytes of name (Cedar strings may hold NUL) */
 };
 
 typedef struct ghp_entity_type {
@@ -42,6 +43,7 @@ typedef struct ghp_entity_type {
 	const char *const *parents;   /* memberOfTypes, fully qualified */
 	size_t nenum;              /* enumerated entity ids, when the type is an enum */
 	const char *const *enum_ids;
+	const size_t *enum_id_lens;   /* bytes of each enum_ids[i] (ids may hold NUL) */
 } ghp_entity_type;
 
 typedef struct ghp_action {
@@ -55,6 +57,8 @@ typedef struct ghp_action {
 	size_t nparents;
 	const char *const *parent_types;  /* memberOf: parent action uids */
 	const char *const *parent_ids;
+	size_t id_len;             /* bytes of id (ids may hold NUL) */
+	const size_t *parent_id_lens;  /* bytes of each parent_ids[i] */
 } ghp_action;
 
 /* Lookups on a parsed schema; NULL when not declared. */
@@ -64,5 +68,10 @@ size_t ghp_schema_entity_type_count(const gh_policy_schema *s);
 const ghp_entity_type *ghp_schema_entity_type_at(const gh_policy_schema *s, size_t i);
 size_t ghp_schema_action_count(const gh_policy_schema *s);
 const ghp_action *ghp_schema_action_at(const gh_policy_schema *s, size_t i);
+/* The action whose id is the id_len bytes at id (which may hold NUL). */
+const ghp_action *ghp_schema_action_n(const gh_policy_schema *s, const char *type, const char *id,
+				      size_t id_len);
+/* A record type's attribute by name (len bytes), by binary search; NULL when absent. */
+const ghp_attr *ghp_type_attr(const ghp_type *record, const char *name, size_t len);
 
 #endif
