@@ -47,34 +47,68 @@ void gh_audit_hash(unsigned char out[GH_AUDIT_HASH_LEN], const unsigned char pre
 	crypto_hash_sha256_final(&st, out);
 }
 
-int gh_audit_append(int64_t *out_seq, gh_store *s, const char *actor, const char *action,
-		    const char *object_type, const char *object_id, const json_t *details)
+/* Writes the head row once per operation, just before it is released. */
+static int write_head(gh_store *s, void *ctx)
 {
-	static const unsigned char zero[GH_AUDIT_HASH_LEN];
-	unsigned char prev[GH_AUDIT_HASH_LEN], hash[GH_AUDIT_HASH_LEN];
+	gh_store_head *h = gh_store_audit_head(s);
 	sqlite3_stmt *st;
-	int64_t seq = 1, ts = gh_now_us();
-	char *text = NULL;
 	int rc;
 
-	memcpy(prev, zero, sizeof(prev));
+	if (!h->dirty)
+		return 0;
+	if ((rc = gh_store_stmt(&st, s, "INSERT INTO audit_head(one, seq, hash) VALUES (1, ?, ?) "
+					"ON CONFLICT(one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash")))
+		return rc;
+	sqlite3_bind_int64(st, 1, h->seq);
+	sqlite3_bind_blob(st, 2, h->hash, GH_AUDIT_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : gh_store_fail(s, "moving the audit head");
+	sqlite3_reset(st);
+	if (!rc)
+		h->dirty = 0;
+	return rc;
+}
+
+static int load_head(gh_store *s, gh_store_head *h)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
 	if ((rc = gh_store_stmt(&st, s, "SELECT seq, hash FROM audit_head WHERE one = 1")))
 		return rc;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		seq = sqlite3_column_int64(st, 0) + 1;
+		h->seq = sqlite3_column_int64(st, 0);
 		if (sqlite3_column_bytes(st, 1) == GH_AUDIT_HASH_LEN)
-			memcpy(prev, sqlite3_column_blob(st, 1), GH_AUDIT_HASH_LEN);
-	} else if (rc != SQLITE_DONE) {
-		sqlite3_reset(st);
-		return gh_store_fail(s, "reading the audit head");
+			memcpy(h->hash, sqlite3_column_blob(st, 1), GH_AUDIT_HASH_LEN);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;              /* empty log: seq 0, hash of zeros */
+	} else {
+		rc = gh_store_fail(s, "reading the audit head");
 	}
 	sqlite3_reset(st);
+	h->valid = rc == 0;
+	return rc;
+}
 
+int gh_audit_append(int64_t *out_seq, gh_store *s, const char *actor, const char *action,
+		    const char *object_type, const char *object_id, const json_t *details)
+{
+	gh_store_head *h = gh_store_audit_head(s);
+	unsigned char hash[GH_AUDIT_HASH_LEN];
+	sqlite3_stmt *st;
+	int64_t seq, ts = gh_now_us();
+	char *text = NULL;
+	int rc;
+
+	if (!h->valid && (rc = load_head(s, h)))
+		return rc;
+	seq = h->seq + 1;
 	text = details ? gh_json_canonical(details) : strdup("{}");
 	if (!text)
 		return gh_error_set(GH_ERROR, "out of memory encoding an audit event");
-	gh_audit_hash(hash, prev, seq, ts, actor, action, object_type, object_id, text, strlen(text));
+	gh_audit_hash(hash, h->hash, seq, ts, actor, action, object_type, object_id, text, strlen(text));
 
 	rc = gh_store_stmt(&st, s, "INSERT INTO audit_events(seq, ts, actor, action, object_type,"
 				   " object_id, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)");
@@ -87,7 +121,7 @@ int gh_audit_append(int64_t *out_seq, gh_store *s, const char *actor, const char
 	sqlite3_bind_text(st, 5, object_type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, object_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, text, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 8, prev, GH_AUDIT_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, h->hash, GH_AUDIT_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 9, hash, GH_AUDIT_HASH_LEN, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = gh_store_fail(s, "appending an audit event");
@@ -95,16 +129,12 @@ int gh_audit_append(int64_t *out_seq, gh_store *s, const char *actor, const char
 		goto cleanup;
 	}
 	sqlite3_reset(st);
-
-	if ((rc = gh_store_stmt(&st, s, "INSERT INTO audit_head(one, seq, hash) VALUES (1, ?, ?) "
-					"ON CONFLICT(one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash")))
-		goto cleanup;
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_blob(st, 2, hash, GH_AUDIT_HASH_LEN, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = gh_store_fail(s, "moving the audit head");
-	sqlite3_reset(st);
-	if (!rc && out_seq)
+	h->seq = seq;
+	memcpy(h->hash, hash, GH_AUDIT_HASH_LEN);
+	h->dirty = 1;
+	/* the head row is written once, when the operation is released */
+	gh_store_before_release(s, write_head, NULL);
+	if (out_seq)
 		*out_seq = seq;
 cleanup:
 	free(text);

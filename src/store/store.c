@@ -51,6 +51,9 @@ struct gh_store {
 	int batch_rc[BATCH_RING];
 	char batch_msg[BATCH_RING][sizeof(((gh_error *)0)->message)];
 	int version;
+	gh_store_head head;
+	int (*before_release)(gh_store *s, void *ctx);
+	void *before_release_ctx;
 	char *path;
 	pthread_mutex_t readers_lock;
 	reader *free_readers;
@@ -197,6 +200,17 @@ void gh_store_free(gh_store *s)
 	free(s);
 }
 
+gh_store_head *gh_store_audit_head(gh_store *s)
+{
+	return &s->head;
+}
+
+void gh_store_before_release(gh_store *s, int (*fn)(gh_store *s, void *ctx), void *ctx)
+{
+	s->before_release = fn;
+	s->before_release_ctx = ctx;
+}
+
 sqlite3 *gh_store_db(gh_store *s)
 {
 	return conn(s);
@@ -229,6 +243,8 @@ static int flush(gh_store *s)
 		rc = gh_store_fail(s, "committing");
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	if (rc)
+		s->head.valid = s->head.dirty = 0;
 	s->batch_rc[slot] = rc;
 	memcpy(s->batch_msg[slot], rc ? gh_error_last()->message : "", rc ? sizeof(s->batch_msg[slot]) : 1);
 	s->in_tx = 0;
@@ -272,6 +288,10 @@ int gh_store_commit(gh_store *s)
 	int64_t mine;
 	int rc, slot;
 
+	if (s->before_release && (rc = s->before_release(s, s->before_release_ctx))) {
+		gh_store_rollback(s);
+		return rc;
+	}
 	if (sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = gh_store_fail(s, "completing an operation");
 		sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
@@ -295,6 +315,7 @@ int gh_store_commit(gh_store *s)
 
 void gh_store_rollback(gh_store *s)
 {
+	s->head.valid = s->head.dirty = 0;
 	sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
 	sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
 	unlock(s);
@@ -305,6 +326,7 @@ void gh_store_exclusive_begin(gh_store *s)
 	lock(s);
 	if (s->in_tx)
 		flush(s);
+	s->head.valid = s->head.dirty = 0;   /* raw SQL may change anything */
 }
 
 void gh_store_exclusive_end(gh_store *s)

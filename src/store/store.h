@@ -11,6 +11,7 @@
 #define GH_STORE_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 typedef struct gh_store gh_store;
 
@@ -49,6 +50,23 @@ int gh_store_stmt(sqlite3_stmt **out, gh_store *s, const char *sql);
 /* Sets the error from the connection's last SQLite error, prefixed by what.
  * Returns GH_ECONFLICT for constraint failures, GH_ERROR otherwise. */
 int gh_store_fail(gh_store *s, const char *what);
+
+/* The audit chain's head as of the running transaction, kept by audit.c so
+ * that an append needs no read of audit_head. The store forgets it (valid =
+ * 0) whenever a rollback or raw access may have changed the table. Use only
+ * inside a write transaction. */
+typedef struct gh_store_head {
+	int valid;
+	int dirty;                 /* changed in this operation, not yet written */
+	int64_t seq;
+	unsigned char hash[32];
+} gh_store_head;
+
+gh_store_head *gh_store_audit_head(gh_store *s);
+
+/* fn runs inside every operation just before it is released into the
+ * batch (gh_store_commit); a failure rolls the operation back. One hook. */
+void gh_store_before_release(gh_store *s, int (*fn)(gh_store *s, void *ctx), void *ctx);
 
 /* Schema version after open. */
 int gh_store_version(gh_store *s);
