@@ -217,10 +217,12 @@ static int eval_method(ghp_eval *ev, const ghp_expr *e, ghp_value *out)
 {
 	ghp_value recv, arg;
 	memset(&arg, 0, sizeof(arg));
-	if (ghp_eval_expr(ev, e->a[0], &recv) < 0)
-		return -1;
-	if (e->n > 1 && ghp_eval_expr(ev, e->a[1], &arg) < 0)
-		return -1;
+	for (size_t i = 0; i < e->n; i++)
+		if (ghp_eval_expr(ev, e->a[i], i ? &arg : &recv) < 0)
+			return -1;
+	if ((int)e->n - 1 != ghp_fns[e->op].nargs)
+		return fail(ev, "%s takes %d argument(s), got %zu", ghp_fns[e->op].name,
+			    ghp_fns[e->op].nargs, e->n - 1);
 	switch ((ghp_fn)e->op) {
 	case GHP_FN_CONTAINS:
 		if (want(ev, &recv, GHP_V_SET) < 0)
@@ -472,6 +474,12 @@ int ghp_eval_expr(ghp_eval *ev, const ghp_expr *e, ghp_value *out)
 	case GHP_X_METHOD:
 		return eval_method(ev, e, out);
 	case GHP_X_CALL: {
+		for (size_t i = 0; i < e->n; i++)
+			if (ghp_eval_expr(ev, e->a[i], &l) < 0)
+				return -1;
+		if ((int)e->n != ghp_fns[e->op].nargs)
+			return fail(ev, "%s takes %d argument(s), got %zu", ghp_fns[e->op].name,
+				    ghp_fns[e->op].nargs, e->n);
 		if (ghp_eval_expr(ev, e->a[0], &l) < 0 || want(ev, &l, GHP_V_STRING) < 0)
 			return -1;
 		if (ghp_ext_make(ev->a, ghp_fns[e->op].name, l.u.s.p, l.u.s.n, out) < 0)

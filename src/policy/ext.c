@@ -58,6 +58,8 @@ int ghp_ip_parse(ghp_ipaddr *out, const char *s, size_t len)
 	if (slash)
 		*slash = 0;
 	out->v6 = strchr(buf, ':') != NULL;
+	if (out->v6 && strchr(buf, '.'))
+		return -1; /* Cedar refuses IPv4-embedded IPv6 */
 	if (inet_pton(out->v6 ? AF_INET6 : AF_INET, buf, out->addr) != 1)
 		return -1;
 	int max = out->v6 ? 128 : 32;
@@ -216,7 +218,7 @@ int ghp_duration_parse(int64_t *out_ms, const char *s, size_t len)
 		const char *u;
 		int64_t ms;
 	} units[] = { { "d", DAY_MS }, { "h", 3600000 }, { "ms", 1 }, { "m", 60000 }, { "s", 1000 } };
-	static const int order[] = { 0, 1, 4, 3, 2 }; /* d h m s ms */
+	static const int order[] = { 0, 1, 4, 2, 3 }; /* d h m s ms */
 	size_t i = 0;
 	int neg = 0, last = -1, any = 0;
 	int64_t total = 0;

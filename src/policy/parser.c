@@ -473,14 +473,10 @@ static ghp_expr *parse_primary(parser *p)
 		e->h = 1;
 		if (!parse_args(p, e, 0))
 			return NULL;
-		if ((int)e->n != ghp_fns[fn].nargs) {
-			fail_at(p, GH_POLICY_EPARSE, at.line, at.col, "%s takes %d argument(s), got %zu",
-				ghp_fns[fn].name, ghp_fns[fn].nargs, e->n);
-			return NULL;
-		}
-		/* Constructors over a literal are computed once, here; a bad literal
-		 * stays a call and errors when evaluated, as Cedar does. */
-		if (e->a[0]->kind == GHP_X_LIT && e->a[0]->lit.kind == GHP_V_STRING) {
+		/* Extension calls with the wrong arity parse and error when
+		 * evaluated, as in Cedar. Constructors over a literal are computed
+		 * once, here; a bad literal stays a call and errors when evaluated. */
+		if ((int)e->n == ghp_fns[fn].nargs && e->a[0]->kind == GHP_X_LIT && e->a[0]->lit.kind == GHP_V_STRING) {
 			ghp_value v;
 			ghp_str s = e->a[0]->lit.u.s;
 			if (ghp_ext_make(p->a, ghp_fns[fn].name, s.p, s.n, &v) == 0) {
@@ -534,7 +530,7 @@ static ghp_expr *parse_access(parser *p, ghp_expr *e)
 				m->op = fn;
 				if (!parse_args(p, m, 1))
 					return NULL;
-				if ((int)m->n - 1 != ghp_fns[fn].nargs) {
+				if ((int)m->n - 1 != ghp_fns[fn].nargs && fn < GHP_FN_LESS_THAN) {
 					fail_at(p, GH_POLICY_EPARSE, nt.line, nt.col,
 						"%s takes %d argument(s), got %zu", ghp_fns[fn].name,
 						ghp_fns[fn].nargs, m->n - 1);

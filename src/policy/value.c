@@ -314,12 +314,56 @@ int ghp_euid_from_json(ghp_arena *a, const json_t *j, const ghp_euid **out, char
 	return *out ? 0 : jerr(err, errlen, "out of memory");
 }
 
+/* {"fn":"offset","args":[...]}: an extension function over converted values. */
+static int ext_apply(ghp_arena *a, const char *fn, const json_t *args, ghp_value *out,
+		     char *err, size_t errlen, int depth)
+{
+	ghp_value v[2];
+	size_t n = json_array_size(args);
+	if (n == 0 || n > 2)
+		return jerr(err, errlen, "__extn %s: wrong number of arguments", fn);
+	for (size_t i = 0; i < n; i++)
+		if (ghp_value_from_json(a, json_array_get(args, i), NULL, &v[i], err, errlen,
+					depth + 1) < 0)
+			return -1;
+	if (n == 1 && v[0].kind == GHP_V_STRING) {
+		if (ghp_ext_make(a, fn, v[0].u.s.p, v[0].u.s.n, out) < 0)
+			return jerr(err, errlen, "invalid %s value", fn);
+		return 0;
+	}
+	int rc = -1;
+	if (!strcmp(fn, "offset") && n == 2 && v[0].kind == GHP_V_DATETIME &&
+	    v[1].kind == GHP_V_DURATION) {
+		out->kind = GHP_V_DATETIME;
+		rc = ghp_datetime_offset(&out->u.l, v[0].u.l, v[1].u.l);
+	} else if (!strcmp(fn, "durationSince") && n == 2 && v[0].kind == GHP_V_DATETIME &&
+		   v[1].kind == GHP_V_DATETIME) {
+		out->kind = GHP_V_DURATION;
+		rc = ghp_datetime_since(&out->u.l, v[0].u.l, v[1].u.l);
+	} else if (!strcmp(fn, "toDate") && n == 1 && v[0].kind == GHP_V_DATETIME) {
+		out->kind = GHP_V_DATETIME;
+		rc = ghp_datetime_to_date(&out->u.l, v[0].u.l);
+	} else if (!strcmp(fn, "toTime") && n == 1 && v[0].kind == GHP_V_DATETIME) {
+		out->kind = GHP_V_DURATION;
+		out->u.l = ghp_datetime_to_time(v[0].u.l);
+		rc = 0;
+	}
+	return rc < 0 ? jerr(err, errlen, "__extn %s: invalid arguments", fn) : 0;
+}
+
 static int ext_from_json(ghp_arena *a, const json_t *x, const char *want, ghp_value *out,
 			 char *err, size_t errlen)
 {
 	size_t fnn, argn;
 	const char *fn = jstr(json_object_get(x, "fn"), &fnn);
 	const char *arg = jstr(json_object_get(x, "arg"), &argn);
+	if (fn && !arg && json_is_array(json_object_get(x, "args"))) {
+		if (ext_apply(a, fn, json_object_get(x, "args"), out, err, errlen, 1) < 0)
+			return -1;
+		if (want && strcmp(want, ghp_kind_name(out->kind)))
+			return jerr(err, errlen, "expected a %s", want);
+		return 0;
+	}
 	if (!fn || !arg)
 		return jerr(err, errlen, "__extn needs string fields fn and arg");
 	if (want && strcmp(fn, want) && !(!strcmp(want, "ipaddr") && !strcmp(fn, "ip")))
