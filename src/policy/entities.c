@@ -30,7 +30,7 @@ static json_t *load_json(const char *json, size_t len, gh_policy_error *err, int
 		*rc = set_err(err, GH_POLICY_ETOOLARGE, "JSON over %u bytes", MAX_JSON);
 		return NULL;
 	}
-	json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	json_t *j = ghp_json_load(json, len, &je);
 	if (!j) {
 		*rc = GH_POLICY_EPARSE;
 		if (err) {

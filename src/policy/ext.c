@@ -72,7 +72,7 @@ int ghp_ip_parse(ghp_ipaddr *out, const char *s, size_t len)
 				return -1;
 			n = n * 10 + (*p - '0');
 		}
-		if (!d || n > max)
+		if (!d || n > max || (d > 1 && slash[1] == '0'))
 			return -1;
 		out->prefix = n;
 	}

@@ -301,6 +301,70 @@ static const char *jstr(const json_t *j, size_t *n)
 	return json_string_value(j);
 }
 
+/* jansson cannot hold NUL in object keys, so ghp_json_load marks \u0000 as
+ * U+10FFFF (a noncharacter); copies out of JSON turn the mark back into NUL. */
+static const char NUL_MARK[] = "\xF4\x8F\xBF\xBF";
+
+static char *jdup(ghp_arena *a, const char *s, size_t n, size_t *outn)
+{
+	char *p = ghp_arena_strdup(a, s, n);
+	if (!p || !memchr(s, 0xF4, n)) {
+		*outn = n;
+		return p;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i + 4 <= n && !memcmp(s + i, NUL_MARK, 4)) {
+			p[k++] = 0;
+			i += 3;
+		} else {
+			p[k++] = s[i];
+		}
+	}
+	p[k] = 0;
+	*outn = k;
+	return p;
+}
+
+json_t *ghp_json_load(const char *json, size_t len, json_error_t *je)
+{
+	static const char pat[] = "\\u0000";
+	size_t flags = JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL;
+	const char *hit = NULL;
+	for (size_t i = 0; i + 6 <= len && !hit; i++)
+		if (json[i] == '\\' && !memcmp(json + i, pat, 6))
+			hit = json + i;
+	if (!hit)
+		return json_loadb(json, len, flags, je);
+	char *copy = malloc(len * 2 + 1);
+	if (!copy) {
+		snprintf(je->text, sizeof(je->text), "out of memory");
+		return NULL;
+	}
+	size_t k = 0;
+	int in_str = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = json[i];
+		if (in_str && c == '\\' && i + 1 < len) {
+			if (i + 6 <= len && !memcmp(json + i, pat, 6)) {
+				memcpy(copy + k, "\\udbff\\udfff", 12);
+				k += 12;
+				i += 5;
+			} else {
+				copy[k++] = c;
+				copy[k++] = json[++i];
+			}
+			continue;
+		}
+		if (c == '"')
+			in_str = !in_str;
+		copy[k++] = c;
+	}
+	json_t *j = json_loadb(copy, k, flags, je);
+	free(copy);
+	return j;
+}
+
 int ghp_euid_from_json(ghp_arena *a, const json_t *j, const ghp_euid **out, char *err, size_t errlen)
 {
 	if (json_is_object(j) && json_object_get(j, "__entity"))
@@ -310,7 +374,9 @@ int ghp_euid_from_json(ghp_arena *a, const json_t *j, const ghp_euid **out, char
 	const char *id = jstr(json_object_get(j, "id"), &idn);
 	if (!json_is_object(j) || !t || !id)
 		return jerr(err, errlen, "expected an entity reference {\"type\",\"id\"}");
-	*out = ghp_euid_new(a, t, tn, id, idn);
+	t = jdup(a, t, tn, &tn);
+	id = t ? jdup(a, id, idn, &idn) : NULL;
+	*out = id ? ghp_euid_new(a, t, tn, id, idn) : NULL;
 	return *out ? 0 : jerr(err, errlen, "out of memory");
 }
 
@@ -455,8 +521,7 @@ int ghp_value_from_json(ghp_arena *a, const json_t *j, const ghp_type *t, ghp_va
 					}
 				if (!found && !t->open)
 					return jerr(err, errlen, "attribute %s is not declared", key);
-				f[k].key.p = ghp_arena_strdup(a, key, strlen(key));
-				f[k].key.n = strlen(key);
+				f[k].key.p = jdup(a, key, strlen(key), &f[k].key.n);
 				if (!f[k].key.p)
 					return jerr(err, errlen, "out of memory");
 				if (ghp_value_from_json(a, val, at, &f[k].val, err, errlen, depth + 1) < 0) {
@@ -492,8 +557,7 @@ int ghp_value_from_json(ghp_arena *a, const json_t *j, const ghp_type *t, ghp_va
 	case JSON_STRING: {
 		size_t n = json_string_length(j);
 		out->kind = GHP_V_STRING;
-		out->u.s.p = ghp_arena_strdup(a, json_string_value(j), n);
-		out->u.s.n = n;
+		out->u.s.p = jdup(a, json_string_value(j), n, &out->u.s.n);
 		return out->u.s.p ? 0 : jerr(err, errlen, "out of memory");
 	}
 	case JSON_ARRAY: {
@@ -529,8 +593,7 @@ int ghp_value_from_json(ghp_arena *a, const json_t *j, const ghp_type *t, ghp_va
 		const char *key;
 		json_t *val;
 		json_object_foreach((json_t *)j, key, val) {
-			f[k].key.n = strlen(key);
-			f[k].key.p = ghp_arena_strdup(a, key, f[k].key.n);
+			f[k].key.p = jdup(a, key, strlen(key), &f[k].key.n);
 			if (!f[k].key.p)
 				return jerr(err, errlen, "out of memory");
 			if (ghp_value_from_json(a, val, NULL, &f[k].val, err, errlen, depth + 1) < 0)

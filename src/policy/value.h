@@ -98,6 +98,8 @@ const char *ghp_kind_name(ghp_vkind k);
  * else with the __entity / __extn escapes. -1 with a message in err. */
 int ghp_value_from_json(ghp_arena *a, const json_t *j, const ghp_type *t, ghp_value *out,
 			char *err, size_t errlen, int depth);
+/* json_loadb that also takes NUL (\u0000) inside object keys. */
+json_t *ghp_json_load(const char *json, size_t len, json_error_t *je);
 /* Builds an extension value from its constructor name and argument. */
 int ghp_ext_make(ghp_arena *a, const char *fn, const char *arg, size_t len, ghp_value *out);
 /* A JSON entity reference ({"type","id"} or {"__entity":{...}}). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "policy/policy.h"
+#include "policy/value.h"
 
 static const char *const ENTITIES =
 	"["
@@ -215,12 +216,82 @@ static void test_policy_eval_hierarchy__cycles_and_closure(void)
 	gh_policy_entities_free(es);
 }
 
+/* Schema-based parsing: plain strings become extension values, {type,id} an entity. */
+static void test_policy_eval_json__typed_by_schema(void)
+{
+	static const ghp_type t_ip = { GHP_T_EXTENSION, "ipaddr", NULL, 0, NULL, 0 };
+	static const ghp_type t_dec = { GHP_T_EXTENSION, "decimal", NULL, 0, NULL, 0 };
+	static const ghp_type t_user = { GHP_T_ENTITY, "User", NULL, 0, NULL, 0 };
+	static const ghp_type t_long = { GHP_T_LONG, NULL, NULL, 0, NULL, 0 };
+	static const ghp_type t_users = { GHP_T_SET, NULL, &t_user, 0, NULL, 0 };
+	static const ghp_attr attrs[] = {
+		{ "boss", &t_user, 1 }, { "ip", &t_ip, 1 }, { "n", &t_long, 0 },
+		{ "score", &t_dec, 1 }, { "team", &t_users, 1 },
+	};
+	static const ghp_type t_rec = { GHP_T_RECORD, NULL, NULL, 5, attrs, 0 };
+	char err[256];
+	ghp_arena a;
+	ghp_value v;
+	ghp_arena_init(&a, NULL, 0, 0);
+
+	const char *ok = "{\"boss\":{\"type\":\"User\",\"id\":\"b\"},\"ip\":\"10.0.0.1\","
+			 "\"score\":\"1.25\",\"team\":[{\"__entity\":{\"type\":\"User\",\"id\":\"c\"}}]}";
+	json_t *j = json_loads(ok, 0, NULL);
+	CHECK_INT(ghp_value_from_json(&a, j, &t_rec, &v, err, sizeof(err), 0), 0);
+	CHECK_INT(v.kind, GHP_V_RECORD);
+	CHECK_INT(ghp_record_get(&v, "boss", 4)->kind, GHP_V_ENTITY);
+	CHECK_INT(ghp_record_get(&v, "ip", 2)->kind, GHP_V_IP);
+	CHECK_INT(ghp_record_get(&v, "score", 5)->kind, GHP_V_DECIMAL);
+	CHECK_INT(ghp_record_get(&v, "score", 5)->u.l, 12500);
+	CHECK_INT(ghp_record_get(&v, "team", 4)->u.set.v[0].kind, GHP_V_ENTITY);
+	json_decref(j);
+
+	static const char *const bad[] = {
+		"{\"boss\":{\"type\":\"Group\",\"id\":\"b\"},\"ip\":\"10.0.0.1\",\"score\":\"1.25\",\"team\":[]}",
+		"{\"boss\":{\"type\":\"User\",\"id\":\"b\"},\"ip\":\"nope\",\"score\":\"1.25\",\"team\":[]}",
+		"{\"boss\":{\"type\":\"User\",\"id\":\"b\"},\"ip\":\"10.0.0.1\",\"team\":[]}",
+		"{\"boss\":{\"type\":\"User\",\"id\":\"b\"},\"ip\":\"10.0.0.1\",\"score\":\"1.25\",\"team\":[],\"x\":1}",
+		"{\"boss\":{\"type\":\"User\",\"id\":\"b\"},\"ip\":\"10.0.0.1\",\"score\":\"1.25\",\"team\":[],\"n\":\"1\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = json_loads(bad[i], 0, NULL);
+		CHECK(j != NULL);
+		CHECK_INT(ghp_value_from_json(&a, j, &t_rec, &v, err, sizeof(err), 0), -1);
+		json_decref(j);
+	}
+	ghp_arena_free(&a);
+}
+
+/* jansson refuses NUL in object keys; the loader maps it through and back. */
+static void test_policy_eval_json__nul_in_keys(void)
+{
+	const char *ents = "[{\"uid\":{\"type\":\"U\",\"id\":\"a\\u0000b\"},\"attrs\":{\"k\\u0000\":1}}]";
+	const char *pol = "permit(principal, action, resource) when { principal[\"k\\0\"] == 1 && principal == U::\"a\\0b\" };";
+	const char *rq = "{\"principal\":{\"type\":\"U\",\"id\":\"a\\u0000b\"},\"action\":{\"type\":\"Action\",\"id\":\"x\"},"
+			 "\"resource\":{\"type\":\"U\",\"id\":\"r\"}}";
+	gh_policy_entities *es = NULL;
+	gh_policy_set *ps = NULL;
+	gh_policy_request *req = NULL;
+	gh_policy_response *resp = NULL;
+	CHECK_INT(gh_policy_entities_parse(&es, ents, strlen(ents), NULL, NULL), 0);
+	CHECK_INT(gh_policy_set_parse(&ps, pol, strlen(pol), NULL), 0);
+	CHECK_INT(gh_policy_request_parse(&req, rq, strlen(rq), NULL, 0, NULL), 0);
+	CHECK_INT(gh_policy_authorize(&resp, ps, es, req), 0);
+	CHECK(resp && resp->allow == 1 && resp->nerrors == 0);
+	gh_policy_response_free(resp);
+	gh_policy_request_free(req);
+	gh_policy_set_free(ps);
+	gh_policy_entities_free(es);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case tests[] = {
 		{ "test_policy_eval_table__decisions_reasons_errors", test_policy_eval_table__decisions_reasons_errors },
 		{ "test_policy_eval_entities__refuses_bad_input", test_policy_eval_entities__refuses_bad_input },
 		{ "test_policy_eval_hierarchy__cycles_and_closure", test_policy_eval_hierarchy__cycles_and_closure },
+		{ "test_policy_eval_json__typed_by_schema", test_policy_eval_json__typed_by_schema },
+		{ "test_policy_eval_json__nul_in_keys", test_policy_eval_json__nul_in_keys },
 		{ NULL, NULL },
 	};
 	return gh_test_run(tests, argc, argv);
