@@ -39,9 +39,9 @@ typedef struct gh_policy_request gh_policy_request;
 
 /* --- policies -------------------------------------------------------- */
 
-/* Parses Cedar policy text (policies and templates). Policies get the ids
- * "policy0", "policy1", ... in text order unless an @id("...") annotation
- * names one. */
+/* Parses Cedar policy text (policies and templates). Policies and templates
+ * get the ids "policy0", "policy1", ... in text order, always; an @id("...")
+ * annotation is kept as an annotation (read it with gh_policy_set_annotation). */
 int gh_policy_set_parse(gh_policy_set **out, const char *text, size_t len, gh_policy_error *err);
 /* Policy JSON (EST): a {"staticPolicies":{...},"templates":{...},"templateLinks":[...]}
  * document or a single policy object. */
