@@ -225,8 +225,8 @@ static void test_policy_eval_json__typed_by_schema(void)
 	static const ghp_type t_long = { GHP_T_LONG, NULL, NULL, 0, NULL, 0 };
 	static const ghp_type t_users = { GHP_T_SET, NULL, &t_user, 0, NULL, 0 };
 	static const ghp_attr attrs[] = {
-		{ "boss", &t_user, 1 }, { "ip", &t_ip, 1 }, { "n", &t_long, 0 },
-		{ "score", &t_dec, 1 }, { "team", &t_users, 1 },
+		{ "boss", &t_user, 1, 4 }, { "ip", &t_ip, 1, 2 }, { "n", &t_long, 0, 1 },
+		{ "score", &t_dec, 1, 5 }, { "team", &t_users, 1, 4 },
 	};
 	static const ghp_type t_rec = { GHP_T_RECORD, NULL, NULL, 5, attrs, 0 };
 	char err[256];
