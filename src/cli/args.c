@@ -10,7 +10,7 @@
 #include "common/jsonv.h"
 
 /* Options that never take a value. */
-static const char *const flags[] = {"json", "help", "all", "verbose", NULL};
+static const char *const flags[] = {"json", "help", "all", NULL};
 
 static int is_flag(const char *name)
 {

@@ -155,7 +155,8 @@ static int parse_entity(gh_policy_entities *es, const json_t *j, const gh_policy
 		if (et && et->nenum) {
 			size_t k;
 			for (k = 0; k < et->nenum; k++)
-				if (ghp_str_eqz(e->uid->id, et->enum_ids[k]))
+				if (e->uid->id.n == et->enum_id_lens[k] &&
+				    !memcmp(e->uid->id.p, et->enum_ids[k], e->uid->id.n))
 					break;
 			if (k == et->nenum)
 				return snprintf(msg, msglen, "%s::\"%.*s\" is not one of the enumerated ids",
@@ -186,23 +187,8 @@ static int parse_entity(gh_policy_entities *es, const json_t *j, const gh_policy
 			return snprintf(msg, msglen, "tags must be an object"), -1;
 		if (et && !et->tags)
 			return snprintf(msg, msglen, "entity type does not declare tags"), -1;
-		ghp_type tt = { GHP_T_RECORD, NULL, NULL, 0, NULL, 0 };
-		size_t n = json_object_size(tags);
-		if (et) {
-			/* every tag has the declared tag type: an open record of that */
-			ghp_attr *at = ghp_arena_alloc(a, n * sizeof(*at));
-			if (!at)
-				return snprintf(msg, msglen, "out of memory"), -1;
-			size_t k = 0;
-			json_object_foreach((json_t *)tags, key, val) {
-				at[k].name = key;
-				at[k].type = et->tags;
-				at[k].required = 0;
-				k++;
-			}
-			tt.nattrs = n;
-			tt.attrs = at;
-		}
+		/* a map: every tag's value has the declared tag type */
+		ghp_type tt = { GHP_T_RECORD, NULL, et ? et->tags : NULL, 0, NULL, 1 };
 		if (ghp_value_from_json(a, tags, et ? &tt : NULL, &e->tags, msg, msglen, 0) < 0)
 			return -1;
 	}

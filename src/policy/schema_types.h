@@ -22,7 +22,8 @@ typedef struct ghp_attr ghp_attr;
 typedef struct ghp_type {
 	ghp_type_kind kind;
 	const char *name;          /* entity type or extension name; NULL otherwise */
-	const struct ghp_type *element;  /* GHP_T_SET */
+	const struct ghp_type *element;  /* GHP_T_SET; on a GHP_T_RECORD, a map whose
+					  * every value has this type (entity tags) */
 	size_t nattrs;             /* GHP_T_RECORD */
 	const ghp_attr *attrs;     /* sorted by name */
 	int open;                  /* record accepts undeclared attributes */

@@ -512,18 +512,18 @@ int ghp_value_from_json(ghp_arena *a, const json_t *j, const ghp_type *t, ghp_va
 			json_t *val;
 			json_object_foreach((json_t *)j, key, val) {
 				const ghp_type *at = NULL;
-				int found = 0;
-				for (size_t i = 0; i < t->nattrs; i++)
-					if (!strcmp(t->attrs[i].name, key)) {
-						at = t->attrs[i].type;
-						found = 1;
-						break;
-					}
-				if (!found && !t->open)
-					return jerr(err, errlen, "attribute %s is not declared", key);
+				const ghp_attr *decl;
+				/* the decoded key (NUL marks undone) is what the schema names */
 				f[k].key.p = jdup(a, key, strlen(key), &f[k].key.n);
 				if (!f[k].key.p)
 					return jerr(err, errlen, "out of memory");
+				decl = t->element ? NULL : ghp_type_attr(t, f[k].key.p, f[k].key.n);
+				if (t->element)
+					at = t->element;        /* a map (entity tags) */
+				else if (decl)
+					at = decl->type;
+				else if (!t->open)
+					return jerr(err, errlen, "attribute %s is not declared", key);
 				if (ghp_value_from_json(a, val, at, &f[k].val, err, errlen, depth + 1) < 0) {
 					size_t m = strlen(err);
 					if (m + 1 < errlen)
@@ -532,10 +532,17 @@ int ghp_value_from_json(ghp_arena *a, const json_t *j, const ghp_type *t, ghp_va
 				}
 				k++;
 			}
-			for (size_t i = 0; i < t->nattrs; i++)
-				if (t->attrs[i].required && !json_object_get(j, t->attrs[i].name))
+			for (size_t i = 0; i < t->nattrs; i++) {
+				int present = 0;
+				if (!t->attrs[i].required)
+					continue;
+				for (size_t m = 0; m < k && !present; m++)
+					present = f[m].key.n == t->attrs[i].name_len &&
+						  !memcmp(f[m].key.p, t->attrs[i].name, f[m].key.n);
+				if (!present)
 					return jerr(err, errlen, "required attribute %s is missing",
 						    t->attrs[i].name);
+			}
 			ghp_record_normalize(f, k);
 			out->kind = GHP_V_RECORD;
 			out->u.rec.n = k;
