@@ -105,9 +105,13 @@ static int lookup(gh_gov *g, const char *table, const char *ref, char out[GH_ID_
 		"SELECT id FROM systems WHERE id = ?", "SELECT id FROM entitlements WHERE id = ?"};
 	/* entitlement names are unique per system: "system/name" or a bare name
 	 * when only one system offers it */
+	/* "system/name" (entitlement names are [a-z0-9._-], so the first '/'
+	 * splits), or a bare name when only one system offers it; both use indexes */
 	static const char entitlement_by_name[] =
-		"SELECT e.id FROM entitlements e JOIN systems s ON s.id = e.system_id"
-		" WHERE e.name = ?1 OR (s.name || '/' || e.name) = ?1 LIMIT 2";
+		"SELECT e.id FROM entitlements e WHERE instr(?1, '/') = 0 AND e.name = ?1"
+		" UNION ALL SELECT e.id FROM systems s JOIN entitlements e ON e.system_id = s.id"
+		" WHERE instr(?1, '/') > 0 AND s.name = substr(?1, 1, instr(?1, '/') - 1)"
+		" AND e.name = substr(?1, instr(?1, '/') + 1) LIMIT 2";
 	static const char *const by_name[] = {
 		"SELECT id FROM identities WHERE name = ?", "SELECT id FROM groups WHERE name = ?",
 		"SELECT id FROM systems WHERE name = ?", entitlement_by_name};

@@ -162,5 +162,8 @@ const gh_migration gh_store_migrations[] = {
 {2, "extensions: a request may extend an active grant",
 "ALTER TABLE requests ADD COLUMN extends_grant_id TEXT;"
 },
+{3, "entitlements found by name without a scan",
+"CREATE INDEX entitlements_name ON entitlements(name);"
+},
 {0, NULL, NULL}
 };
