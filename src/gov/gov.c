@@ -244,3 +244,74 @@ int gov_finish(gh_gov *g, int rc)
 	gh_store_rollback(g->store);
 	return rc;
 }
+
+int gov_list_filter(gh_gov *g, gov_list_query *q, const gh_page *page)
+{
+	int rc;
+
+	q->subject_id[0] = q->ent_id[0] = '\0';
+	if (q->enum_value && !*q->enum_value)
+		q->enum_value = NULL;
+	if (q->enum_value)
+		gov_check_enum(q->enum_field, q->enum_values, q->enum_value);
+	if ((rc = gov_page(g, q->table, page, &q->limit, &q->after_pk)) < 0 && rc != GH_EINVALID)
+		return rc;
+	if (q->subject && *q->subject &&
+	    (rc = gov_resolve_field(g, "identities", "subject", q->subject, q->subject_id)) < 0 &&
+	    rc != GH_EINVALID)
+		return rc;
+	if (q->entitlement && *q->entitlement &&
+	    (rc = gov_resolve_field(g, "entitlements", "entitlement", q->entitlement, q->ent_id)) < 0 &&
+	    rc != GH_EINVALID)
+		return rc;
+	return gh_error_fields_finish();
+}
+
+void gov_list_bind(sqlite3_stmt *st, const gov_list_query *q, const char *own_only)
+{
+	sqlite3_bind_int64(st, 1, q->after_pk);
+	if (q->enum_value)
+		sqlite3_bind_text(st, 2, q->enum_value, -1, SQLITE_STATIC);
+	if (q->subject_id[0])
+		sqlite3_bind_text(st, 3, q->subject_id, -1, SQLITE_STATIC);
+	if (q->ent_id[0])
+		sqlite3_bind_text(st, 4, q->ent_id, -1, SQLITE_STATIC);
+	if (own_only)
+		sqlite3_bind_text(st, 5, own_only, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, q->limit + 1);
+}
+
+int gov_list_collect(json_t **out, gh_gov *g, sqlite3_stmt *st, const gov_list_query *q,
+		     int (*row)(json_t **item, gh_gov *g, sqlite3_stmt *st))
+{
+	json_t *items = json_array(), *item;
+	const char *last = NULL;
+	int rc, n = 0;
+
+	*out = NULL;
+	if (!items)
+		return gh_error_set(GH_ERROR, "out of memory listing %s", q->table);
+	/* one row past the page says whether there is a next page */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++n > q->limit)
+			break;
+		if ((rc = row(&item, g, st)))
+			goto cleanup;
+		if (json_array_append_new(items, item)) {
+			rc = gh_error_set(GH_ERROR, "out of memory listing %s", q->table);
+			goto cleanup;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = gh_store_fail(g->store, "listing");
+		goto cleanup;
+	}
+	if (n > q->limit)
+		last = json_string_value(json_object_get(json_array_get(items, q->limit - 1), "id"));
+	*out = json_pack("{s:O, s:o}", "items", items, "next", last ? json_string(last) : json_null());
+	rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory listing %s", q->table);
+cleanup:
+	sqlite3_reset(st);
+	json_decref(items);
+	return rc;
+}

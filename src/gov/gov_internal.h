@@ -69,6 +69,28 @@ int gov_resolve_field(gh_gov *g, const char *table, const char *field, const cha
  * page->after in table, or 0. GH_EINVALID when after is unknown. */
 int gov_page(gh_gov *g, const char *table, const gh_page *page, int *limit, int64_t *after_pk);
 
+/* A list of requests or grants: the filters both share, validated at once.
+ * Fill the inputs; gov_list_filter checks them inside a read section and
+ * resolves the references (ids stay "" when a filter is absent). */
+typedef struct gov_list_query {
+	const char *table;                 /* "requests" or "grants" */
+	const char *enum_field;            /* "state" or "status" */
+	const char *const *enum_values;
+	const char *enum_value;            /* NULL or "" when absent */
+	const char *subject, *entitlement; /* references, NULL or "" when absent */
+	char subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
+	int limit;
+	int64_t after_pk;
+} gov_list_query;
+
+int gov_list_filter(gh_gov *g, gov_list_query *q, const gh_page *page);
+/* Binds the shared parameters ?1 after_pk, ?2 enum value, ?3 subject, ?4
+ * entitlement, ?5 own-only identity (NULL for all) and ?6 limit + 1. */
+void gov_list_bind(sqlite3_stmt *st, const gov_list_query *q, const char *own_only);
+/* Steps st, turning each row into an item with row(), into {"items","next"}. */
+int gov_list_collect(json_t **out, gh_gov *g, sqlite3_stmt *st, const gov_list_query *q,
+		     int (*row)(json_t **item, gh_gov *g, sqlite3_stmt *st));
+
 /* Loads a JSON column value, or an empty object/array on NULL or bad text. */
 json_t *gov_json_column(sqlite3_stmt *st, int col, int is_array);
 /* RFC 3339 string for unix seconds, or JSON null for a NULL column. */

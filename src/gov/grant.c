@@ -93,42 +93,25 @@ cleanup:
 	return rc;
 }
 
+static int grant_row(json_t **item, gh_gov *g, sqlite3_stmt *st)
+{
+	*item = grant_json(st);
+	return *item ? 0 : gh_error_set(GH_ERROR, "out of memory listing grants");
+}
+
 int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 		      const char *status, const char *subject, const char *entitlement)
 {
-	char subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
-	json_t *items = NULL, *item;
+	gov_list_query q = {.table = "grants", .enum_field = "status", .enum_values = grant_statuses,
+			    .enum_value = status, .subject = subject, .entitlement = entitlement};
 	sqlite3_stmt *st;
-	const char *last = NULL;
-	int64_t after_pk;
-	int limit, rc, n = 0;
+	int rc;
 
 	*out = NULL;
 	gh_error_clear();
-	if (status && !*status)
-		status = NULL;
-	if (status) {
-		json_t *probe = json_pack("{s:s}", "status", status);
-		const char *s;
-		gh_jv_enum(probe, "status", 0, grant_statuses, &s);
-		json_decref(probe);
-	}
 	gh_store_read_begin(g->store);
-	if ((rc = gov_page(g, "grants", page, &limit, &after_pk)) < 0 && rc != GH_EINVALID)
+	if ((rc = gov_list_filter(g, &q, page)))
 		goto cleanup;
-	if (subject && *subject && (rc = gov_resolve_field(g, "identities", "subject", subject,
-							     subject_id)) < 0 && rc != GH_EINVALID)
-		goto cleanup;
-	if (entitlement && *entitlement &&
-	    (rc = gov_resolve_field(g, "entitlements", "entitlement", entitlement, ent_id)) < 0 &&
-	    rc != GH_EINVALID)
-		goto cleanup;
-	if ((rc = gh_error_fields_finish()))
-		goto cleanup;
-	if (!(items = json_array())) {
-		rc = gh_error_set(GH_ERROR, "out of memory listing grants");
-		goto cleanup;
-	}
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT " GRANT_COLS " FROM grants gr WHERE gr.pk > ?1"
 				" AND (?2 IS NULL OR gr.status = ?2)"
@@ -140,38 +123,10 @@ int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_p
 				"   WHERE requester_id = ?5 OR submitted_by = ?5))"
 				" ORDER BY gr.pk LIMIT ?6")))
 		goto cleanup;
-	sqlite3_bind_int64(st, 1, after_pk);
-	if (status)
-		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-	if (subject && *subject)
-		sqlite3_bind_text(st, 3, subject_id, -1, SQLITE_STATIC);
-	if (entitlement && *entitlement)
-		sqlite3_bind_text(st, 4, ent_id, -1, SQLITE_STATIC);
-	if (reads_own_only(actor))
-		sqlite3_bind_text(st, 5, actor->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, limit + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (++n > limit)
-			break;
-		if (!(item = grant_json(st)) || json_array_append_new(items, item)) {
-			sqlite3_reset(st);
-			rc = gh_error_set(GH_ERROR, "out of memory listing grants");
-			goto cleanup;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "listing grants");
-		sqlite3_reset(st);
-		goto cleanup;
-	}
-	sqlite3_reset(st);
-	if (n > limit)
-		last = json_string_value(json_object_get(json_array_get(items, limit - 1), "id"));
-	*out = json_pack("{s:O, s:o}", "items", items, "next", last ? json_string(last) : json_null());
-	rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory listing grants");
+	gov_list_bind(st, &q, reads_own_only(actor) ? actor->id : NULL);
+	rc = gov_list_collect(out, g, st, &q, grant_row);
 cleanup:
 	gh_store_read_end(g->store);
-	json_decref(items);
 	return rc;
 }
 

@@ -1044,39 +1044,16 @@ int gh_gov_request_get(json_t **out, gh_gov *g, const gh_actor *actor, const cha
 int gh_gov_request_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 			const char *state, const char *subject, const char *entitlement)
 {
-	char subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
-	json_t *items = NULL, *item;
+	gov_list_query q = {.table = "requests", .enum_field = "state", .enum_values = states,
+			    .enum_value = state, .subject = subject, .entitlement = entitlement};
 	sqlite3_stmt *st;
-	const char *last = NULL;
-	int64_t after_pk;
-	int limit, rc, n = 0;
+	int rc;
 
 	*out = NULL;
 	gh_error_clear();
-	if (state && !*state)
-		state = NULL;
-	if (state) {
-		json_t *probe = json_pack("{s:s}", "state", state);
-		const char *s;
-		gh_jv_enum(probe, "state", 0, states, &s);
-		json_decref(probe);
-	}
 	gh_store_read_begin(g->store);
-	if ((rc = gov_page(g, "requests", page, &limit, &after_pk)) < 0 && rc != GH_EINVALID)
+	if ((rc = gov_list_filter(g, &q, page)))
 		goto cleanup;
-	if (subject && *subject && (rc = gov_resolve_field(g, "identities", "subject", subject,
-							     subject_id)) < 0 && rc != GH_EINVALID)
-		goto cleanup;
-	if (entitlement && *entitlement &&
-	    (rc = gov_resolve_field(g, "entitlements", "entitlement", entitlement, ent_id)) < 0 &&
-	    rc != GH_EINVALID)
-		goto cleanup;
-	if ((rc = gh_error_fields_finish()))
-		goto cleanup;
-	if (!(items = json_array())) {
-		rc = nomem("listing requests");
-		goto cleanup;
-	}
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT " REQ_COLS " FROM requests r WHERE r.pk > ?1"
 				" AND (?2 IS NULL OR r.state = ?2)"
@@ -1087,39 +1064,10 @@ int gh_gov_request_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh
 				"  OR r.subject_id IN (SELECT id FROM identities WHERE owner_id = ?5))"
 				" ORDER BY r.pk LIMIT ?6")))
 		goto cleanup;
-	sqlite3_bind_int64(st, 1, after_pk);
-	if (state)
-		sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	if (subject && *subject)
-		sqlite3_bind_text(st, 3, subject_id, -1, SQLITE_STATIC);
-	if (entitlement && *entitlement)
-		sqlite3_bind_text(st, 4, ent_id, -1, SQLITE_STATIC);
-	if (reads_own_only(actor))
-		sqlite3_bind_text(st, 5, actor->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, limit + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (++n > limit)
-			break;
-		if ((rc = request_json(&item, g, st)) || json_array_append_new(items, item)) {
-			sqlite3_reset(st);
-			if (!rc)
-				rc = nomem("listing requests");
-			goto cleanup;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "listing requests");
-		sqlite3_reset(st);
-		goto cleanup;
-	}
-	sqlite3_reset(st);
-	if (n > limit)
-		last = json_string_value(json_object_get(json_array_get(items, limit - 1), "id"));
-	*out = json_pack("{s:O, s:o}", "items", items, "next", last ? json_string(last) : json_null());
-	rc = *out ? 0 : nomem("listing requests");
+	gov_list_bind(st, &q, reads_own_only(actor) ? actor->id : NULL);
+	rc = gov_list_collect(out, g, st, &q, request_json);
 cleanup:
 	gh_store_read_end(g->store);
-	json_decref(items);
 	return rc;
 }
 
