@@ -31,6 +31,18 @@ floor_of() { # name
 # 1. the reference must give the known answers, or every comparison below is void
 node "$DIFF/differential.mjs" --self-check || { echo "cedar differential: FAIL: the reference self-check failed"; exit 1; }
 
+# 2. the harness itself: with the reference playing Gatehouse (through the same files and
+# command line) every case must agree, and with a broken one every case must disagree
+FAKE=$DIFF/reference_cli.mjs
+HARNESS_CASES=${GH_DIFF_HARNESS_CASES:-5}
+h_ok=$(node "$DIFF/differential.mjs" --bin "$FAKE" --seed 7 --cases "$HARNESS_CASES" | grep '^differential: ')
+h_bad=$(GH_DIFF_BREAK=1 node "$DIFF/differential.mjs" --bin "$FAKE" --seed 7 --cases "$HARNESS_CASES" | grep '^differential: ')
+if [ "$h_ok" != "differential: $HARNESS_CASES agree, 0 disagree of $HARNESS_CASES cases (seed 7)" ] ||
+   [ "$h_bad" != "differential: 0 agree, $HARNESS_CASES disagree of $HARNESS_CASES cases (seed 7)" ]; then
+  echo "cedar differential: FAIL: the harness check: reference vs itself: '$h_ok'; vs a broken copy: '$h_bad'"; exit 1
+fi
+echo "harness check: the reference agrees with itself and a broken copy is caught ($HARNESS_CASES cases each)"
+
 status=0
 batch() { # name seed - prints the summary; sets $agree
   local name=$1 seed=$2 out rc summary
@@ -50,7 +62,7 @@ batch() { # name seed - prints the summary; sets $agree
   rm -f "$out"
 }
 
-# 2. the fixed seed: deterministic, so its agreement count is held to the floor
+# 3. the fixed seed: deterministic, so its agreement count is held to the floor
 batch fixed "$SEED"
 floor=$(floor_of agree)
 if [ "$agree" -ge 0 ]; then
@@ -61,10 +73,10 @@ if [ "$agree" -ge 0 ]; then
   fi
 fi
 
-# 3. a seed from the date: new cases every day; reported, not held (rerun with GH_DIFF_DATE_SEED)
+# 4. a seed from the date: new cases every day; reported, not held (rerun with GH_DIFF_DATE_SEED)
 batch "date (seed $DATE_SEED)" "$DATE_SEED"
 
-# 4. the recorded regressions, through the conformance runner
+# 5. the recorded regressions, through the conformance runner
 if compgen -G "$REGRESSIONS/*.json" >/dev/null; then
   out=$(mktemp)
   "$BIN" policy conformance "$REGRESSIONS" >"$out" 2>&1

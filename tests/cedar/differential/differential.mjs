@@ -106,7 +106,7 @@ function compare(ref, gh) {
 	if (ref.decision !== gh.decision) diffs.push('decision');
 	if (!sameSet(ref.reasons, gh.reasons)) diffs.push('reasons');
 	if (!sameSet(ref.errors, gh.errors)) diffs.push('errors');
-	return diffs.length ? `${diffs.join(', ')} differ` : '';
+	return diffs.length ? `the ${diffs.join(' and ')} differ${diffs.length === 1 ? 's' : ''}` : '';
 }
 
 function brief(a) {
