@@ -307,7 +307,7 @@ function expr(g, t, depth) {
 		[2, () => `!${paren(expr(g, T.bool, d))}`],
 		[1, () => paren(ite())],
 		[5, () => paren(`${expr(g, T.long, d)} ${rng.pick(['==', '!=', '<', '<=', '>', '>='])} ${expr(g, T.long, d)}`)],
-		[2, () => { const ty = rng.pick([T.dt, T.dur]);
+		[2, () => { const ty = rng.weighted([[4, T.dt], [4, T.dur], [1, T.dec], [1, T.ip]]); // the last two error
 			return paren(`${expr(g, ty, d)} ${rng.pick(['<', '<=', '>', '>=', '==', '!='])} ${expr(g, ty, d)}`); }],
 		[3, () => { const ty = randType(rng, 1);
 			return paren(`${expr(g, ty, d)} ${rng.pick(['==', '!='])} ${expr(g, rng.chance(0.8) ? ty : randType(rng, 1), d)}`); }],
