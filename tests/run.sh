@@ -40,6 +40,7 @@ for dir in "$BUILD" "$ASAN"; do
   done
 done
 run "cedar conformance" ./tests/cedar/run_conformance.sh "$BUILD"
+run "cedar differential" ./tests/cedar/run_differential.sh "$BUILD"
 
 if [ -n "$FUZZ" ]; then
   for f in "$FUZZ"/fuzz_*; do
