@@ -315,3 +315,19 @@ cleanup:
 	json_decref(items);
 	return rc;
 }
+
+int gov_exists(gh_gov *g, const char *sql, const char *p1, const char *p2, const char *what)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store, sql)))
+		return rc;
+	sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, what);
+}

@@ -91,6 +91,10 @@ void gov_list_bind(sqlite3_stmt *st, const gov_list_query *q, const char *own_on
 int gov_list_collect(json_t **out, gh_gov *g, sqlite3_stmt *st, const gov_list_query *q,
 		     int (*row)(json_t **item, gh_gov *g, sqlite3_stmt *st));
 
+/* 1 when the one-row query sql (a string literal) with text parameters ?1 and
+ * ?2 finds a row, 0 when not, <0 on error (what names the check). */
+int gov_exists(gh_gov *g, const char *sql, const char *p1, const char *p2, const char *what);
+
 /* Loads a JSON column value, or an empty object/array on NULL or bad text. */
 json_t *gov_json_column(sqlite3_stmt *st, int col, int is_array);
 /* RFC 3339 string for unix seconds, or JSON null for a NULL column. */

@@ -56,22 +56,11 @@ int gov_grant_load(json_t **out, gh_gov *g, const char *id)
  * one who asked for it. */
 static int grant_concerns(gh_gov *g, const char *grant_id, const char *who)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT 1 FROM grants gr JOIN requests r ON r.id = gr.request_id"
-				" JOIN identities s ON s.id = gr.subject_id WHERE gr.id = ?1 AND"
-				" (gr.subject_id = ?2 OR s.owner_id = ?2 OR r.requester_id = ?2"
-				"  OR r.submitted_by = ?2)")))
-		return rc;
-	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "checking a grant's owner");
+	return gov_exists(g, "SELECT 1 FROM grants gr JOIN requests r ON r.id = gr.request_id"
+			     " JOIN identities s ON s.id = gr.subject_id WHERE gr.id = ?1 AND"
+			     " (gr.subject_id = ?2 OR s.owner_id = ?2 OR r.requester_id = ?2"
+			     "  OR r.submitted_by = ?2)",
+			  grant_id, who, "checking a grant's owner");
 }
 
 int gh_gov_grant_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id)

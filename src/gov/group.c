@@ -464,22 +464,11 @@ int gh_gov_group_remove_member(json_t **out, gh_gov *g, const gh_actor *actor,
 
 int gh_gov_group_contains(gh_gov *g, const char *group_id, const char *identity_id)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"WITH RECURSIVE sub(id, d) AS (SELECT ?1, 0 UNION"
-				" SELECT m.member_id, sub.d + 1 FROM group_members m JOIN sub"
-				" ON m.group_id = sub.id WHERE m.member_type = 'group'"
-				" AND sub.d < 16)"  /* GROUP_MAX_DEPTH */
-				" SELECT 1 FROM group_members m WHERE m.member_type = 'identity'"
-				" AND m.member_id = ?2 AND m.group_id IN (SELECT id FROM sub) LIMIT 1")))
-		return rc;
-	sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, identity_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0
-	     : gh_store_fail(g->store, "checking group membership");
-	sqlite3_reset(st);
-	return rc;
+	return gov_exists(g, "WITH RECURSIVE sub(id, d) AS (SELECT ?1, 0 UNION"
+			     " SELECT m.member_id, sub.d + 1 FROM group_members m JOIN sub"
+			     " ON m.group_id = sub.id WHERE m.member_type = 'group'"
+			     " AND sub.d < 16)"  /* GROUP_MAX_DEPTH */
+			     " SELECT 1 FROM group_members m WHERE m.member_type = 'identity'"
+			     " AND m.member_id = ?2 AND m.group_id IN (SELECT id FROM sub) LIMIT 1",
+			  group_id, identity_id, "checking group membership");
 }

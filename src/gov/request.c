@@ -181,21 +181,10 @@ int gov_request_load(json_t **out, gh_gov *g, const char *id)
  * subject's owner), 0 when not (also for an unknown request). */
 static int request_concerns(gh_gov *g, const char *request_id, const char *who)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT 1 FROM requests r JOIN identities s ON s.id = r.subject_id"
-				" WHERE r.id = ?1 AND (r.submitted_by = ?2 OR r.requester_id = ?2"
-				" OR r.subject_id = ?2 OR s.owner_id = ?2)")))
-		return rc;
-	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "checking who a request concerns");
+	return gov_exists(g, "SELECT 1 FROM requests r JOIN identities s ON s.id = r.subject_id"
+			     " WHERE r.id = ?1 AND (r.submitted_by = ?2 OR r.requester_id = ?2"
+			     " OR r.subject_id = ?2 OR s.owner_id = ?2)",
+			  request_id, who, "checking who a request concerns");
 }
 
 static int subject_load(subject_info *out, gh_gov *g, const char *id)
