@@ -16,9 +16,21 @@ static const char *const var_names[] = { "principal", "action", "resource", "con
 
 /* --- to JSON ---------------------------------------------------------- */
 
+/* Set when a string is not UTF-8 (the text parser keeps raw bytes; JSON cannot). */
+static _Thread_local int not_utf8;
+
 static json_t *jstr(ghp_str s)
 {
-	return json_stringn(s.p, s.n);
+	json_t *j = json_stringn(s.p, s.n);
+	if (!j && s.p)
+		not_utf8 = 1;
+	return j;
+}
+
+static json_t *jstrz(const char *z)
+{
+	ghp_str s = { z, strlen(z) };
+	return jstr(s);
 }
 
 static json_t *euid_json(const ghp_euid *u)
@@ -179,6 +191,7 @@ static json_t *expr_json(const ghp_expr *e)
 		j = json_object();
 		for (size_t i = 0; j && i < e->n; i++)
 			if (json_object_setn_new(j, e->keys[i].p, e->keys[i].n, expr_json(e->a[i]))) {
+				json_decref(jstr(e->keys[i]));  /* notes a key that is not UTF-8 */
 				json_decref(j);
 				j = NULL;
 			}
@@ -245,7 +258,7 @@ static json_t *policy_json(const ghp_policy *p)
 		json_t *an = json_object();
 		for (size_t i = 0; an && i < p->nannots; i++)
 			if (json_object_set_new(an, p->annots[i].key,
-						p->annots[i].has_value ? json_string(p->annots[i].value)
+						p->annots[i].has_value ? jstrz(p->annots[i].value)
 								       : json_null())) {
 				json_decref(an);
 				an = NULL;
@@ -264,6 +277,7 @@ int gh_policy_set_to_json(char **out, const gh_policy_set *ps)
 	int rc = GH_POLICY_ERROR;
 
 	*out = NULL;
+	not_utf8 = 0;
 	if (!ps || !st || !tp || !links)
 		goto fail;
 	for (size_t i = 0; i < ps->n; i++) {
@@ -292,12 +306,14 @@ int gh_policy_set_to_json(char **out, const gh_policy_set *ps)
 		*out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		json_decref(doc);
 		rc = *out ? 0 : GH_POLICY_ERROR;
+	} else {
+		rc = GH_POLICY_ERROR;
 	}
 fail:
 	json_decref(st);
 	json_decref(tp);
 	json_decref(links);
-	return rc;
+	return rc && not_utf8 ? GH_POLICY_EINVALID : rc;
 }
 
 /* --- from JSON -------------------------------------------------------- */
@@ -307,6 +323,7 @@ typedef struct est {
 	ghp_arena *a;
 	gh_policy_error *err;
 	int rc;
+	int marked;                /* U+10FFFF in strings stands for NUL */
 	char path[PATH_CAP];       /* where we are in the document, for messages */
 	size_t plen;
 } est;
@@ -357,6 +374,13 @@ static ghp_str unmark(est *c, const char *k, size_t n)
 	ghp_str s = { NULL, 0 };
 	if (!p)
 		return s;
+	if (!c->marked) {
+		memcpy(p, k, n);
+		p[n] = 0;
+		s.p = p;
+		s.n = n;
+		return s;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (i + 4 <= n && !memcmp(k + i, mark, 4)) {
 			p[o++] = 0;
@@ -1294,7 +1318,12 @@ int gh_policy_set_parse_json(gh_policy_set **out, const char *json, size_t len,
 		bad(&c, GH_POLICY_ETOOLARGE, "policy JSON over %u bytes", GH_POLICY_MAX_TEXT);
 		return c.rc;
 	}
-	if (!(doc = ghp_json_load(json ? json : "", json ? len : 0, &je))) {
+	/* ghp_json_load reads \u0000 in keys as U+10FFFF, which c.marked undoes; only
+	 * when plain jansson cannot load the document, so real U+10FFFF survives. */
+	doc = json_loadb(json ? json : "", json ? len : 0, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (!doc && (c.marked = 1))
+		doc = ghp_json_load(json ? json : "", json ? len : 0, &je);
+	if (!doc) {
 		if (err) {
 			err->line = je.line > 0 ? je.line : 0;
 			err->column = je.column > 0 ? je.column : 0;

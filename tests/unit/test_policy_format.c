@@ -543,6 +543,22 @@ static void test_policy_format_json__bad_documents_name_the_path(void)
 	expect_refused(buf, GH_POLICY_EINVALID, "templateLinks[0]: policy id \"t\" is used twice");
 }
 
+static void test_policy_format_json__non_utf8_text_refused(void)
+{
+	static const char text[] = "permit(principal, action, resource) when { \"a\xff\xa0\" == \"\" };";
+	gh_policy_set *ps = NULL;
+	char *json = NULL, *f = NULL;
+	if (!CHECK_INT(gh_policy_set_parse(&ps, text, strlen(text), NULL), 0))
+		return;
+	CHECK_INT(gh_policy_set_to_json(&json, ps), GH_POLICY_EINVALID);
+	CHECK(json == NULL);
+	CHECK_INT(gh_policy_set_format(&f, ps), 0);
+	CHECK(f && strstr(f, "\"a\xff\xa0\" == \"\"") != NULL);
+	free(f);
+	free(json);
+	gh_policy_set_free(ps);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -557,6 +573,8 @@ int main(int argc, char **argv)
 		  test_policy_format_links__instantiate_and_authorize },
 		{ "test_policy_format_handwritten__same_answers", test_policy_format_handwritten__same_answers },
 		{ "test_policy_format_corpus__same_answers", test_policy_format_corpus__same_answers },
+		{ "test_policy_format_json__non_utf8_text_refused",
+		  test_policy_format_json__non_utf8_text_refused },
 		{ NULL, NULL },
 	};
 	return gh_test_run(cases, argc, argv);
