@@ -1024,9 +1024,55 @@ int ghp_policy_set_add(gh_policy_set *ps, ghp_policy *pol)
 	return 0;
 }
 
+/* Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no
+ * overlongs, no surrogates, nothing past U+10FFFF), or len when all is. */
+static size_t utf8_bad(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		unsigned cp;
+
+		if (n == 0 || i + n > len)
+			return i;
+		cp = n == 1 ? c : c & (0x7f >> n);
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += n;
+	}
+	return len;
+}
+
 int ghp_parse(gh_policy_set *ps, const char *text, size_t len, gh_policy_error *err)
 {
 	parser p;
+	size_t bad = utf8_bad((const unsigned char *)text, len);
+
+	if (bad < len) {
+		if (err) {
+			err->line = 1;
+			err->column = 1;
+			for (size_t i = 0; i < bad; i++) {
+				if (text[i] == '\n') {
+					err->line++;
+					err->column = 1;
+				} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+					err->column++;
+				}
+			}
+			snprintf(err->message, sizeof(err->message),
+				 "policy text is not valid UTF-8 (byte 0x%02x)", (unsigned char)text[bad]);
+		}
+		return GH_POLICY_EPARSE;
+	}
 	memset(&p, 0, sizeof(p));
 	p.a = &ps->arena;
 	p.err = err;

@@ -543,20 +543,15 @@ static void test_policy_format_json__bad_documents_name_the_path(void)
 	expect_refused(buf, GH_POLICY_EINVALID, "templateLinks[0]: policy id \"t\" is used twice");
 }
 
+/* Text that is not UTF-8 never becomes a policy set, so it can never reach
+ * policy JSON (test_policy_parse_invalid__utf8 checks the position). */
 static void test_policy_format_json__non_utf8_text_refused(void)
 {
 	static const char text[] = "permit(principal, action, resource) when { \"a\xff\xa0\" == \"\" };";
 	gh_policy_set *ps = NULL;
-	char *json = NULL, *f = NULL;
-	if (!CHECK_INT(gh_policy_set_parse(&ps, text, strlen(text), NULL), 0))
-		return;
-	CHECK_INT(gh_policy_set_to_json(&json, ps), GH_POLICY_EINVALID);
-	CHECK(json == NULL);
-	CHECK_INT(gh_policy_set_format(&f, ps), 0);
-	CHECK(f && strstr(f, "\"a\xff\xa0\" == \"\"") != NULL);
-	free(f);
-	free(json);
-	gh_policy_set_free(ps);
+
+	CHECK_INT(gh_policy_set_parse(&ps, text, strlen(text), NULL), GH_POLICY_EPARSE);
+	CHECK(ps == NULL);
 }
 
 int main(int argc, char **argv)

@@ -155,12 +155,36 @@ static void test_policy_parse_truncated__never_crash(void)
 	}
 }
 
+/* Policy text must be UTF-8; the first bad byte is named with its position. */
+static void test_policy_parse_invalid__utf8(void)
+{
+	static const char *const bad[] = {
+		"permit(principal,action,resource) when { \"a\xff\" == \"b\" };",
+		"permit(principal,action,resource)\nwhen { \"\xc0\xaf\" == \"b\" };",     /* overlong */
+		"permit(principal,action,resource) when { \"\xed\xa0\x80\" == \"\" };", /* surrogate */
+		"permit(principal,action,resource) when { \"\xe2\x82\" == \"\" };",     /* truncated */
+		NULL};
+	static const int line[] = {1, 2, 1, 1}, column[] = {44, 9, 43, 43};
+
+	for (int i = 0; bad[i]; i++) {
+		gh_policy_set *ps = NULL;
+		gh_policy_error err;
+
+		CHECK_INT(gh_policy_set_parse(&ps, bad[i], strlen(bad[i]), &err), GH_POLICY_EPARSE);
+		CHECK(ps == NULL);
+		CHECK_INT(err.line, line[i]);
+		CHECK_INT(err.column, column[i]);
+		CHECK(strstr(err.message, "UTF-8") != NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
 		{ "test_policy_parse_valid__samples", test_policy_parse_valid__samples },
 		{ "test_policy_parse_ids__in_order_and_annotations", test_policy_parse_ids__in_order_and_annotations },
 		{ "test_policy_parse_invalid__positions", test_policy_parse_invalid__positions },
+		{ "test_policy_parse_invalid__utf8", test_policy_parse_invalid__utf8 },
 		{ "test_policy_parse_depth__capped", test_policy_parse_depth__capped },
 		{ "test_policy_parse_truncated__never_crash", test_policy_parse_truncated__never_crash },
 		{ NULL, NULL },
