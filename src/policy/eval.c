@@ -69,12 +69,13 @@ void ghp_eval_begin(ghp_eval *ev, const gh_policy_entities *es, const gh_policy_
 	ev->ent_principal = ghp_entities_find(es, req->principal);
 	ev->ent_action = ghp_entities_find(es, req->action);
 	ev->ent_resource = ghp_entities_find(es, req->resource);
+	ev->cached = 1;
 }
 
 /* The entity of uid u: the request's three by pointer, else the hash lookup. */
 static const ghp_entity *find_ev(const ghp_eval *ev, const ghp_euid *u)
 {
-	if (ev->req) {
+	if (ev->cached) {
 		if (u == ev->req->principal)
 			return ev->ent_principal;
 		if (u == ev->req->resource)

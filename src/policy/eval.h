@@ -39,6 +39,7 @@ typedef struct ghp_eval {
 	const ghp_euid *slot_principal, *slot_resource;
 	/* the request's entities, looked up once (ghp_eval_begin) */
 	const ghp_entity *ent_principal, *ent_action, *ent_resource;
+	int cached;                /* the three above are set */
 	char msg[256];             /* the error, when evaluation fails */
 } ghp_eval;
 
