@@ -2,7 +2,8 @@
 # Builds (release) and runs every benchmark on fresh databases; prints the
 # results. Not a test: nothing here passes or fails on timing.
 #   bench/run.sh [BUILD]            BUILD defaults to build/
-#   BENCH_ONLY=audit|expiry|lifecycle  run one of them
+#   BENCH_ONLY=audit|expiry|lifecycle|policy  run one of them
+#   BENCH_POLICY_SECONDS (4), BENCH_POLICY_WASM=full,slice  the policy part (needs node + npm)
 #   BENCH_EVENTS, BENCH_GRANTS, BENCH_EXPIRING, BENCH_SECONDS, BENCH_LEVELS  sizes
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ EXPIRING=${BENCH_EXPIRING:-10000}
 SECONDS_PER_LEVEL=${BENCH_SECONDS:-10}
 LEVELS=${BENCH_LEVELS:-1,8,64}
 
-if [ ! -x "$BUILD/bench_lifecycle" ] || [ ! -x "$BUILD/gatehouse" ]; then
+if [ ! -x "$BUILD/bench_lifecycle" ] || [ ! -x "$BUILD/bench_policy" ] || [ ! -x "$BUILD/gatehouse" ]; then
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build "$BUILD" -j "$(nproc)" >/dev/null || exit 1
 fi
 
@@ -35,8 +36,10 @@ echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(grep -m1 'model name
 echo "# disk: $(df -h "$TMP" | awk 'NR==2 {print $1, $2}') ($(findmnt -n -o FSTYPE -T "$TMP" 2>/dev/null || echo '?'))"
 echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
+if [ "$ONLY" != policy ]; then
 echo "## floor: bare SQLite durable commits on this disk (the peer for every write below)"
 "$BUILD/bench_sqlite_floor" "$TMP/floor.db" 3 || status=1
+fi
 
 if [ "$ONLY" = all ] || [ "$ONLY" = audit ]; then
   echo "## audit verify ($EVENTS events)"
@@ -83,6 +86,30 @@ if [ "$ONLY" = all ] || [ "$ONLY" = lifecycle ]; then
     for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
     wait "$SERVER_PID" 2>/dev/null; echo "server exit=$?"
     SERVER_PID=
+  fi
+fi
+if [ "$ONLY" = all ] || [ "$ONLY" = policy ]; then
+  PSECS=${BENCH_POLICY_SECONDS:-4}
+  echo "## policy: Cedar decisions on one core, Gatehouse and cedar-wasm on the same files (${PSECS}s each)"
+  "$BUILD/bench_policy" -o "$TMP" -s "$PSECS" | tee "$TMP/gatehouse.txt" || status=1
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "cedar-wasm: skipped (no node/npm)"
+  elif ! (cd bench/policy && npm install --no-audit --no-fund --silent >/dev/null 2>"$TMP/npm.err"); then
+    echo "cedar-wasm: npm install failed: $(head -c 300 "$TMP/npm.err")"; status=1
+  else
+    for mode in $(echo "${BENCH_POLICY_WASM:-full,slice}" | tr , ' '); do
+      for d in "$TMP"/*/; do
+        w=$(basename "$d")
+        [ -f "$d/requests.json" ] || continue
+        line=$(node bench/policy/bench.js "$d" "$PSECS" "$mode") || { status=1; echo "cedar-wasm $mode $w failed"; continue; }
+        echo "$line"
+        gh=$(awk -v w="$w" '$0 ~ "workload="w" " { for (i = 1; i <= NF; i++) if ($i ~ /^decisions_per_s=/) { sub(/.*=/, "", $i); print $i } }' "$TMP/gatehouse.txt")
+        cw=$(echo "$line" | tr ' ' '\n' | sed -n 's/^decisions_per_s=//p')
+        [ -n "$gh" ] && [ -n "$cw" ] && [ "$cw" != 0 ] &&
+          echo "policy ratio workload=$w wasm=$mode gatehouse_per_s=$gh cedar_wasm_per_s=$cw ratio=$(echo "scale=1; $gh / $cw" | bc)"
+        echo "$line" | grep -q 'disagreements=0 ' || status=1
+      done
+    done
   fi
 fi
 exit $status

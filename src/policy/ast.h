@@ -136,10 +136,13 @@ typedef struct ghp_policy {
 	const ghp_euid *link_principal, *link_resource;
 } ghp_policy;
 
+typedef struct ghp_index ghp_index;
+
 struct gh_policy_set {
 	ghp_arena arena;
 	size_t n, cap;
 	ghp_policy **policies;
+	ghp_index *index;          /* scope index, built on first authorization (authorize.c) */
 };
 
 /* Parses text into ps (appending); fills err on failure. */

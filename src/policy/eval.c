@@ -59,6 +59,46 @@ int ghp_entity_in(const gh_policy_entities *es, const ghp_euid *a, const ghp_eui
 	return 0;
 }
 
+void ghp_eval_begin(ghp_eval *ev, const gh_policy_entities *es, const gh_policy_request *req,
+		    ghp_arena *a)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->es = es;
+	ev->req = req;
+	ev->a = a;
+	ev->ent_principal = ghp_entities_find(es, req->principal);
+	ev->ent_action = ghp_entities_find(es, req->action);
+	ev->ent_resource = ghp_entities_find(es, req->resource);
+	ev->cached = 1;
+}
+
+/* The entity of uid u: the request's three by pointer, else the hash lookup. */
+static const ghp_entity *find_ev(const ghp_eval *ev, const ghp_euid *u)
+{
+	if (ev->cached) {
+		if (u == ev->req->principal)
+			return ev->ent_principal;
+		if (u == ev->req->resource)
+			return ev->ent_resource;
+		if (u == ev->req->action)
+			return ev->ent_action;
+	}
+	return ghp_entities_find(ev->es, u);
+}
+
+int ghp_eval_in(const ghp_eval *ev, const ghp_euid *a, const ghp_euid *b)
+{
+	if (ghp_euid_eq(a, b))
+		return 1;
+	const ghp_entity *e = find_ev(ev, a);
+	if (!e)
+		return 0;
+	for (size_t i = 0; i < e->nanc; i++)
+		if (ghp_euid_eq(e->anc[i], b))
+			return 1;
+	return 0;
+}
+
 static int entity_desc(char *buf, size_t n, const ghp_euid *u)
 {
 	return snprintf(buf, n, "%.*s::\"%.*s\"", (int)(u->type.n > 60 ? 60 : u->type.n), u->type.p,
@@ -79,14 +119,15 @@ static int get_attr(ghp_eval *ev, const ghp_value *v, ghp_str key, ghp_value *ou
 		return 0;
 	}
 	if (v->kind == GHP_V_ENTITY) {
-		const ghp_entity *e = ghp_entities_find(ev->es, v->u.e);
-		entity_desc(who, sizeof(who), v->u.e);
-		if (!e)
-			return fail(ev, "entity %s does not exist", who);
-		r = ghp_record_get(&e->attrs, key.p, key.n);
-		if (!r)
+		const ghp_entity *e = find_ev(ev, v->u.e);
+		r = e ? ghp_record_get(&e->attrs, key.p, key.n) : NULL;
+		if (!r) {
+			entity_desc(who, sizeof(who), v->u.e);
+			if (!e)
+				return fail(ev, "entity %s does not exist", who);
 			return fail(ev, "%s does not have the attribute \"%.*s\"", who,
 				    (int)(key.n > 60 ? 60 : key.n), key.p);
+		}
 		*out = *r;
 		return 0;
 	}
@@ -100,7 +141,7 @@ static int has_attr(ghp_eval *ev, const ghp_value *v, ghp_str key, ghp_value *ne
 	if (v->kind == GHP_V_RECORD) {
 		r = ghp_record_get(v, key.p, key.n);
 	} else if (v->kind == GHP_V_ENTITY) {
-		const ghp_entity *e = ghp_entities_find(ev->es, v->u.e);
+		const ghp_entity *e = find_ev(ev, v->u.e);
 		if (e)
 			r = ghp_record_get(&e->attrs, key.p, key.n);
 	} else {
@@ -156,7 +197,7 @@ static int eval_in(ghp_eval *ev, const ghp_value *l, const ghp_value *r, ghp_val
 	if (l->kind != GHP_V_ENTITY)
 		return type_error(ev, "an entity on the left of in", l);
 	if (r->kind == GHP_V_ENTITY) {
-		set_bool(out, ghp_entity_in(ev->es, l->u.e, r->u.e));
+		set_bool(out, ghp_eval_in(ev, l->u.e, r->u.e));
 		return 0;
 	}
 	if (r->kind != GHP_V_SET)
@@ -166,7 +207,7 @@ static int eval_in(ghp_eval *ev, const ghp_value *l, const ghp_value *r, ghp_val
 		const ghp_value *x = &r->u.set.v[i];
 		if (x->kind != GHP_V_ENTITY)
 			return type_error(ev, "a set of entities on the right of in", x);
-		if (!found && ghp_entity_in(ev->es, l->u.e, x->u.e))
+		if (!found && ghp_eval_in(ev, l->u.e, x->u.e))
 			found = 1;
 	}
 	set_bool(out, found);
@@ -257,7 +298,7 @@ static int eval_method(ghp_eval *ev, const ghp_expr *e, ghp_value *out)
 	case GHP_FN_HAS_TAG: {
 		if (want(ev, &recv, GHP_V_ENTITY) < 0 || want(ev, &arg, GHP_V_STRING) < 0)
 			return -1;
-		const ghp_entity *ent = ghp_entities_find(ev->es, recv.u.e);
+		const ghp_entity *ent = find_ev(ev, recv.u.e);
 		const ghp_value *t = ent ? ghp_record_get(&ent->tags, arg.u.s.p, arg.u.s.n) : NULL;
 		if (e->op == GHP_FN_HAS_TAG) {
 			set_bool(out, t != NULL);
@@ -527,14 +568,14 @@ static int scope_pr(ghp_eval *ev, const ghp_scope *sc, const ghp_euid *v, const 
 	case GHP_SC_EQ:
 		return u && ghp_euid_eq(v, u);
 	case GHP_SC_IN:
-		return u && ghp_entity_in(ev->es, v, u);
+		return u && ghp_eval_in(ev, v, u);
 	case GHP_SC_IS:
 		return ghp_str_eq(v->type, sc->is_type);
 	case GHP_SC_IS_IN:
-		return ghp_str_eq(v->type, sc->is_type) && u && ghp_entity_in(ev->es, v, u);
+		return ghp_str_eq(v->type, sc->is_type) && u && ghp_eval_in(ev, v, u);
 	case GHP_SC_IN_SET:
 		for (size_t i = 0; i < sc->nuids; i++)
-			if (ghp_entity_in(ev->es, v, sc->uids[i]))
+			if (ghp_eval_in(ev, v, sc->uids[i]))
 				return 1;
 		return 0;
 	}

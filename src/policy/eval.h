@@ -37,9 +37,17 @@ typedef struct ghp_eval {
 	const gh_policy_request *req;
 	ghp_arena *a;              /* for values made while evaluating */
 	const ghp_euid *slot_principal, *slot_resource;
+	/* the request's entities, looked up once (ghp_eval_begin) */
+	const ghp_entity *ent_principal, *ent_action, *ent_resource;
+	int cached;                /* the three above are set */
 	char msg[256];             /* the error, when evaluation fails */
 } ghp_eval;
 
+/* Sets ev up for a request: es and req given, the rest cleared. */
+void ghp_eval_begin(ghp_eval *ev, const gh_policy_entities *es, const gh_policy_request *req,
+		    ghp_arena *a);
+/* Cedar's `in` (as ghp_entity_in) using ev's cached request entities. */
+int ghp_eval_in(const ghp_eval *ev, const ghp_euid *a, const ghp_euid *b);
 int ghp_eval_expr(ghp_eval *ev, const ghp_expr *e, ghp_value *out);
 /* 1 when the policy is satisfied, 0 when not, -1 on an evaluation error (ev->msg). */
 int ghp_eval_policy(ghp_eval *ev, const ghp_policy *p);

@@ -112,12 +112,6 @@ int ghp_str_eqz(ghp_str a, const char *z)
 	return a.n == n && memcmp(a.p, z, n) == 0;
 }
 
-int ghp_euid_eq(const ghp_euid *a, const ghp_euid *b)
-{
-	return a == b || (a->hash == b->hash && ghp_str_eq(a->type, b->type) &&
-			  ghp_str_eq(a->id, b->id));
-}
-
 static int str_cmp(ghp_str a, ghp_str b)
 {
 	size_t n = a.n < b.n ? a.n : b.n;

@@ -80,8 +80,14 @@ struct ghp_field {
 
 uint64_t ghp_euid_hash(const char *type, size_t tn, const char *id, size_t idn);
 const ghp_euid *ghp_euid_new(ghp_arena *a, const char *type, size_t tn, const char *id, size_t idn);
-int ghp_euid_eq(const ghp_euid *a, const ghp_euid *b);
 int ghp_str_eq(ghp_str a, ghp_str b);
+/* Hash first: unequal uids almost never reach the byte comparison. */
+static inline int ghp_euid_eq(const ghp_euid *a, const ghp_euid *b)
+{
+	return a == b || (a->hash == b->hash && a->type.n == b->type.n && a->id.n == b->id.n &&
+			  (a->id.n == 0 || !__builtin_memcmp(a->id.p, b->id.p, a->id.n)) &&
+			  (a->type.n == 0 || !__builtin_memcmp(a->type.p, b->type.p, a->type.n)));
+}
 int ghp_str_eqz(ghp_str a, const char *z);
 
 /* A total order over values, consistent with Cedar equality. */
