@@ -91,8 +91,12 @@ static void verr(vctx *c, int line, int col, const char *fmt, ...)
 		    !strcmp(json_string_value(json_object_get(v, "message")), msg))
 			return;
 	}
-	json_array_append_new(c->errors, json_pack("{s:s, s:i, s:i, s:s}", "policy", c->p->id,
-						   "line", line, "column", col, "message", msg));
+	v = json_pack("{s:s, s:i, s:i, s:s}", "policy", c->p->id, "line", line, "column", col,
+		      "message", msg);
+	if (!v) /* the message quoted text that is not UTF-8 */
+		v = json_pack("{s:s, s:i, s:i, s:s}", "policy", c->p->id, "line", line, "column",
+			      col, "message", "type error");
+	json_array_append_new(c->errors, v);
 }
 
 static const char *tname(const vty *t, char *buf, size_t n)
@@ -986,11 +990,19 @@ static const vty *tc(vctx *c, const ghp_expr *e, const cap *prior, const cap **c
 	case GHP_X_CALL:
 		for (size_t i = 0; i < e->n; i++)
 			tc(c, e->a[i], prior, &k1);
-		if (e->n == 1 && e->a[0]->kind == GHP_X_LIT)
-			verr(c, e->line, e->col, "invalid %s literal", ghp_fns[e->op].name);
-		else
+		if (e->n == 1 && e->a[0]->kind == GHP_X_LIT && e->a[0]->lit.kind == GHP_V_STRING) {
+			ghp_str s = e->a[0]->lit.u.s;
+
+			verr(c, e->line, e->col, "invalid %s literal \"%.*s\"", ghp_fns[e->op].name,
+			     (int)(s.n > 64 ? 64 : s.n), s.p);
+		} else if (e->n == 1 && e->a[0]->kind == GHP_X_LIT) {
+			verr(c, e->line, e->col, "%s takes a string", ghp_fns[e->op].name);
+		} else if (e->n != 1) {
+			verr(c, e->line, e->col, "%s takes one argument", ghp_fns[e->op].name);
+		} else {
 			verr(c, e->line, e->col,
 			     "%s takes one string literal (strict validation)", ghp_fns[e->op].name);
+		}
 		return NULL;
 	case GHP_X_SET: {
 		const vty *el = &T_NEVER_;
