@@ -46,6 +46,7 @@ typedef struct cap {
 typedef struct venv {
 	const char *principal, *resource;
 	const ghp_action *action;
+	const ghp_euid *action_uid;    /* the variable action is this literal */
 } venv;
 
 typedef struct vctx {
@@ -55,6 +56,7 @@ typedef struct vctx {
 	const venv *env;
 	json_t *errors;
 	int nerr;
+	char tb1[300], tb2[300];    /* type names for a message (not on the recursion's stack) */
 } vctx;
 
 static const vty T_NEVER_ = { K_NEVER, NULL, NULL, 0, NULL, 0 };
@@ -70,7 +72,8 @@ static const vty T_DURATION_ = { K_EXT, "duration", NULL, 0, NULL, 0 };
 
 /* --- errors ------------------------------------------------------------ */
 
-static void verr(vctx *c, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void verr(vctx *c, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 static void verr(vctx *c, int line, int col, const char *fmt, ...)
 {
 	char msg[512];
@@ -116,6 +119,16 @@ static const char *tname(const vty *t, char *buf, size_t n)
 	default:
 		return t->name;
 	}
+}
+
+static const char *tn1(vctx *c, const vty *t)
+{
+	return tname(t, c->tb1, sizeof(c->tb1));
+}
+
+static const char *tn2(vctx *c, const vty *t)
+{
+	return tname(t, c->tb2, sizeof(c->tb2));
 }
 
 /* --- types ------------------------------------------------------------- */
@@ -450,11 +463,10 @@ static const vty *tc(vctx *c, const ghp_expr *e, const cap *prior, const cap **c
 /* Type-checks e and requires a boolean; NULL when it fails. */
 static const vty *tc_bool(vctx *c, const ghp_expr *e, const cap *prior, const cap **caps)
 {
-	char b[300];
 	const vty *t = tc(c, e, prior, caps);
 
 	if (t && !is_bool(t)) {
-		verr(c, e->line, e->col, "expected a Bool, got %s", tname(t, b, sizeof(b)));
+		verr(c, e->line, e->col, "expected a Bool, got %s", tn1(c, t));
 		return NULL;
 	}
 	return t;
@@ -462,12 +474,11 @@ static const vty *tc_bool(vctx *c, const ghp_expr *e, const cap *prior, const ca
 
 static const vty *tc_kind(vctx *c, const ghp_expr *e, const cap *prior, tkind k, const char *what)
 {
-	char b[300];
 	const cap *caps = NULL;
 	const vty *t = tc(c, e, prior, &caps);
 
 	if (t && t->k != k && t->k != K_NEVER) {
-		verr(c, e->line, e->col, "expected %s, got %s", what, tname(t, b, sizeof(b)));
+		verr(c, e->line, e->col, "expected %s, got %s", what, tn1(c, t));
 		return NULL;
 	}
 	return t;
@@ -475,12 +486,11 @@ static const vty *tc_kind(vctx *c, const ghp_expr *e, const cap *prior, tkind k,
 
 static const vty *tc_ext(vctx *c, const ghp_expr *e, const cap *prior, const vty *want)
 {
-	char b[300];
 	const cap *caps = NULL;
 	const vty *t = tc(c, e, prior, &caps);
 
 	if (t && !(t->k == K_EXT && !strcmp(t->name, want->name))) {
-		verr(c, e->line, e->col, "expected %s, got %s", want->name, tname(t, b, sizeof(b)));
+		verr(c, e->line, e->col, "expected %s, got %s", want->name, tn1(c, t));
 		return NULL;
 	}
 	return t;
@@ -505,6 +515,17 @@ static const vty *lit_type(vctx *c, const ghp_value *v)
 	}
 }
 
+/* The uid an expression is known to be: an entity literal, or the variable
+ * action, which Cedar replaces with the environment's action. */
+static const ghp_euid *as_euid(vctx *c, const ghp_expr *x)
+{
+	if (x->kind == GHP_X_LIT && x->lit.kind == GHP_V_ENTITY)
+		return x->lit.u.e;
+	if (x->kind == GHP_X_VAR && x->op == GHP_VAR_ACTION)
+		return c->env->action_uid;
+	return NULL;
+}
+
 static int is_plain_lit(const ghp_expr *e)
 {
 	return e->kind == GHP_X_LIT && (e->lit.kind == GHP_V_BOOL || e->lit.kind == GHP_V_LONG ||
@@ -520,53 +541,33 @@ static const vty *tc_eq(vctx *c, const ghp_expr *e, const cap *prior)
 
 	if (!l || !r)
 		return NULL;
+	if (as_euid(c, x) && as_euid(c, y))
+		return ghp_euid_eq(as_euid(c, x), as_euid(c, y)) ? &T_TRUE_ : &T_FALSE_;
 	if (is_plain_lit(x) && is_plain_lit(y))
 		return ghp_value_eq(&x->lit, &y->lit) ? &T_TRUE_ : &T_FALSE_;
-	if (x->kind == GHP_X_VAR && x->op == GHP_VAR_ACTION && y->kind == GHP_X_LIT &&
-	    y->lit.kind == GHP_V_ENTITY)
-		return action_in(c, c->env->action, y->lit.u.e, 64) ? &T_TRUE_ : &T_FALSE_;
-	if (y->kind == GHP_X_VAR && y->op == GHP_VAR_ACTION && x->kind == GHP_X_LIT &&
-	    x->lit.kind == GHP_V_ENTITY)
-		return action_in(c, c->env->action, x->lit.u.e, 64) ? &T_TRUE_ : &T_FALSE_;
 	if (l->k == K_ENTITY && r->k == K_ENTITY && strcmp(l->name, r->name))
 		return &T_FALSE_;
 	if (!lub(c, l, r, 0)) {
-		char b1[300], b2[300];
-
 		verr(c, e->line, e->col, "== between incompatible types %s and %s",
-		     tname(l, b1, sizeof(b1)), tname(r, b2, sizeof(b2)));
+		     tn1(c, l), tn2(c, r));
 		return NULL;
 	}
 	return &T_BOOL_;
-}
-
-/* An entity literal, or the variable action (known in an environment). */
-static int is_action_ref(const ghp_expr *x)
-{
-	return (x->kind == GHP_X_LIT && x->lit.kind == GHP_V_ENTITY) ||
-	       (x->kind == GHP_X_VAR && x->op == GHP_VAR_ACTION);
-}
-
-static int action_in_ref(vctx *c, const ghp_expr *x)
-{
-	if (x->kind == GHP_X_VAR)
-		return 1;
-	return action_in(c, c->env->action, x->lit.u.e, 0);
 }
 
 /* lhs in rhs, where rhs is an entity or a set of entities. */
 static const vty *tc_in(vctx *c, const ghp_expr *e, const ghp_expr *lhs, const ghp_expr *rhs,
 			const cap *prior)
 {
-	char b[300];
 	const cap *k1 = NULL, *k2 = NULL;
 	const vty *l = tc(c, lhs, prior, &k1);
 	const vty *r = tc(c, rhs, prior, &k2);
 	const vty *rt;
+	const ghp_action *al;
 
 	if (l && l->k != K_ENTITY) {
 		verr(c, lhs->line, lhs->col, "expected an entity on the left of in, got %s",
-		     tname(l, b, sizeof(b)));
+		     tn1(c, l));
 		l = NULL;
 	}
 	if (r && r->k == K_ENTITY)
@@ -577,22 +578,22 @@ static const vty *tc_in(vctx *c, const ghp_expr *e, const ghp_expr *lhs, const g
 		if (r)
 			verr(c, rhs->line, rhs->col,
 			     "expected an entity or a set of entities on the right of in, got %s",
-			     tname(r, b, sizeof(b)));
+			     tn1(c, r));
 		return NULL;
 	}
 	if (!l)
 		return NULL;
-	if (lhs->kind == GHP_X_VAR && lhs->op == GHP_VAR_ACTION) {
-		/* the action is known: decide on literals (and on action itself) */
-		if (is_action_ref(rhs))
-			return action_in_ref(c, rhs) ? &T_TRUE_ : &T_FALSE_;
+	if (as_euid(c, lhs) && (al = lookup_action(c, as_euid(c, lhs)))) {
+		/* a known action in literals: the action hierarchy decides */
+		if (as_euid(c, rhs))
+			return action_in(c, al, as_euid(c, rhs), 0) ? &T_TRUE_ : &T_FALSE_;
 		if (rhs->kind == GHP_X_SET) {
 			int all = 1, any = 0;
 
 			for (size_t i = 0; i < rhs->n; i++) {
-				if (!is_action_ref(rhs->a[i]))
+				if (!as_euid(c, rhs->a[i]))
 					all = 0;
-				else if (action_in_ref(c, rhs->a[i]))
+				else if (action_in(c, al, as_euid(c, rhs->a[i]), 0))
 					any = 1;
 			}
 			if (all)
@@ -607,7 +608,6 @@ static const vty *tc_in(vctx *c, const ghp_expr *e, const ghp_expr *lhs, const g
 /* e has keys[0].keys[1]... : each step on the previous attribute. */
 static const vty *tc_has(vctx *c, const ghp_expr *e, const cap *prior, const cap **caps)
 {
-	char b[300];
 	const cap *k = NULL;
 	const vty *t = tc(c, e->a[0], prior, &k);
 	const ghp_expr *base = e->a[0];
@@ -631,7 +631,7 @@ static const vty *tc_has(vctx *c, const ghp_expr *e, const cap *prior, const cap
 			rec = t;
 		} else {
 			verr(c, e->line, e->col, "has on %s, not an entity or record",
-			     tname(t, b, sizeof(b)));
+			     tn1(c, t));
 			return NULL;
 		}
 		at = rec_attr(rec, e->keys[i].p, e->keys[i].n);
@@ -641,12 +641,16 @@ static const vty *tc_has(vctx *c, const ghp_expr *e, const cap *prior, const cap
 			if (i + 1 < e->nkeys) {
 				/* the next step reads an undeclared attribute */
 				verr(c, e->line, e->col, "attribute %.*s is not declared on %s",
-				     (int)e->keys[i].n, e->keys[i].p, tname(t, b, sizeof(b)));
+				     (int)e->keys[i].n, e->keys[i].p, tn1(c, t));
 				return NULL;
 			}
 			step = &T_BOOL_;
-		} else if (at->required || cap_has(prior, base, e->keys[i], NULL) ||
+		} else if ((at->required && t->k == K_RECORD) ||
+			   cap_has(prior, base, e->keys[i], NULL) ||
 			   cap_has(out, base, e->keys[i], NULL)) {
+			/* a record value has its required attributes; an entity
+			 * may be missing from the store, so even a required
+			 * attribute is only known after a has */
 			step = &T_TRUE_;
 		} else {
 			step = &T_BOOL_;
@@ -683,7 +687,6 @@ static const vty *tc_has(vctx *c, const ghp_expr *e, const cap *prior, const cap
 
 static const vty *tc_attr(vctx *c, const ghp_expr *e, const cap *prior)
 {
-	char b[300];
 	const cap *k = NULL;
 	const vty *t = tc(c, e->a[0], prior, &k);
 	const vty *rec;
@@ -704,13 +707,13 @@ static const vty *tc_attr(vctx *c, const ghp_expr *e, const cap *prior)
 		rec = t;
 	} else {
 		verr(c, e->line, e->col, "attribute access on %s, not an entity or record",
-		     tname(t, b, sizeof(b)));
+		     tn1(c, t));
 		return NULL;
 	}
 	at = rec_attr(rec, e->name.p, e->name.n);
 	if (!at) {
 		verr(c, e->line, e->col, "attribute %.*s is not declared on %s", (int)e->name.n,
-		     e->name.p, tname(t, b, sizeof(b)));
+		     e->name.p, tn1(c, t));
 		return NULL;
 	}
 	if (!at->required && !cap_has(prior, e->a[0], e->name, NULL)) {
@@ -724,10 +727,9 @@ static const vty *tc_attr(vctx *c, const ghp_expr *e, const cap *prior)
 
 static const ghp_entity_type *entity_of(vctx *c, const ghp_expr *e, const vty *t)
 {
-	char b[300];
 
 	if (t->k != K_ENTITY) {
-		verr(c, e->line, e->col, "expected an entity, got %s", tname(t, b, sizeof(b)));
+		verr(c, e->line, e->col, "expected an entity, got %s", tn1(c, t));
 		return NULL;
 	}
 	return ghp_schema_entity_type(c->s, t->name);
@@ -735,7 +737,6 @@ static const ghp_entity_type *entity_of(vctx *c, const ghp_expr *e, const vty *t
 
 static const vty *tc_method(vctx *c, const ghp_expr *e, const cap *prior, const cap **caps)
 {
-	char b[300], b2[300];
 	const cap *k = NULL;
 	const vty *recv, *arg = NULL;
 	const ghp_expr *x = e->a[0];
@@ -763,8 +764,8 @@ static const vty *tc_method(vctx *c, const ghp_expr *e, const cap *prior, const 
 		el = e->op == GHP_FN_CONTAINS ? arg : arg->elem;
 		if (recv->elem && el && !lub(c, recv->elem, el, 0)) {
 			verr(c, e->line, e->col, "%s: incompatible element types %s and %s",
-			     ghp_fns[e->op].name, tname(recv->elem, b, sizeof(b)),
-			     tname(el, b2, sizeof(b2)));
+			     ghp_fns[e->op].name, tn1(c, recv->elem),
+			     tn2(c, el));
 			return NULL;
 		}
 		return &T_BOOL_;
@@ -780,7 +781,7 @@ static const vty *tc_method(vctx *c, const ghp_expr *e, const cap *prior, const 
 		if (!recv)
 			return NULL;
 		if (recv->k != K_ENTITY) {
-			verr(c, x->line, x->col, "expected an entity, got %s", tname(recv, b, sizeof(b)));
+			verr(c, x->line, x->col, "expected an entity, got %s", tn1(c, recv));
 			return NULL;
 		}
 		et = entity_of(c, x, recv);
@@ -846,7 +847,6 @@ static const vty *tc_method(vctx *c, const ghp_expr *e, const cap *prior, const 
 
 static const vty *tc(vctx *c, const ghp_expr *e, const cap *prior, const cap **caps)
 {
-	char b[300], b2[300];
 	const cap *k1 = NULL, *k2 = NULL, *k3 = NULL;
 	const vty *l, *r, *t;
 
@@ -881,7 +881,7 @@ static const vty *tc(vctx *c, const ghp_expr *e, const cap *prior, const cap **c
 			return NULL;
 		if (!(t = lub(c, l, r, 0))) {
 			verr(c, e->line, e->col, "if-then-else branches have incompatible types %s and %s",
-			     tname(l, b, sizeof(b)), tname(r, b2, sizeof(b2)));
+			     tn1(c, l), tn2(c, r));
 			return NULL;
 		}
 		*caps = cap_inter(c, cap_union(c, k1, k2), k3);
@@ -901,10 +901,8 @@ static const vty *tc(vctx *c, const ghp_expr *e, const cap *prior, const cap **c
 		return r->k == K_TRUE ? l : &T_BOOL_;
 	case GHP_X_OR:
 		l = tc_bool(c, e->a[0], prior, &k1);
-		if (l && l->k == K_TRUE) {
-			*caps = k1;
+		if (l && l->k == K_TRUE)
 			return &T_TRUE_;
-		}
 		r = tc_bool(c, e->a[1], prior, &k2);
 		if (!l || !r)
 			return NULL;
@@ -912,10 +910,8 @@ static const vty *tc(vctx *c, const ghp_expr *e, const cap *prior, const cap **c
 			*caps = k2;
 			return r;
 		}
-		if (r->k == K_TRUE) {
-			*caps = k2;
+		if (r->k == K_TRUE)
 			return &T_TRUE_;
-		}
 		if (r->k == K_FALSE) {
 			*caps = k1;
 			return l;
@@ -947,8 +943,8 @@ static const vty *tc(vctx *c, const ghp_expr *e, const cap *prior, const cap **c
 		    (l->k == K_EXT && r->k == K_EXT && !strcmp(l->name, r->name) &&
 		     (!strcmp(l->name, "datetime") || !strcmp(l->name, "duration"))))
 			return &T_BOOL_;
-		verr(c, e->line, e->col, "comparison of %s with %s", tname(l, b, sizeof(b)),
-		     tname(r, b2, sizeof(b2)));
+		verr(c, e->line, e->col, "comparison of %s with %s", tn1(c, l),
+		     tn2(c, r));
 		return NULL;
 	case GHP_X_EQ:
 	case GHP_X_NE:
@@ -967,7 +963,7 @@ static const vty *tc(vctx *c, const ghp_expr *e, const cap *prior, const cap **c
 
 		l = tc(c, e->a[0], prior, &k1);
 		if (l && l->k != K_ENTITY) {
-			verr(c, e->line, e->col, "is on %s, not an entity", tname(l, b, sizeof(b)));
+			verr(c, e->line, e->col, "is on %s, not an entity", tn1(c, l));
 			l = NULL;
 		}
 		if (!want && !basename_is_action(e->name.p, e->name.n))
@@ -1319,10 +1315,16 @@ static void validate_policy(vctx *c, const ghp_policy *p)
 	}
 	for (size_t i = 0; i < na; i++) {
 		const ghp_action *a = ghp_schema_action_at(c->s, i);
+		const ghp_euid *auid = ghp_euid_new(&c->a, a->type, strlen(a->type), a->id,
+						    a->id_len);
 
+		if (!auid) {
+			verr(c, p->line, p->col, "out of memory");
+			return;
+		}
 		for (size_t j = 0; j < a->nprincipals; j++)
 			for (size_t k = 0; k < a->nresources; k++) {
-				venv env = { a->principals[j], a->resources[k], a };
+				venv env = { a->principals[j], a->resources[k], a, auid };
 				const cap *caps = NULL;
 
 				c->env = &env;

@@ -73,6 +73,23 @@ static const row rows[] = {
 	 "principal.manager.level > 1 };", NULL},
 	{"permit(principal, action, resource) unless { !(principal has manager) || "
 	 "principal.manager.level > 1 };", "optional"},
+	/* has on an entity is only known after the test, even for a required attribute
+	 * (the entity may be missing); on a record value it is known */
+	{"permit(principal, action, resource) when { principal has name || "
+	 "principal.addr.city == \"x\" };", "optional"},
+	{"permit(principal, action, resource) when { {a: 1} has a || "
+	 "principal.addr.city == \"x\" };", NULL},
+	{"permit(principal, action, resource) when { if principal has addr then "
+	 "principal.addr.city == \"x\" else principal.addr.city == \"y\" };", "optional"},
+	{"permit(principal, action, resource) when { (if principal has addr then "
+	 "principal has name else principal has addr) && principal.addr.city == \"x\" };", NULL},
+	{"permit(principal, action, resource) when { (if principal has addr then "
+	 "principal has name else principal has manager) && principal.addr.city == \"x\" };",
+	 "optional"},
+	{"permit(principal, action, resource) when { (principal has addr || false) && "
+	 "principal.addr.city == \"x\" };", NULL},
+	{"permit(principal, action, resource) when { (principal has addr || principal has manager) "
+	 "&& principal.addr.city == \"x\" };", "optional"},
 	/* a has that is false short-circuits what follows */
 	{"permit(principal, action, resource) when { principal has nothing && principal.nothing };",
 	 NULL},
@@ -88,6 +105,17 @@ static const row rows[] = {
 	{"permit(principal, action in App::Action::\"view\", resource) when { "
 	 "context.now > datetime(\"2024-01-01\") };", "not declared"},
 	{"permit(principal, action, resource) when { action.name == \"x\" };", "no attribute"},
+	/* the variable action is the environment's action, a literal */
+	{"permit(principal, action, resource) when { (if action == action then 1 else \"a\") == 1 };",
+	 NULL},
+	{"permit(principal, action, resource) when { (if App::Action::\"view\" in action then 1 "
+	 "else \"a\") == 1 };", "incompatible types"},
+	{"permit(principal, action == App::Action::\"edit\", resource) when { (if action in "
+	 "App::Action::\"view\" then 1 else \"a\") == 1 };", NULL},
+	/* in between types the hierarchy never relates is false, not an error */
+	{"permit(principal, action, resource) when { principal in resource };", NULL},
+	{"permit(principal, action, resource) when { resource in principal };", NULL},
+	{"permit(principal, action, resource) when { principal in App::Doc::\"d\" };", NULL},
 	/* operators */
 	{"permit(principal, action, resource) when { principal.name > 2 };", "comparison"},
 	{"permit(principal, action, resource) when { principal.level + 1 > resource.size * 2 };",
@@ -317,6 +345,46 @@ cleanup:
 	gh_policy_schema_free(schema);
 }
 
+/* Deeply nested expressions (as deep as the parser takes) validate without
+ * trouble: a long left-leaning chain and nested sets. */
+static void test_policy_validate__deep_nesting(void)
+{
+	static const char *const sch =
+		"entity U; action a appliesTo { principal: [U], resource: [U] };";
+	gh_policy_schema *schema = NULL;
+	gh_policy_error err;
+	char *text = malloc(64 * 1024);
+	size_t n;
+
+	CHECK(gh_policy_schema_parse(&schema, sch, strlen(sch), &err) == 0);
+	if (!schema || !text)
+		goto cleanup;
+	for (int depth = 16; depth <= 4096; depth *= 4) {
+		for (int kind = 0; kind < 2; kind++) {
+			gh_policy_set *ps = NULL;
+			char *out = NULL;
+			int rc;
+
+			n = (size_t)snprintf(text, 64, "permit(principal, action, resource) when { ");
+			for (int i = 0; i < depth; i++)
+				n += (size_t)snprintf(text + n, 16, kind ? "[" : "1 + ");
+			n += (size_t)snprintf(text + n, 16, "1");
+			for (int i = 0; kind && i < depth; i++)
+				text[n++] = ']';
+			n += (size_t)snprintf(text + n, 32, kind ? ".isEmpty() };" : " > 0 };");
+			if (gh_policy_set_parse(&ps, text, n, &err))
+				continue;  /* over the parser's limit */
+			rc = gh_policy_validate(&out, ps, schema);
+			CHECK(rc == 0);
+			free(out);
+			gh_policy_set_free(ps);
+		}
+	}
+cleanup:
+	free(text);
+	gh_policy_schema_free(schema);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -324,6 +392,7 @@ int main(int argc, char **argv)
 		{"policy_validate__positions_and_json", test_policy_validate__positions_and_json},
 		{"policy_validate__errors_not_repeated", test_policy_validate__errors_not_repeated},
 		{"policy_validate__templates", test_policy_validate__templates},
+		{"policy_validate__deep_nesting", test_policy_validate__deep_nesting},
 		{NULL, NULL}};
 
 	return gh_test_run(cases, argc, argv);
