@@ -10,7 +10,6 @@
 #include <string.h>
 
 #define MAX_ERRORS 64             /* errors reported per validation */
-#define MAX_ANCESTOR_WALK 4096    /* entity types visited on one memberOf walk */
 
 typedef enum tkind {
 	K_NEVER, K_TRUE, K_FALSE, K_BOOL, K_LONG, K_STRING, K_SET, K_RECORD, K_ENTITY, K_EXT,
@@ -50,12 +49,16 @@ typedef struct venv {
 } venv;
 
 typedef struct vctx {
-	ghp_arena a;
+	ghp_arena a;                /* one environment's types and capabilities */
+	ghp_arena pa;               /* the policy's condition, for all its environments */
+	const ghp_entity_type **tq; /* queues for the hierarchy walks, sized by the schema */
+	const ghp_action **aq;
 	const gh_policy_schema *s;
 	const ghp_policy *p;
 	const venv *env;
 	json_t *errors;
 	int nerr;
+	int oom;                    /* an allocation failed: no verdict */
 	char tb1[300], tb2[300];    /* type names for a message (not on the recursion's stack) */
 } vctx;
 
@@ -69,6 +72,15 @@ static const vty T_IP_ = { K_EXT, "ipaddr", NULL, 0, NULL, 0 };
 static const vty T_DECIMAL_ = { K_EXT, "decimal", NULL, 0, NULL, 0 };
 static const vty T_DATETIME_ = { K_EXT, "datetime", NULL, 0, NULL, 0 };
 static const vty T_DURATION_ = { K_EXT, "duration", NULL, 0, NULL, 0 };
+
+static void *talloc(vctx *c, ghp_arena *a, size_t n)
+{
+	void *p = ghp_arena_alloc(a, n);
+
+	if (!p)
+		c->oom = 1;
+	return p;
+}
 
 /* --- errors ------------------------------------------------------------ */
 
@@ -135,7 +147,7 @@ static const char *tn2(vctx *c, const vty *t)
 
 static vty *mk(vctx *c, tkind k)
 {
-	vty *t = ghp_arena_alloc(&c->a, sizeof(*t));
+	vty *t = talloc(c, &c->a, sizeof(*t));
 
 	if (t) {
 		memset(t, 0, sizeof(*t));
@@ -176,6 +188,7 @@ static const vty *from_schema(vctx *c, const ghp_type *st, int depth)
 			return &T_DATETIME_;
 		if (!strcmp(st->name, "duration"))
 			return &T_DURATION_;
+		verr(c, c->p->line, c->p->col, "the schema's type %s is not supported", st->name);
 		return NULL;
 	case GHP_T_SET:
 		if (!(t = mk(c, K_SET)))
@@ -184,7 +197,7 @@ static const vty *from_schema(vctx *c, const ghp_type *st, int depth)
 		t->elem = from_schema(c, st->element, depth + 1);
 		return t->elem ? t : NULL;
 	case GHP_T_RECORD: {
-		vattr *at = ghp_arena_alloc(&c->a, (st->nattrs + 1) * sizeof(*at));
+		vattr *at = talloc(c, &c->a, (st->nattrs + 1) * sizeof(*at));
 
 		if (!(t = mk(c, K_RECORD)) || !at)
 			return NULL;
@@ -263,7 +276,7 @@ static const vty *lub(vctx *c, const vty *x, const vty *y, int depth)
 
 		if (x->n != y->n || x->open != y->open)
 			return NULL;
-		if (!(at = ghp_arena_alloc(&c->a, (x->n + 1) * sizeof(*at))) || !(t = mk(c, K_RECORD)))
+		if (!(at = talloc(c, &c->a, (x->n + 1) * sizeof(*at))) || !(t = mk(c, K_RECORD)))
 			return NULL;
 		for (size_t i = 0; i < x->n; i++) {
 			const vattr *ya = rec_attr(y, x->attrs[i].name, x->attrs[i].len);
@@ -303,76 +316,97 @@ static int is_action_type(vctx *c, const char *type)
 	return 0;
 }
 
-/* Can an entity of type desc be a member (transitively, or equal) of type anc? */
+/* Can an entity of type desc be a member (transitively, or equal) of type
+ * anc? A breadth-first walk up memberOfTypes, each type visited once. */
 static int type_can_be_in(vctx *c, const char *desc, const char *anc)
 {
-	const char *queue[256];
-	size_t head = 0, tail = 0, walked = 0;
+	size_t max = ghp_schema_entity_type_count(c->s) + 1, head = 0, tail = 0;
+	const ghp_entity_type **queue;
+	const ghp_entity_type *et;
 
 	if (!strcmp(desc, anc))
 		return 1;
 	if (is_action_type(c, desc))
 		return is_action_type(c, anc);
-	queue[tail++] = desc;
-	while (head < tail && walked++ < MAX_ANCESTOR_WALK) {
-		const ghp_entity_type *et = ghp_schema_entity_type(c->s, queue[head++]);
-
-		if (!et)
-			continue;
+	if (!(et = ghp_schema_entity_type(c->s, desc)) || !(queue = c->tq))
+		return 0;
+	queue[tail++] = et;
+	while (head < tail) {
+		et = queue[head++];
 		for (size_t i = 0; i < et->nparents; i++) {
+			const ghp_entity_type *pt;
 			size_t k;
 
 			if (!strcmp(et->parents[i], anc))
 				return 1;
-			for (k = 0; k < tail; k++)
-				if (!strcmp(queue[k], et->parents[i]))
-					break;
-			if (k == tail && tail < sizeof(queue) / sizeof(queue[0]))
-				queue[tail++] = et->parents[i];
+			if (!(pt = ghp_schema_entity_type(c->s, et->parents[i])))
+				continue;
+			for (k = 0; k < tail && queue[k] != pt; k++)
+				;
+			if (k == tail && tail < max)
+				queue[tail++] = pt;
 		}
 	}
 	return 0;
 }
 
-/* Is action a (transitively, or equal) in action b? */
-static int action_in(vctx *c, const ghp_action *a, const ghp_euid *b, int depth)
+/* Is action a (transitively, or equal) in action b? Each action visited once. */
+static int action_in(vctx *c, const ghp_action *a, const ghp_euid *b)
 {
-	if (!a || depth > 64)
-		return 0;
-	if (ghp_str_eqz(b->type, a->type) && b->id.n == a->id_len && !memcmp(b->id.p, a->id, a->id_len))
-		return 1;
-	for (size_t i = 0; i < a->nparents; i++) {
-		const ghp_action *pa = ghp_schema_action_n(c->s, a->parent_types[i], a->parent_ids[i],
-							   a->parent_id_lens[i]);
+	size_t max = ghp_schema_action_count(c->s) + 1, head = 0, tail = 0;
+	const ghp_action **queue;
 
-		if (action_in(c, pa, b, depth + 1))
+	if (!a || !(queue = c->aq))
+		return 0;
+	queue[tail++] = a;
+	while (head < tail) {
+		a = queue[head++];
+		if (ghp_str_eqz(b->type, a->type) && b->id.n == a->id_len &&
+		    !memcmp(b->id.p, a->id, a->id_len))
 			return 1;
+		for (size_t i = 0; i < a->nparents; i++) {
+			const ghp_action *pa = ghp_schema_action_n(c->s, a->parent_types[i],
+								   a->parent_ids[i],
+								   a->parent_id_lens[i]);
+			size_t k;
+
+			if (!pa)
+				continue;
+			for (k = 0; k < tail && queue[k] != pa; k++)
+				;
+			if (k == tail && tail < max)
+				queue[tail++] = pa;
+		}
 	}
 	return 0;
 }
 
 static const ghp_action *lookup_action(vctx *c, const ghp_euid *u)
 {
-	char type[512];
+	const char *type;
 
-	if (u->type.n >= sizeof(type))
+	if (memchr(u->type.p, '\0', u->type.n))
 		return NULL;
-	memcpy(type, u->type.p, u->type.n);
-	type[u->type.n] = '\0';
+	if (!(type = ghp_arena_strdup(&c->a, u->type.p, u->type.n))) {
+		c->oom = 1;
+		return NULL;
+	}
 	return ghp_schema_action_n(c->s, type, u->id.p, u->id.n);
 }
 
 /* The interned name of an entity type as the schema spells it, or NULL. */
 static const char *known_type(vctx *c, ghp_str t)
 {
-	char buf[512];
 	const ghp_entity_type *et;
+	const char *buf;
 	size_t n;
 
-	if (t.n >= sizeof(buf) || memchr(t.p, '\0', t.n))
+	if (memchr(t.p, '\0', t.n))
 		return NULL;
-	memcpy(buf, t.p, t.n);
-	buf[t.n] = '\0';
+	if (!(buf = ghp_arena_strdup(&c->a, t.p, t.n))) {
+		c->oom = 1;
+		return NULL;
+	}
 	if ((et = ghp_schema_entity_type(c->s, buf)))
 		return et->name;
 	n = ghp_schema_action_count(c->s);
@@ -424,7 +458,7 @@ static int cap_has(const cap *cs, const ghp_expr *e, ghp_str key, const ghp_expr
 static const cap *cap_add(vctx *c, const cap *cs, const ghp_expr *e, ghp_str key,
 			  const ghp_expr *tag)
 {
-	cap *n = ghp_arena_alloc(&c->a, sizeof(*n));
+	cap *n = talloc(c, &c->a, sizeof(*n));
 
 	if (!n)
 		return cs;
@@ -586,14 +620,14 @@ static const vty *tc_in(vctx *c, const ghp_expr *e, const ghp_expr *lhs, const g
 	if (as_euid(c, lhs) && (al = lookup_action(c, as_euid(c, lhs)))) {
 		/* a known action in literals: the action hierarchy decides */
 		if (as_euid(c, rhs))
-			return action_in(c, al, as_euid(c, rhs), 0) ? &T_TRUE_ : &T_FALSE_;
+			return action_in(c, al, as_euid(c, rhs)) ? &T_TRUE_ : &T_FALSE_;
 		if (rhs->kind == GHP_X_SET) {
 			int all = 1, any = 0;
 
 			for (size_t i = 0; i < rhs->n; i++) {
 				if (!as_euid(c, rhs->a[i]))
 					all = 0;
-				else if (action_in(c, al, as_euid(c, rhs->a[i]), 0))
+				else if (action_in(c, al, as_euid(c, rhs->a[i])))
 					any = 1;
 			}
 			if (all)
@@ -664,8 +698,8 @@ static const vty *tc_has(vctx *c, const ghp_expr *e, const cap *prior, const cap
 			break;
 		/* the next step is on base.key */
 		{
-			ghp_expr *acc = ghp_arena_alloc(&c->a, sizeof(*acc));
-			ghp_expr **args = ghp_arena_alloc(&c->a, sizeof(*args));
+			ghp_expr *acc = talloc(c, &c->a, sizeof(*acc));
+			ghp_expr **args = talloc(c, &c->a, sizeof(*args));
 
 			if (!acc || !args)
 				return NULL;
@@ -1027,7 +1061,7 @@ static const vty *tc(vctx *c, const ghp_expr *e, const cap *prior, const cap **c
 		return st;
 	}
 	case GHP_X_RECORD: {
-		vattr *at = ghp_arena_alloc(&c->a, (e->n + 1) * sizeof(*at));
+		vattr *at = talloc(c, &c->a, (e->n + 1) * sizeof(*at));
 		vty *rt = mk(c, K_RECORD);
 		int ok = 1;
 
@@ -1091,10 +1125,18 @@ static void check_names(vctx *c, const ghp_expr *e, int depth)
 		check_names(c, e->a[i], depth + 1);
 }
 
-/* Entity types a principal/resource scope can match (NULL entry: any). */
+/* The declared (non-action) entity type of a scope's uid, or NULL. */
+static const char *scope_uid_type(vctx *c, const ghp_scope *sc)
+{
+	const char *t = known_type(c, sc->uid->type);
+
+	return t && !is_action_type(c, t) ? t : NULL;
+}
+
+/* Can a principal/resource scope match an entity of this type? */
 static int scope_allows(vctx *c, const ghp_scope *sc, const char *type)
 {
-	char t[512];
+	const char *t, *want;
 
 	switch (sc->op) {
 	case GHP_SC_ANY:
@@ -1103,29 +1145,17 @@ static int scope_allows(vctx *c, const ghp_scope *sc, const char *type)
 	case GHP_SC_IN:
 		if (sc->slot || !sc->uid)
 			return 1;
-		if (sc->uid->type.n >= sizeof(t))
-			return 0;
-		memcpy(t, sc->uid->type.p, sc->uid->type.n);
-		t[sc->uid->type.n] = '\0';
-		if (!known_type(c, sc->uid->type) || is_action_type(c, t))
+		if (!(t = scope_uid_type(c, sc)))
 			return 0;
 		return sc->op == GHP_SC_EQ ? !strcmp(t, type) : type_can_be_in(c, type, t);
 	case GHP_SC_IS:
-	case GHP_SC_IS_IN: {
-		const char *want = known_type(c, sc->is_type);
-
+	case GHP_SC_IS_IN:
+		want = known_type(c, sc->is_type);
 		if (!want || strcmp(want, type))
 			return 0;
 		if (sc->op == GHP_SC_IS || sc->slot || !sc->uid)
 			return 1;
-		if (sc->uid->type.n >= sizeof(t))
-			return 0;
-		memcpy(t, sc->uid->type.p, sc->uid->type.n);
-		t[sc->uid->type.n] = '\0';
-		if (!known_type(c, sc->uid->type) || is_action_type(c, t))
-			return 0;
-		return type_can_be_in(c, type, t);
-	}
+		return (t = scope_uid_type(c, sc)) && type_can_be_in(c, type, t);
 	default:
 		return 0;
 	}
@@ -1139,10 +1169,10 @@ static int action_allowed(vctx *c, const ghp_scope *sc, const ghp_action *a)
 	case GHP_SC_EQ:
 		return lookup_action(c, sc->uid) == a;
 	case GHP_SC_IN:
-		return lookup_action(c, sc->uid) && action_in(c, a, sc->uid, 0);
+		return lookup_action(c, sc->uid) && action_in(c, a, sc->uid);
 	case GHP_SC_IN_SET:
 		for (size_t i = 0; i < sc->nuids; i++)
-			if (lookup_action(c, sc->uids[i]) && action_in(c, a, sc->uids[i], 0))
+			if (lookup_action(c, sc->uids[i]) && action_in(c, a, sc->uids[i]))
 				return 1;
 		return 0;
 	default:
@@ -1154,7 +1184,7 @@ static int action_allowed(vctx *c, const ghp_scope *sc, const ghp_action *a)
 
 static ghp_expr *node(vctx *c, ghp_expr_kind k, int line, int col, size_t n)
 {
-	ghp_expr *e = ghp_arena_alloc(&c->a, sizeof(*e));
+	ghp_expr *e = talloc(c, &c->pa, sizeof(*e));
 
 	if (!e)
 		return NULL;
@@ -1163,7 +1193,7 @@ static ghp_expr *node(vctx *c, ghp_expr_kind k, int line, int col, size_t n)
 	e->line = line;
 	e->col = col;
 	e->n = n;
-	if (n && !(e->a = ghp_arena_alloc(&c->a, n * sizeof(*e->a))))
+	if (n && !(e->a = talloc(c, &c->pa, n * sizeof(*e->a))))
 		return NULL;
 	return e;
 }
@@ -1200,7 +1230,8 @@ static ghp_expr *scope_expr(vctx *c, const ghp_scope *sc, ghp_var var, int line,
 	if (!v)
 		return NULL;
 	v->op = var;
-	if (sc->op == GHP_SC_ANY || sc->slot)
+	/* a slot matches any entity: only an is constraint remains */
+	if (sc->op == GHP_SC_ANY || (sc->slot && sc->op != GHP_SC_IS_IN))
 		return NULL;
 	switch (sc->op) {
 	case GHP_SC_EQ:
@@ -1310,16 +1341,16 @@ static void validate_policy(vctx *c, const ghp_policy *p)
 	if (c->nerr > before)
 		return;
 	if (!(cond = policy_expr(c, p))) {
-		verr(c, p->line, p->col, "out of memory");
+		c->oom = 1;
 		return;
 	}
 	for (size_t i = 0; i < na; i++) {
 		const ghp_action *a = ghp_schema_action_at(c->s, i);
-		const ghp_euid *auid = ghp_euid_new(&c->a, a->type, strlen(a->type), a->id,
+		const ghp_euid *auid = ghp_euid_new(&c->pa, a->type, strlen(a->type), a->id,
 						    a->id_len);
 
 		if (!auid) {
-			verr(c, p->line, p->col, "out of memory");
+			c->oom = 1;
 			return;
 		}
 		for (size_t j = 0; j < a->nprincipals; j++)
@@ -1329,6 +1360,9 @@ static void validate_policy(vctx *c, const ghp_policy *p)
 
 				c->env = &env;
 				tc_bool(c, cond, NULL, &caps);
+				/* what one environment typed is not needed by the next */
+				ghp_arena_free(&c->a);
+				ghp_arena_init(&c->a, NULL, 0, 0);
 			}
 	}
 	c->env = NULL;
@@ -1344,22 +1378,34 @@ int gh_policy_validate(char **out, const gh_policy_set *ps, const gh_policy_sche
 		return GH_POLICY_ERROR;
 	memset(&c, 0, sizeof(c));
 	c.s = schema;
-	if (!(c.errors = json_array()))
-		return GH_POLICY_ERROR;
-	for (size_t i = 0; i < ps->n; i++) {
+	c.errors = json_array();
+	c.tq = calloc(ghp_schema_entity_type_count(schema) + 1, sizeof(*c.tq));
+	c.aq = calloc(ghp_schema_action_count(schema) + 1, sizeof(*c.aq));
+	if (!c.errors || !c.tq || !c.aq) {
+		rc = GH_POLICY_ERROR;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < ps->n && !c.oom; i++) {
 		const ghp_policy *p = ps->policies[i];
 
 		if (p->template_id)
 			continue;  /* a link: its template is checked */
 		ghp_arena_init(&c.a, NULL, 0, 0);
+		ghp_arena_init(&c.pa, NULL, 0, 0);
 		validate_policy(&c, p);
 		ghp_arena_free(&c.a);
+		ghp_arena_free(&c.pa);
 	}
-	if (c.nerr) {
+	if (c.oom) {
+		rc = GH_POLICY_ERROR;
+	} else if (c.nerr) {
 		rc = GH_POLICY_EINVALID;
 		if (!(*out = json_dumps(c.errors, JSON_COMPACT)))
 			rc = GH_POLICY_ERROR;
 	}
+cleanup:
+	free(c.tq);
+	free(c.aq);
 	json_decref(c.errors);
 	return rc;
 }

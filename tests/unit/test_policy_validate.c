@@ -323,7 +323,9 @@ static void test_policy_validate__templates(void)
 		"permit(principal == ?principal, action == App::Action::\"view\", resource) when {\n"
 		"  principal.level > 1 };\n"
 		"permit(principal in ?principal, action, resource in ?resource) when {\n"
-		"  principal.level > \"x\" };\n";
+		"  principal.level > \"x\" };\n"
+		"permit(principal is App::User in ?principal, action, resource in ?resource) when {\n"
+		"  principal.level > 1 };\n";
 	gh_policy_schema *schema = NULL;
 	gh_policy_set *ps = NULL;
 	gh_policy_error err;
