@@ -1277,9 +1277,3 @@ const ghp_attr *ghp_type_attr(const ghp_type *record, const char *name, size_t l
 	}
 	return NULL;
 }
-
-int gh_policy_validate(char **out, const gh_policy_set *ps, const gh_policy_schema *schema)
-{
-	*out = NULL;
-	return GH_POLICY_ERROR;     /* validation not implemented yet */
-}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run_conformance.sh BUILD - Cedar conformance of BUILD/gatehouse over the
 # handwritten tests and the generated corpus; fails when a pass count falls
-# below its floor in tests/cedar/floor.txt. The Cedar folder is
-# $GH_CEDAR_DIR, by default <repo>/../shared/cedar.
+# below its floor in tests/cedar/floor.txt, or when the validator agrees
+# with fewer tests' shouldValidate than its floor (the NAME_validation
+# lines). The Cedar folder is $GH_CEDAR_DIR, by default <repo>/../shared/cedar.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
@@ -63,6 +64,20 @@ check() { # name dir
     echo "$name: FAIL: $passed passed is below the floor of $floor"; status=1
   elif [ "$passed" -gt "$floor" ]; then
     echo "$name: above the floor: set '$name $passed' in $FLOOR"
+  fi
+  # validation: how many tests' shouldValidate the validator agrees with
+  local vline agree vfloor
+  vline=$(grep '^validation:' "$out")
+  vfloor=$(floor_of "${name}_validation")
+  if ! [[ $vline =~ ^validation:\ ([0-9]+)\ agree, ]]; then
+    echo "$name: FAIL: no validation summary line"; status=1
+  else
+    agree=${BASH_REMATCH[1]}
+    if [ "$agree" -lt "$vfloor" ]; then
+      echo "$name: FAIL: validation agrees on $agree, below the floor of $vfloor"; status=1
+    elif [ "$agree" -gt "$vfloor" ]; then
+      echo "$name: validation above the floor: set '${name}_validation $agree' in $FLOOR"
+    fi
   fi
   rm -f "$out"
 }
