@@ -814,7 +814,7 @@ static int cmd_authorize(const gh_cli *c)
 	gh_policy_error err = {0};
 	const char *ppath, *rpath, *spath = gh_cli_get(c, "schema");
 	char why[WHY_CAP], *text = NULL, *errors_text = NULL;
-	json_t *out = NULL, *errors;
+	json_t *out = NULL, *errors, *annotations;
 	size_t len;
 	int rc, code = GH_EXIT_USAGE;
 
@@ -855,9 +855,18 @@ static int cmd_authorize(const gh_cli *c)
 		json_array_append_new(errors, json_pack("{s:s?, s:s?}", "policy", resp->errors[i],
 							"message", resp->error_messages ?
 							resp->error_messages[i] : NULL));
-	out = json_pack("{s:s, s:o, s:o}", "decision", resp->allow ? "allow" : "deny", "reasons",
-			ids_json((const char *const *)resp->reasons, resp->nreasons), "errors",
-			errors);
+	/* each determining policy with its annotations: obligations ride on them */
+	annotations = json_object();
+	for (size_t i = 0; annotations && i < resp->nreasons; i++) {
+		json_t *one = json_object();
+		const char *k, *v;
+		for (size_t n = 0; one && gh_policy_set_annotation_at(ps, resp->reasons[i], n, &k, &v) == 0; n++)
+			json_object_set_new(one, k, json_string(v));
+		json_object_set_new(annotations, resp->reasons[i], one ? one : json_object());
+	}
+	out = json_pack("{s:s, s:o, s:o, s:o*}", "decision", resp->allow ? "allow" : "deny",
+			"reasons", ids_json((const char *const *)resp->reasons, resp->nreasons),
+			"errors", errors, "annotations", annotations);
 	if (!out || !(errors_text = json_dumps(out, JSON_INDENT(2)))) {
 		fprintf(stderr, "gatehouse: out of memory\n");
 		code = GH_EXIT_FAIL;

@@ -72,6 +72,24 @@ const char *gh_policy_set_annotation(const gh_policy_set *ps, const char *policy
 	return NULL;
 }
 
+int gh_policy_set_annotation_at(const gh_policy_set *ps, const char *policy_id, size_t i,
+				const char **key, const char **value)
+{
+	if (!ps || !policy_id)
+		return -1;
+	for (size_t n = 0; n < ps->n; n++) {
+		const ghp_policy *p = ps->policies[n];
+		if (strcmp(p->id, policy_id))
+			continue;
+		if (i >= p->nannots)
+			return -1;
+		*key = p->annots[i].key;
+		*value = p->annots[i].value ? p->annots[i].value : "";
+		return 0;
+	}
+	return -1;
+}
+
 /* --- the scope index ------------------------------------------------------
  * Each evaluable policy is filed under one key taken from its scope: the
  * principal's uid (== or in), else the resource's, else the action's (one key

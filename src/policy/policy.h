@@ -56,6 +56,12 @@ const char *gh_policy_set_id(const gh_policy_set *ps, size_t i);
 const char *gh_policy_set_annotation(const gh_policy_set *ps, const char *policy_id,
 				     const char *key);
 
+/* The annotations of policy id, in text order: the i-th key and value (an
+ * annotation without a value has ""). Returns 0, or -1 past the end or for
+ * an unknown id. Obligations ride on these (e.g. @approvals("2")). */
+int gh_policy_set_annotation_at(const gh_policy_set *ps, const char *policy_id, size_t i,
+				const char **key, const char **value);
+
 /* Canonical text of the whole set (malloc'd; caller frees). */
 int gh_policy_set_format(char **out, const gh_policy_set *ps);
 /* Policy JSON (EST) of the whole set (malloc'd; caller frees). */

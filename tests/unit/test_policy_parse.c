@@ -178,6 +178,33 @@ static void test_policy_parse_invalid__utf8(void)
 	}
 }
 
+/* Annotations come back per policy, in text order, for obligations. */
+static void test_policy_parse_annotations__enumerated_in_order(void)
+{
+	static const char text[] =
+		"@approvals(\"2\")\n@review_within(\"24h\")\n@flag\n"
+		"permit(principal, action, resource);\n"
+		"forbid(principal, action, resource);";
+	gh_policy_set *ps = NULL;
+	const char *k = NULL, *v = NULL;
+
+	if (!CHECK_INT(gh_policy_set_parse(&ps, text, strlen(text), NULL), 0))
+		return;
+	CHECK_INT(gh_policy_set_annotation_at(ps, "policy0", 0, &k, &v), 0);
+	CHECK_STR(k, "approvals");
+	CHECK_STR(v, "2");
+	CHECK_INT(gh_policy_set_annotation_at(ps, "policy0", 1, &k, &v), 0);
+	CHECK_STR(k, "review_within");
+	CHECK_STR(v, "24h");
+	CHECK_INT(gh_policy_set_annotation_at(ps, "policy0", 2, &k, &v), 0);
+	CHECK_STR(k, "flag");
+	CHECK_STR(v, "");
+	CHECK_INT(gh_policy_set_annotation_at(ps, "policy0", 3, &k, &v), -1);
+	CHECK_INT(gh_policy_set_annotation_at(ps, "policy1", 0, &k, &v), -1);
+	CHECK_INT(gh_policy_set_annotation_at(ps, "policy9", 0, &k, &v), -1);
+	gh_policy_set_free(ps);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -185,6 +212,7 @@ int main(int argc, char **argv)
 		{ "test_policy_parse_ids__in_order_and_annotations", test_policy_parse_ids__in_order_and_annotations },
 		{ "test_policy_parse_invalid__positions", test_policy_parse_invalid__positions },
 		{ "test_policy_parse_invalid__utf8", test_policy_parse_invalid__utf8 },
+		{ "test_policy_parse_annotations__enumerated_in_order", test_policy_parse_annotations__enumerated_in_order },
 		{ "test_policy_parse_depth__capped", test_policy_parse_depth__capped },
 		{ "test_policy_parse_truncated__never_crash", test_policy_parse_truncated__never_crash },
 		{ NULL, NULL },
