@@ -2,8 +2,10 @@
 # Builds (release) and runs every benchmark on fresh databases; prints the
 # results. Not a test: nothing here passes or fails on timing.
 #   bench/run.sh [BUILD]            BUILD defaults to build/
-#   BENCH_ONLY=audit|expiry|lifecycle|policy  run one of them
+#   BENCH_ONLY=audit|expiry|lifecycle|policy|cerbos  run one of them
 #   BENCH_POLICY_SECONDS (4), BENCH_POLICY_WASM=full,slice  the policy part (needs node + npm)
+#   BENCH_CERBOS_SECONDS (5), BENCH_CERBOS_CLIENTS (1,4), BENCH_CERBOS_BATCH (50; 0 = none),
+#   BENCH_POLICY_CERBOS (1; 0 = the policy part leaves Cerbos out)  the cerbos part (node + npm)
 #   BENCH_EVENTS, BENCH_GRANTS, BENCH_EXPIRING, BENCH_SECONDS, BENCH_LEVELS  sizes
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +38,55 @@ echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(grep -m1 'model name
 echo "# disk: $(df -h "$TMP" | awk 'NR==2 {print $1, $2}') ($(findmnt -n -o FSTYPE -T "$TMP" 2>/dev/null || echo '?'))"
 echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
-if [ "$ONLY" != policy ]; then
+# cerbos_part DIR: the governance workload bench_policy wrote in DIR, translated
+# to Cerbos policies and decided by the Cerbos server (npm
+# @cerbos/cerbos-linux-x64, bench/cerbos/package.json) on 127.0.0.1 over HTTP.
+cerbos_part() {
+  local dir=$1 csecs=${BENCH_CERBOS_SECONDS:-5} batch=${BENCH_CERBOS_BATCH:-50}
+  local bin=bench/cerbos/node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64
+  echo "## cerbos: the governance workload as Cerbos resource policies, POST /api/check/resources on loopback (${csecs}s per level)"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "cerbos: skipped (no node/npm)"; return 0
+  fi
+  if ! (cd bench/cerbos && npm install --no-audit --no-fund --no-package-lock --silent >/dev/null 2>"$TMP/npm-cerbos.err"); then
+    echo "cerbos: npm install failed: $(head -c 300 "$TMP/npm-cerbos.err")"; status=1; return 0
+  fi
+  echo "# cerbos $("$bin" --version 2>&1 | head -n 1)"
+  node bench/cerbos/bench.js gen "$dir" "$TMP/cerbos-policies" || { status=1; return 0; }
+  local port gport
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  gport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  printf '%s\n' 'server:' "  httpListenAddr: \"127.0.0.1:$port\"" "  grpcListenAddr: \"127.0.0.1:$gport\"" \
+    'storage:' '  driver: disk' '  disk:' "    directory: \"$TMP/cerbos-policies\"" '    watchForChanges: false' \
+    'audit:' '  enabled: false' 'telemetry:' '  disabled: true' >"$TMP/cerbos.yaml"
+  # --log-level=warn: at info Cerbos logs every request (about 1 KB each)
+  CERBOS_NO_TELEMETRY=1 "$bin" server --config="$TMP/cerbos.yaml" --log-level=warn >"$TMP/cerbos.out" 2>"$TMP/cerbos.err" &
+  SERVER_PID=$!
+  local up=0
+  for _ in $(seq 1 300); do
+    if curl -sf "http://127.0.0.1:$port/_cerbos/health" >/dev/null 2>&1; then up=1; break; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ $up -eq 1 ]; then
+    for c in $(echo "${BENCH_CERBOS_CLIENTS:-1,4}" | tr , ' '); do
+      node bench/cerbos/bench.js floor "$dir" "http://127.0.0.1:$port" "$csecs" "$c" || status=1
+      node bench/cerbos/bench.js run "$dir" "http://127.0.0.1:$port" "$csecs" "$c" || status=1
+      if [ "$batch" -gt 1 ]; then
+        node bench/cerbos/bench.js run "$dir" "http://127.0.0.1:$port" "$csecs" "$c" "$batch" || status=1
+      fi
+    done
+  else
+    echo "cerbos: server did not come up: $(tail -c 300 "$TMP/cerbos.err") $(tail -c 300 "$TMP/cerbos.out")"; status=1
+  fi
+  kill -TERM "$SERVER_PID" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$SERVER_PID" 2>/dev/null
+  wait "$SERVER_PID" 2>/dev/null; echo "cerbos server exit=$?"
+  SERVER_PID=
+}
+
+if [ "$ONLY" != policy ] && [ "$ONLY" != cerbos ]; then
 echo "## floor: bare SQLite durable commits on this disk (the peer for every write below)"
 "$BUILD/bench_sqlite_floor" "$TMP/floor.db" 3 || status=1
 fi
@@ -111,5 +161,15 @@ if [ "$ONLY" = all ] || [ "$ONLY" = policy ]; then
       done
     done
   fi
+  if [ "${BENCH_POLICY_CERBOS:-1}" != 0 ] && [ -f "$TMP/governance/requests.json" ]; then
+    cerbos_part "$TMP/governance"
+  fi
+fi
+if [ "$ONLY" = cerbos ]; then
+  PSECS=${BENCH_POLICY_SECONDS:-4}
+  echo "## policy: governance only, Gatehouse on one core (${PSECS}s), for the Cerbos comparison"
+  mkdir -p "$TMP/cerbos-w"
+  "$BUILD/bench_policy" -w governance -o "$TMP/cerbos-w" -s "$PSECS" || status=1
+  cerbos_part "$TMP/cerbos-w/governance"
 fi
 exit $status
