@@ -159,6 +159,11 @@ int gh_api_handle_request_history(gh_api_req *rq);
 int gh_api_handle_grant_list(gh_api_req *rq);
 int gh_api_handle_grant_get(gh_api_req *rq);
 int gh_api_handle_grant_revoke(gh_api_req *rq);
+int gh_api_handle_policy_list(gh_api_req *rq);
+int gh_api_handle_policy_propose(gh_api_req *rq);
+int gh_api_handle_policy_active(gh_api_req *rq);
+int gh_api_handle_policy_get(gh_api_req *rq);
+int gh_api_handle_policy_activate(gh_api_req *rq);
 int gh_api_handle_audit_events(gh_api_req *rq);
 int gh_api_handle_audit_export(gh_api_req *rq);
 

@@ -230,6 +230,35 @@ int gh_api_handle_grant_revoke(gh_api_req *rq)
 	return gh_gov_grant_revoke(&rq->out, rq->gov, &rq->actor, rq->params[0], rq->body);
 }
 
+/* --- policy versions ---------------------------------------------------- */
+
+int gh_api_handle_policy_list(gh_api_req *rq)
+{
+	gh_page p = page_of(rq);
+
+	return gh_gov_policy_list(&rq->out, rq->gov, &rq->actor, &p);
+}
+
+int gh_api_handle_policy_propose(gh_api_req *rq)
+{
+	return created(rq, gh_gov_policy_propose(&rq->out, rq->gov, &rq->actor, rq->body));
+}
+
+int gh_api_handle_policy_active(gh_api_req *rq)
+{
+	return gh_gov_policy_active(&rq->out, rq->gov, &rq->actor);
+}
+
+int gh_api_handle_policy_get(gh_api_req *rq)
+{
+	return gh_gov_policy_get(&rq->out, rq->gov, &rq->actor, rq->params[0]);
+}
+
+int gh_api_handle_policy_activate(gh_api_req *rq)
+{
+	return gh_gov_policy_activate(&rq->out, rq->gov, &rq->actor, rq->params[0], rq->body);
+}
+
 /* --- audit -------------------------------------------------------------- */
 
 int gh_api_handle_audit_events(gh_api_req *rq)

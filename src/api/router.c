@@ -72,6 +72,13 @@ static const gh_api_route routes[] = {
 	{"GET", "/v1/grants", GH_API_ANY, NONE, q_grants, gh_api_handle_grant_list},
 	{"GET", "/v1/grants/{id}", GH_API_ANY, NONE, NULL, gh_api_handle_grant_get},
 	{"POST", "/v1/grants/{id}/revoke", IAM, BODY, NULL, gh_api_handle_grant_revoke},
+	{"GET", "/v1/policies", AUDITORS, NONE, q_page, gh_api_handle_policy_list},
+	{"POST", "/v1/policies", IAM, BODY, NULL, gh_api_handle_policy_propose},
+	/* before {ref}: the first matching route wins */
+	{"GET", "/v1/policies/active", AUDITORS, NONE, NULL, gh_api_handle_policy_active},
+	{"GET", "/v1/policies/{ref}", AUDITORS, NONE, NULL, gh_api_handle_policy_get},
+	{"POST", "/v1/policies/{ref}/activate", IAM, OPTIONAL, NULL,
+	 gh_api_handle_policy_activate},
 	{"GET", "/v1/audit/events", AUDITORS, NONE, q_audit_events, gh_api_handle_audit_events},
 	{"GET", "/v1/audit/export", AUDITORS, NONE, q_audit_export, gh_api_handle_audit_export},
 };

@@ -175,4 +175,27 @@ void gh_gov_sched_stop(gh_gov *g);
 int gh_gov_audit_list(json_t **out, gh_gov *g, const gh_actor *actor, int64_t after_seq,
 		      int limit, const char *object_id);
 
+/* --- policy versions (policy_versions.c) ------------------------------ */
+/* Versioned Cedar policy sets, numbered 1, 2, 3... Writes need admin or iam;
+ * reads need admin, iam or auditor. Version shape: {"id","version","state",
+ * "sha256","comment","proposed_by","proposed_at","validation","activated_by",
+ * "activated_at"} plus "text" from get and active. state is "proposed",
+ * "active", "superseded" or "rejected"; at most one version is active. */
+/* in: {"text","comment"?}. text (at most 1 MiB) must parse as Cedar, else
+ * GH_EINVALID with a "text" field error "line:column: message". validation
+ * lists the configured schema's errors ([] when valid or no schema). */
+int gh_gov_policy_propose(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+/* ref: id or version number; in: {"comment"?} or NULL. Four eyes: the
+ * version's proposer may not activate it (GH_EDENIED), also when it is an
+ * earlier, superseded version activated again (rollback). A version with
+ * validation errors, or one already active or rejected, is GH_ECONFLICT.
+ * The previously active version becomes superseded. */
+int gh_gov_policy_activate(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			   const json_t *in);
+int gh_gov_policy_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref);
+/* Oldest first, without the text. */
+int gh_gov_policy_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page);
+/* The active version with its text, or GH_ENOTFOUND when none is. */
+int gh_gov_policy_active(json_t **out, gh_gov *g, const gh_actor *actor);
+
 #endif

@@ -165,5 +165,23 @@ const gh_migration gh_store_migrations[] = {
 {3, "entitlements found by name without a scan",
 "CREATE INDEX entitlements_name ON entitlements(name);"
 },
+{4, "versioned Cedar policy sets, activated by a second person",
+"CREATE TABLE policy_versions ("
+"  pk INTEGER PRIMARY KEY,"
+"  id TEXT NOT NULL UNIQUE,"                       /* pol_... */
+"  version INTEGER NOT NULL UNIQUE CHECK (version > 0),"
+"  text TEXT NOT NULL,"
+"  sha256 TEXT NOT NULL,"                          /* hex of SHA-256(text) */
+"  state TEXT NOT NULL CHECK (state IN ('proposed','active','superseded','rejected')),"
+"  proposed_by TEXT NOT NULL,"
+"  proposed_at INTEGER NOT NULL,"
+"  comment TEXT,"
+"  validation TEXT NOT NULL DEFAULT '[]',"         /* JSON: errors, [] when valid */
+"  activated_by TEXT,"
+"  activated_at INTEGER"
+");"
+/* at most one active version, whatever the code does */
+"CREATE UNIQUE INDEX policy_versions_one_active ON policy_versions(state) WHERE state = 'active';"
+},
 {0, NULL, NULL}
 };

@@ -47,10 +47,16 @@ def setup(srv, ids):
     granted = srv.request(bot["id"], low["id"])
     pending = srv.request(bot["id"], med["id"])
     tok = status(srv.post("/v1/tokens", {"identity": ids.member["id"], "name": "docs"}), 201)
+    # policy versions: one active (proposed by admin, activated by an iam), one proposed
+    iam = srv.token_for(srv.human("docs-iam", ["iam"]))
+    first = status(srv.post("/v1/policies", {"text": "permit(principal, action, resource);"}), 201)
+    status(srv.post("/v1/policies/%s/activate" % first["id"], {}, token=iam), 200)
+    proposed = status(srv.post("/v1/policies", {"text": "forbid(principal, action, resource);"}),
+                      201)
     ids.map = {
         "tokens": tok["id"], "identities": ids.throwaway["id"], "groups": grp["id"],
         "systems": sysm["id"], "entitlements": low["id"], "requests": pending["id"],
-        "grants": ghtest.grant_id_of(granted),
+        "grants": ghtest.grant_id_of(granted), "policies": proposed["id"],
     }
     ids.low, ids.owner = low, owner
 
@@ -79,6 +85,7 @@ def bodies(ids):
         ("POST", "/v1/requests/{id}/reject"): {"comment": "docs"},
         ("POST", "/v1/requests/{id}/cancel"): {"reason": "docs"},
         ("POST", "/v1/grants/{id}/revoke"): {"reason": "docs"},
+        ("POST", "/v1/policies"): {"text": "permit(principal, action, resource);"},
     }
 
 

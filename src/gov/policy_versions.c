@@ -1,0 +1,496 @@
+/* policy_versions.c - versioned Cedar policy sets: proposed by one person,
+ * activated by another (four eyes), at most one active, rollback by
+ * activating an earlier version again. */
+#include "gov/gov_internal.h"
+#include "policy/policy.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POLICY_TEXT_MAX (1024 * 1024)
+#define POLICY_COMMENT_MAX 1000
+/* settings key of a Cedar schema (.cedarschema text) new versions are checked against */
+#define POLICY_SCHEMA_SETTING "policy.schema"
+
+/* Who reads policy sets: the writers and the auditors. */
+#define POLICY_READERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR)
+
+static int finish(gh_gov *g, int rc, json_t **out)
+{
+	rc = gov_finish(g, rc);
+	if (rc && out) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* The API shape of one version; with_text adds the policy text. Lock held. */
+static int version_load(json_t **out, gh_gov *g, const char *id, int with_text)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id, version, state, sha256, comment, proposed_by, proposed_at,"
+				" validation, activated_by, activated_at, text FROM policy_versions"
+				" WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+				 "id", gov_text_column(st, 0),
+				 "version", (json_int_t)sqlite3_column_int64(st, 1),
+				 "state", gov_text_column(st, 2),
+				 "sha256", gov_text_column(st, 3),
+				 "comment", gov_text_column(st, 4),
+				 "proposed_by", gov_text_column(st, 5),
+				 "proposed_at", gov_time_column(st, 6),
+				 "validation", gov_json_column(st, 7, 1),
+				 "activated_by", gov_text_column(st, 8),
+				 "activated_at", gov_time_column(st, 9));
+		if (*out && with_text)
+			json_object_set_new(*out, "text", gov_text_column(st, 10));
+	}
+	rc = rc == SQLITE_ROW ? (*out ? 0 : gh_error_set(GH_ERROR, "out of memory"))
+	     : rc == SQLITE_DONE ? gh_error_set(GH_ENOTFOUND, "policy version %s not found", id)
+	     : gh_store_fail(g->store, "loading a policy version");
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* ref is an id ("pol_...") or a version number ("3"). Lock held. */
+static int version_resolve(gh_gov *g, const char *ref, char id[GH_ID_LEN])
+{
+	sqlite3_stmt *st;
+	int rc, by_version = ref && *ref && strspn(ref, "0123456789") == strlen(ref);
+
+	if (!ref || !*ref || strlen(ref) >= GH_ID_LEN || (!by_version && strncmp(ref, "pol_", 4)))
+		return gh_error_set(GH_ENOTFOUND, "policy version %s not found", ref ? ref : "");
+	if ((rc = gh_store_stmt(&st, g->store,
+				by_version ? "SELECT id FROM policy_versions WHERE version = ?"
+					   : "SELECT id FROM policy_versions WHERE id = ?")))
+		return rc;
+	if (by_version)
+		sqlite3_bind_int64(st, 1, strtoll(ref, NULL, 10));
+	else
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(id, GH_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return gh_error_set(GH_ENOTFOUND, "policy version %s not found", ref);
+	return gh_store_fail(g->store, "resolving a policy version");
+}
+
+/* --- propose ---------------------------------------------------------------- */
+
+static const char *const propose_fields[] = {"text", "comment", NULL};
+
+/* The policy text of in, checked: a non-empty string of at most
+ * POLICY_TEXT_MAX bytes without NUL. Records a field error otherwise. */
+static const char *text_field(const json_t *in, size_t *len)
+{
+	json_t *v = json_object_get(in, "text");
+
+	if (!v) {
+		gh_error_field("text", "is required");
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		gh_error_field("text", "must be a string");
+		return NULL;
+	}
+	*len = json_string_length(v);
+	if (*len == 0) {
+		gh_error_field("text", "must not be empty");
+		return NULL;
+	}
+	if (*len > POLICY_TEXT_MAX) {
+		gh_error_field("text", "must be at most %d bytes", POLICY_TEXT_MAX);
+		return NULL;
+	}
+	if (strlen(json_string_value(v)) != *len) {
+		gh_error_field("text", "must not contain NUL characters");
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* What the configured schema says of ps: a JSON array of
+ * {"policy","line","column","message"}, empty when valid or when no schema is
+ * configured. Without one (the default today) nothing is checked: checking
+ * against docs/gatehouse.cedarschema arrives with the Cedar decider. */
+static int validation_of(json_t **out, gh_gov *g, const gh_policy_set *ps)
+{
+	gh_policy_schema *schema = NULL;
+	gh_policy_error perr = {0};
+	char *schema_text = NULL, *report = NULL;
+	int rc;
+
+	*out = NULL;
+	gh_store_read_begin(g->store);
+	rc = gh_store_setting_get(&schema_text, g->store, POLICY_SCHEMA_SETTING);
+	gh_store_read_end(g->store);
+	if (rc == GH_ENOTFOUND) {
+		gh_error_clear();
+		*out = json_array();
+		return *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
+	}
+	if (rc)
+		return rc;
+	if (gh_policy_schema_parse(&schema, schema_text, strlen(schema_text), &perr)) {
+		/* a broken schema setting must not let anything through */
+		*out = json_pack("[{s:n, s:i, s:i, s:s+}]", "policy", "line", perr.line, "column",
+				 perr.column, "message", "the configured schema does not parse: ", perr.message);
+	} else if (gh_policy_validate(&report, ps, schema)) {
+		*out = report ? json_loads(report, 0, NULL) : NULL;
+		if (*out && !json_is_array(*out)) {
+			json_decref(*out);
+			*out = NULL;
+		}
+		if (!*out)
+			*out = json_pack("[{s:n, s:i, s:i, s:s}]", "policy", "line", 0, "column", 0,
+					 "message", "validation failed");
+	} else {
+		*out = json_array();
+	}
+	rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
+	free(report);
+	free(schema_text);
+	gh_policy_schema_free(schema);
+	return rc;
+}
+
+static int propose_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *text,
+			  size_t len, const char *comment, size_t npolicies,
+			  const json_t *validation)
+{
+	unsigned char hash[crypto_hash_sha256_BYTES];
+	char id[GH_ID_LEN], hex[2 * crypto_hash_sha256_BYTES + 1];
+	char *vtext = NULL;
+	json_t *details = NULL;
+	sqlite3_stmt *st;
+	int64_t version = 0;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT coalesce(max(version), 0) + 1 FROM policy_versions")))
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int64(st, 0);
+	else
+		rc = gh_store_fail(g->store, "numbering a policy version");
+	sqlite3_reset(st);
+	if (rc)
+		return rc;
+	crypto_hash_sha256(hash, (const unsigned char *)text, len);
+	gh_hex(hex, hash, sizeof(hash));
+	gh_id_new(id, sizeof(id), "pol");
+	if (!(vtext = gh_json_canonical(validation)))
+		return gh_error_set(GH_ERROR, "out of memory");
+	if ((rc = gh_store_stmt(&st, g->store,
+				"INSERT INTO policy_versions(id, version, text, sha256, state,"
+				" proposed_by, proposed_at, comment, validation)"
+				" VALUES (?, ?, ?, ?, 'proposed', ?, ?, ?, ?)")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, version);
+	sqlite3_bind_text(st, 3, text, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, actor->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, gh_now());
+	if (comment)
+		sqlite3_bind_text(st, 7, comment, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, vtext, -1, SQLITE_STATIC);
+	if ((rc = gov_step_done(g, st, "proposing a policy version")))
+		goto cleanup;
+	details = json_pack("{s:I, s:s, s:I, s:b, s:s?}", "version", (json_int_t)version,
+			    "sha256", hex, "policies", (json_int_t)npolicies, "valid",
+			    json_array_size(validation) == 0, "comment", comment);
+	if (!details) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = gh_audit_append(NULL, g->store, actor->id, "policy.proposed", "policy", id,
+				  details)))
+		goto cleanup;
+	rc = version_load(out, g, id, 0);
+cleanup:
+	json_decref(details);
+	free(vtext);
+	return rc;
+}
+
+int gh_gov_policy_propose(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
+{
+	gh_policy_set *ps = NULL;
+	gh_policy_error perr = {0};
+	json_t *validation = NULL;
+	const char *text = NULL, *comment = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "proposing a policy set")))
+		return rc;
+	if (gh_jv_object(in, propose_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	text = text_field(in, &len);
+	gh_jv_string(in, "comment", 0, POLICY_COMMENT_MAX, &comment);
+	if (text && gh_policy_set_parse(&ps, text, len, &perr))
+		gh_error_field("text", "%d:%d: %s", perr.line, perr.column, perr.message);
+	if ((rc = gh_error_fields_finish()))
+		goto cleanup;
+	/* parsing and checking are slow: done before the write lock is taken */
+	if ((rc = validation_of(&validation, g, ps)))
+		goto cleanup;
+	if ((rc = gh_store_begin(g->store)))
+		goto cleanup;
+	rc = finish(g, propose_locked(out, g, actor, text, len, comment, gh_policy_set_count(ps),
+				      validation), out);
+cleanup:
+	json_decref(validation);
+	gh_policy_set_free(ps);
+	return rc;
+}
+
+/* --- activate --------------------------------------------------------------- */
+
+static const char *const activate_fields[] = {"comment", NULL};
+
+/* The row facts activation decides on. */
+typedef struct version_row {
+	char id[GH_ID_LEN];
+	char state[16];
+	char proposed_by[64];
+	char sha256[72];
+	int64_t version;
+	size_t nerrors;
+} version_row;
+
+static int row_read(version_row *r, gh_gov *g, const char *id)
+{
+	sqlite3_stmt *st;
+	json_t *validation;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id, state, proposed_by, sha256, version, validation"
+				" FROM policy_versions WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(r->state, sizeof(r->state), "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(r->proposed_by, sizeof(r->proposed_by), "%s",
+			 (const char *)sqlite3_column_text(st, 2));
+		snprintf(r->sha256, sizeof(r->sha256), "%s", (const char *)sqlite3_column_text(st, 3));
+		r->version = sqlite3_column_int64(st, 4);
+		validation = gov_json_column(st, 5, 1);
+		r->nerrors = json_array_size(validation);
+		json_decref(validation);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return gh_error_set(GH_ENOTFOUND, "policy version %s not found", id);
+	return gh_store_fail(g->store, "loading a policy version");
+}
+
+/* The active version's id and number into prev (id "" when none). Lock held. */
+static int active_read(gh_gov *g, char id[GH_ID_LEN], int64_t *version)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	id[0] = '\0';
+	*version = 0;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id, version FROM policy_versions WHERE state = 'active'")))
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(id, GH_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+		*version = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+	       : gh_store_fail(g->store, "finding the active policy version");
+}
+
+static int activate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			   const char *comment)
+{
+	char id[GH_ID_LEN], prev[GH_ID_LEN];
+	version_row r = {0};
+	json_t *details = NULL;
+	sqlite3_stmt *st;
+	int64_t prev_version, now = gh_now();
+	int rc, rollback;
+
+	if ((rc = version_resolve(g, ref, id)) || (rc = row_read(&r, g, id)))
+		return rc;
+	if (strcmp(r.state, "active") == 0)
+		return gh_error_set(GH_ECONFLICT, "policy version %lld is already active",
+				    (long long)r.version);
+	if (strcmp(r.state, "proposed") != 0 && strcmp(r.state, "superseded") != 0)
+		return gh_error_set(GH_ECONFLICT, "policy version %lld is %s and cannot be activated",
+				    (long long)r.version, r.state);
+	/* four eyes: whoever proposed a version never activates it, also on rollback */
+	if (strcmp(actor->id, r.proposed_by) == 0)
+		return gh_error_set(GH_EDENIED,
+				    "activation needs a second person: %s proposed policy version"
+				    " %lld and cannot also activate it",
+				    actor->id, (long long)r.version);
+	if (r.nerrors)
+		return gh_error_set(GH_ECONFLICT,
+				    "policy version %lld has %zu validation error(s) and cannot be"
+				    " activated",
+				    (long long)r.version, r.nerrors);
+	rollback = strcmp(r.state, "superseded") == 0;
+	if ((rc = active_read(g, prev, &prev_version)))
+		return rc;
+	if (prev[0]) {
+		if ((rc = gh_store_stmt(&st, g->store,
+					"UPDATE policy_versions SET state = 'superseded' WHERE id = ?")))
+			return rc;
+		sqlite3_bind_text(st, 1, prev, -1, SQLITE_STATIC);
+		if ((rc = gov_step_done(g, st, "superseding a policy version")))
+			return rc;
+	}
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE policy_versions SET state = 'active', activated_by = ?2,"
+				" activated_at = ?3 WHERE id = ?1")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, actor->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	if ((rc = gov_step_done(g, st, "activating a policy version")))
+		return rc;
+	details = json_pack("{s:I, s:s, s:s, s:o, s:o, s:b, s:s?}", "version",
+			    (json_int_t)r.version, "sha256", r.sha256, "proposed_by", r.proposed_by,
+			    "previous_version",
+			    prev[0] ? json_integer((json_int_t)prev_version) : json_null(),
+			    "previous_id", prev[0] ? json_string(prev) : json_null(), "rollback",
+			    rollback, "comment", comment);
+	if (!details)
+		return gh_error_set(GH_ERROR, "out of memory");
+	rc = gh_audit_append(NULL, g->store, actor->id, "policy.activated", "policy", id, details);
+	json_decref(details);
+	return rc ? rc : version_load(out, g, id, 0);
+}
+
+int gh_gov_policy_activate(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			   const json_t *in)
+{
+	const char *comment = NULL;
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "activating a policy set")))
+		return rc;
+	if (in) {
+		if (gh_jv_object(in, activate_fields) < 0 && !json_is_object(in))
+			return gh_error_fields_finish();
+		gh_jv_string(in, "comment", 0, POLICY_COMMENT_MAX, &comment);
+	}
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return finish(g, activate_locked(out, g, actor, ref, comment), out);
+}
+
+/* --- reads ------------------------------------------------------------------ */
+
+int gh_gov_policy_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref)
+{
+	char id[GH_ID_LEN];
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gov_require_role(actor, POLICY_READERS, "reading policy sets")))
+		return rc;
+	gh_store_read_begin(g->store);
+	if (!(rc = version_resolve(g, ref, id)))
+		rc = version_load(out, g, id, 1);
+	gh_store_read_end(g->store);
+	return rc;
+}
+
+int gh_gov_policy_active(json_t **out, gh_gov *g, const gh_actor *actor)
+{
+	char id[GH_ID_LEN];
+	int64_t version;
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gov_require_role(actor, POLICY_READERS, "reading policy sets")))
+		return rc;
+	gh_store_read_begin(g->store);
+	if (!(rc = active_read(g, id, &version)))
+		rc = id[0] ? version_load(out, g, id, 1)
+			   : gh_error_set(GH_ENOTFOUND, "no policy version is active");
+	gh_store_read_end(g->store);
+	return rc;
+}
+
+int gh_gov_policy_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page)
+{
+	json_t *items = NULL, *item;
+	const char *last = NULL;
+	sqlite3_stmt *st;
+	int64_t after;
+	int limit, rc, step, n = 0;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gov_require_role(actor, POLICY_READERS, "reading policy sets")))
+		return rc;
+	gh_store_read_begin(g->store);
+	if ((rc = gov_page(g, "policy_versions", page, &limit, &after)))
+		goto cleanup;
+	if (!(items = json_array())) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	/* ids first: version_load reuses its own cached statement */
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id FROM policy_versions WHERE pk > ? ORDER BY pk LIMIT ?")))
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, limit + 1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && ++n <= limit)
+		json_array_append_new(items, json_string((const char *)sqlite3_column_text(st, 0)));
+	sqlite3_reset(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		rc = gh_store_fail(g->store, "listing policy versions");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < json_array_size(items); i++) {
+		if ((rc = version_load(&item, g, json_string_value(json_array_get(items, i)), 0)))
+			goto cleanup;
+		json_array_set_new(items, i, item);
+	}
+	if (n > limit)
+		last = json_string_value(json_object_get(json_array_get(items, limit - 1), "id"));
+	*out = json_pack("{s:O, s:o}", "items", items, "next", last ? json_string(last) : json_null());
+	rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
+cleanup:
+	gh_store_read_end(g->store);
+	json_decref(items);
+	return rc;
+}
