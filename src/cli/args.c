@@ -214,6 +214,44 @@ static json_t *split_list(const char *s)
 	}
 }
 
+
+#define FILE_TEXT_MAX (1024 * 1024)
+
+/* The text of path ("-": standard input) as a JSON string; NULL with the
+ * error set when it cannot be read, is too large or is not UTF-8. */
+static json_t *file_text(const char *option, const char *path)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char *buf;
+	size_t n;
+	json_t *v;
+
+	if (!f) {
+		gh_error_set(GH_EINVALID, "option --%s %s: %s", option, path, strerror(errno));
+		return NULL;
+	}
+	if (!(buf = malloc(FILE_TEXT_MAX + 1))) {
+		if (f != stdin)
+			fclose(f);
+		gh_error_set(GH_ERROR, "out of memory");
+		return NULL;
+	}
+	n = fread(buf, 1, FILE_TEXT_MAX + 1, f);
+	if (f != stdin)
+		fclose(f);
+	if (n > FILE_TEXT_MAX) {
+		free(buf);
+		gh_error_set(GH_EINVALID, "option --%s %s: more than %d bytes", option, path,
+			     FILE_TEXT_MAX);
+		return NULL;
+	}
+	v = json_stringn(buf, n);
+	free(buf);
+	if (!v)
+		gh_error_set(GH_EINVALID, "option --%s %s: not UTF-8 text", option, path);
+	return v;
+}
+
 /* The JSON value for one option's text, or NULL with the error set. */
 static json_t *field_value(const gh_cli_field *f, const char *text)
 {
@@ -241,6 +279,11 @@ static json_t *field_value(const gh_cli_field *f, const char *text)
 		break;
 	case GH_CLI_LIST:
 		v = split_list(text);
+		break;
+	case GH_CLI_FILE:
+		v = file_text(f->option, text);
+		if (!v)
+			return NULL;
 		break;
 	case GH_CLI_OBJECT:
 		if (gh_json_parse(&v, text, strlen(text))) {

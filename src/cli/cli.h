@@ -76,6 +76,7 @@ typedef enum gh_cli_type {
 	GH_CLI_OBJECT,           /* JSON object text */
 	GH_CLI_DURATION,         /* whole seconds become a number, "8h" stays text */
 	GH_CLI_INT,              /* a decimal integer */
+	GH_CLI_FILE,             /* a file's text ("-" reads standard input), at most 1 MiB */
 } gh_cli_type;
 
 /* One option that maps to a JSON field or a query parameter. */

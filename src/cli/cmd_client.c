@@ -54,6 +54,9 @@ static const gh_cli_field identity_update[] = {
 	{"roles", "roles", GH_CLI_LIST}, {"attributes", "attributes", GH_CLI_OBJECT},
 	{"owner", "owner", GH_CLI_STRING}, {NULL, NULL, 0}};
 
+static const gh_cli_field policy_propose[] = {
+	{"file", "text", GH_CLI_FILE}, {"comment", "comment", GH_CLI_STRING}, {NULL, NULL, 0}};
+
 static const gh_cli_field reason[] = {{"reason", "reason", GH_CLI_STRING}, {NULL, NULL, 0}};
 static const gh_cli_field comment[] = {{"comment", "comment", GH_CLI_STRING}, {NULL, NULL, 0}};
 
@@ -177,6 +180,12 @@ static const gh_table_col grant_cols[] = {
 	{"GRANTED", "granted_at", GH_COL_TEXT}, {"EXPIRES", "expires_at", GH_COL_TEXT},
 	{"REQUEST", "request", GH_COL_TEXT}, {NULL, NULL, 0}};
 
+static const gh_table_col policy_cols[] = {
+	{"ID", "id", GH_COL_TEXT},           {"VERSION", "version", GH_COL_TEXT},
+	{"STATE", "state", GH_COL_TEXT},     {"PROPOSED BY", "proposed_by", GH_COL_REF},
+	{"ACTIVATED BY", "activated_by", GH_COL_REF}, {"SHA256", "sha256", GH_COL_TEXT},
+	{NULL, NULL, 0}};
+
 static const gh_table_col event_cols[] = {
 	{"SEQ", "seq", GH_COL_TEXT},        {"TIME", "time", GH_COL_TEXT},
 	{"ACTOR", "actor", GH_COL_REF},    {"ACTION", "action", GH_COL_TEXT},
@@ -265,6 +274,17 @@ static const action actions[] = {
 	 "--identity REF --name N [--expires-in D]"},
 	{"tokens", "revoke", "DELETE", "/v1/tokens/{}", "ID", NULL, NULL, VIEW_DONE, NULL,
 	 "revoke a token"},
+
+	{"policies", "list", "GET", "/v1/policies", "", NULL, paging, VIEW_LIST, policy_cols,
+	 ""},
+	{"policies", "get", "GET", "/v1/policies/{}", "REF", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show one policy version with its text (REF: id or version number)"},
+	{"policies", "active", "GET", "/v1/policies/active", "", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show the active policy version"},
+	{"policies", "propose", "POST", "/v1/policies", "", policy_propose, NULL, VIEW_OBJECT,
+	 NULL, "--file FILE|- [--comment TEXT]  (Cedar policy text)"},
+	{"policies", "activate", "POST", "/v1/policies/{}/activate", "REF", comment, NULL,
+	 VIEW_OBJECT, NULL, "[--comment TEXT]  (a second person: four eyes)"},
 
 	{"audit", "events", "GET", "/v1/audit/events", "", NULL, audit_query, VIEW_EVENTS,
 	 event_cols, "[--after SEQ --limit N --object-id ID]"},

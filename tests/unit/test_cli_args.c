@@ -267,6 +267,34 @@ static void test_cli_body__file_bounded_and_an_object(void)
 	CHECK_INT(rc, GH_EINVALID);
 }
 
+/* A file option carries the file's text as a string, bounded. */
+static void test_cli_body__file_option_reads_text(void)
+{
+	static const gh_cli_field file_fields[] = {{"file", "text", GH_CLI_FILE}, {NULL, NULL, 0}};
+	gh_cli c;
+	char *path, *text;
+	const char *words[] = {"--file", NULL, NULL};
+	int rc;
+
+	path = write_file("policy.cedar", "permit(principal, action, resource);\n", 1);
+	words[1] = path;
+	CHECK_INT(parse(&c, words), 0);
+	text = body_text(&c, file_fields, &rc);
+	CHECK_INT(rc, 0);
+	CHECK_STR(text, "{\"text\":\"permit(principal, action, resource);\\n\"}");
+	free(text);
+	path = write_file("huge.cedar", "0123456789abcdef", 70000);   /* 1.12 MB */
+	words[1] = path;
+	CHECK_INT(parse(&c, words), 0);
+	CHECK(body_text(&c, file_fields, &rc) == NULL);
+	CHECK_INT(rc, GH_EINVALID);
+	CHECK(strstr(gh_error_last()->message, "more than") != NULL);
+	words[1] = "/nonexistent/p.cedar";
+	CHECK_INT(parse(&c, words), 0);
+	CHECK(body_text(&c, file_fields, &rc) == NULL);
+	CHECK_INT(rc, GH_EINVALID);
+}
+
 static void test_cli_escape__reserved_characters(void)
 {
 	char *e = gh_cli_escape("billing-db/read only~._&=?\xc3\xa9");
@@ -403,6 +431,7 @@ int main(int argc, char **argv)
 		{"cli_body__file_then_options_on_top", test_cli_body__file_then_options_on_top},
 		{"cli_body__file_bounded_and_an_object",
 		 test_cli_body__file_bounded_and_an_object},
+		{"cli_body__file_option_reads_text", test_cli_body__file_option_reads_text},
 		{"cli_escape__reserved_characters", test_cli_escape__reserved_characters},
 		{"cli_query__escapes_and_normalises", test_cli_query__escapes_and_normalises},
 		{"cli_path__fills_and_counts", test_cli_path__fills_and_counts},
