@@ -64,6 +64,10 @@ static gh_gov *world(const char *name)
 		" ('idn_bob','human','bob','active','[\"approver\"]',0,0),"
 		" ('idn_carol','human','carol','active','[\"approver\",\"requester\"]',0,0),"
 		" ('idn_dave','human','dave','active','[\"approver\"]',0,0);"
+		"INSERT INTO identities(id, kind, name, status, owner_id, purpose, environment,"
+		" expires_at, roles, created_at, updated_at) VALUES"
+		" ('idn_etl','service_account','etl','active','idn_alice','nightly export','prod',"
+		"  4102444800,'[]',0,0);"
 		"INSERT INTO groups(id, name, created_at, updated_at) VALUES"
 		" ('grp_owners','dba-owners',0,0), ('grp_leads','dba-leads',0,0);"
 		"INSERT INTO group_members(group_id, member_type, member_id, added_at) VALUES"
@@ -302,6 +306,14 @@ static void test_gov_cedar_decide__erroring_policy_is_skipped_and_reported(void)
 	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 1);
 	CHECK(has_reason(reasons_of(r), "policy5 errored on request and was skipped"));
 	CHECK(!has_reason(reasons_of(r), "policy5 permits"));
+	json_decref(r);
+
+	/* a non-human identity has a purpose (and an owner): policy5 determines */
+	CHECK_INT(submit(&r, g, &a_alice, "etl", "read-write", "1h"), 0);
+	CHECK_STR(sget(r, "state"), "pending_approval");
+	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 5);
+	CHECK(has_reason(reasons_of(r), "policy5 permits the request"));
+	CHECK(!has_reason(reasons_of(r), "errored"));
 	json_decref(r);
 	world_free(g);
 }
