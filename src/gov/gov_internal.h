@@ -25,7 +25,9 @@ typedef struct gh_decision {
 } gh_decision;
 
 /* facts: {"subject": identity json, "entitlement": entitlement json,
- *         "request": {duration, emergency, channel, ...}} */
+ *         "request": {duration, emergency, channel, ...}}; the subject also
+ * carries "purpose" and "groups": the ids of every group it belongs to,
+ * directly or through nested groups. */
 typedef int (*gh_decide_fn)(void *ctx, gh_decision *out, const json_t *facts);
 
 typedef struct gh_decider {
@@ -56,6 +58,18 @@ struct gh_gov {
 /* The built-in catalog rule (decide.c). */
 extern const gh_decider gh_builtin_decider;
 void gh_decision_clear(gh_decision *d);
+
+/* A decider from Cedar policies (decide_cedar.c), asked "request" then
+ * "auto_approve" over the schema gov_cedar_schema (docs/gatehouse.cedarschema).
+ * Obligations ride on the determining "request" permits: @approvals("N")
+ * (the largest wins), @max_duration("8h") (the smallest wins), @approver_group
+ * and @review_within (recorded in reasons); @reason explains a policy.
+ * version is recorded as the decision's policy_version. 0, or GH_EINVALID /
+ * GH_ERROR with a message in err. Free with gov_cedar_decider_free. */
+extern const char gov_cedar_schema[];
+int gov_cedar_decider_new(gh_decider *out, const char *policy_text, size_t len,
+			  const char *version, char *err, size_t errlen);
+void gov_cedar_decider_free(gh_decider *d);
 
 /* Resolves ref (an id with the table's prefix, or a unique name) to an id in
  * out. table is one of "identities", "groups", "systems", "entitlements".

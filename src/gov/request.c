@@ -187,6 +187,33 @@ static int request_concerns(gh_gov *g, const char *request_id, const char *who)
 			  request_id, who, "checking who a request concerns");
 }
 
+/* facts "groups": every group id holds, directly or through nested groups
+ * (depth bounded, so a cycle cannot loop). */
+static int subject_groups(json_t *facts, gh_gov *g, const char *id)
+{
+	json_t *groups = json_array();
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!groups || json_object_set_new(facts, "groups", groups))
+		return nomem("loading a subject's groups");
+	if ((rc = gh_store_stmt(&st, g->store,
+				"WITH RECURSIVE sup(id, d) AS (SELECT group_id, 1 FROM group_members"
+				" WHERE member_type = 'identity' AND member_id = ?1 UNION"
+				" SELECT m.group_id, sup.d + 1 FROM group_members m JOIN sup"
+				" ON m.member_id = sup.id WHERE m.member_type = 'group' AND sup.d < 64)"
+				" SELECT DISTINCT id FROM sup ORDER BY id")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(groups, gov_text_column(st, 0))) {
+			sqlite3_reset(st);
+			return nomem("loading a subject's groups");
+		}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "loading a subject's groups");
+}
+
 static int subject_load(subject_info *out, gh_gov *g, const char *id)
 {
 	sqlite3_stmt *st;
@@ -194,8 +221,8 @@ static int subject_load(subject_info *out, gh_gov *g, const char *id)
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id, kind, name, status, owner_id, environment, roles, attributes"
-				" FROM identities WHERE id = ?")))
+				"SELECT id, kind, name, status, owner_id, environment, roles, attributes,"
+				" purpose FROM identities WHERE id = ?")))
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -211,13 +238,15 @@ static int subject_load(subject_info *out, gh_gov *g, const char *id)
 				       "roles", gov_json_column(st, 6, 1),
 				       "attributes", gov_json_column(st, 7, 0));
 		rc = out->facts ? 0 : nomem("loading a subject");
+		if (!rc && json_object_set_new(out->facts, "purpose", gov_text_column(st, 8)))
+			rc = nomem("loading a subject");
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "identity %s not found", id);
 	} else {
 		rc = gh_store_fail(g->store, "loading a subject");
 	}
 	sqlite3_reset(st);
-	return rc;
+	return rc ? rc : subject_groups(out->facts, g, id);
 }
 
 static int ent_load(ent_info *out, gh_gov *g, const char *id)
@@ -258,6 +287,18 @@ static int ent_load(ent_info *out, gh_gov *g, const char *id)
 	return rc;
 }
 
+/* A decider's cap on the grant (decision_json) lowers the catalog's maximum. */
+static void decision_cap(req_info *out, sqlite3_stmt *st, int col)
+{
+	json_t *d = gov_json_column(st, col, 0);
+	json_t *cap = json_object_get(d, "max_duration_seconds");
+
+	if (json_is_integer(cap) && json_integer_value(cap) > 0 &&
+	    json_integer_value(cap) < out->max_duration)
+		out->max_duration = json_integer_value(cap);
+	json_decref(d);
+}
+
 static int req_info_load(req_info *out, gh_gov *g, const char *id)
 {
 	sqlite3_stmt *st;
@@ -268,7 +309,7 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 				"SELECT r.state, r.submitted_by, r.requester_id, r.subject_id,"
 				" s.owner_id, r.entitlement_id, e.control_owner_group_id,"
 				" r.required_approvals, r.duration, e.max_duration, s.name, s.status,"
-				" e.name"
+				" e.name, r.decision"
 				" FROM requests r JOIN identities s ON s.id = r.subject_id"
 				" JOIN entitlements e ON e.id = r.entitlement_id WHERE r.id = ?")))
 		return rc;
@@ -288,6 +329,7 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 		copy_text(out->subject_name, sizeof(out->subject_name), st, 10);
 		copy_text(out->subject_status, sizeof(out->subject_status), st, 11);
 		copy_text(out->ent_name, sizeof(out->ent_name), st, 12);
+		decision_cap(out, st, 13);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
@@ -515,11 +557,20 @@ static int sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name,
 	return n;
 }
 
-static json_t *decision_json(const gh_decision *d)
+/* A cap below the catalog's maximum is kept with the decision, so that a
+ * grant made on approval honours it too (req_info_load). */
+static json_t *decision_json(const gh_decision *d, int64_t catalog_max)
 {
-	return json_pack("{s:s, s:s, s:s, s:i, s:O}", "source", d->source,
-			 "policy_version", d->policy_version, "outcome", d->outcome,
-			 "required_approvals", d->required_approvals, "reasons", d->reasons);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:O}", "source", d->source,
+			      "policy_version", d->policy_version, "outcome", d->outcome,
+			      "required_approvals", d->required_approvals, "reasons", d->reasons);
+
+	if (j && d->max_duration > 0 && d->max_duration < catalog_max &&
+	    json_object_set_new(j, "max_duration_seconds", json_integer(d->max_duration))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *body)
@@ -622,7 +673,7 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		snprintf(d.outcome, sizeof(d.outcome), "denied");
 		d.required_approvals = 0;
 	}
-	if (!(decision = decision_json(&d)) || !(decision_text = gh_json_canonical(decision))) {
+	if (!(decision = decision_json(&d, ent.max_duration)) || !(decision_text = gh_json_canonical(decision))) {
 		rc = nomem("recording a decision");
 		goto cleanup;
 	}

@@ -1,0 +1,377 @@
+/* test_gov_cedar.c - the Cedar decider: schema, forbids, auto-approval,
+ * obligations from annotations, evaluation errors and nested groups. */
+#include "gov/gov_internal.h"
+#include "harness.h"
+#include "policy/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* owners <- leads (nested); owners holds bob, leads holds carol and dave. */
+static const gh_actor a_admin = {"idn_admin", GH_ROLE_ADMIN};
+static const gh_actor a_alice = {"idn_alice", GH_ROLE_REQUESTER};
+static const gh_actor a_carol = {"idn_carol", GH_ROLE_APPROVER | GH_ROLE_REQUESTER};
+static const gh_actor a_dave = {"idn_dave", GH_ROLE_APPROVER};
+
+static const char *const policies =
+	"@reason(\"active identities may ask for requestable access\")\n"
+	"@approvals(\"1\")\n"
+	"permit(principal, action == Action::\"request\", resource)\n"
+	"when { principal.status == \"active\" && resource.requestable };\n"
+	"@reason(\"critical access is off limits\")\n"
+	"forbid(principal, action == Action::\"request\", resource)\n"
+	"when { resource.risk_tier == \"critical\" };\n"
+	"@reason(\"low risk within the catalog maximum\")\n"
+	"permit(principal, action == Action::\"auto_approve\", resource)\n"
+	"when { resource.risk_tier == \"low\" &&\n"
+	"       context.duration_seconds <= resource.max_duration_seconds };\n"
+	"@approvals(\"2\") @max_duration(\"1h\") @approver_group(\"dba-owners\")\n"
+	"@review_within(\"24h\")\n"
+	"permit(principal, action == Action::\"request\", resource)\n"
+	"when { resource.risk_tier == \"high\" };\n"
+	"@approvals(\"3\") @max_duration(\"2h\")\n"
+	"permit(principal in Group::\"grp_owners\", action == Action::\"request\", resource)\n"
+	"when { resource.risk_tier == \"high\" };\n"
+	"@approvals(\"5\")\n"
+	"permit(principal, action == Action::\"request\", resource)\n"
+	"when { resource.risk_tier == \"medium\" && principal.purpose == \"nightly export\" };\n";
+
+static int exec_sql(gh_gov *g, const char *sql)
+{
+	gh_store *s = gh_gov_store(g);
+	char *err = NULL;
+
+	if (gh_store_begin(s))
+		return -1;
+	if (sqlite3_exec(gh_store_db(s), sql, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "  fixture SQL failed: %s\n", err);
+		sqlite3_free(err);
+		gh_store_rollback(s);
+		return -1;
+	}
+	return gh_store_commit(s);
+}
+
+/* A world with the Cedar decider installed (freed by world_free). */
+static gh_gov *world(const char *name)
+{
+	static const char *const sql =
+		"INSERT INTO identities(id, kind, name, status, roles, created_at, updated_at) VALUES"
+		" ('idn_admin','human','admin','active','[\"admin\"]',0,0),"
+		" ('idn_alice','human','alice','active','[\"requester\"]',0,0),"
+		" ('idn_bob','human','bob','active','[\"approver\"]',0,0),"
+		" ('idn_carol','human','carol','active','[\"approver\",\"requester\"]',0,0),"
+		" ('idn_dave','human','dave','active','[\"approver\"]',0,0);"
+		"INSERT INTO identities(id, kind, name, status, owner_id, purpose, environment,"
+		" expires_at, roles, created_at, updated_at) VALUES"
+		" ('idn_etl','service_account','etl','active','idn_alice','nightly export','prod',"
+		"  4102444800,'[]',0,0);"
+		"INSERT INTO groups(id, name, created_at, updated_at) VALUES"
+		" ('grp_owners','dba-owners',0,0), ('grp_leads','dba-leads',0,0);"
+		"INSERT INTO group_members(group_id, member_type, member_id, added_at) VALUES"
+		" ('grp_owners','identity','idn_bob',0), ('grp_owners','group','grp_leads',0),"
+		" ('grp_leads','identity','idn_carol',0), ('grp_leads','identity','idn_dave',0);"
+		"INSERT INTO systems(id, name, owner_id, created_at, updated_at) VALUES"
+		" ('sys_db','billing-db','idn_admin',0,0);"
+		"INSERT INTO entitlements(id, system_id, name, risk_tier, data_sensitivity, environment,"
+		" control_owner_group_id, max_duration, requestable, created_at, updated_at) VALUES"
+		" ('ent_low','sys_db','read-only','low','internal','prod','grp_owners',28800,1,0,0),"
+		" ('ent_med','sys_db','read-write','medium','internal','prod','grp_owners',86400,1,0,0),"
+		" ('ent_high','sys_db','dba','high','restricted','prod','grp_owners',14400,1,0,0),"
+		" ('ent_crit','sys_db','superuser','critical','restricted','prod','grp_owners',3600,1,0,0);";
+	gh_gov_options opts = {0};
+	char path[512], err[600] = "";
+	gh_gov *g = NULL;
+
+	snprintf(path, sizeof(path), "%s/cedar_%s.db", gh_test_tmpdir(), name);
+	unlink(path);
+	if (gh_gov_open(&g, path, 1, &opts) != 0) {
+		fprintf(stderr, "  open failed: %s\n", gh_error_last()->message);
+		return NULL;
+	}
+	if (exec_sql(g, sql) ||
+	    gov_cedar_decider_new(&g->decider, policies, strlen(policies), "v-test", err,
+				  sizeof(err))) {
+		fprintf(stderr, "  world: %s\n", err);
+		gh_gov_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+static void world_free(gh_gov *g)
+{
+	if (g)
+		gov_cedar_decider_free(&g->decider);
+	gh_gov_free(g);
+}
+
+static int submit(json_t **out, gh_gov *g, const gh_actor *actor, const char *subject,
+		  const char *ent, const char *duration)
+{
+	json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:s}", "channel", "portal", "subject",
+			       subject, "entitlement", ent, "justification", "test",
+			       "duration", duration);
+	int rc = gh_gov_request_submit(out, g, actor, in);
+
+	if (rc)
+		fprintf(stderr, "  submit: %s\n", gh_error_last()->message);
+	json_decref(in);
+	return rc;
+}
+
+static const char *sget(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "(null)";
+}
+
+/* 1 when some reason of the request's (or a decision's) reasons contains needle. */
+static int has_reason(const json_t *reasons, const char *needle)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(reasons, i, v)
+		if (json_is_string(v) && strstr(json_string_value(v), needle))
+			return 1;
+	return 0;
+}
+
+static const json_t *reasons_of(const json_t *r)
+{
+	return json_object_get(json_object_get(r, "decision"), "reasons");
+}
+
+static int64_t span(const json_t *grant)
+{
+	int64_t a = 0, b = -1;
+
+	gh_time_parse(&a, sget(grant, "granted_at"));
+	gh_time_parse(&b, sget(grant, "expires_at"));
+	return b - a;
+}
+
+static char *read_text(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = calloc(1, 1 << 16);
+	*len = buf ? fread(buf, 1, (1 << 16) - 1, f) : 0;
+	fclose(f);
+	return buf;
+}
+
+static void test_gov_cedar_schema__docs_file_parses_and_is_the_one_used(void)
+{
+	gh_policy_schema *schema = NULL;
+	gh_policy_error perr = {0};
+	gh_decider d;
+	char err[600];
+	size_t len = 0;
+	char *text = read_text("docs/gatehouse.cedarschema", &len);
+
+	if (!text)
+		text = read_text("../docs/gatehouse.cedarschema", &len);
+	if (!CHECK(text != NULL))
+		return;
+	CHECK_INT(gh_policy_schema_parse(&schema, text, len, &perr), 0);
+	if (perr.message[0])
+		fprintf(stderr, "  schema %d:%d: %s\n", perr.line, perr.column, perr.message);
+	CHECK_STR(text, gov_cedar_schema);
+	gh_policy_schema_free(schema);
+	free(text);
+
+	CHECK_INT(gov_cedar_decider_new(&d, "permit(principal,", 17, "v", err, sizeof(err)),
+		  GH_EINVALID);
+	CHECK(strstr(err, "policies 1:") != NULL);
+	CHECK(d.decide == NULL);
+	gov_cedar_decider_free(&d);
+}
+
+static void test_gov_cedar_decide__forbid_overrides_permit_and_is_named(void)
+{
+	gh_gov *g = world("forbid");
+	json_t *r = NULL;
+
+	if (!CHECK(g != NULL))
+		return;
+	CHECK_INT(submit(&r, g, &a_alice, "alice", "superuser", "1h"), 0);
+	CHECK_STR(sget(r, "state"), "denied");
+	CHECK_STR(sget(json_object_get(r, "decision"), "source"), "cedar");
+	CHECK_STR(sget(json_object_get(r, "decision"), "policy_version"), "v-test");
+	CHECK(has_reason(reasons_of(r), "policy1 forbids: critical access is off limits"));
+	CHECK(!has_reason(reasons_of(r), "policy0"));
+	CHECK(json_is_null(json_object_get(r, "grant")) || !json_object_get(r, "grant"));
+	json_decref(r);
+	world_free(g);
+}
+
+static void test_gov_cedar_decide__auto_approve_permit_grants_at_once(void)
+{
+	gh_gov *g = world("auto");
+	json_t *r = NULL, *gr = NULL;
+
+	if (!CHECK(g != NULL))
+		return;
+	CHECK_INT(submit(&r, g, &a_alice, "alice", "read-only", "2h"), 0);
+	CHECK_STR(sget(r, "state"), "active");
+	CHECK_STR(sget(json_object_get(r, "decision"), "outcome"), "auto_approved");
+	CHECK(has_reason(reasons_of(r), "policy2 permits auto_approve: low risk"));
+	CHECK(has_reason(reasons_of(r), "policy0 permits the request"));
+	CHECK_INT(gh_gov_grant_get(&gr, g, &a_admin, sget(r, "grant")), 0);
+	CHECK_INT(span(gr), 7200);
+	json_decref(gr);
+	json_decref(r);
+
+	/* past the catalog maximum the auto_approve permit does not apply */
+	CHECK_INT(submit(&r, g, &a_carol, "carol", "read-only", "1d"), 0);
+	CHECK_STR(sget(r, "state"), "pending_approval");
+	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 1);
+	CHECK(!has_reason(reasons_of(r), "policy2"));
+	json_decref(r);
+	world_free(g);
+}
+
+static void test_gov_cedar_decide__approvals_and_max_duration_from_annotations(void)
+{
+	gh_gov *g = world("oblig");
+	json_t *r = NULL, *gr = NULL, *empty = json_object();
+	char id[GH_ID_LEN];
+
+	if (!CHECK(g != NULL && empty != NULL)) {
+		json_decref(empty);
+		world_free(g);
+		return;
+	}
+	CHECK_INT(submit(&r, g, &a_alice, "alice", "dba", "3h"), 0);
+	CHECK_STR(sget(r, "state"), "pending_approval");
+	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 2);
+	CHECK(has_reason(reasons_of(r), "policy3: approver_group dba-owners"));
+	CHECK(has_reason(reasons_of(r), "policy3: review_within 24h"));
+	CHECK(has_reason(reasons_of(r), "capped at 1h"));
+	CHECK(!has_reason(reasons_of(r), "policy4")); /* alice is in no group */
+	snprintf(id, sizeof(id), "%s", sget(r, "id"));
+	json_decref(r);
+
+	CHECK_INT(gh_gov_request_approve(&r, g, &a_carol, id, empty), 0);
+	CHECK_STR(sget(r, "state"), "pending_approval");
+	json_decref(r);
+	CHECK_INT(gh_gov_request_approve(&r, g, &a_dave, id, empty), 0);
+	CHECK_STR(sget(r, "state"), "active");
+	CHECK_INT(gh_gov_grant_get(&gr, g, &a_admin, sget(r, "grant")), 0);
+	CHECK_INT(span(gr), 3600); /* 3h asked, @max_duration("1h") */
+	json_decref(gr);
+	json_decref(r);
+	json_decref(empty);
+	world_free(g);
+}
+
+static void test_gov_cedar_decide__strictest_wins_and_nested_groups_count(void)
+{
+	gh_gov *g = world("strict");
+	json_t *r = NULL;
+
+	if (!CHECK(g != NULL))
+		return;
+	/* carol is in grp_leads, nested in grp_owners: policy3 and policy4 both
+	 * determine; approvals max(1, 2, 3), duration min(1h, 2h) */
+	CHECK_INT(submit(&r, g, &a_carol, "carol", "dba", "3h"), 0);
+	CHECK_STR(sget(r, "state"), "pending_approval");
+	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 3);
+	CHECK(has_reason(reasons_of(r), "policy4 permits the request"));
+	CHECK(has_reason(reasons_of(r), "policy3 permits the request"));
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(r, "decision"),
+						     "max_duration_seconds")), 3600);
+	json_decref(r);
+	world_free(g);
+}
+
+static void test_gov_cedar_decide__erroring_policy_is_skipped_and_reported(void)
+{
+	gh_gov *g = world("errors");
+	json_t *r = NULL;
+
+	if (!CHECK(g != NULL))
+		return;
+	/* policy5 reads principal.purpose, which a human lacks: an error, skipped */
+	CHECK_INT(submit(&r, g, &a_alice, "alice", "read-write", "1h"), 0);
+	CHECK_STR(sget(r, "state"), "pending_approval");
+	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 1);
+	CHECK(has_reason(reasons_of(r), "policy5 errored on request and was skipped"));
+	CHECK(!has_reason(reasons_of(r), "policy5 permits"));
+	json_decref(r);
+
+	/* a non-human identity has a purpose (and an owner): policy5 determines */
+	CHECK_INT(submit(&r, g, &a_alice, "etl", "read-write", "1h"), 0);
+	CHECK_STR(sget(r, "state"), "pending_approval");
+	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 5);
+	CHECK(has_reason(reasons_of(r), "policy5 permits the request"));
+	CHECK(!has_reason(reasons_of(r), "errored"));
+	json_decref(r);
+	world_free(g);
+}
+
+/* The decider alone, on facts: default deny, and a malformed obligation denies. */
+static void test_gov_cedar_decide__default_deny_and_malformed_obligation(void)
+{
+	static const char *const bad = "@approvals(\"lots\") permit(principal, action, resource);";
+	json_t *facts = json_pack(
+		"{s:{s:s, s:s, s:s, s:s, s:[s], s:[s]}, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+		" s:I, s:b}, s:{s:I, s:b, s:s, s:s, s:s}}",
+		"subject", "id", "idn_x", "kind", "human", "name", "x", "status", "active",
+		"roles", "requester", "groups", "grp_a",
+		"entitlement", "id", "ent_e", "system", "sys_s", "name", "e", "risk_tier", "low",
+		"data_sensitivity", "internal", "environment", "prod", "control_owner_group",
+		"grp_a", "max_duration_seconds", (json_int_t)3600, "requestable", 1,
+		"request", "duration_seconds", (json_int_t)60, "emergency", 0, "channel", "api",
+		"requester", "idn_x", "submitted_by", "idn_x");
+	gh_decision dec = {0};
+	gh_decider d;
+	char err[600];
+
+	CHECK_INT(gov_cedar_decider_new(&d, "", 0, "empty", err, sizeof(err)), 0);
+	CHECK_INT(d.decide(d.ctx, &dec, facts), 0);
+	CHECK_STR(dec.outcome, "denied");
+	CHECK(has_reason(dec.reasons, "no policy permits the request"));
+	gh_decision_clear(&dec);
+	gov_cedar_decider_free(&d);
+
+	CHECK_INT(gov_cedar_decider_new(&d, bad, strlen(bad), "bad", err, sizeof(err)), 0);
+	CHECK_INT(d.decide(d.ctx, &dec, facts), 0);
+	CHECK_STR(dec.outcome, "denied");
+	CHECK_STR(dec.policy_version, "bad");
+	CHECK(has_reason(dec.reasons, "policy0: @approvals(\"lots\")"));
+	gh_decision_clear(&dec);
+	gov_cedar_decider_free(&d);
+	json_decref(facts);
+}
+
+int main(int argc, char **argv)
+{
+	static const gh_test_case cases[] = {
+		{"test_gov_cedar_schema__docs_file_parses_and_is_the_one_used",
+		 test_gov_cedar_schema__docs_file_parses_and_is_the_one_used},
+		{"test_gov_cedar_decide__forbid_overrides_permit_and_is_named",
+		 test_gov_cedar_decide__forbid_overrides_permit_and_is_named},
+		{"test_gov_cedar_decide__auto_approve_permit_grants_at_once",
+		 test_gov_cedar_decide__auto_approve_permit_grants_at_once},
+		{"test_gov_cedar_decide__approvals_and_max_duration_from_annotations",
+		 test_gov_cedar_decide__approvals_and_max_duration_from_annotations},
+		{"test_gov_cedar_decide__strictest_wins_and_nested_groups_count",
+		 test_gov_cedar_decide__strictest_wins_and_nested_groups_count},
+		{"test_gov_cedar_decide__erroring_policy_is_skipped_and_reported",
+		 test_gov_cedar_decide__erroring_policy_is_skipped_and_reported},
+		{"test_gov_cedar_decide__default_deny_and_malformed_obligation",
+		 test_gov_cedar_decide__default_deny_and_malformed_obligation},
+		{NULL, NULL},
+	};
+
+	return gh_test_run(cases, argc, argv);
+}
