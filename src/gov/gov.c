@@ -59,9 +59,11 @@ int gh_gov_open(gh_gov **out, const char *db_path, int create, const gh_gov_opti
 	if (g->opts.pending_sla <= 0)
 		g->opts.pending_sla = 72 * 3600;
 	g->decider = gh_builtin_decider;
+	pthread_rwlock_init(&g->decider_lock, NULL);
 	pthread_mutex_init(&g->sched_lock, NULL);
 	pthread_cond_init(&g->sched_cond, NULL);
-	if ((rc = gov_auth_cache_new(g)) || (rc = gh_store_open(&g->store, db_path, create))) {
+	if ((rc = gov_auth_cache_new(g)) || (rc = gh_store_open(&g->store, db_path, create)) ||
+	    (rc = gov_policy_load_active(g))) {
 		gh_gov_free(g);
 		return rc;
 	}
@@ -74,6 +76,8 @@ void gh_gov_free(gh_gov *g)
 	if (!g)
 		return;
 	gh_gov_sched_stop(g);
+	gov_cedar_decider_free(&g->decider);
+	pthread_rwlock_destroy(&g->decider_lock);
 	gh_store_free(g->store);
 	gov_auth_cache_free(g);
 	pthread_mutex_destroy(&g->sched_lock);

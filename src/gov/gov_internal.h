@@ -43,7 +43,8 @@ struct gh_gov {
 	gov_auth_cache *auth;      /* recently authenticated tokens (tokens.c) */
 	_Atomic uint64_t auth_gen; /* bumped by every change to tokens or identities */
 	gh_gov_options opts;
-	gh_decider decider;
+	gh_decider decider;        /* the built-in rule, or Cedar over the active policy version */
+	pthread_rwlock_t decider_lock;  /* decisions read it; activation swaps it */
 	/* scheduler thread (sched.c) */
 	pthread_t sched_thread;
 	pthread_mutex_t sched_lock;
@@ -157,6 +158,12 @@ int gov_require_role(const gh_actor *actor, unsigned roles, const char *what);
 int gov_auth_cache_new(gh_gov *g);
 void gov_auth_cache_free(gh_gov *g);
 void gov_auth_changed(gh_gov *g);
+
+/* Installs the decider for the active policy version (Cedar), or the
+ * built-in rule when no version is active. A version that cannot be
+ * compiled installs a decider that denies everything, naming why (fail
+ * closed). Call outside any store section. */
+int gov_policy_load_active(gh_gov *g);
 
 /* Wakes the scheduler to re-plan when due comes before its planned wake-up. */
 void gov_sched_poke(gh_gov *g, int64_t due);

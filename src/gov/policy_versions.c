@@ -2,6 +2,8 @@
  * activated by another (four eyes), at most one active, rollback by
  * activating an earlier version again. */
 #include "gov/gov_internal.h"
+
+#include <stdio.h>
 #include "policy/policy.h"
 
 #include <sodium.h>
@@ -123,10 +125,10 @@ static const char *text_field(const json_t *in, size_t *len)
 	return json_string_value(v);
 }
 
-/* What the configured schema says of ps: a JSON array of
- * {"policy","line","column","message"}, empty when valid or when no schema is
- * configured. Without one (the default today) nothing is checked: checking
- * against docs/gatehouse.cedarschema arrives with the Cedar decider. */
+/* What the schema says of ps: a JSON array of {"policy","line","column",
+ * "message"}, empty when valid. The schema is Gatehouse's own
+ * (docs/gatehouse.cedarschema, the one decisions are evaluated against)
+ * unless the "policy.schema" setting names another. */
 static int validation_of(json_t **out, gh_gov *g, const gh_policy_set *ps)
 {
 	gh_policy_schema *schema = NULL;
@@ -140,11 +142,11 @@ static int validation_of(json_t **out, gh_gov *g, const gh_policy_set *ps)
 	gh_store_read_end(g->store);
 	if (rc == GH_ENOTFOUND) {
 		gh_error_clear();
-		*out = json_array();
-		return *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
-	}
-	if (rc)
+		if (!(schema_text = strdup(gov_cedar_schema)))
+			return gh_error_set(GH_ERROR, "out of memory");
+	} else if (rc) {
 		return rc;
+	}
 	if (gh_policy_schema_parse(&schema, schema_text, strlen(schema_text), &perr)) {
 		/* a broken schema setting must not let anything through */
 		*out = json_pack("[{s:n, s:i, s:i, s:s+}]", "policy", "line", perr.line, "column",
@@ -409,7 +411,72 @@ int gh_gov_policy_activate(json_t **out, gh_gov *g, const gh_actor *actor, const
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return finish(g, activate_locked(out, g, actor, ref, comment), out);
+	if ((rc = finish(g, activate_locked(out, g, actor, ref, comment), out)))
+		return rc;
+	/* decisions from now on are the new version's */
+	if ((rc = gov_policy_load_active(g))) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* Denies everything, naming why: the active version could not be loaded. */
+static char load_failure[512];
+
+static int deny_unloadable(void *ctx, gh_decision *out, const json_t *facts)
+{
+	snprintf(out->outcome, sizeof(out->outcome), "denied");
+	snprintf(out->source, sizeof(out->source), "cedar");
+	snprintf(out->policy_version, sizeof(out->policy_version), "unloadable");
+	out->reasons = json_pack("[s]", load_failure);
+	return out->reasons ? 0 : gh_error_set(GH_ERROR, "out of memory");
+}
+
+int gov_policy_load_active(gh_gov *g)
+{
+	gh_decider next = gh_builtin_decider, old;
+	sqlite3_stmt *st;
+	char *text = NULL, version[64] = "";
+	int rc, step;
+
+	gh_store_read_begin(g->store);
+	rc = gh_store_stmt(&st, g->store, "SELECT id, version, sha256, text FROM policy_versions"
+					  " WHERE state = 'active'");
+	if (!rc) {
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			snprintf(version, sizeof(version), "v%lld %s sha256:%.12s",
+				 (long long)sqlite3_column_int64(st, 1),
+				 (const char *)sqlite3_column_text(st, 0),
+				 (const char *)sqlite3_column_text(st, 2));
+			text = strdup((const char *)sqlite3_column_text(st, 3));
+			if (!text)
+				rc = gh_error_set(GH_ERROR, "out of memory");
+		} else if (step != SQLITE_DONE) {
+			rc = gh_store_fail(g->store, "reading the active policy version");
+		}
+		sqlite3_reset(st);
+	}
+	gh_store_read_end(g->store);
+	if (rc)
+		return rc;
+	if (text) {
+		char err[200] = "";
+		if (gov_cedar_decider_new(&next, text, strlen(text), version, err, sizeof(err))) {
+			snprintf(load_failure, sizeof(load_failure),
+				 "the active policy version %s could not be loaded: %s", version, err);
+			fprintf(stderr, "gatehouse: %s\n", load_failure);
+			next = (gh_decider){"cedar-unloadable", deny_unloadable, NULL};
+		}
+		free(text);
+	}
+	pthread_rwlock_wrlock(&g->decider_lock);
+	old = g->decider;
+	g->decider = next;
+	pthread_rwlock_unlock(&g->decider_lock);
+	gov_cedar_decider_free(&old);
+	return 0;
 }
 
 /* --- reads ------------------------------------------------------------------ */

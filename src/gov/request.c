@@ -651,7 +651,10 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			rc = nomem("building decision facts");
 			goto cleanup;
 		}
-		if ((rc = g->decider.decide(g->decider.ctx, &d, facts)))
+		pthread_rwlock_rdlock(&g->decider_lock);
+		rc = g->decider.decide(g->decider.ctx, &d, facts);
+		pthread_rwlock_unlock(&g->decider_lock);
+		if (rc)
 			goto cleanup;
 		if (!d.reasons && !(d.reasons = json_array())) {
 			rc = nomem("deciding");

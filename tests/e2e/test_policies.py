@@ -13,7 +13,7 @@ import ghtest  # noqa: E402
 from ghtest import eq, expect, problem, status  # noqa: E402
 
 V1 = "permit (principal, action, resource);\n"
-V2 = "forbid (principal, action, resource)\nunless { context.ok };\n"
+V2 = 'forbid (principal, action == Action::"request", resource)\nunless { context.emergency };\n'
 
 
 class World:

@@ -7,7 +7,9 @@
 #include <sodium.h>
 #include <stdlib.h>
 
-static const char good[] = "permit (principal, action, resource)\nwhen { context.ok };\n";
+/* both validate against Gatehouse's own schema (docs/gatehouse.cedarschema) */
+static const char good[] = "permit (principal, action == Action::\"request\", resource)\n"
+			   "when { context.emergency };\n";
 static const char other[] = "forbid (principal, action, resource);\n";
 
 static const gh_actor root = {"idn_root000000000000", GH_ROLE_ADMIN};
