@@ -531,11 +531,14 @@ static int sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name,
 	int rc, n = 0;
 
 	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT e.id, e.name, gr.id FROM grants gr"
-				" JOIN entitlements e ON e.id = gr.entitlement_id"
-				" WHERE gr.subject_id = ?1 AND gr.status = 'active'"
-				" AND gr.entitlement_id IN (SELECT b FROM entitlement_conflicts WHERE a = ?2"
-				"  UNION SELECT a FROM entitlement_conflicts WHERE b = ?2)"
+				/* driven from the (usually empty) conflict set, not the
+				 * subject's grants */
+				"SELECT e.id, e.name, gr.id FROM"
+				" (SELECT b AS other FROM entitlement_conflicts WHERE a = ?2"
+				"  UNION SELECT a FROM entitlement_conflicts WHERE b = ?2) c"
+				" JOIN grants gr ON gr.subject_id = ?1 AND gr.entitlement_id = c.other"
+				"  AND gr.status = 'active'"
+				" JOIN entitlements e ON e.id = c.other"
 				" ORDER BY e.name")))
 		return rc;
 	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);

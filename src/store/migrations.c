@@ -183,5 +183,9 @@ const gh_migration gh_store_migrations[] = {
 /* at most one active version, whatever the code does */
 "CREATE UNIQUE INDEX policy_versions_one_active ON policy_versions(state) WHERE state = 'active';"
 },
+{5, "a subject's grants found by entitlement without a scan",
+"DROP INDEX grants_subject;"
+"CREATE INDEX grants_subject ON grants(subject_id, entitlement_id, status);"
+},
 {0, NULL, NULL}
 };
