@@ -761,6 +761,26 @@ cleanup:
 	return rc;
 }
 
+/* Ends a request in state (rejected, cancelled) with its reason; the caller audits. */
+static int close_request(gh_gov *g, const char *id, const char *state, const char *reason,
+			 int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE requests SET state = ?1, closed_at = ?2, updated_at = ?2,"
+				" close_reason = ?3 WHERE id = ?4")))
+		return rc;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "closing a request");
+}
+
 /* --- approve and reject ---------------------------------------------------- */
 
 /* The approver as stored: active, and whether it holds the servicedesk role. */
@@ -931,19 +951,8 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	}
 
 	if (!approve) {
-		if ((rc = gh_store_stmt(&st, g->store,
-					"UPDATE requests SET state = 'rejected', closed_at = ?1,"
-					" updated_at = ?1, close_reason = ?2 WHERE id = ?3")))
+		if ((rc = close_request(g, id, "rejected", comment, now)))
 			goto cleanup;
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_text(st, 2, comment, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			rc = gh_store_fail(g->store, "rejecting a request");
-			goto cleanup;
-		}
 		if ((rc = audit(g, actor->id, "request.rejected", "request", id,
 				json_pack("{s:s, s:s, s:i, s:O}", "approver", actor->id,
 					  "comment", comment, "step", step, "checks", checks))))
@@ -1007,7 +1016,6 @@ int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	static const char *const allowed[] = {"reason", NULL};
 	const char *reason = NULL;
 	req_info r;
-	sqlite3_stmt *st;
 	int64_t now = gh_now();
 	int rc;
 
@@ -1037,19 +1045,8 @@ int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const 
 				  "cancelled", id, r.state);
 		goto cleanup;
 	}
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE requests SET state = 'cancelled', closed_at = ?1, updated_at = ?1,"
-				" close_reason = ?2 WHERE id = ?3")))
+	if ((rc = close_request(g, id, "cancelled", reason, now)))
 		goto cleanup;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "cancelling a request");
-		goto cleanup;
-	}
 	if ((rc = audit(g, actor->id, "request.cancelled", "request", id,
 			json_pack("{s:s, s:s}", "reason", reason, "from", r.state))))
 		goto cleanup;
