@@ -99,10 +99,75 @@ static int builtin_decide(void *ctx, gh_decision *out, const json_t *facts)
 	return rc;
 }
 
-const gh_decider gh_builtin_decider = {BUILTIN_SOURCE, builtin_decide, NULL};
+/* The built-in answers to the other questions: the invariants decide who
+ * may approve and delegate; break-glass needs a policy that permits it. */
+static int builtin_ask(void *ctx, gh_decision *out, const char *action, const json_t *facts)
+{
+	int allow = strcmp(action, "break_glass") != 0;
+
+	(void)ctx;
+	(void)facts;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->source, sizeof(out->source), "%s", BUILTIN_SOURCE);
+	snprintf(out->policy_version, sizeof(out->policy_version), "%s", BUILTIN_VERSION);
+	snprintf(out->outcome, sizeof(out->outcome), "%s", allow ? "allow" : "deny");
+	if (!(out->reasons = json_array()))
+		return gh_error_set(GH_ERROR, "out of memory recording a decision");
+	if (allow)
+		return reason(out, "the built-in rule leaves %s to the invariants", action);
+	return reason(out, "break-glass needs an active policy version that permits it");
+}
+
+const gh_decider gh_builtin_decider = {BUILTIN_SOURCE, builtin_decide, NULL, builtin_ask};
+
+int gov_decider_ask(gh_gov *g, gh_decision *out, const char *action, const json_t *facts)
+{
+	gh_ask_fn ask;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&g->decider_lock);
+	ask = g->decider.ask ? g->decider.ask : builtin_ask;
+	rc = ask(g->decider.ctx, out, action, facts);
+	pthread_rwlock_unlock(&g->decider_lock);
+	if (rc)
+		return rc;
+	if (!out->reasons && !(out->reasons = json_array()))
+		return gh_error_set(GH_ERROR, "out of memory recording a decision");
+	return strcmp(out->outcome, "allow") == 0;
+}
+
+static int set_if(json_t *j, const char *key, json_t *v)
+{
+	return v && json_array_size(v) > 0 ? json_object_set(j, key, v) : 0;
+}
+
+json_t *gov_decision_json(const gh_decision *d, int64_t catalog_max)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:O}", "source", d->source,
+			      "policy_version", d->policy_version, "outcome", d->outcome,
+			      "required_approvals", d->required_approvals, "reasons", d->reasons);
+	int bad = !j;
+
+	bad = bad || set_if(j, "determining", d->determining) || set_if(j, "errors", d->errors) ||
+	      set_if(j, "approver_groups", d->approver_groups);
+	if (!bad && d->review_within > 0)
+		bad = json_object_set_new(j, "review_within_seconds",
+					  json_integer(d->review_within));
+	if (!bad && d->max_duration > 0 && d->max_duration < catalog_max)
+		bad = json_object_set_new(j, "max_duration_seconds", json_integer(d->max_duration));
+	if (bad) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
 
 void gh_decision_clear(gh_decision *d)
 {
 	json_decref(d->reasons);
-	d->reasons = NULL;
+	json_decref(d->determining);
+	json_decref(d->errors);
+	json_decref(d->approver_groups);
+	d->reasons = d->determining = d->errors = d->approver_groups = NULL;
 }

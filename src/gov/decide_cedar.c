@@ -494,7 +494,7 @@ int gov_cedar_decider_new(gh_decider *out, const char *policy_text, size_t len,
 				 perr.message);
 		goto fail;
 	}
-	*out = (gh_decider){CEDAR_SOURCE, cedar_decide, c};
+	*out = (gh_decider){CEDAR_SOURCE, cedar_decide, c, NULL};
 	return 0;
 fail:
 	gh_policy_schema_free(c->schema);

@@ -16,24 +16,53 @@
  * interface so that the Cedar engine can replace the built-in rule without
  * touching the workflow. */
 typedef struct gh_decision {
-	char outcome[32];          /* "auto_approved", "approval_required" or "denied" */
+	char outcome[32];          /* "auto_approved", "approval_required" or "denied";
+				    * for gov_decider_ask: "allow" or "deny" */
 	int required_approvals;    /* distinct approvers needed when approval_required */
-	int64_t max_duration;      /* seconds; grants never exceed it */
+	int64_t max_duration;      /* seconds; grants never exceed it (0: no cap said) */
+	int64_t review_within;     /* seconds a break-glass grant may wait for its review
+				    * (smallest @review_within); 0 when no policy said */
 	char source[64];           /* which decider, e.g. "builtin-catalog-rule" */
 	char policy_version[64];   /* its version, recorded with the request */
 	json_t *reasons;           /* array of strings: why; owned by the decision */
+	json_t *determining;       /* NULL or [{"policy","action","effect":"permit"|"forbid",
+				    *  "annotations":{...}}]: the determining policies */
+	json_t *errors;            /* NULL or [{"policy","action","message"}]: policies
+				    * that errored and were skipped */
+	json_t *approver_groups;   /* NULL or [group id]: an approver must be a member
+				    * of every one (@approver_group, resolved) */
 } gh_decision;
 
-/* facts: {"subject": identity json, "entitlement": entitlement json,
- *         "request": {duration, emergency, channel, ...}}; the subject also
- * carries "purpose" and "groups": the ids of every group it belongs to,
- * directly or through nested groups. */
+/* facts: {"subject": identity facts, "entitlement": entitlement facts,
+ *         "request": {duration_seconds, emergency, channel, ticket_ref?,
+ *         requester, submitted_by}} (ids). Identity facts (gov_identity_facts)
+ * carry "groups": the ids of every group it belongs to, directly or through
+ * nested groups. */
 typedef int (*gh_decide_fn)(void *ctx, gh_decision *out, const json_t *facts);
+
+/* The other questions of DESIGN.md, answered "allow" or "deny" in
+ * out->outcome with reasons/determining/errors (and, for break_glass, the
+ * obligations max_duration and review_within). action and facts:
+ *  "approve":     {"approver": identity facts, "subject": identity facts,
+ *                  "entitlement": entitlement facts, "request": {"id","state",
+ *                  "requester","submitted_by","duration_seconds","emergency",
+ *                  "required_approvals","channel","ticket_ref"?}}
+ *  "break_glass": {"requester": identity facts (the principal), "subject",
+ *                  "entitlement", "request": {... as for decide, plus
+ *                  "incident_ref"}}
+ *  "delegate":    {"actor": identity facts, "group": {"id","name"} (the
+ *                  delegating control-owner group), "delegation": {"to_group":
+ *                  id, "scope_type": "system"|"tag", "scope": system id or tag,
+ *                  "duration_seconds"}}
+ * A decider with no ask (NULL) uses the built-in answers: approve and
+ * delegate allow (the invariants decide), break_glass denies. */
+typedef int (*gh_ask_fn)(void *ctx, gh_decision *out, const char *action, const json_t *facts);
 
 typedef struct gh_decider {
 	const char *name;
 	gh_decide_fn decide;
 	void *ctx;
+	gh_ask_fn ask;             /* NULL: the built-in answers */
 } gh_decider;
 
 typedef struct gov_auth_cache gov_auth_cache;
@@ -59,6 +88,16 @@ struct gh_gov {
 /* The built-in catalog rule (decide.c). */
 extern const gh_decider gh_builtin_decider;
 void gh_decision_clear(gh_decision *d);
+
+/* Asks the installed decider (under decider_lock) action about facts; see
+ * gh_ask_fn. 1 when allowed, 0 when denied, <0 (GH_E*) on error; out is
+ * filled either way and must be cleared with gh_decision_clear. */
+int gov_decider_ask(gh_gov *g, gh_decision *out, const char *action, const json_t *facts);
+/* The decision as stored with a request: {"source","policy_version","outcome",
+ * "required_approvals","reasons", and when present "determining","errors",
+ * "approver_groups","review_within_seconds","max_duration_seconds" (only when
+ * below catalog_max)}. */
+json_t *gov_decision_json(const gh_decision *d, int64_t catalog_max);
 
 /* A decider from Cedar policies (decide_cedar.c), asked "request" then
  * "auto_approve" over the schema gov_cedar_schema (docs/gatehouse.cedarschema).
@@ -125,6 +164,24 @@ int gov_identity_load(json_t **out, gh_gov *g, const char *id);
 int gov_entitlement_load(json_t **out, gh_gov *g, const char *id);
 int gov_request_load(json_t **out, gh_gov *g, const char *id);
 int gov_grant_load(json_t **out, gh_gov *g, const char *id);
+
+/* What deciders see (request.c). Identity facts: {"id","kind","name","status",
+ * "owner","environment","roles","attributes","purpose","groups"}; entitlement
+ * facts: {"id","system","name","risk_tier","data_sensitivity","environment",
+ * "control_owner_group","max_duration_seconds","requestable","attributes",
+ * "tags"}. GH_ENOTFOUND for an unknown id. Inside a transaction/read section. */
+int gov_identity_facts(json_t **out, gh_gov *g, const char *id);
+int gov_entitlement_facts(json_t **out, gh_gov *g, const char *id);
+
+/* approved -> provisioning -> active for a request whose row exists and whose
+ * request.approved is audited: creates the grant expiring after
+ * min(duration, max_duration) from now. Inside the caller's transaction. */
+int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
+		  const char *ent, int64_t duration, int64_t max_duration, int64_t now);
+/* Appends one reason per active grant of subject that conflicts (SoD) with
+ * ent; returns how many, or <0 on error. */
+int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, const char *subject,
+		      const char *ent, const char *ent_name);
 
 /* Revokes one active grant (status -> revoked or expired), moves its request
  * to the matching state, and audits both; inside the caller's transaction. */

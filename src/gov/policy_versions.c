@@ -433,6 +433,16 @@ static int deny_unloadable(void *ctx, gh_decision *out, const json_t *facts)
 	return out->reasons ? 0 : gh_error_set(GH_ERROR, "out of memory");
 }
 
+static int deny_unloadable_ask(void *ctx, gh_decision *out, const char *action,
+			       const json_t *facts)
+{
+	(void)action;
+	if (deny_unloadable(ctx, out, facts))
+		return GH_ERROR;
+	snprintf(out->outcome, sizeof(out->outcome), "deny");
+	return 0;
+}
+
 int gov_policy_load_active(gh_gov *g)
 {
 	gh_decider next = gh_builtin_decider, old;
@@ -467,7 +477,8 @@ int gov_policy_load_active(gh_gov *g)
 			snprintf(load_failure, sizeof(load_failure),
 				 "the active policy version %s could not be loaded: %s", version, err);
 			fprintf(stderr, "gatehouse: %s\n", load_failure);
-			next = (gh_decider){"cedar-unloadable", deny_unloadable, NULL};
+			next = (gh_decider){"cedar-unloadable", deny_unloadable, NULL,
+					    deny_unloadable_ask};
 		}
 		free(text);
 	}

@@ -214,12 +214,12 @@ static int subject_groups(json_t *facts, gh_gov *g, const char *id)
 	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "loading a subject's groups");
 }
 
-static int subject_load(subject_info *out, gh_gov *g, const char *id)
+int gov_identity_facts(json_t **out, gh_gov *g, const char *id)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
+	*out = NULL;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT id, kind, name, status, owner_id, environment, roles, attributes,"
 				" purpose FROM identities WHERE id = ?")))
@@ -227,34 +227,56 @@ static int subject_load(subject_info *out, gh_gov *g, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		copy_text(out->name, sizeof(out->name), st, 2);
-		copy_text(out->status, sizeof(out->status), st, 3);
-		copy_text(out->owner, sizeof(out->owner), st, 4);
-		out->facts = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-				       "id", gov_text_column(st, 0), "kind", gov_text_column(st, 1),
-				       "name", gov_text_column(st, 2), "status", gov_text_column(st, 3),
-				       "owner", gov_text_column(st, 4),
-				       "environment", gov_text_column(st, 5),
-				       "roles", gov_json_column(st, 6, 1),
-				       "attributes", gov_json_column(st, 7, 0));
-		rc = out->facts ? 0 : nomem("loading a subject");
-		if (!rc && json_object_set_new(out->facts, "purpose", gov_text_column(st, 8)))
-			rc = nomem("loading a subject");
+		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+				 "id", gov_text_column(st, 0), "kind", gov_text_column(st, 1),
+				 "name", gov_text_column(st, 2), "status", gov_text_column(st, 3),
+				 "owner", gov_text_column(st, 4),
+				 "environment", gov_text_column(st, 5),
+				 "roles", gov_json_column(st, 6, 1),
+				 "attributes", gov_json_column(st, 7, 0),
+				 "purpose", gov_text_column(st, 8));
+		rc = *out ? 0 : nomem("loading an identity");
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "identity %s not found", id);
 	} else {
-		rc = gh_store_fail(g->store, "loading a subject");
+		rc = gh_store_fail(g->store, "loading an identity");
 	}
 	sqlite3_reset(st);
-	return rc ? rc : subject_groups(out->facts, g, id);
+	if (!rc)
+		rc = subject_groups(*out, g, id);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
-static int ent_load(ent_info *out, gh_gov *g, const char *id)
+static void copy_fact(char *out, size_t outlen, const json_t *facts, const char *key)
+{
+	const char *s = json_string_value(json_object_get(facts, key));
+
+	snprintf(out, outlen, "%s", s ? s : "");
+}
+
+static int subject_load(subject_info *out, gh_gov *g, const char *id)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = gov_identity_facts(&out->facts, g, id)))
+		return rc;
+	copy_fact(out->name, sizeof(out->name), out->facts, "name");
+	copy_fact(out->status, sizeof(out->status), out->facts, "status");
+	copy_fact(out->owner, sizeof(out->owner), out->facts, "owner");
+	return 0;
+}
+
+int gov_entitlement_facts(json_t **out, gh_gov *g, const char *id)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
+	*out = NULL;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT id, system_id, name, risk_tier, data_sensitivity, environment,"
 				" control_owner_group_id, max_duration, requestable, attributes"
@@ -263,21 +285,17 @@ static int ent_load(ent_info *out, gh_gov *g, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		copy_text(out->name, sizeof(out->name), st, 2);
-		copy_text(out->risk, sizeof(out->risk), st, 3);
-		out->max_duration = sqlite3_column_int64(st, 7);
-		out->requestable = sqlite3_column_int(st, 8) != 0;
-		out->facts = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:o}",
-				       "id", gov_text_column(st, 0), "system", gov_text_column(st, 1),
-				       "name", gov_text_column(st, 2),
-				       "risk_tier", gov_text_column(st, 3),
-				       "data_sensitivity", gov_text_column(st, 4),
-				       "environment", gov_text_column(st, 5),
-				       "control_owner_group", gov_text_column(st, 6),
-				       "max_duration_seconds", (json_int_t)out->max_duration,
-				       "requestable", out->requestable,
-				       "attributes", gov_json_column(st, 9, 0));
-		rc = out->facts ? 0 : nomem("loading an entitlement");
+		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:[]}",
+				 "id", gov_text_column(st, 0), "system", gov_text_column(st, 1),
+				 "name", gov_text_column(st, 2),
+				 "risk_tier", gov_text_column(st, 3),
+				 "data_sensitivity", gov_text_column(st, 4),
+				 "environment", gov_text_column(st, 5),
+				 "control_owner_group", gov_text_column(st, 6),
+				 "max_duration_seconds", (json_int_t)sqlite3_column_int64(st, 7),
+				 "requestable", sqlite3_column_int(st, 8) != 0,
+				 "attributes", gov_json_column(st, 9, 0), "tags");
+		rc = *out ? 0 : nomem("loading an entitlement");
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id);
 	} else {
@@ -285,6 +303,21 @@ static int ent_load(ent_info *out, gh_gov *g, const char *id)
 	}
 	sqlite3_reset(st);
 	return rc;
+}
+
+static int ent_load(ent_info *out, gh_gov *g, const char *id)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = gov_entitlement_facts(&out->facts, g, id)))
+		return rc;
+	copy_fact(out->name, sizeof(out->name), out->facts, "name");
+	copy_fact(out->risk, sizeof(out->risk), out->facts, "risk_tier");
+	out->max_duration = json_integer_value(json_object_get(out->facts,
+							       "max_duration_seconds"));
+	out->requestable = json_is_true(json_object_get(out->facts, "requestable"));
+	return 0;
 }
 
 /* A decider's cap on the grant (decision_json) lowers the catalog's maximum. */
@@ -373,9 +406,8 @@ static int supersede(gh_gov *g, const char *actor_id, const char *request_id,
 /* approved -> provisioning -> active: creates the grant (expiring after
  * min(requested, maximum)) and moves the request, auditing each step. The
  * request row must exist; the caller has audited request.approved. */
-static int provision(gh_gov *g, const char *actor_id, const char *request_id,
-		     const char *subject, const char *ent, int64_t duration, int64_t max_duration,
-		     int64_t now)
+int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
+		  const char *ent, int64_t duration, int64_t max_duration, int64_t now)
 {
 	char grant_id[GH_ID_LEN], when[40];
 	int64_t expires = now + (duration < max_duration ? duration : max_duration);
@@ -524,8 +556,8 @@ static int check_duplicate(gh_gov *g, const char *subject, const char *ent, char
 
 /* Appends one reason per active grant of the subject that conflicts (SoD)
  * with ent; returns how many (or <0 on error). */
-static int sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name,
-			 const char *subject, const char *ent, const char *ent_name)
+int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, const char *subject,
+		      const char *ent, const char *ent_name)
 {
 	sqlite3_stmt *st;
 	int rc, n = 0;
@@ -558,22 +590,6 @@ static int sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name,
 	if (rc != SQLITE_DONE)
 		return gh_store_fail(g->store, "checking segregation of duties");
 	return n;
-}
-
-/* A cap below the catalog's maximum is kept with the decision, so that a
- * grant made on approval honours it too (req_info_load). */
-static json_t *decision_json(const gh_decision *d, int64_t catalog_max)
-{
-	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:O}", "source", d->source,
-			      "policy_version", d->policy_version, "outcome", d->outcome,
-			      "required_approvals", d->required_approvals, "reasons", d->reasons);
-
-	if (j && d->max_duration > 0 && d->max_duration < catalog_max &&
-	    json_object_set_new(j, "max_duration_seconds", json_integer(d->max_duration))) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
 }
 
 int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *body)
@@ -633,7 +649,7 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		rc = nomem("deciding");
 		goto cleanup;
 	}
-	if ((n = sod_conflicts(g, d.reasons, subj.name, in.subject_id, in.ent_id, ent.name)) < 0) {
+	if ((n = gov_sod_conflicts(g, d.reasons, subj.name, in.subject_id, in.ent_id, ent.name)) < 0) {
 		rc = n;
 		goto cleanup;
 	}
@@ -679,7 +695,7 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		snprintf(d.outcome, sizeof(d.outcome), "denied");
 		d.required_approvals = 0;
 	}
-	if (!(decision = decision_json(&d, ent.max_duration)) || !(decision_text = gh_json_canonical(decision))) {
+	if (!(decision = gov_decision_json(&d, ent.max_duration)) || !(decision_text = gh_json_canonical(decision))) {
 		rc = nomem("recording a decision");
 		goto cleanup;
 	}
@@ -741,7 +757,7 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		if ((rc = audit(g, actor->id, "request.approved", "request", id,
 				json_pack("{s:s, s:s}", "by", "decision", "source", d.source))))
 			goto cleanup;
-		if ((rc = provision(g, actor->id, id, in.subject_id, in.ent_id, in.duration,
+		if ((rc = gov_provision(g, actor->id, id, in.subject_id, in.ent_id, in.duration,
 				    d.max_duration, now)))
 			goto cleanup;
 	}
@@ -881,7 +897,7 @@ static int check_grantable(gh_gov *g, const req_info *r)
 				    r->subject_name, r->subject_status);
 	if (!(reasons = json_array()))
 		return nomem("checking segregation of duties");
-	n = sod_conflicts(g, reasons, r->subject_name, r->subject, r->entitlement, r->ent_name);
+	n = gov_sod_conflicts(g, reasons, r->subject_name, r->subject, r->entitlement, r->ent_name);
 	if (n > 0)
 		gh_error_set(GH_ECONFLICT, "%s; reject this request or revoke the other grant first",
 			     json_string_value(json_array_get(reasons, 0)));
@@ -967,7 +983,7 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			if ((rc = audit(g, actor->id, "request.approved", "request", id,
 					json_pack("{s:s, s:i}", "by", "approvals", "approvals", step))))
 				goto cleanup;
-			if ((rc = provision(g, actor->id, id, r.subject, r.entitlement, r.duration,
+			if ((rc = gov_provision(g, actor->id, id, r.subject, r.entitlement, r.duration,
 					    r.max_duration, now)))
 				goto cleanup;
 		} else {

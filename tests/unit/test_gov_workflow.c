@@ -827,7 +827,7 @@ static void test_workflow_decide__goes_through_the_decider_interface(void)
 	gh_decision dec = {0};
 	json_t *facts;
 
-	g->decider = (gh_decider){"test", deny_all, "test-policy"};
+	g->decider = (gh_decider){"test", deny_all, "test-policy", NULL};
 	CHECK_INT(submit(&r, g, &a_alice, "{\"channel\":\"chat\",\"subject\":\"alice\","
 			 "\"entitlement\":\"read-only\",\"justification\":\"x\",\"duration\":\"1h\"}"),
 		  0);
