@@ -7,6 +7,7 @@ BUILD=${1:-build}
 ASAN=${2:-build-asan}
 FUZZ=${3:-}                      # libFuzzer build; its targets run for FUZZ_SECONDS each
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+STEP_TIMEOUT=${STEP_TIMEOUT:-900}  # seconds; a hung step fails instead of stalling CI
 passed=0
 failed=0
 failures=()
@@ -18,7 +19,7 @@ run() { # name command...
   local name=$1; shift
   local log
   log=$(mktemp)
-  if "$@" >"$log" 2>&1; then
+  if timeout -k 10 "$STEP_TIMEOUT" "$@" >"$log" 2>&1; then
     passed=$((passed + 1)); echo "ok    $name"
   else
     failed=$((failed + 1)); failures+=("$name"); echo "FAIL  $name"; tail -n 40 "$log" | sed 's/^/      /'

@@ -30,7 +30,14 @@ static _Thread_local struct {
 	gh_store *store;
 	reader *r;
 	int depth;
+	int in_write;            /* no reader: the section reads through this
+				  * thread's own open write */
 } cur;
+
+/* The store whose writer lock the calling thread holds, if any: when no
+ * reader can be opened, a read section inside that write must not take the
+ * lock again. */
+static _Thread_local gh_store *writing;
 
 #define BATCH_MAX 128          /* operations that may share one commit */
 #define BATCH_RING 256
@@ -58,6 +65,7 @@ struct gh_store {
 	pthread_mutex_t readers_lock;
 	reader *free_readers;
 	reader *all_readers;
+	int nreaders, max_readers;   /* max_readers < 0: no cap */
 	stmt_cache cache[STMT_CACHE];
 };
 
@@ -147,6 +155,7 @@ int gh_store_open(gh_store **out, const char *path, int create)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->flushed, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
+	s->max_readers = -1;
 	s->batch = 1;
 	if (!(s->path = strdup(path))) {
 		gh_store_free(s);
@@ -223,11 +232,14 @@ int gh_store_version(gh_store *s)
 
 static void lock(gh_store *s)
 {
-	if (pthread_mutex_trylock(&s->lock) == 0)
+	if (pthread_mutex_trylock(&s->lock) == 0) {
+		writing = s;
 		return;
+	}
 	__atomic_add_fetch(&s->waiting, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&s->lock);
 	__atomic_sub_fetch(&s->waiting, 1, __ATOMIC_SEQ_CST);
+	writing = s;
 }
 
 /* Commits the open batch (lock held) and wakes its waiters. */
@@ -261,6 +273,7 @@ static void unlock(gh_store *s)
 	if (s->in_tx && (s->pending >= BATCH_MAX ||
 			 __atomic_load_n(&s->waiting, __ATOMIC_SEQ_CST) == 0))
 		flush(s);
+	writing = NULL;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -270,6 +283,7 @@ int gh_store_begin(gh_store *s)
 	if (!s->in_tx) {
 		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 			int rc = gh_store_fail(s, "starting a transaction");
+			writing = NULL;
 			pthread_mutex_unlock(&s->lock);
 			return rc;
 		}
@@ -339,18 +353,26 @@ static reader *reader_take(gh_store *s)
 {
 	reader *r;
 
+	int room;
+
 	pthread_mutex_lock(&s->readers_lock);
 	if ((r = s->free_readers))
 		s->free_readers = r->next;
+	room = s->max_readers < 0 || s->nreaders < s->max_readers;
+	if (!r && room)
+		s->nreaders++;   /* reserve the slot while opening outside the lock */
 	pthread_mutex_unlock(&s->readers_lock);
-	if (r)
+	if (r || !room)
 		return r;
-	if (!(r = calloc(1, sizeof(*r))))
-		return NULL;
-	if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_close(r->db);
+	if (!(r = calloc(1, sizeof(*r))) ||
+	    sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+		    SQLITE_OK) {
+		if (r)
+			sqlite3_close(r->db);
 		free(r);
+		pthread_mutex_lock(&s->readers_lock);
+		s->nreaders--;
+		pthread_mutex_unlock(&s->readers_lock);
 		return NULL;
 	}
 	sqlite3_busy_timeout(r->db, 10000);
@@ -383,12 +405,26 @@ void gh_store_read_begin(gh_store *s)
 		s->free_readers = r;
 		pthread_mutex_unlock(&s->readers_lock);
 	}
-	lock(s);
-	if (s->in_tx)
-		flush(s);
 	cur.store = s;
 	cur.r = NULL;
 	cur.depth = 1;
+	if (writing == s) {
+		/* inside this thread's own write: taking the lock again would
+		 * wait forever, so read through the writer (its pending changes
+		 * included) */
+		cur.in_write = 1;
+		return;
+	}
+	lock(s);
+	if (s->in_tx)
+		flush(s);
+}
+
+void gh_store_limit_readers(gh_store *s, int max)
+{
+	pthread_mutex_lock(&s->readers_lock);
+	s->max_readers = max < 0 ? -1 : max;
+	pthread_mutex_unlock(&s->readers_lock);
 }
 
 void gh_store_read_end(gh_store *s)
@@ -400,7 +436,9 @@ void gh_store_read_end(gh_store *s)
 	cur.store = NULL;
 	cur.r = NULL;
 	if (!r) {
-		unlock(s);
+		if (!cur.in_write)
+			unlock(s);
+		cur.in_write = 0;
 		return;
 	}
 	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);

@@ -37,6 +37,12 @@ void gh_store_rollback(gh_store *s);  /* ROLLBACK + unlock */
 void gh_store_read_begin(gh_store *s);
 void gh_store_read_end(gh_store *s);
 
+/* Caps the pooled read-only connections at max (default: no cap). When no
+ * reader is free and none may be opened, a read section takes the writer's
+ * lock instead (after making pending writes durable); inside the calling
+ * thread's own write it reads through that write, pending changes included. */
+void gh_store_limit_readers(gh_store *s, int max);
+
 /* Exclusive use of the writer connection outside any transaction, for
  * maintenance and tests (raw SQL, pragmas, backups): takes the writer's lock
  * after making pending writes durable. gh_store_db() is the writer inside. */

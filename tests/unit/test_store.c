@@ -159,6 +159,39 @@ static void test_store_read__uses_a_snapshot_of_committed_state(void)
 	gh_store_free(s);
 }
 
+/* With no reader to be had, a read section waits for the writer's lock -
+ * except inside the thread's own write, where it reads through that write
+ * instead of waiting on itself. */
+static void test_store_read__without_readers_falls_back_to_the_writer(void)
+{
+	gh_store *s = open_fresh("noreaders.db");
+	char *v = NULL;
+
+	gh_store_limit_readers(s, 0);
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_setting_set(s, "k", "one"), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM settings"), 1);
+
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_setting_set(s, "k", "two"), 0);
+	gh_store_read_begin(s);
+	CHECK_INT(gh_store_setting_get(&v, s, "k"), 0);
+	CHECK_STR(v, "two");
+	free(v);
+	gh_store_read_end(s);
+	/* the write is still open and ours: it can go on and roll back */
+	CHECK_INT(gh_store_setting_set(s, "k2", "x"), 0);
+	gh_store_rollback(s);
+	gh_store_read_begin(s);
+	CHECK_INT(gh_store_setting_get(&v, s, "k"), 0);
+	CHECK_STR(v, "one");
+	free(v);
+	gh_store_read_end(s);
+	CHECK_INT(count(s, "SELECT count(*) FROM settings"), 1);
+	gh_store_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -166,6 +199,7 @@ int main(int argc, char **argv)
 		{"store_tx__rollback_leaves_nothing", test_store_tx__rollback_leaves_nothing},
 		{"store_group_commit__concurrent_writers_keep_atomicity", test_store_group_commit__concurrent_writers_keep_atomicity},
 		{"store_read__uses_a_snapshot_of_committed_state", test_store_read__uses_a_snapshot_of_committed_state},
+		{"store_read__without_readers_falls_back_to_the_writer", test_store_read__without_readers_falls_back_to_the_writer},
 		{NULL, NULL}};
 
 	gh_init();
