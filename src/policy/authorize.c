@@ -55,39 +55,50 @@ const char *gh_policy_set_id(const gh_policy_set *ps, size_t i)
 	return ps && i < ps->n ? ps->policies[i]->id : NULL;
 }
 
+/* The policy with id policy_id. Parsed policies are numbered "policyN" in
+ * order, so that slot is tried first; other ids (links) fall back to a scan. */
+static const ghp_policy *find_policy(const gh_policy_set *ps, const char *policy_id)
+{
+	const char *digits = policy_id + 6;
+	size_t n = 0;
+
+	if (!ps || !policy_id)
+		return NULL;
+	if (!strncmp(policy_id, "policy", 6) && *digits >= '0' && *digits <= '9') {
+		for (const char *c = digits; *c >= '0' && *c <= '9' && n < ps->n; c++)
+			n = n * 10 + (size_t)(*c - '0');
+		if (n < ps->n && !strcmp(ps->policies[n]->id, policy_id))
+			return ps->policies[n];
+	}
+	for (size_t i = 0; i < ps->n; i++)
+		if (!strcmp(ps->policies[i]->id, policy_id))
+			return ps->policies[i];
+	return NULL;
+}
+
 const char *gh_policy_set_annotation(const gh_policy_set *ps, const char *policy_id,
 				     const char *key)
 {
-	if (!ps || !policy_id || !key)
+	const ghp_policy *p = find_policy(ps, policy_id);
+
+	if (!p || !key)
 		return NULL;
-	for (size_t i = 0; i < ps->n; i++) {
-		const ghp_policy *p = ps->policies[i];
-		if (strcmp(p->id, policy_id))
-			continue;
-		for (size_t k = 0; k < p->nannots; k++)
-			if (!strcmp(p->annots[k].key, key))
-				return p->annots[k].value;
-		return NULL;
-	}
+	for (size_t k = 0; k < p->nannots; k++)
+		if (!strcmp(p->annots[k].key, key))
+			return p->annots[k].value;
 	return NULL;
 }
 
 int gh_policy_set_annotation_at(const gh_policy_set *ps, const char *policy_id, size_t i,
 				const char **key, const char **value)
 {
-	if (!ps || !policy_id)
+	const ghp_policy *p = find_policy(ps, policy_id);
+
+	if (!p || i >= p->nannots)
 		return -1;
-	for (size_t n = 0; n < ps->n; n++) {
-		const ghp_policy *p = ps->policies[n];
-		if (strcmp(p->id, policy_id))
-			continue;
-		if (i >= p->nannots)
-			return -1;
-		*key = p->annots[i].key;
-		*value = p->annots[i].value ? p->annots[i].value : "";
-		return 0;
-	}
-	return -1;
+	*key = p->annots[i].key;
+	*value = p->annots[i].value ? p->annots[i].value : "";
+	return 0;
 }
 
 /* --- the scope index ------------------------------------------------------

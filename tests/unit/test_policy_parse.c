@@ -205,11 +205,37 @@ static void test_policy_parse_annotations__enumerated_in_order(void)
 	gh_policy_set_free(ps);
 }
 
+/* Lookups by id find the right policy among many, whatever the id's form. */
+static void test_policy_parse_annotations__found_by_id_among_many(void)
+{
+	char text[4096] = "", one[64], id[32];
+	gh_policy_set *ps = NULL;
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(one, sizeof(one), "@n(\"%d\") permit(principal, action, resource);\n", i);
+		strcat(text, one);
+	}
+	if (!CHECK_INT(gh_policy_set_parse(&ps, text, strlen(text), NULL), 0))
+		return;
+	for (int i = 0; i < 40; i++) {
+		snprintf(id, sizeof(id), "policy%d", i);
+		snprintf(one, sizeof(one), "%d", i);
+		CHECK_STR(gh_policy_set_annotation(ps, id, "n"), one);
+	}
+	CHECK(gh_policy_set_annotation(ps, "policy40", "n") == NULL);
+	CHECK(gh_policy_set_annotation(ps, "policy007", "n") == NULL);
+	CHECK(gh_policy_set_annotation(ps, "policy", "n") == NULL);
+	CHECK(gh_policy_set_annotation(ps, "policy1x", "n") == NULL);
+	CHECK(gh_policy_set_annotation(ps, "policy99999999999999999999999", "n") == NULL);
+	gh_policy_set_free(ps);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
 		{ "test_policy_parse_valid__samples", test_policy_parse_valid__samples },
 		{ "test_policy_parse_ids__in_order_and_annotations", test_policy_parse_ids__in_order_and_annotations },
+		{ "test_policy_parse_annotations__found_by_id_among_many", test_policy_parse_annotations__found_by_id_among_many },
 		{ "test_policy_parse_invalid__positions", test_policy_parse_invalid__positions },
 		{ "test_policy_parse_invalid__utf8", test_policy_parse_invalid__utf8 },
 		{ "test_policy_parse_annotations__enumerated_in_order", test_policy_parse_annotations__enumerated_in_order },
