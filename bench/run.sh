@@ -2,7 +2,8 @@
 # Builds (release) and runs every benchmark on fresh databases; prints the
 # results. Not a test: nothing here passes or fails on timing.
 #   bench/run.sh [BUILD]            BUILD defaults to build/
-#   BENCH_ONLY=audit|expiry|lifecycle|policy|cerbos  run one of them
+#   BENCH_ONLY=audit|expiry|lifecycle|policy|cerbos|decision  run one of them
+#   BENCH_DECISIONS (20000), BENCH_IDENTITIES (10000)  the decision part
 #   BENCH_POLICY_SECONDS (4), BENCH_POLICY_WASM=full,slice  the policy part (needs node + npm)
 #   BENCH_CERBOS_SECONDS (5), BENCH_CERBOS_CLIENTS (1,4), BENCH_CERBOS_BATCH (50; 0 = none),
 #   BENCH_POLICY_CERBOS (1; 0 = the policy part leaves Cerbos out)  the cerbos part (node + npm)
@@ -17,7 +18,7 @@ EXPIRING=${BENCH_EXPIRING:-10000}
 SECONDS_PER_LEVEL=${BENCH_SECONDS:-10}
 LEVELS=${BENCH_LEVELS:-1,8,64}
 
-if [ ! -x "$BUILD/bench_lifecycle" ] || [ ! -x "$BUILD/bench_policy" ] || [ ! -x "$BUILD/gatehouse" ]; then
+if [ ! -x "$BUILD/bench_lifecycle" ] || [ ! -x "$BUILD/bench_policy" ] || [ ! -x "$BUILD/bench_decision" ] || [ ! -x "$BUILD/gatehouse" ]; then
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build "$BUILD" -j "$(nproc)" >/dev/null || exit 1
 fi
 
@@ -86,7 +87,7 @@ cerbos_part() {
   SERVER_PID=
 }
 
-if [ "$ONLY" != policy ] && [ "$ONLY" != cerbos ]; then
+if [ "$ONLY" != policy ] && [ "$ONLY" != cerbos ] && [ "$ONLY" != decision ]; then
 echo "## floor: bare SQLite durable commits on this disk (the peer for every write below)"
 "$BUILD/bench_sqlite_floor" "$TMP/floor.db" 3 || status=1
 fi
@@ -164,6 +165,12 @@ if [ "$ONLY" = all ] || [ "$ONLY" = policy ]; then
   if [ "${BENCH_POLICY_CERBOS:-1}" != 0 ] && [ -f "$TMP/governance/requests.json" ]; then
     cerbos_part "$TMP/governance"
   fi
+fi
+if [ "$ONLY" = all ] || [ "$ONLY" = decision ]; then
+  # in process, one thread, reads only: the built-in rule on the same facts is the in-run peer
+  echo "## decision: facts from SQLite + the installed decider (${BENCH_IDENTITIES:-10000} identities, 1,000 Cedar policies, ${BENCH_DECISIONS:-20000} decisions after a warm-up)"
+  "$BUILD/bench_decision" -n "${BENCH_IDENTITIES:-10000}" -c "${BENCH_DECISIONS:-20000}" -d "$TMP/decision.db" || status=1
+  rm -f "$TMP"/decision.db*
 fi
 if [ "$ONLY" = cerbos ]; then
   PSECS=${BENCH_POLICY_SECONDS:-4}
