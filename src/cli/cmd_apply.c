@@ -1471,8 +1471,9 @@ static int execute(apply *a)
 
 		for (size_t k = 0; k < json_array_size(calls); k++) {
 			json_t *c = json_array_get(calls, k), *out = NULL;
-			int rc = call(a, str(c, "method"), str(c, "path"), json_object_get(c, "body"),
-				      &out);
+			json_t *body = json_object_get(c, "body");
+			int rc = call(a, str(c, "method"), str(c, "path"),
+				      json_is_object(body) ? body : NULL, &out);
 
 			if (rc) {
 				if (rc != GH_EINVALID)

@@ -186,9 +186,19 @@ static void refuse_extras(loader *l, const char *path, const yaml_mark_t *m,
 	}
 }
 
-static const char *here(loader *l)
+/* The path the next value would have (for problems found before it exists). */
+static void next_path(loader *l, char *out)
 {
-	return l->depth ? l->stack[l->depth - 1].path : "";
+	frame *top = l->depth ? &l->stack[l->depth - 1] : NULL;
+
+	if (!top)
+		out[0] = '\0';
+	else if (top->is_map && top->key)
+		gh_yaml_path_key(out, top->path, top->key);
+	else if (!top->is_map)
+		gh_yaml_path_index(out, top->path, top->index);
+	else
+		memcpy(out, top->path, GH_YAML_MAX_PATH);
 }
 
 /* A scalar that is a mapping key. 0, or -1 when reading must stop. */
@@ -231,13 +241,15 @@ static int on_event(loader *l, const yaml_event_t *e)
 			problem_at(l, "", &e->start_mark, "%TAG directives are not allowed");
 		return 0;
 	case YAML_ALIAS_EVENT:
-		problem_at(l, here(l), &e->start_mark, "aliases are not allowed");
+		next_path(l, path);
+		problem_at(l, path, &e->start_mark, "aliases are not allowed");
 		return -1;
 	case YAML_SCALAR_EVENT:
 		if (top && top->is_map && !top->key)
 			return take_key(l, top, e);
 		if (memchr(e->data.scalar.value, '\0', e->data.scalar.length)) {
-			problem_at(l, here(l), &e->start_mark, "a value holds a NUL character");
+			next_path(l, path);
+			problem_at(l, path, &e->start_mark, "a value holds a NUL character");
 			return -1;
 		}
 		v = json_stringn((const char *)e->data.scalar.value, e->data.scalar.length);
@@ -257,7 +269,8 @@ static int on_event(loader *l, const yaml_event_t *e)
 			return -1;
 		}
 		if (l->depth >= GH_YAML_MAX_DEPTH) {
-			problem_at(l, here(l), &e->start_mark, "nested too deeply (at most 32 levels)");
+			next_path(l, path);
+			problem_at(l, path, &e->start_mark, "nested too deeply (at most 32 levels)");
 			return -1;
 		}
 		v = is_map ? json_object() : json_array();
@@ -317,7 +330,10 @@ int gh_yaml_load(gh_yaml_doc *out, const char *text, size_t len)
 			snprintf(msg, sizeof(msg), "%s%s%s", parser.problem ? parser.problem :
 				 "malformed YAML", parser.context ? " " : "",
 				 parser.context ? parser.context : "");
-			add_problem(out, here(&l), (long)parser.problem_mark.line + 1,
+			char path[GH_YAML_MAX_PATH];
+
+			next_path(&l, path);
+			add_problem(out, path, (long)parser.problem_mark.line + 1,
 				    (long)parser.problem_mark.column + 1, msg);
 			break;
 		}
