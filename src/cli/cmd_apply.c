@@ -1153,8 +1153,7 @@ static void diff_value(json_t *step, json_t *body, const char *key, const json_t
 }
 
 static void plan_ent_update(apply *a, conflicts *c, const json_t *e, const json_t *cur,
-			    const char *label, const json_t *want_inc, const char *cog_path,
-			    const char *env_path)
+			    const char *label, const json_t *want_inc, const char *env_path)
 {
 	json_t *step = json_pack("{s:[]}", "changes"), *body = json_object();
 	json_t *cog = find_named(a->groups, str(e, "control_owner_group"));
@@ -1173,7 +1172,6 @@ static void plan_ent_update(apply *a, conflicts *c, const json_t *e, const json_
 		json_object_set_new(body, "control_owner_group",
 				    json_string(str(e, "control_owner_group")));
 	}
-	(void)cog_path;
 	gh_duration_parse(&secs, str(e, "max_duration"));
 	if (secs != json_integer_value(json_object_get(cur, "max_duration_seconds"))) {
 		char to[32];
@@ -1279,7 +1277,7 @@ static int plan_entitlements(apply *a)
 		}
 		want_inc = wanted_conflicts(a, &c, e, i);
 		if (cur) {
-			plan_ent_update(a, &c, e, cur, label, want_inc, cog_path, env_path);
+			plan_ent_update(a, &c, e, cur, label, want_inc, env_path);
 		} else {
 			/* what earlier steps paired with it is sent with its create */
 			json_t *all = want_inc ? json_deep_copy(want_inc)
