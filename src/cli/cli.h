@@ -250,6 +250,10 @@ int gh_cli_conf_run(gh_cli_conf_counts *counts, const char *dir, const gh_cli_co
 
 /* --- cmd_apply.c: catalog as code (docs/catalog-as-code.md) ------------ */
 
+/* A whole file ("-": standard input) of at most max bytes, NUL-terminated;
+ * GH_ETOOLARGE past max, GH_ERROR when it cannot be read. Caller frees *out. */
+int gh_cli_read_file(char **out, size_t *len, const char *path, size_t max);
+
 struct gh_yaml_doc;
 /* gatehouse apply -f FILE [--dry-run]; an exit code. */
 int gh_cmd_apply(gh_cli *c);

@@ -268,8 +268,7 @@ static void sha256_hex(char out[65], const char *text, size_t len)
 	gh_hex(out, h, sizeof(h));
 }
 
-/* Reads a whole file ("-": standard input) of at most max bytes. Caller frees. */
-static int read_all(char **out, size_t *len, const char *path, size_t max)
+int gh_cli_read_file(char **out, size_t *len, const char *path, size_t max)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	char *buf = NULL;
@@ -465,7 +464,7 @@ static void check_policies(gh_yaml_doc *d, const char *dir, json_t *texts, json_
 		}
 		if (!(full = gh_cli_conf_path(dir, file))) {
 			gh_yaml_problem(d, path, "the path is too long");
-		} else if (read_all(&buf, &len, full, MAX_TEXT)) {
+		} else if (gh_cli_read_file(&buf, &len, full, MAX_TEXT)) {
 			gh_yaml_problem(d, path, "%s", gh_error_last()->message);
 		} else if (!len || memchr(buf, '\0', len) || has_control(buf, 1)) {
 			gh_yaml_problem(d, path, "%s is empty or not text", file);
@@ -1565,7 +1564,7 @@ int gh_cmd_apply(gh_cli *c)
 	a.d = &d;
 	a.now = gh_now();
 
-	if ((r = read_all(&text, &len, file, GH_YAML_MAX_BYTES))) {
+	if ((r = gh_cli_read_file(&text, &len, file, GH_YAML_MAX_BYTES))) {
 		if (r == GH_ETOOLARGE)
 			fprintf(stderr, "%s:1:1: the file is larger than 1 MiB\n", file);
 		else
