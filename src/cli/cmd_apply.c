@@ -497,11 +497,7 @@ int gh_apply_check(gh_yaml_doc *d, json_t **texts, const char *text, size_t len,
 	int rc;
 
 	*texts = json_array();
-	if ((rc = gh_yaml_load(d, text, len)) == GH_ERROR || rc == GH_ETOOLARGE)
-		return rc;
-	if (rc)
-		return rc;
-	if ((rc = gh_yaml_check(d, &s_catalog)))
+	if ((rc = gh_yaml_load(d, text, len)) || (rc = gh_yaml_check(d, &s_catalog)))
 		return rc;
 	if (json_integer_value(json_object_get(d->root, "version")) != 1)
 		gh_yaml_problem(d, "version", "unsupported version %" JSON_INTEGER_FORMAT
