@@ -248,6 +248,24 @@ typedef struct gh_cli_conf_counts {
 int gh_cli_conf_run(gh_cli_conf_counts *counts, const char *dir, const gh_cli_conf_engine *eng,
 		    FILE *log);
 
+/* --- cmd_apply.c: catalog as code (docs/catalog-as-code.md) ------------ */
+
+/* A whole file ("-": standard input) of at most max bytes, NUL-terminated;
+ * GH_ETOOLARGE past max, GH_ERROR when it cannot be read. Caller frees *out. */
+int gh_cli_read_file(char **out, size_t *len, const char *path, size_t max);
+
+struct gh_yaml_doc;
+/* gatehouse apply -f FILE [--dry-run]; an exit code. */
+int gh_cmd_apply(gh_cli *c);
+void gh_cmd_apply_usage(FILE *f);
+/* Reads a catalog file's text into d (freed by the caller with gh_yaml_doc_free
+ * whatever the result) and checks everything that needs no server: YAML, schema,
+ * duplicates, policy files (read relative to dir; not read when dir is NULL).
+ * *texts gets each policy's text (caller frees). 0, or GH_EINVALID /
+ * GH_ETOOLARGE with d->problems naming path and line:column, GH_ERROR. */
+int gh_apply_check(struct gh_yaml_doc *d, json_t **texts, const char *text, size_t len,
+		   const char *dir);
+
 /* 1 when the database holds an identity already (init has run), 0 when it
  * is empty, a GH_E* code (< 0) on error. */
 int gh_cli_db_initialised(gh_gov *g);

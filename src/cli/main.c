@@ -20,6 +20,8 @@ static void usage(FILE *f)
 		"                            the Cedar policy engine on files ('policy --help')\n"
 		"\n"
 		"client commands (talk to a running server):\n"
+		"  apply -f FILE.yaml [--dry-run] [--url URL]\n"
+		"                            catalog as code: make the server match FILE\n"
 		"  identities  list|get|create|update|suspend|activate|decommission\n"
 		"  groups      list|get|create|add-member|remove-member\n"
 		"  systems     list|get|create|update\n"
@@ -66,6 +68,13 @@ int main(int argc, char **argv)
 	gh_cli c;
 	const char *cmd;
 
+	/* "-f FILE" is short for "--file FILE" (gatehouse apply -f catalog.yaml) */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-f") == 0)
+			argv[i] = (char *)"--file";
+	}
 	if (gh_cli_parse(&c, argc, argv)) {
 		gh_cli_error(NULL);
 		fprintf(stderr, "try 'gatehouse --help'\n");
@@ -92,6 +101,8 @@ int main(int argc, char **argv)
 			gh_cmd_client_usage(stdout, c.pos[1]);
 		} else if (c.npos > 1 && strcmp(c.pos[1], "policy") == 0) {
 			gh_cmd_policy_usage(stdout);
+		} else if (c.npos > 1 && strcmp(c.pos[1], "apply") == 0) {
+			gh_cmd_apply_usage(stdout);
 		} else if (c.npos > 1) {
 			local_usage(c.pos[1]);
 		} else {
@@ -116,6 +127,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "policy") == 0)
 		return gh_cmd_policy(&c);
+	if (strcmp(cmd, "apply") == 0)
+		return gh_cmd_apply(&c);
 	if (gh_cmd_client_is_resource(cmd))
 		return gh_cmd_client(&c);
 	fprintf(stderr, "gatehouse: unknown command '%s'\n", cmd);
