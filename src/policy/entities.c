@@ -256,15 +256,26 @@ static int add_schema_actions(gh_policy_entities *es, const gh_policy_schema *sc
 int gh_policy_entities_parse(gh_policy_entities **out, const char *json, size_t len,
 			     const gh_policy_schema *schema, gh_policy_error *err)
 {
+	json_t *root;
 	int rc = 0;
-	char msg[400];
-	json_t *root = NULL;
-	gh_policy_entities *es = NULL;
-	size_t cap = 0;
 
 	*out = NULL;
 	if (!(root = load_json(json, len, err, &rc)))
 		return rc;
+	rc = gh_policy_entities_from_json(out, root, schema, err);
+	json_decref(root);
+	return rc;
+}
+
+int gh_policy_entities_from_json(gh_policy_entities **out, const json_t *root,
+				 const gh_policy_schema *schema, gh_policy_error *err)
+{
+	int rc = 0;
+	char msg[400];
+	gh_policy_entities *es = NULL;
+	size_t cap = 0;
+
+	*out = NULL;
 	if (!json_is_array(root)) {
 		rc = set_err(err, GH_POLICY_EPARSE, "entities must be a JSON array");
 		goto cleanup;
@@ -323,7 +334,6 @@ int gh_policy_entities_parse(gh_policy_entities **out, const char *json, size_t 
 	es = NULL;
 cleanup:
 	gh_policy_entities_free(es);
-	json_decref(root);
 	return rc;
 }
 
@@ -348,15 +358,26 @@ static int type_listed(const ghp_euid *u, size_t n, const char *const *types)
 int gh_policy_request_parse(gh_policy_request **out, const char *json, size_t len,
 			    const gh_policy_schema *schema, int validate, gh_policy_error *err)
 {
+	json_t *root;
 	int rc = 0;
-	char msg[400];
-	json_t *root = NULL;
-	gh_policy_request *req = NULL;
-	const ghp_action *ac = NULL;
 
 	*out = NULL;
 	if (!(root = load_json(json, len, err, &rc)))
 		return rc;
+	rc = gh_policy_request_from_json(out, root, schema, validate, err);
+	json_decref(root);
+	return rc;
+}
+
+int gh_policy_request_from_json(gh_policy_request **out, const json_t *root,
+				const gh_policy_schema *schema, int validate, gh_policy_error *err)
+{
+	int rc = 0;
+	char msg[400];
+	gh_policy_request *req = NULL;
+	const ghp_action *ac = NULL;
+
+	*out = NULL;
 	if (!json_is_object(root)) {
 		rc = set_err(err, GH_POLICY_EPARSE, "a request must be a JSON object");
 		goto cleanup;
@@ -434,7 +455,6 @@ int gh_policy_request_parse(gh_policy_request **out, const char *json, size_t le
 	req = NULL;
 cleanup:
 	gh_policy_request_free(req);
-	json_decref(root);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 enum {
 	GH_POLICY_OK = 0,
@@ -89,6 +90,10 @@ int gh_policy_validate(char **out, const gh_policy_set *ps, const gh_policy_sche
  * relation is closed transitively here, once. */
 int gh_policy_entities_parse(gh_policy_entities **out, const char *json, size_t len,
 			     const gh_policy_schema *schema, gh_policy_error *err);
+/* The same from a parsed JSON value (no text round trip); root is only read.
+ * Strings must not contain NUL. */
+int gh_policy_entities_from_json(gh_policy_entities **out, const json_t *root,
+				 const gh_policy_schema *schema, gh_policy_error *err);
 void gh_policy_entities_free(gh_policy_entities *es);
 
 /* A request as JSON: {"principal":{"type","id"},"action":{"type","id"},
@@ -97,6 +102,8 @@ void gh_policy_entities_free(gh_policy_entities *es);
  * request is checked against the schema. */
 int gh_policy_request_parse(gh_policy_request **out, const char *json, size_t len,
 			    const gh_policy_schema *schema, int validate, gh_policy_error *err);
+int gh_policy_request_from_json(gh_policy_request **out, const json_t *root,
+				const gh_policy_schema *schema, int validate, gh_policy_error *err);
 void gh_policy_request_free(gh_policy_request *req);
 
 /* --- authorization --------------------------------------------------- */
