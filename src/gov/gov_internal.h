@@ -222,6 +222,15 @@ void gov_auth_changed(gh_gov *g);
  * closed). Call outside any store section. */
 int gov_policy_load_active(gh_gov *g);
 
+/* Policy text checked as proposing checks it (policy_versions.c): GH_EINVALID
+ * with a field error on field ("line:column: message") when it does not
+ * parse; otherwise *validation lists what the schema and the annotation
+ * rules (@approvals 1..10, @max_duration and @review_within durations above
+ * zero, @approver_group an existing group) say, [] when valid. Takes its
+ * own read sections: call outside any. */
+int gov_policy_check(json_t **validation, gh_gov *g, const char *field, const char *text,
+		     size_t len);
+
 /* Wakes the scheduler to re-plan when due comes before its planned wake-up. */
 void gov_sched_poke(gh_gov *g, int64_t due);
 

@@ -12,6 +12,7 @@
 
 #define POLICY_TEXT_MAX (1024 * 1024)
 #define POLICY_COMMENT_MAX 1000
+#define POLICY_MAX_APPROVALS 10  /* the decider's bound on @approvals (decide_cedar.c) */
 /* settings key of a Cedar schema (.cedarschema text) new versions are checked against */
 #define POLICY_SCHEMA_SETTING "policy.schema"
 
@@ -170,6 +171,80 @@ static int validation_of(json_t **out, gh_gov *g, const gh_policy_set *ps)
 	return rc;
 }
 
+/* Obligations are refused when a version is proposed, never first at
+ * decision time: each problem with an annotation the decider reads is
+ * appended to validation. Takes a read section (groups are looked up). */
+static int annotations_check(json_t *validation, gh_gov *g, const gh_policy_set *ps)
+{
+	char gid[GH_ID_LEN], msg[600];
+	const char *id, *k, *v;
+	int64_t secs;
+	char *end;
+	long n;
+	int rc = 0, found;
+
+	gh_store_read_begin(g->store);
+	for (size_t i = 0; i < gh_policy_set_count(ps) && !rc; i++) {
+		id = gh_policy_set_id(ps, i);
+		for (size_t a = 0; !rc && gh_policy_set_annotation_at(ps, id, a, &k, &v) == 0; a++) {
+			msg[0] = '\0';
+			if (strcmp(k, "approvals") == 0) {
+				n = strtol(v, &end, 10);
+				if (!*v || *end || n < 1 || n > POLICY_MAX_APPROVALS)
+					snprintf(msg, sizeof(msg), "%s: @approvals(\"%s\") is not a count"
+						 " 1..%d", id, v, POLICY_MAX_APPROVALS);
+			} else if (strcmp(k, "max_duration") == 0 || strcmp(k, "review_within") == 0) {
+				if (gh_duration_parse(&secs, v) || secs <= 0)
+					snprintf(msg, sizeof(msg), "%s: @%s(\"%s\") is not a duration"
+						 " above zero (like \"8h\")", id, k, v);
+			} else if (strcmp(k, "approver_group") == 0) {
+				found = gov_resolve(g, "groups", v, gid);
+				if (found == GH_ENOTFOUND || found == GH_ECONFLICT)
+					snprintf(msg, sizeof(msg), "%s: @approver_group(\"%s\"): %s", id,
+						 v, gh_error_last()->message);
+				else
+					rc = found;
+				gh_error_clear();
+			}
+			if (msg[0] && json_array_append_new(validation, json_pack(
+					"{s:s, s:i, s:i, s:s}", "policy", id, "line", 0, "column", 0,
+					"message", msg)))
+				rc = gh_error_set(GH_ERROR, "out of memory");
+		}
+	}
+	gh_store_read_end(g->store);
+	return rc;
+}
+
+/* What proposing says of ps: the schema's findings, then the annotations'. */
+static int check_parsed(json_t **validation, gh_gov *g, const gh_policy_set *ps)
+{
+	int rc = validation_of(validation, g, ps);
+
+	if (!rc && (rc = annotations_check(*validation, g, ps))) {
+		json_decref(*validation);
+		*validation = NULL;
+	}
+	return rc;
+}
+
+int gov_policy_check(json_t **validation, gh_gov *g, const char *field, const char *text,
+		     size_t len)
+{
+	gh_policy_set *ps = NULL;
+	gh_policy_error perr = {0};
+	int rc;
+
+	*validation = NULL;
+	if (gh_policy_set_parse(&ps, text, len, &perr)) {
+		gh_error_field(field, "%d:%d: %s", perr.line, perr.column, perr.message);
+		return GH_EINVALID;
+	}
+	rc = check_parsed(validation, g, ps);
+	gh_policy_set_free(ps);
+	return rc;
+}
+
 static int propose_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *text,
 			  size_t len, const char *comment, size_t npolicies,
 			  const json_t *validation)
@@ -252,7 +327,7 @@ int gh_gov_policy_propose(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	if ((rc = gh_error_fields_finish()))
 		goto cleanup;
 	/* parsing and checking are slow: done before the write lock is taken */
-	if ((rc = validation_of(&validation, g, ps)))
+	if ((rc = check_parsed(&validation, g, ps)))
 		goto cleanup;
 	if ((rc = gh_store_begin(g->store)))
 		goto cleanup;
