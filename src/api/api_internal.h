@@ -164,6 +164,7 @@ int gh_api_handle_policy_propose(gh_api_req *rq);
 int gh_api_handle_policy_active(gh_api_req *rq);
 int gh_api_handle_policy_get(gh_api_req *rq);
 int gh_api_handle_policy_activate(gh_api_req *rq);
+int gh_api_handle_policy_simulate(gh_api_req *rq);
 int gh_api_handle_audit_events(gh_api_req *rq);
 int gh_api_handle_audit_export(gh_api_req *rq);
 

@@ -79,6 +79,7 @@ static const gh_api_route routes[] = {
 	{"GET", "/v1/policies/{ref}", AUDITORS, NONE, NULL, gh_api_handle_policy_get},
 	{"POST", "/v1/policies/{ref}/activate", IAM, OPTIONAL, NULL,
 	 gh_api_handle_policy_activate},
+	{"POST", "/v1/policies/simulate", AUDITORS, BODY, NULL, gh_api_handle_policy_simulate},
 	{"GET", "/v1/audit/events", AUDITORS, NONE, q_audit_events, gh_api_handle_audit_events},
 	{"GET", "/v1/audit/export", AUDITORS, NONE, q_audit_export, gh_api_handle_audit_export},
 };

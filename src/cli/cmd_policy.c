@@ -1,4 +1,5 @@
-/* cmd_policy.c - gatehouse policy: authorize, validate, format, and Cedar conformance runs. */
+/* cmd_policy.c - gatehouse policy: authorize, validate, format, Cedar conformance runs,
+ * and simulate (a what-if against a running server). */
 #include "cli/cli.h"
 
 #include <dirent.h>
@@ -44,11 +45,15 @@ void gh_cmd_policy_usage(FILE *f)
 		"       gatehouse policy conformance [--verbose] DIR...\n"
 		"         run every Cedar integration test under each DIR; paths inside a\n"
 		"         test are relative to its DIR; --verbose prints each failure as JSON\n"
+		"       gatehouse policy simulate FILE [--url URL] [--token TOKEN] [--json]\n"
+		"         ask the server what the policies in FILE would change: requests that\n"
+		"         would flip and active grants no longer permitted (changes nothing);\n"
+		"         --url defaults to --server / $GATEHOUSE_SERVER\n"
 		"  FILE may be - for standard input. A schema is Cedar schema text, or the JSON\n"
 		"  schema format when the file ends in .json or parses as JSON; policies ending\n"
 		"  in .json are policy JSON.\n"
-		"exit status: 0 success, 1 a failure (invalid policies, failed tests), 2 usage,\n"
-		"  unreadable or unparsable input\n");
+		"exit status: 0 success, 1 a failure (invalid policies, failed tests, a refused\n"
+		"  simulation), 2 usage, unreadable or unparsable input, or no server\n");
 }
 
 /* --- reading files -------------------------------------------------------- */
@@ -1038,6 +1043,128 @@ static int cmd_conformance(const gh_cli *c)
 	return n.failed || n.disagree || n.unreadable ? GH_EXIT_FAIL : GH_EXIT_OK;
 }
 
+/* --- simulate: server-backed ---------------------------------------------- */
+
+#define SIMULATE_FILE_MAX (1024 * 1024)  /* the server's own cap on policy text */
+
+static const char *jstr(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "-";
+}
+
+static void print_reasons(const json_t *reasons)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(reasons, i, v)
+		if (json_is_string(v))
+			printf("      %s\n", json_string_value(v));
+}
+
+/* The simulation's answer, for people. */
+static void print_simulation(const json_t *doc)
+{
+	const json_t *policy = json_object_get(doc, "policy");
+	const json_t *req = json_object_get(doc, "requests"), *grants = json_object_get(doc, "grants");
+	const json_t *flips = json_object_get(req, "flips");
+	const json_t *cands = json_object_get(grants, "revocation_candidates");
+	const json_t *active = json_object_get(doc, "active_version");
+	size_t i;
+	json_t *v;
+
+	printf("policy: sha256 %s", jstr(policy, "sha256"));
+	if (json_is_integer(json_object_get(policy, "version")))
+		printf(" (version %" JSON_INTEGER_FORMAT ")",
+		       json_integer_value(json_object_get(policy, "version")));
+	if (json_is_integer(active))
+		printf("; active version %" JSON_INTEGER_FORMAT "\n", json_integer_value(active));
+	else
+		printf("; no version is active\n");
+	if (json_array_size(json_object_get(doc, "validation")) == 0)
+		printf("validation: ok\n");
+	else
+		printf("validation: %zu problem(s); this version cannot be activated\n",
+		       json_array_size(json_object_get(doc, "validation")));
+	json_array_foreach(json_object_get(doc, "validation"), i, v)
+		printf("  %s\n", jstr(v, "message"));
+	printf("requests: %" JSON_INTEGER_FORMAT " pending evaluated, %zu would change\n",
+	       json_integer_value(json_object_get(req, "evaluated")), json_array_size(flips));
+	json_array_foreach(flips, i, v) {
+		const json_t *from = json_object_get(v, "from"), *to = json_object_get(v, "to");
+
+		printf("  %s  %s  subject %s  entitlement %s: %s (%" JSON_INTEGER_FORMAT
+		       ") -> %s (%" JSON_INTEGER_FORMAT ")\n", jstr(v, "request"), jstr(v, "effect"),
+		       jstr(v, "subject"), jstr(v, "entitlement"), jstr(from, "outcome"),
+		       json_integer_value(json_object_get(from, "required_approvals")),
+		       jstr(to, "outcome"), json_integer_value(json_object_get(to, "required_approvals")));
+		print_reasons(json_object_get(to, "reasons"));
+	}
+	printf("grants: %" JSON_INTEGER_FORMAT " active evaluated, %zu revocation candidate(s)\n",
+	       json_integer_value(json_object_get(grants, "evaluated")), json_array_size(cands));
+	json_array_foreach(cands, i, v) {
+		printf("  %s  subject %s  entitlement %s  expires %s\n", jstr(v, "grant"),
+		       jstr(v, "subject"), jstr(v, "entitlement"), jstr(v, "expires_at"));
+		print_reasons(json_object_get(v, "reasons"));
+	}
+}
+
+static int cmd_simulate(const gh_cli *c)
+{
+	static const char *const allowed[] = {"url", NULL};
+	gh_client cl = {c->server, c->token, 60};
+	gh_response r = {0};
+	json_t *body = NULL, *doc = NULL;
+	char *text = NULL;
+	size_t len;
+	int code = GH_EXIT_USAGE;
+
+	if (gh_cli_check_options(c, "policy simulate", allowed)) {
+		gh_cli_error(NULL);
+		return GH_EXIT_USAGE;
+	}
+	if (c->npos != 3)
+		return usage_error("policy simulate takes one FILE (or -)");
+	if (gh_cli_has(c, "url") && !(cl.server = gh_cli_get(c, "url")))
+		return usage_error("option --url needs a URL");
+	if (read_file(&text, &len, c->pos[2], SIMULATE_FILE_MAX)) {
+		gh_cli_error(NULL);
+		goto cleanup;
+	}
+	if (!(body = json_object()) || json_object_set_new(body, "text", json_stringn(text, len))) {
+		fprintf(stderr, "gatehouse: %s: not UTF-8 text\n", c->pos[2]);
+		goto cleanup;
+	}
+	if (gh_client_request(&r, &cl, "POST", "/v1/policies/simulate", body, NULL)) {
+		gh_cli_error(NULL);
+		code = gh_error_last()->code == GH_ERROR ? GH_EXIT_USAGE : GH_EXIT_FAIL;
+		goto cleanup;
+	}
+	if (r.status >= 300) {
+		code = gh_client_report(&r, &cl);
+		goto cleanup;
+	}
+	code = GH_EXIT_OK;
+	if (c->json) {
+		fwrite(r.body ? r.body : "", 1, r.len, stdout);
+		if (!r.len || r.body[r.len - 1] != '\n')
+			putchar('\n');
+	} else if ((doc = r.body ? json_loadb(r.body, r.len, 0, NULL) : NULL)) {
+		print_simulation(doc);
+	} else {
+		fprintf(stderr, "gatehouse: the server's answer is not JSON\n");
+		code = GH_EXIT_FAIL;
+	}
+cleanup:
+	gh_response_free(&r);
+	json_decref(body);
+	json_decref(doc);
+	free(text);
+	return code;
+}
+
 int gh_cmd_policy(gh_cli *c)
 {
 	const char *sub = c->npos > 1 ? c->pos[1] : NULL;
@@ -1054,5 +1181,7 @@ int gh_cmd_policy(gh_cli *c)
 		return cmd_format(c);
 	if (strcmp(sub, "conformance") == 0)
 		return cmd_conformance(c);
+	if (strcmp(sub, "simulate") == 0)
+		return cmd_simulate(c);
 	return usage_error("unknown command 'policy %s'", sub);
 }

@@ -1,4 +1,5 @@
-/* decide_cedar.c - a decider that asks Cedar policies what a request needs. */
+/* decide_cedar.c - a decider that asks Cedar policies what a request needs,
+ * and whether someone may approve, invoke break-glass or delegate. */
 #include "gov/gov_internal.h"
 #include "policy/policy.h"
 
@@ -54,6 +55,7 @@ const char gov_cedar_schema[] =
 	"\tmax_duration_seconds: Long,\n"
 	"\trequestable: Bool,\n"
 	"\tsystem: System,\n"
+	"\ttags: Set<String>,        // catalog tags; a delegation may be bounded by one\n"
 	"};\n"
 	"\n"
 	"// An access request, for approver questions.\n"
@@ -82,35 +84,91 @@ const char gov_cedar_schema[] =
 	"\t},\n"
 	"};\n"
 	"\n"
-	"// May this person approve this request?\n"
+	"// May this person (the approver) approve this request? Asked after the\n"
+	"// built-in invariants, which no policy can weaken.\n"
 	"action \"approve\" appliesTo {\n"
 	"\tprincipal: Identity,\n"
 	"\tresource: Request,\n"
 	"\tcontext: {},\n"
 	"};\n"
 	"\n"
-	"// May this person invoke break-glass access?\n"
+	"// May this person (the requester) invoke break-glass access? The subject who\n"
+	"// would receive the access rides in the context.\n"
 	"action \"break_glass\" appliesTo {\n"
 	"\tprincipal: Identity,\n"
 	"\tresource: Entitlement,\n"
 	"\tcontext: {\n"
 	"\t\tincident_ref: String,\n"
 	"\t\tduration_seconds: Long,\n"
+	"\t\tsubject: Identity,\n"
+	"\t},\n"
+	"};\n"
+	"\n"
+	"// May this person delegate approval of part of a control-owner group's\n"
+	"// catalog (the resource: that group) to another group, for a while?\n"
+	"action \"delegate\" appliesTo {\n"
+	"\tprincipal: Identity,\n"
+	"\tresource: Group,\n"
+	"\tcontext: {\n"
+	"\t\tto_group: Group,\n"
+	"\t\tscope_type: String,      // \"system\" or \"tag\"\n"
+	"\t\tscope: String,           // the system's id, or the tag\n"
+	"\t\tduration_seconds: Long,\n"
 	"\t},\n"
 	"};\n";
 
+/* One policy's annotations, borrowed from the (immutable) policy set: looked
+ * up once when the decider is built, not at every decision. */
+typedef struct policy_info {
+	const char *id;
+	size_t n;
+	const char **keys;
+	const char **values;
+} policy_info;
+
 typedef struct cedar_ctx {
 	gh_policy_set *ps;
-	gh_policy_schema *schema;
+	gh_policy_schema *schema;  /* parsed once per decider */
+	policy_info *info;         /* one per policy, in set order */
+	size_t ninfo;
 	char version[64];
 } cedar_ctx;
 
-/* What the determining permits of "request" oblige; the strictest value wins. */
+/* What the determining permits oblige; the strictest value wins. */
 typedef struct obligations {
 	int approvals;         /* 0 when no policy says */
 	int64_t max_duration;  /* 0 when no policy says */
+	int64_t review_within; /* 0 when no policy says */
+	json_t *groups;        /* NULL or the raw @approver_group values, deduplicated */
 	int malformed;         /* an annotation that does not parse: fail closed */
 } obligations;
+
+/* JSON text written directly: a question's entities and request go to the
+ * engine as text, and building jansson values only to print them doubled
+ * the cost of a decision. Most questions fit in small, without malloc. */
+#define CEDAR_TEXT_MAX (1024 * 1024)
+
+typedef struct jbuf {
+	char *p;
+	size_t n, cap;
+	int bad;               /* out of memory or past CEDAR_TEXT_MAX */
+	char small[4096];
+} jbuf;
+
+/* The entities of one question, each uid listed once. */
+#define ENTS_INLINE 32
+
+typedef struct ents {
+	jbuf text;             /* "[{...},{...}" until closed */
+	const char **seen;     /* type, id pairs (borrowed from the facts) */
+	size_t nseen, capseen;
+	const char *inline_seen[2 * ENTS_INLINE];
+} ents;
+
+static int nomem(void)
+{
+	return gh_error_set(GH_ERROR, "out of memory asking Cedar");
+}
 
 static int reason(gh_decision *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -148,135 +206,235 @@ static const char *fstr_or(const json_t *obj, const char *key, const json_t *sub
 	return s ? s : fstr(subject, "id");
 }
 
-static json_t *entity_ref(const char *type, const char *id)
+static json_int_t fint(const json_t *obj, const char *key)
 {
-	return json_pack("{s:{s:s, s:s}}", "__entity", "type", type, "id", id);
+	return json_integer_value(json_object_get(obj, key));
 }
 
-/* Adds {"uid","attrs","parents"} once per uid (seen holds "type/id" keys). */
-static int add_entity(json_t *list, json_t *seen, const char *type, const char *id, json_t *attrs,
-		      json_t *parents)
-{
-	char key[GH_ID_LEN + 32];
-	json_t *e;
+/* --- JSON text -------------------------------------------------------- */
 
-	snprintf(key, sizeof(key), "%s/%s", type, id);
-	if (json_object_get(seen, key)) {
-		json_decref(attrs);
-		json_decref(parents);
+static void jb_init(jbuf *b)
+{
+	b->p = b->small;
+	b->n = 0;
+	b->cap = sizeof(b->small);
+	b->bad = 0;
+	b->p[0] = '\0';
+}
+
+static void jb_free(jbuf *b)
+{
+	if (b->p != b->small)
+		free(b->p);
+	jb_init(b);
+}
+
+static int jb_room(jbuf *b, size_t more)
+{
+	size_t cap = b->cap;
+	char *p;
+
+	if (b->bad)
+		return 0;
+	if (b->n + more < b->cap)
+		return 1;
+	while (cap <= b->n + more)
+		cap *= 2;
+	if (cap > CEDAR_TEXT_MAX || !(p = b->p == b->small ? malloc(cap) : realloc(b->p, cap))) {
+		b->bad = 1;
 		return 0;
 	}
-	e = json_pack("{s:{s:s, s:s}, s:o, s:o}", "uid", "type", type, "id", id, "attrs",
-		      attrs ? attrs : json_object(), "parents", parents ? parents : json_array());
-	if (!e || json_array_append_new(list, e) || json_object_set_new(seen, key, json_true()))
-		return -1;
-	return 0;
+	if (b->p == b->small)
+		memcpy(p, b->small, b->n + 1);
+	b->p = p;
+	b->cap = cap;
+	return 1;
 }
 
-static int set_opt_string(json_t *obj, const char *key, const char *s)
+static void jb_raw(jbuf *b, const char *s)
 {
-	return s ? json_object_set_new(obj, key, json_string(s)) : 0;
+	size_t n = strlen(s);
+
+	if (jb_room(b, n)) {
+		memcpy(b->p + b->n, s, n + 1);
+		b->n += n;
+	}
 }
 
-/* The entities of a request's facts: the subject (parents: all its groups),
- * those groups, the entitlement (parent: its system), the system and the
- * control owner group. The caller checked the ids are present. */
-static json_t *facts_entities(const json_t *subject, const json_t *ent)
+/* s as a JSON string (s is UTF-8, as jansson keeps it). */
+static void jb_str(jbuf *b, const char *s)
 {
-	const char *sid = fact_string(subject, "id"), *eid = fact_string(ent, "id");
-	const char *sys = fact_string(ent, "system");
-	const char *cog = fact_string(ent, "control_owner_group");
-	json_t *list = json_array(), *seen = json_object(), *attrs = NULL, *parents = NULL;
-	json_t *roles = NULL, *v;
-	size_t i;
-	int bad = !list || !seen;
+	static const char hex[] = "0123456789abcdef";
 
-	/* subject */
-	if (!bad) {
-		attrs = json_pack("{s:s, s:s, s:s}", "kind", fstr(subject, "kind"),
-				  "name", fstr(subject, "name"), "status",
-				  fstr(subject, "status"));
-		roles = json_array();
-		parents = json_array();
-		bad = !attrs || !roles || !parents;
+	if (!jb_room(b, 2 * strlen(s) + 2 + 8))
+		return;
+	b->p[b->n++] = '"';
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			b->p[b->n++] = '\\';
+			b->p[b->n++] = (char)ch;
+		} else if (ch < 0x20) {
+			/* rare: room for the longer escape first */
+			if (!jb_room(b, 6 + strlen(s)))
+				return;
+			memcpy(b->p + b->n, "\\u00", 4);
+			b->p[b->n + 4] = hex[ch >> 4];
+			b->p[b->n + 5] = hex[ch & 15];
+			b->n += 6;
+		} else {
+			b->p[b->n++] = (char)ch;
+		}
 	}
-	if (!bad) {
-		json_array_foreach(json_object_get(subject, "roles"), i, v)
-			if (json_is_string(v))
-				bad |= json_array_append(roles, v);
-		json_array_foreach(json_object_get(subject, "groups"), i, v)
-			if (json_is_string(v))
-				bad |= json_array_append_new(parents, json_pack(
-					"{s:s, s:s}", "type", "Group", "id", json_string_value(v)));
-		bad |= json_object_set(attrs, "roles", roles);
-		bad |= set_opt_string(attrs, "environment", fact_string(subject, "environment"));
-		bad |= set_opt_string(attrs, "purpose", fact_string(subject, "purpose"));
-		if (fact_string(subject, "owner"))
-			bad |= json_object_set_new(attrs, "owner", entity_ref("Identity", fact_string(
-							   subject, "owner")));
-		bad = bad || add_entity(list, seen, "Identity", sid, attrs, parents);
-		attrs = parents = NULL;
-	}
-	if (!bad)
-		json_array_foreach(json_object_get(subject, "groups"), i, v)
-			if (json_is_string(v))
-				bad |= add_entity(list, seen, "Group", json_string_value(v), NULL, NULL);
-	/* entitlement, its system and control owner group */
-	if (!bad) {
-		attrs = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:b, s:o}",
-				  "name", fstr(ent, "name"),
-				  "risk_tier", fstr(ent, "risk_tier"),
-				  "data_sensitivity", fstr(ent, "data_sensitivity"),
-				  "environment", fstr(ent, "environment"),
-				  "control_owner_group", entity_ref("Group", cog),
-				  "max_duration_seconds",
-				  json_integer_value(json_object_get(ent, "max_duration_seconds")),
-				  "requestable", json_is_true(json_object_get(ent, "requestable")),
-				  "system", entity_ref("System", sys));
-		parents = json_pack("[{s:s, s:s}]", "type", "System", "id", sys);
-		bad = !attrs || !parents || add_entity(list, seen, "Entitlement", eid, attrs, parents);
-		attrs = parents = NULL;
-	}
-	bad = bad || add_entity(list, seen, "System", sys, NULL, NULL) ||
-	      add_entity(list, seen, "Group", cog, NULL, NULL);
-	json_decref(attrs);
-	json_decref(parents);
-	json_decref(roles);
-	json_decref(seen);
-	if (bad) {
-		json_decref(list);
-		return NULL;
-	}
-	return list;
+	b->p[b->n++] = '"';
+	b->p[b->n] = '\0';
 }
 
-static json_t *facts_request(const json_t *subject, const json_t *ent, const json_t *req)
+static void jb_int(jbuf *b, json_int_t v)
 {
-	json_t *ctx = json_pack("{s:I, s:b, s:s, s:o, s:o}",
-				"duration_seconds",
-				json_integer_value(json_object_get(req, "duration_seconds")),
-				"emergency", json_is_true(json_object_get(req, "emergency")),
-				"channel", fstr(req, "channel"),
-				"requester", entity_ref("Identity", fstr_or(req, "requester", subject)),
-				"submitted_by", entity_ref("Identity", fstr_or(req, "submitted_by", subject)));
+	char num[32];
 
-	if (!ctx || set_opt_string(ctx, "ticket_ref", fact_string(req, "ticket_ref"))) {
-		json_decref(ctx);
-		return NULL;
+	snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, v);
+	jb_raw(b, num);
+}
+
+/* ,"key":"value" (a leading comma unless first) */
+static void jb_kv(jbuf *b, const char *key, const char *value, int first)
+{
+	jb_raw(b, first ? "\"" : ",\"");
+	jb_raw(b, key);
+	jb_raw(b, "\":");
+	jb_str(b, value);
+}
+
+/* ,"key":number */
+static void jb_kint(jbuf *b, const char *key, json_int_t v)
+{
+	jb_raw(b, ",\"");
+	jb_raw(b, key);
+	jb_raw(b, "\":");
+	jb_int(b, v);
+}
+
+/* ,"key":true|false */
+static void jb_kbool(jbuf *b, const char *key, int v)
+{
+	jb_raw(b, ",\"");
+	jb_raw(b, key);
+	jb_raw(b, v ? "\":true" : "\":false");
+}
+
+/* ,"key":{"__entity":{"type":type,"id":id}} */
+static void jb_ref(jbuf *b, const char *key, const char *type, const char *id)
+{
+	jb_raw(b, ",\"");
+	jb_raw(b, key);
+	jb_raw(b, "\":{\"__entity\":{\"type\":\"");
+	jb_raw(b, type);
+	jb_raw(b, "\",\"id\":");
+	jb_str(b, id);
+	jb_raw(b, "}}");
+}
+
+/* the strings of an array fact, as a JSON array */
+static void jb_strings(jbuf *b, const json_t *arr)
+{
+	size_t i, n = 0;
+	json_t *v;
+
+	jb_raw(b, "[");
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v)) {
+			if (n++)
+				jb_raw(b, ",");
+			jb_str(b, json_string_value(v));
+		}
+	jb_raw(b, "]");
+}
+
+/* --- policies and their annotations ----------------------------------- */
+
+/* Ids are "policy0", "policy1", ... in set order (policy.h): found by number. */
+static const policy_info *info_of(const cedar_ctx *c, const char *id)
+{
+	unsigned long i;
+	char *end;
+
+	if (strncmp(id, "policy", 6) == 0) {
+		i = strtoul(id + 6, &end, 10);
+		if (!*end && i < c->ninfo && strcmp(c->info[i].id, id) == 0)
+			return &c->info[i];
 	}
-	return json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:o}",
-			 "principal", "type", "Identity", "id", fact_string(subject, "id"),
-			 "action", "type", "Action", "id", "request",
-			 "resource", "type", "Entitlement", "id", fact_string(ent, "id"),
-			 "context", ctx);
+	for (size_t k = 0; k < c->ninfo; k++)
+		if (strcmp(c->info[k].id, id) == 0)
+			return &c->info[k];
+	return NULL;
 }
 
 static const char *annotation(const cedar_ctx *c, const char *policy, const char *key)
 {
-	return gh_policy_set_annotation(c->ps, policy, key);
+	const policy_info *p = info_of(c, policy);
+
+	for (size_t i = 0; p && i < p->n; i++)
+		if (strcmp(p->keys[i], key) == 0)
+			return p->values[i];
+	return NULL;
 }
 
-/* " because <@reason>" or "" */
+/* All of a policy's annotations, as strings. */
+static json_t *annotations_json(const cedar_ctx *c, const char *policy)
+{
+	const policy_info *p = info_of(c, policy);
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && p && i < p->n; i++)
+		if (json_object_set_new(o, p->keys[i], json_string(p->values[i]))) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+static int info_build(cedar_ctx *c)
+{
+	const char *k, *v;
+	size_t n;
+
+	c->ninfo = gh_policy_set_count(c->ps);
+	if (c->ninfo && !(c->info = calloc(c->ninfo, sizeof(*c->info))))
+		return -1;
+	for (size_t i = 0; i < c->ninfo; i++) {
+		policy_info *p = &c->info[i];
+
+		p->id = gh_policy_set_id(c->ps, i);
+		for (n = 0; gh_policy_set_annotation_at(c->ps, p->id, n, &k, &v) == 0; n++)
+			;
+		if (!n)
+			continue;
+		if (!(p->keys = calloc(2 * n, sizeof(*p->keys))))
+			return -1;
+		p->values = p->keys + n;
+		for (p->n = 0; p->n < n; p->n++)
+			gh_policy_set_annotation_at(c->ps, p->id, p->n, &p->keys[p->n],
+						    &p->values[p->n]);
+	}
+	return 0;
+}
+
+static void ctx_free(cedar_ctx *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; c->info && i < c->ninfo; i++)
+		free(c->info[i].keys);
+	free(c->info);
+	gh_policy_set_free(c->ps);
+	gh_policy_schema_free(c->schema);
+	free(c);
+}
+
+/* " : <@reason>" or "" */
 static void because(char *out, size_t outlen, const cedar_ctx *c, const char *policy)
 {
 	const char *r = annotation(c, policy, "reason");
@@ -284,46 +442,255 @@ static void because(char *out, size_t outlen, const cedar_ctx *c, const char *po
 	snprintf(out, outlen, "%s%s", r && *r ? ": " : "", r && *r ? r : "");
 }
 
-/* Asks Cedar about action; *resp is NULL (and a reason says why) when the
- * question could not be put. Evaluation errors are listed in reasons. */
-static int ask(gh_policy_response **resp, gh_decision *out, const cedar_ctx *c,
-	       const gh_policy_entities *es, json_t *reqj, const char *action)
+/* --- entities --------------------------------------------------------- */
+
+static void ents_init(ents *e)
+{
+	jb_init(&e->text);
+	e->nseen = 0;
+	jb_raw(&e->text, "[");
+	e->seen = e->inline_seen;
+	e->capseen = ENTS_INLINE;
+}
+
+static void ents_clear(ents *e)
+{
+	jb_free(&e->text);
+	if (e->seen != e->inline_seen)
+		free((void *)e->seen);
+	e->seen = e->inline_seen;
+	e->nseen = 0;
+}
+
+/* Opens {"uid":{...} for an entity not yet listed; 0 when it is (or on
+ * failure, which e->text.bad records). */
+static int ent_begin(ents *e, const char *type, const char *id)
+{
+	const char **p;
+
+	for (size_t i = 0; i < e->nseen; i++)
+		if (strcmp(e->seen[2 * i + 1], id) == 0 && strcmp(e->seen[2 * i], type) == 0)
+			return 0;
+	if (e->nseen == e->capseen) {
+		p = malloc(4 * e->capseen * sizeof(*p));
+		if (!p) {
+			e->text.bad = 1;
+			return 0;
+		}
+		memcpy(p, e->seen, 2 * e->nseen * sizeof(*p));
+		if (e->seen != e->inline_seen)
+			free((void *)e->seen);
+		e->seen = p;
+		e->capseen *= 2;
+	}
+	e->seen[2 * e->nseen] = type;
+	e->seen[2 * e->nseen + 1] = id;
+	jb_raw(&e->text, e->nseen++ ? ",{\"uid\":{\"type\":\"" : "{\"uid\":{\"type\":\"");
+	jb_raw(&e->text, type);
+	jb_raw(&e->text, "\",\"id\":");
+	jb_str(&e->text, id);
+	jb_raw(&e->text, "}");
+	return 1;
+}
+
+/* An entity without attributes or parents (groups, systems). */
+static void ents_bare(ents *e, const char *type, const char *id)
+{
+	if (ent_begin(e, type, id))
+		jb_raw(&e->text, "}");
+}
+
+/* An identity (parents: every group it belongs to) and those groups. */
+static void ents_identity(ents *e, const json_t *f)
+{
+	const json_t *groups = json_object_get(f, "groups");
+	jbuf *b = &e->text;
+	size_t i, n = 0;
+	json_t *v;
+
+	if (ent_begin(e, "Identity", fstr(f, "id"))) {
+		jb_raw(b, ",\"attrs\":{");
+		jb_kv(b, "kind", fstr(f, "kind"), 1);
+		jb_kv(b, "name", fstr(f, "name"), 0);
+		jb_kv(b, "status", fstr(f, "status"), 0);
+		jb_raw(b, ",\"roles\":");
+		jb_strings(b, json_object_get(f, "roles"));
+		if (fact_string(f, "environment"))
+			jb_kv(b, "environment", fact_string(f, "environment"), 0);
+		if (fact_string(f, "purpose"))
+			jb_kv(b, "purpose", fact_string(f, "purpose"), 0);
+		if (fact_string(f, "owner"))
+			jb_ref(b, "owner", "Identity", fact_string(f, "owner"));
+		jb_raw(b, "},\"parents\":[");
+		json_array_foreach(groups, i, v)
+			if (json_is_string(v)) {
+				jb_raw(b, n++ ? ",{\"type\":\"Group\",\"id\":" : "{\"type\":\"Group\",\"id\":");
+				jb_str(b, json_string_value(v));
+				jb_raw(b, "}");
+			}
+		jb_raw(b, "]}");
+	}
+	json_array_foreach(groups, i, v)
+		if (json_is_string(v))
+			ents_bare(e, "Group", json_string_value(v));
+}
+
+/* An entitlement (parent: its system), its system and control owner group. */
+static void ents_entitlement(ents *e, const json_t *f)
+{
+	const char *sys = fstr(f, "system"), *cog = fstr(f, "control_owner_group");
+	jbuf *b = &e->text;
+
+	if (ent_begin(e, "Entitlement", fstr(f, "id"))) {
+		jb_raw(b, ",\"attrs\":{");
+		jb_kv(b, "name", fstr(f, "name"), 1);
+		jb_kv(b, "risk_tier", fstr(f, "risk_tier"), 0);
+		jb_kv(b, "data_sensitivity", fstr(f, "data_sensitivity"), 0);
+		jb_kv(b, "environment", fstr(f, "environment"), 0);
+		jb_ref(b, "control_owner_group", "Group", cog);
+		jb_kint(b, "max_duration_seconds", fint(f, "max_duration_seconds"));
+		jb_kbool(b, "requestable", json_is_true(json_object_get(f, "requestable")));
+		jb_ref(b, "system", "System", sys);
+		jb_raw(b, ",\"tags\":");
+		jb_strings(b, json_object_get(f, "tags"));
+		jb_raw(b, "},\"parents\":[{\"type\":\"System\",\"id\":");
+		jb_str(b, sys);
+		jb_raw(b, "}]}");
+	}
+	ents_bare(e, "System", sys);
+	ents_bare(e, "Group", cog);
+}
+
+/* {"principal","action","resource","context"} as text into b; context is
+ * the text of a JSON object. */
+static void request_text(jbuf *b, const char *pid, const char *action, const char *rtype,
+			 const char *rid, const jbuf *context)
+{
+	jb_free(b);
+	jb_raw(b, "{\"principal\":{\"type\":\"Identity\",\"id\":");
+	jb_str(b, pid);
+	jb_raw(b, "},\"action\":{\"type\":\"Action\",\"id\":");
+	jb_str(b, action);
+	jb_raw(b, "},\"resource\":{\"type\":\"");
+	jb_raw(b, rtype);
+	jb_raw(b, "\",\"id\":");
+	jb_str(b, rid);
+	jb_raw(b, "},\"context\":");
+	jb_raw(b, context->bad ? "" : context->p);
+	jb_raw(b, "}");
+	b->bad |= context->bad;
+}
+
+/* --- asking ----------------------------------------------------------- */
+
+static int list_append(json_t **list, json_t *item)
+{
+	if (!item || (!*list && !(*list = json_array())) || json_array_append_new(*list, item)) {
+		json_decref(item);
+		return nomem();
+	}
+	return 0;
+}
+
+/* Records the determining policies of resp (each with all its annotations)
+ * and the policies that errored (skipped, listed in reasons too). */
+static int record(gh_decision *out, const cedar_ctx *c, const gh_policy_response *resp,
+		  const char *action)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < resp->nerrors && !rc; i++) {
+		rc = reason(out, "%s errored on %s and was skipped: %s", resp->errors[i], action,
+			    resp->error_messages[i]);
+		rc = rc ? rc : list_append(&out->errors, json_pack("{s:s, s:s, s:s}", "policy",
+				resp->errors[i], "action", action, "message",
+				resp->error_messages[i]));
+	}
+	/* Cedar: an allow is determined by permits, a deny by forbids */
+	for (size_t i = 0; i < resp->nreasons && !rc; i++)
+		rc = list_append(&out->determining,
+				 json_pack("{s:s, s:s, s:s, s:o}", "policy", resp->reasons[i],
+					   "action", action, "effect", resp->allow ? "permit" : "forbid",
+					   "annotations", annotations_json(c, resp->reasons[i])));
+	return rc;
+}
+
+/* The entities of e, parsed against the schema; *es NULL (and a reason
+ * says why) when they do not fit. */
+static int entities(gh_policy_entities **es, gh_decision *out, const cedar_ctx *c, ents *e)
+{
+	gh_policy_error perr = {0};
+
+	*es = NULL;
+	jb_raw(&e->text, "]");
+	if (e->text.bad)
+		return gh_error_set(GH_ERROR, "out of memory, or entities over %d bytes, asking "
+				    "Cedar", CEDAR_TEXT_MAX);
+	if (gh_policy_entities_parse(es, e->text.p, e->text.n, c->schema, &perr))
+		return reason(out, "cedar: the entities do not fit the schema: %s", perr.message);
+	return 0;
+}
+
+/* Asks Cedar the question in text (a request for action) and records the
+ * answer's determining policies and errors; *resp is NULL (and a reason
+ * says why) when the question could not be put. */
+static int put(gh_policy_response **resp, gh_decision *out, const cedar_ctx *c,
+	       const gh_policy_entities *es, const jbuf *text, const char *action)
 {
 	gh_policy_request *req = NULL;
 	gh_policy_error perr = {0};
-	char *text = NULL;
-	size_t i;
 	int rc = 0;
 
 	*resp = NULL;
-	if (json_object_set_new(json_object_get(reqj, "action"), "id", json_string(action)) ||
-	    !(text = json_dumps(reqj, JSON_COMPACT))) {
-		rc = gh_error_set(GH_ERROR, "out of memory asking Cedar");
-		goto cleanup;
-	}
-	if (gh_policy_request_parse(&req, text, strlen(text), c->schema, 1, &perr)) {
-		rc = reason(out, "cedar: the %s request does not fit the schema: %s", action,
-			    perr.message);
-		goto cleanup;
-	}
-	if (gh_policy_authorize(resp, c->ps, es, req)) {
+	if (!es)
+		return 0;
+	if (text->bad)
+		return nomem();
+	if (gh_policy_request_parse(&req, text->p, text->n, c->schema, 1, &perr))
+		return reason(out, "cedar: the %s request does not fit the schema: %s", action,
+			      perr.message);
+	if (gh_policy_authorize(resp, c->ps, es, req))
 		rc = gh_error_set(GH_ERROR, "Cedar could not evaluate %s", action);
-		goto cleanup;
-	}
-	for (i = 0; i < (*resp)->nerrors && !rc; i++)
-		rc = reason(out, "%s errored on %s and was skipped: %s", (*resp)->errors[i], action,
-			    (*resp)->error_messages[i]);
-cleanup:
+	else
+		rc = record(out, c, *resp, action);
 	if (rc) {
 		gh_policy_response_free(*resp);
 		*resp = NULL;
 	}
 	gh_policy_request_free(req);
-	free(text);
 	return rc;
 }
 
-/* Reads the obligations of one determining permit into ob, recording them. */
+/* "policyN permits <what>: <@reason>" (or "policyN forbids: <@reason>",
+ * "policyN forbids <what>") for each determining policy, or the default deny. */
+static int explain(gh_decision *out, const cedar_ctx *c, const gh_policy_response *resp,
+		   const char *what)
+{
+	char why[600];
+	int rc = 0;
+
+	for (size_t i = 0; i < resp->nreasons && !rc; i++) {
+		because(why, sizeof(why), c, resp->reasons[i]);
+		if (resp->allow)
+			rc = reason(out, "%s permits %s%s", resp->reasons[i], what, why);
+		else
+			rc = *why ? reason(out, "%s forbids%s", resp->reasons[i], why)
+				  : reason(out, "%s forbids %s", resp->reasons[i], what);
+	}
+	if (!rc && !resp->allow && resp->nreasons == 0)
+		rc = reason(out, "no policy permits %s (default deny)", what);
+	return rc;
+}
+
+static int duration_min(int64_t *cur, int64_t v)
+{
+	if (*cur == 0 || v < *cur)
+		*cur = v;
+	return 0;
+}
+
+/* Reads the obligations of one determining permit into ob, recording them
+ * in reasons. A malformed value sets ob->malformed (the caller denies). */
 static int read_obligations(obligations *ob, gh_decision *out, const cedar_ctx *c,
 			    const char *policy)
 {
@@ -344,20 +711,30 @@ static int read_obligations(obligations *ob, gh_decision *out, const cedar_ctx *
 		}
 	}
 	if ((v = annotation(c, policy, "max_duration"))) {
-		if (gh_duration_parse(&secs, v)) {
+		if (gh_duration_parse(&secs, v) || secs <= 0) {
 			ob->malformed = 1;
 			rc |= reason(out, "%s: @max_duration(\"%s\") is not a duration", policy, v);
-		} else if (ob->max_duration == 0 || secs < ob->max_duration) {
-			ob->max_duration = secs;
+		} else {
+			duration_min(&ob->max_duration, secs);
 		}
 	}
-	if ((v = annotation(c, policy, "approver_group")))
+	if ((v = annotation(c, policy, "approver_group"))) {
+		size_t i;
+		json_t *g;
+		int seen = 0;
+
 		rc |= reason(out, "%s: approver_group %s", policy, v);
+		json_array_foreach(ob->groups, i, g)
+			seen |= strcmp(json_string_value(g), v) == 0;
+		if (!seen && !rc)
+			rc = list_append(&ob->groups, json_string(v));
+	}
 	if ((v = annotation(c, policy, "review_within"))) {
-		if (gh_duration_parse(&secs, v)) {
+		if (gh_duration_parse(&secs, v) || secs <= 0) {
 			ob->malformed = 1;
 			rc |= reason(out, "%s: @review_within(\"%s\") is not a duration", policy, v);
 		} else {
+			duration_min(&ob->review_within, secs);
 			rc |= reason(out, "%s: review_within %s", policy, v);
 		}
 	}
@@ -366,11 +743,35 @@ static int read_obligations(obligations *ob, gh_decision *out, const cedar_ctx *
 	return rc;
 }
 
+/* The obligations of every determining permit of resp. */
+static int read_all_obligations(obligations *ob, gh_decision *out, const cedar_ctx *c,
+				const gh_policy_response *resp)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < resp->nreasons && !rc; i++)
+		rc = read_obligations(ob, out, c, resp->reasons[i]);
+	return rc;
+}
+
 static void set_outcome(gh_decision *d, const char *outcome, int approvals)
 {
 	snprintf(d->outcome, sizeof(d->outcome), "%s", outcome);
 	d->required_approvals = approvals;
 }
+
+static int begin(gh_decision *out, const cedar_ctx *c, const char *outcome)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->source, sizeof(out->source), "%s", CEDAR_SOURCE);
+	snprintf(out->policy_version, sizeof(out->policy_version), "%s", c->version);
+	set_outcome(out, outcome, 0);
+	if (!(out->reasons = json_array()))
+		return gh_error_set(GH_ERROR, "out of memory recording a decision");
+	return 0;
+}
+
+/* --- request and auto_approve ---------------------------------------- */
 
 /* Default deny, forbid overrides permit; anything that cannot be asked is
  * denied, and a malformed obligation denies rather than weakens. */
@@ -382,51 +783,45 @@ static int cedar_decide(void *ctxp, gh_decision *out, const json_t *facts)
 	const json_t *req = json_object_get(facts, "request");
 	gh_policy_response *asked = NULL, *autoa = NULL;
 	gh_policy_entities *es = NULL;
-	gh_policy_error perr = {0};
 	obligations ob = {0};
-	json_t *ents = NULL, *reqj = NULL;
-	char *text = NULL, why[600], dur[32];
-	size_t i;
-	int rc = 0;
+	ents e;
+	jbuf ctx, text;
+	char dur[32];
+	int rc;
 
-	memset(out, 0, sizeof(*out));
-	snprintf(out->source, sizeof(out->source), "%s", CEDAR_SOURCE);
-	snprintf(out->policy_version, sizeof(out->policy_version), "%s", c->version);
-	set_outcome(out, "denied", 0);
-	if (!(out->reasons = json_array()))
-		return gh_error_set(GH_ERROR, "out of memory recording a decision");
-	out->max_duration = json_integer_value(json_object_get(ent, "max_duration_seconds"));
+	ents_init(&e);
+	jb_init(&ctx);
+	jb_init(&text);
+	if ((rc = begin(out, c, "denied")))
+		goto cleanup;
+	out->max_duration = fint(ent, "max_duration_seconds");
 	if (!fact_string(subject, "id") || !fact_string(ent, "id") || !fact_string(ent, "system") ||
-	    !fact_string(ent, "control_owner_group"))
-		return reason(out, "cedar: the facts lack the subject's or entitlement's ids");
+	    !fact_string(ent, "control_owner_group")) {
+		rc = reason(out, "cedar: the facts lack the subject's or entitlement's ids");
+		goto cleanup;
+	}
+	ents_identity(&e, subject);
+	ents_entitlement(&e, ent);
+	jb_raw(&ctx, "{\"duration_seconds\":");
+	jb_int(&ctx, fint(req, "duration_seconds"));
+	jb_kbool(&ctx, "emergency", json_is_true(json_object_get(req, "emergency")));
+	jb_kv(&ctx, "channel", fstr(req, "channel"), 0);
+	if (fact_string(req, "ticket_ref"))
+		jb_kv(&ctx, "ticket_ref", fact_string(req, "ticket_ref"), 0);
+	jb_ref(&ctx, "requester", "Identity", fstr_or(req, "requester", subject));
+	jb_ref(&ctx, "submitted_by", "Identity", fstr_or(req, "submitted_by", subject));
+	jb_raw(&ctx, "}");
+	request_text(&text, fstr(subject, "id"), "request", "Entitlement", fstr(ent, "id"), &ctx);
 
-	if (!(ents = facts_entities(subject, ent)) || !(reqj = facts_request(subject, ent, req)) ||
-	    !(text = json_dumps(ents, JSON_COMPACT))) {
-		rc = gh_error_set(GH_ERROR, "out of memory building Cedar entities");
-		goto cleanup;
-	}
-	if (gh_policy_entities_parse(&es, text, strlen(text), c->schema, &perr)) {
-		rc = reason(out, "cedar: the entities do not fit the schema: %s", perr.message);
-		goto cleanup;
-	}
-	if ((rc = ask(&asked, out, c, es, reqj, "request")) || !asked)
+	if ((rc = entities(&es, out, c, &e)) || (rc = put(&asked, out, c, es, &text, "request")) ||
+	    !asked)
 		goto cleanup;
 	if (!asked->allow) {
-		for (i = 0; i < asked->nreasons && !rc; i++) {
-			because(why, sizeof(why), c, asked->reasons[i]);
-			rc = reason(out, "%s forbids%s", asked->reasons[i],
-				    *why ? why : " the request");
-		}
-		if (!rc && asked->nreasons == 0)
-			rc = reason(out, "no policy permits the request (default deny)");
+		rc = explain(out, c, asked, "the request");
 		goto cleanup;
 	}
-	for (i = 0; i < asked->nreasons && !rc; i++) {
-		because(why, sizeof(why), c, asked->reasons[i]);
-		rc = reason(out, "%s permits the request%s", asked->reasons[i], why);
-		rc = rc ? rc : read_obligations(&ob, out, c, asked->reasons[i]);
-	}
-	if (rc)
+	if ((rc = explain(out, c, asked, "the request")) ||
+	    (rc = read_all_obligations(&ob, out, c, asked)))
 		goto cleanup;
 	if (ob.malformed) {
 		rc = reason(out, "denied: a determining policy's obligation is malformed");
@@ -434,19 +829,23 @@ static int cedar_decide(void *ctxp, gh_decision *out, const json_t *facts)
 	}
 	if (ob.max_duration > 0 && (out->max_duration <= 0 || ob.max_duration < out->max_duration))
 		out->max_duration = ob.max_duration;
+	out->review_within = ob.review_within;
+	out->approver_groups = ob.groups;
+	ob.groups = NULL;
 
-	if ((rc = ask(&autoa, out, c, es, reqj, "auto_approve")))
+	request_text(&text, fstr(subject, "id"), "auto_approve", "Entitlement", fstr(ent, "id"),
+		     &ctx);
+	if ((rc = put(&autoa, out, c, es, &text, "auto_approve")))
 		goto cleanup;
 	if (autoa && autoa->allow) {
 		set_outcome(out, "auto_approved", 0);
-		for (i = 0; i < autoa->nreasons && !rc; i++) {
-			because(why, sizeof(why), c, autoa->reasons[i]);
-			rc = reason(out, "%s permits auto_approve%s", autoa->reasons[i], why);
-		}
+		rc = explain(out, c, autoa, "auto_approve");
 		goto cleanup;
 	}
 	set_outcome(out, "approval_required", ob.approvals > 0 ? ob.approvals : 1);
-	for (i = 0; autoa && i < autoa->nreasons && !rc; i++) {
+	for (size_t i = 0; autoa && i < autoa->nreasons && !rc; i++) {
+		char why[600];
+
 		because(why, sizeof(why), c, autoa->reasons[i]);
 		rc = reason(out, "%s forbids auto_approve%s", autoa->reasons[i], why);
 	}
@@ -454,15 +853,169 @@ static int cedar_decide(void *ctxp, gh_decision *out, const json_t *facts)
 	rc = rc ? rc : reason(out, "%d approval(s) required; the grant is capped at %s",
 			      out->required_approvals, dur);
 cleanup:
-	if (rc) {
+	if (rc)
 		gh_decision_clear(out);
-	}
+	json_decref(ob.groups);
 	gh_policy_response_free(asked);
 	gh_policy_response_free(autoa);
 	gh_policy_entities_free(es);
-	json_decref(ents);
-	json_decref(reqj);
-	free(text);
+	ents_clear(&e);
+	jb_free(&ctx);
+	jb_free(&text);
+	return rc;
+}
+
+/* --- approve, break_glass, delegate ----------------------------------- */
+
+/* "approve": the approver (principal) on the Request entity (resource).
+ * 0, or -1 when the facts lack an id. */
+static int approve_question(ents *e, jbuf *text, const json_t *facts)
+{
+	const json_t *approver = json_object_get(facts, "approver");
+	const json_t *subject = json_object_get(facts, "subject");
+	const json_t *ent = json_object_get(facts, "entitlement");
+	const json_t *req = json_object_get(facts, "request");
+	jbuf *b = &e->text, ctx;
+
+	if (!fact_string(approver, "id") || !fact_string(subject, "id") ||
+	    !fact_string(ent, "id") || !fact_string(req, "id"))
+		return -1;
+	ents_identity(e, approver);
+	ents_identity(e, subject);
+	if (fact_string(json_object_get(facts, "requester"), "id"))
+		ents_identity(e, json_object_get(facts, "requester"));
+	ents_entitlement(e, ent);
+	if (ent_begin(e, "Request", fstr(req, "id"))) {
+		jb_raw(b, ",\"attrs\":{");
+		jb_kv(b, "state", fstr(req, "state"), 1);
+		jb_ref(b, "subject", "Identity", fstr(subject, "id"));
+		jb_ref(b, "requester", "Identity", fstr_or(req, "requester", subject));
+		jb_ref(b, "entitlement", "Entitlement", fstr(ent, "id"));
+		jb_kint(b, "duration_seconds", fint(req, "duration_seconds"));
+		jb_kbool(b, "emergency", json_is_true(json_object_get(req, "emergency")));
+		jb_kint(b, "required_approvals", fint(req, "required_approvals"));
+		jb_raw(b, "}}");
+	}
+	jb_init(&ctx);
+	jb_raw(&ctx, "{}");
+	request_text(text, fstr(approver, "id"), "approve", "Request", fstr(req, "id"), &ctx);
+	jb_free(&ctx);
+	return 0;
+}
+
+/* "break_glass": the requester (principal) on the entitlement; the subject
+ * rides in the context. */
+static int break_glass_question(ents *e, jbuf *text, const json_t *facts)
+{
+	const json_t *requester = json_object_get(facts, "requester");
+	const json_t *subject = json_object_get(facts, "subject");
+	const json_t *ent = json_object_get(facts, "entitlement");
+	const json_t *req = json_object_get(facts, "request");
+	jbuf ctx;
+
+	if (!fact_string(requester, "id") || !fact_string(subject, "id") ||
+	    !fact_string(ent, "id") || !fact_string(ent, "system") ||
+	    !fact_string(ent, "control_owner_group"))
+		return -1;
+	ents_identity(e, requester);
+	ents_identity(e, subject);
+	ents_entitlement(e, ent);
+	jb_init(&ctx);
+	jb_raw(&ctx, "{");
+	jb_kv(&ctx, "incident_ref", fstr(req, "incident_ref"), 1);
+	jb_kint(&ctx, "duration_seconds", fint(req, "duration_seconds"));
+	jb_ref(&ctx, "subject", "Identity", fstr(subject, "id"));
+	jb_raw(&ctx, "}");
+	request_text(text, fstr(requester, "id"), "break_glass", "Entitlement", fstr(ent, "id"),
+		     &ctx);
+	jb_free(&ctx);
+	return 0;
+}
+
+/* "delegate": the actor (principal) on the delegating group (resource). */
+static int delegate_question(ents *e, jbuf *text, const json_t *facts)
+{
+	const json_t *actor = json_object_get(facts, "actor");
+	const json_t *group = json_object_get(facts, "group");
+	const json_t *dlg = json_object_get(facts, "delegation");
+	const char *gid = fact_string(group, "id"), *to = fact_string(dlg, "to_group");
+	jbuf ctx;
+
+	if (!fact_string(actor, "id") || !gid || !to)
+		return -1;
+	/* the named group first: the actor's groups are listed without attributes */
+	if (ent_begin(e, "Group", gid)) {
+		jb_raw(&e->text, ",\"attrs\":{");
+		if (fact_string(group, "name"))
+			jb_kv(&e->text, "name", fact_string(group, "name"), 1);
+		jb_raw(&e->text, "}}");
+	}
+	ents_identity(e, actor);
+	ents_bare(e, "Group", to);
+	jb_init(&ctx);
+	jb_raw(&ctx, "{");
+	jb_kv(&ctx, "scope_type", fstr(dlg, "scope_type"), 1);
+	jb_kv(&ctx, "scope", fstr(dlg, "scope"), 0);
+	jb_kint(&ctx, "duration_seconds", fint(dlg, "duration_seconds"));
+	jb_ref(&ctx, "to_group", "Group", to);
+	jb_raw(&ctx, "}");
+	request_text(text, fstr(actor, "id"), "delegate", "Group", gid, &ctx);
+	jb_free(&ctx);
+	return 0;
+}
+
+/* The other questions: "allow" or "deny" with reasons, the determining
+ * policies and errors; break_glass also reads @max_duration and
+ * @review_within of its determining permits (the smallest wins). */
+static int cedar_ask(void *ctxp, gh_decision *out, const char *action, const json_t *facts)
+{
+	const cedar_ctx *c = ctxp;
+	gh_policy_response *resp = NULL;
+	gh_policy_entities *es = NULL;
+	obligations ob = {0};
+	ents e;
+	jbuf text;
+	int rc, known;
+
+	ents_init(&e);
+	jb_init(&text);
+	if ((rc = begin(out, c, "deny")))
+		goto cleanup;
+	if (strcmp(action, "approve") == 0)
+		known = approve_question(&e, &text, facts);
+	else if (strcmp(action, "break_glass") == 0)
+		known = break_glass_question(&e, &text, facts);
+	else if (strcmp(action, "delegate") == 0)
+		known = delegate_question(&e, &text, facts);
+	else
+		known = -1;
+	if (known < 0) {
+		rc = reason(out, "cedar: %s is not a question Gatehouse asks, or its facts lack "
+			    "ids", action);
+		goto cleanup;
+	}
+	if ((rc = entities(&es, out, c, &e)) || (rc = put(&resp, out, c, es, &text, action)) ||
+	    !resp || (rc = explain(out, c, resp, action)) || !resp->allow)
+		goto cleanup;
+	if (strcmp(action, "break_glass") == 0) {
+		if ((rc = read_all_obligations(&ob, out, c, resp)))
+			goto cleanup;
+		if (ob.malformed) {
+			rc = reason(out, "denied: a determining policy's obligation is malformed");
+			goto cleanup;
+		}
+		out->max_duration = ob.max_duration;
+		out->review_within = ob.review_within;
+	}
+	snprintf(out->outcome, sizeof(out->outcome), "allow");
+cleanup:
+	if (rc)
+		gh_decision_clear(out);
+	json_decref(ob.groups);
+	gh_policy_response_free(resp);
+	gh_policy_entities_free(es);
+	ents_clear(&e);
+	jb_free(&text);
 	return rc;
 }
 
@@ -494,24 +1047,23 @@ int gov_cedar_decider_new(gh_decider *out, const char *policy_text, size_t len,
 				 perr.message);
 		goto fail;
 	}
-	*out = (gh_decider){CEDAR_SOURCE, cedar_decide, c, NULL};
+	if (info_build(c)) {
+		if (err)
+			snprintf(err, errlen, "out of memory");
+		ctx_free(c);
+		return GH_ERROR;
+	}
+	*out = (gh_decider){CEDAR_SOURCE, cedar_decide, c, cedar_ask};
 	return 0;
 fail:
-	gh_policy_schema_free(c->schema);
-	gh_policy_set_free(c->ps);
-	free(c);
+	ctx_free(c);
 	return GH_EINVALID;
 }
 
 void gov_cedar_decider_free(gh_decider *d)
 {
-	cedar_ctx *c;
-
 	if (!d || d->decide != cedar_decide)
 		return;
-	c = d->ctx;
-	gh_policy_set_free(c->ps);
-	gh_policy_schema_free(c->schema);
-	free(c);
+	ctx_free(d->ctx);
 	memset(d, 0, sizeof(*d));
 }

@@ -195,6 +195,12 @@ int gh_gov_policy_activate(json_t **out, gh_gov *g, const gh_actor *actor, const
 int gh_gov_policy_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref);
 /* Oldest first, without the text. */
 int gh_gov_policy_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page);
+/* What-if (simulate.c): in is {"text": Cedar policy text} or {"version":
+ * id or number}, exactly one. Evaluates it against the current inventory,
+ * pending requests and active grants, changing nothing; the answer is
+ * {"policy":{"version","sha256"},"active_version","validation","requests",
+ * "grants"} (docs/api.md). Roles admin, iam, auditor. */
+int gh_gov_policy_simulate(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
 /* The active version with its text, or GH_ENOTFOUND when none is. */
 int gh_gov_policy_active(json_t **out, gh_gov *g, const gh_actor *actor);
 

@@ -222,6 +222,32 @@ void gov_auth_changed(gh_gov *g);
  * closed). Call outside any store section. */
 int gov_policy_load_active(gh_gov *g);
 
+/* Policy text checked as proposing checks it (policy_versions.c): GH_EINVALID
+ * with a field error on field ("line:column: message") when it does not
+ * parse; otherwise *validation lists what the schema and the annotation
+ * rules (@approvals 1..10, @max_duration and @review_within durations above
+ * zero, @approver_group an existing group) say, [] when valid. Takes its
+ * own read sections: call outside any. */
+int gov_policy_check(json_t **validation, gh_gov *g, const char *field, const char *text,
+		     size_t len);
+
+/* The decider of policy version ref (an id or a version number), labelled
+ * as decisions record it ("v3 pol_... sha256:..."); with info, *info gets
+ * {"id","version","sha256","validation"}. GH_ENOTFOUND for an unknown ref,
+ * GH_ECONFLICT when its text does not compile. Takes its own read section:
+ * call outside any. Free with gov_cedar_decider_free. */
+int gov_policy_version_decider(gh_decider *out, json_t **info, gh_gov *g, const char *ref);
+
+/* What deciding with d now would change (simulate.c): {"requests":
+ * {"evaluated","flips"},"grants":{"evaluated","revocation_candidates"}}
+ * (docs/api.md, simulate). Pending requests are re-decided as submit
+ * decides them (active subject, requestable entitlement, segregation of
+ * duties, then d); active grants are candidates when d denies their
+ * request. With apply_as (an actor id) the flips are applied and audited
+ * (request.redecided); without, nothing changes. Inside the caller's read
+ * section (apply_as NULL) or transaction. */
+int gov_policy_effects(json_t **out, gh_gov *g, const gh_decider *d, const char *apply_as);
+
 /* Wakes the scheduler to re-plan when due comes before its planned wake-up. */
 void gov_sched_poke(gh_gov *g, int64_t due);
 

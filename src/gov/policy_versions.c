@@ -12,6 +12,7 @@
 
 #define POLICY_TEXT_MAX (1024 * 1024)
 #define POLICY_COMMENT_MAX 1000
+#define POLICY_MAX_APPROVALS 10  /* the decider's bound on @approvals (decide_cedar.c) */
 /* settings key of a Cedar schema (.cedarschema text) new versions are checked against */
 #define POLICY_SCHEMA_SETTING "policy.schema"
 
@@ -170,6 +171,80 @@ static int validation_of(json_t **out, gh_gov *g, const gh_policy_set *ps)
 	return rc;
 }
 
+/* Obligations are refused when a version is proposed, never first at
+ * decision time: each problem with an annotation the decider reads is
+ * appended to validation. Takes a read section (groups are looked up). */
+static int annotations_check(json_t *validation, gh_gov *g, const gh_policy_set *ps)
+{
+	char gid[GH_ID_LEN], msg[600];
+	const char *id, *k, *v;
+	int64_t secs;
+	char *end;
+	long n;
+	int rc = 0, found;
+
+	gh_store_read_begin(g->store);
+	for (size_t i = 0; i < gh_policy_set_count(ps) && !rc; i++) {
+		id = gh_policy_set_id(ps, i);
+		for (size_t a = 0; !rc && gh_policy_set_annotation_at(ps, id, a, &k, &v) == 0; a++) {
+			msg[0] = '\0';
+			if (strcmp(k, "approvals") == 0) {
+				n = strtol(v, &end, 10);
+				if (!*v || *end || n < 1 || n > POLICY_MAX_APPROVALS)
+					snprintf(msg, sizeof(msg), "%s: @approvals(\"%s\") is not a count"
+						 " 1..%d", id, v, POLICY_MAX_APPROVALS);
+			} else if (strcmp(k, "max_duration") == 0 || strcmp(k, "review_within") == 0) {
+				if (gh_duration_parse(&secs, v) || secs <= 0)
+					snprintf(msg, sizeof(msg), "%s: @%s(\"%s\") is not a duration"
+						 " above zero (like \"8h\")", id, k, v);
+			} else if (strcmp(k, "approver_group") == 0) {
+				found = gov_resolve(g, "groups", v, gid);
+				if (found == GH_ENOTFOUND || found == GH_ECONFLICT)
+					snprintf(msg, sizeof(msg), "%s: @approver_group(\"%s\"): %s", id,
+						 v, gh_error_last()->message);
+				else
+					rc = found;
+				gh_error_clear();
+			}
+			if (msg[0] && json_array_append_new(validation, json_pack(
+					"{s:s, s:i, s:i, s:s}", "policy", id, "line", 0, "column", 0,
+					"message", msg)))
+				rc = gh_error_set(GH_ERROR, "out of memory");
+		}
+	}
+	gh_store_read_end(g->store);
+	return rc;
+}
+
+/* What proposing says of ps: the schema's findings, then the annotations'. */
+static int check_parsed(json_t **validation, gh_gov *g, const gh_policy_set *ps)
+{
+	int rc = validation_of(validation, g, ps);
+
+	if (!rc && (rc = annotations_check(*validation, g, ps))) {
+		json_decref(*validation);
+		*validation = NULL;
+	}
+	return rc;
+}
+
+int gov_policy_check(json_t **validation, gh_gov *g, const char *field, const char *text,
+		     size_t len)
+{
+	gh_policy_set *ps = NULL;
+	gh_policy_error perr = {0};
+	int rc;
+
+	*validation = NULL;
+	if (gh_policy_set_parse(&ps, text, len, &perr)) {
+		gh_error_field(field, "%d:%d: %s", perr.line, perr.column, perr.message);
+		return GH_EINVALID;
+	}
+	rc = check_parsed(validation, g, ps);
+	gh_policy_set_free(ps);
+	return rc;
+}
+
 static int propose_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *text,
 			  size_t len, const char *comment, size_t npolicies,
 			  const json_t *validation)
@@ -252,7 +327,7 @@ int gh_gov_policy_propose(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	if ((rc = gh_error_fields_finish()))
 		goto cleanup;
 	/* parsing and checking are slow: done before the write lock is taken */
-	if ((rc = validation_of(&validation, g, ps)))
+	if ((rc = check_parsed(&validation, g, ps)))
 		goto cleanup;
 	if ((rc = gh_store_begin(g->store)))
 		goto cleanup;
@@ -331,11 +406,11 @@ static int active_read(gh_gov *g, char id[GH_ID_LEN], int64_t *version)
 }
 
 static int activate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
-			   const char *comment)
+			   const char *comment, const gh_decider *next)
 {
 	char id[GH_ID_LEN], prev[GH_ID_LEN];
 	version_row r = {0};
-	json_t *details = NULL;
+	json_t *details = NULL, *effects = NULL;
 	sqlite3_stmt *st;
 	int64_t prev_version, now = gh_now();
 	int rc, rollback;
@@ -379,22 +454,99 @@ static int activate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const
 	sqlite3_bind_int64(st, 3, now);
 	if ((rc = gov_step_done(g, st, "activating a policy version")))
 		return rc;
-	details = json_pack("{s:I, s:s, s:s, s:o, s:o, s:b, s:s?}", "version",
+	/* what simulate predicted, decided by the same pass and applied here */
+	if ((rc = gov_policy_effects(&effects, g, next, actor->id)))
+		return rc;
+	details = json_pack("{s:I, s:s, s:s, s:o, s:o, s:b, s:s?, s:O}", "version",
 			    (json_int_t)r.version, "sha256", r.sha256, "proposed_by", r.proposed_by,
 			    "previous_version",
 			    prev[0] ? json_integer((json_int_t)prev_version) : json_null(),
 			    "previous_id", prev[0] ? json_string(prev) : json_null(), "rollback",
-			    rollback, "comment", comment);
+			    rollback, "comment", comment, "effects", effects);
 	if (!details)
-		return gh_error_set(GH_ERROR, "out of memory");
-	rc = gh_audit_append(NULL, g->store, actor->id, "policy.activated", "policy", id, details);
+		rc = gh_error_set(GH_ERROR, "out of memory");
+	if (!rc)
+		rc = gh_audit_append(NULL, g->store, actor->id, "policy.activated", "policy", id,
+				     details);
+	if (!rc && !(rc = version_load(out, g, id, 0)) &&
+	    json_object_set(*out, "effects", effects))
+		rc = gh_error_set(GH_ERROR, "out of memory");
 	json_decref(details);
-	return rc ? rc : version_load(out, g, id, 0);
+	json_decref(effects);
+	return rc;
+}
+
+/* Activations, and loading the active version, one at a time: each
+ * installs the decider it committed, so two must not cross. Taken before
+ * any store section (never inside one). */
+static pthread_mutex_t activation_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void install(gh_gov *g, gh_decider *next)
+{
+	gh_decider old;
+
+	pthread_rwlock_wrlock(&g->decider_lock);
+	old = g->decider;
+	g->decider = *next;
+	pthread_rwlock_unlock(&g->decider_lock);
+	gov_cedar_decider_free(&old);
+}
+
+/* How decisions record a version: "v3 pol_... sha256:0123456789ab". */
+static void version_label(char *out, size_t outlen, int64_t version, const char *id,
+			  const char *sha256)
+{
+	snprintf(out, outlen, "v%lld %.24s sha256:%.12s", (long long)version, id, sha256);
+}
+
+int gov_policy_version_decider(gh_decider *out, json_t **info, gh_gov *g, const char *ref)
+{
+	char id[GH_ID_LEN], label[64] = "", err[300];
+	sqlite3_stmt *st;
+	json_t *row = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (info)
+		*info = NULL;
+	gh_store_read_begin(g->store);
+	if (!(rc = version_resolve(g, ref, id)) &&
+	    !(rc = gh_store_stmt(&st, g->store, "SELECT version, sha256, text, validation"
+						" FROM policy_versions WHERE id = ?"))) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			version_label(label, sizeof(label), sqlite3_column_int64(st, 0), id,
+				      (const char *)sqlite3_column_text(st, 1));
+			row = json_pack("{s:s, s:I, s:o, s:o, s:o}", "id", id, "version",
+					(json_int_t)sqlite3_column_int64(st, 0), "sha256",
+					gov_text_column(st, 1), "text", gov_text_column(st, 2),
+					"validation", gov_json_column(st, 3, 1));
+			rc = row ? 0 : gh_error_set(GH_ERROR, "out of memory");
+		} else {
+			rc = gh_store_fail(g->store, "loading a policy version");
+		}
+		sqlite3_reset(st);
+	}
+	gh_store_read_end(g->store);
+	/* compiled outside the store lock: parsing is the slow part */
+	if (!rc && gov_cedar_decider_new(out, json_string_value(json_object_get(row, "text")),
+					 json_string_length(json_object_get(row, "text")), label,
+					 err, sizeof(err)))
+		rc = gh_error_set(GH_ECONFLICT, "policy version %s cannot be compiled: %s",
+				  label, err);
+	if (!rc && info) {
+		json_object_del(row, "text");
+		*info = row;
+		row = NULL;
+	}
+	json_decref(row);
+	return rc;
 }
 
 int gh_gov_policy_activate(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			   const json_t *in)
 {
+	gh_decider next = {0};
 	const char *comment = NULL;
 	int rc;
 
@@ -409,15 +561,16 @@ int gh_gov_policy_activate(json_t **out, gh_gov *g, const gh_actor *actor, const
 	}
 	if ((rc = gh_error_fields_finish()))
 		return rc;
-	if ((rc = gh_store_begin(g->store)))
-		return rc;
-	if ((rc = finish(g, activate_locked(out, g, actor, ref, comment), out)))
-		return rc;
-	/* decisions from now on are the new version's */
-	if ((rc = gov_policy_load_active(g))) {
-		json_decref(*out);
-		*out = NULL;
-	}
+	pthread_mutex_lock(&activation_lock);
+	/* built before the write transaction, installed after it commits */
+	if (!(rc = gov_policy_version_decider(&next, NULL, g, ref)) &&
+	    !(rc = gh_store_begin(g->store)))
+		rc = finish(g, activate_locked(out, g, actor, ref, comment, &next), out);
+	if (rc)
+		gov_cedar_decider_free(&next);
+	else
+		install(g, &next); /* decisions from now on are the new version's */
+	pthread_mutex_unlock(&activation_lock);
 	return rc;
 }
 
@@ -445,49 +598,28 @@ static int deny_unloadable_ask(void *ctx, gh_decision *out, const char *action,
 
 int gov_policy_load_active(gh_gov *g)
 {
-	gh_decider next = gh_builtin_decider, old;
-	sqlite3_stmt *st;
-	char *text = NULL, version[64] = "";
-	int rc, step;
+	gh_decider next = gh_builtin_decider;
+	char id[GH_ID_LEN];
+	int64_t version;
+	int rc;
 
+	pthread_mutex_lock(&activation_lock);
 	gh_store_read_begin(g->store);
-	rc = gh_store_stmt(&st, g->store, "SELECT id, version, sha256, text FROM policy_versions"
-					  " WHERE state = 'active'");
-	if (!rc) {
-		step = sqlite3_step(st);
-		if (step == SQLITE_ROW) {
-			snprintf(version, sizeof(version), "v%lld %s sha256:%.12s",
-				 (long long)sqlite3_column_int64(st, 1),
-				 (const char *)sqlite3_column_text(st, 0),
-				 (const char *)sqlite3_column_text(st, 2));
-			text = strdup((const char *)sqlite3_column_text(st, 3));
-			if (!text)
-				rc = gh_error_set(GH_ERROR, "out of memory");
-		} else if (step != SQLITE_DONE) {
-			rc = gh_store_fail(g->store, "reading the active policy version");
-		}
-		sqlite3_reset(st);
-	}
+	rc = active_read(g, id, &version);
 	gh_store_read_end(g->store);
-	if (rc)
-		return rc;
-	if (text) {
-		char err[200] = "";
-		if (gov_cedar_decider_new(&next, text, strlen(text), version, err, sizeof(err))) {
-			snprintf(load_failure, sizeof(load_failure),
-				 "the active policy version %s could not be loaded: %s", version, err);
-			fprintf(stderr, "gatehouse: %s\n", load_failure);
-			next = (gh_decider){"cedar-unloadable", deny_unloadable, NULL,
-					    deny_unloadable_ask};
-		}
-		free(text);
+	if (!rc && id[0] && (rc = gov_policy_version_decider(&next, NULL, g, id)) == GH_ECONFLICT) {
+		snprintf(load_failure, sizeof(load_failure),
+			 "the active policy version could not be loaded: %.400s",
+			 gh_error_last()->message);
+		fprintf(stderr, "gatehouse: %s\n", load_failure);
+		gh_error_clear();
+		next = (gh_decider){"cedar-unloadable", deny_unloadable, NULL, deny_unloadable_ask};
+		rc = 0;
 	}
-	pthread_rwlock_wrlock(&g->decider_lock);
-	old = g->decider;
-	g->decider = next;
-	pthread_rwlock_unlock(&g->decider_lock);
-	gov_cedar_decider_free(&old);
-	return 0;
+	if (!rc)
+		install(g, &next);
+	pthread_mutex_unlock(&activation_lock);
+	return rc;
 }
 
 /* --- reads ------------------------------------------------------------------ */

@@ -37,7 +37,11 @@ static const char *const policies =
 	"@approvals(\"5\")\n"
 	"permit(principal, action == Action::\"request\", resource)\n"
 	"when { resource.risk_tier == \"medium\" && principal has purpose &&\n"
-	"       principal.purpose == \"nightly export\" };\n";
+	"       principal.purpose == \"nightly export\" };\n"
+	/* with Cedar deciding, approvals need a permit (default deny) */
+	"@reason(\"control owners approve pending requests\")\n"
+	"permit(principal in Group::\"grp_owners\", action == Action::\"approve\", resource)\n"
+	"when { resource.state == \"pending_approval\" };\n";
 
 static int exec_sql(gh_gov *g, const char *sql)
 {
@@ -432,6 +436,346 @@ static void test_gov_cedar_lifecycle__activation_switches_decisions(void)
 	gh_gov_free(g);
 }
 
+/* The facts a decider sees, as the workflow loads them. */
+static json_t *facts(gh_gov *g, const char *key1, const char *id1, const char *key2,
+		     const char *id2, const char *ent)
+{
+	json_t *f = json_object(), *v = NULL;
+
+	gh_store_read_begin(gh_gov_store(g));
+	if (f && gov_identity_facts(&v, g, id1) == 0)
+		json_object_set_new(f, key1, v);
+	if (f && key2 && gov_identity_facts(&v, g, id2) == 0)
+		json_object_set_new(f, key2, v);
+	if (f && ent && gov_entitlement_facts(&v, g, ent) == 0)
+		json_object_set_new(f, "entitlement", v);
+	gh_store_read_end(gh_gov_store(g));
+	return f;
+}
+
+/* The determining entry of decision d for policy, or NULL. */
+static const json_t *determining(const gh_decision *d, const char *policy)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(d->determining, i, v)
+		if (strcmp(sget(v, "policy"), policy) == 0)
+			return v;
+	return NULL;
+}
+
+/* Every determining policy is recorded with its action, effect and ALL its
+ * annotations; errors are listed apart; @approver_group values are kept
+ * raw, deduplicated; the smallest @review_within wins. */
+static void test_gov_cedar_record__determining_annotations_errors_and_obligations(void)
+{
+	static const char text[] =
+		"@approvals(\"2\") @approver_group(\"dba-owners\") @review_within(\"24h\")\n"
+		"@id(\"high-needs-two\")\n"
+		"permit(principal, action == Action::\"request\", resource)\n"
+		"when { resource.risk_tier == \"high\" };\n"
+		"@approver_group(\"dba-owners\") @review_within(\"2h\") @approver_group2(\"x\")\n"
+		"permit(principal in Group::\"grp_owners\", action == Action::\"request\", resource);\n"
+		"@approver_group(\"grp_leads\")\n"
+		"permit(principal, action == Action::\"request\", resource)\n"
+		"when { principal.purpose == \"nightly export\" };\n"
+		"@reason(\"never from chat\")\n"
+		"forbid(principal, action == Action::\"auto_approve\", resource)\n"
+		"when { context.channel == \"chat\" };\n";
+	gh_gov *g = world("record");
+	gh_decision d = {0};
+	gh_decider dc = {0};
+	json_t *f = NULL, *gj = NULL;
+	const json_t *e;
+	char err[300] = "";
+
+	if (!CHECK(g != NULL))
+		return;
+	if (!CHECK_INT(gov_cedar_decider_new(&dc, text, strlen(text), "v-rec", err, sizeof(err)), 0))
+		goto cleanup;
+	/* carol is in grp_leads inside grp_owners: policy0 and policy1 determine;
+	 * policy2 reads purpose, which a human lacks: an error, skipped */
+	f = facts(g, "subject", "idn_carol", NULL, NULL, "ent_high");
+	json_object_set_new(f, "request", json_pack("{s:I, s:b, s:s, s:s, s:s}", "duration_seconds",
+						   (json_int_t)600, "emergency", 0, "channel",
+						   "chat", "requester", "idn_carol", "submitted_by",
+						   "idn_carol"));
+	CHECK_INT(dc.decide(dc.ctx, &d, f), 0);
+	CHECK_STR(d.outcome, "approval_required");
+	CHECK_INT(d.required_approvals, 2);
+	CHECK_INT(d.review_within, 7200);
+	CHECK_INT(json_array_size(d.approver_groups), 1);
+	CHECK_STR(json_string_value(json_array_get(d.approver_groups, 0)), "dba-owners");
+	e = determining(&d, "policy0");
+	if (CHECK(e != NULL)) {
+		CHECK_STR(sget(e, "action"), "request");
+		CHECK_STR(sget(e, "effect"), "permit");
+		CHECK_INT(json_object_size(json_object_get(e, "annotations")), 4);
+		CHECK_STR(sget(json_object_get(e, "annotations"), "id"), "high-needs-two");
+		CHECK_STR(sget(json_object_get(e, "annotations"), "review_within"), "24h");
+	}
+	e = determining(&d, "policy1");
+	CHECK(e && strcmp(sget(json_object_get(e, "annotations"), "approver_group2"), "x") == 0);
+	e = determining(&d, "policy3");
+	if (CHECK(e != NULL)) {
+		CHECK_STR(sget(e, "action"), "auto_approve");
+		CHECK_STR(sget(e, "effect"), "forbid");
+		CHECK_STR(sget(json_object_get(e, "annotations"), "reason"), "never from chat");
+	}
+	CHECK(determining(&d, "policy2") == NULL);
+	CHECK_INT(json_array_size(d.errors), 1);
+	e = json_array_get(d.errors, 0);
+	CHECK_STR(sget(e, "policy"), "policy2");
+	CHECK_STR(sget(e, "action"), "request");
+	CHECK(strlen(sget(e, "message")) > 0);
+	CHECK(has_reason(d.reasons, "policy2 errored on request"));
+	/* the stored shape */
+	gj = gov_decision_json(&d, 14400);
+	CHECK_INT(json_array_size(json_object_get(gj, "determining")), 3);
+	CHECK_INT(json_array_size(json_object_get(gj, "errors")), 1);
+	CHECK_INT(json_integer_value(json_object_get(gj, "review_within_seconds")), 7200);
+	json_decref(gj);
+	gh_decision_clear(&d);
+
+	/* a service account with the purpose: policy2 determines too, and its
+	 * group joins, each value once */
+	json_decref(f);
+	f = facts(g, "subject", "idn_etl", NULL, NULL, "ent_high");
+	json_object_set_new(f, "request", json_pack("{s:I, s:b, s:s}", "duration_seconds",
+						   (json_int_t)600, "emergency", 0, "channel", "api"));
+	CHECK_INT(dc.decide(dc.ctx, &d, f), 0);
+	CHECK_STR(d.outcome, "approval_required");
+	CHECK_INT(json_array_size(d.approver_groups), 2);
+	CHECK_STR(json_string_value(json_array_get(d.approver_groups, 1)), "grp_leads");
+	CHECK_INT(d.review_within, 86400);
+	CHECK(d.errors == NULL);
+	gh_decision_clear(&d);
+cleanup:
+	json_decref(f);
+	gov_cedar_decider_free(&dc);
+	world_free(g);
+}
+
+/* Facts for approving a pending request of etl's for read-write. */
+static json_t *approve_facts(gh_gov *g, const char *approver)
+{
+	json_t *f = facts(g, "approver", approver, "subject", "idn_etl", "ent_med");
+
+	json_object_set_new(f, "request", json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:s}",
+						   "id", "req_0000000000000001", "state",
+						   "pending_approval", "requester", "idn_alice",
+						   "submitted_by", "idn_alice", "duration_seconds",
+						   (json_int_t)3600, "emergency", 0,
+						   "required_approvals", (json_int_t)1, "channel",
+						   "portal"));
+	return f;
+}
+
+/* The approve question: the approver on the Request entity. A permit
+ * allows, no permit denies (default deny), a forbid overrides a permit;
+ * each answer names its determining policies. */
+static void test_gov_cedar_ask__approve_permit_default_deny_and_forbid_overrides(void)
+{
+	static const char text[] =
+		"@reason(\"owners approve pending work\")\n"
+		"permit(principal in Group::\"grp_owners\", action == Action::\"approve\", resource)\n"
+		"when { resource.state == \"pending_approval\" && resource.required_approvals <= 3 };\n"
+		"@reason(\"dave is on leave\")\n"
+		"forbid(principal == Identity::\"idn_dave\", action == Action::\"approve\", resource);\n"
+		"permit(principal, action == Action::\"request\", resource);\n";
+	gh_gov *g = world("approve");
+	gh_decision d = {0};
+	json_t *f = NULL;
+	const json_t *e;
+	char err[300] = "";
+
+	if (!CHECK(g != NULL))
+		return;
+	gov_cedar_decider_free(&g->decider);
+	if (!CHECK_INT(gov_cedar_decider_new(&g->decider, text, strlen(text), "v-appr", err,
+					     sizeof(err)), 0))
+		goto cleanup;
+	f = approve_facts(g, "idn_carol");
+	json_object_set_new(json_object_get(f, "request"), "required_approvals",
+			    json_integer(2));
+	CHECK_INT(gov_decider_ask(g, &d, "approve", f), 1);
+	CHECK_STR(d.outcome, "allow");
+	CHECK_STR(d.policy_version, "v-appr");
+	CHECK(has_reason(d.reasons, "policy0 permits approve: owners approve pending work"));
+	e = determining(&d, "policy0");
+	CHECK(e && strcmp(sget(e, "effect"), "permit") == 0 &&
+	      strcmp(sget(e, "action"), "approve") == 0);
+	gh_decision_clear(&d);
+
+	/* past what the policy allows: nothing permits */
+	json_object_set_new(json_object_get(f, "request"), "required_approvals",
+			    json_integer(5));
+	CHECK_INT(gov_decider_ask(g, &d, "approve", f), 0);
+	CHECK_STR(d.outcome, "deny");
+	CHECK(has_reason(d.reasons, "no policy permits approve (default deny)"));
+	CHECK(d.determining == NULL);
+	gh_decision_clear(&d);
+
+	/* alice is in no group */
+	json_decref(f);
+	f = approve_facts(g, "idn_alice");
+	CHECK_INT(gov_decider_ask(g, &d, "approve", f), 0);
+	CHECK(has_reason(d.reasons, "default deny"));
+	gh_decision_clear(&d);
+
+	/* dave is in the group, and forbidden: the forbid wins */
+	json_decref(f);
+	f = approve_facts(g, "idn_dave");
+	CHECK_INT(gov_decider_ask(g, &d, "approve", f), 0);
+	CHECK(has_reason(d.reasons, "policy1 forbids: dave is on leave"));
+	e = determining(&d, "policy1");
+	CHECK(e && strcmp(sget(e, "effect"), "forbid") == 0);
+	CHECK(determining(&d, "policy0") == NULL);
+	gh_decision_clear(&d);
+
+	/* facts without the request's id cannot be asked: denied */
+	json_object_del(json_object_get(f, "request"), "id");
+	CHECK_INT(gov_decider_ask(g, &d, "approve", f), 0);
+	CHECK(has_reason(d.reasons, "facts lack ids"));
+	gh_decision_clear(&d);
+	CHECK_INT(gov_decider_ask(g, &d, "launch", f), 0);
+	gh_decision_clear(&d);
+cleanup:
+	json_decref(f);
+	world_free(g);
+}
+
+/* Facts for break-glass access to dba for etl, asked by requester. */
+static json_t *glass_facts(gh_gov *g, const char *requester)
+{
+	json_t *f = facts(g, "requester", requester, "subject", "idn_etl", "ent_high");
+
+	json_object_set_new(f, "request", json_pack("{s:I, s:s}", "duration_seconds",
+						   (json_int_t)3600, "incident_ref", "INC-42"));
+	return f;
+}
+
+/* break_glass: the requester asks for the subject; the smallest
+ * @max_duration and @review_within of the determining permits come back,
+ * and a malformed one denies. */
+static void test_gov_cedar_ask__break_glass_obligations(void)
+{
+	static const char text[] =
+		"@max_duration(\"2h\") @review_within(\"12h\")\n"
+		"permit(principal, action == Action::\"break_glass\", resource)\n"
+		"when { context.incident_ref like \"INC-*\" && context.subject.kind != \"ai_agent\" };\n"
+		"@max_duration(\"1h\") @review_within(\"1d\")\n"
+		"permit(principal in Group::\"grp_owners\", action == Action::\"break_glass\", resource)\n"
+		"when { context.incident_ref like \"INC-*\" && resource.tags.contains(\"db\") == false };\n"
+		"@review_within(\"soon\")\n"
+		"permit(principal, action == Action::\"break_glass\", resource)\n"
+		"when { context.duration_seconds > 86400 };\n";
+	gh_gov *g = world("glass");
+	gh_decision d = {0};
+	gh_decider dc = {0};
+	json_t *f = NULL;
+	char err[300] = "";
+
+	if (!CHECK(g != NULL))
+		return;
+	if (!CHECK_INT(gov_cedar_decider_new(&dc, text, strlen(text), "v-bg", err, sizeof(err)), 0)) {
+		fprintf(stderr, "  %s\n", err);
+		goto cleanup;
+	}
+	f = glass_facts(g, "idn_carol");
+	CHECK_INT(dc.ask(dc.ctx, &d, "break_glass", f), 0);
+	CHECK_STR(d.outcome, "allow");
+	CHECK_INT(d.max_duration, 3600);
+	CHECK_INT(d.review_within, 43200);
+	CHECK_INT(json_array_size(d.determining), 2);
+	gh_decision_clear(&d);
+
+	/* alice is in no group: policy0 alone */
+	json_decref(f);
+	f = glass_facts(g, "idn_alice");
+	CHECK_INT(dc.ask(dc.ctx, &d, "break_glass", f), 0);
+	CHECK_STR(d.outcome, "allow");
+	CHECK_INT(d.max_duration, 7200);
+	CHECK_INT(d.review_within, 43200);
+	gh_decision_clear(&d);
+
+	/* no incident reference of the right form: default deny */
+	json_object_set_new(json_object_get(f, "request"), "incident_ref", json_string("later"));
+	CHECK_INT(dc.ask(dc.ctx, &d, "break_glass", f), 0);
+	CHECK_STR(d.outcome, "deny");
+	CHECK(has_reason(d.reasons, "no policy permits break_glass"));
+	gh_decision_clear(&d);
+
+	/* a determining permit with a malformed obligation denies */
+	json_object_set_new(json_object_get(f, "request"), "duration_seconds",
+			    json_integer(2 * 86400));
+	CHECK_INT(dc.ask(dc.ctx, &d, "break_glass", f), 0);
+	CHECK_STR(d.outcome, "deny");
+	CHECK(has_reason(d.reasons, "@review_within(\"soon\") is not a duration"));
+	gh_decision_clear(&d);
+cleanup:
+	json_decref(f);
+	gov_cedar_decider_free(&dc);
+	world_free(g);
+}
+
+/* delegate: the actor on the delegating group, the delegation in context. */
+static void test_gov_cedar_ask__delegate_governed_by_policy(void)
+{
+	static const char text[] =
+		"@reason(\"dba owners may hand a system to another group for a week\")\n"
+		"permit(principal in Group::\"grp_owners\", action == Action::\"delegate\", resource)\n"
+		"when { resource.name == \"dba-owners\" && context.scope_type == \"system\" &&\n"
+		"       context.duration_seconds <= 604800 && context.to_group != resource };\n";
+	gh_gov *g = world("delegate");
+	gh_decision d = {0};
+	gh_decider dc = {0};
+	json_t *f = NULL, *dlg;
+	char err[300] = "";
+
+	if (!CHECK(g != NULL))
+		return;
+	if (!CHECK_INT(gov_cedar_decider_new(&dc, text, strlen(text), "v-dlg", err, sizeof(err)), 0))
+		goto cleanup;
+	f = facts(g, "actor", "idn_bob", NULL, NULL, NULL);
+	json_object_set_new(f, "group", json_pack("{s:s, s:s}", "id", "grp_owners", "name",
+						 "dba-owners"));
+	dlg = json_pack("{s:s, s:s, s:s, s:I}", "to_group", "grp_leads", "scope_type", "system",
+			"scope", "sys_db", "duration_seconds", (json_int_t)86400);
+	json_object_set_new(f, "delegation", dlg);
+	CHECK_INT(dc.ask(dc.ctx, &d, "delegate", f), 0);
+	CHECK_STR(d.outcome, "allow");
+	CHECK(has_reason(d.reasons, "policy0 permits delegate: dba owners"));
+	gh_decision_clear(&d);
+
+	json_object_set_new(dlg, "duration_seconds", json_integer(30 * 86400));
+	CHECK_INT(dc.ask(dc.ctx, &d, "delegate", f), 0);
+	CHECK_STR(d.outcome, "deny");
+	gh_decision_clear(&d);
+
+	json_object_set_new(dlg, "duration_seconds", json_integer(86400));
+	json_object_set_new(dlg, "scope_type", json_string("tag"));
+	json_object_set_new(dlg, "scope", json_string("pii"));
+	CHECK_INT(dc.ask(dc.ctx, &d, "delegate", f), 0);
+	CHECK_STR(d.outcome, "deny");
+	gh_decision_clear(&d);
+
+	/* alice is no control owner */
+	json_object_set_new(dlg, "scope_type", json_string("system"));
+	gh_store_read_begin(gh_gov_store(g));
+	if (gov_identity_facts(&dlg, g, "idn_alice") == 0)
+		json_object_set_new(f, "actor", dlg);
+	gh_store_read_end(gh_gov_store(g));
+	CHECK_INT(dc.ask(dc.ctx, &d, "delegate", f), 0);
+	CHECK_STR(d.outcome, "deny");
+	gh_decision_clear(&d);
+cleanup:
+	json_decref(f);
+	gov_cedar_decider_free(&dc);
+	world_free(g);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -451,6 +795,13 @@ int main(int argc, char **argv)
 		 test_gov_cedar_decide__erroring_policy_is_skipped_and_reported},
 		{"test_gov_cedar_decide__default_deny_and_malformed_obligation",
 		 test_gov_cedar_decide__default_deny_and_malformed_obligation},
+		{"test_gov_cedar_record__determining_annotations_errors_and_obligations",
+		 test_gov_cedar_record__determining_annotations_errors_and_obligations},
+		{"test_gov_cedar_ask__approve_permit_default_deny_and_forbid_overrides",
+		 test_gov_cedar_ask__approve_permit_default_deny_and_forbid_overrides},
+		{"test_gov_cedar_ask__break_glass_obligations", test_gov_cedar_ask__break_glass_obligations},
+		{"test_gov_cedar_ask__delegate_governed_by_policy",
+		 test_gov_cedar_ask__delegate_governed_by_policy},
 		{NULL, NULL},
 	};
 

@@ -395,6 +395,69 @@ static void test_policy_validation__schema_errors_block_activation(void)
 	gh_gov_free(g);
 }
 
+/* 1 when some entry of validation has a message containing needle. */
+static int has_message(const json_t *validation, const char *needle)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(validation, i, v)
+		if (sget(v, "message") && strstr(sget(v, "message"), needle))
+			return 1;
+	return 0;
+}
+
+/* Obligations that the decider could not read are refused at propose:
+ * each is listed in validation, which blocks activation. */
+static void test_policy_validation__annotations_are_checked_and_block_activation(void)
+{
+	static const char bad_text[] =
+		"@approvals(\"x\") @max_duration(\"0m\")\n"
+		"permit (principal, action == Action::\"request\", resource);\n"
+		"@approvals(\"11\") @review_within(\"soon\") @approver_group(\"nobody\")\n"
+		"permit (principal, action == Action::\"request\", resource);\n"
+		"@approvals(\"2\") @approver_group(\"dba-owners\") @review_within(\"1d\")\n"
+		"@max_duration(\"8h\") @reason(\"fine\")\n"
+		"permit (principal, action == Action::\"request\", resource);\n";
+	static const char good_text[] =
+		"@approvals(\"10\") @approver_group(\"dba-owners\") @review_within(\"1d\")\n"
+		"permit (principal, action == Action::\"request\", resource);\n"
+		"@approver_group(\"grp_0000000000000001\") @max_duration(\"30m\")\n"
+		"permit (principal, action == Action::\"approve\", resource);\n";
+	gh_gov *g = open_gov();
+	gh_store *s = gh_gov_store(g);
+	char bad[GH_ID_LEN], fine[GH_ID_LEN];
+	json_t *out = NULL, *v;
+
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(sqlite3_exec(gh_store_db(s), "INSERT INTO groups(id, name, created_at, updated_at)"
+			       " VALUES ('grp_0000000000000001','dba-owners',0,0)", NULL, NULL,
+			       NULL), SQLITE_OK);
+	CHECK_INT(gh_store_commit(s), 0);
+	CHECK_INT(propose(g, &ivy, bad_text, bad), 0);
+	CHECK_INT(gh_gov_policy_get(&out, g, &ivy, bad), 0);
+	v = json_object_get(out, "validation");
+	CHECK_INT(json_array_size(v), 5);
+	CHECK(has_message(v, "policy0: @approvals(\"x\") is not a count 1..10"));
+	CHECK(has_message(v, "policy0: @max_duration(\"0m\") is not a duration"));
+	CHECK(has_message(v, "policy1: @approvals(\"11\") is not a count 1..10"));
+	CHECK(has_message(v, "policy1: @review_within(\"soon\") is not a duration"));
+	CHECK(has_message(v, "policy1: @approver_group(\"nobody\"): group nobody not found"));
+	CHECK(!has_message(v, "policy2"));
+	CHECK_STR(sget(json_array_get(v, 0), "policy"), "policy0");
+	json_decref(out);
+	CHECK_INT(activate(g, &root, bad), GH_ECONFLICT);
+	state_is(g, bad, "proposed");
+
+	CHECK_INT(propose(g, &ivy, good_text, fine), 0);
+	CHECK_INT(gh_gov_policy_get(&out, g, &ivy, fine), 0);
+	CHECK_INT(json_array_size(json_object_get(out, "validation")), 0);
+	json_decref(out);
+	CHECK_INT(activate(g, &root, fine), 0);
+	state_is(g, fine, "active");
+	gh_gov_free(g);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -415,6 +478,8 @@ int main(int argc, char **argv)
 		{"policy_list__pages_without_text", test_policy_list__pages_without_text},
 		{"policy_validation__schema_errors_block_activation",
 		 test_policy_validation__schema_errors_block_activation},
+		{"policy_validation__annotations_are_checked_and_block_activation",
+		 test_policy_validation__annotations_are_checked_and_block_activation},
 		{NULL, NULL}};
 	int rc;
 

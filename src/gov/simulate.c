@@ -1,0 +1,612 @@
+/* simulate.c - what a policy version would change: pending requests
+ * re-decided as submit decides them, and active grants it no longer permits.
+ * One pass serves the what-if (read-only) and activation (which applies the
+ * flips in its own transaction), so the two cannot disagree. */
+#include "gov/gov_internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIMULATE_TEXT_MAX (1024 * 1024)
+
+/* A pending request, or an active grant with the request it came from. */
+typedef struct item {
+	char id[GH_ID_LEN];         /* the request's, or the grant's */
+	char request[GH_ID_LEN];
+	char subject[GH_ID_LEN];
+	char ent[GH_ID_LEN];
+	char requester[GH_ID_LEN];
+	char submitted_by[GH_ID_LEN];
+	char channel[16];
+	char ticket[72];
+	int has_ticket;
+	int emergency;
+	int required;               /* pending: the approvals it requires now */
+	int approvals;              /* pending: the approvals recorded */
+	int64_t duration;
+	int64_t expires_at;         /* grants */
+} item;
+
+/* One re-decision pass. */
+typedef struct pass {
+	gh_gov *g;
+	const gh_decider *dc;
+	json_t *identities;         /* id -> identity facts, loaded once a pass */
+	json_t *entitlements;       /* id -> entitlement facts */
+	json_t *granted;            /* [{"subject","ent","request"}] this pass would grant */
+} pass;
+
+/* What one pending request becomes. */
+typedef struct flip {
+	const item *p;
+	gh_decision d;
+	int64_t catalog_max;
+	const char *effect;         /* "deny", "grant" or "require_approvals" */
+} flip;
+
+static int nomem(void)
+{
+	return gh_error_set(GH_ERROR, "out of memory simulating a policy version");
+}
+
+static void copy_col(char *out, size_t outlen, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(out, outlen, "%s", t ? (const char *)t : "");
+}
+
+/* Reads every row of st (the columns of PENDING_SQL / GRANTS_SQL) into *out. */
+static int items_load(item **out, size_t *n, gh_gov *g, sqlite3_stmt *st)
+{
+	size_t cap = 0;
+	item *p;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if (!(p = realloc(*out, cap * sizeof(*p)))) {
+				sqlite3_reset(st);
+				return nomem();
+			}
+			*out = p;
+		}
+		p = &(*out)[(*n)++];
+		memset(p, 0, sizeof(*p));
+		copy_col(p->id, sizeof(p->id), st, 0);
+		copy_col(p->subject, sizeof(p->subject), st, 1);
+		copy_col(p->ent, sizeof(p->ent), st, 2);
+		copy_col(p->requester, sizeof(p->requester), st, 3);
+		copy_col(p->submitted_by, sizeof(p->submitted_by), st, 4);
+		copy_col(p->channel, sizeof(p->channel), st, 5);
+		p->has_ticket = sqlite3_column_type(st, 6) != SQLITE_NULL;
+		copy_col(p->ticket, sizeof(p->ticket), st, 6);
+		p->duration = sqlite3_column_int64(st, 7);
+		p->emergency = sqlite3_column_int(st, 8) != 0;
+		p->required = sqlite3_column_int(st, 9);
+		p->approvals = sqlite3_column_int(st, 10);
+		p->expires_at = sqlite3_column_int64(st, 11);
+		copy_col(p->request, sizeof(p->request), st, 12);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "reading what a policy decides");
+}
+
+/* Facts of id from cache, loading them once (borrowed). */
+static int cached(const json_t **out, json_t *cache, gh_gov *g, const char *id, int identity)
+{
+	json_t *f;
+	int rc;
+
+	if ((*out = json_object_get(cache, id)))
+		return 0;
+	if ((rc = identity ? gov_identity_facts(&f, g, id) : gov_entitlement_facts(&f, g, id)))
+		return rc;
+	if (json_object_set_new(cache, id, f))
+		return nomem();
+	*out = f;
+	return 0;
+}
+
+/* Makes d a denial; source and version (NULL: kept) name what decided. */
+static int deny(gh_decision *d, const char *source, const char *version, int64_t catalog_max)
+{
+	snprintf(d->outcome, sizeof(d->outcome), "denied");
+	if (source)
+		snprintf(d->source, sizeof(d->source), "%s", source);
+	if (version)
+		snprintf(d->policy_version, sizeof(d->policy_version), "%s", version);
+	d->required_approvals = 0;
+	d->max_duration = catalog_max;
+	return 0;
+}
+
+static int add_reason(gh_decision *d, const char *what, const char *s)
+{
+	char buf[600];
+
+	snprintf(buf, sizeof(buf), "%s%s", what, s);
+	return json_array_append_new(d->reasons, json_string(buf)) ? nomem() : 0;
+}
+
+/* Segregation of duties with what the subject holds, and with what this
+ * pass would grant it before this request: appends one reason each. */
+static int sod(int *n, pass *ps, gh_decision *d, const item *p, const char *sname,
+	       const char *ename)
+{
+	size_t i;
+	json_t *v;
+	int rc;
+
+	if ((*n = gov_sod_conflicts(ps->g, d->reasons, sname, p->subject, p->ent, ename)) < 0)
+		return *n;
+	json_array_foreach(ps->granted, i, v) {
+		const char *other = json_string_value(json_object_get(v, "ent"));
+		char buf[400];
+
+		if (strcmp(json_string_value(json_object_get(v, "subject")), p->subject) != 0)
+			continue;
+		rc = gov_exists(ps->g, "SELECT 1 FROM entitlement_conflicts"
+				" WHERE (a = ?1 AND b = ?2) OR (a = ?2 AND b = ?1)", p->ent, other,
+				"checking segregation of duties");
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			continue;
+		snprintf(buf, sizeof(buf), "segregation of duties: subject %s would also be granted "
+			 "%s (request %s) under this policy, which conflicts with %s", sname, other,
+			 json_string_value(json_object_get(v, "request")), ename);
+		if (json_array_append_new(d->reasons, json_string(buf)))
+			return nomem();
+		(*n)++;
+	}
+	return 0;
+}
+
+/* The raw @approver_group values become group ids; one that names no
+ * group denies (fail closed). */
+static int resolve_groups(gh_decision *d, gh_gov *g, int64_t catalog_max)
+{
+	json_t *ids = json_array(), *v;
+	char gid[GH_ID_LEN];
+	size_t i;
+	int rc = 0;
+
+	if (!ids)
+		return nomem();
+	json_array_foreach(d->approver_groups, i, v) {
+		rc = gov_resolve(g, "groups", json_string_value(v), gid);
+		if (rc == GH_ENOTFOUND || rc == GH_ECONFLICT) {
+			rc = add_reason(d, "denied: approver group: ", gh_error_last()->message);
+			gh_error_clear();
+			if (!rc)
+				deny(d, NULL, NULL, catalog_max);
+			break;
+		}
+		if (rc || json_array_append_new(ids, json_string(gid))) {
+			rc = rc ? rc : nomem();
+			break;
+		}
+	}
+	json_decref(d->approver_groups);
+	d->approver_groups = NULL;
+	if (!rc && strcmp(d->outcome, "denied") != 0 && json_array_size(ids) > 0)
+		d->approver_groups = json_incref(ids);
+	json_decref(ids);
+	return rc;
+}
+
+/* facts as submit builds them */
+static json_t *request_facts(const json_t *subject, const json_t *ent, const item *p)
+{
+	return json_pack("{s:O, s:O, s:{s:I, s:b, s:s, s:s*, s:s, s:s}}", "subject", subject,
+			 "entitlement", ent, "request", "duration_seconds", (json_int_t)p->duration,
+			 "emergency", p->emergency, "channel", p->channel, "ticket_ref",
+			 p->has_ticket ? p->ticket : NULL, "requester", p->requester,
+			 "submitted_by", p->submitted_by);
+}
+
+/* Decides p under ps->dc as submit would decide it now: the subject must
+ * be active and the entitlement requestable, then segregation of duties,
+ * then the decider; the catalog's maximum caps the grant. only_request
+ * (for grants) skips all but the decider. */
+static int redecide(gh_decision *d, int64_t *catalog_max, pass *ps, const item *p,
+		    int only_request)
+{
+	const json_t *subject, *ent;
+	const char *sname, *ename, *status;
+	json_t *facts = NULL;
+	int rc, n = 0;
+
+	memset(d, 0, sizeof(*d));
+	if ((rc = cached(&subject, ps->identities, ps->g, p->subject, 1)) ||
+	    (rc = cached(&ent, ps->entitlements, ps->g, p->ent, 0)))
+		return rc;
+	sname = json_string_value(json_object_get(subject, "name"));
+	ename = json_string_value(json_object_get(ent, "name"));
+	status = json_string_value(json_object_get(subject, "status"));
+	*catalog_max = json_integer_value(json_object_get(ent, "max_duration_seconds"));
+	if (!only_request) {
+		if (!(d->reasons = json_array()))
+			return nomem();
+		if (strcmp(status ? status : "", "active") != 0)
+			rc = add_reason(d, "the subject is not active: ", status ? status : "?");
+		if (!rc && !json_is_true(json_object_get(ent, "requestable")))
+			rc = add_reason(d, "the entitlement is not requestable: ", ename);
+		if (!rc && json_array_size(d->reasons) > 0)
+			return deny(d, "intake", "invariant", *catalog_max);
+		if (!rc)
+			rc = sod(&n, ps, d, p, sname ? sname : p->subject, ename ? ename : p->ent);
+		if (rc || n > 0)
+			return rc ? rc : deny(d, "segregation-of-duties", "invariant-1", *catalog_max);
+		gh_decision_clear(d);
+	}
+	if (!(facts = request_facts(subject, ent, p)))
+		return nomem();
+	rc = ps->dc->decide(ps->dc->ctx, d, facts);
+	json_decref(facts);
+	if (rc)
+		return rc;
+	if (!d->reasons && !(d->reasons = json_array()))
+		return nomem();
+	/* as submit: the catalog's maximum bounds every grant */
+	if (d->max_duration <= 0 || d->max_duration > *catalog_max)
+		d->max_duration = *catalog_max;
+	if (strcmp(d->outcome, "auto_approved") == 0)
+		d->required_approvals = 0;
+	else if (strcmp(d->outcome, "approval_required") == 0 && d->required_approvals < 1)
+		d->required_approvals = 1;
+	else if (strcmp(d->outcome, "approval_required") != 0)
+		deny(d, NULL, NULL, *catalog_max);
+	return strcmp(d->outcome, "denied") ? resolve_groups(d, ps->g, *catalog_max) : 0;
+}
+
+/* What activation would do with pending request p decided as d: NULL when
+ * nothing changes. */
+static const char *effect_of(const gh_decision *d, const item *p)
+{
+	if (strcmp(d->outcome, "denied") == 0)
+		return "deny";
+	if (strcmp(d->outcome, "auto_approved") == 0)
+		return "grant";
+	if (d->required_approvals == p->required)
+		return NULL;
+	return p->approvals >= d->required_approvals ? "grant" : "require_approvals";
+}
+
+static json_t *flip_json(const flip *f)
+{
+	return json_pack("{s:s, s:s, s:s, s:{s:s, s:i}, s:{s:s, s:i, s:O}, s:s}",
+			 "request", f->p->id, "subject", f->p->subject, "entitlement", f->p->ent,
+			 "from", "outcome", "approval_required", "required_approvals",
+			 f->p->required, "to", "outcome", f->d.outcome, "required_approvals",
+			 f->d.required_approvals, "reasons", f->d.reasons, "effect", f->effect);
+}
+
+static json_t *candidate_json(const item *p, const gh_decision *d)
+{
+	char when[40];
+
+	gh_time_format(when, sizeof(when), p->expires_at);
+	return json_pack("{s:s, s:s, s:s, s:s, s:O}", "grant", p->id, "subject", p->subject,
+			 "entitlement", p->ent, "expires_at", when, "reasons", d->reasons);
+}
+
+/* --- applying (activation) ---------------------------------------------- */
+
+static int audit(gh_gov *g, const char *actor, const char *action, const char *id,
+		 json_t *details)
+{
+	int rc;
+
+	if (!details)
+		return nomem();
+	rc = gh_audit_append(NULL, g->store, actor, action, "request", id, details);
+	json_decref(details);
+	return rc;
+}
+
+/* One flip, inside the activation's transaction: the request's row, its
+ * request.redecided event and, for a grant, the grant. */
+static int apply(gh_gov *g, const char *actor, const flip *f, int64_t now)
+{
+	const char *state = strcmp(f->effect, "deny") == 0 ? "denied"
+			    : strcmp(f->effect, "grant") == 0 ? "approved" : "pending_approval";
+	json_t *dj = gov_decision_json(&f->d, f->catalog_max);
+	char *text = dj ? gh_json_canonical(dj) : NULL;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!text) {
+		rc = nomem();
+		goto cleanup;
+	}
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE requests SET state = ?2, decision = ?3, required_approvals = ?4,"
+				" updated_at = ?5,"
+				" close_reason = CASE WHEN ?2 = 'denied' THEN 'policy_changed'"
+				"  ELSE close_reason END,"
+				" closed_at = CASE WHEN ?2 = 'denied' THEN ?5 ELSE closed_at END"
+				" WHERE id = ?1 AND state = 'pending_approval'")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, f->p->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, f->d.required_approvals);
+	sqlite3_bind_int64(st, 5, now);
+	if ((rc = gov_step_done(g, st, "re-deciding a request")))
+		goto cleanup;
+	if ((rc = audit(g, actor, "request.redecided", f->p->id,
+			json_pack("{s:O, s:{s:s, s:i}, s:s, s:s, s:s}", "decision", dj, "from",
+				  "outcome", "approval_required", "required_approvals",
+				  f->p->required, "effect", f->effect, "state", state,
+				  "policy_version", f->d.policy_version))))
+		goto cleanup;
+	if (strcmp(state, "approved") != 0)
+		goto cleanup;
+	if ((rc = audit(g, actor, "request.approved", f->p->id,
+			json_pack("{s:s, s:s, s:i}", "by", "policy_change", "source", f->d.source,
+				  "approvals", f->p->approvals))))
+		goto cleanup;
+	rc = gov_provision(g, actor, f->p->id, f->p->subject, f->p->ent, f->p->duration,
+			   f->d.max_duration, now);
+cleanup:
+	json_decref(dj);
+	free(text);
+	return rc;
+}
+
+/* --- the pass ------------------------------------------------------------ */
+
+static int pending_pass(json_t *out, pass *ps, const char *apply_as)
+{
+	item *items = NULL;
+	flip *flips = NULL;
+	json_t *list = json_array(), *j;
+	sqlite3_stmt *st;
+	size_t n = 0, nf = 0;
+	int64_t now = gh_now();
+	int rc;
+
+	if (!list)
+		return nomem();
+	if ((rc = gh_store_stmt(&st, ps->g->store,
+				"SELECT r.id, r.subject_id, r.entitlement_id, r.requester_id,"
+				" r.submitted_by, r.channel, r.ticket_ref, r.duration, r.emergency,"
+				" r.required_approvals, (SELECT count(*) FROM approvals a"
+				"  WHERE a.request_id = r.id AND a.decision = 'approve'), 0, r.id"
+				" FROM requests r WHERE r.state = 'pending_approval' ORDER BY r.pk")) ||
+	    (rc = items_load(&items, &n, ps->g, st)))
+		goto cleanup;
+	if (n && !(flips = calloc(n, sizeof(*flips)))) {
+		rc = nomem();
+		goto cleanup;
+	}
+	/* every decision first, on the state as it is; then the changes */
+	for (size_t i = 0; i < n && !rc; i++) {
+		flip *f = &flips[nf];
+
+		f->p = &items[i];
+		if ((rc = redecide(&f->d, &f->catalog_max, ps, f->p, 0)))
+			break;
+		if (!(f->effect = effect_of(&f->d, f->p))) {
+			gh_decision_clear(&f->d);
+			continue;
+		}
+		nf++;
+		if (strcmp(f->effect, "grant") == 0 &&
+		    json_array_append_new(ps->granted, json_pack("{s:s, s:s, s:s}", "subject",
+								 f->p->subject, "ent", f->p->ent,
+								 "request", f->p->id)))
+			rc = nomem();
+		if (!rc && (!(j = flip_json(f)) || json_array_append_new(list, j)))
+			rc = nomem();
+	}
+	for (size_t i = 0; i < nf && !rc && apply_as; i++)
+		rc = apply(ps->g, apply_as, &flips[i], now);
+	if (!rc && json_object_set_new(out, "requests", json_pack("{s:I, s:O}", "evaluated",
+								  (json_int_t)n, "flips", list)))
+		rc = nomem();
+cleanup:
+	for (size_t i = 0; flips && i < n; i++)
+		gh_decision_clear(&flips[i].d);
+	free(flips);
+	free(items);
+	json_decref(list);
+	return rc;
+}
+
+/* Active grants whose request the policy would no longer permit. */
+static int grants_pass(json_t *out, pass *ps)
+{
+	item *items = NULL;
+	json_t *list = json_array(), *j;
+	gh_decision d = {0};
+	sqlite3_stmt *st;
+	int64_t max;
+	size_t n = 0;
+	int rc;
+
+	if (!list)
+		return nomem();
+	if ((rc = gh_store_stmt(&st, ps->g->store,
+				"SELECT gr.id, gr.subject_id, gr.entitlement_id, r.requester_id,"
+				" r.submitted_by, r.channel, r.ticket_ref, r.duration, r.emergency,"
+				" 0, 0, gr.expires_at, r.id"
+				" FROM grants gr JOIN requests r ON r.id = gr.request_id"
+				" WHERE gr.status = 'active' ORDER BY gr.pk")) ||
+	    (rc = items_load(&items, &n, ps->g, st)))
+		goto cleanup;
+	for (size_t i = 0; i < n && !rc; i++) {
+		if ((rc = redecide(&d, &max, ps, &items[i], 1)))
+			break;
+		if (strcmp(d.outcome, "denied") == 0 &&
+		    (!(j = candidate_json(&items[i], &d)) || json_array_append_new(list, j)))
+			rc = nomem();
+		gh_decision_clear(&d);
+	}
+	if (!rc && json_object_set_new(out, "grants", json_pack("{s:I, s:O}", "evaluated",
+								(json_int_t)n,
+								"revocation_candidates", list)))
+		rc = nomem();
+cleanup:
+	gh_decision_clear(&d);
+	free(items);
+	json_decref(list);
+	return rc;
+}
+
+int gov_policy_effects(json_t **out, gh_gov *g, const gh_decider *d, const char *apply_as)
+{
+	pass ps = {g, d, json_object(), json_object(), json_array()};
+	int rc;
+
+	*out = json_object();
+	if (!*out || !ps.identities || !ps.entitlements || !ps.granted)
+		rc = nomem();
+	else
+		/* grants first: what a flip provisions is not a candidate */
+		rc = grants_pass(*out, &ps);
+	if (!rc)
+		rc = pending_pass(*out, &ps, apply_as);
+	json_decref(ps.identities);
+	json_decref(ps.entitlements);
+	json_decref(ps.granted);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* --- the what-if --------------------------------------------------------- */
+
+static const char *const simulate_fields[] = {"text", "version", NULL};
+
+/* The version ref of in (a string, or a number), or NULL after a field error. */
+static const char *version_ref(const json_t *v, char buf[32])
+{
+	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		snprintf(buf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return buf;
+	}
+	if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < GH_ID_LEN)
+		return json_string_value(v);
+	gh_error_field("version", "must be a policy version id or number");
+	return NULL;
+}
+
+/* The candidate decider and what the answer says of it ("policy",
+ * "validation"), from text or a stored version. */
+static int candidate(gh_decider *dc, json_t *answer, gh_gov *g, const json_t *in)
+{
+	json_t *text = json_object_get(in, "text"), *version = json_object_get(in, "version");
+	json_t *validation = NULL, *info = NULL;
+	unsigned char hash[crypto_hash_sha256_BYTES];
+	char hex[2 * crypto_hash_sha256_BYTES + 1], label[64], err[300], buf[32];
+	const char *ref = NULL;
+	int rc;
+
+	if (text && version)
+		gh_error_field("version", "give text or version, not both");
+	else if (!text && !version)
+		gh_error_field("text", "is required (or version: a proposed version to simulate)");
+	else if (text && (!json_is_string(text) || json_string_length(text) == 0 ||
+			  json_string_length(text) > SIMULATE_TEXT_MAX ||
+			  strlen(json_string_value(text)) != json_string_length(text)))
+		gh_error_field("text", "must be Cedar policy text of 1 to %d bytes without NUL",
+			       SIMULATE_TEXT_MAX);
+	else if (version)
+		ref = version_ref(version, buf);
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if (ref) {
+		if ((rc = gov_policy_version_decider(dc, &info, g, ref)) == GH_ENOTFOUND) {
+			gh_error_clear();
+			gh_error_field("version", "policy version %s not found", ref);
+			return gh_error_fields_finish();
+		}
+		if (rc)
+			return rc;
+		rc = json_object_set_new(answer, "policy", json_pack("{s:O, s:O}", "version",
+				json_object_get(info, "version"), "sha256",
+				json_object_get(info, "sha256"))) ||
+		     json_object_set(answer, "validation", json_object_get(info, "validation"));
+		json_decref(info);
+		return rc ? nomem() : 0;
+	}
+	if ((rc = gov_policy_check(&validation, g, "text", json_string_value(text),
+				   json_string_length(text))))
+		return rc == GH_EINVALID ? gh_error_fields_finish() : rc;
+	crypto_hash_sha256(hash, (const unsigned char *)json_string_value(text),
+			   json_string_length(text));
+	gh_hex(hex, hash, sizeof(hash));
+	snprintf(label, sizeof(label), "simulated sha256:%.12s", hex);
+	if (json_object_set_new(answer, "validation", validation) ||
+	    json_object_set_new(answer, "policy", json_pack("{s:n, s:s}", "version", "sha256", hex)))
+		return nomem();
+	if (gov_cedar_decider_new(dc, json_string_value(text), json_string_length(text), label,
+				  err, sizeof(err)))
+		return gh_error_set(GH_ERROR, "the policy text could not be compiled: %s", err);
+	return 0;
+}
+
+static int active_version(json_t *answer, gh_gov *g)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT version FROM policy_versions WHERE state = 'active'")))
+		return rc;
+	rc = sqlite3_step(st);
+	if (json_object_set_new(answer, "active_version", rc == SQLITE_ROW
+				? json_integer(sqlite3_column_int64(st, 0)) : json_null()))
+		rc = -1;
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return 0;
+	return rc < 0 ? nomem() : gh_store_fail(g->store, "finding the active policy version");
+}
+
+int gh_gov_policy_simulate(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
+{
+	gh_decider dc = {0};
+	json_t *answer = NULL, *effects = NULL;
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gov_require_role(actor, GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR,
+				   "simulating a policy set")))
+		return rc;
+	if (gh_jv_object(in, simulate_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	if (!(answer = json_object()))
+		return nomem();
+	/* compiled before the read section: parsing is the slow part */
+	if ((rc = candidate(&dc, answer, g, in)))
+		goto cleanup;
+	gh_store_read_begin(g->store);
+	rc = active_version(answer, g);
+	if (!rc)
+		rc = gov_policy_effects(&effects, g, &dc, NULL);
+	gh_store_read_end(g->store);
+	if (rc)
+		goto cleanup;
+	if (json_object_update(answer, effects)) {
+		rc = nomem();
+		goto cleanup;
+	}
+	*out = answer;
+	answer = NULL;
+cleanup:
+	gov_cedar_decider_free(&dc);
+	json_decref(effects);
+	json_decref(answer);
+	return rc;
+}
