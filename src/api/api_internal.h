@@ -12,7 +12,7 @@
 
 #define GH_API_MAX_PARAMS 2      /* {param} segments in one path */
 #define GH_API_PARAM_MAX 128     /* bytes of one decoded path parameter */
-#define GH_API_MAX_QUERY 6       /* query parameters one route accepts */
+#define GH_API_MAX_QUERY 7       /* query parameters one route accepts */
 #define GH_API_QUERY_MAX 256     /* bytes of one decoded query value */
 #define GH_API_PAGE_DEFAULT 50
 #define GH_API_PAGE_MAX 500

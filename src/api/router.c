@@ -10,11 +10,11 @@
 static const char *const q_page[] = {"limit", "after", NULL};
 static const char *const q_identities[] = {"limit", "after", "kind", "status", "owner", NULL};
 static const char *const q_entitlements[] = {"limit", "after", "system", "risk_tier",
-					     "environment", "requestable", NULL};
+					     "environment", "requestable", "tag", NULL};
 static const char *const q_requests[] = {"limit", "after", "state", "subject", "entitlement",
 					 NULL};
 static const char *const q_grants[] = {"limit", "after", "status", "subject", "entitlement",
-				       NULL};
+				       "review_state", NULL};
 static const char *const q_audit_events[] = {"after_seq", "limit", "object_id", NULL};
 static const char *const q_audit_export[] = {"after_seq", NULL};
 

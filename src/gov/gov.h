@@ -121,13 +121,20 @@ int gh_gov_system_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_
 int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			 const json_t *in);
 /* in: {"system","name","description"?,"risk_tier","data_sensitivity","environment",
- *      "control_owner_group","max_duration","requestable"?,"incompatible_with"?,"attributes"?} */
+ *      "control_owner_group","max_duration","requestable"?,"incompatible_with"?,"attributes"?,
+ *      "tags"?} */
 int gh_gov_entitlement_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
 int gh_gov_entitlement_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref);
 /* filter: system (ref), risk_tier, environment, requestable ("true"/"false"), or NULL. */
 int gh_gov_entitlement_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 			    const char *system, const char *risk_tier, const char *environment,
 			    const char *requestable);
+/* As gh_gov_entitlement_list, and tag (or NULL): only entitlements carrying it. */
+int gh_gov_entitlement_list_tag(json_t **out, gh_gov *g, const gh_actor *actor,
+				const gh_page *page, const char *system, const char *risk_tier,
+				const char *environment, const char *requestable, const char *tag);
+/* in as for create, every field optional; "tags": [tag] (at most 16, each
+ * [a-z0-9][a-z0-9._-]{0,63}) replaces the entitlement's tags. */
 int gh_gov_entitlement_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			      const json_t *in);
 
@@ -154,6 +161,13 @@ int gh_gov_grant_get(json_t **out, gh_gov *g, const gh_actor *actor, const char 
 /* filter: status, subject (ref), entitlement (ref), or NULL. */
 int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 		      const char *status, const char *subject, const char *entitlement);
+/* As gh_gov_grant_list, and review_state (or NULL): "pending", "confirmed",
+ * "revoked" or "missed", the review of break-glass grants. Grants carry
+ * "break_glass": null, or {"incident_ref","review_due_at","review_state",
+ * "reviewed_by","reviewed_at","comment"}. */
+int gh_gov_grant_list_review(json_t **out, gh_gov *g, const gh_actor *actor,
+			     const gh_page *page, const char *status, const char *subject,
+			     const char *entitlement, const char *review_state);
 /* in: {"reason"} */
 int gh_gov_grant_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
 			const json_t *in);

@@ -279,13 +279,13 @@ int gov_entitlement_facts(json_t **out, gh_gov *g, const char *id)
 	*out = NULL;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT id, system_id, name, risk_tier, data_sensitivity, environment,"
-				" control_owner_group_id, max_duration, requestable, attributes"
+				" control_owner_group_id, max_duration, requestable, attributes, tags"
 				" FROM entitlements WHERE id = ?")))
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:[]}",
+		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o}",
 				 "id", gov_text_column(st, 0), "system", gov_text_column(st, 1),
 				 "name", gov_text_column(st, 2),
 				 "risk_tier", gov_text_column(st, 3),
@@ -294,7 +294,8 @@ int gov_entitlement_facts(json_t **out, gh_gov *g, const char *id)
 				 "control_owner_group", gov_text_column(st, 6),
 				 "max_duration_seconds", (json_int_t)sqlite3_column_int64(st, 7),
 				 "requestable", sqlite3_column_int(st, 8) != 0,
-				 "attributes", gov_json_column(st, 9, 0), "tags");
+				 "attributes", gov_json_column(st, 9, 0),
+				 "tags", gov_json_column(st, 10, 1));
 		rc = *out ? 0 : nomem("loading an entitlement");
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id);
