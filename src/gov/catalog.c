@@ -13,7 +13,7 @@ static const char *const sensitivities[] = {"public", "internal", "confidential"
 #define MAX_TAGS 16
 
 /* A tag: [a-z0-9][a-z0-9._-]{0,63}, like a name. */
-static int tag_valid(const char *s)
+int gov_tag_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -37,7 +37,7 @@ static int tags_parse(json_t **out, const json_t *in)
 	if (gh_jv_string_array(in, "tags", 0, MAX_TAGS, 64, &tags) <= 0)
 		return 0;
 	json_array_foreach(tags, i, v)
-		if (!tag_valid(json_string_value(v))) {
+		if (!gov_tag_valid(json_string_value(v))) {
 			gh_error_field("tags", "\"%s\" is not a tag: 1 to 64 of a-z, 0-9, '.', '_', '-',"
 				       " starting with a letter or digit", json_string_value(v));
 			return 0;
@@ -767,7 +767,7 @@ int gh_gov_entitlement_list_tag(json_t **out, gh_gov *g, const gh_actor *actor,
 		else
 			gh_error_field("requestable", "must be true or false");
 	}
-	if (tag && !tag_valid(tag))
+	if (tag && !gov_tag_valid(tag))
 		gh_error_field("tag", "must be 1 to 64 of a-z, 0-9, '.', '_', '-'");
 	gh_store_read_begin(g->store);
 	if (system && (rc = gov_resolve_field(g, "systems", "system", system, sys)) &&

@@ -156,6 +156,28 @@ int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const 
 /* The request's audit events and those of its grant, oldest first: {"items": [...]}. */
 int gh_gov_request_history(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
 
+/* --- delegations (delegation.c) ---------------------------------------- */
+/* A control-owner group lends approval of part of its catalog to another
+ * group until an expiry. Writers: admin, iam, approver (an approver only for
+ * a group it belongs to); readers: admin, iam, approver, auditor.
+ * Shape: {"id","from_group":{"id","name"},"to_group":{"id","name"},
+ * "scope":{"type":"system","id","name"}|{"type":"tag","tag"},"reason",
+ * "expires_at","status":"active"|"expired"|"revoked","created_by",
+ * "created_at","revoked_at","revoked_by","revoke_reason"}. */
+/* in: {"from_group","to_group","system"|"tag","expires_at"|"expires_in","reason"}.
+ * from_group must be the control-owner group of at least one entitlement in
+ * scope (so delegated authority cannot be passed on), the expiry in the
+ * future and at most 90 days away, and the decider must allow "delegate".
+ * Audited delegation.created. */
+int gh_gov_delegation_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+int gh_gov_delegation_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+/* filter: from_group, to_group (refs), status, or NULL. */
+int gh_gov_delegation_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+			   const char *from_group, const char *to_group, const char *status);
+/* in: {"reason"}; admin, iam or a member of from_group; audited delegation.revoked. */
+int gh_gov_delegation_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			     const json_t *in);
+
 /* --- grants (grant.c) -------------------------------------------------- */
 int gh_gov_grant_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
 /* filter: status, subject (ref), entitlement (ref), or NULL. */

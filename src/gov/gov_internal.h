@@ -222,6 +222,15 @@ void gov_auth_changed(gh_gov *g);
  * closed). Call outside any store section. */
 int gov_policy_load_active(gh_gov *g);
 
+/* The active delegation (id into out) that lets identity_id decide for
+ * ent_id at now: from the entitlement's control-owner group, scope covering
+ * it, identity a (transitive) member of its to_group. 1 found, 0 none, <0 on
+ * error. Inside a transaction/read section (delegation.c). */
+int gov_delegation_covering(gh_gov *g, char out[GH_ID_LEN], const char *ent_id,
+			    const char *identity_id, int64_t now);
+/* An entitlement tag: [a-z0-9][a-z0-9._-]{0,63} (catalog.c). */
+int gov_tag_valid(const char *s);
+
 /* Wakes the scheduler to re-plan when due comes before its planned wake-up. */
 void gov_sched_poke(gh_gov *g, int64_t due);
 

@@ -46,10 +46,20 @@ typedef struct req_info {
 	char entitlement[GH_ID_LEN];
 	char ent_name[128];
 	char control_group[GH_ID_LEN];
+	char channel[24];
+	char ticket_ref[72];       /* "" for none */
+	int emergency;
 	int required;
 	int64_t duration;
 	int64_t max_duration;
+	json_t *approver_groups;   /* group ids from the decision; owned, may be NULL */
 } req_info;
+
+static void req_info_clear(req_info *r)
+{
+	json_decref(r->approver_groups);
+	r->approver_groups = NULL;
+}
 
 /* A reader who holds no role but requester sees only what concerns them. */
 static int reads_own_only(const gh_actor *actor)
@@ -101,17 +111,20 @@ static json_t *approvals_json(gh_gov *g, const char *request_id, int *rc)
 		return NULL;
 	}
 	if ((*rc = gh_store_stmt(&st, g->store,
-				 "SELECT approver_id, decision, comment, step, created_at, checks"
+				 "SELECT approver_id, decision, comment, step, created_at, checks, policy"
 				 " FROM approvals WHERE request_id = ? ORDER BY step, pk"))) {
 		json_decref(a);
 		return NULL;
 	}
 	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		item = json_pack("{s:o, s:o, s:o, s:i, s:o, s:o}", "approver", gov_text_column(st, 0),
+		item = json_pack("{s:o, s:o, s:o, s:i, s:o, s:o, s:o}",
+				 "approver", gov_text_column(st, 0),
 				 "decision", gov_text_column(st, 1), "comment", gov_text_column(st, 2),
 				 "step", sqlite3_column_int(st, 3), "at", gov_time_column(st, 4),
-				 "checks", gov_json_column(st, 5, 1));
+				 "checks", gov_json_column(st, 5, 1),
+				 "policy", sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null() :
+				 gov_json_column(st, 6, 0));
 		if (!item || json_array_append_new(a, item)) {
 			*rc = nomem("loading approvals");
 			break;
@@ -321,15 +334,19 @@ static int ent_load(ent_info *out, gh_gov *g, const char *id)
 	return 0;
 }
 
-/* A decider's cap on the grant (decision_json) lowers the catalog's maximum. */
+/* A decider's cap on the grant (decision_json) lowers the catalog's maximum;
+ * its approver groups (resolved ids) bind every approver. */
 static void decision_cap(req_info *out, sqlite3_stmt *st, int col)
 {
 	json_t *d = gov_json_column(st, col, 0);
 	json_t *cap = json_object_get(d, "max_duration_seconds");
+	json_t *groups = json_object_get(d, "approver_groups");
 
 	if (json_is_integer(cap) && json_integer_value(cap) > 0 &&
 	    json_integer_value(cap) < out->max_duration)
 		out->max_duration = json_integer_value(cap);
+	if (json_is_array(groups) && json_array_size(groups) > 0)
+		out->approver_groups = json_incref(groups);
 	json_decref(d);
 }
 
@@ -343,7 +360,7 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 				"SELECT r.state, r.submitted_by, r.requester_id, r.subject_id,"
 				" s.owner_id, r.entitlement_id, e.control_owner_group_id,"
 				" r.required_approvals, r.duration, e.max_duration, s.name, s.status,"
-				" e.name, r.decision"
+				" e.name, r.decision, r.channel, r.ticket_ref, r.emergency"
 				" FROM requests r JOIN identities s ON s.id = r.subject_id"
 				" JOIN entitlements e ON e.id = r.entitlement_id WHERE r.id = ?")))
 		return rc;
@@ -364,6 +381,9 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 		copy_text(out->subject_status, sizeof(out->subject_status), st, 11);
 		copy_text(out->ent_name, sizeof(out->ent_name), st, 12);
 		decision_cap(out, st, 13);
+		copy_text(out->channel, sizeof(out->channel), st, 14);
+		copy_text(out->ticket_ref, sizeof(out->ticket_ref), st, 15);
+		out->emergency = sqlite3_column_int(st, 16);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
@@ -593,6 +613,52 @@ int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, cons
 	return n;
 }
 
+/* The decision's @approver_group values (names or ids) become group ids; one
+ * that names no group denies the request (fail closed). */
+static int resolve_approver_groups(gh_gov *g, gh_decision *d)
+{
+	char id[GH_ID_LEN], buf[512];
+	json_t *ids, *v;
+	size_t i, j;
+	int rc, dup;
+
+	if (json_array_size(d->approver_groups) == 0)
+		return 0;
+	if (!(ids = json_array()))
+		return nomem("resolving approver groups");
+	json_array_foreach(d->approver_groups, i, v) {
+		const char *ref = json_string_value(v);
+		json_t *w;
+
+		rc = ref ? gov_resolve(g, "groups", ref, id) : GH_ENOTFOUND;
+		if (rc == GH_ENOTFOUND) {
+			gh_error_clear();
+			snprintf(buf, sizeof(buf), "approver group \"%s\" named by the policy does not "
+				 "exist: denied (fail closed)", ref ? ref : "?");
+			snprintf(d->outcome, sizeof(d->outcome), "denied");
+			if (json_array_append_new(d->reasons, json_string(buf))) {
+				json_decref(ids);
+				return nomem("resolving approver groups");
+			}
+			continue;
+		}
+		if (rc) {
+			json_decref(ids);
+			return rc;
+		}
+		dup = 0;
+		json_array_foreach(ids, j, w)
+			dup |= strcmp(json_string_value(w), id) == 0;
+		if (!dup && json_array_append_new(ids, json_string(id))) {
+			json_decref(ids);
+			return nomem("resolving approver groups");
+		}
+	}
+	json_decref(d->approver_groups);
+	d->approver_groups = ids;
+	return 0;
+}
+
 int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *body)
 {
 	subject_info subj = {0};
@@ -680,6 +746,8 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			rc = nomem("deciding");
 			goto cleanup;
 		}
+		if ((rc = resolve_approver_groups(g, &d)))
+			goto cleanup;
 	}
 	/* the catalog's maximum bounds every grant, whatever a decider says */
 	if (d.max_duration <= 0 || d.max_duration > ent.max_duration)
@@ -822,14 +890,23 @@ static int approver_load(gh_gov *g, const char *id, int *active, int *servicedes
 						      gh_store_fail(g->store, "loading the approver");
 }
 
-/* The invariants no policy can switch off (DESIGN.md 1 and 2). Each failed
- * one refuses with GH_EDENIED naming it; the passed ones go into checks.
- * *step receives this decision's step number. */
-static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_id,
-			  const req_info *r, json_t *checks, int *step)
+static int add_check(json_t *checks, const char *name)
 {
-	sqlite3_stmt *st;
-	int active, servicedesk, rc, decided = 0;
+	return json_array_append_new(checks, json_string(name)) ? nomem("recording checks") : 0;
+}
+
+/* The invariants no policy can switch off (DESIGN.md 1 and 2), for whoever
+ * decides about r: an approver, or the reviewer of a break-glass grant. Each
+ * failed one refuses with GH_EDENIED naming it; the passed ones go into
+ * checks: the identity checks, in_approver_group (when the decision named
+ * approver groups), then the authority, in_control_owner_group or
+ * delegation:<id>. */
+static int check_decider(gh_gov *g, const gh_actor *actor, const req_info *r, json_t *checks)
+{
+	char dlg[GH_ID_LEN];
+	int active, servicedesk, rc;
+	size_t i;
+	json_t *grp;
 
 	if ((rc = approver_load(g, actor->id, &active, &servicedesk)))
 		return rc;
@@ -839,31 +916,65 @@ static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_
 	if (strcmp(actor->id, r->submitted_by) == 0)
 		return gh_error_set(GH_EDENIED, "not_submitter: nobody approves a request "
 				    "they submitted");
-	json_array_append_new(checks, json_string("not_submitter"));
+	if ((rc = add_check(checks, "not_submitter")))
+		return rc;
 	if (strcmp(actor->id, r->requester) == 0)
 		return gh_error_set(GH_EDENIED, "not_requester: nobody approves a request "
 				    "made on their behalf");
-	json_array_append_new(checks, json_string("not_requester"));
+	if ((rc = add_check(checks, "not_requester")))
+		return rc;
 	if (strcmp(actor->id, r->subject) == 0)
 		return gh_error_set(GH_EDENIED, "not_subject: nobody approves access they "
 				    "would receive");
-	json_array_append_new(checks, json_string("not_subject"));
+	if ((rc = add_check(checks, "not_subject")))
+		return rc;
 	if (strcmp(actor->id, r->subject_owner) == 0)
 		return gh_error_set(GH_EDENIED, "not_subject_owner: nobody approves access for "
 				    "an identity they own");
-	json_array_append_new(checks, json_string("not_subject_owner"));
+	if ((rc = add_check(checks, "not_subject_owner")))
+		return rc;
 	if ((actor->roles & GH_ROLE_SERVICEDESK) || servicedesk)
 		return gh_error_set(GH_EDENIED, "not_servicedesk: service-desk agents never "
 				    "approve");
-	json_array_append_new(checks, json_string("not_servicedesk"));
+	if ((rc = add_check(checks, "not_servicedesk")))
+		return rc;
+	json_array_foreach(r->approver_groups, i, grp) {
+		if ((rc = gh_gov_group_contains(g, json_string_value(grp), actor->id)) < 0)
+			return rc;
+		if (rc == 0)
+			return gh_error_set(GH_EDENIED, "in_approver_group: the policy requires an "
+					    "approver from group %s", json_string_value(grp));
+	}
+	if (json_array_size(r->approver_groups) > 0 &&
+	    (rc = add_check(checks, "in_approver_group")))
+		return rc;
 	if ((rc = gh_gov_group_contains(g, r->control_group, actor->id)) < 0)
+		return rc;
+	if (rc == 1)
+		return add_check(checks, "in_control_owner_group");
+	if ((rc = gov_delegation_covering(g, dlg, r->entitlement, actor->id, gh_now())) < 0)
 		return rc;
 	if (rc == 0)
 		return gh_error_set(GH_EDENIED, "in_control_owner_group: the approver is not a "
-				    "member of the entitlement's control-owner group %s",
-				    r->control_group);
-	json_array_append_new(checks, json_string("in_control_owner_group"));
+				    "member of the entitlement's control-owner group %s, and no "
+				    "active delegation covers it", r->control_group);
+	{
+		char check[GH_ID_LEN + 16];
 
+		snprintf(check, sizeof(check), "delegation:%s", dlg);
+		return add_check(checks, check);
+	}
+}
+
+/* check_decider, then distinct_approver. *step receives this decision's step number. */
+static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_id,
+			  const req_info *r, json_t *checks, int *step)
+{
+	sqlite3_stmt *st;
+	int rc, decided = 0;
+
+	if ((rc = check_decider(g, actor, r, checks)))
+		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT count(*), coalesce(sum(approver_id = ?2), 0) FROM approvals"
 				" WHERE request_id = ?1")))
@@ -881,8 +992,72 @@ static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_
 	if (decided)
 		return gh_error_set(GH_ECONFLICT, "distinct_approver: %s has already decided "
 				    "this request", actor->id);
-	json_array_append_new(checks, json_string("distinct_approver"));
-	return json_array_size(checks) == 7 ? 0 : nomem("recording checks");
+	return add_check(checks, "distinct_approver");
+}
+
+/* Reasons joined with "; " into buf, for a refusal's message. */
+static void reasons_text(char *buf, size_t len, const json_t *reasons)
+{
+	size_t i, at = 0;
+	json_t *v;
+
+	buf[0] = '\0';
+	json_array_foreach(reasons, i, v) {
+		int n = snprintf(buf + at, len - at, "%s%s", i ? "; " : "", json_string_value(v));
+		if (n < 0 || (size_t)n >= len - at)
+			break;
+		at += (size_t)n;
+	}
+	if (!buf[0])
+		snprintf(buf, len, "no policy permits it");
+}
+
+/* Asks the decider "approve" for the approver, after the invariants passed.
+ * Denied: GH_EDENIED "policy_permits_approve: <reasons>". Allowed: the check
+ * is recorded and *record receives the decision to store with the approval. */
+static int check_policy_approve(gh_gov *g, const gh_actor *actor, const char *request_id,
+				const req_info *r, json_t *checks, json_t **record)
+{
+	gh_decision d = {0};
+	json_t *facts = NULL, *approver = NULL, *subject = NULL, *ent = NULL;
+	char why[768];
+	int rc;
+
+	*record = NULL;
+	if ((rc = gov_identity_facts(&approver, g, actor->id)) ||
+	    (rc = gov_identity_facts(&subject, g, r->subject)) ||
+	    (rc = gov_entitlement_facts(&ent, g, r->entitlement)))
+		goto cleanup;
+	facts = json_pack("{s:o, s:o, s:o, s:{s:s, s:s, s:s, s:s, s:I, s:b, s:i, s:s, s:s*}}",
+			  "approver", approver, "subject", subject, "entitlement", ent,
+			  "request", "id", request_id, "state", r->state, "requester", r->requester,
+			  "submitted_by", r->submitted_by,
+			  "duration_seconds", (json_int_t)r->duration, "emergency", r->emergency,
+			  "required_approvals", r->required, "channel", r->channel,
+			  "ticket_ref", *r->ticket_ref ? r->ticket_ref : NULL);
+	approver = subject = ent = NULL;
+	if (!facts) {
+		rc = nomem("building approval facts");
+		goto cleanup;
+	}
+	if ((rc = gov_decider_ask(g, &d, "approve", facts)) < 0)
+		goto cleanup;
+	if (rc == 0) {
+		reasons_text(why, sizeof(why), d.reasons);
+		rc = gh_error_set(GH_EDENIED, "policy_permits_approve: %s", why);
+		goto cleanup;
+	}
+	if ((rc = add_check(checks, "policy_permits_approve")))
+		goto cleanup;
+	if (!(*record = gov_decision_json(&d, 0)))
+		rc = nomem("recording the approval decision");
+cleanup:
+	gh_decision_clear(&d);
+	json_decref(facts);
+	json_decref(approver);
+	json_decref(subject);
+	json_decref(ent);
+	return rc;
 }
 
 /* Before the last approval provisions: the subject is still active and has
@@ -911,9 +1086,9 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 {
 	static const char *const allowed[] = {"comment", NULL};
 	const char *comment = NULL;
-	req_info r;
-	json_t *checks = NULL;
-	char *checks_text = NULL, approval_id[GH_ID_LEN];
+	req_info r = {0};
+	json_t *checks = NULL, *policy = NULL;
+	char *checks_text = NULL, *policy_text = NULL, approval_id[GH_ID_LEN];
 	sqlite3_stmt *st;
 	int64_t now = gh_now();
 	int rc, step = 1;
@@ -941,16 +1116,20 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	}
 	if ((rc = check_approver(g, actor, id, &r, checks, &step)))
 		goto cleanup;
+	/* policy comes after the invariants: it can refuse, never allow more */
+	if (approve && (rc = check_policy_approve(g, actor, id, &r, checks, &policy)))
+		goto cleanup;
 	if (approve && step >= r.required && (rc = check_grantable(g, &r)))
 		goto cleanup;
-	if (!(checks_text = gh_json_canonical(checks))) {
+	if (!(checks_text = gh_json_canonical(checks)) ||
+	    (policy && !(policy_text = gh_json_canonical(policy)))) {
 		rc = nomem("recording checks");
 		goto cleanup;
 	}
 	gh_id_new(approval_id, sizeof(approval_id), "apr");
 	if ((rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO approvals(id, request_id, approver_id, decision, comment,"
-				" step, checks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")))
+				" step, checks, created_at, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, approval_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -960,6 +1139,8 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	sqlite3_bind_int(st, 6, step);
 	sqlite3_bind_text(st, 7, checks_text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, now);
+	if (policy_text)
+		sqlite3_bind_text(st, 9, policy_text, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -976,9 +1157,10 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			goto cleanup;
 	} else {
 		if ((rc = audit(g, actor->id, "request.approval_recorded", "request", id,
-				json_pack("{s:s, s:s*, s:i, s:i, s:O}", "approver", actor->id,
+				json_pack("{s:s, s:s*, s:i, s:i, s:O, s:O*}", "approver", actor->id,
 					  "comment", comment, "step", step,
-					  "required_approvals", r.required, "checks", checks))))
+					  "required_approvals", r.required, "checks", checks,
+					  "policy", policy))))
 			goto cleanup;
 		if (step >= r.required) {
 			if ((rc = audit(g, actor->id, "request.approved", "request", id,
@@ -1009,7 +1191,10 @@ cleanup:
 		*out = NULL;
 	}
 	json_decref(checks);
+	json_decref(policy);
 	free(checks_text);
+	free(policy_text);
+	req_info_clear(&r);
 	return rc;
 }
 
@@ -1032,7 +1217,7 @@ int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const 
 {
 	static const char *const allowed[] = {"reason", NULL};
 	const char *reason = NULL;
-	req_info r;
+	req_info r = {0};
 	int64_t now = gh_now();
 	int rc;
 
@@ -1074,6 +1259,7 @@ cleanup:
 		json_decref(*out);
 		*out = NULL;
 	}
+	req_info_clear(&r);
 	return rc;
 }
 

@@ -278,7 +278,7 @@ static void test_workflow_approve__medium_needs_one_high_two_distinct(void)
 	approvals = json_object_get(r, "approvals");
 	CHECK_INT(json_array_size(approvals), 1);
 	CHECK_STR(sget(json_array_get(approvals, 0), "approver"), BOB);
-	CHECK_INT(json_array_size(json_object_get(json_array_get(approvals, 0), "checks")), 7);
+	CHECK_INT(json_array_size(json_object_get(json_array_get(approvals, 0), "checks")), 8);
 	json_decref(r);
 
 	high = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
