@@ -167,6 +167,14 @@ int gh_api_handle_policy_activate(gh_api_req *rq);
 int gh_api_handle_audit_events(gh_api_req *rq);
 int gh_api_handle_audit_export(gh_api_req *rq);
 
+/* --- handlers_workflow.c ------------------------------------------------ */
+int gh_api_handle_delegation_list(gh_api_req *rq);
+int gh_api_handle_delegation_create(gh_api_req *rq);
+int gh_api_handle_delegation_get(gh_api_req *rq);
+int gh_api_handle_delegation_revoke(gh_api_req *rq);
+int gh_api_handle_grant_review(gh_api_req *rq);
+int gh_api_handle_request_evidence(gh_api_req *rq);
+
 /* --- problem.c ---------------------------------------------------------- */
 /* The HTTP status for a GH_E* (or GH_API_E*) code; 500 for anything else. */
 unsigned gh_api_status(int code);

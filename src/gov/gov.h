@@ -139,8 +139,17 @@ int gh_gov_entitlement_update(json_t **out, gh_gov *g, const gh_actor *actor, co
 			      const json_t *in);
 
 /* --- requests and approvals (request.c, decide.c) ---------------------- */
+/* Break-glass: a hard cap on the grant, and the review deadline when no
+ * policy says @review_within. */
+#define GH_BREAK_GLASS_MAX (4 * 3600)
+#define GH_BREAK_GLASS_REVIEW (24 * 3600)
 /* in: {"ticket_ref"?,"channel","requester"?,"subject","entitlement","justification",
- *      "duration","emergency"?}. Decided at once; see docs/api.md for the states. */
+ *      "duration","emergency"?,"break_glass"?,"incident_ref"?}. Decided at once; see
+ * docs/api.md for the states. break_glass (incident_ref required with it, refused
+ * without): after SoD and a "request" that is not denied, the decider is asked
+ * "break_glass"; allowed -> granted at once for at most GH_BREAK_GLASS_MAX (and
+ * any @max_duration), pending a review (gh_gov_grant_review) due within
+ * @review_within or GH_BREAK_GLASS_REVIEW; denied -> the request is denied. */
 int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
 int gh_gov_request_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
 /* filter: state, subject (ref), entitlement (ref), or NULL. */
@@ -153,6 +162,17 @@ int gh_gov_request_reject(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			  const json_t *in);
 int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
 			  const json_t *in);
+/* The whole chain of a request, for auditors (same visibility as get):
+ * {"request","submitted_by","requester","subject","entitlement","decision",
+ *  "approvals","grant","outcome","audit"} (docs/api.md, Evidence). */
+int gh_gov_request_evidence(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+/* The review of a break-glass grant: in {"outcome":"confirm"|"revoke","comment"}.
+ * The reviewer passes the approver invariants (not submitter, requester,
+ * subject or its owner, not servicedesk; control-owner group or a
+ * delegation). confirm keeps the grant to its expiry, revoke ends it now.
+ * Only a pending review (GH_ECONFLICT otherwise); audited grant.reviewed. */
+int gh_gov_grant_review(json_t **out, gh_gov *g, const gh_actor *actor, const char *grant_id,
+			const json_t *in);
 /* The request's audit events and those of its grant, oldest first: {"items": [...]}. */
 int gh_gov_request_history(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
 
@@ -196,10 +216,12 @@ int gh_gov_grant_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 
 /* --- scheduler (sched.c) ----------------------------------------------- */
 /* Expires every active grant with expires_at <= now and every pending request
- * past its SLA, each in a transaction with its audit events. *out_expired and
- * *out_sla (may be NULL) receive the counts. */
+ * past its SLA, and revokes every break-glass grant whose review is still
+ * pending at its review_due_at (review_state "missed", audited
+ * grant.review_missed), each in a transaction with its audit events.
+ * *out_expired and *out_sla (may be NULL) receive the counts. */
 int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla);
-/* The earliest time anything is due (expiry or SLA), or INT64_MAX. */
+/* The earliest time anything is due (expiry, SLA or review), or INT64_MAX. */
 int64_t gh_gov_sched_next_due(gh_gov *g);
 /* A background thread that runs gh_gov_sched_run when something is due,
  * waking at least every max_sleep_ms. Stop joins it. */

@@ -228,6 +228,9 @@ int gov_policy_load_active(gh_gov *g);
  * error. Inside a transaction/read section (delegation.c). */
 int gov_delegation_covering(gh_gov *g, char out[GH_ID_LEN], const char *ent_id,
 			    const char *identity_id, int64_t now);
+/* 0 when actor may read request id (a requester-only reader sees only what
+ * concerns it), else GH_ENOTFOUND. Inside a read section (request.c). */
+int gov_request_visible(gh_gov *g, const gh_actor *actor, const char *id);
 /* An entitlement tag: [a-z0-9][a-z0-9._-]{0,63} (catalog.c). */
 int gov_tag_valid(const char *s);
 

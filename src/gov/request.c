@@ -9,7 +9,8 @@
 	"r.id, r.state, r.ticket_ref, r.channel, r.submitted_by, r.requester_id,"            \
 	" r.subject_id, r.entitlement_id, r.justification, r.duration, r.emergency,"          \
 	" r.decision, r.required_approvals, r.sla_due_at, r.grant_id, r.close_reason,"        \
-	" r.created_at, r.updated_at, r.closed_at, r.extends_grant_id"
+	" r.created_at, r.updated_at, r.closed_at, r.extends_grant_id, r.break_glass,"         \
+	" r.incident_ref"
 
 #define AUDIT_COLS "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
 
@@ -167,6 +168,12 @@ static int request_json(json_t **out, gh_gov *g, sqlite3_stmt *st)
 			 "close_reason", gov_text_column(st, 15),
 			 "created_at", gov_time_column(st, 16), "updated_at", gov_time_column(st, 17),
 			 "closed_at", gov_time_column(st, 18), "extends", gov_text_column(st, 19));
+	if (*out && (json_object_set_new(*out, "break_glass",
+					 json_boolean(sqlite3_column_int(st, 20))) ||
+		     json_object_set_new(*out, "incident_ref", gov_text_column(st, 21)))) {
+		json_decref(*out);
+		*out = NULL;
+	}
 	return *out ? 0 : nomem("loading a request");
 }
 
@@ -426,11 +433,13 @@ static int supersede(gh_gov *g, const char *actor_id, const char *request_id,
 
 /* approved -> provisioning -> active: creates the grant (expiring after
  * min(requested, maximum)) and moves the request, auditing each step. The
- * request row must exist; the caller has audited request.approved. */
-int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
-		  const char *ent, int64_t duration, int64_t max_duration, int64_t now)
+ * request row must exist; the caller has audited request.approved. A
+ * break-glass grant (review_due > 0) waits for its review until review_due. */
+static int provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
+		     const char *ent, int64_t duration, int64_t max_duration, int64_t now,
+		     int64_t review_due)
 {
-	char grant_id[GH_ID_LEN], when[40];
+	char grant_id[GH_ID_LEN], when[40], due[40];
 	int64_t expires = now + (duration < max_duration ? duration : max_duration);
 	sqlite3_stmt *st;
 	int rc;
@@ -443,8 +452,12 @@ int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const
 		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO grants(id, subject_id, entitlement_id, request_id, status,"
-				" granted_at, expires_at) VALUES (?, ?, ?, ?, 'active', ?, ?)")))
+				" granted_at, expires_at, break_glass, review_due_at, review_state)"
+				" VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7 IS NOT NULL, ?7,"
+				" CASE WHEN ?7 IS NOT NULL THEN 'pending' END)")))
 		return rc;
+	if (review_due > 0)
+		sqlite3_bind_int64(st, 7, review_due);
 	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ent, -1, SQLITE_STATIC);
@@ -456,10 +469,13 @@ int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const
 	if (rc != SQLITE_DONE)
 		return gh_store_fail(g->store, "creating a grant");
 	gh_time_format(when, sizeof(when), expires);
+	gh_time_format(due, sizeof(due), review_due);
 	if ((rc = audit(g, actor_id, "grant.created", "grant", grant_id,
-			json_pack("{s:s, s:s, s:s, s:s, s:I}", "request", request_id,
+			json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:s*}", "request", request_id,
 				  "subject", subject, "entitlement", ent, "expires_at", when,
-				  "duration_seconds", (json_int_t)(expires - now)))))
+				  "duration_seconds", (json_int_t)(expires - now),
+				  "break_glass", review_due > 0,
+				  "review_due_at", review_due > 0 ? due : NULL))))
 		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"UPDATE requests SET state = 'active', grant_id = ?1, updated_at = ?2"
@@ -472,17 +488,24 @@ int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return gh_store_fail(g->store, "activating a request");
-	gov_sched_poke(g, expires);
+	gov_sched_poke(g, review_due > 0 && review_due < expires ? review_due : expires);
 	return audit(g, actor_id, "request.active", "request", request_id,
 		     json_pack("{s:s, s:s}", "grant", grant_id, "expires_at", when));
+}
+
+int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
+		  const char *ent, int64_t duration, int64_t max_duration, int64_t now)
+{
+	return provision(g, actor_id, request_id, subject, ent, duration, max_duration, now, 0);
 }
 
 /* --- submit ---------------------------------------------------------------- */
 
 typedef struct intake {
 	const char *channel, *ticket_ref, *requester, *subject, *entitlement, *justification;
+	const char *incident_ref;
 	int64_t duration;
-	int emergency;
+	int emergency, break_glass;
 	char requester_id[GH_ID_LEN], subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
 } intake;
 
@@ -491,7 +514,7 @@ static void intake_read(intake *in, const gh_actor *actor, const json_t *body)
 {
 	static const char *const allowed[] = {"ticket_ref", "channel", "requester", "subject",
 					      "entitlement", "justification", "duration",
-					      "emergency", NULL};
+					      "emergency", "break_glass", "incident_ref", NULL};
 	int servicedesk_agent = (actor->roles & GH_ROLE_SERVICEDESK) &&
 				!(actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM));
 
@@ -509,6 +532,10 @@ static void intake_read(intake *in, const gh_actor *actor, const json_t *body)
 	gh_jv_string(body, "justification", 1, 2000, &in->justification);
 	gh_jv_duration(body, "duration", 1, &in->duration);
 	gh_jv_bool(body, "emergency", 0, &in->emergency);
+	gh_jv_bool(body, "break_glass", 0, &in->break_glass);
+	if (gh_jv_string(body, "incident_ref", in->break_glass, 128, &in->incident_ref) > 0 &&
+	    !in->break_glass)
+		gh_error_field("incident_ref", "is only for a break-glass request (break_glass: true)");
 }
 
 /* Resolves the references, recording a field error for each that fails and
@@ -659,11 +686,48 @@ static int resolve_approver_groups(gh_gov *g, gh_decision *d)
 	return 0;
 }
 
+/* Asks the decider "break_glass" for a request the "request" question did
+ * not deny. 1 allowed, 0 denied (reasons appended to d's), <0 on error. */
+static int ask_break_glass(gh_gov *g, const gh_actor *actor, const intake *in,
+			   const subject_info *subj, const ent_info *ent, gh_decision *d,
+			   gh_decision *bg)
+{
+	json_t *facts = NULL, *requester = NULL, *v;
+	char buf[600];
+	size_t i;
+	int rc;
+
+	if ((rc = gov_identity_facts(&requester, g, in->requester_id)))
+		return rc;
+	facts = json_pack("{s:o, s:O, s:O, s:{s:I, s:b, s:s, s:s*, s:s, s:s, s:s}}",
+			  "requester", requester, "subject", subj->facts, "entitlement", ent->facts,
+			  "request", "duration_seconds", (json_int_t)in->duration,
+			  "emergency", in->emergency, "channel", in->channel,
+			  "ticket_ref", in->ticket_ref, "requester", in->requester_id,
+			  "submitted_by", actor->id, "incident_ref", in->incident_ref);
+	if (!facts)
+		return nomem("building break-glass facts");
+	rc = gov_decider_ask(g, bg, "break_glass", facts);
+	json_decref(facts);
+	if (rc != 0)
+		return rc;
+	json_array_foreach(bg->reasons, i, v) {
+		snprintf(buf, sizeof(buf), "break_glass: %s", json_string_value(v));
+		if (json_array_append_new(d->reasons, json_string(buf)))
+			return nomem("recording a decision");
+	}
+	if (json_array_size(bg->reasons) == 0 &&
+	    json_array_append_new(d->reasons, json_string("break_glass: no policy permits it")))
+		return nomem("recording a decision");
+	return 0;
+}
+
 int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *body)
 {
 	subject_info subj = {0};
 	ent_info ent = {0};
-	gh_decision d = {0};
+	gh_decision d = {0}, bg = {0};
+	int64_t review_due = 0;
 	intake in;
 	char id[GH_ID_LEN], extends[GH_ID_LEN] = "";
 	json_t *facts = NULL, *decision = NULL;
@@ -752,7 +816,29 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	/* the catalog's maximum bounds every grant, whatever a decider says */
 	if (d.max_duration <= 0 || d.max_duration > ent.max_duration)
 		d.max_duration = ent.max_duration;
-	if (strcmp(d.outcome, "auto_approved") == 0) {
+	if (in.break_glass && (strcmp(d.outcome, "auto_approved") == 0 ||
+			       strcmp(d.outcome, "approval_required") == 0)) {
+		if ((n = ask_break_glass(g, actor, &in, &subj, &ent, &d, &bg)) < 0) {
+			rc = n;
+			goto cleanup;
+		}
+		if (n == 0) {
+			snprintf(d.outcome, sizeof(d.outcome), "denied");
+		} else {
+			/* granted now, for a short time, and reviewed later */
+			if (bg.max_duration > 0 && bg.max_duration < d.max_duration)
+				d.max_duration = bg.max_duration;
+			if (d.max_duration > GH_BREAK_GLASS_MAX)
+				d.max_duration = GH_BREAK_GLASS_MAX;
+			review_due = now + (bg.review_within > 0 ? bg.review_within :
+					    d.review_within > 0 ? d.review_within :
+					    GH_BREAK_GLASS_REVIEW);
+		}
+	}
+	if (review_due > 0) {
+		state = "active";
+		d.required_approvals = 0;
+	} else if (strcmp(d.outcome, "auto_approved") == 0) {
 		state = "active";
 		d.required_approvals = 0;
 	} else if (strcmp(d.outcome, "approval_required") == 0) {
@@ -764,7 +850,10 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		snprintf(d.outcome, sizeof(d.outcome), "denied");
 		d.required_approvals = 0;
 	}
-	if (!(decision = gov_decision_json(&d, ent.max_duration)) || !(decision_text = gh_json_canonical(decision))) {
+	if (!(decision = gov_decision_json(&d, ent.max_duration)) ||
+	    (in.break_glass && *bg.outcome &&
+	     json_object_set_new(decision, "break_glass", gov_decision_json(&bg, 0))) ||
+	    !(decision_text = gh_json_canonical(decision))) {
 		rc = nomem("recording a decision");
 		goto cleanup;
 	}
@@ -774,9 +863,10 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 				"INSERT INTO requests(id, state, ticket_ref, channel, submitted_by,"
 				" requester_id, subject_id, entitlement_id, justification, duration,"
 				" emergency, decision, required_approvals, sla_due_at, close_reason,"
-				" created_at, updated_at, closed_at, extends_grant_id)"
+				" created_at, updated_at, closed_at, extends_grant_id, break_glass,"
+				" incident_ref)"
 				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-				" ?15, ?16, ?16, ?17, ?18)")))
+				" ?15, ?16, ?16, ?17, ?18, ?19, ?20)")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	/* an auto-approved request reaches active in provision() */
@@ -802,6 +892,8 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	sqlite3_bind_int64(st, 16, now);
 	if (*extends)
 		sqlite3_bind_text(st, 18, extends, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 19, in.break_glass);
+	sqlite3_bind_text(st, 20, in.incident_ref, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -818,16 +910,29 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 				  "emergency", in.emergency, "justification", in.justification,
 				  "extends", *extends ? extends : NULL))))
 		goto cleanup;
+	if (in.break_glass) {
+		char due[40];
+
+		gh_time_format(due, sizeof(due), review_due);
+		if ((rc = audit(g, actor->id, "request.break_glass", "request", id,
+				json_pack("{s:s, s:b, s:s*, s:I, s:O*}", "incident_ref",
+					  in.incident_ref, "granted", review_due > 0,
+					  "review_due_at", review_due > 0 ? due : NULL,
+					  "max_duration_seconds", (json_int_t)d.max_duration,
+					  "decision", json_object_get(decision, "break_glass")))))
+			goto cleanup;
+	}
 	if ((rc = audit(g, actor->id, "request.decided", "request", id,
 			json_pack("{s:O, s:s}", "decision", decision, "state",
 				  strcmp(state, "active") == 0 ? "approved" : state))))
 		goto cleanup;
 	if (strcmp(state, "active") == 0) {
 		if ((rc = audit(g, actor->id, "request.approved", "request", id,
-				json_pack("{s:s, s:s}", "by", "decision", "source", d.source))))
+				json_pack("{s:s, s:s}", "by", review_due > 0 ? "break_glass" :
+					  "decision", "source", review_due > 0 ? bg.source : d.source))))
 			goto cleanup;
-		if ((rc = gov_provision(g, actor->id, id, in.subject_id, in.ent_id, in.duration,
-				    d.max_duration, now)))
+		if ((rc = provision(g, actor->id, id, in.subject_id, in.ent_id, in.duration,
+				    d.max_duration, now, review_due)))
 			goto cleanup;
 	}
 	rc = gov_request_load(out, g, id);
@@ -838,6 +943,7 @@ cleanup:
 		*out = NULL;
 	}
 	gh_decision_clear(&d);
+	gh_decision_clear(&bg);
 	json_decref(subj.facts);
 	json_decref(ent.facts);
 	json_decref(facts);
@@ -1210,6 +1316,111 @@ int gh_gov_request_reject(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	return decide_request(out, g, actor, id, in, 0);
 }
 
+/* --- break-glass review ------------------------------------------------------ */
+
+static const char *const review_outcomes[] = {"confirm", "revoke", NULL};
+
+/* The grant's request and review state; GH_ENOTFOUND, or GH_ECONFLICT unless
+ * it is a break-glass grant whose review is pending. */
+static int review_target(gh_gov *g, const char *grant_id, char request_id[GH_ID_LEN],
+			 int *active)
+{
+	char state[16] = "";
+	sqlite3_stmt *st;
+	int rc, bg = 0;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT request_id, break_glass, coalesce(review_state, ''),"
+				" status = 'active' FROM grants WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(request_id, GH_ID_LEN, st, 0);
+		bg = sqlite3_column_int(st, 1);
+		copy_text(state, sizeof(state), st, 2);
+		*active = sqlite3_column_int(st, 3);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return gh_error_set(GH_ENOTFOUND, "grant %s not found", grant_id);
+	if (rc != SQLITE_ROW)
+		return gh_store_fail(g->store, "loading a grant");
+	if (!bg)
+		return gh_error_set(GH_ECONFLICT, "grant %s is not a break-glass grant; only those "
+				    "are reviewed", grant_id);
+	if (strcmp(state, "pending") != 0)
+		return gh_error_set(GH_ECONFLICT, "the review of grant %s is %s; only a pending "
+				    "review can be decided", grant_id, state);
+	return 0;
+}
+
+int gh_gov_grant_review(json_t **out, gh_gov *g, const gh_actor *actor, const char *grant_id,
+			const json_t *body)
+{
+	static const char *const allowed[] = {"outcome", "comment", NULL};
+	const char *outcome = NULL, *comment = NULL;
+	char request_id[GH_ID_LEN], reason[2100];
+	req_info r = {0};
+	json_t *checks = NULL;
+	sqlite3_stmt *st;
+	int64_t now = gh_now();
+	int rc, active = 0, revoke;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gov_require_role(actor, GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER,
+				   "reviewing a break-glass grant")))
+		return rc;
+	if (gh_jv_object(body, allowed) >= 0) {
+		gh_jv_enum(body, "outcome", 1, review_outcomes, &outcome);
+		gh_jv_string(body, "comment", 1, 2000, &comment);
+	}
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	revoke = strcmp(outcome, "revoke") == 0;
+	if (!(checks = json_array()))
+		return nomem("reviewing a grant");
+	if ((rc = gh_store_begin(g->store))) {
+		json_decref(checks);
+		return rc;
+	}
+	if ((rc = review_target(g, grant_id, request_id, &active)) ||
+	    (rc = req_info_load(&r, g, request_id)) ||
+	    (rc = check_decider(g, actor, &r, checks)))
+		goto cleanup;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE grants SET review_state = ?2, reviewed_by = ?3, reviewed_at = ?4,"
+				" review_comment = ?5 WHERE id = ?1 AND review_state = 'pending'")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, revoke ? "revoked" : "confirmed", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, actor->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_text(st, 5, comment, -1, SQLITE_STATIC);
+	if ((rc = gov_step_done(g, st, "recording a review")))
+		goto cleanup;
+	if ((rc = audit(g, actor->id, "grant.reviewed", "grant", grant_id,
+			json_pack("{s:s, s:s, s:s, s:O}", "outcome", outcome, "comment", comment,
+				  "request", request_id, "checks", checks))))
+		goto cleanup;
+	if (revoke && active) {
+		snprintf(reason, sizeof(reason), "break-glass review: %s", comment);
+		if ((rc = gov_grant_end(g, actor->id, grant_id, "revoked", reason)))
+			goto cleanup;
+	}
+	rc = gov_grant_load(out, g, grant_id);
+cleanup:
+	rc = gov_finish(g, rc);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	json_decref(checks);
+	req_info_clear(&r);
+	return rc;
+}
+
 /* --- cancel, read, history ------------------------------------------------- */
 
 int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
@@ -1264,7 +1475,7 @@ cleanup:
 }
 
 /* GH_ENOTFOUND for a request a requester-only reader may not see. */
-static int check_visible(gh_gov *g, const gh_actor *actor, const char *id)
+int gov_request_visible(gh_gov *g, const gh_actor *actor, const char *id)
 {
 	int rc;
 
@@ -1281,7 +1492,7 @@ int gh_gov_request_get(json_t **out, gh_gov *g, const gh_actor *actor, const cha
 
 	*out = NULL;
 	gh_store_read_begin(g->store);
-	if (!(rc = check_visible(g, actor, id)))
+	if (!(rc = gov_request_visible(g, actor, id)))
 		rc = gov_request_load(out, g, id);
 	gh_store_read_end(g->store);
 	return rc;
@@ -1326,7 +1537,7 @@ int gh_gov_request_history(json_t **out, gh_gov *g, const gh_actor *actor, const
 
 	*out = NULL;
 	gh_store_read_begin(g->store);
-	if ((rc = check_visible(g, actor, id)))
+	if ((rc = gov_request_visible(g, actor, id)))
 		goto cleanup;
 	if ((rc = gh_store_stmt(&st, g->store, "SELECT grant_id FROM requests WHERE id = ?")))
 		goto cleanup;
