@@ -43,7 +43,7 @@ static json_t *delegation_json(sqlite3_stmt *st)
 	if (!scope)
 		return NULL;
 	return json_pack("{s:o, s:{s:o, s:o}, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-			 " s:o, s:o, s:o}",
+			 " s:o, s:o}",
 			 "id", gov_text_column(st, 0),
 			 "from_group", "id", gov_text_column(st, 1), "name", gov_text_column(st, 2),
 			 "to_group", "id", gov_text_column(st, 3), "name", gov_text_column(st, 4),
