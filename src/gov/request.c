@@ -1372,7 +1372,7 @@ int gh_gov_grant_review(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 	if ((rc = gov_require_role(actor, GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER,
 				   "reviewing a break-glass grant")))
 		return rc;
-	if (gh_jv_object(body, allowed) >= 0) {
+	if (gh_jv_object(body, allowed) >= 0 || json_is_object(body)) {
 		gh_jv_enum(body, "outcome", 1, review_outcomes, &outcome);
 		gh_jv_string(body, "comment", 1, 2000, &comment);
 	}

@@ -860,6 +860,143 @@ static void test_workflow_decide__goes_through_the_decider_interface(void)
 	gh_gov_free(g);
 }
 
+/* A policy for the approval questions: ctx points at what it answers. */
+typedef struct policy_answers {
+	int allow;                  /* "approve" (and every other ask) */
+	const char *approver_group; /* the decide answer names it (@approver_group) */
+} policy_answers;
+
+static int policy_decide(void *ctx, gh_decision *out, const json_t *facts)
+{
+	const policy_answers *p = ctx;
+	int rc = gh_builtin_decider.decide(NULL, out, facts);
+
+	if (!rc && p->approver_group && !(out->approver_groups = json_pack("[s]", p->approver_group)))
+		rc = GH_ERROR;
+	return rc;
+}
+
+static int policy_ask(void *ctx, gh_decision *out, const char *action, const json_t *facts)
+{
+	const policy_answers *p = ctx;
+
+	(void)facts;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->source, sizeof(out->source), "cedar");
+	snprintf(out->outcome, sizeof(out->outcome), "%s", p->allow ? "allow" : "deny");
+	out->reasons = json_pack("[s]", p->allow ? "policy0 permits self-approval" :
+				 "policy1: approvers from finance only");
+	out->determining = json_pack("[{s:s, s:s, s:s}]", "policy", p->allow ? "policy0" : "policy1",
+				     "action", action, "effect", p->allow ? "permit" : "forbid");
+	return out->reasons && out->determining ? 0 : GH_ERROR;
+}
+
+static void test_workflow_approve__policy_permitting_self_approval_changes_nothing(void)
+{
+	gh_gov *g = world("selfapprove", 0);
+	policy_answers p = {1, NULL};
+	json_t *r = NULL;
+	char *mine, *nhi;
+	int64_t before;
+
+	g->decider = (gh_decider){"test", policy_decide, &p, policy_ask};
+	/* bob is in dba-owners and submits for himself; owner owns etl */
+	mine = new_request(g, &a_bob, "{\"channel\":\"api\",\"subject\":\"bob\","
+			   "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			   "\"duration\":\"1h\"}", "pending_approval");
+	nhi = new_request(g, &a_iam1, "{\"channel\":\"api\",\"subject\":\"etl\","
+			  "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			  "\"duration\":\"1h\"}", "pending_approval");
+	before = footprint(g);
+	CHECK_INT(act(&r, g, &a_bob, mine, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(contains(gh_error_last()->message, "not_submitter"));
+	CHECK_INT(act(&r, g, &a_owner, nhi, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(contains(gh_error_last()->message, "not_subject_owner"));
+	CHECK_INT(act(&r, g, &a_dave, nhi, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(contains(gh_error_last()->message, "not_servicedesk"));
+	CHECK_INT(act(&r, g, &a_erin, nhi, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(contains(gh_error_last()->message, "in_control_owner_group"));
+	CHECK_INT(footprint(g), before);
+	/* a legitimate approver passes, and the policy's answer is stored with it */
+	CHECK_INT(act(&r, g, &a_carol, mine, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(sget(r, "state"), "active");
+	CHECK_STR(sget(json_array_get(json_object_get(json_object_get(json_array_get(
+			json_object_get(r, "approvals"), 0), "policy"), "determining"), 0), "policy"),
+		  "policy0");
+	json_decref(r);
+	free(mine);
+	free(nhi);
+	gh_gov_free(g);
+}
+
+static void test_workflow_approve__denied_by_policy_after_the_invariants(void)
+{
+	gh_gov *g = world("approvepolicy", 0);
+	policy_answers p = {0, NULL};
+	json_t *r = NULL;
+	char *id;
+	int64_t before;
+
+	g->decider = (gh_decider){"test", policy_decide, &p, policy_ask};
+	id = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
+			 "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			 "\"duration\":\"1h\"}", "pending_approval");
+	before = footprint(g);
+	CHECK_INT(act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(contains(gh_error_last()->message,
+		       "policy_permits_approve: policy1: approvers from finance only"));
+	/* the invariants still come first */
+	CHECK_INT(act(&r, g, &a_erin, id, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(contains(gh_error_last()->message, "in_control_owner_group"));
+	CHECK_INT(footprint(g), before);
+	/* a rejection is not an approval: policy does not gate it */
+	CHECK_INT(act(&r, g, &a_bob, id, "{\"comment\":\"no\"}", gh_gov_request_reject), 0);
+	CHECK_STR(sget(r, "state"), "rejected");
+	json_decref(r);
+	free(id);
+	gh_gov_free(g);
+}
+
+static void test_workflow_approve__approver_group_from_policy_binds_every_approver(void)
+{
+	gh_gov *g = world("approvergroup", 0);
+	policy_answers p = {1, "dba-leads"};
+	json_t *r = NULL, *groups;
+	char *id;
+	int64_t before;
+
+	g->decider = (gh_decider){"test", policy_decide, &p, policy_ask};
+	id = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
+			 "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			 "\"duration\":\"1h\"}", "pending_approval");
+	CHECK_INT(gh_gov_request_get(&r, g, &a_admin, id), 0);
+	groups = json_object_get(json_object_get(r, "decision"), "approver_groups");
+	CHECK_INT(json_array_size(groups), 1);
+	CHECK_STR(json_string_value(json_array_get(groups, 0)), "grp_leads");
+	json_decref(r);
+	/* bob owns the entitlement's group, but is not in dba-leads */
+	before = footprint(g);
+	CHECK_INT(act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(contains(gh_error_last()->message, "in_approver_group"));
+	CHECK_INT(footprint(g), before);
+	CHECK_INT(act(&r, g, &a_carol, id, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(sget(r, "state"), "active");
+	CHECK_STR(json_string_value(json_array_get(json_object_get(json_array_get(
+			json_object_get(r, "approvals"), 0), "checks"), 5)), "in_approver_group");
+	json_decref(r);
+	free(id);
+	/* a group that does not exist denies at submit (fail closed) */
+	p.approver_group = "no-such-group";
+	CHECK_INT(submit(&r, g, &a_bob, "{\"channel\":\"portal\",\"subject\":\"bob\","
+			 "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			 "\"duration\":\"1h\"}"), 0);
+	CHECK_STR(sget(r, "state"), "denied");
+	CHECK(contains(json_string_value(json_array_get(json_object_get(json_object_get(r,
+			"decision"), "reasons"), 1)), "approver group \"no-such-group\""));
+	json_decref(r);
+	gh_gov_free(g);
+}
+
 static void test_workflow_audit__lists_pages_and_the_chain_verifies(void)
 {
 	gh_gov *g = world("audit", 3600);
@@ -969,6 +1106,12 @@ int main(int argc, char **argv)
 		 test_workflow_read__requester_sees_only_its_own},
 		{"test_workflow_decide__goes_through_the_decider_interface",
 		 test_workflow_decide__goes_through_the_decider_interface},
+		{"test_workflow_approve__policy_permitting_self_approval_changes_nothing",
+		 test_workflow_approve__policy_permitting_self_approval_changes_nothing},
+		{"test_workflow_approve__denied_by_policy_after_the_invariants",
+		 test_workflow_approve__denied_by_policy_after_the_invariants},
+		{"test_workflow_approve__approver_group_from_policy_binds_every_approver",
+		 test_workflow_approve__approver_group_from_policy_binds_every_approver},
 		{"test_workflow_audit__lists_pages_and_the_chain_verifies",
 		 test_workflow_audit__lists_pages_and_the_chain_verifies},
 		{"test_workflow_sched__thread_expires_a_short_grant",
