@@ -466,7 +466,7 @@ int gh_gov_delegation_revoke(json_t **out, gh_gov *g, const gh_actor *actor, con
 	gh_error_clear();
 	if ((rc = gov_require_role(actor, WRITERS, "revoking a delegation")))
 		return rc;
-	if (gh_jv_object(in, allowed) >= 0)
+	if (gh_jv_object(in, allowed) >= 0 || json_is_object(in))
 		gh_jv_string(in, "reason", 1, 1000, &reason);
 	if ((rc = gh_error_fields_finish()))
 		return rc;
