@@ -209,9 +209,7 @@ static int check_policy_delegate(gh_gov *g, const gh_actor *actor, const dlg_int
 {
 	gh_decision d = {0};
 	json_t *facts, *who = NULL;
-	char why[768] = "";
-	size_t i, at = 0;
-	json_t *v;
+	char why[768];
 	int rc;
 
 	if ((rc = gov_identity_facts(&who, g, actor->id)))
@@ -227,15 +225,8 @@ static int check_policy_delegate(gh_gov *g, const gh_actor *actor, const dlg_int
 	rc = gov_decider_ask(g, &d, "delegate", facts);
 	json_decref(facts);
 	if (rc == 0) {
-		json_array_foreach(d.reasons, i, v) {
-			int n = snprintf(why + at, sizeof(why) - at, "%s%s", i ? "; " : "",
-					 json_string_value(v));
-			if (n < 0 || (size_t)n >= sizeof(why) - at)
-				break;
-			at += (size_t)n;
-		}
-		rc = gh_error_set(GH_EDENIED, "policy_permits_delegate: %s",
-				  *why ? why : "no policy permits it");
+		gov_reasons_text(why, sizeof(why), d.reasons);
+		rc = gh_error_set(GH_EDENIED, "policy_permits_delegate: %s", why);
 	} else if (rc == 1) {
 		rc = 0;
 	}

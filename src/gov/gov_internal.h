@@ -231,6 +231,9 @@ int gov_delegation_covering(gh_gov *g, char out[GH_ID_LEN], const char *ent_id,
 /* 0 when actor may read request id (a requester-only reader sees only what
  * concerns it), else GH_ENOTFOUND. Inside a read section (request.c). */
 int gov_request_visible(gh_gov *g, const gh_actor *actor, const char *id);
+/* A decision's reasons joined with "; " into buf (or "no policy permits it"
+ * when there are none), for a refusal's message (request.c). */
+void gov_reasons_text(char *buf, size_t len, const json_t *reasons);
 /* An entitlement tag: [a-z0-9][a-z0-9._-]{0,63} (catalog.c). */
 int gov_tag_valid(const char *s);
 

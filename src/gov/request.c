@@ -1101,8 +1101,7 @@ static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_
 	return add_check(checks, "distinct_approver");
 }
 
-/* Reasons joined with "; " into buf, for a refusal's message. */
-static void reasons_text(char *buf, size_t len, const json_t *reasons)
+void gov_reasons_text(char *buf, size_t len, const json_t *reasons)
 {
 	size_t i, at = 0;
 	json_t *v;
@@ -1149,7 +1148,7 @@ static int check_policy_approve(gh_gov *g, const gh_actor *actor, const char *re
 	if ((rc = gov_decider_ask(g, &d, "approve", facts)) < 0)
 		goto cleanup;
 	if (rc == 0) {
-		reasons_text(why, sizeof(why), d.reasons);
+		gov_reasons_text(why, sizeof(why), d.reasons);
 		rc = gh_error_set(GH_EDENIED, "policy_permits_approve: %s", why);
 		goto cleanup;
 	}
