@@ -12,7 +12,7 @@
 
 #define GH_API_MAX_PARAMS 2      /* {param} segments in one path */
 #define GH_API_PARAM_MAX 128     /* bytes of one decoded path parameter */
-#define GH_API_MAX_QUERY 6       /* query parameters one route accepts */
+#define GH_API_MAX_QUERY 7       /* query parameters one route accepts */
 #define GH_API_QUERY_MAX 256     /* bytes of one decoded query value */
 #define GH_API_PAGE_DEFAULT 50
 #define GH_API_PAGE_MAX 500
@@ -167,6 +167,14 @@ int gh_api_handle_policy_activate(gh_api_req *rq);
 int gh_api_handle_policy_simulate(gh_api_req *rq);
 int gh_api_handle_audit_events(gh_api_req *rq);
 int gh_api_handle_audit_export(gh_api_req *rq);
+
+/* --- handlers_workflow.c ------------------------------------------------ */
+int gh_api_handle_delegation_list(gh_api_req *rq);
+int gh_api_handle_delegation_create(gh_api_req *rq);
+int gh_api_handle_delegation_get(gh_api_req *rq);
+int gh_api_handle_delegation_revoke(gh_api_req *rq);
+int gh_api_handle_grant_review(gh_api_req *rq);
+int gh_api_handle_request_evidence(gh_api_req *rq);
 
 /* --- problem.c ---------------------------------------------------------- */
 /* The HTTP status for a GH_E* (or GH_API_E*) code; 500 for anything else. */

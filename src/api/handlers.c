@@ -150,9 +150,9 @@ int gh_api_handle_entitlement_list(gh_api_req *rq)
 {
 	gh_page p = page_of(rq);
 
-	return gh_gov_entitlement_list(&rq->out, rq->gov, &rq->actor, &p, q(rq, "system"),
-				       q(rq, "risk_tier"), q(rq, "environment"),
-				       q(rq, "requestable"));
+	return gh_gov_entitlement_list_tag(&rq->out, rq->gov, &rq->actor, &p, q(rq, "system"),
+					   q(rq, "risk_tier"), q(rq, "environment"),
+					   q(rq, "requestable"), q(rq, "tag"));
 }
 
 int gh_api_handle_entitlement_create(gh_api_req *rq)
@@ -216,8 +216,9 @@ int gh_api_handle_grant_list(gh_api_req *rq)
 {
 	gh_page p = page_of(rq);
 
-	return gh_gov_grant_list(&rq->out, rq->gov, &rq->actor, &p, q(rq, "status"),
-				 q(rq, "subject"), q(rq, "entitlement"));
+	return gh_gov_grant_list_review(&rq->out, rq->gov, &rq->actor, &p, q(rq, "status"),
+					q(rq, "subject"), q(rq, "entitlement"),
+					q(rq, "review_state"));
 }
 
 int gh_api_handle_grant_get(gh_api_req *rq)

@@ -10,11 +10,13 @@
 static const char *const q_page[] = {"limit", "after", NULL};
 static const char *const q_identities[] = {"limit", "after", "kind", "status", "owner", NULL};
 static const char *const q_entitlements[] = {"limit", "after", "system", "risk_tier",
-					     "environment", "requestable", NULL};
+					     "environment", "requestable", "tag", NULL};
 static const char *const q_requests[] = {"limit", "after", "state", "subject", "entitlement",
 					 NULL};
 static const char *const q_grants[] = {"limit", "after", "status", "subject", "entitlement",
-				       NULL};
+				       "review_state", NULL};
+static const char *const q_delegations[] = {"limit", "after", "from_group", "to_group",
+					    "status", NULL};
 static const char *const q_audit_events[] = {"after_seq", "limit", "object_id", NULL};
 static const char *const q_audit_export[] = {"after_seq", NULL};
 
@@ -25,6 +27,8 @@ static const char *const q_audit_export[] = {"after_seq", NULL};
 #define AUDITORS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR)
 #define HISTORY (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR | GH_ROLE_APPROVER | \
 		 GH_ROLE_SERVICEDESK | GH_ROLE_REQUESTER)
+
+#define DLG_READERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER | GH_ROLE_AUDITOR)
 
 #define NONE GH_API_BODY_NONE
 #define BODY GH_API_BODY_REQUIRED
@@ -82,6 +86,16 @@ static const gh_api_route routes[] = {
 	{"POST", "/v1/policies/simulate", AUDITORS, BODY, NULL, gh_api_handle_policy_simulate},
 	{"GET", "/v1/audit/events", AUDITORS, NONE, q_audit_events, gh_api_handle_audit_events},
 	{"GET", "/v1/audit/export", AUDITORS, NONE, q_audit_export, gh_api_handle_audit_export},
+	/* issue 4, workflow: delegations, break-glass reviews, evidence */
+	{"GET", "/v1/delegations", DLG_READERS, NONE, q_delegations,
+	 gh_api_handle_delegation_list},
+	{"POST", "/v1/delegations", APPROVERS, BODY, NULL, gh_api_handle_delegation_create},
+	{"GET", "/v1/delegations/{id}", DLG_READERS, NONE, NULL, gh_api_handle_delegation_get},
+	{"POST", "/v1/delegations/{id}/revoke", APPROVERS, BODY, NULL,
+	 gh_api_handle_delegation_revoke},
+	{"POST", "/v1/grants/{id}/review", APPROVERS, BODY, NULL, gh_api_handle_grant_review},
+	{"GET", "/v1/requests/{id}/evidence", GH_API_ANY, NONE, NULL,
+	 gh_api_handle_request_evidence},
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))

@@ -80,8 +80,8 @@ static const gh_cli_field system_update[] = {
 static const gh_cli_field entitlement_query[] = {
 	{"system", "system", GH_CLI_STRING}, {"risk-tier", "risk_tier", GH_CLI_STRING},
 	{"environment", "environment", GH_CLI_STRING},
-	{"requestable", "requestable", GH_CLI_BOOL}, {"limit", "limit", GH_CLI_INT},
-	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+	{"requestable", "requestable", GH_CLI_BOOL}, {"tag", "tag", GH_CLI_STRING},
+	{"limit", "limit", GH_CLI_INT}, {"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
 
 static const gh_cli_field entitlement_create[] = {
 	{"system", "system", GH_CLI_STRING}, {"name", "name", GH_CLI_STRING},
@@ -93,7 +93,8 @@ static const gh_cli_field entitlement_create[] = {
 	{"max-duration", "max_duration", GH_CLI_DURATION},
 	{"requestable", "requestable", GH_CLI_BOOL},
 	{"incompatible-with", "incompatible_with", GH_CLI_LIST},
-	{"attributes", "attributes", GH_CLI_OBJECT}, {NULL, NULL, 0}};
+	{"attributes", "attributes", GH_CLI_OBJECT}, {"tags", "tags", GH_CLI_LIST},
+	{NULL, NULL, 0}};
 
 static const gh_cli_field entitlement_update[] = {
 	{"description", "description", GH_CLI_STRING},
@@ -103,7 +104,8 @@ static const gh_cli_field entitlement_update[] = {
 	{"max-duration", "max_duration", GH_CLI_DURATION},
 	{"requestable", "requestable", GH_CLI_BOOL},
 	{"incompatible-with", "incompatible_with", GH_CLI_LIST},
-	{"attributes", "attributes", GH_CLI_OBJECT}, {NULL, NULL, 0}};
+	{"attributes", "attributes", GH_CLI_OBJECT}, {"tags", "tags", GH_CLI_LIST},
+	{NULL, NULL, 0}};
 
 static const gh_cli_field request_query[] = {
 	{"state", "state", GH_CLI_STRING}, {"subject", "subject", GH_CLI_STRING},
@@ -116,12 +118,31 @@ static const gh_cli_field request_submit[] = {
 	{"subject", "subject", GH_CLI_STRING}, {"entitlement", "entitlement", GH_CLI_STRING},
 	{"justification", "justification", GH_CLI_STRING},
 	{"duration", "duration", GH_CLI_DURATION}, {"emergency", "emergency", GH_CLI_BOOL},
+	{"break-glass", "break_glass", GH_CLI_BOOL},
+	{"incident-ref", "incident_ref", GH_CLI_STRING}, {"incident", "incident_ref", GH_CLI_STRING},
 	{NULL, NULL, 0}};
 
 static const gh_cli_field grant_query[] = {
 	{"status", "status", GH_CLI_STRING}, {"subject", "subject", GH_CLI_STRING},
-	{"entitlement", "entitlement", GH_CLI_STRING}, {"limit", "limit", GH_CLI_INT},
+	{"entitlement", "entitlement", GH_CLI_STRING},
+	{"review-state", "review_state", GH_CLI_STRING}, {"limit", "limit", GH_CLI_INT},
 	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field grant_review[] = {
+	{"outcome", "outcome", GH_CLI_STRING}, {"comment", "comment", GH_CLI_STRING},
+	{NULL, NULL, 0}};
+
+static const gh_cli_field delegation_query[] = {
+	{"from-group", "from_group", GH_CLI_STRING}, {"to-group", "to_group", GH_CLI_STRING},
+	{"status", "status", GH_CLI_STRING}, {"limit", "limit", GH_CLI_INT},
+	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field delegation_create[] = {
+	{"from-group", "from_group", GH_CLI_STRING}, {"to-group", "to_group", GH_CLI_STRING},
+	{"system", "system", GH_CLI_STRING}, {"tag", "tag", GH_CLI_STRING},
+	{"expires-at", "expires_at", GH_CLI_STRING},
+	{"expires-in", "expires_in", GH_CLI_DURATION}, {"reason", "reason", GH_CLI_STRING},
+	{NULL, NULL, 0}};
 
 static const gh_cli_field token_create[] = {
 	{"identity", "identity", GH_CLI_STRING}, {"name", "name", GH_CLI_STRING},
@@ -180,6 +201,11 @@ static const gh_table_col grant_cols[] = {
 	{"GRANTED", "granted_at", GH_COL_TEXT}, {"EXPIRES", "expires_at", GH_COL_TEXT},
 	{"REQUEST", "request", GH_COL_TEXT}, {NULL, NULL, 0}};
 
+static const gh_table_col delegation_cols[] = {
+	{"ID", "id", GH_COL_TEXT}, {"STATUS", "status", GH_COL_TEXT},
+	{"EXPIRES", "expires_at", GH_COL_TEXT}, {"REASON", "reason", GH_COL_TEXT},
+	{NULL, NULL, 0}};
+
 static const gh_table_col policy_cols[] = {
 	{"ID", "id", GH_COL_TEXT},           {"VERSION", "version", GH_COL_TEXT},
 	{"STATE", "state", GH_COL_TEXT},     {"PROPOSED BY", "proposed_by", GH_COL_REF},
@@ -234,18 +260,18 @@ static const action actions[] = {
 
 	{"entitlements", "list", "GET", "/v1/entitlements", "", NULL, entitlement_query,
 	 VIEW_LIST, entitlement_cols,
-	 "[--system REF --risk-tier T --environment E --requestable B]"},
+	 "[--system REF --risk-tier T --environment E --requestable B --tag T]"},
 	{"entitlements", "get", "GET", "/v1/entitlements/{}", "REF", NULL, NULL, VIEW_OBJECT,
 	 NULL, "show one entitlement (REF may be system/name)"},
 	{"entitlements", "create", "POST", "/v1/entitlements", "", entitlement_create, NULL,
 	 VIEW_OBJECT, NULL,
 	 "--system REF --name N --risk-tier T --data-sensitivity S --environment E"
 	 " --control-owner-group REF --max-duration D [--description --requestable B"
-	 " --incompatible-with a,b --attributes JSON]"},
+	 " --incompatible-with a,b --attributes JSON --tags a,b]"},
 	{"entitlements", "update", "PATCH", "/v1/entitlements/{}", "REF", entitlement_update,
 	 NULL, VIEW_OBJECT, NULL,
 	 "[--description --risk-tier --data-sensitivity --control-owner-group --max-duration"
-	 " --requestable --incompatible-with --attributes]"},
+	 " --requestable --incompatible-with --attributes --tags a,b]"},
 
 	{"requests", "list", "GET", "/v1/requests", "", NULL, request_query, VIEW_LIST,
 	 request_cols, "[--state S --subject REF --entitlement REF]"},
@@ -253,7 +279,8 @@ static const action actions[] = {
 	 "show one request with its decision and approvals"},
 	{"requests", "submit", "POST", "/v1/requests", "", request_submit, NULL, VIEW_OBJECT, NULL,
 	 "--subject REF --entitlement REF --justification TEXT --duration D"
-	 " [--channel C --ticket-ref T --requester REF --emergency]"},
+	 " [--channel C --ticket-ref T --requester REF --emergency"
+	 " --break-glass --incident-ref REF]"},
 	{"requests", "approve", "POST", "/v1/requests/{}/approve", "ID", comment, NULL,
 	 VIEW_OBJECT, NULL, "[--comment TEXT]"},
 	{"requests", "reject", "POST", "/v1/requests/{}/reject", "ID", comment, NULL, VIEW_OBJECT,
@@ -262,13 +289,28 @@ static const action actions[] = {
 	 NULL, "--reason TEXT"},
 	{"requests", "history", "GET", "/v1/requests/{}/history", "ID", NULL, NULL, VIEW_EVENTS,
 	 event_cols, "the request's audit events, oldest first"},
+	{"requests", "evidence", "GET", "/v1/requests/{}/evidence", "ID", NULL, NULL, VIEW_OBJECT,
+	 NULL, "the whole chain: who asked, what decided, who approved, the grant, the end"},
 
 	{"grants", "list", "GET", "/v1/grants", "", NULL, grant_query, VIEW_LIST, grant_cols,
-	 "[--status S --subject REF --entitlement REF]"},
+	 "[--status S --subject REF --entitlement REF --review-state S]"},
 	{"grants", "get", "GET", "/v1/grants/{}", "ID", NULL, NULL, VIEW_OBJECT, NULL,
 	 "show one grant"},
 	{"grants", "revoke", "POST", "/v1/grants/{}/revoke", "ID", reason, NULL, VIEW_OBJECT, NULL,
 	 "--reason TEXT"},
+	{"grants", "review", "POST", "/v1/grants/{}/review", "ID", grant_review, NULL,
+	 VIEW_OBJECT, NULL, "--outcome confirm|revoke --comment TEXT  (a break-glass grant)"},
+
+	{"delegations", "list", "GET", "/v1/delegations", "", NULL, delegation_query, VIEW_LIST,
+	 delegation_cols, "[--from-group REF --to-group REF --status S]"},
+	{"delegations", "get", "GET", "/v1/delegations/{}", "ID", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show one delegation"},
+	{"delegations", "create", "POST", "/v1/delegations", "", delegation_create, NULL,
+	 VIEW_OBJECT, NULL,
+	 "--from-group REF --to-group REF (--system REF | --tag T)"
+	 " (--expires-in D | --expires-at T) --reason TEXT"},
+	{"delegations", "revoke", "POST", "/v1/delegations/{}/revoke", "ID", reason, NULL,
+	 VIEW_OBJECT, NULL, "--reason TEXT"},
 
 	{"tokens", "create", "POST", "/v1/tokens", "", token_create, NULL, VIEW_TOKEN, NULL,
 	 "--identity REF --name N [--expires-in D]"},

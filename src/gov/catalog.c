@@ -10,6 +10,62 @@ static const char *const sensitivities[] = {"public", "internal", "confidential"
 					    NULL};
 
 #define MAX_CONFLICTS 100
+#define MAX_TAGS 16
+
+/* A tag: [a-z0-9][a-z0-9._-]{0,63}, like a name. */
+int gov_tag_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 64 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		      s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* tags: an array of at most MAX_TAGS tags -> *out, sorted and distinct (NULL
+ * when absent or wrong; problems are field errors). */
+static int tags_parse(json_t **out, const json_t *in)
+{
+	json_t *tags = NULL, *v;
+	size_t i;
+
+	*out = NULL;
+	if (gh_jv_string_array(in, "tags", 0, MAX_TAGS, 64, &tags) <= 0)
+		return 0;
+	json_array_foreach(tags, i, v)
+		if (!gov_tag_valid(json_string_value(v))) {
+			gh_error_field("tags", "\"%s\" is not a tag: 1 to 64 of a-z, 0-9, '.', '_', '-',"
+				       " starting with a letter or digit", json_string_value(v));
+			return 0;
+		}
+	if (!(*out = json_array()))
+		return gh_error_set(GH_ERROR, "out of memory");
+	json_array_foreach(tags, i, v) {
+		size_t j, at = json_array_size(*out);
+		json_t *w;
+		int dup = 0;
+
+		json_array_foreach(*out, j, w) {
+			int c = strcmp(json_string_value(v), json_string_value(w));
+			if (c == 0)
+				dup = 1;
+			if (c <= 0) {
+				at = j;
+				break;
+			}
+		}
+		if (!dup && json_array_insert(*out, at, v)) {
+			json_decref(*out);
+			*out = NULL;
+			return gh_error_set(GH_ERROR, "out of memory");
+		}
+	}
+	return 0;
+}
 
 static int finish(gh_gov *g, int rc, json_t **out)
 {
@@ -349,7 +405,7 @@ int gov_entitlement_load(json_t **out, gh_gov *g, const char *id)
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT id, system_id, name, description, risk_tier, data_sensitivity,"
 				" environment, control_owner_group_id, max_duration, requestable,"
-				" attributes, created_at, updated_at FROM entitlements WHERE id = ?")))
+				" attributes, created_at, updated_at, tags FROM entitlements WHERE id = ?")))
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -366,7 +422,8 @@ int gov_entitlement_load(json_t **out, gh_gov *g, const char *id)
 				 "max_duration", dur,
 				 "max_duration_seconds", (json_int_t)sqlite3_column_int64(st, 8),
 				 "requestable", sqlite3_column_int(st, 9) != 0);
-		tail = json_pack("{s:o, s:o, s:o}", "attributes", gov_json_column(st, 10, 0),
+		tail = json_pack("{s:o, s:o, s:o, s:o}", "attributes", gov_json_column(st, 10, 0),
+				 "tags", gov_json_column(st, 13, 1),
 				 "created_at", gov_time_column(st, 11),
 				 "updated_at", gov_time_column(st, 12));
 	}
@@ -535,15 +592,15 @@ static int conflicts_audit_others(gh_gov *g, const gh_actor *actor, const char *
 static const char *const ent_create_fields[] = {
 	"system", "name", "description", "risk_tier", "data_sensitivity", "environment",
 	"control_owner_group", "max_duration", "requestable", "incompatible_with", "attributes",
-	NULL};
+	"tags", NULL};
 
 static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
 {
 	const char *sys_ref = NULL, *name = NULL, *desc = NULL, *risk = NULL, *sens = NULL;
 	const char *env = NULL, *grp_ref = NULL;
 	char id[GH_ID_LEN], sys[GH_ID_LEN], grp[GH_ID_LEN];
-	json_t *attrs = NULL, *conflicts = NULL, *details = NULL, *diff = NULL;
-	char *attrs_s = NULL;
+	json_t *attrs = NULL, *conflicts = NULL, *details = NULL, *diff = NULL, *tags = NULL;
+	char *attrs_s = NULL, *tags_s = NULL;
 	int64_t max_dur = 0;
 	int requestable = 1, rc;
 	sqlite3_stmt *st;
@@ -567,6 +624,8 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	if ((rc = conflicts_parse(&conflicts, g, in, NULL)))
 		return rc;
 	gh_jv_object_field(in, "attributes", 0, &attrs);
+	if ((rc = tags_parse(&tags, in)))
+		goto cleanup;
 	if ((rc = gh_error_fields_finish()))
 		goto cleanup;
 
@@ -586,15 +645,16 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 		goto cleanup;
 	}
 	gh_id_new(id, sizeof(id), "ent");
-	if (!(attrs_s = attrs ? gh_json_canonical(attrs) : strdup("{}"))) {
+	if (!(attrs_s = attrs ? gh_json_canonical(attrs) : strdup("{}")) ||
+	    !(tags_s = tags ? gh_json_canonical(tags) : strdup("[]"))) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
 	}
 	if ((rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO entitlements(id, system_id, name, description, risk_tier,"
 				" data_sensitivity, environment, control_owner_group_id, max_duration,"
-				" requestable, attributes, created_at, updated_at)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)")))
+				" requestable, attributes, created_at, updated_at, tags)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sys, -1, SQLITE_STATIC);
@@ -609,6 +669,7 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	sqlite3_bind_int(st, 10, requestable);
 	sqlite3_bind_text(st, 11, attrs_s, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 12, gh_now());
+	sqlite3_bind_text(st, 13, tags_s, -1, SQLITE_STATIC);
 	if ((rc = gov_step_done(g, st, "creating an entitlement")))
 		goto cleanup;
 	if (conflicts && (rc = conflicts_store(g, id, conflicts)))
@@ -618,6 +679,10 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 			    "environment", env, "control_owner_group", grp,
 			    "max_duration_seconds", (json_int_t)max_dur, "requestable", requestable,
 			    "incompatible_with", conflicts ? json_incref(conflicts) : json_array());
+	if (details && json_object_set_new(details, "tags", tags ? json_incref(tags) : json_array())) {
+		json_decref(details);
+		details = NULL;
+	}
 	if (!details) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
@@ -638,7 +703,9 @@ cleanup:
 	json_decref(conflicts);
 	json_decref(details);
 	json_decref(diff);
+	json_decref(tags);
 	free(attrs_s);
+	free(tags_s);
 	return rc;
 }
 
@@ -673,6 +740,14 @@ int gh_gov_entitlement_list(json_t **out, gh_gov *g, const gh_actor *actor, cons
 			    const char *system, const char *risk_tier, const char *environment,
 			    const char *requestable)
 {
+	return gh_gov_entitlement_list_tag(out, g, actor, page, system, risk_tier, environment,
+					   requestable, NULL);
+}
+
+int gh_gov_entitlement_list_tag(json_t **out, gh_gov *g, const gh_actor *actor,
+				const gh_page *page, const char *system, const char *risk_tier,
+				const char *environment, const char *requestable, const char *tag)
+{
 	char sys[GH_ID_LEN];
 	sqlite3_stmt *st;
 	int64_t after;
@@ -692,6 +767,8 @@ int gh_gov_entitlement_list(json_t **out, gh_gov *g, const gh_actor *actor, cons
 		else
 			gh_error_field("requestable", "must be true or false");
 	}
+	if (tag && !gov_tag_valid(tag))
+		gh_error_field("tag", "must be 1 to 64 of a-z, 0-9, '.', '_', '-'");
 	gh_store_read_begin(g->store);
 	if (system && (rc = gov_resolve_field(g, "systems", "system", system, sys)) &&
 	    rc != GH_EINVALID)
@@ -703,6 +780,8 @@ int gh_gov_entitlement_list(json_t **out, gh_gov *g, const gh_actor *actor, cons
 				"SELECT id FROM entitlements WHERE pk > ?1"
 				" AND (?2 IS NULL OR system_id = ?2) AND (?3 IS NULL OR risk_tier = ?3)"
 				" AND (?4 IS NULL OR environment = ?4) AND (?5 IS NULL OR requestable = ?5)"
+				" AND (?7 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags)"
+				"  WHERE value = ?7))"
 				" ORDER BY pk LIMIT ?6")))
 		goto cleanup;
 	sqlite3_bind_int64(st, 1, after);
@@ -715,6 +794,8 @@ int gh_gov_entitlement_list(json_t **out, gh_gov *g, const gh_actor *actor, cons
 	if (req >= 0)
 		sqlite3_bind_int(st, 5, req);
 	sqlite3_bind_int(st, 6, limit);
+	if (tag)
+		sqlite3_bind_text(st, 7, tag, -1, SQLITE_STATIC);
 	rc = list_ids(out, g, st, limit, gov_entitlement_load);
 cleanup:
 	gh_store_read_end(g->store);
@@ -723,7 +804,7 @@ cleanup:
 
 static const char *const ent_update_fields[] = {
 	"description", "risk_tier", "data_sensitivity", "control_owner_group", "max_duration",
-	"requestable", "incompatible_with", "attributes", NULL};
+	"requestable", "incompatible_with", "attributes", "tags", NULL};
 
 /* A field that may not be set to null in an update. */
 static void refuse_null(const json_t *in, const char *key)
@@ -738,7 +819,8 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	const char *desc = NULL, *risk = NULL, *sens = NULL, *grp_ref = NULL;
 	char id[GH_ID_LEN], grp[GH_ID_LEN] = "";
 	json_t *cur = NULL, *conflicts = NULL, *attrs = NULL, *details = NULL, *diff = NULL;
-	char *attrs_s = NULL, dur[32];
+	json_t *tags = NULL;
+	char *attrs_s = NULL, *tags_s = NULL, dur[32];
 	int64_t max_dur = 0;
 	int requestable = -1, has_desc, clear_desc, rc;
 	sqlite3_stmt *st;
@@ -766,6 +848,9 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 		return rc;
 	refuse_null(in, "attributes");
 	gh_jv_object_field(in, "attributes", 0, &attrs);
+	refuse_null(in, "tags");
+	if ((rc = tags_parse(&tags, in)))
+		goto cleanup;
 	if ((rc = gh_error_fields_finish()))
 		goto cleanup;
 	if ((rc = gov_entitlement_load(&cur, g, id)))
@@ -807,20 +892,25 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 		attrs = json_object_get(cur, "attributes");
 	else if (!json_equal(attrs, json_object_get(cur, "attributes")))
 		note_change(details, "attributes", NULL, NULL);
+	if (!tags)
+		tags = json_incref(json_object_get(cur, "tags"));
+	else if (!json_equal(tags, json_object_get(cur, "tags")))
+		note_change(details, "tags", json_object_get(cur, "tags"), json_incref(tags));
 
 	if (json_array_size(json_object_get(details, "changed")) == 0) {
 		*out = cur;
 		cur = NULL;
 		goto cleanup;
 	}
-	if (!(attrs_s = gh_json_canonical(attrs))) {
+	if (!(attrs_s = gh_json_canonical(attrs)) || !(tags_s = gh_json_canonical(tags))) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
 	}
 	if ((rc = gh_store_stmt(&st, g->store,
 				"UPDATE entitlements SET description = ?2, risk_tier = ?3,"
 				" data_sensitivity = ?4, control_owner_group_id = ?5, max_duration = ?6,"
-				" requestable = ?7, attributes = ?8, updated_at = ?9 WHERE id = ?1")))
+				" requestable = ?7, attributes = ?8, updated_at = ?9, tags = ?10"
+				" WHERE id = ?1")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (desc)
@@ -832,6 +922,7 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	sqlite3_bind_int(st, 7, requestable);
 	sqlite3_bind_text(st, 8, attrs_s, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, gh_now());
+	sqlite3_bind_text(st, 10, tags_s, -1, SQLITE_STATIC);
 	if ((rc = gov_step_done(g, st, "updating an entitlement")))
 		goto cleanup;
 	if (conflicts && (rc = conflicts_store(g, id, conflicts)))
@@ -847,7 +938,9 @@ cleanup:
 	json_decref(conflicts);
 	json_decref(details);
 	json_decref(diff);
+	json_decref(tags);
 	free(attrs_s);
+	free(tags_s);
 	return rc;
 }
 

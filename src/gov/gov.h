@@ -121,19 +121,35 @@ int gh_gov_system_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_
 int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			 const json_t *in);
 /* in: {"system","name","description"?,"risk_tier","data_sensitivity","environment",
- *      "control_owner_group","max_duration","requestable"?,"incompatible_with"?,"attributes"?} */
+ *      "control_owner_group","max_duration","requestable"?,"incompatible_with"?,"attributes"?,
+ *      "tags"?} */
 int gh_gov_entitlement_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
 int gh_gov_entitlement_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref);
 /* filter: system (ref), risk_tier, environment, requestable ("true"/"false"), or NULL. */
 int gh_gov_entitlement_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 			    const char *system, const char *risk_tier, const char *environment,
 			    const char *requestable);
+/* As gh_gov_entitlement_list, and tag (or NULL): only entitlements carrying it. */
+int gh_gov_entitlement_list_tag(json_t **out, gh_gov *g, const gh_actor *actor,
+				const gh_page *page, const char *system, const char *risk_tier,
+				const char *environment, const char *requestable, const char *tag);
+/* in as for create, every field optional; "tags": [tag] (at most 16, each
+ * [a-z0-9][a-z0-9._-]{0,63}) replaces the entitlement's tags. */
 int gh_gov_entitlement_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			      const json_t *in);
 
 /* --- requests and approvals (request.c, decide.c) ---------------------- */
+/* Break-glass: a hard cap on the grant, and the review deadline when no
+ * policy says @review_within. */
+#define GH_BREAK_GLASS_MAX (4 * 3600)
+#define GH_BREAK_GLASS_REVIEW (24 * 3600)
 /* in: {"ticket_ref"?,"channel","requester"?,"subject","entitlement","justification",
- *      "duration","emergency"?}. Decided at once; see docs/api.md for the states. */
+ *      "duration","emergency"?,"break_glass"?,"incident_ref"?}. Decided at once; see
+ * docs/api.md for the states. break_glass (incident_ref required with it, refused
+ * without): after SoD and a "request" that is not denied, the decider is asked
+ * "break_glass"; allowed -> granted at once for at most GH_BREAK_GLASS_MAX (and
+ * any @max_duration), pending a review (gh_gov_grant_review) due within
+ * @review_within or GH_BREAK_GLASS_REVIEW; denied -> the request is denied. */
 int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
 int gh_gov_request_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
 /* filter: state, subject (ref), entitlement (ref), or NULL. */
@@ -146,24 +162,66 @@ int gh_gov_request_reject(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			  const json_t *in);
 int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
 			  const json_t *in);
+/* The whole chain of a request, for auditors (same visibility as get):
+ * {"request","submitted_by","requester","subject","entitlement","decision",
+ *  "approvals","grant","outcome","audit"} (docs/api.md, Evidence). */
+int gh_gov_request_evidence(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+/* The review of a break-glass grant: in {"outcome":"confirm"|"revoke","comment"}.
+ * The reviewer passes the approver invariants (not submitter, requester,
+ * subject or its owner, not servicedesk; control-owner group or a
+ * delegation). confirm keeps the grant to its expiry, revoke ends it now.
+ * Only a pending review (GH_ECONFLICT otherwise); audited grant.reviewed. */
+int gh_gov_grant_review(json_t **out, gh_gov *g, const gh_actor *actor, const char *grant_id,
+			const json_t *in);
 /* The request's audit events and those of its grant, oldest first: {"items": [...]}. */
 int gh_gov_request_history(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+
+/* --- delegations (delegation.c) ---------------------------------------- */
+/* A control-owner group lends approval of part of its catalog to another
+ * group until an expiry. Writers: admin, iam, approver (an approver only for
+ * a group it belongs to); readers: admin, iam, approver, auditor.
+ * Shape: {"id","from_group":{"id","name"},"to_group":{"id","name"},
+ * "scope":{"type":"system","id","name"}|{"type":"tag","tag"},"reason",
+ * "expires_at","status":"active"|"expired"|"revoked","created_by",
+ * "created_at","revoked_at","revoked_by","revoke_reason"}. */
+/* in: {"from_group","to_group","system"|"tag","expires_at"|"expires_in","reason"}.
+ * from_group must be the control-owner group of at least one entitlement in
+ * scope (so delegated authority cannot be passed on), the expiry in the
+ * future and at most 90 days away, and the decider must allow "delegate".
+ * Audited delegation.created. */
+int gh_gov_delegation_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+int gh_gov_delegation_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+/* filter: from_group, to_group (refs), status, or NULL. */
+int gh_gov_delegation_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+			   const char *from_group, const char *to_group, const char *status);
+/* in: {"reason"}; admin, iam or a member of from_group; audited delegation.revoked. */
+int gh_gov_delegation_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			     const json_t *in);
 
 /* --- grants (grant.c) -------------------------------------------------- */
 int gh_gov_grant_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
 /* filter: status, subject (ref), entitlement (ref), or NULL. */
 int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 		      const char *status, const char *subject, const char *entitlement);
+/* As gh_gov_grant_list, and review_state (or NULL): "pending", "confirmed",
+ * "revoked" or "missed", the review of break-glass grants. Grants carry
+ * "break_glass": null, or {"incident_ref","review_due_at","review_state",
+ * "reviewed_by","reviewed_at","comment"}. */
+int gh_gov_grant_list_review(json_t **out, gh_gov *g, const gh_actor *actor,
+			     const gh_page *page, const char *status, const char *subject,
+			     const char *entitlement, const char *review_state);
 /* in: {"reason"} */
 int gh_gov_grant_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
 			const json_t *in);
 
 /* --- scheduler (sched.c) ----------------------------------------------- */
 /* Expires every active grant with expires_at <= now and every pending request
- * past its SLA, each in a transaction with its audit events. *out_expired and
- * *out_sla (may be NULL) receive the counts. */
+ * past its SLA, and revokes every break-glass grant whose review is still
+ * pending at its review_due_at (review_state "missed", audited
+ * grant.review_missed), each in a transaction with its audit events.
+ * *out_expired and *out_sla (may be NULL) receive the counts. */
 int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla);
-/* The earliest time anything is due (expiry or SLA), or INT64_MAX. */
+/* The earliest time anything is due (expiry, SLA or review), or INT64_MAX. */
 int64_t gh_gov_sched_next_due(gh_gov *g);
 /* A background thread that runs gh_gov_sched_run when something is due,
  * waking at least every max_sleep_ms. Stop joins it. */

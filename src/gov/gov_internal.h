@@ -248,6 +248,21 @@ int gov_policy_version_decider(gh_decider *out, json_t **info, gh_gov *g, const 
  * section (apply_as NULL) or transaction. */
 int gov_policy_effects(json_t **out, gh_gov *g, const gh_decider *d, const char *apply_as);
 
+/* The active delegation (id into out) that lets identity_id decide for
+ * ent_id at now: from the entitlement's control-owner group, scope covering
+ * it, identity a (transitive) member of its to_group. 1 found, 0 none, <0 on
+ * error. Inside a transaction/read section (delegation.c). */
+int gov_delegation_covering(gh_gov *g, char out[GH_ID_LEN], const char *ent_id,
+			    const char *identity_id, int64_t now);
+/* 0 when actor may read request id (a requester-only reader sees only what
+ * concerns it), else GH_ENOTFOUND. Inside a read section (request.c). */
+int gov_request_visible(gh_gov *g, const gh_actor *actor, const char *id);
+/* A decision's reasons joined with "; " into buf (or "no policy permits it"
+ * when there are none), for a refusal's message (request.c). */
+void gov_reasons_text(char *buf, size_t len, const json_t *reasons);
+/* An entitlement tag: [a-z0-9][a-z0-9._-]{0,63} (catalog.c). */
+int gov_tag_valid(const char *s);
+
 /* Wakes the scheduler to re-plan when due comes before its planned wake-up. */
 void gov_sched_poke(gh_gov *g, int64_t due);
 

@@ -6,9 +6,12 @@
 #define GRANT_COLS                                                                          \
 	"gr.id, gr.subject_id, gr.entitlement_id, gr.request_id, gr.status, gr.granted_at,"  \
 	" gr.expires_at, gr.revoked_at, gr.revoked_by, gr.revoke_reason,"                    \
-	" gr.provisioning_status, gr.receipt"
+	" gr.provisioning_status, gr.receipt, gr.break_glass,"                               \
+	" (SELECT incident_ref FROM requests WHERE id = gr.request_id), gr.review_due_at,"   \
+	" gr.review_state, gr.reviewed_by, gr.reviewed_at, gr.review_comment"
 
 static const char *const grant_statuses[] = {"active", "expired", "revoked", NULL};
+static const char *const review_states[] = {"pending", "confirmed", "revoked", "missed", NULL};
 
 /* A reader who holds no role but requester sees only what concerns them. */
 static int reads_own_only(const gh_actor *actor)
@@ -16,10 +19,23 @@ static int reads_own_only(const gh_actor *actor)
 	return (actor->roles & ~(unsigned)GH_ROLE_REQUESTER) == 0;
 }
 
+/* A break-glass grant's flag and review, or null for a normal grant. */
+static json_t *break_glass_json(sqlite3_stmt *st)
+{
+	if (!sqlite3_column_int(st, 12))
+		return json_null();
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "incident_ref", gov_text_column(st, 13),
+			 "review_due_at", gov_time_column(st, 14),
+			 "review_state", gov_text_column(st, 15),
+			 "reviewed_by", gov_text_column(st, 16),
+			 "reviewed_at", gov_time_column(st, 17),
+			 "comment", gov_text_column(st, 18));
+}
+
 /* One grant in its API shape from a row of GRANT_COLS. */
 static json_t *grant_json(sqlite3_stmt *st)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "id", gov_text_column(st, 0), "subject", gov_text_column(st, 1),
 			 "entitlement", gov_text_column(st, 2), "request", gov_text_column(st, 3),
 			 "status", gov_text_column(st, 4), "granted_at", gov_time_column(st, 5),
@@ -27,7 +43,7 @@ static json_t *grant_json(sqlite3_stmt *st)
 			 "revoked_by", gov_text_column(st, 8),
 			 "revoke_reason", gov_text_column(st, 9),
 			 "provisioning_status", gov_text_column(st, 10),
-			 "receipt", gov_text_column(st, 11));
+			 "receipt", gov_text_column(st, 11), "break_glass", break_glass_json(st));
 }
 
 int gov_grant_load(json_t **out, gh_gov *g, const char *id)
@@ -91,6 +107,13 @@ static int grant_row(json_t **item, gh_gov *g, sqlite3_stmt *st)
 int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 		      const char *status, const char *subject, const char *entitlement)
 {
+	return gh_gov_grant_list_review(out, g, actor, page, status, subject, entitlement, NULL);
+}
+
+int gh_gov_grant_list_review(json_t **out, gh_gov *g, const gh_actor *actor,
+			     const gh_page *page, const char *status, const char *subject,
+			     const char *entitlement, const char *review_state)
+{
 	gov_list_query q = {.table = "grants", .enum_field = "status", .enum_values = grant_statuses,
 			    .enum_value = status, .subject = subject, .entitlement = entitlement};
 	sqlite3_stmt *st;
@@ -98,11 +121,14 @@ int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_p
 
 	*out = NULL;
 	gh_error_clear();
+	if (review_state)
+		gov_check_enum("review_state", review_states, review_state);
 	gh_store_read_begin(g->store);
 	if ((rc = gov_list_filter(g, &q, page)))
 		goto cleanup;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT " GRANT_COLS " FROM grants gr WHERE gr.pk > ?1"
+				" AND (?7 IS NULL OR gr.review_state = ?7)"
 				" AND (?2 IS NULL OR gr.status = ?2)"
 				" AND (?3 IS NULL OR gr.subject_id = ?3)"
 				" AND (?4 IS NULL OR gr.entitlement_id = ?4)"
@@ -113,6 +139,8 @@ int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_p
 				" ORDER BY gr.pk LIMIT ?6")))
 		goto cleanup;
 	gov_list_bind(st, &q, reads_own_only(actor) ? actor->id : NULL);
+	if (review_state)
+		sqlite3_bind_text(st, 7, review_state, -1, SQLITE_STATIC);
 	rc = gov_list_collect(out, g, st, &q, grant_row);
 cleanup:
 	gh_store_read_end(g->store);

@@ -9,7 +9,8 @@
 	"r.id, r.state, r.ticket_ref, r.channel, r.submitted_by, r.requester_id,"            \
 	" r.subject_id, r.entitlement_id, r.justification, r.duration, r.emergency,"          \
 	" r.decision, r.required_approvals, r.sla_due_at, r.grant_id, r.close_reason,"        \
-	" r.created_at, r.updated_at, r.closed_at, r.extends_grant_id"
+	" r.created_at, r.updated_at, r.closed_at, r.extends_grant_id, r.break_glass,"         \
+	" r.incident_ref"
 
 #define AUDIT_COLS "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
 
@@ -46,10 +47,20 @@ typedef struct req_info {
 	char entitlement[GH_ID_LEN];
 	char ent_name[128];
 	char control_group[GH_ID_LEN];
+	char channel[24];
+	char ticket_ref[72];       /* "" for none */
+	int emergency;
 	int required;
 	int64_t duration;
 	int64_t max_duration;
+	json_t *approver_groups;   /* group ids from the decision; owned, may be NULL */
 } req_info;
+
+static void req_info_clear(req_info *r)
+{
+	json_decref(r->approver_groups);
+	r->approver_groups = NULL;
+}
 
 /* A reader who holds no role but requester sees only what concerns them. */
 static int reads_own_only(const gh_actor *actor)
@@ -101,17 +112,20 @@ static json_t *approvals_json(gh_gov *g, const char *request_id, int *rc)
 		return NULL;
 	}
 	if ((*rc = gh_store_stmt(&st, g->store,
-				 "SELECT approver_id, decision, comment, step, created_at, checks"
+				 "SELECT approver_id, decision, comment, step, created_at, checks, policy"
 				 " FROM approvals WHERE request_id = ? ORDER BY step, pk"))) {
 		json_decref(a);
 		return NULL;
 	}
 	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		item = json_pack("{s:o, s:o, s:o, s:i, s:o, s:o}", "approver", gov_text_column(st, 0),
+		item = json_pack("{s:o, s:o, s:o, s:i, s:o, s:o, s:o}",
+				 "approver", gov_text_column(st, 0),
 				 "decision", gov_text_column(st, 1), "comment", gov_text_column(st, 2),
 				 "step", sqlite3_column_int(st, 3), "at", gov_time_column(st, 4),
-				 "checks", gov_json_column(st, 5, 1));
+				 "checks", gov_json_column(st, 5, 1),
+				 "policy", sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null() :
+				 gov_json_column(st, 6, 0));
 		if (!item || json_array_append_new(a, item)) {
 			*rc = nomem("loading approvals");
 			break;
@@ -154,6 +168,12 @@ static int request_json(json_t **out, gh_gov *g, sqlite3_stmt *st)
 			 "close_reason", gov_text_column(st, 15),
 			 "created_at", gov_time_column(st, 16), "updated_at", gov_time_column(st, 17),
 			 "closed_at", gov_time_column(st, 18), "extends", gov_text_column(st, 19));
+	if (*out && (json_object_set_new(*out, "break_glass",
+					 json_boolean(sqlite3_column_int(st, 20))) ||
+		     json_object_set_new(*out, "incident_ref", gov_text_column(st, 21)))) {
+		json_decref(*out);
+		*out = NULL;
+	}
 	return *out ? 0 : nomem("loading a request");
 }
 
@@ -279,13 +299,13 @@ int gov_entitlement_facts(json_t **out, gh_gov *g, const char *id)
 	*out = NULL;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT id, system_id, name, risk_tier, data_sensitivity, environment,"
-				" control_owner_group_id, max_duration, requestable, attributes"
+				" control_owner_group_id, max_duration, requestable, attributes, tags"
 				" FROM entitlements WHERE id = ?")))
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:[]}",
+		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o}",
 				 "id", gov_text_column(st, 0), "system", gov_text_column(st, 1),
 				 "name", gov_text_column(st, 2),
 				 "risk_tier", gov_text_column(st, 3),
@@ -294,7 +314,8 @@ int gov_entitlement_facts(json_t **out, gh_gov *g, const char *id)
 				 "control_owner_group", gov_text_column(st, 6),
 				 "max_duration_seconds", (json_int_t)sqlite3_column_int64(st, 7),
 				 "requestable", sqlite3_column_int(st, 8) != 0,
-				 "attributes", gov_json_column(st, 9, 0), "tags");
+				 "attributes", gov_json_column(st, 9, 0),
+				 "tags", gov_json_column(st, 10, 1));
 		rc = *out ? 0 : nomem("loading an entitlement");
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id);
@@ -320,15 +341,19 @@ static int ent_load(ent_info *out, gh_gov *g, const char *id)
 	return 0;
 }
 
-/* A decider's cap on the grant (decision_json) lowers the catalog's maximum. */
+/* A decider's cap on the grant (decision_json) lowers the catalog's maximum;
+ * its approver groups (resolved ids) bind every approver. */
 static void decision_cap(req_info *out, sqlite3_stmt *st, int col)
 {
 	json_t *d = gov_json_column(st, col, 0);
 	json_t *cap = json_object_get(d, "max_duration_seconds");
+	json_t *groups = json_object_get(d, "approver_groups");
 
 	if (json_is_integer(cap) && json_integer_value(cap) > 0 &&
 	    json_integer_value(cap) < out->max_duration)
 		out->max_duration = json_integer_value(cap);
+	if (json_is_array(groups) && json_array_size(groups) > 0)
+		out->approver_groups = json_incref(groups);
 	json_decref(d);
 }
 
@@ -342,7 +367,7 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 				"SELECT r.state, r.submitted_by, r.requester_id, r.subject_id,"
 				" s.owner_id, r.entitlement_id, e.control_owner_group_id,"
 				" r.required_approvals, r.duration, e.max_duration, s.name, s.status,"
-				" e.name, r.decision"
+				" e.name, r.decision, r.channel, r.ticket_ref, r.emergency"
 				" FROM requests r JOIN identities s ON s.id = r.subject_id"
 				" JOIN entitlements e ON e.id = r.entitlement_id WHERE r.id = ?")))
 		return rc;
@@ -363,6 +388,9 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 		copy_text(out->subject_status, sizeof(out->subject_status), st, 11);
 		copy_text(out->ent_name, sizeof(out->ent_name), st, 12);
 		decision_cap(out, st, 13);
+		copy_text(out->channel, sizeof(out->channel), st, 14);
+		copy_text(out->ticket_ref, sizeof(out->ticket_ref), st, 15);
+		out->emergency = sqlite3_column_int(st, 16);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
@@ -405,11 +433,13 @@ static int supersede(gh_gov *g, const char *actor_id, const char *request_id,
 
 /* approved -> provisioning -> active: creates the grant (expiring after
  * min(requested, maximum)) and moves the request, auditing each step. The
- * request row must exist; the caller has audited request.approved. */
-int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
-		  const char *ent, int64_t duration, int64_t max_duration, int64_t now)
+ * request row must exist; the caller has audited request.approved. A
+ * break-glass grant (review_due > 0) waits for its review until review_due. */
+static int provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
+		     const char *ent, int64_t duration, int64_t max_duration, int64_t now,
+		     int64_t review_due)
 {
-	char grant_id[GH_ID_LEN], when[40];
+	char grant_id[GH_ID_LEN], when[40], due[40];
 	int64_t expires = now + (duration < max_duration ? duration : max_duration);
 	sqlite3_stmt *st;
 	int rc;
@@ -422,8 +452,12 @@ int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const
 		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO grants(id, subject_id, entitlement_id, request_id, status,"
-				" granted_at, expires_at) VALUES (?, ?, ?, ?, 'active', ?, ?)")))
+				" granted_at, expires_at, break_glass, review_due_at, review_state)"
+				" VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7 IS NOT NULL, ?7,"
+				" CASE WHEN ?7 IS NOT NULL THEN 'pending' END)")))
 		return rc;
+	if (review_due > 0)
+		sqlite3_bind_int64(st, 7, review_due);
 	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ent, -1, SQLITE_STATIC);
@@ -435,10 +469,13 @@ int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const
 	if (rc != SQLITE_DONE)
 		return gh_store_fail(g->store, "creating a grant");
 	gh_time_format(when, sizeof(when), expires);
+	gh_time_format(due, sizeof(due), review_due);
 	if ((rc = audit(g, actor_id, "grant.created", "grant", grant_id,
-			json_pack("{s:s, s:s, s:s, s:s, s:I}", "request", request_id,
+			json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:s*}", "request", request_id,
 				  "subject", subject, "entitlement", ent, "expires_at", when,
-				  "duration_seconds", (json_int_t)(expires - now)))))
+				  "duration_seconds", (json_int_t)(expires - now),
+				  "break_glass", review_due > 0,
+				  "review_due_at", review_due > 0 ? due : NULL))))
 		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"UPDATE requests SET state = 'active', grant_id = ?1, updated_at = ?2"
@@ -451,17 +488,24 @@ int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return gh_store_fail(g->store, "activating a request");
-	gov_sched_poke(g, expires);
+	gov_sched_poke(g, review_due > 0 && review_due < expires ? review_due : expires);
 	return audit(g, actor_id, "request.active", "request", request_id,
 		     json_pack("{s:s, s:s}", "grant", grant_id, "expires_at", when));
+}
+
+int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
+		  const char *ent, int64_t duration, int64_t max_duration, int64_t now)
+{
+	return provision(g, actor_id, request_id, subject, ent, duration, max_duration, now, 0);
 }
 
 /* --- submit ---------------------------------------------------------------- */
 
 typedef struct intake {
 	const char *channel, *ticket_ref, *requester, *subject, *entitlement, *justification;
+	const char *incident_ref;
 	int64_t duration;
-	int emergency;
+	int emergency, break_glass;
 	char requester_id[GH_ID_LEN], subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
 } intake;
 
@@ -470,7 +514,7 @@ static void intake_read(intake *in, const gh_actor *actor, const json_t *body)
 {
 	static const char *const allowed[] = {"ticket_ref", "channel", "requester", "subject",
 					      "entitlement", "justification", "duration",
-					      "emergency", NULL};
+					      "emergency", "break_glass", "incident_ref", NULL};
 	int servicedesk_agent = (actor->roles & GH_ROLE_SERVICEDESK) &&
 				!(actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM));
 
@@ -488,6 +532,10 @@ static void intake_read(intake *in, const gh_actor *actor, const json_t *body)
 	gh_jv_string(body, "justification", 1, 2000, &in->justification);
 	gh_jv_duration(body, "duration", 1, &in->duration);
 	gh_jv_bool(body, "emergency", 0, &in->emergency);
+	gh_jv_bool(body, "break_glass", 0, &in->break_glass);
+	if (gh_jv_string(body, "incident_ref", in->break_glass, 128, &in->incident_ref) > 0 &&
+	    !in->break_glass)
+		gh_error_field("incident_ref", "is only for a break-glass request (break_glass: true)");
 }
 
 /* Resolves the references, recording a field error for each that fails and
@@ -592,11 +640,94 @@ int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, cons
 	return n;
 }
 
+/* The decision's @approver_group values (names or ids) become group ids; one
+ * that names no group denies the request (fail closed). */
+static int resolve_approver_groups(gh_gov *g, gh_decision *d)
+{
+	char id[GH_ID_LEN], buf[512];
+	json_t *ids, *v;
+	size_t i, j;
+	int rc, dup;
+
+	if (json_array_size(d->approver_groups) == 0)
+		return 0;
+	if (!(ids = json_array()))
+		return nomem("resolving approver groups");
+	json_array_foreach(d->approver_groups, i, v) {
+		const char *ref = json_string_value(v);
+		json_t *w;
+
+		rc = ref ? gov_resolve(g, "groups", ref, id) : GH_ENOTFOUND;
+		if (rc == GH_ENOTFOUND) {
+			gh_error_clear();
+			snprintf(buf, sizeof(buf), "approver group \"%s\" named by the policy does not "
+				 "exist: denied (fail closed)", ref ? ref : "?");
+			snprintf(d->outcome, sizeof(d->outcome), "denied");
+			if (json_array_append_new(d->reasons, json_string(buf))) {
+				json_decref(ids);
+				return nomem("resolving approver groups");
+			}
+			continue;
+		}
+		if (rc) {
+			json_decref(ids);
+			return rc;
+		}
+		dup = 0;
+		json_array_foreach(ids, j, w)
+			dup |= strcmp(json_string_value(w), id) == 0;
+		if (!dup && json_array_append_new(ids, json_string(id))) {
+			json_decref(ids);
+			return nomem("resolving approver groups");
+		}
+	}
+	json_decref(d->approver_groups);
+	d->approver_groups = ids;
+	return 0;
+}
+
+/* Asks the decider "break_glass" for a request the "request" question did
+ * not deny. 1 allowed, 0 denied (reasons appended to d's), <0 on error. */
+static int ask_break_glass(gh_gov *g, const gh_actor *actor, const intake *in,
+			   const subject_info *subj, const ent_info *ent, gh_decision *d,
+			   gh_decision *bg)
+{
+	json_t *facts = NULL, *requester = NULL, *v;
+	char buf[600];
+	size_t i;
+	int rc;
+
+	if ((rc = gov_identity_facts(&requester, g, in->requester_id)))
+		return rc;
+	facts = json_pack("{s:o, s:O, s:O, s:{s:I, s:b, s:s, s:s*, s:s, s:s, s:s}}",
+			  "requester", requester, "subject", subj->facts, "entitlement", ent->facts,
+			  "request", "duration_seconds", (json_int_t)in->duration,
+			  "emergency", in->emergency, "channel", in->channel,
+			  "ticket_ref", in->ticket_ref, "requester", in->requester_id,
+			  "submitted_by", actor->id, "incident_ref", in->incident_ref);
+	if (!facts)
+		return nomem("building break-glass facts");
+	rc = gov_decider_ask(g, bg, "break_glass", facts);
+	json_decref(facts);
+	if (rc != 0)
+		return rc;
+	json_array_foreach(bg->reasons, i, v) {
+		snprintf(buf, sizeof(buf), "break_glass: %s", json_string_value(v));
+		if (json_array_append_new(d->reasons, json_string(buf)))
+			return nomem("recording a decision");
+	}
+	if (json_array_size(bg->reasons) == 0 &&
+	    json_array_append_new(d->reasons, json_string("break_glass: no policy permits it")))
+		return nomem("recording a decision");
+	return 0;
+}
+
 int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *body)
 {
 	subject_info subj = {0};
 	ent_info ent = {0};
-	gh_decision d = {0};
+	gh_decision d = {0}, bg = {0};
+	int64_t review_due = 0;
 	intake in;
 	char id[GH_ID_LEN], extends[GH_ID_LEN] = "";
 	json_t *facts = NULL, *decision = NULL;
@@ -679,11 +810,35 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			rc = nomem("deciding");
 			goto cleanup;
 		}
+		if ((rc = resolve_approver_groups(g, &d)))
+			goto cleanup;
 	}
 	/* the catalog's maximum bounds every grant, whatever a decider says */
 	if (d.max_duration <= 0 || d.max_duration > ent.max_duration)
 		d.max_duration = ent.max_duration;
-	if (strcmp(d.outcome, "auto_approved") == 0) {
+	if (in.break_glass && (strcmp(d.outcome, "auto_approved") == 0 ||
+			       strcmp(d.outcome, "approval_required") == 0)) {
+		if ((n = ask_break_glass(g, actor, &in, &subj, &ent, &d, &bg)) < 0) {
+			rc = n;
+			goto cleanup;
+		}
+		if (n == 0) {
+			snprintf(d.outcome, sizeof(d.outcome), "denied");
+		} else {
+			/* granted now, for a short time, and reviewed later */
+			if (bg.max_duration > 0 && bg.max_duration < d.max_duration)
+				d.max_duration = bg.max_duration;
+			if (d.max_duration > GH_BREAK_GLASS_MAX)
+				d.max_duration = GH_BREAK_GLASS_MAX;
+			review_due = now + (bg.review_within > 0 ? bg.review_within :
+					    d.review_within > 0 ? d.review_within :
+					    GH_BREAK_GLASS_REVIEW);
+		}
+	}
+	if (review_due > 0) {
+		state = "active";
+		d.required_approvals = 0;
+	} else if (strcmp(d.outcome, "auto_approved") == 0) {
 		state = "active";
 		d.required_approvals = 0;
 	} else if (strcmp(d.outcome, "approval_required") == 0) {
@@ -695,7 +850,10 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		snprintf(d.outcome, sizeof(d.outcome), "denied");
 		d.required_approvals = 0;
 	}
-	if (!(decision = gov_decision_json(&d, ent.max_duration)) || !(decision_text = gh_json_canonical(decision))) {
+	if (!(decision = gov_decision_json(&d, ent.max_duration)) ||
+	    (in.break_glass && *bg.outcome &&
+	     json_object_set_new(decision, "break_glass", gov_decision_json(&bg, 0))) ||
+	    !(decision_text = gh_json_canonical(decision))) {
 		rc = nomem("recording a decision");
 		goto cleanup;
 	}
@@ -705,9 +863,10 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 				"INSERT INTO requests(id, state, ticket_ref, channel, submitted_by,"
 				" requester_id, subject_id, entitlement_id, justification, duration,"
 				" emergency, decision, required_approvals, sla_due_at, close_reason,"
-				" created_at, updated_at, closed_at, extends_grant_id)"
+				" created_at, updated_at, closed_at, extends_grant_id, break_glass,"
+				" incident_ref)"
 				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-				" ?15, ?16, ?16, ?17, ?18)")))
+				" ?15, ?16, ?16, ?17, ?18, ?19, ?20)")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	/* an auto-approved request reaches active in provision() */
@@ -733,6 +892,8 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	sqlite3_bind_int64(st, 16, now);
 	if (*extends)
 		sqlite3_bind_text(st, 18, extends, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 19, in.break_glass);
+	sqlite3_bind_text(st, 20, in.incident_ref, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -749,16 +910,29 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 				  "emergency", in.emergency, "justification", in.justification,
 				  "extends", *extends ? extends : NULL))))
 		goto cleanup;
+	if (in.break_glass) {
+		char due[40];
+
+		gh_time_format(due, sizeof(due), review_due);
+		if ((rc = audit(g, actor->id, "request.break_glass", "request", id,
+				json_pack("{s:s, s:b, s:s*, s:I, s:O*}", "incident_ref",
+					  in.incident_ref, "granted", review_due > 0,
+					  "review_due_at", review_due > 0 ? due : NULL,
+					  "max_duration_seconds", (json_int_t)d.max_duration,
+					  "decision", json_object_get(decision, "break_glass")))))
+			goto cleanup;
+	}
 	if ((rc = audit(g, actor->id, "request.decided", "request", id,
 			json_pack("{s:O, s:s}", "decision", decision, "state",
 				  strcmp(state, "active") == 0 ? "approved" : state))))
 		goto cleanup;
 	if (strcmp(state, "active") == 0) {
 		if ((rc = audit(g, actor->id, "request.approved", "request", id,
-				json_pack("{s:s, s:s}", "by", "decision", "source", d.source))))
+				json_pack("{s:s, s:s}", "by", review_due > 0 ? "break_glass" :
+					  "decision", "source", review_due > 0 ? bg.source : d.source))))
 			goto cleanup;
-		if ((rc = gov_provision(g, actor->id, id, in.subject_id, in.ent_id, in.duration,
-				    d.max_duration, now)))
+		if ((rc = provision(g, actor->id, id, in.subject_id, in.ent_id, in.duration,
+				    d.max_duration, now, review_due)))
 			goto cleanup;
 	}
 	rc = gov_request_load(out, g, id);
@@ -769,6 +943,7 @@ cleanup:
 		*out = NULL;
 	}
 	gh_decision_clear(&d);
+	gh_decision_clear(&bg);
 	json_decref(subj.facts);
 	json_decref(ent.facts);
 	json_decref(facts);
@@ -821,14 +996,23 @@ static int approver_load(gh_gov *g, const char *id, int *active, int *servicedes
 						      gh_store_fail(g->store, "loading the approver");
 }
 
-/* The invariants no policy can switch off (DESIGN.md 1 and 2). Each failed
- * one refuses with GH_EDENIED naming it; the passed ones go into checks.
- * *step receives this decision's step number. */
-static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_id,
-			  const req_info *r, json_t *checks, int *step)
+static int add_check(json_t *checks, const char *name)
 {
-	sqlite3_stmt *st;
-	int active, servicedesk, rc, decided = 0;
+	return json_array_append_new(checks, json_string(name)) ? nomem("recording checks") : 0;
+}
+
+/* The invariants no policy can switch off (DESIGN.md 1 and 2), for whoever
+ * decides about r: an approver, or the reviewer of a break-glass grant. Each
+ * failed one refuses with GH_EDENIED naming it; the passed ones go into
+ * checks: the identity checks, in_approver_group (when the decision named
+ * approver groups), then the authority, in_control_owner_group or
+ * delegation:<id>. */
+static int check_decider(gh_gov *g, const gh_actor *actor, const req_info *r, json_t *checks)
+{
+	char dlg[GH_ID_LEN];
+	int active, servicedesk, rc;
+	size_t i;
+	json_t *grp;
 
 	if ((rc = approver_load(g, actor->id, &active, &servicedesk)))
 		return rc;
@@ -838,31 +1022,65 @@ static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_
 	if (strcmp(actor->id, r->submitted_by) == 0)
 		return gh_error_set(GH_EDENIED, "not_submitter: nobody approves a request "
 				    "they submitted");
-	json_array_append_new(checks, json_string("not_submitter"));
+	if ((rc = add_check(checks, "not_submitter")))
+		return rc;
 	if (strcmp(actor->id, r->requester) == 0)
 		return gh_error_set(GH_EDENIED, "not_requester: nobody approves a request "
 				    "made on their behalf");
-	json_array_append_new(checks, json_string("not_requester"));
+	if ((rc = add_check(checks, "not_requester")))
+		return rc;
 	if (strcmp(actor->id, r->subject) == 0)
 		return gh_error_set(GH_EDENIED, "not_subject: nobody approves access they "
 				    "would receive");
-	json_array_append_new(checks, json_string("not_subject"));
+	if ((rc = add_check(checks, "not_subject")))
+		return rc;
 	if (strcmp(actor->id, r->subject_owner) == 0)
 		return gh_error_set(GH_EDENIED, "not_subject_owner: nobody approves access for "
 				    "an identity they own");
-	json_array_append_new(checks, json_string("not_subject_owner"));
+	if ((rc = add_check(checks, "not_subject_owner")))
+		return rc;
 	if ((actor->roles & GH_ROLE_SERVICEDESK) || servicedesk)
 		return gh_error_set(GH_EDENIED, "not_servicedesk: service-desk agents never "
 				    "approve");
-	json_array_append_new(checks, json_string("not_servicedesk"));
+	if ((rc = add_check(checks, "not_servicedesk")))
+		return rc;
+	json_array_foreach(r->approver_groups, i, grp) {
+		if ((rc = gh_gov_group_contains(g, json_string_value(grp), actor->id)) < 0)
+			return rc;
+		if (rc == 0)
+			return gh_error_set(GH_EDENIED, "in_approver_group: the policy requires an "
+					    "approver from group %s", json_string_value(grp));
+	}
+	if (json_array_size(r->approver_groups) > 0 &&
+	    (rc = add_check(checks, "in_approver_group")))
+		return rc;
 	if ((rc = gh_gov_group_contains(g, r->control_group, actor->id)) < 0)
+		return rc;
+	if (rc == 1)
+		return add_check(checks, "in_control_owner_group");
+	if ((rc = gov_delegation_covering(g, dlg, r->entitlement, actor->id, gh_now())) < 0)
 		return rc;
 	if (rc == 0)
 		return gh_error_set(GH_EDENIED, "in_control_owner_group: the approver is not a "
-				    "member of the entitlement's control-owner group %s",
-				    r->control_group);
-	json_array_append_new(checks, json_string("in_control_owner_group"));
+				    "member of the entitlement's control-owner group %s, and no "
+				    "active delegation covers it", r->control_group);
+	{
+		char check[GH_ID_LEN + 16];
 
+		snprintf(check, sizeof(check), "delegation:%s", dlg);
+		return add_check(checks, check);
+	}
+}
+
+/* check_decider, then distinct_approver. *step receives this decision's step number. */
+static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_id,
+			  const req_info *r, json_t *checks, int *step)
+{
+	sqlite3_stmt *st;
+	int rc, decided = 0;
+
+	if ((rc = check_decider(g, actor, r, checks)))
+		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT count(*), coalesce(sum(approver_id = ?2), 0) FROM approvals"
 				" WHERE request_id = ?1")))
@@ -880,8 +1098,71 @@ static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_
 	if (decided)
 		return gh_error_set(GH_ECONFLICT, "distinct_approver: %s has already decided "
 				    "this request", actor->id);
-	json_array_append_new(checks, json_string("distinct_approver"));
-	return json_array_size(checks) == 7 ? 0 : nomem("recording checks");
+	return add_check(checks, "distinct_approver");
+}
+
+void gov_reasons_text(char *buf, size_t len, const json_t *reasons)
+{
+	size_t i, at = 0;
+	json_t *v;
+
+	buf[0] = '\0';
+	json_array_foreach(reasons, i, v) {
+		int n = snprintf(buf + at, len - at, "%s%s", i ? "; " : "", json_string_value(v));
+		if (n < 0 || (size_t)n >= len - at)
+			break;
+		at += (size_t)n;
+	}
+	if (!buf[0])
+		snprintf(buf, len, "no policy permits it");
+}
+
+/* Asks the decider "approve" for the approver, after the invariants passed.
+ * Denied: GH_EDENIED "policy_permits_approve: <reasons>". Allowed: the check
+ * is recorded and *record receives the decision to store with the approval. */
+static int check_policy_approve(gh_gov *g, const gh_actor *actor, const char *request_id,
+				const req_info *r, json_t *checks, json_t **record)
+{
+	gh_decision d = {0};
+	json_t *facts = NULL, *approver = NULL, *subject = NULL, *ent = NULL;
+	char why[768];
+	int rc;
+
+	*record = NULL;
+	if ((rc = gov_identity_facts(&approver, g, actor->id)) ||
+	    (rc = gov_identity_facts(&subject, g, r->subject)) ||
+	    (rc = gov_entitlement_facts(&ent, g, r->entitlement)))
+		goto cleanup;
+	facts = json_pack("{s:o, s:o, s:o, s:{s:s, s:s, s:s, s:s, s:I, s:b, s:i, s:s, s:s*}}",
+			  "approver", approver, "subject", subject, "entitlement", ent,
+			  "request", "id", request_id, "state", r->state, "requester", r->requester,
+			  "submitted_by", r->submitted_by,
+			  "duration_seconds", (json_int_t)r->duration, "emergency", r->emergency,
+			  "required_approvals", r->required, "channel", r->channel,
+			  "ticket_ref", *r->ticket_ref ? r->ticket_ref : NULL);
+	approver = subject = ent = NULL;
+	if (!facts) {
+		rc = nomem("building approval facts");
+		goto cleanup;
+	}
+	if ((rc = gov_decider_ask(g, &d, "approve", facts)) < 0)
+		goto cleanup;
+	if (rc == 0) {
+		gov_reasons_text(why, sizeof(why), d.reasons);
+		rc = gh_error_set(GH_EDENIED, "policy_permits_approve: %s", why);
+		goto cleanup;
+	}
+	if ((rc = add_check(checks, "policy_permits_approve")))
+		goto cleanup;
+	if (!(*record = gov_decision_json(&d, 0)))
+		rc = nomem("recording the approval decision");
+cleanup:
+	gh_decision_clear(&d);
+	json_decref(facts);
+	json_decref(approver);
+	json_decref(subject);
+	json_decref(ent);
+	return rc;
 }
 
 /* Before the last approval provisions: the subject is still active and has
@@ -910,9 +1191,9 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 {
 	static const char *const allowed[] = {"comment", NULL};
 	const char *comment = NULL;
-	req_info r;
-	json_t *checks = NULL;
-	char *checks_text = NULL, approval_id[GH_ID_LEN];
+	req_info r = {0};
+	json_t *checks = NULL, *policy = NULL;
+	char *checks_text = NULL, *policy_text = NULL, approval_id[GH_ID_LEN];
 	sqlite3_stmt *st;
 	int64_t now = gh_now();
 	int rc, step = 1;
@@ -940,16 +1221,20 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	}
 	if ((rc = check_approver(g, actor, id, &r, checks, &step)))
 		goto cleanup;
+	/* policy comes after the invariants: it can refuse, never allow more */
+	if (approve && (rc = check_policy_approve(g, actor, id, &r, checks, &policy)))
+		goto cleanup;
 	if (approve && step >= r.required && (rc = check_grantable(g, &r)))
 		goto cleanup;
-	if (!(checks_text = gh_json_canonical(checks))) {
+	if (!(checks_text = gh_json_canonical(checks)) ||
+	    (policy && !(policy_text = gh_json_canonical(policy)))) {
 		rc = nomem("recording checks");
 		goto cleanup;
 	}
 	gh_id_new(approval_id, sizeof(approval_id), "apr");
 	if ((rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO approvals(id, request_id, approver_id, decision, comment,"
-				" step, checks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")))
+				" step, checks, created_at, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, approval_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -959,6 +1244,8 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	sqlite3_bind_int(st, 6, step);
 	sqlite3_bind_text(st, 7, checks_text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, now);
+	if (policy_text)
+		sqlite3_bind_text(st, 9, policy_text, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -975,9 +1262,10 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			goto cleanup;
 	} else {
 		if ((rc = audit(g, actor->id, "request.approval_recorded", "request", id,
-				json_pack("{s:s, s:s*, s:i, s:i, s:O}", "approver", actor->id,
+				json_pack("{s:s, s:s*, s:i, s:i, s:O, s:O*}", "approver", actor->id,
 					  "comment", comment, "step", step,
-					  "required_approvals", r.required, "checks", checks))))
+					  "required_approvals", r.required, "checks", checks,
+					  "policy", policy))))
 			goto cleanup;
 		if (step >= r.required) {
 			if ((rc = audit(g, actor->id, "request.approved", "request", id,
@@ -1008,7 +1296,10 @@ cleanup:
 		*out = NULL;
 	}
 	json_decref(checks);
+	json_decref(policy);
 	free(checks_text);
+	free(policy_text);
+	req_info_clear(&r);
 	return rc;
 }
 
@@ -1024,6 +1315,111 @@ int gh_gov_request_reject(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	return decide_request(out, g, actor, id, in, 0);
 }
 
+/* --- break-glass review ------------------------------------------------------ */
+
+static const char *const review_outcomes[] = {"confirm", "revoke", NULL};
+
+/* The grant's request and review state; GH_ENOTFOUND, or GH_ECONFLICT unless
+ * it is a break-glass grant whose review is pending. */
+static int review_target(gh_gov *g, const char *grant_id, char request_id[GH_ID_LEN],
+			 int *active)
+{
+	char state[16] = "";
+	sqlite3_stmt *st;
+	int rc, bg = 0;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT request_id, break_glass, coalesce(review_state, ''),"
+				" status = 'active' FROM grants WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(request_id, GH_ID_LEN, st, 0);
+		bg = sqlite3_column_int(st, 1);
+		copy_text(state, sizeof(state), st, 2);
+		*active = sqlite3_column_int(st, 3);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return gh_error_set(GH_ENOTFOUND, "grant %s not found", grant_id);
+	if (rc != SQLITE_ROW)
+		return gh_store_fail(g->store, "loading a grant");
+	if (!bg)
+		return gh_error_set(GH_ECONFLICT, "grant %s is not a break-glass grant; only those "
+				    "are reviewed", grant_id);
+	if (strcmp(state, "pending") != 0)
+		return gh_error_set(GH_ECONFLICT, "the review of grant %s is %s; only a pending "
+				    "review can be decided", grant_id, state);
+	return 0;
+}
+
+int gh_gov_grant_review(json_t **out, gh_gov *g, const gh_actor *actor, const char *grant_id,
+			const json_t *body)
+{
+	static const char *const allowed[] = {"outcome", "comment", NULL};
+	const char *outcome = NULL, *comment = NULL;
+	char request_id[GH_ID_LEN], reason[2100];
+	req_info r = {0};
+	json_t *checks = NULL;
+	sqlite3_stmt *st;
+	int64_t now = gh_now();
+	int rc, active = 0, revoke;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gov_require_role(actor, GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER,
+				   "reviewing a break-glass grant")))
+		return rc;
+	if (gh_jv_object(body, allowed) >= 0 || json_is_object(body)) {
+		gh_jv_enum(body, "outcome", 1, review_outcomes, &outcome);
+		gh_jv_string(body, "comment", 1, 2000, &comment);
+	}
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	revoke = strcmp(outcome, "revoke") == 0;
+	if (!(checks = json_array()))
+		return nomem("reviewing a grant");
+	if ((rc = gh_store_begin(g->store))) {
+		json_decref(checks);
+		return rc;
+	}
+	if ((rc = review_target(g, grant_id, request_id, &active)) ||
+	    (rc = req_info_load(&r, g, request_id)) ||
+	    (rc = check_decider(g, actor, &r, checks)))
+		goto cleanup;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE grants SET review_state = ?2, reviewed_by = ?3, reviewed_at = ?4,"
+				" review_comment = ?5 WHERE id = ?1 AND review_state = 'pending'")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, revoke ? "revoked" : "confirmed", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, actor->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_text(st, 5, comment, -1, SQLITE_STATIC);
+	if ((rc = gov_step_done(g, st, "recording a review")))
+		goto cleanup;
+	if ((rc = audit(g, actor->id, "grant.reviewed", "grant", grant_id,
+			json_pack("{s:s, s:s, s:s, s:O}", "outcome", outcome, "comment", comment,
+				  "request", request_id, "checks", checks))))
+		goto cleanup;
+	if (revoke && active) {
+		snprintf(reason, sizeof(reason), "break-glass review: %s", comment);
+		if ((rc = gov_grant_end(g, actor->id, grant_id, "revoked", reason)))
+			goto cleanup;
+	}
+	rc = gov_grant_load(out, g, grant_id);
+cleanup:
+	rc = gov_finish(g, rc);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	json_decref(checks);
+	req_info_clear(&r);
+	return rc;
+}
+
 /* --- cancel, read, history ------------------------------------------------- */
 
 int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
@@ -1031,7 +1427,7 @@ int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const 
 {
 	static const char *const allowed[] = {"reason", NULL};
 	const char *reason = NULL;
-	req_info r;
+	req_info r = {0};
 	int64_t now = gh_now();
 	int rc;
 
@@ -1073,11 +1469,12 @@ cleanup:
 		json_decref(*out);
 		*out = NULL;
 	}
+	req_info_clear(&r);
 	return rc;
 }
 
 /* GH_ENOTFOUND for a request a requester-only reader may not see. */
-static int check_visible(gh_gov *g, const gh_actor *actor, const char *id)
+int gov_request_visible(gh_gov *g, const gh_actor *actor, const char *id)
 {
 	int rc;
 
@@ -1094,7 +1491,7 @@ int gh_gov_request_get(json_t **out, gh_gov *g, const gh_actor *actor, const cha
 
 	*out = NULL;
 	gh_store_read_begin(g->store);
-	if (!(rc = check_visible(g, actor, id)))
+	if (!(rc = gov_request_visible(g, actor, id)))
 		rc = gov_request_load(out, g, id);
 	gh_store_read_end(g->store);
 	return rc;
@@ -1139,7 +1536,7 @@ int gh_gov_request_history(json_t **out, gh_gov *g, const gh_actor *actor, const
 
 	*out = NULL;
 	gh_store_read_begin(g->store);
-	if ((rc = check_visible(g, actor, id)))
+	if ((rc = gov_request_visible(g, actor, id)))
 		goto cleanup;
 	if ((rc = gh_store_stmt(&st, g->store, "SELECT grant_id FROM requests WHERE id = ?")))
 		goto cleanup;

@@ -1,5 +1,6 @@
 /* sched.c - the scheduler: expires grants and pending requests past their SLA,
- * in batches, from a background thread or on demand. */
+ * and revokes break-glass grants whose review was missed, in batches, from a
+ * background thread or on demand. */
 #include "gov/gov_internal.h"
 
 #include <errno.h>
@@ -84,6 +85,51 @@ static int expire_pending(gh_gov *g, int64_t now, id_buf *ids, int *n)
 	return gov_finish(g, rc);
 }
 
+/* A break-glass review past its due time: the review is missed, and the
+ * grant (when still active) is revoked. Reported by ?review_state=missed. */
+static int review_missed(gh_gov *g, int64_t now, id_buf *ids, int *n)
+{
+	sqlite3_stmt *st;
+	json_t *details;
+	int rc, active;
+
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT id FROM grants WHERE review_state = 'pending'"
+				" AND review_due_at <= ?1 ORDER BY review_due_at LIMIT ?2")) ||
+	    (rc = due_ids(g, st, now, ids, n)))
+		return gov_finish(g, rc);
+	for (int i = 0; i < *n && !rc; i++) {
+		if ((rc = gh_store_stmt(&st, g->store,
+					"UPDATE grants SET review_state = 'missed', reviewed_at = ?1"
+					" WHERE id = ?2 AND review_state = 'pending'"
+					" RETURNING status = 'active'")))
+			break;
+		sqlite3_bind_int64(st, 1, gh_now());
+		sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		active = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW) {
+			rc = gh_store_fail(g->store, "recording a missed review");
+			break;
+		}
+		if (!(details = json_pack("{s:s, s:b}", "reason", "break-glass review missed",
+					  "revoked", active))) {
+			rc = gh_error_set(GH_ERROR, "out of memory auditing a missed review");
+			break;
+		}
+		rc = gh_audit_append(NULL, g->store, SCHED_ACTOR, "grant.review_missed", "grant",
+				     ids[i], details);
+		json_decref(details);
+		if (!rc && active)
+			rc = gov_grant_end(g, SCHED_ACTOR, ids[i], "revoked",
+					   "break-glass review missed");
+	}
+	return gov_finish(g, rc);
+}
+
 int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla)
 {
 	id_buf *ids = malloc(SCHED_BATCH * sizeof(*ids));
@@ -95,7 +141,12 @@ int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla)
 		*out_sla = 0;
 	if (!ids)
 		return gh_error_set(GH_ERROR, "out of memory running the scheduler");
-	/* each batch ends what it selected, so a full batch means maybe more */
+	/* each batch ends what it selected, so a full batch means maybe more;
+	 * missed reviews first: they revoke before an expiry would */
+	do {
+		if ((rc = review_missed(g, now, ids, &n)))
+			goto cleanup;
+	} while (n == SCHED_BATCH);
 	do {
 		if ((rc = expire_grants(g, now, ids, &n)))
 			goto cleanup;
@@ -123,9 +174,10 @@ int64_t gh_gov_sched_next_due(gh_gov *g)
 	gh_store_read_begin(g->store);
 	if (gh_store_stmt(&st, g->store,
 			  "SELECT (SELECT min(expires_at) FROM grants WHERE status = 'active'),"
-			  " (SELECT min(sla_due_at) FROM requests WHERE state = 'pending_approval')") == 0) {
+			  " (SELECT min(sla_due_at) FROM requests WHERE state = 'pending_approval'),"
+			  " (SELECT min(review_due_at) FROM grants WHERE review_state = 'pending')") == 0) {
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			for (int i = 0; i < 2; i++)
+			for (int i = 0; i < 3; i++)
 				if (sqlite3_column_type(st, i) != SQLITE_NULL &&
 				    sqlite3_column_int64(st, i) < due)
 					due = sqlite3_column_int64(st, i);

@@ -187,5 +187,40 @@ const gh_migration gh_store_migrations[] = {
 "DROP INDEX grants_subject;"
 "CREATE INDEX grants_subject ON grants(subject_id, entitlement_id, status);"
 },
+{6, "governance: entitlement tags, break-glass, approval policy records, delegations",
+"ALTER TABLE entitlements ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';"   /* JSON array */
+"ALTER TABLE requests ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE requests ADD COLUMN incident_ref TEXT;"
+"ALTER TABLE grants ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE grants ADD COLUMN review_due_at INTEGER;"
+"ALTER TABLE grants ADD COLUMN review_state TEXT"
+"  CHECK (review_state IN ('pending','confirmed','revoked','missed'));"
+"ALTER TABLE grants ADD COLUMN reviewed_by TEXT;"
+"ALTER TABLE grants ADD COLUMN reviewed_at INTEGER;"
+"ALTER TABLE grants ADD COLUMN review_comment TEXT;"
+"CREATE INDEX grants_review_due ON grants(review_due_at) WHERE review_state = 'pending';"
+"CREATE INDEX grants_review_state ON grants(review_state) WHERE review_state IS NOT NULL;"
+/* approvals.decision is already 'approve'|'reject': the policy's answer is its own column */
+"ALTER TABLE approvals ADD COLUMN policy TEXT;"    /* JSON: the "approve" decision */
+"CREATE TABLE delegations ("
+"  pk INTEGER PRIMARY KEY,"
+"  id TEXT NOT NULL UNIQUE,"                       /* dlg_... */
+"  from_group_id TEXT NOT NULL REFERENCES groups(id),"
+"  to_group_id TEXT NOT NULL REFERENCES groups(id),"
+"  scope_type TEXT NOT NULL CHECK (scope_type IN ('system','tag')),"
+"  scope TEXT NOT NULL,"                           /* system id or tag */
+"  reason TEXT NOT NULL,"
+"  expires_at INTEGER NOT NULL,"
+"  created_by TEXT NOT NULL,"
+"  created_at INTEGER NOT NULL,"
+"  revoked_at INTEGER,"
+"  revoked_by TEXT,"
+"  revoke_reason TEXT,"
+"  CHECK (from_group_id <> to_group_id)"
+");"
+/* an approval looks up the live delegations of the entitlement's control owner */
+"CREATE INDEX delegations_from ON delegations(from_group_id, expires_at) WHERE revoked_at IS NULL;"
+"CREATE INDEX delegations_to ON delegations(to_group_id);"
+},
 {0, NULL, NULL}
 };

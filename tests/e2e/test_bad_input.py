@@ -37,6 +37,10 @@ def setup(srv, w):
     g = srv.request(w.nhi["id"], w.low["id"])
     eq(g["state"], "active", "granted request")
     w.grant = ghtest.grant_id_of(g)
+    w.cover = srv.group("bi-cover", [])
+    w.dlg = status(srv.post("/v1/delegations", {
+        "from_group": w.grp["id"], "to_group": w.cover["id"], "system": w.sys["id"],
+        "expires_in": "1d", "reason": "cover"}), 201, "a delegation")
 
 
 def valid_bodies(w):
@@ -79,6 +83,20 @@ def valid_bodies(w):
          ["reason"]),
         ("POST", "/v1/groups/%s/members" % w.grp["id"], {"identity": w.other["id"]}, w.admin,
          []),
+        # issue 4: break-glass intake, delegations, reviews
+        ("POST", "/v1/requests",
+         {"channel": "portal", "subject": w.nhi2["id"], "entitlement": w.med["id"],
+          "justification": "j", "duration": "1h", "break_glass": True,
+          "incident_ref": "INC-1"}, w.admin,
+         ["channel", "subject", "entitlement", "justification", "duration"]),
+        ("POST", "/v1/delegations",
+         {"from_group": w.grp["id"], "to_group": w.cover["id"], "system": w.sys["id"],
+          "expires_in": "2d", "reason": "r"}, w.admin,
+         ["from_group", "to_group", "system", "reason"]),
+        ("POST", "/v1/delegations/%s/revoke" % w.dlg["id"], {"reason": "r"}, w.admin,
+         ["reason"]),
+        ("POST", "/v1/grants/%s/review" % w.grant, {"outcome": "confirm", "comment": "c"},
+         w.appr_tok, ["outcome", "comment"]),
     ]
 
 
@@ -169,6 +187,29 @@ def body_cases(w):
                 # or the field check does (the field is named): either is fine
                 out.append(case(tag + ": NUL in " + f, method, path, tok, any_field=(f, "body"),
                                 body=dict(good, **{f: v + "\u0000x"})))
+    bg = {"channel": "portal", "subject": w.nhi2["id"], "entitlement": w.med["id"],
+          "justification": "j", "duration": "1h"}
+    out += [
+        case("POST requests: break_glass without incident_ref", "POST", "/v1/requests", w.admin,
+             fields=["incident_ref"], body=dict(bg, break_glass=True)),
+        case("POST requests: incident_ref without break_glass", "POST", "/v1/requests", w.admin,
+             fields=["incident_ref"], body=dict(bg, incident_ref="INC-2")),
+        case("POST requests: incident_ref over 128", "POST", "/v1/requests", w.admin,
+             fields=["incident_ref"], body=dict(bg, break_glass=True, incident_ref="i" * 129)),
+        case("POST delegations: system and tag", "POST", "/v1/delegations", w.admin,
+             fields=["tag"], body={"from_group": w.grp["id"], "to_group": w.cover["id"],
+                                   "system": w.sys["id"], "tag": "x", "expires_in": "1d",
+                                   "reason": "r"}),
+        case("POST delegations: expires_at and expires_in", "POST", "/v1/delegations", w.admin,
+             fields=["expires_in"], body={"from_group": w.grp["id"], "to_group": w.cover["id"],
+                                          "tag": "x", "expires_in": "1d",
+                                          "expires_at": ghtest.future(1), "reason": "r"}),
+        case("POST delegations: longer than 90 days", "POST", "/v1/delegations", w.admin,
+             fields=["expires_in"], body={"from_group": w.grp["id"], "to_group": w.cover["id"],
+                                          "tag": "x", "expires_in": "91d", "reason": "r"}),
+        case("POST grants review: unknown outcome", "POST", "/v1/grants/%s/review" % w.grant,
+             w.appr_tok, fields=["outcome"], body={"outcome": "maybe", "comment": "c"}),
+    ]
     return out
 
 

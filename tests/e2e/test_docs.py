@@ -53,10 +53,15 @@ def setup(srv, ids):
     status(srv.post("/v1/policies/%s/activate" % first["id"], {}, token=iam), 200)
     proposed = status(srv.post("/v1/policies", {"text": "forbid(principal, action, resource);"}),
                       201)
+    cover = srv.group("docs-cover", [])
+    dlg = status(srv.post("/v1/delegations", {"from_group": grp["id"], "to_group": cover["id"],
+                                              "system": sysm["id"], "expires_in": "1d",
+                                              "reason": "docs"}), 201)
     ids.map = {
         "tokens": tok["id"], "identities": ids.throwaway["id"], "groups": grp["id"],
         "systems": sysm["id"], "entitlements": low["id"], "requests": pending["id"],
         "grants": ghtest.grant_id_of(granted), "policies": proposed["id"],
+        "delegations": dlg["id"],
     }
     ids.low, ids.owner = low, owner
 
@@ -85,6 +90,10 @@ def bodies(ids):
         ("POST", "/v1/requests/{id}/reject"): {"comment": "docs"},
         ("POST", "/v1/requests/{id}/cancel"): {"reason": "docs"},
         ("POST", "/v1/grants/{id}/revoke"): {"reason": "docs"},
+        ("POST", "/v1/grants/{id}/review"): {"outcome": "confirm", "comment": "docs"},
+        ("POST", "/v1/delegations"): {"from_group": "docs-owners", "to_group": "docs-cover",
+                                      "tag": "docs", "expires_in": "1h", "reason": "docs"},
+        ("POST", "/v1/delegations/{id}/revoke"): {"reason": "docs"},
         ("POST", "/v1/policies"): {"text": "permit(principal, action, resource);"},
     }
 

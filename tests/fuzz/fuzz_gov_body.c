@@ -4,7 +4,8 @@
  * Input: one byte, then a JSON body. The byte picks the operation (byte % OPS)
  * and the actor ((byte / OPS) % 3: admin, approver1, owner1); the body goes to
  * a write as the API would pass it, or gives a list its query parameters
- * ({"limit": 5, "after": "...", "kind": "..."}, as the router would). Properties (abort on violation):
+ * ({"limit": 5, "after": "...", "kind": "..."}, as the router would); delegations,
+ * break-glass reviews and tag filters too. Properties (abort on violation):
  * no crash, leak or UB; a failure returns NULL output, leaves its code in
  * gh_error_last(), leaves no transaction open and changes nothing in the
  * database (DESIGN.md invariant 5); an inventory write by an actor without
@@ -45,14 +46,26 @@ enum op {
 	OP_REQUEST_LIST,
 	OP_GRANT_LIST,
 	OP_AUDIT_LIST,
+	/* issue 4: delegations, break-glass reviews, tags */
+	OP_DELEGATION_CREATE,
+	OP_DELEGATION_REVOKE,
+	OP_GRANT_REVIEW,
+	OP_DELEGATION_LIST,
+	OP_GRANT_LIST_REVIEW,
+	OP_ENTITLEMENT_LIST_TAG,
 	OPS
 };
+
+static int is_read(int op)
+{
+	return (op >= OP_IDENTITY_LIST && op <= OP_AUDIT_LIST) || op >= OP_DELEGATION_LIST;
+}
 
 static gh_gov *g;
 static sqlite3 *snapshot;                /* the estate as seeded */
 static unsigned char pristine[32];       /* its fingerprint */
 static gh_actor actors[3];               /* admin, approver1, owner1 */
-static char pending_id[64], grant_id[64];
+static char pending_id[64], grant_id[64], delegation_id[64];
 static int verbose;                      /* GH_FUZZ_VERBOSE: print each outcome */
 
 static void check(int ok, const char *what, int op)
@@ -180,6 +193,10 @@ static void world(void)
 	json_decref(out);
 	if (!grant_id[0] || !pending_id[0])
 		fz_die("the seed requests did not come out pending and granted");
+	seed(gh_gov_group_create, "{\"name\":\"cover\"}", NULL);
+	seed(gh_gov_delegation_create,
+	     "{\"from_group\":\"approvers\",\"to_group\":\"cover\",\"system\":\"billing-db\","
+	     "\"expires_in\":\"30d\",\"reason\":\"holiday cover\"}", delegation_id);
 
 	if (sqlite3_open(":memory:", &snapshot) != SQLITE_OK)
 		abort();
@@ -254,6 +271,22 @@ static int run(json_t **out, int op, const gh_actor *a, const json_t *in)
 	case OP_GRANT_LIST:
 		return gh_gov_grant_list(out, g, a, &page, q(in, "status"), q(in, "subject"),
 					 q(in, "entitlement"));
+	case OP_DELEGATION_CREATE:
+		return gh_gov_delegation_create(out, g, a, in);
+	case OP_DELEGATION_REVOKE:
+		return gh_gov_delegation_revoke(out, g, a, delegation_id, in);
+	case OP_GRANT_REVIEW:
+		return gh_gov_grant_review(out, g, a, grant_id, in);
+	case OP_DELEGATION_LIST:
+		return gh_gov_delegation_list(out, g, a, &page, q(in, "from_group"),
+					      q(in, "to_group"), q(in, "status"));
+	case OP_GRANT_LIST_REVIEW:
+		return gh_gov_grant_list_review(out, g, a, &page, q(in, "status"), q(in, "subject"),
+						q(in, "entitlement"), q(in, "review_state"));
+	case OP_ENTITLEMENT_LIST_TAG:
+		return gh_gov_entitlement_list_tag(out, g, a, &page, q(in, "system"),
+						   q(in, "risk_tier"), q(in, "environment"),
+						   q(in, "requestable"), q(in, "tag"));
 	default:
 		return gh_gov_audit_list(out, g, a,
 					 json_is_integer(after_seq) ? json_integer_value(after_seq) : 0,
@@ -296,7 +329,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      op);
 	if (forbidden(op, &actors[(data[0] / OPS) % 3]))
 		check(rc == GH_EFORBIDDEN, "a write passed the domain's role gate", op);
-	if (rc == 0 && op >= OP_IDENTITY_LIST) {
+	if (rc == 0 && is_read(op)) {
 		check(out != NULL, "a success returned no output", op);
 		fz_fingerprint(after, g);
 		check(memcmp(after, pristine, sizeof(after)) == 0, "a read changed the database", op);

@@ -10,7 +10,8 @@ OPS = ['identity_create', 'identity_update', 'identity_suspend', 'identity_activ
        'system_update', 'entitlement_create', 'entitlement_update', 'request_submit',
        'request_approve', 'request_reject', 'request_cancel', 'grant_revoke', 'token_create',
        'identity_list', 'group_list', 'system_list', 'entitlement_list', 'request_list',
-       'grant_list', 'audit_list']
+       'grant_list', 'audit_list', 'delegation_create', 'delegation_revoke', 'grant_review',
+       'delegation_list', 'grant_list_review', 'entitlement_list_tag']
 ACTORS = {'admin': 0, 'approver1': 1, 'owner1': 2}
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus', 'gov_body')
 
@@ -79,3 +80,14 @@ w('not-object', 'request_submit', '[1,2,3]')
 w('deep', 'identity_create', '{"kind":"human","name":"d","attributes":' + '{"a":' * 20 + '1' + '}' * 20 + '}')
 w('bad-utf8', 'group_create', b'{"name":"\xc3\x28"}')
 w('dup-keys', 'system_create', '{"name":"a","name":"b","owner":"owner1"}')
+w('delegation-create', 'delegation_create', {"from_group": "approvers", "to_group": "cover", "tag": "pci", "expires_in": "7d", "reason": "audit"})
+w('delegation-create-system', 'delegation_create', {"from_group": "approvers", "to_group": "cover", "system": "billing-db", "expires_at": "2099-01-01T00:00:00Z", "reason": "r"}, 'approver1')
+w('delegation-create-both', 'delegation_create', {"from_group": "cover", "to_group": "cover", "system": "billing-db", "tag": "x", "expires_in": "91d", "expires_at": "x"})
+w('delegation-revoke', 'delegation_revoke', {"reason": "done"}, 'approver1')
+w('grant-review', 'grant_review', {"outcome": "confirm", "comment": "ok"}, 'approver1')
+w('grant-review-bad', 'grant_review', {"outcome": "maybe", "comment": 1, "x": []})
+w('delegation-list', 'delegation_list', {"from_group": "approvers", "status": "active", "limit": 5})
+w('grant-list-review', 'grant_list_review', {"review_state": "missed"})
+w('entitlement-list-tag', 'entitlement_list_tag', {"tag": "pci"})
+w('request-break-glass', 'request_submit', {"channel": "api", "subject": "etl", "entitlement": "read-only", "justification": "x", "duration": "1h", "break_glass": True, "incident_ref": "INC-9"})
+w('entitlement-update-tags', 'entitlement_update', {"tags": ["pci", "prod", "pci"]})

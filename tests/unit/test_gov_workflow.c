@@ -1,9 +1,7 @@
 /* test_gov_workflow.c - requests, decisions, approval invariants, grants,
  * expiry and history against a real SQLite file. */
-#include "gov/gov_internal.h"
-#include "harness.h"
+#include "gov_fixture.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,45 +34,6 @@ static const gh_actor a_sd = {SD, GH_ROLE_SERVICEDESK};
 static const gh_actor a_owner = {OWNER, GH_ROLE_APPROVER | GH_ROLE_REQUESTER};
 static const gh_actor a_zed = {ZED, GH_ROLE_REQUESTER};
 static const gh_actor a_auditor = {ADMIN, GH_ROLE_AUDITOR};
-
-static int exec_sql(gh_gov *g, const char *sql)
-{
-	gh_store *s = gh_gov_store(g);
-	char *err = NULL;
-	int rc;
-
-	if (gh_store_begin(s))
-		return -1;
-	rc = sqlite3_exec(gh_store_db(s), sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK) {
-		fprintf(stderr, "  fixture SQL failed: %s\n", err);
-		sqlite3_free(err);
-		gh_store_rollback(s);
-		return -1;
-	}
-	return gh_store_commit(s);
-}
-
-static int64_t query_int(gh_gov *g, const char *fmt, ...)
-{
-	gh_store *s = gh_gov_store(g);
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-	va_list ap;
-	char *sql;
-
-	va_start(ap, fmt);
-	sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	gh_store_exclusive_begin(s);
-	if (sqlite3_prepare_v2(gh_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	gh_store_exclusive_end(s);
-	sqlite3_free(sql);
-	return v;
-}
 
 static gh_gov *world(const char *name, int64_t pending_sla)
 {
@@ -123,7 +82,7 @@ static gh_gov *world(const char *name, int64_t pending_sla)
 		fprintf(stderr, "  open failed: %s\n", gh_error_last()->message);
 		return NULL;
 	}
-	if (exec_sql(g, sql)) {
+	if (fx_exec(g, sql)) {
 		gh_gov_free(g);
 		return NULL;
 	}
@@ -133,58 +92,13 @@ static gh_gov *world(const char *name, int64_t pending_sla)
 /* Submits body (JSON text); returns the rc and the request in *out. */
 static int submit(json_t **out, gh_gov *g, const gh_actor *actor, const char *body)
 {
-	json_t *in = json_loads(body, 0, NULL);
-	int rc;
-
-	if (!in) {
-		fprintf(stderr, "  bad test JSON: %s\n", body);
-		*out = NULL;
-		return -100;
-	}
-	rc = gh_gov_request_submit(out, g, actor, in);
-	json_decref(in);
-	return rc;
-}
-
-static int act(json_t **out, gh_gov *g, const gh_actor *actor, const char *id, const char *body,
-	       int (*fn)(json_t **, gh_gov *, const gh_actor *, const char *, const json_t *))
-{
-	json_t *in = json_loads(body, 0, NULL);
-	int rc = fn(out, g, actor, id, in);
-
-	json_decref(in);
-	return rc;
-}
-
-static const char *sget(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	return s ? s : "(null)";
-}
-
-/* NULL-safe strstr for checks. */
-static int contains(const char *s, const char *needle)
-{
-	return s && strstr(s, needle) != NULL;
-}
-
-static int has_field_error(const char *field)
-{
-	const gh_error *e = gh_error_last();
-	size_t i;
-	json_t *item;
-
-	json_array_foreach(e->fields, i, item)
-		if (strcmp(sget(item, "field"), field) == 0)
-			return 1;
-	return 0;
+	return fx_body(out, g, actor, body, gh_gov_request_submit);
 }
 
 /* Rows that any change would touch; a refusal must leave all of them alone. */
 static int64_t footprint(gh_gov *g)
 {
-	return query_int(g, "SELECT (SELECT count(*) FROM requests) * 1000000000"
+	return fx_int(g, "SELECT (SELECT count(*) FROM requests) * 1000000000"
 			    " + (SELECT count(*) FROM approvals) * 1000000"
 			    " + (SELECT count(*) FROM grants) * 1000"
 			    " + (SELECT count(*) FROM audit_events)"
@@ -197,8 +111,8 @@ static char *new_request(gh_gov *g, const gh_actor *actor, const char *body, con
 	json_t *r = NULL;
 	char *id = NULL;
 
-	if (CHECK_INT(submit(&r, g, actor, body), 0) && CHECK_STR(sget(r, "state"), state))
-		id = strdup(sget(r, "id"));
+	if (CHECK_INT(submit(&r, g, actor, body), 0) && CHECK_STR(fx_s(r, "state"), state))
+		id = strdup(fx_s(r, "id"));
 	if (!r)
 		fprintf(stderr, "  submit: %s\n", gh_error_last()->message);
 	json_decref(r);
@@ -209,7 +123,7 @@ static int64_t time_of(const json_t *obj, const char *key)
 {
 	int64_t t = -1;
 
-	gh_time_parse(&t, sget(obj, key));
+	gh_time_parse(&t, fx_s(obj, key));
 	return t;
 }
 
@@ -222,18 +136,18 @@ static void test_workflow_submit__low_risk_auto_grant_expiry_is_capped(void)
 	CHECK_INT(submit(&r, g, &a_alice,
 			 "{\"channel\":\"portal\",\"subject\":\"alice\",\"entitlement\":\"read-only\","
 			 "\"justification\":\"month end report\",\"duration\":\"2h\"}"), 0);
-	CHECK_STR(sget(r, "state"), "active");
-	CHECK_STR(sget(r, "requester"), ALICE);
-	CHECK_STR(sget(r, "submitted_by"), ALICE);
-	CHECK_STR(sget(json_object_get(r, "decision"), "outcome"), "auto_approved");
-	CHECK_STR(sget(json_object_get(r, "decision"), "source"), "builtin-catalog-rule");
-	CHECK_STR(sget(json_object_get(r, "decision"), "policy_version"), "builtin-1");
+	CHECK_STR(fx_s(r, "state"), "active");
+	CHECK_STR(fx_s(r, "requester"), ALICE);
+	CHECK_STR(fx_s(r, "submitted_by"), ALICE);
+	CHECK_STR(fx_s(json_object_get(r, "decision"), "outcome"), "auto_approved");
+	CHECK_STR(fx_s(json_object_get(r, "decision"), "source"), "builtin-catalog-rule");
+	CHECK_STR(fx_s(json_object_get(r, "decision"), "policy_version"), "builtin-1");
 	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 0);
-	CHECK_STR(sget(r, "duration"), "2h");
+	CHECK_STR(fx_s(r, "duration"), "2h");
 	CHECK(json_is_null(json_object_get(r, "sla_due_at")));
-	CHECK_INT(gh_gov_grant_get(&gr, g, &a_alice, sget(r, "grant")), 0);
-	CHECK_STR(sget(gr, "status"), "active");
-	CHECK_STR(sget(gr, "request"), sget(r, "id"));
+	CHECK_INT(gh_gov_grant_get(&gr, g, &a_alice, fx_s(r, "grant")), 0);
+	CHECK_STR(fx_s(gr, "status"), "active");
+	CHECK_STR(fx_s(gr, "request"), fx_s(r, "id"));
 	CHECK_INT(time_of(gr, "expires_at") - time_of(gr, "granted_at"), 7200);
 	json_decref(gr);
 	json_decref(r);
@@ -244,12 +158,12 @@ static void test_workflow_submit__low_risk_auto_grant_expiry_is_capped(void)
 			 "pending_approval");
 	CHECK_INT(gh_gov_request_get(&r, g, &a_admin, id), 0);
 	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 1);
-	CHECK(contains(json_string_value(json_array_get(json_object_get(
+	CHECK(fx_contains(json_string_value(json_array_get(json_object_get(
 			       json_object_get(r, "decision"), "reasons"), 0)), "exceeds the maximum 8h"));
 	json_decref(r);
-	CHECK_INT(act(&r, g, &a_carol, id, "{}", gh_gov_request_approve), 0);
-	CHECK_STR(sget(r, "state"), "active");
-	CHECK_INT(gh_gov_grant_get(&gr, g, &a_admin, sget(r, "grant")), 0);
+	CHECK_INT(fx_act(&r, g, &a_carol, id, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(fx_s(r, "state"), "active");
+	CHECK_INT(gh_gov_grant_get(&gr, g, &a_admin, fx_s(r, "grant")), 0);
 	CHECK_INT(time_of(gr, "expires_at") - time_of(gr, "granted_at"), 28800);
 	json_decref(gr);
 	json_decref(r);
@@ -271,38 +185,38 @@ static void test_workflow_approve__medium_needs_one_high_two_distinct(void)
 	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 1);
 	CHECK(time_of(r, "sla_due_at") - time_of(r, "created_at") == 72 * 3600);
 	json_decref(r);
-	CHECK_INT(act(&r, g, &a_bob, med, "{\"comment\":\"ok\"}", gh_gov_request_approve), 0);
-	CHECK_STR(sget(r, "state"), "active");
+	CHECK_INT(fx_act(&r, g, &a_bob, med, "{\"comment\":\"ok\"}", gh_gov_request_approve), 0);
+	CHECK_STR(fx_s(r, "state"), "active");
 	/* the SLA it was decided under stays as evidence */
 	CHECK(!json_is_null(json_object_get(r, "sla_due_at")));
 	approvals = json_object_get(r, "approvals");
 	CHECK_INT(json_array_size(approvals), 1);
-	CHECK_STR(sget(json_array_get(approvals, 0), "approver"), BOB);
-	CHECK_INT(json_array_size(json_object_get(json_array_get(approvals, 0), "checks")), 7);
+	CHECK_STR(fx_s(json_array_get(approvals, 0), "approver"), BOB);
+	CHECK_INT(json_array_size(json_object_get(json_array_get(approvals, 0), "checks")), 8);
 	json_decref(r);
 
 	high = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
 			   "\"entitlement\":\"dba\",\"justification\":\"incident\","
 			   "\"duration\":\"1h\"}", "pending_approval");
-	CHECK_INT(act(&r, g, &a_bob, high, "{}", gh_gov_request_approve), 0);
-	CHECK_STR(sget(r, "state"), "pending_approval");
+	CHECK_INT(fx_act(&r, g, &a_bob, high, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(fx_s(r, "state"), "pending_approval");
 	CHECK_INT(json_integer_value(json_object_get(r, "required_approvals")), 2);
 	CHECK(json_is_null(json_object_get(r, "grant")));
 	json_decref(r);
 	/* the same approver twice is not two approvals */
 	before = footprint(g);
-	CHECK_INT(act(&r, g, &a_bob, high, "{}", gh_gov_request_approve), GH_ECONFLICT);
+	CHECK_INT(fx_act(&r, g, &a_bob, high, "{}", gh_gov_request_approve), GH_ECONFLICT);
 	CHECK(strstr(gh_error_last()->message, "distinct_approver") != NULL);
 	CHECK_INT(footprint(g), before);
 	/* carol is in dba-owners through the nested dba-leads */
-	CHECK_INT(act(&r, g, &a_carol, high, "{}", gh_gov_request_approve), 0);
-	CHECK_STR(sget(r, "state"), "active");
+	CHECK_INT(fx_act(&r, g, &a_carol, high, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(fx_s(r, "state"), "active");
 	CHECK_INT(json_array_size(json_object_get(r, "approvals")), 2);
 	CHECK_INT(json_integer_value(json_object_get(json_array_get(json_object_get(r, "approvals"),
 								    1), "step")), 2);
 	json_decref(r);
 	/* a closed request cannot be approved */
-	CHECK_INT(act(&r, g, &a_iam1, high, "{}", gh_gov_request_approve), GH_ECONFLICT);
+	CHECK_INT(fx_act(&r, g, &a_iam1, high, "{}", gh_gov_request_approve), GH_ECONFLICT);
 	free(med);
 	free(high);
 	gh_gov_free(g);
@@ -335,26 +249,26 @@ static void test_workflow_approve__every_invariant_refuses_and_changes_nothing(v
 			    "\"justification\":\"on call\",\"duration\":\"1h\"}",
 			    "pending_approval");
 	before = footprint(g);
-	audit_before = query_int(g, "SELECT count(*) FROM audit_events");
+	audit_before = fx_int(g, "SELECT count(*) FROM audit_events");
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		CHECK_INT(act(&r, g, refused[i].who, nhi, "{}", gh_gov_request_approve), GH_EDENIED);
+		CHECK_INT(fx_act(&r, g, refused[i].who, nhi, "{}", gh_gov_request_approve), GH_EDENIED);
 		CHECK(strstr(gh_error_last()->message, refused[i].check) != NULL);
 		CHECK(r == NULL);
-		CHECK_INT(act(&r, g, refused[i].who, nhi, "{\"comment\":\"no\"}",
+		CHECK_INT(fx_act(&r, g, refused[i].who, nhi, "{\"comment\":\"no\"}",
 			      gh_gov_request_reject), GH_EDENIED);
 	}
-	CHECK_INT(act(&r, g, &a_bob, human, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK_INT(fx_act(&r, g, &a_bob, human, "{}", gh_gov_request_approve), GH_EDENIED);
 	CHECK(strstr(gh_error_last()->message, "not_subject") != NULL);
 	/* a service-desk agent without the approver role is forbidden outright */
-	CHECK_INT(act(&r, g, &a_sd, nhi, "{}", gh_gov_request_approve), GH_EFORBIDDEN);
+	CHECK_INT(fx_act(&r, g, &a_sd, nhi, "{}", gh_gov_request_approve), GH_EFORBIDDEN);
 	CHECK_INT(footprint(g), before);
-	CHECK_INT(query_int(g, "SELECT count(*) FROM audit_events"), audit_before);
+	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events"), audit_before);
 
 	/* an uninvolved member of the group may approve; critical needs two */
-	CHECK_INT(act(&r, g, &a_bob, nhi, "{}", gh_gov_request_approve), 0);
-	CHECK_STR(sget(r, "state"), "pending_approval");
+	CHECK_INT(fx_act(&r, g, &a_bob, nhi, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(fx_s(r, "state"), "pending_approval");
 	json_decref(r);
-	CHECK_INT(act(&r, g, &a_admin, nhi, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK_INT(fx_act(&r, g, &a_admin, nhi, "{}", gh_gov_request_approve), GH_EDENIED);
 	free(nhi);
 	free(human);
 	gh_gov_free(g);
@@ -371,23 +285,23 @@ static void test_workflow_reject__one_authorised_rejection_ends_it(void)
 			 "\"entitlement\":\"dba\",\"justification\":\"curious\",\"duration\":\"1h\"}",
 			 "pending_approval");
 	before = footprint(g);
-	CHECK_INT(act(&r, g, &a_bob, id, "{}", gh_gov_request_reject), GH_EINVALID);
-	CHECK(has_field_error("comment"));
-	CHECK_INT(act(&r, g, &a_bob, id, "{\"comment\":\"no\",\"extra\":1}", gh_gov_request_reject),
+	CHECK_INT(fx_act(&r, g, &a_bob, id, "{}", gh_gov_request_reject), GH_EINVALID);
+	CHECK(fx_field_error("comment"));
+	CHECK_INT(fx_act(&r, g, &a_bob, id, "{\"comment\":\"no\",\"extra\":1}", gh_gov_request_reject),
 		  GH_EINVALID);
-	CHECK(has_field_error("extra"));
-	CHECK_INT(act(&r, g, &a_erin, id, "{\"comment\":\"no\"}", gh_gov_request_reject),
+	CHECK(fx_field_error("extra"));
+	CHECK_INT(fx_act(&r, g, &a_erin, id, "{\"comment\":\"no\"}", gh_gov_request_reject),
 		  GH_EDENIED);
 	CHECK_INT(footprint(g), before);
-	CHECK_INT(act(&r, g, &a_carol, id, "{\"comment\":\"not a business need\"}",
+	CHECK_INT(fx_act(&r, g, &a_carol, id, "{\"comment\":\"not a business need\"}",
 		      gh_gov_request_reject), 0);
-	CHECK_STR(sget(r, "state"), "rejected");
-	CHECK_STR(sget(r, "close_reason"), "not a business need");
+	CHECK_STR(fx_s(r, "state"), "rejected");
+	CHECK_STR(fx_s(r, "close_reason"), "not a business need");
 	CHECK(!json_is_null(json_object_get(r, "closed_at")));
-	CHECK_STR(sget(json_array_get(json_object_get(r, "approvals"), 0), "decision"), "reject");
+	CHECK_STR(fx_s(json_array_get(json_object_get(r, "approvals"), 0), "decision"), "reject");
 	json_decref(r);
-	CHECK_INT(act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), GH_ECONFLICT);
-	CHECK_INT(query_int(g, "SELECT count(*) FROM grants"), 0);
+	CHECK_INT(fx_act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), GH_ECONFLICT);
+	CHECK_INT(fx_int(g, "SELECT count(*) FROM grants"), 0);
 	free(id);
 	gh_gov_free(g);
 }
@@ -406,21 +320,21 @@ static void test_workflow_cancel__by_submitter_while_pending(void)
 			     "\"entitlement\":\"read-only\",\"justification\":\"x\","
 			     "\"duration\":\"1h\"}", "active");
 	before = footprint(g);
-	CHECK_INT(act(&r, g, &a_alice, id, "{}", gh_gov_request_cancel), GH_EINVALID);
-	CHECK(has_field_error("reason"));
-	CHECK_INT(act(&r, g, &a_erin, id, "{\"reason\":\"mine now\"}", gh_gov_request_cancel),
+	CHECK_INT(fx_act(&r, g, &a_alice, id, "{}", gh_gov_request_cancel), GH_EINVALID);
+	CHECK(fx_field_error("reason"));
+	CHECK_INT(fx_act(&r, g, &a_erin, id, "{\"reason\":\"mine now\"}", gh_gov_request_cancel),
 		  GH_EFORBIDDEN);
-	CHECK_INT(act(&r, g, &a_zed, id, "{\"reason\":\"mine now\"}", gh_gov_request_cancel),
+	CHECK_INT(fx_act(&r, g, &a_zed, id, "{\"reason\":\"mine now\"}", gh_gov_request_cancel),
 		  GH_ENOTFOUND);
-	CHECK_INT(act(&r, g, &a_alice, active, "{\"reason\":\"done\"}", gh_gov_request_cancel),
+	CHECK_INT(fx_act(&r, g, &a_alice, active, "{\"reason\":\"done\"}", gh_gov_request_cancel),
 		  GH_ECONFLICT);
 	CHECK_INT(footprint(g), before);
-	CHECK_INT(act(&r, g, &a_alice, id, "{\"reason\":\"no longer needed\"}",
+	CHECK_INT(fx_act(&r, g, &a_alice, id, "{\"reason\":\"no longer needed\"}",
 		      gh_gov_request_cancel), 0);
-	CHECK_STR(sget(r, "state"), "cancelled");
-	CHECK_STR(sget(r, "close_reason"), "no longer needed");
+	CHECK_STR(fx_s(r, "state"), "cancelled");
+	CHECK_STR(fx_s(r, "close_reason"), "no longer needed");
 	json_decref(r);
-	CHECK_INT(act(&r, g, &a_alice, id, "{\"reason\":\"again\"}", gh_gov_request_cancel),
+	CHECK_INT(fx_act(&r, g, &a_alice, id, "{\"reason\":\"again\"}", gh_gov_request_cancel),
 		  GH_ECONFLICT);
 	/* cancelled is closed: a new request for the same pair is welcome */
 	free(new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
@@ -443,17 +357,17 @@ static void test_workflow_submit__sod_conflict_is_a_recorded_denial(void)
 	CHECK_INT(submit(&r, g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
 			 "\"entitlement\":\"payments-approve\",\"justification\":\"x\","
 			 "\"duration\":\"1h\"}"), 0);
-	CHECK_STR(sget(r, "state"), "denied");
-	CHECK_STR(sget(json_object_get(r, "decision"), "outcome"), "denied");
+	CHECK_STR(fx_s(r, "state"), "denied");
+	CHECK_STR(fx_s(json_object_get(r, "decision"), "outcome"), "denied");
 	reasons = json_object_get(json_object_get(r, "decision"), "reasons");
 	CHECK_INT(json_array_size(reasons), 1);
-	CHECK(contains(json_string_value(json_array_get(reasons, 0)), "payments-create"));
-	CHECK(contains(json_string_value(json_array_get(reasons, 0)), "segregation of duties"));
+	CHECK(fx_contains(json_string_value(json_array_get(reasons, 0)), "payments-create"));
+	CHECK(fx_contains(json_string_value(json_array_get(reasons, 0)), "segregation of duties"));
 	CHECK(json_is_null(json_object_get(r, "grant")));
 	CHECK(!json_is_null(json_object_get(r, "closed_at")));
 	json_decref(r);
-	CHECK_INT(query_int(g, "SELECT count(*) FROM grants WHERE entitlement_id = 'ent_payapp'"), 0);
-	CHECK_INT(query_int(g, "SELECT count(*) FROM audit_events WHERE action = 'request.decided'"
+	CHECK_INT(fx_int(g, "SELECT count(*) FROM grants WHERE entitlement_id = 'ent_payapp'"), 0);
+	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'request.decided'"
 			    " AND details LIKE '%%segregation%%'"), 1);
 	/* another subject is free to hold it */
 	free(new_request(g, &a_bob, "{\"channel\":\"portal\",\"subject\":\"bob\","
@@ -479,21 +393,21 @@ static void test_workflow_approve__rechecks_sod_and_subject_before_granting(void
 	other = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
 			    "\"entitlement\":\"read-write\",\"justification\":\"x\","
 			    "\"duration\":\"1h\"}", "pending_approval");
-	CHECK_INT(act(&r, g, &a_bob, first, "{}", gh_gov_request_approve), 0);
-	CHECK_STR(sget(r, "state"), "active");
+	CHECK_INT(fx_act(&r, g, &a_bob, first, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(fx_s(r, "state"), "active");
 	json_decref(r);
 	before = footprint(g);
-	CHECK_INT(act(&r, g, &a_bob, second, "{}", gh_gov_request_approve), GH_ECONFLICT);
-	CHECK(contains(gh_error_last()->message, "payments-create"));
+	CHECK_INT(fx_act(&r, g, &a_bob, second, "{}", gh_gov_request_approve), GH_ECONFLICT);
+	CHECK(fx_contains(gh_error_last()->message, "payments-create"));
 	CHECK_INT(footprint(g), before);
 	/* rejecting it is still possible */
-	CHECK_INT(act(&r, g, &a_bob, second, "{\"comment\":\"SoD\"}", gh_gov_request_reject), 0);
+	CHECK_INT(fx_act(&r, g, &a_bob, second, "{\"comment\":\"SoD\"}", gh_gov_request_reject), 0);
 	json_decref(r);
 
-	CHECK_INT(exec_sql(g, "UPDATE identities SET status = 'suspended' WHERE id = 'idn_alice'"), 0);
+	CHECK_INT(fx_exec(g, "UPDATE identities SET status = 'suspended' WHERE id = 'idn_alice'"), 0);
 	before = footprint(g);
-	CHECK_INT(act(&r, g, &a_bob, other, "{}", gh_gov_request_approve), GH_ECONFLICT);
-	CHECK(contains(gh_error_last()->message, "suspended"));
+	CHECK_INT(fx_act(&r, g, &a_bob, other, "{}", gh_gov_request_approve), GH_ECONFLICT);
+	CHECK(fx_contains(gh_error_last()->message, "suspended"));
 	CHECK_INT(footprint(g), before);
 	free(first);
 	free(second);
@@ -513,32 +427,32 @@ static void test_workflow_submit__refusals_name_every_field_and_change_nothing(v
 	CHECK_INT(submit(&r, g, &a_sd, "{\"channel\":\"servicedesk\",\"color\":\"red\"}"),
 		  GH_EINVALID);
 	for (int i = 0; missing[i]; i++)
-		if (!CHECK(has_field_error(missing[i])))
+		if (!CHECK(fx_field_error(missing[i])))
 			fprintf(stderr, "  missing field error for %s\n", missing[i]);
-	CHECK(!has_field_error("channel"));
+	CHECK(!fx_field_error("channel"));
 	CHECK(r == NULL);
 
 	CHECK_INT(submit(&r, g, &a_admin, "{\"channel\":\"fax\",\"subject\":\"nobody\","
 			 "\"entitlement\":\"nothing\",\"justification\":\"x\",\"duration\":\"0s\","
 			 "\"emergency\":\"yes\",\"requester\":\"ghost\"}"), GH_EINVALID);
-	CHECK(has_field_error("channel"));
-	CHECK(has_field_error("subject"));
-	CHECK(has_field_error("entitlement"));
-	CHECK(has_field_error("duration"));
-	CHECK(has_field_error("emergency"));
-	CHECK(has_field_error("requester"));
+	CHECK(fx_field_error("channel"));
+	CHECK(fx_field_error("subject"));
+	CHECK(fx_field_error("entitlement"));
+	CHECK(fx_field_error("duration"));
+	CHECK(fx_field_error("emergency"));
+	CHECK(fx_field_error("requester"));
 	CHECK_INT(json_array_size(gh_error_last()->fields), 6);
 
 	/* not requestable, and a suspended subject, in one answer */
 	CHECK_INT(submit(&r, g, &a_admin, "{\"channel\":\"api\",\"subject\":\"susp\","
 			 "\"entitlement\":\"backup-admin\",\"justification\":\"x\","
 			 "\"duration\":\"1h\"}"), GH_EINVALID);
-	CHECK(has_field_error("entitlement"));
-	CHECK(has_field_error("subject"));
+	CHECK(fx_field_error("entitlement"));
+	CHECK(fx_field_error("subject"));
 	CHECK(strstr(gh_error_last()->message, "2 fields") != NULL);
 
 	CHECK_INT(submit(&r, g, &a_admin, "[1]"), GH_EINVALID);
-	CHECK(has_field_error("body"));
+	CHECK(fx_field_error("body"));
 	CHECK_INT(footprint(g), before);
 
 	/* the same body through the desk with a ticket and a requester is fine */
@@ -593,18 +507,18 @@ static void test_workflow_submit__extension_supersedes_the_grant(void)
 
 	if (!CHECK_INT(submit(&first, g, &a_owner, body), 0))
 		goto cleanup;
-	snprintf(grant, sizeof(grant), "%s", sget(first, "grant"));
+	snprintf(grant, sizeof(grant), "%s", fx_s(first, "grant"));
 	CHECK(json_is_null(json_object_get(first, "extends")));
 	if (!CHECK_INT(submit(&second, g, &a_owner, body), 0))
 		goto cleanup;
-	CHECK_STR(sget(second, "state"), "active");
-	CHECK_STR(sget(second, "extends"), grant);
-	CHECK(strcmp(sget(second, "grant"), grant) != 0);
+	CHECK_STR(fx_s(second, "state"), "active");
+	CHECK_STR(fx_s(second, "extends"), grant);
+	CHECK(strcmp(fx_s(second, "grant"), grant) != 0);
 	CHECK_INT(gh_gov_grant_get(&old, g, &a_admin, grant), 0);
-	CHECK_STR(sget(old, "status"), "revoked");
-	CHECK(contains(sget(old, "revoke_reason"), "superseded by"));
-	CHECK_INT(gh_gov_request_get(&old_req, g, &a_admin, sget(first, "id")), 0);
-	CHECK_STR(sget(old_req, "state"), "revoked");
+	CHECK_STR(fx_s(old, "status"), "revoked");
+	CHECK(fx_contains(fx_s(old, "revoke_reason"), "superseded by"));
+	CHECK_INT(gh_gov_request_get(&old_req, g, &a_admin, fx_s(first, "id")), 0);
+	CHECK_STR(fx_s(old_req, "state"), "revoked");
 cleanup:
 	json_decref(first);
 	json_decref(second);
@@ -631,15 +545,15 @@ static void test_workflow_sched__expiry_revokes_and_audits(void)
 	CHECK_INT(gh_gov_sched_run(g, now + 7200, &expired, &sla), 0);
 	CHECK_INT(expired, 1);
 	CHECK_INT(sla, 0);
-	CHECK_INT(gh_gov_grant_get(&gr, g, &a_alice, sget(r, "grant")), 0);
-	CHECK_STR(sget(gr, "status"), "expired");
-	CHECK_STR(sget(gr, "revoked_by"), "system:scheduler");
-	CHECK_STR(sget(gr, "revoke_reason"), "duration_elapsed");
+	CHECK_INT(gh_gov_grant_get(&gr, g, &a_alice, fx_s(r, "grant")), 0);
+	CHECK_STR(fx_s(gr, "status"), "expired");
+	CHECK_STR(fx_s(gr, "revoked_by"), "system:scheduler");
+	CHECK_STR(fx_s(gr, "revoke_reason"), "duration_elapsed");
 	json_decref(gr);
 	json_decref(r);
 	CHECK_INT(gh_gov_request_get(&r, g, &a_alice, id), 0);
-	CHECK_STR(sget(r, "state"), "expired");
-	CHECK_INT(query_int(g, "SELECT count(*) FROM audit_events WHERE actor = 'system:scheduler'"
+	CHECK_STR(fx_s(r, "state"), "expired");
+	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE actor = 'system:scheduler'"
 			    " AND action IN ('grant.expired', 'request.expired')"), 2);
 	json_decref(r);
 	CHECK_INT(gh_gov_sched_run(g, now + 7200, &expired, &sla), 0);
@@ -667,11 +581,11 @@ static void test_workflow_sched__pending_past_sla_expires(void)
 	CHECK_INT(sla, 1);
 	CHECK_INT(expired, 0);
 	CHECK_INT(gh_gov_request_get(&r, g, &a_alice, id), 0);
-	CHECK_STR(sget(r, "state"), "expired");
-	CHECK_STR(sget(r, "close_reason"), "sla_elapsed");
+	CHECK_STR(fx_s(r, "state"), "expired");
+	CHECK_STR(fx_s(r, "close_reason"), "sla_elapsed");
 	json_decref(r);
-	CHECK_INT(act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), GH_ECONFLICT);
-	CHECK_INT(query_int(g, "SELECT count(*) FROM audit_events WHERE action = 'request.expired'"
+	CHECK_INT(fx_act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), GH_ECONFLICT);
+	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'request.expired'"
 			    " AND object_id = %Q", id), 1);
 	free(id);
 	gh_gov_free(g);
@@ -687,27 +601,27 @@ static void test_workflow_grant__revoke_needs_reason_role_and_an_active_grant(vo
 	CHECK_INT(submit(&r, g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
 			 "\"entitlement\":\"read-only\",\"justification\":\"x\",\"duration\":\"1h\"}"),
 		  0);
-	snprintf(grant, sizeof(grant), "%s", sget(r, "grant"));
+	snprintf(grant, sizeof(grant), "%s", fx_s(r, "grant"));
 	json_decref(r);
 	before = footprint(g);
-	CHECK_INT(act(&gr, g, &a_admin, grant, "{}", gh_gov_grant_revoke), GH_EINVALID);
-	CHECK(has_field_error("reason"));
-	CHECK_INT(act(&gr, g, &a_alice, grant, "{\"reason\":\"x\"}", gh_gov_grant_revoke),
+	CHECK_INT(fx_act(&gr, g, &a_admin, grant, "{}", gh_gov_grant_revoke), GH_EINVALID);
+	CHECK(fx_field_error("reason"));
+	CHECK_INT(fx_act(&gr, g, &a_alice, grant, "{\"reason\":\"x\"}", gh_gov_grant_revoke),
 		  GH_EFORBIDDEN);
-	CHECK_INT(act(&gr, g, &a_admin, "grt_nothing", "{\"reason\":\"x\"}", gh_gov_grant_revoke),
+	CHECK_INT(fx_act(&gr, g, &a_admin, "grt_nothing", "{\"reason\":\"x\"}", gh_gov_grant_revoke),
 		  GH_ENOTFOUND);
 	CHECK_INT(footprint(g), before);
-	CHECK_INT(act(&gr, g, &a_admin, grant, "{\"reason\":\"left the team\"}",
+	CHECK_INT(fx_act(&gr, g, &a_admin, grant, "{\"reason\":\"left the team\"}",
 		      gh_gov_grant_revoke), 0);
-	CHECK_STR(sget(gr, "status"), "revoked");
-	CHECK_STR(sget(gr, "revoked_by"), ADMIN);
-	CHECK_STR(sget(gr, "revoke_reason"), "left the team");
+	CHECK_STR(fx_s(gr, "status"), "revoked");
+	CHECK_STR(fx_s(gr, "revoked_by"), ADMIN);
+	CHECK_STR(fx_s(gr, "revoke_reason"), "left the team");
 	CHECK(!json_is_null(json_object_get(gr, "revoked_at")));
-	CHECK_INT(gh_gov_request_get(&r, g, &a_admin, sget(gr, "request")), 0);
-	CHECK_STR(sget(r, "state"), "revoked");
+	CHECK_INT(gh_gov_request_get(&r, g, &a_admin, fx_s(gr, "request")), 0);
+	CHECK_STR(fx_s(r, "state"), "revoked");
 	json_decref(r);
 	json_decref(gr);
-	CHECK_INT(act(&gr, g, &a_admin, grant, "{\"reason\":\"again\"}", gh_gov_grant_revoke),
+	CHECK_INT(fx_act(&gr, g, &a_admin, grant, "{\"reason\":\"again\"}", gh_gov_grant_revoke),
 		  GH_ECONFLICT);
 	/* a revoked grant no longer blocks a new request */
 	free(new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
@@ -730,8 +644,8 @@ static void test_workflow_history__lists_the_lifecycle_in_order(void)
 	id = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
 			 "\"entitlement\":\"read-write\",\"justification\":\"x\",\"duration\":\"1h\"}",
 			 "pending_approval");
-	CHECK_INT(act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), 0);
-	CHECK_INT(act(&h, g, &a_admin, sget(r, "grant"), "{\"reason\":\"done\"}",
+	CHECK_INT(fx_act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), 0);
+	CHECK_INT(fx_act(&h, g, &a_admin, fx_s(r, "grant"), "{\"reason\":\"done\"}",
 		      gh_gov_grant_revoke), 0);
 	json_decref(h);
 	json_decref(r);
@@ -740,12 +654,12 @@ static void test_workflow_history__lists_the_lifecycle_in_order(void)
 	CHECK_INT(json_array_size(items), sizeof(expect) / sizeof(expect[0]));
 	json_array_foreach(items, i, ev) {
 		if (i < sizeof(expect) / sizeof(expect[0]))
-			CHECK_STR(sget(ev, "action"), expect[i]);
+			CHECK_STR(fx_s(ev, "action"), expect[i]);
 		if (i > 0)
 			CHECK(json_integer_value(json_object_get(ev, "seq")) >
 			      json_integer_value(json_object_get(json_array_get(items, i - 1), "seq")));
 	}
-	CHECK_STR(sget(json_array_get(items, 2), "actor"), BOB);
+	CHECK_STR(fx_s(json_array_get(items, 2), "actor"), BOB);
 	json_decref(h);
 	CHECK_INT(gh_gov_request_history(&h, g, &a_zed, id), GH_ENOTFOUND);
 	CHECK_INT(gh_gov_request_history(&h, g, &a_admin, "req_nothing"), GH_ENOTFOUND);
@@ -787,11 +701,11 @@ static void test_workflow_read__requester_sees_only_its_own(void)
 	/* everyone else reads all; filters and paging */
 	CHECK_INT(gh_gov_request_list(&list, g, &a_erin, &page, NULL, NULL, NULL), 0);
 	CHECK_INT(json_array_size(json_object_get(list, "items")), 1);
-	CHECK_STR(sget(list, "next"), mine);
+	CHECK_STR(fx_s(list, "next"), mine);
 	page.after = mine;
 	json_decref(list);
 	CHECK_INT(gh_gov_request_list(&list, g, &a_erin, &page, NULL, NULL, NULL), 0);
-	CHECK_STR(sget(json_array_get(json_object_get(list, "items"), 0), "id"), nhi);
+	CHECK_STR(fx_s(json_array_get(json_object_get(list, "items"), 0), "id"), nhi);
 	CHECK(json_is_null(json_object_get(list, "next")));
 	json_decref(list);
 	CHECK_INT(gh_gov_request_list(&list, g, &a_erin, NULL, "pending_approval", "etl",
@@ -800,8 +714,8 @@ static void test_workflow_read__requester_sees_only_its_own(void)
 	json_decref(list);
 	CHECK_INT(gh_gov_request_list(&list, g, &a_erin, NULL, "bogus", "nobody", NULL),
 		  GH_EINVALID);
-	CHECK(has_field_error("state"));
-	CHECK(has_field_error("subject"));
+	CHECK(fx_field_error("state"));
+	CHECK(fx_field_error("subject"));
 	CHECK_INT(gh_gov_grant_get(&r, g, &a_zed, "grt_nothing"), GH_ENOTFOUND);
 	free(mine);
 	free(nhi);
@@ -832,9 +746,9 @@ static void test_workflow_decide__goes_through_the_decider_interface(void)
 			 "\"entitlement\":\"read-only\",\"justification\":\"x\",\"duration\":\"1h\"}"),
 		  0);
 	d = json_object_get(r, "decision");
-	CHECK_STR(sget(r, "state"), "denied");
-	CHECK_STR(sget(d, "source"), "test-policy");
-	CHECK_STR(sget(d, "policy_version"), "v7");
+	CHECK_STR(fx_s(r, "state"), "denied");
+	CHECK_STR(fx_s(d, "source"), "test-policy");
+	CHECK_STR(fx_s(d, "policy_version"), "v7");
 	CHECK_STR(json_string_value(json_array_get(json_object_get(d, "reasons"), 0)), "chat");
 	json_decref(r);
 
@@ -854,9 +768,115 @@ static void test_workflow_decide__goes_through_the_decider_interface(void)
 	CHECK_INT(gh_builtin_decider.decide(NULL, &dec, facts), 0);
 	CHECK_STR(dec.outcome, "denied");
 	CHECK_INT(json_array_size(dec.reasons), 2);
-	CHECK(contains(json_string_value(json_array_get(dec.reasons, 0)), "is not requestable"));
+	CHECK(fx_contains(json_string_value(json_array_get(dec.reasons, 0)), "is not requestable"));
 	gh_decision_clear(&dec);
 	json_decref(facts);
+	gh_gov_free(g);
+}
+
+static void test_workflow_approve__policy_permitting_self_approval_changes_nothing(void)
+{
+	gh_gov *g = world("selfapprove", 0);
+	fx_answers p = {.allow_approve = 1};
+	json_t *r = NULL;
+	char *mine, *nhi;
+	int64_t before;
+
+	fx_install(g, &p);
+	/* bob is in dba-owners and submits for himself; owner owns etl */
+	mine = new_request(g, &a_bob, "{\"channel\":\"api\",\"subject\":\"bob\","
+			   "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			   "\"duration\":\"1h\"}", "pending_approval");
+	nhi = new_request(g, &a_iam1, "{\"channel\":\"api\",\"subject\":\"etl\","
+			  "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			  "\"duration\":\"1h\"}", "pending_approval");
+	before = footprint(g);
+	CHECK_INT(fx_act(&r, g, &a_bob, mine, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(fx_contains(gh_error_last()->message, "not_submitter"));
+	CHECK_INT(fx_act(&r, g, &a_owner, nhi, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(fx_contains(gh_error_last()->message, "not_subject_owner"));
+	CHECK_INT(fx_act(&r, g, &a_dave, nhi, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(fx_contains(gh_error_last()->message, "not_servicedesk"));
+	CHECK_INT(fx_act(&r, g, &a_erin, nhi, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(fx_contains(gh_error_last()->message, "in_control_owner_group"));
+	CHECK_INT(footprint(g), before);
+	/* a legitimate approver passes, and the policy's answer is stored with it */
+	CHECK_INT(fx_act(&r, g, &a_carol, mine, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(fx_s(r, "state"), "active");
+	CHECK_STR(fx_s(json_array_get(json_object_get(json_object_get(json_array_get(
+			json_object_get(r, "approvals"), 0), "policy"), "determining"), 0), "policy"),
+		  "policy0");
+	json_decref(r);
+	free(mine);
+	free(nhi);
+	gh_gov_free(g);
+}
+
+static void test_workflow_approve__denied_by_policy_after_the_invariants(void)
+{
+	gh_gov *g = world("approvepolicy", 0);
+	fx_answers p = {.allow_approve = 0};
+	json_t *r = NULL;
+	char *id;
+	int64_t before;
+
+	fx_install(g, &p);
+	id = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
+			 "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			 "\"duration\":\"1h\"}", "pending_approval");
+	before = footprint(g);
+	CHECK_INT(fx_act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(fx_contains(gh_error_last()->message,
+		       "policy_permits_approve: policy1 forbids"));
+	/* the invariants still come first */
+	CHECK_INT(fx_act(&r, g, &a_erin, id, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(fx_contains(gh_error_last()->message, "in_control_owner_group"));
+	CHECK_INT(footprint(g), before);
+	/* a rejection is not an approval: policy does not gate it */
+	CHECK_INT(fx_act(&r, g, &a_bob, id, "{\"comment\":\"no\"}", gh_gov_request_reject), 0);
+	CHECK_STR(fx_s(r, "state"), "rejected");
+	json_decref(r);
+	free(id);
+	gh_gov_free(g);
+}
+
+static void test_workflow_approve__approver_group_from_policy_binds_every_approver(void)
+{
+	gh_gov *g = world("approvergroup", 0);
+	fx_answers p = {.allow_approve = 1, .approver_group = "dba-leads"};
+	json_t *r = NULL, *groups;
+	char *id;
+	int64_t before;
+
+	fx_install(g, &p);
+	id = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
+			 "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			 "\"duration\":\"1h\"}", "pending_approval");
+	CHECK_INT(gh_gov_request_get(&r, g, &a_admin, id), 0);
+	groups = json_object_get(json_object_get(r, "decision"), "approver_groups");
+	CHECK_INT(json_array_size(groups), 1);
+	CHECK_STR(json_string_value(json_array_get(groups, 0)), "grp_leads");
+	json_decref(r);
+	/* bob owns the entitlement's group, but is not in dba-leads */
+	before = footprint(g);
+	CHECK_INT(fx_act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK(fx_contains(gh_error_last()->message, "in_approver_group"));
+	CHECK_INT(footprint(g), before);
+	CHECK_INT(fx_act(&r, g, &a_carol, id, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(fx_s(r, "state"), "active");
+	CHECK_STR(json_string_value(json_array_get(json_object_get(json_array_get(
+			json_object_get(r, "approvals"), 0), "checks"), 5)), "in_approver_group");
+	json_decref(r);
+	free(id);
+	/* a group that does not exist denies at submit (fail closed) */
+	p.approver_group = "no-such-group";
+	CHECK_INT(submit(&r, g, &a_bob, "{\"channel\":\"portal\",\"subject\":\"bob\","
+			 "\"entitlement\":\"read-write\",\"justification\":\"x\","
+			 "\"duration\":\"1h\"}"), 0);
+	CHECK_STR(fx_s(r, "state"), "denied");
+	CHECK(fx_contains(json_string_value(json_array_get(json_object_get(json_object_get(r,
+			"decision"), "reasons"), 1)), "approver group \"no-such-group\""));
+	json_decref(r);
 	gh_gov_free(g);
 }
 
@@ -875,9 +895,9 @@ static void test_workflow_audit__lists_pages_and_the_chain_verifies(void)
 	id = new_request(g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
 			 "\"entitlement\":\"dba\",\"justification\":\"x\",\"duration\":\"1h\"}",
 			 "pending_approval");
-	CHECK_INT(act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), 0);
+	CHECK_INT(fx_act(&r, g, &a_bob, id, "{}", gh_gov_request_approve), 0);
 	json_decref(r);
-	CHECK_INT(act(&r, g, &a_carol, id, "{}", gh_gov_request_approve), 0);
+	CHECK_INT(fx_act(&r, g, &a_carol, id, "{}", gh_gov_request_approve), 0);
 	json_decref(r);
 	free(id);
 	free(new_request(g, &a_bob, "{\"channel\":\"portal\",\"subject\":\"bob\","
@@ -887,7 +907,7 @@ static void test_workflow_audit__lists_pages_and_the_chain_verifies(void)
 	CHECK_INT(expired, 2);
 	CHECK_INT(sla, 1);
 	CHECK_INT(gh_audit_verify(&rep, gh_gov_store(g)), 0);
-	CHECK_INT(rep.events, query_int(g, "SELECT count(*) FROM audit_events"));
+	CHECK_INT(rep.events, fx_int(g, "SELECT count(*) FROM audit_events"));
 
 	CHECK_INT(gh_gov_audit_list(&page, g, &a_auditor, 0, 3, NULL), 0);
 	CHECK_INT(json_array_size(json_object_get(page, "items")), 3);
@@ -901,8 +921,8 @@ static void test_workflow_audit__lists_pages_and_the_chain_verifies(void)
 	json_decref(page);
 	CHECK_INT(gh_gov_audit_list(&page, g, &a_alice, 0, 10, NULL), GH_EFORBIDDEN);
 	CHECK_INT(gh_gov_audit_list(&page, g, &a_auditor, -1, 5000, NULL), GH_EINVALID);
-	CHECK(has_field_error("limit"));
-	CHECK(has_field_error("after_seq"));
+	CHECK(fx_field_error("limit"));
+	CHECK(fx_field_error("after_seq"));
 	gh_gov_free(g);
 }
 
@@ -920,12 +940,12 @@ static void test_workflow_sched__thread_expires_a_short_grant(void)
 	CHECK_INT(submit(&r, g, &a_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
 			 "\"entitlement\":\"read-only\",\"justification\":\"x\",\"duration\":\"1s\"}"),
 		  0);
-	snprintf(grant, sizeof(grant), "%s", sget(r, "grant"));
+	snprintf(grant, sizeof(grant), "%s", fx_s(r, "grant"));
 	json_decref(r);
 	/* at most 5 s: 100 pauses of 50 ms */
 	for (int i = 0; i < 100 && !status_expired; i++) {
 		nanosleep(&pause, NULL);
-		status_expired = query_int(g, "SELECT count(*) FROM grants WHERE id = %Q"
+		status_expired = fx_int(g, "SELECT count(*) FROM grants WHERE id = %Q"
 					   " AND status = 'expired'", grant);
 	}
 	CHECK_INT(status_expired, 1);
@@ -969,6 +989,12 @@ int main(int argc, char **argv)
 		 test_workflow_read__requester_sees_only_its_own},
 		{"test_workflow_decide__goes_through_the_decider_interface",
 		 test_workflow_decide__goes_through_the_decider_interface},
+		{"test_workflow_approve__policy_permitting_self_approval_changes_nothing",
+		 test_workflow_approve__policy_permitting_self_approval_changes_nothing},
+		{"test_workflow_approve__denied_by_policy_after_the_invariants",
+		 test_workflow_approve__denied_by_policy_after_the_invariants},
+		{"test_workflow_approve__approver_group_from_policy_binds_every_approver",
+		 test_workflow_approve__approver_group_from_policy_binds_every_approver},
 		{"test_workflow_audit__lists_pages_and_the_chain_verifies",
 		 test_workflow_audit__lists_pages_and_the_chain_verifies},
 		{"test_workflow_sched__thread_expires_a_short_grant",

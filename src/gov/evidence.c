@@ -1,0 +1,258 @@
+/* evidence.c - a request's whole chain in one document: who asked, what decided
+ * and under which policy, who approved with which checks, the grant, the end. */
+#include "gov/gov_internal.h"
+
+#include <string.h>
+
+static int nomem(void)
+{
+	return gh_error_set(GH_ERROR, "out of memory assembling evidence");
+}
+
+/* {"id","name","roles"} of an identity (roles only when with_roles), or null. */
+static json_t *who(gh_gov *g, const char *id, int with_roles, int *rc)
+{
+	sqlite3_stmt *st;
+	json_t *j = NULL;
+
+	if (!id || !*id)
+		return json_null();
+	if ((*rc = gh_store_stmt(&st, g->store,
+				 "SELECT id, name, roles, kind, owner_id FROM identities WHERE id = ?")))
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		j = with_roles == 1 ? json_pack("{s:o, s:o, s:o}", "id", gov_text_column(st, 0),
+						"name", gov_text_column(st, 1),
+						"roles", gov_json_column(st, 2, 1))
+		    : with_roles == 2 ? json_pack("{s:o, s:o, s:o, s:o}", "id", gov_text_column(st, 0),
+						  "name", gov_text_column(st, 1),
+						  "kind", gov_text_column(st, 3),
+						  "owner", gov_text_column(st, 4))
+		    : json_pack("{s:o, s:o}", "id", gov_text_column(st, 0),
+				"name", gov_text_column(st, 1));
+	} else {
+		j = json_pack("{s:s, s:n}", "id", id, "name");
+	}
+	sqlite3_reset(st);
+	if (!j)
+		*rc = nomem();
+	return j;
+}
+
+/* Appends the items of the array key of src (may be absent) to dst. */
+static int gather(json_t *dst, const json_t *src, const char *key)
+{
+	json_t *a = json_object_get(src, key);
+
+	return json_is_array(a) ? json_array_extend(dst, a) : 0;
+}
+
+/* The stored decision as evidence: the "request" decision and, for
+ * break-glass, the "break_glass" one, their determining policies and errors
+ * together. */
+static json_t *decision_evidence(const json_t *d, json_t *decided_at)
+{
+	const char *version = json_string_value(json_object_get(d, "policy_version"));
+	const char *sha = version ? strstr(version, "sha256:") : NULL;
+	const json_t *bg = json_object_get(d, "break_glass");
+	json_t *det = json_array(), *err = json_array(), *reasons = json_array(), *j;
+
+	if (!det || !err || !reasons || gather(det, d, "determining") ||
+	    gather(det, bg, "determining") || gather(err, d, "errors") ||
+	    gather(err, bg, "errors") || gather(reasons, d, "reasons")) {
+		json_decref(det);
+		json_decref(err);
+		json_decref(reasons);
+		json_decref(decided_at);
+		return NULL;
+	}
+	j = json_pack("{s:O?, s:o, s:O?, s:O?, s:O?, s:o, s:o, s:o, s:o}",
+		      "policy_version", json_object_get(d, "policy_version"),
+		      "policy_sha256", sha ? json_string(sha + 7) : json_null(),
+		      "source", json_object_get(d, "source"),
+		      "outcome", json_object_get(d, "outcome"),
+		      "required_approvals", json_object_get(d, "required_approvals"),
+		      "determining", det, "errors", err, "reasons", reasons,
+		      "decided_at", decided_at);
+	if (j && bg && json_object_set(j, "break_glass", (json_t *)bg)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* The approvals with who, checks and the policy's answer. */
+static json_t *approvals_evidence(gh_gov *g, const json_t *approvals, int *rc)
+{
+	json_t *out = json_array(), *a, *item, *policy;
+	size_t i;
+
+	if (!out) {
+		*rc = nomem();
+		return NULL;
+	}
+	json_array_foreach(approvals, i, a) {
+		json_t *p = json_object_get(a, "policy");
+		json_t *approver = who(g, json_string_value(json_object_get(a, "approver")), 0, rc);
+
+		if (!approver)
+			goto fail;
+		policy = json_is_object(p) ?
+			json_pack("{s:O?, s:O?}", "determining", json_object_get(p, "determining"),
+				  "errors", json_object_get(p, "errors")) : json_null();
+		item = json_pack("{s:o, s:O, s:O, s:O, s:O, s:O, s:o}", "approver", approver,
+				 "decision", json_object_get(a, "decision"),
+				 "comment", json_object_get(a, "comment"),
+				 "step", json_object_get(a, "step"), "at", json_object_get(a, "at"),
+				 "checks", json_object_get(a, "checks"), "policy", policy);
+		if (!item || json_array_append_new(out, item)) {
+			*rc = nomem();
+			goto fail;
+		}
+	}
+	return out;
+fail:
+	json_decref(out);
+	return NULL;
+}
+
+static json_t *grant_evidence(gh_gov *g, const char *grant_id, int *rc)
+{
+	json_t *gr = NULL, *j;
+
+	if (!grant_id || !*grant_id)
+		return json_null();
+	if ((*rc = gov_grant_load(&gr, g, grant_id)))
+		return NULL;
+	j = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(gr, "id"),
+		      "granted_at", json_object_get(gr, "granted_at"),
+		      "expires_at", json_object_get(gr, "expires_at"),
+		      "status", json_object_get(gr, "status"),
+		      "ended_at", json_object_get(gr, "revoked_at"),
+		      "end_reason", json_object_get(gr, "revoke_reason"),
+		      "break_glass", json_object_get(gr, "break_glass"));
+	json_decref(gr);
+	if (!j)
+		*rc = nomem();
+	return j;
+}
+
+/* {"first_seq","last_seq","events"} over the request's and its grant's events. */
+static json_t *audit_summary(gh_gov *g, const char *req_id, const char *grant_id, int *rc)
+{
+	sqlite3_stmt *st;
+	json_t *j = NULL;
+
+	if ((*rc = gh_store_stmt(&st, g->store,
+				 "SELECT min(seq), max(seq), count(*) FROM audit_events"
+				 " WHERE object_id IN (?1, ?2)")))
+		return NULL;
+	sqlite3_bind_text(st, 1, req_id, -1, SQLITE_STATIC);
+	if (grant_id && *grant_id)
+		sqlite3_bind_text(st, 2, grant_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		j = json_pack("{s:I, s:I, s:I}", "first_seq", (json_int_t)sqlite3_column_int64(st, 0),
+			      "last_seq", (json_int_t)sqlite3_column_int64(st, 1),
+			      "events", (json_int_t)sqlite3_column_int64(st, 2));
+	else
+		*rc = gh_store_fail(g->store, "summarising the audit trail");
+	sqlite3_reset(st);
+	if (!j && !*rc)
+		*rc = nomem();
+	return j;
+}
+
+/* {"id","name","system","risk_tier","control_owner_group"} with names. */
+static json_t *entitlement_evidence(gh_gov *g, const char *id, int *rc)
+{
+	sqlite3_stmt *st;
+	json_t *j = NULL;
+
+	if ((*rc = gh_store_stmt(&st, g->store,
+				 "SELECT e.id, e.name, s.id, s.name, e.risk_tier, gr.id, gr.name"
+				 " FROM entitlements e JOIN systems s ON s.id = e.system_id"
+				 " JOIN groups gr ON gr.id = e.control_owner_group_id WHERE e.id = ?")))
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		j = json_pack("{s:o, s:o, s:{s:o, s:o}, s:o, s:{s:o, s:o}}",
+			      "id", gov_text_column(st, 0), "name", gov_text_column(st, 1),
+			      "system", "id", gov_text_column(st, 2), "name", gov_text_column(st, 3),
+			      "risk_tier", gov_text_column(st, 4),
+			      "control_owner_group", "id", gov_text_column(st, 5),
+			      "name", gov_text_column(st, 6));
+	else
+		*rc = gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id);
+	sqlite3_reset(st);
+	if (!j && !*rc)
+		*rc = nomem();
+	return j;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+int gh_gov_request_evidence(json_t **out, gh_gov *g, const gh_actor *actor, const char *id)
+{
+	json_t *r = NULL, *request = NULL, *submitted = NULL, *requester = NULL, *subject = NULL;
+	json_t *ent = NULL, *decision = NULL, *approvals = NULL, *grant = NULL, *summary = NULL;
+	const char *grant_id;
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	gh_store_read_begin(g->store);
+	if ((rc = gov_request_visible(g, actor, id)) || (rc = gov_request_load(&r, g, id)))
+		goto cleanup;
+	grant_id = str(r, "grant");
+	request = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(r, "id"),
+			    "ticket_ref", json_object_get(r, "ticket_ref"),
+			    "channel", json_object_get(r, "channel"),
+			    "justification", json_object_get(r, "justification"),
+			    "created_at", json_object_get(r, "created_at"),
+			    "break_glass", json_object_get(r, "break_glass"),
+			    "incident_ref", json_object_get(r, "incident_ref"));
+	if (!request) {
+		rc = nomem();
+		goto cleanup;
+	}
+	if (!(submitted = who(g, str(r, "submitted_by"), 1, &rc)) ||
+	    !(requester = who(g, str(r, "requester"), 1, &rc)) ||
+	    !(subject = who(g, str(r, "subject"), 2, &rc)) ||
+	    !(ent = entitlement_evidence(g, str(r, "entitlement"), &rc)) ||
+	    !(approvals = approvals_evidence(g, json_object_get(r, "approvals"), &rc)) ||
+	    !(grant = grant_evidence(g, grant_id, &rc)) ||
+	    !(summary = audit_summary(g, id, grant_id, &rc)))
+		goto cleanup;
+	if (!(decision = decision_evidence(json_object_get(r, "decision"),
+					   json_incref(json_object_get(r, "created_at"))))) {
+		rc = nomem();
+		goto cleanup;
+	}
+	*out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:{s:O, s:O, s:O}, s:O}",
+			 "request", request, "submitted_by", submitted, "requester", requester,
+			 "subject", subject, "entitlement", ent, "decision", decision,
+			 "approvals", approvals, "grant", grant,
+			 "outcome", "state", json_object_get(r, "state"),
+			 "closed_at", json_object_get(r, "closed_at"),
+			 "reason", json_object_get(r, "close_reason"),
+			 "audit", summary);
+	if (!*out)
+		rc = nomem();
+cleanup:
+	gh_store_read_end(g->store);
+	json_decref(r);
+	json_decref(request);
+	json_decref(submitted);
+	json_decref(requester);
+	json_decref(subject);
+	json_decref(ent);
+	json_decref(decision);
+	json_decref(approvals);
+	json_decref(grant);
+	json_decref(summary);
+	return rc;
+}
