@@ -146,20 +146,14 @@ typedef struct obligations {
 /* JSON text written directly: a question's entities and request go to the
  * engine as text, and building jansson values only to print them doubled
  * the cost of a decision. Most questions fit in small, without malloc. */
-#define CEDAR_TEXT_MAX (1024 * 1024)
-
-typedef struct jbuf {
-	char *p;
-	size_t n, cap;
-	int bad;               /* out of memory or past CEDAR_TEXT_MAX */
-	char small[4096];
-} jbuf;
 
 /* The entities of one question, each uid listed once. */
 #define ENTS_INLINE 32
 
 typedef struct ents {
-	jbuf text;             /* "[{...},{...}" until closed */
+	json_t *list;          /* [{"uid","attrs","parents"}...], built as values:
+				* no JSON text is written or lexed per decision */
+	int bad;               /* out of memory */
 	const char **seen;     /* type, id pairs (borrowed from the facts) */
 	size_t nseen, capseen;
 	const char *inline_seen[2 * ENTS_INLINE];
@@ -211,146 +205,38 @@ static json_int_t fint(const json_t *obj, const char *key)
 	return json_integer_value(json_object_get(obj, key));
 }
 
-/* --- JSON text -------------------------------------------------------- */
+/* --- JSON values ------------------------------------------------------ */
 
-static void jb_init(jbuf *b)
+/* Sets key to v (stolen) on o; *bad records a failure (v NULL included). */
+static void kset(int *bad, json_t *o, const char *key, json_t *v)
 {
-	b->p = b->small;
-	b->n = 0;
-	b->cap = sizeof(b->small);
-	b->bad = 0;
-	b->p[0] = '\0';
+	if (!o || json_object_set_new(o, key, v))
+		*bad = 1;
 }
 
-static void jb_free(jbuf *b)
+static json_t *uid_json(const char *type, const char *id)
 {
-	if (b->p != b->small)
-		free(b->p);
-	jb_init(b);
+	return json_pack("{s:s, s:s}", "type", type, "id", id);
 }
 
-static int jb_room(jbuf *b, size_t more)
+/* {"__entity":{"type":type,"id":id}} */
+static json_t *ref_json(const char *type, const char *id)
 {
-	size_t cap = b->cap;
-	char *p;
-
-	if (b->bad)
-		return 0;
-	if (b->n + more < b->cap)
-		return 1;
-	while (cap <= b->n + more)
-		cap *= 2;
-	if (cap > CEDAR_TEXT_MAX || !(p = b->p == b->small ? malloc(cap) : realloc(b->p, cap))) {
-		b->bad = 1;
-		return 0;
-	}
-	if (b->p == b->small)
-		memcpy(p, b->small, b->n + 1);
-	b->p = p;
-	b->cap = cap;
-	return 1;
+	return json_pack("{s:o}", "__entity", uid_json(type, id));
 }
 
-static void jb_raw(jbuf *b, const char *s)
+/* the strings of an array fact, as a new array */
+static json_t *strings_json(const json_t *arr)
 {
-	size_t n = strlen(s);
+	json_t *out = json_array(), *v;
+	size_t i;
 
-	if (jb_room(b, n)) {
-		memcpy(b->p + b->n, s, n + 1);
-		b->n += n;
-	}
-}
-
-/* s as a JSON string (s is UTF-8, as jansson keeps it). */
-static void jb_str(jbuf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	if (!jb_room(b, 2 * strlen(s) + 2 + 8))
-		return;
-	b->p[b->n++] = '"';
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\') {
-			b->p[b->n++] = '\\';
-			b->p[b->n++] = (char)ch;
-		} else if (ch < 0x20) {
-			/* rare: room for the longer escape first */
-			if (!jb_room(b, 6 + strlen(s)))
-				return;
-			memcpy(b->p + b->n, "\\u00", 4);
-			b->p[b->n + 4] = hex[ch >> 4];
-			b->p[b->n + 5] = hex[ch & 15];
-			b->n += 6;
-		} else {
-			b->p[b->n++] = (char)ch;
-		}
-	}
-	b->p[b->n++] = '"';
-	b->p[b->n] = '\0';
-}
-
-static void jb_int(jbuf *b, json_int_t v)
-{
-	char num[32];
-
-	snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, v);
-	jb_raw(b, num);
-}
-
-/* ,"key":"value" (a leading comma unless first) */
-static void jb_kv(jbuf *b, const char *key, const char *value, int first)
-{
-	jb_raw(b, first ? "\"" : ",\"");
-	jb_raw(b, key);
-	jb_raw(b, "\":");
-	jb_str(b, value);
-}
-
-/* ,"key":number */
-static void jb_kint(jbuf *b, const char *key, json_int_t v)
-{
-	jb_raw(b, ",\"");
-	jb_raw(b, key);
-	jb_raw(b, "\":");
-	jb_int(b, v);
-}
-
-/* ,"key":true|false */
-static void jb_kbool(jbuf *b, const char *key, int v)
-{
-	jb_raw(b, ",\"");
-	jb_raw(b, key);
-	jb_raw(b, v ? "\":true" : "\":false");
-}
-
-/* ,"key":{"__entity":{"type":type,"id":id}} */
-static void jb_ref(jbuf *b, const char *key, const char *type, const char *id)
-{
-	jb_raw(b, ",\"");
-	jb_raw(b, key);
-	jb_raw(b, "\":{\"__entity\":{\"type\":\"");
-	jb_raw(b, type);
-	jb_raw(b, "\",\"id\":");
-	jb_str(b, id);
-	jb_raw(b, "}}");
-}
-
-/* the strings of an array fact, as a JSON array */
-static void jb_strings(jbuf *b, const json_t *arr)
-{
-	size_t i, n = 0;
-	json_t *v;
-
-	jb_raw(b, "[");
 	json_array_foreach(arr, i, v)
-		if (json_is_string(v)) {
-			if (n++)
-				jb_raw(b, ",");
-			jb_str(b, json_string_value(v));
+		if (out && json_is_string(v) && json_array_append(out, v)) {
+			json_decref(out);
+			return NULL;
 		}
-	jb_raw(b, "]");
+	return out;
 }
 
 /* --- policies and their annotations ----------------------------------- */
@@ -446,25 +332,26 @@ static void because(char *out, size_t outlen, const cedar_ctx *c, const char *po
 
 static void ents_init(ents *e)
 {
-	jb_init(&e->text);
+	e->list = json_array();
+	e->bad = !e->list;
 	e->nseen = 0;
-	jb_raw(&e->text, "[");
 	e->seen = e->inline_seen;
 	e->capseen = ENTS_INLINE;
 }
 
 static void ents_clear(ents *e)
 {
-	jb_free(&e->text);
+	json_decref(e->list);
+	e->list = NULL;
 	if (e->seen != e->inline_seen)
 		free((void *)e->seen);
 	e->seen = e->inline_seen;
 	e->nseen = 0;
 }
 
-/* Opens {"uid":{...} for an entity not yet listed; 0 when it is (or on
- * failure, which e->text.bad records). */
-static int ent_begin(ents *e, const char *type, const char *id)
+/* 1 when type/id is not listed yet (and now is), 0 when it is (or on
+ * failure, which e->bad records). */
+static int ent_new(ents *e, const char *type, const char *id)
 {
 	const char **p;
 
@@ -474,7 +361,7 @@ static int ent_begin(ents *e, const char *type, const char *id)
 	if (e->nseen == e->capseen) {
 		p = malloc(4 * e->capseen * sizeof(*p));
 		if (!p) {
-			e->text.bad = 1;
+			e->bad = 1;
 			return 0;
 		}
 		memcpy(p, e->seen, 2 * e->nseen * sizeof(*p));
@@ -485,50 +372,58 @@ static int ent_begin(ents *e, const char *type, const char *id)
 	}
 	e->seen[2 * e->nseen] = type;
 	e->seen[2 * e->nseen + 1] = id;
-	jb_raw(&e->text, e->nseen++ ? ",{\"uid\":{\"type\":\"" : "{\"uid\":{\"type\":\"");
-	jb_raw(&e->text, type);
-	jb_raw(&e->text, "\",\"id\":");
-	jb_str(&e->text, id);
-	jb_raw(&e->text, "}");
+	e->nseen++;
 	return 1;
+}
+
+/* Lists {"uid","attrs"?,"parents"?}; takes attrs and parents (either NULL). */
+static void ent_add(ents *e, const char *type, const char *id, json_t *attrs, json_t *parents)
+{
+	json_t *ent = json_object();
+
+	kset(&e->bad, ent, "uid", uid_json(type, id));
+	if (attrs)
+		kset(&e->bad, ent, "attrs", attrs);
+	if (parents)
+		kset(&e->bad, ent, "parents", parents);
+	if (!ent || json_array_append_new(e->list, ent))
+		e->bad = 1;
 }
 
 /* An entity without attributes or parents (groups, systems). */
 static void ents_bare(ents *e, const char *type, const char *id)
 {
-	if (ent_begin(e, type, id))
-		jb_raw(&e->text, "}");
+	if (ent_new(e, type, id))
+		ent_add(e, type, id, NULL, NULL);
 }
 
 /* An identity (parents: every group it belongs to) and those groups. */
 static void ents_identity(ents *e, const json_t *f)
 {
 	const json_t *groups = json_object_get(f, "groups");
-	jbuf *b = &e->text;
-	size_t i, n = 0;
-	json_t *v;
+	json_t *attrs, *parents, *v;
+	size_t i;
 
-	if (ent_begin(e, "Identity", fstr(f, "id"))) {
-		jb_raw(b, ",\"attrs\":{");
-		jb_kv(b, "kind", fstr(f, "kind"), 1);
-		jb_kv(b, "name", fstr(f, "name"), 0);
-		jb_kv(b, "status", fstr(f, "status"), 0);
-		jb_raw(b, ",\"roles\":");
-		jb_strings(b, json_object_get(f, "roles"));
+	if (ent_new(e, "Identity", fstr(f, "id"))) {
+		attrs = json_object();
+		parents = json_array();
+		kset(&e->bad, attrs, "kind", json_string(fstr(f, "kind")));
+		kset(&e->bad, attrs, "name", json_string(fstr(f, "name")));
+		kset(&e->bad, attrs, "status", json_string(fstr(f, "status")));
+		kset(&e->bad, attrs, "roles", strings_json(json_object_get(f, "roles")));
 		if (fact_string(f, "environment"))
-			jb_kv(b, "environment", fact_string(f, "environment"), 0);
+			kset(&e->bad, attrs, "environment", json_string(fact_string(f, "environment")));
 		if (fact_string(f, "purpose"))
-			jb_kv(b, "purpose", fact_string(f, "purpose"), 0);
+			kset(&e->bad, attrs, "purpose", json_string(fact_string(f, "purpose")));
 		if (fact_string(f, "owner"))
-			jb_ref(b, "owner", "Identity", fact_string(f, "owner"));
-		jb_raw(b, "},\"parents\":[");
+			kset(&e->bad, attrs, "owner", ref_json("Identity", fact_string(f, "owner")));
 		json_array_foreach(groups, i, v)
-			if (json_is_string(v)) {
-				jb_raw(b, n++ ? ",{\"type\":\"Group\",\"id\":" : "{\"type\":\"Group\",\"id\":");
-				jb_str(b, json_string_value(v));
-				jb_raw(b, "}");
-			}
-		jb_raw(b, "]}");
+			if (json_is_string(v) && (!parents || json_array_append_new(
+					parents, uid_json("Group", json_string_value(v)))))
+				e->bad = 1;
+		if (!attrs || !parents)
+			e->bad = 1;
+		ent_add(e, "Identity", fstr(f, "id"), attrs, parents);
 	}
 	json_array_foreach(groups, i, v)
 		if (json_is_string(v))
@@ -539,46 +434,38 @@ static void ents_identity(ents *e, const json_t *f)
 static void ents_entitlement(ents *e, const json_t *f)
 {
 	const char *sys = fstr(f, "system"), *cog = fstr(f, "control_owner_group");
-	jbuf *b = &e->text;
+	json_t *attrs;
 
-	if (ent_begin(e, "Entitlement", fstr(f, "id"))) {
-		jb_raw(b, ",\"attrs\":{");
-		jb_kv(b, "name", fstr(f, "name"), 1);
-		jb_kv(b, "risk_tier", fstr(f, "risk_tier"), 0);
-		jb_kv(b, "data_sensitivity", fstr(f, "data_sensitivity"), 0);
-		jb_kv(b, "environment", fstr(f, "environment"), 0);
-		jb_ref(b, "control_owner_group", "Group", cog);
-		jb_kint(b, "max_duration_seconds", fint(f, "max_duration_seconds"));
-		jb_kbool(b, "requestable", json_is_true(json_object_get(f, "requestable")));
-		jb_ref(b, "system", "System", sys);
-		jb_raw(b, ",\"tags\":");
-		jb_strings(b, json_object_get(f, "tags"));
-		jb_raw(b, "},\"parents\":[{\"type\":\"System\",\"id\":");
-		jb_str(b, sys);
-		jb_raw(b, "}]}");
+	if (ent_new(e, "Entitlement", fstr(f, "id"))) {
+		attrs = json_object();
+		kset(&e->bad, attrs, "name", json_string(fstr(f, "name")));
+		kset(&e->bad, attrs, "risk_tier", json_string(fstr(f, "risk_tier")));
+		kset(&e->bad, attrs, "data_sensitivity", json_string(fstr(f, "data_sensitivity")));
+		kset(&e->bad, attrs, "environment", json_string(fstr(f, "environment")));
+		kset(&e->bad, attrs, "control_owner_group", ref_json("Group", cog));
+		kset(&e->bad, attrs, "max_duration_seconds",
+		     json_integer(fint(f, "max_duration_seconds")));
+		kset(&e->bad, attrs, "requestable",
+		     json_boolean(json_is_true(json_object_get(f, "requestable"))));
+		kset(&e->bad, attrs, "system", ref_json("System", sys));
+		kset(&e->bad, attrs, "tags", strings_json(json_object_get(f, "tags")));
+		if (!attrs)
+			e->bad = 1;
+		ent_add(e, "Entitlement", fstr(f, "id"), attrs,
+			json_pack("[o]", uid_json("System", sys)));
 	}
 	ents_bare(e, "System", sys);
 	ents_bare(e, "Group", cog);
 }
 
-/* {"principal","action","resource","context"} as text into b; context is
- * the text of a JSON object. */
-static void request_text(jbuf *b, const char *pid, const char *action, const char *rtype,
-			 const char *rid, const jbuf *context)
+/* {"principal","action","resource","context"}; takes context. NULL when
+ * out of memory. */
+static json_t *question(const char *pid, const char *action, const char *rtype, const char *rid,
+			json_t *context)
 {
-	jb_free(b);
-	jb_raw(b, "{\"principal\":{\"type\":\"Identity\",\"id\":");
-	jb_str(b, pid);
-	jb_raw(b, "},\"action\":{\"type\":\"Action\",\"id\":");
-	jb_str(b, action);
-	jb_raw(b, "},\"resource\":{\"type\":\"");
-	jb_raw(b, rtype);
-	jb_raw(b, "\",\"id\":");
-	jb_str(b, rid);
-	jb_raw(b, "},\"context\":");
-	jb_raw(b, context->bad ? "" : context->p);
-	jb_raw(b, "}");
-	b->bad |= context->bad;
+	return json_pack("{s:o, s:{s:s, s:s}, s:o, s:o}", "principal", uid_json("Identity", pid),
+			 "action", "type", "Action", "id", action, "resource",
+			 uid_json(rtype, rid), "context", context);
 }
 
 /* --- asking ----------------------------------------------------------- */
@@ -622,20 +509,18 @@ static int entities(gh_policy_entities **es, gh_decision *out, const cedar_ctx *
 	gh_policy_error perr = {0};
 
 	*es = NULL;
-	jb_raw(&e->text, "]");
-	if (e->text.bad)
-		return gh_error_set(GH_ERROR, "out of memory, or entities over %d bytes, asking "
-				    "Cedar", CEDAR_TEXT_MAX);
-	if (gh_policy_entities_parse(es, e->text.p, e->text.n, c->schema, &perr))
+	if (e->bad)
+		return nomem();
+	if (gh_policy_entities_from_json(es, e->list, c->schema, &perr))
 		return reason(out, "cedar: the entities do not fit the schema: %s", perr.message);
 	return 0;
 }
 
-/* Asks Cedar the question in text (a request for action) and records the
+/* Asks Cedar question q (a request for action) and records the
  * answer's determining policies and errors; *resp is NULL (and a reason
  * says why) when the question could not be put. */
 static int put(gh_policy_response **resp, gh_decision *out, const cedar_ctx *c,
-	       const gh_policy_entities *es, const jbuf *text, const char *action)
+	       const gh_policy_entities *es, const json_t *q, const char *action)
 {
 	gh_policy_request *req = NULL;
 	gh_policy_error perr = {0};
@@ -644,9 +529,9 @@ static int put(gh_policy_response **resp, gh_decision *out, const cedar_ctx *c,
 	*resp = NULL;
 	if (!es)
 		return 0;
-	if (text->bad)
+	if (!q)
 		return nomem();
-	if (gh_policy_request_parse(&req, text->p, text->n, c->schema, 1, &perr))
+	if (gh_policy_request_from_json(&req, q, c->schema, 1, &perr))
 		return reason(out, "cedar: the %s request does not fit the schema: %s", action,
 			      perr.message);
 	if (gh_policy_authorize(resp, c->ps, es, req))
@@ -785,13 +670,11 @@ static int cedar_decide(void *ctxp, gh_decision *out, const json_t *facts)
 	gh_policy_entities *es = NULL;
 	obligations ob = {0};
 	ents e;
-	jbuf ctx, text;
+	json_t *ctx = NULL, *q = NULL;
 	char dur[32];
-	int rc;
+	int rc, bad = 0;
 
 	ents_init(&e);
-	jb_init(&ctx);
-	jb_init(&text);
 	if ((rc = begin(out, c, "denied")))
 		goto cleanup;
 	out->max_duration = fint(ent, "max_duration_seconds");
@@ -802,18 +685,19 @@ static int cedar_decide(void *ctxp, gh_decision *out, const json_t *facts)
 	}
 	ents_identity(&e, subject);
 	ents_entitlement(&e, ent);
-	jb_raw(&ctx, "{\"duration_seconds\":");
-	jb_int(&ctx, fint(req, "duration_seconds"));
-	jb_kbool(&ctx, "emergency", json_is_true(json_object_get(req, "emergency")));
-	jb_kv(&ctx, "channel", fstr(req, "channel"), 0);
+	ctx = json_object();
+	kset(&bad, ctx, "duration_seconds", json_integer(fint(req, "duration_seconds")));
+	kset(&bad, ctx, "emergency", json_boolean(json_is_true(json_object_get(req, "emergency"))));
+	kset(&bad, ctx, "channel", json_string(fstr(req, "channel")));
 	if (fact_string(req, "ticket_ref"))
-		jb_kv(&ctx, "ticket_ref", fact_string(req, "ticket_ref"), 0);
-	jb_ref(&ctx, "requester", "Identity", fstr_or(req, "requester", subject));
-	jb_ref(&ctx, "submitted_by", "Identity", fstr_or(req, "submitted_by", subject));
-	jb_raw(&ctx, "}");
-	request_text(&text, fstr(subject, "id"), "request", "Entitlement", fstr(ent, "id"), &ctx);
+		kset(&bad, ctx, "ticket_ref", json_string(fact_string(req, "ticket_ref")));
+	kset(&bad, ctx, "requester", ref_json("Identity", fstr_or(req, "requester", subject)));
+	kset(&bad, ctx, "submitted_by", ref_json("Identity",
+						  fstr_or(req, "submitted_by", subject)));
+	q = bad ? NULL : question(fstr(subject, "id"), "request", "Entitlement", fstr(ent, "id"),
+				  json_incref(ctx));
 
-	if ((rc = entities(&es, out, c, &e)) || (rc = put(&asked, out, c, es, &text, "request")) ||
+	if ((rc = entities(&es, out, c, &e)) || (rc = put(&asked, out, c, es, q, "request")) ||
 	    !asked)
 		goto cleanup;
 	if (!asked->allow) {
@@ -833,9 +717,12 @@ static int cedar_decide(void *ctxp, gh_decision *out, const json_t *facts)
 	out->approver_groups = ob.groups;
 	ob.groups = NULL;
 
-	request_text(&text, fstr(subject, "id"), "auto_approve", "Entitlement", fstr(ent, "id"),
-		     &ctx);
-	if ((rc = put(&autoa, out, c, es, &text, "auto_approve")))
+	/* the same question, asked of auto_approve */
+	if (json_object_set_new(json_object_get(q, "action"), "id", json_string("auto_approve"))) {
+		rc = nomem();
+		goto cleanup;
+	}
+	if ((rc = put(&autoa, out, c, es, q, "auto_approve")))
 		goto cleanup;
 	if (autoa && autoa->allow) {
 		set_outcome(out, "auto_approved", 0);
@@ -860,108 +747,105 @@ cleanup:
 	gh_policy_response_free(autoa);
 	gh_policy_entities_free(es);
 	ents_clear(&e);
-	jb_free(&ctx);
-	jb_free(&text);
+	json_decref(ctx);
+	json_decref(q);
 	return rc;
 }
 
 /* --- approve, break_glass, delegate ----------------------------------- */
 
 /* "approve": the approver (principal) on the Request entity (resource).
- * 0, or -1 when the facts lack an id. */
-static int approve_question(ents *e, jbuf *text, const json_t *facts)
+ * The question; NULL with *asked unset when the facts lack an id, NULL
+ * with *asked set when out of memory (the same for the others). */
+static json_t *approve_question(ents *e, int *asked, const json_t *facts)
 {
 	const json_t *approver = json_object_get(facts, "approver");
 	const json_t *subject = json_object_get(facts, "subject");
 	const json_t *ent = json_object_get(facts, "entitlement");
 	const json_t *req = json_object_get(facts, "request");
-	jbuf *b = &e->text, ctx;
+	json_t *attrs;
 
 	if (!fact_string(approver, "id") || !fact_string(subject, "id") ||
 	    !fact_string(ent, "id") || !fact_string(req, "id"))
-		return -1;
+		return NULL;
 	ents_identity(e, approver);
 	ents_identity(e, subject);
 	if (fact_string(json_object_get(facts, "requester"), "id"))
 		ents_identity(e, json_object_get(facts, "requester"));
 	ents_entitlement(e, ent);
-	if (ent_begin(e, "Request", fstr(req, "id"))) {
-		jb_raw(b, ",\"attrs\":{");
-		jb_kv(b, "state", fstr(req, "state"), 1);
-		jb_ref(b, "subject", "Identity", fstr(subject, "id"));
-		jb_ref(b, "requester", "Identity", fstr_or(req, "requester", subject));
-		jb_ref(b, "entitlement", "Entitlement", fstr(ent, "id"));
-		jb_kint(b, "duration_seconds", fint(req, "duration_seconds"));
-		jb_kbool(b, "emergency", json_is_true(json_object_get(req, "emergency")));
-		jb_kint(b, "required_approvals", fint(req, "required_approvals"));
-		jb_raw(b, "}}");
+	if (ent_new(e, "Request", fstr(req, "id"))) {
+		attrs = json_object();
+		kset(&e->bad, attrs, "state", json_string(fstr(req, "state")));
+		kset(&e->bad, attrs, "subject", ref_json("Identity", fstr(subject, "id")));
+		kset(&e->bad, attrs, "requester",
+		     ref_json("Identity", fstr_or(req, "requester", subject)));
+		kset(&e->bad, attrs, "entitlement", ref_json("Entitlement", fstr(ent, "id")));
+		kset(&e->bad, attrs, "duration_seconds",
+		     json_integer(fint(req, "duration_seconds")));
+		kset(&e->bad, attrs, "emergency",
+		     json_boolean(json_is_true(json_object_get(req, "emergency"))));
+		kset(&e->bad, attrs, "required_approvals",
+		     json_integer(fint(req, "required_approvals")));
+		if (!attrs)
+			e->bad = 1;
+		ent_add(e, "Request", fstr(req, "id"), attrs, NULL);
 	}
-	jb_init(&ctx);
-	jb_raw(&ctx, "{}");
-	request_text(text, fstr(approver, "id"), "approve", "Request", fstr(req, "id"), &ctx);
-	jb_free(&ctx);
-	return 0;
+	*asked = 1;
+	return question(fstr(approver, "id"), "approve", "Request", fstr(req, "id"),
+			json_object());
 }
 
 /* "break_glass": the requester (principal) on the entitlement; the subject
  * rides in the context. */
-static int break_glass_question(ents *e, jbuf *text, const json_t *facts)
+static json_t *break_glass_question(ents *e, int *asked, const json_t *facts)
 {
 	const json_t *requester = json_object_get(facts, "requester");
 	const json_t *subject = json_object_get(facts, "subject");
 	const json_t *ent = json_object_get(facts, "entitlement");
 	const json_t *req = json_object_get(facts, "request");
-	jbuf ctx;
+	json_t *ctx;
 
 	if (!fact_string(requester, "id") || !fact_string(subject, "id") ||
 	    !fact_string(ent, "id") || !fact_string(ent, "system") ||
 	    !fact_string(ent, "control_owner_group"))
-		return -1;
+		return NULL;
 	ents_identity(e, requester);
 	ents_identity(e, subject);
 	ents_entitlement(e, ent);
-	jb_init(&ctx);
-	jb_raw(&ctx, "{");
-	jb_kv(&ctx, "incident_ref", fstr(req, "incident_ref"), 1);
-	jb_kint(&ctx, "duration_seconds", fint(req, "duration_seconds"));
-	jb_ref(&ctx, "subject", "Identity", fstr(subject, "id"));
-	jb_raw(&ctx, "}");
-	request_text(text, fstr(requester, "id"), "break_glass", "Entitlement", fstr(ent, "id"),
-		     &ctx);
-	jb_free(&ctx);
-	return 0;
+	*asked = 1;
+	ctx = json_pack("{s:s, s:I, s:o}", "incident_ref", fstr(req, "incident_ref"),
+			"duration_seconds", fint(req, "duration_seconds"), "subject",
+			ref_json("Identity", fstr(subject, "id")));
+	return question(fstr(requester, "id"), "break_glass", "Entitlement", fstr(ent, "id"), ctx);
 }
 
 /* "delegate": the actor (principal) on the delegating group (resource). */
-static int delegate_question(ents *e, jbuf *text, const json_t *facts)
+static json_t *delegate_question(ents *e, int *asked, const json_t *facts)
 {
 	const json_t *actor = json_object_get(facts, "actor");
 	const json_t *group = json_object_get(facts, "group");
 	const json_t *dlg = json_object_get(facts, "delegation");
 	const char *gid = fact_string(group, "id"), *to = fact_string(dlg, "to_group");
-	jbuf ctx;
+	json_t *attrs, *ctx;
 
 	if (!fact_string(actor, "id") || !gid || !to)
-		return -1;
+		return NULL;
 	/* the named group first: the actor's groups are listed without attributes */
-	if (ent_begin(e, "Group", gid)) {
-		jb_raw(&e->text, ",\"attrs\":{");
+	if (ent_new(e, "Group", gid)) {
+		attrs = json_object();
 		if (fact_string(group, "name"))
-			jb_kv(&e->text, "name", fact_string(group, "name"), 1);
-		jb_raw(&e->text, "}}");
+			kset(&e->bad, attrs, "name", json_string(fact_string(group, "name")));
+		if (!attrs)
+			e->bad = 1;
+		ent_add(e, "Group", gid, attrs, NULL);
 	}
 	ents_identity(e, actor);
 	ents_bare(e, "Group", to);
-	jb_init(&ctx);
-	jb_raw(&ctx, "{");
-	jb_kv(&ctx, "scope_type", fstr(dlg, "scope_type"), 1);
-	jb_kv(&ctx, "scope", fstr(dlg, "scope"), 0);
-	jb_kint(&ctx, "duration_seconds", fint(dlg, "duration_seconds"));
-	jb_ref(&ctx, "to_group", "Group", to);
-	jb_raw(&ctx, "}");
-	request_text(text, fstr(actor, "id"), "delegate", "Group", gid, &ctx);
-	jb_free(&ctx);
-	return 0;
+	*asked = 1;
+	ctx = json_pack("{s:s, s:s, s:I, s:o}", "scope_type", fstr(dlg, "scope_type"), "scope",
+			fstr(dlg, "scope"), "duration_seconds", fint(dlg, "duration_seconds"),
+			"to_group", ref_json("Group", to));
+	return question(fstr(actor, "id"), "delegate", "Group", gid, ctx);
 }
 
 /* The other questions: "allow" or "deny" with reasons, the determining
@@ -974,27 +858,26 @@ static int cedar_ask(void *ctxp, gh_decision *out, const char *action, const jso
 	gh_policy_entities *es = NULL;
 	obligations ob = {0};
 	ents e;
-	jbuf text;
-	int rc, known;
+	json_t *q = NULL;
+	int rc, asked = 0;
 
 	ents_init(&e);
-	jb_init(&text);
 	if ((rc = begin(out, c, "deny")))
 		goto cleanup;
+	/* asked: the question could be built from the facts (q NULL then means
+	 * out of memory) */
 	if (strcmp(action, "approve") == 0)
-		known = approve_question(&e, &text, facts);
+		q = approve_question(&e, &asked, facts);
 	else if (strcmp(action, "break_glass") == 0)
-		known = break_glass_question(&e, &text, facts);
+		q = break_glass_question(&e, &asked, facts);
 	else if (strcmp(action, "delegate") == 0)
-		known = delegate_question(&e, &text, facts);
-	else
-		known = -1;
-	if (known < 0) {
+		q = delegate_question(&e, &asked, facts);
+	if (!asked) {
 		rc = reason(out, "cedar: %s is not a question Gatehouse asks, or its facts lack "
 			    "ids", action);
 		goto cleanup;
 	}
-	if ((rc = entities(&es, out, c, &e)) || (rc = put(&resp, out, c, es, &text, action)) ||
+	if ((rc = entities(&es, out, c, &e)) || (rc = put(&resp, out, c, es, q, action)) ||
 	    !resp || (rc = explain(out, c, resp, action)) || !resp->allow)
 		goto cleanup;
 	if (strcmp(action, "break_glass") == 0) {
@@ -1015,7 +898,7 @@ cleanup:
 	gh_policy_response_free(resp);
 	gh_policy_entities_free(es);
 	ents_clear(&e);
-	jb_free(&text);
+	json_decref(q);
 	return rc;
 }
 
