@@ -207,31 +207,67 @@ static int request_concerns(gh_gov *g, const char *request_id, const char *who)
 			  request_id, who, "checking who a request concerns");
 }
 
-/* facts "groups": every group id holds, directly or through nested groups
- * (depth bounded, so a cycle cannot loop). */
+#define GROUPS_MAX 1024   /* groups one identity may be in, directly or not */
+
+static int cmp_json_str(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a),
+		      json_string_value(*(json_t *const *)b));
+}
+
+/* facts "groups": every group id holds, directly or through nested groups,
+ * sorted. Walked breadth-first with one indexed lookup per group (each group
+ * visited once, so a cycle cannot loop), which is cheaper than a recursive
+ * query's temporary tables on the hot path of every decision. */
 static int subject_groups(json_t *facts, gh_gov *g, const char *id)
 {
-	json_t *groups = json_array();
+	json_t *groups = json_array(), *sorted, *found[GROUPS_MAX];
 	sqlite3_stmt *st;
-	int rc;
+	size_t n = 0, next = 0, i;
+	int rc = 0, step;
 
 	if (!groups || json_object_set_new(facts, "groups", groups))
 		return nomem("loading a subject's groups");
 	if ((rc = gh_store_stmt(&st, g->store,
-				"WITH RECURSIVE sup(id, d) AS (SELECT group_id, 1 FROM group_members"
-				" WHERE member_type = 'identity' AND member_id = ?1 UNION"
-				" SELECT m.group_id, sup.d + 1 FROM group_members m JOIN sup"
-				" ON m.member_id = sup.id WHERE m.member_type = 'group' AND sup.d < 64)"
-				" SELECT DISTINCT id FROM sup ORDER BY id")))
+				"SELECT group_id FROM group_members WHERE member_id = ?1"
+				" AND member_type = ?2")))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(groups, gov_text_column(st, 0))) {
-			sqlite3_reset(st);
+	for (const char *member = id, *type = "identity"; member && !rc;
+	     member = next < n ? json_string_value(found[next++]) : NULL, type = "group") {
+		sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW && !rc) {
+			const char *gid = (const char *)sqlite3_column_text(st, 0);
+			json_t *v;
+
+			for (i = 0; i < n && strcmp(json_string_value(found[i]), gid) != 0; i++)
+				;
+			if (i < n)
+				continue;
+			if (n == GROUPS_MAX)
+				rc = gh_error_set(GH_ECONFLICT, "identity %s is in more than %d groups",
+						  id, GROUPS_MAX);
+			else if (!(v = json_string(gid)) || json_array_append_new(groups, v))
+				rc = nomem("loading a subject's groups");
+			else
+				found[n++] = v;   /* held by groups */
+		}
+		sqlite3_reset(st);
+		if (!rc && step != SQLITE_DONE && step != SQLITE_ROW)
+			rc = gh_store_fail(g->store, "loading a subject's groups");
+	}
+	if (rc)
+		return rc;
+	qsort(found, n, sizeof(found[0]), cmp_json_str);
+	if (!(sorted = json_array()))
+		return nomem("loading a subject's groups");
+	for (i = 0; i < n; i++)
+		if (json_array_append(sorted, found[i])) {
+			json_decref(sorted);
 			return nomem("loading a subject's groups");
 		}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "loading a subject's groups");
+	return json_object_set_new(facts, "groups", sorted) ? nomem("loading a subject's groups")
+							     : 0;
 }
 
 int gov_identity_facts(json_t **out, gh_gov *g, const char *id)

@@ -20,6 +20,7 @@ typedef struct stmt_cache {
  * and see only committed (durable) state. */
 typedef struct reader {
 	sqlite3 *db;
+	sqlite3_stmt *begin, *commit;  /* prepared once: a read section is hot */
 	stmt_cache cache[STMT_CACHE];
 	struct reader *next;     /* in the free list */
 	struct reader *all;      /* in the list of every reader, for freeing */
@@ -186,6 +187,8 @@ static void reader_free(reader *r)
 {
 	for (size_t i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(r->cache[i].stmt);
+	sqlite3_finalize(r->begin);
+	sqlite3_finalize(r->commit);
 	sqlite3_close(r->db);
 	free(r);
 }
@@ -348,6 +351,14 @@ void gh_store_exclusive_end(gh_store *s)
 	unlock(s);
 }
 
+static int step_once(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* A free reader, or a new one; NULL when none can be opened. */
 static reader *reader_take(gh_store *s)
 {
@@ -366,9 +377,13 @@ static reader *reader_take(gh_store *s)
 		return r;
 	if (!(r = calloc(1, sizeof(*r))) ||
 	    sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-		    SQLITE_OK) {
-		if (r)
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(r->db, "BEGIN", -1, &r->begin, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(r->db, "COMMIT", -1, &r->commit, NULL) != SQLITE_OK) {
+		if (r) {
+			sqlite3_finalize(r->begin);
 			sqlite3_close(r->db);
+		}
 		free(r);
 		pthread_mutex_lock(&s->readers_lock);
 		s->nreaders--;
@@ -393,7 +408,7 @@ void gh_store_read_begin(gh_store *s)
 	}
 	/* one snapshot for the whole section; without a reader, fall back to
 	 * the writer's lock after making pending writes durable */
-	if ((r = reader_take(s)) && sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+	if ((r = reader_take(s)) && step_once(r->begin) == SQLITE_DONE) {
 		cur.store = s;
 		cur.r = r;
 		cur.depth = 1;
@@ -441,7 +456,7 @@ void gh_store_read_end(gh_store *s)
 		cur.in_write = 0;
 		return;
 	}
-	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+	step_once(r->commit);
 	pthread_mutex_lock(&s->readers_lock);
 	r->next = s->free_readers;
 	s->free_readers = r;
