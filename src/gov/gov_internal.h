@@ -178,6 +178,10 @@ int gov_entitlement_facts(json_t **out, gh_gov *g, const char *id);
  * min(duration, max_duration) from now. Inside the caller's transaction. */
 int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
 		  const char *ent, int64_t duration, int64_t max_duration, int64_t now);
+/* The decision's @approver_group values (names or ids) become group ids; one
+ * that names no group denies (fail closed, with a reason) and drops them.
+ * Inside a transaction/read section. */
+int gov_resolve_approver_groups(gh_gov *g, gh_decision *d);
 /* Appends one reason per active grant of subject that conflicts (SoD) with
  * ent; returns how many, or <0 on error. */
 int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, const char *subject,

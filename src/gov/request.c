@@ -676,9 +676,7 @@ int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, cons
 	return n;
 }
 
-/* The decision's @approver_group values (names or ids) become group ids; one
- * that names no group denies the request (fail closed). */
-static int resolve_approver_groups(gh_gov *g, gh_decision *d)
+int gov_resolve_approver_groups(gh_gov *g, gh_decision *d)
 {
 	char id[GH_ID_LEN], buf[512];
 	json_t *ids, *v;
@@ -719,6 +717,10 @@ static int resolve_approver_groups(gh_gov *g, gh_decision *d)
 	}
 	json_decref(d->approver_groups);
 	d->approver_groups = ids;
+	if (strcmp(d->outcome, "denied") == 0) {
+		json_decref(d->approver_groups);   /* nobody approves a denied request */
+		d->approver_groups = NULL;
+	}
 	return 0;
 }
 
@@ -846,7 +848,7 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			rc = nomem("deciding");
 			goto cleanup;
 		}
-		if ((rc = resolve_approver_groups(g, &d)))
+		if ((rc = gov_resolve_approver_groups(g, &d)))
 			goto cleanup;
 	}
 	/* the catalog's maximum bounds every grant, whatever a decider says */

@@ -167,36 +167,14 @@ static int sod(int *n, pass *ps, gh_decision *d, const item *p, const char *snam
 	return 0;
 }
 
-/* The raw @approver_group values become group ids; one that names no
- * group denies (fail closed). */
+/* The raw @approver_group values become group ids as submit resolves them;
+ * one that names no group denies (fail closed). */
 static int resolve_groups(gh_decision *d, gh_gov *g, int64_t catalog_max)
 {
-	json_t *ids = json_array(), *v;
-	char gid[GH_ID_LEN];
-	size_t i;
-	int rc = 0;
+	int rc = gov_resolve_approver_groups(g, d);
 
-	if (!ids)
-		return nomem();
-	json_array_foreach(d->approver_groups, i, v) {
-		rc = gov_resolve(g, "groups", json_string_value(v), gid);
-		if (rc == GH_ENOTFOUND || rc == GH_ECONFLICT) {
-			rc = add_reason(d, "denied: approver group: ", gh_error_last()->message);
-			gh_error_clear();
-			if (!rc)
-				deny(d, NULL, NULL, catalog_max);
-			break;
-		}
-		if (rc || json_array_append_new(ids, json_string(gid))) {
-			rc = rc ? rc : nomem();
-			break;
-		}
-	}
-	json_decref(d->approver_groups);
-	d->approver_groups = NULL;
-	if (!rc && strcmp(d->outcome, "denied") != 0 && json_array_size(ids) > 0)
-		d->approver_groups = json_incref(ids);
-	json_decref(ids);
+	if (!rc && strcmp(d->outcome, "denied") == 0)
+		deny(d, NULL, NULL, catalog_max);
 	return rc;
 }
 
