@@ -56,57 +56,7 @@ void gh_cmd_policy_usage(FILE *f)
 		"  simulation), 2 usage, unreadable or unparsable input, or no server\n");
 }
 
-/* --- reading files -------------------------------------------------------- */
-
-/* Reads path ("-" for stdin), at most max bytes, NUL-terminated. */
-static int read_file(char **out, size_t *len, const char *path, size_t max)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char *buf = NULL, *p;
-	size_t n = 0, cap = 0, got;
-	int rc = 0;
-
-	*out = NULL;
-	*len = 0;
-	if (!f)
-		return gh_error_set(GH_EINVALID, "%s: %s", path, strerror(errno));
-	for (;;) {
-		/* room for one more byte and the NUL; max + 1 bytes tells "too long" */
-		if (cap - n < 2) {
-			size_t ncap = cap ? cap * 2 : 8192;
-
-			if (ncap > max + 2)
-				ncap = max + 2;
-			if (!(p = realloc(buf, ncap))) {
-				rc = gh_error_set(GH_ERROR, "out of memory");
-				goto cleanup;
-			}
-			buf = p;
-			cap = ncap;
-		}
-		got = fread(buf + n, 1, cap - 1 - n, f);
-		if (!got)
-			break;
-		n += got;
-		if (n > max) {
-			rc = gh_error_set(GH_ETOOLARGE, "%s: more than %zu bytes", path, max);
-			goto cleanup;
-		}
-	}
-	if (ferror(f)) {
-		rc = gh_error_set(GH_ERROR, "%s: read error", path);
-		goto cleanup;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-cleanup:
-	free(buf);
-	if (f != stdin)
-		fclose(f);
-	return rc;
-}
+/* --- helpers ------------------------------------------------------------- */
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -149,7 +99,7 @@ static int load_schema(gh_policy_schema **out, const gh_cli_conf_engine *e, cons
 	int rc;
 
 	*out = NULL;
-	if ((rc = read_file(&text, &len, path, GH_CLI_CONF_MAX_FILE))) {
+	if ((rc = gh_cli_read_file(&text, &len, path, GH_CLI_CONF_MAX_FILE))) {
 		snprintf(why, cap, "%s", gh_error_last()->message);
 		return rc;
 	}
@@ -172,7 +122,7 @@ static int load_policies(gh_policy_set **out, const gh_cli_conf_engine *e, const
 	int rc;
 
 	*out = NULL;
-	if ((rc = read_file(&text, &len, path, GH_CLI_CONF_MAX_FILE))) {
+	if ((rc = gh_cli_read_file(&text, &len, path, GH_CLI_CONF_MAX_FILE))) {
 		snprintf(why, cap, "%s", gh_error_last()->message);
 		return rc;
 	}
@@ -201,7 +151,7 @@ static int load_entities(gh_policy_entities **out, const gh_cli_conf_engine *e, 
 			engine_why(why, cap, "entities", rc, &err);
 		return rc;
 	}
-	if ((rc = read_file(&text, &len, path, GH_CLI_CONF_MAX_FILE))) {
+	if ((rc = gh_cli_read_file(&text, &len, path, GH_CLI_CONF_MAX_FILE))) {
 		snprintf(why, cap, "%s", gh_error_last()->message);
 		return rc;
 	}
@@ -669,7 +619,7 @@ static void run_file(runner *r, const char *path)
 	json_t *doc;
 	json_error_t jerr;
 
-	if (read_file(&text, &len, path, GH_CLI_CONF_MAX_FILE)) {
+	if (gh_cli_read_file(&text, &len, path, GH_CLI_CONF_MAX_FILE)) {
 		fprintf(stderr, "gatehouse: skipping %s\n", gh_error_last()->message);
 		r->n->unreadable++;
 		return;
@@ -841,7 +791,7 @@ static int cmd_authorize(const gh_cli *c)
 		fprintf(stderr, "gatehouse: %s\n", why);
 		goto cleanup;
 	}
-	if (read_file(&text, &len, rpath, GH_CLI_CONF_MAX_FILE)) {
+	if (gh_cli_read_file(&text, &len, rpath, GH_CLI_CONF_MAX_FILE)) {
 		gh_cli_error(NULL);
 		goto cleanup;
 	}
@@ -1129,7 +1079,7 @@ static int cmd_simulate(const gh_cli *c)
 		return usage_error("policy simulate takes one FILE (or -)");
 	if (gh_cli_has(c, "url") && !(cl.server = gh_cli_get(c, "url")))
 		return usage_error("option --url needs a URL");
-	if (read_file(&text, &len, c->pos[2], SIMULATE_FILE_MAX)) {
+	if (gh_cli_read_file(&text, &len, c->pos[2], SIMULATE_FILE_MAX)) {
 		gh_cli_error(NULL);
 		goto cleanup;
 	}
