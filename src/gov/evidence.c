@@ -48,13 +48,40 @@ static int gather(json_t *dst, const json_t *src, const char *key)
 	return json_is_array(a) ? json_array_extend(dst, a) : 0;
 }
 
+/* The whole SHA-256 of the policy version a decision names ("v3 pol_...
+ * sha256:<prefix>"), read from the version itself; JSON null for the
+ * built-in rule or an invariant, or when the version cannot be found. */
+static json_t *version_sha256(gh_gov *g, const char *version)
+{
+	const char *p = version ? strstr(version, "pol_") : NULL;
+	char id[GH_ID_LEN];
+	sqlite3_stmt *st;
+	json_t *sha = NULL;
+	size_t n;
+
+	if (!p)
+		return json_null();
+	n = strcspn(p, " ");
+	if (n >= sizeof(id) || gh_store_stmt(&st, g->store,
+					     "SELECT sha256 FROM policy_versions WHERE id = ?")) {
+		gh_error_clear();
+		return json_null();
+	}
+	memcpy(id, p, n);
+	id[n] = '\0';
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		sha = gov_text_column(st, 0);
+	sqlite3_reset(st);
+	return sha ? sha : json_null();
+}
+
 /* The stored decision as evidence: the "request" decision and, for
  * break-glass, the "break_glass" one, their determining policies and errors
  * together. */
-static json_t *decision_evidence(const json_t *d, json_t *decided_at)
+static json_t *decision_evidence(gh_gov *g, const json_t *d, json_t *decided_at)
 {
 	const char *version = json_string_value(json_object_get(d, "policy_version"));
-	const char *sha = version ? strstr(version, "sha256:") : NULL;
 	const json_t *bg = json_object_get(d, "break_glass");
 	json_t *det = json_array(), *err = json_array(), *reasons = json_array(), *j;
 
@@ -69,7 +96,7 @@ static json_t *decision_evidence(const json_t *d, json_t *decided_at)
 	}
 	j = json_pack("{s:O?, s:o, s:O?, s:O?, s:O?, s:o, s:o, s:o, s:o}",
 		      "policy_version", json_object_get(d, "policy_version"),
-		      "policy_sha256", sha ? json_string(sha + 7) : json_null(),
+		      "policy_sha256", version_sha256(g, version),
 		      "source", json_object_get(d, "source"),
 		      "outcome", json_object_get(d, "outcome"),
 		      "required_approvals", json_object_get(d, "required_approvals"),
@@ -227,7 +254,7 @@ int gh_gov_request_evidence(json_t **out, gh_gov *g, const gh_actor *actor, cons
 	    !(grant = grant_evidence(g, grant_id, &rc)) ||
 	    !(summary = audit_summary(g, id, grant_id, &rc)))
 		goto cleanup;
-	if (!(decision = decision_evidence(json_object_get(r, "decision"),
+	if (!(decision = decision_evidence(g, json_object_get(r, "decision"),
 					   json_incref(json_object_get(r, "created_at"))))) {
 		rc = nomem();
 		goto cleanup;
