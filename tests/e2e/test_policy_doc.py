@@ -21,7 +21,8 @@ OUTCOME CHECKS`; an unknown verb, argument or outcome fails the example:
   delegate as P from=G to=G (system=S | tag=T) expires_in=D [reason=] -> ok | denied
   propose as P [policy=N] -> ok | invalid
   activate as P [version=N] -> ok | denied | conflict
-  simulate as P [policy=N] -> flips=N candidates=M
+  simulate as P [policy=N] -> ok [flips=N candidates=M #N=EFFECT candidate=#N]
+  state as P #N -> active | pending N | denied | ... (the request's state now)
 #N is the Nth submit (or break-glass) of the example. CHECKS:
   "text"        the text occurs in the answer (a request's decision, a
                 problem's detail, a policy version's validation)
@@ -30,8 +31,13 @@ OUTCOME CHECKS`; an unknown verb, argument or outcome fails the example:
   cap=D         decision.max_duration_seconds is D
   expires=D     the grant lasts D (expires_at - granted_at)
   version=N     the decision was made under policy version N
-break-glass, review, delegate and simulate follow the contracts of issue #4
-(/work/wt/ISSUE4.md); the examples that use them are added once they exist.
+  review=D      a break-glass grant's review is due D after it was granted
+  check=NAME    the last approval passed the check NAME (or NAME:...)
+  #N=EFFECT     (simulate) submit #N flips with EFFECT (deny, grant,
+                require_approvals), or does not flip (none)
+  candidate=#N  (simulate) the grant of submit #N is a revocation candidate
+An activation of the text last simulated must report exactly the
+simulation's requests and grants as its effects.
 """
 
 import json
@@ -47,7 +53,7 @@ from ghtest import Failure, eq, expect  # noqa: E402
 DOC = os.environ.get("GH_POLICY_DOC") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "policy.md")
 # A parse mistake must not skip examples silently: the doc holds at least this many.
-MIN_EXAMPLES = 9
+MIN_EXAMPLES = 14
 SECOND_IAM = "ines"
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 PLACEHOLDER = re.compile(r"\{\{(group|system|identity|entitlement):([^}]+)\}\}")
@@ -80,7 +86,7 @@ def parse_doc(path):
     i = 0
     while i < len(lines):
         line = lines[i]
-        if line.startswith("#") and not line.startswith("#!"):
+        if re.match(r"#+\s", line):          # a heading, not "#2 and ..." in prose
             section = line.lstrip("#").strip()
             pending = []
         fence = re.match(r"^```\s*([\w-]*)\s*$", line)
@@ -117,6 +123,7 @@ class Run:
         self.ids = {}
         self.requests = []         # ids of submits, in order
         self.proposed = []         # policy version ids, in order
+        self.simulated = {}        # sha256 of a simulated text -> the report
         self.t = t
 
     def seed(self):
@@ -209,7 +216,7 @@ PROBLEMS = {"denied": 403, "forbidden": 403, "conflict": 409, "invalid": 400,
             "not_found": 404}
 
 
-def check_decision(decision, grant, checks):
+def check_decision(decision, grant, checks, req=None):
     text = json.dumps(decision)
     for c in checks:
         key, eqs, val = c.partition("=")
@@ -228,6 +235,16 @@ def check_decision(decision, grant, checks):
         elif key == "version":
             pv = decision.get("policy_version", "")
             expect(pv.startswith("v%s " % val), "policy_version %r is not v%s" % (pv, val))
+        elif key == "review":
+            expect(grant and grant.get("break_glass"), "review=%s but no break-glass grant" % val)
+            due = (ghtest.parse_time(grant["break_glass"]["review_due_at"]) -
+                   ghtest.parse_time(grant["granted_at"]))
+            expect(abs(due - seconds(val)) <= 2, "the review is due after %ds, not %s" % (due, val))
+        elif key == "check":
+            expect(req and req.get("approvals"), "check=%s but no approval" % val)
+            got = req["approvals"][-1]["checks"]
+            expect(any(c == val or c.startswith(val + ":") for c in got),
+                   "the last approval has no check %s: %r" % (val, got))
         elif key == "expires":
             expect(grant, "expires=%s but there is no grant" % val)
             span = ghtest.parse_time(grant["expires_at"]) - ghtest.parse_time(grant["granted_at"])
@@ -305,7 +322,7 @@ def step_approve(run, person, args, pos, outcome, checks, verb="approve"):
         state = {"pending": "pending_approval"}.get(outcome[1], outcome[1])
         eq(req["state"], state, "state after %s" % verb)
     expect(len(outcome) <= 2, "unknown outcome %r" % outcome)
-    check_decision(req["decision"], grant_of(run, req), checks)
+    check_decision(req["decision"], grant_of(run, req), checks, req)
 
 
 def step_reject(run, person, args, pos, outcome, checks):
@@ -367,7 +384,12 @@ def step_activate(run, person, args, pos, outcome, checks):
     expect(ref, "nothing proposed to activate")
     r = run.srv.post("/v1/policies/%s/activate" % ref, {}, token=run.token(person))
     if outcome == ["ok"]:
-        eq(ghtest.status(r, 200, "activate")["state"], "active", "state")
+        v = ghtest.status(r, 200, "activate")
+        eq(v["state"], "active", "state")
+        sim = run.simulated.get(v["sha256"])
+        if sim:
+            eq(v["effects"]["requests"], sim["requests"], "activation effects vs the simulation")
+            eq(v["effects"]["grants"], sim["grants"], "revocation candidates vs the simulation")
         return
     expect(len(outcome) == 1 and outcome[0] in PROBLEMS, "unknown outcome %r" % outcome)
     check_text(problem_of(r, PROBLEMS[outcome[0]], outcome[0]), checks)
@@ -378,19 +400,46 @@ def step_simulate(run, person, args, pos, outcome, checks):
     r = run.srv.post("/v1/policies/simulate", {"text": run.policy(int(args.get("policy", "1")))},
                      token=run.token(person))
     rep = ghtest.status(r, 200, "simulate")
-    for c in outcome + checks:
+    eq(outcome, ["ok"], "simulate outcome")
+    run.simulated[rep["policy"]["sha256"]] = rep
+    flips = {f["request"]: f["effect"] for f in rep["requests"]["flips"]}
+    cands = [c["grant"] for c in rep["grants"]["revocation_candidates"]]
+    for c in checks:
         key, eqs, val = c.partition("=")
         if key == "flips" and eqs:
-            eq(len(rep["requests"]["flips"]), int(val), "flips")
+            eq(len(flips), int(val), "flips")
         elif key == "candidates" and eqs:
-            eq(len(rep["grants"]["revocation_candidates"]), int(val), "revocation candidates")
+            eq(len(cands), int(val), "revocation candidates")
+        elif key == "candidate" and eqs:
+            req = ghtest.status(run.srv.get("/v1/requests/%s" % run.request_ref(val)), 200)
+            gid = ghtest.grant_id_of(req)
+            expect(gid and gid in cands, "the grant of %s (%s) is not a candidate: %r" % (
+                val, gid, cands))
+        elif key.startswith("#") and eqs:
+            rid = run.request_ref(key)
+            eq(flips.get(rid, "none"), val, "the flip of %s" % key)
         else:
             check_text(rep, [c])
 
 
+def step_state(run, person, args, pos, outcome, checks):
+    allowed(args, pos, set(), 1)
+    req = ghtest.status(run.srv.get("/v1/requests/%s" % run.request_ref(pos[0]),
+                                    token=run.token(person)), 200, "request")
+    state = {"pending": "pending_approval"}.get(outcome[0], outcome[0])
+    eq(req["state"], state, "state of %s" % pos[0])
+    if outcome[0] == "pending":
+        expect(len(outcome) == 2, "'pending N' needs the number of approvals")
+        eq(req["required_approvals"], int(outcome[1]), "required approvals")
+    else:
+        expect(len(outcome) == 1, "extra words after %s" % outcome[0])
+    check_text(req, checks)
+
+
 STEPS = {"submit": step_submit, "break-glass": step_break_glass, "approve": step_approve,
          "reject": step_reject, "review": step_review, "delegate": step_delegate,
-         "propose": step_propose, "activate": step_activate, "simulate": step_simulate}
+         "propose": step_propose, "activate": step_activate, "simulate": step_simulate,
+         "state": step_state}
 
 
 def run_example(t, binary, ex, idx):
