@@ -3,7 +3,8 @@
 # (npm) for the differential test; quick when all are present.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev python3 sqlite3 libsqlite3-dev libmicrohttpd-dev
-      libjansson-dev libsodium-dev libcurl4-openssl-dev libyaml-dev curl)
+      libjansson-dev libsodium-dev libcurl4-openssl-dev libyaml-dev curl
+      libpq-dev libldap-dev postgresql slapd ldap-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

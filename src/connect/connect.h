@@ -1,0 +1,85 @@
+/* connect.h - connectors: how a grant becomes access in the system that holds
+ * it, and how its removal really removes it. One interface, one file per kind
+ * (postgres.c, ldap.c, webhook.c, exec.c); the domain (src/gov) drives them
+ * through the outbox and never holds a database lock while a connector runs.
+ *
+ * A system names its connector ("connector": kind) and its settings
+ * ("connector_settings": object). Settings never hold a secret: a key ending
+ * in "_ref" names one ("env:NAME" or "file:/path"), read only when needed
+ * (gh_secret_resolve) and never logged, stored or returned.
+ *
+ * Conventions: functions return 0 or a GH_E* code with gh_error_last() set
+ * (a message naming the system's problem, never a secret). GH_ERROR means the
+ * target could not be reached or failed and the job is retried; GH_EINVALID
+ * means the settings or the job are wrong (retrying will not help). Grant and
+ * revoke are idempotent: granting what is held and revoking what is absent
+ * succeed. Connectors are called from worker threads, several at once. */
+#ifndef GH_CONNECT_H
+#define GH_CONNECT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One unit of work: give account the target, or take it away. */
+typedef struct gh_conn_job {
+	const char *op;          /* "grant" or "revoke" */
+	const char *job_id;      /* the outbox job ("job_..."); grant_id + op is the
+				  * idempotency key */
+	const char *grant_id;    /* NULL for a shadow-access removal */
+	const char *system_id, *system_name;
+	const char *entitlement_id, *entitlement_name;
+	const char *subject_id, *subject_name;
+	const char *account;     /* downstream account: the subject's attribute named
+				  * by settings "account_attribute", else its name */
+	const char *target;      /* downstream object: the entitlement's attribute
+				  * "target" (a role, a group DN, ...) */
+	int64_t expires_at;      /* unix seconds; 0 when not known */
+	int attempt;             /* 1 for the first */
+} gh_conn_job;
+
+/* Access that exists downstream, for reconciliation. */
+typedef struct gh_conn_access {
+	char *account;
+	char *target;
+} gh_conn_access;
+
+typedef struct gh_connector_kind {
+	const char *name;                /* "postgres", "ldap", "webhook", "exec", "manual" */
+	const char *const *fields;       /* the settings keys it accepts (NULL-terminated) */
+	/* Field errors for bad settings, named "connector_settings.<key>", via
+	 * gh_error_field; GH_EINVALID when any. Does not contact the system. */
+	int (*check)(const json_t *settings);
+	/* Does the job. *receipt (may stay NULL): a small JSON object the
+	 * system answered, kept with the grant (never a secret). */
+	int (*apply)(const json_t *settings, const gh_conn_job *job, json_t **receipt);
+	/* Every (account, target) that exists downstream for the given targets
+	 * (ntargets of them); *out malloc'd, each string malloc'd; free with
+	 * gh_conn_access_free. NULL when the kind cannot read access back. */
+	int (*list)(const json_t *settings, const char *const *targets, size_t ntargets,
+		    gh_conn_access **out, size_t *n);
+} gh_connector_kind;
+
+/* The kind named name, or NULL. */
+const gh_connector_kind *gh_connector_find(const char *name);
+/* Checks settings for kind (unknown keys refused, secrets only as *_ref):
+ * 0 or GH_EINVALID with field errors. */
+int gh_connector_check(const char *kind, const json_t *settings);
+void gh_conn_access_free(gh_conn_access *a, size_t n);
+
+/* Reads the secret ref names ("env:NAME" or "file:/path", the file's first
+ * line without its newline, at most 4 KiB) into a malloc'd string the caller
+ * wipes with gh_secret_free. GH_EINVALID for a malformed ref, GH_ENOTFOUND
+ * when the variable or file is missing; the message names the ref, never the
+ * value. */
+int gh_secret_resolve(char **out, const char *ref);
+void gh_secret_free(char *secret);
+
+/* The kinds (one file each). */
+extern const gh_connector_kind gh_connector_manual;
+extern const gh_connector_kind gh_connector_postgres;
+extern const gh_connector_kind gh_connector_ldap;
+extern const gh_connector_kind gh_connector_webhook;
+extern const gh_connector_kind gh_connector_exec;
+
+#endif
