@@ -63,7 +63,8 @@ typedef struct gh_connector_kind {
 /* The kind named name, or NULL. */
 const gh_connector_kind *gh_connector_find(const char *name);
 /* Checks settings for kind (unknown keys refused, secrets only as *_ref):
- * 0 or GH_EINVALID with field errors. */
+ * 0 or GH_EINVALID with field errors. Field errors add to those already
+ * collected (a caller validating a whole body clears once, at its start). */
 int gh_connector_check(const char *kind, const json_t *settings);
 void gh_conn_access_free(gh_conn_access *a, size_t n);
 
