@@ -60,7 +60,6 @@ int gh_connector_check(const char *kind, const json_t *settings)
 	size_t i;
 	int known;
 
-	gh_error_clear();
 	if (!k)
 		return gh_error_field("connector", "unknown connector \"%s\"", kind ? kind : ""),
 		       gh_error_fields_finish();
