@@ -286,8 +286,11 @@ static int reconcile_one(json_t **out, gh_gov *g, const char *actor, const char 
 		if (gh_error_last()->code == GH_OK)
 			gh_error_set(GH_ERROR, "connector %s could not read access back", r.kind);
 		/* the system is unreachable or refused: a conflict, not our failure */
-		if (rc != GH_EINVALID)
-			rc = gh_error_set(GH_ECONFLICT, "%s", gh_error_last()->message);
+		if (rc != GH_EINVALID) {
+			char msg[sizeof(gh_error_last()->message)];
+			snprintf(msg, sizeof(msg), "%s", gh_error_last()->message);
+			rc = gh_error_set(GH_ECONFLICT, "%s", msg);
+		}
 		goto cleanup;
 	}
 	if (!(missing = json_array()) || !(shadow = json_array()) || !(seen = json_object())) {
@@ -397,7 +400,7 @@ int gh_gov_reconcile(json_t **out, gh_gov *g, const gh_actor *actor, const char 
 		return reconcile_all(out, g);
 	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "reconciling a system")))
 		return rc;
-	if (in && gh_jv_object(in, allowed) >= 0)
+	if (in && (gh_jv_object(in, allowed) >= 0 || json_is_object(in)))
 		gh_jv_bool(in, "revoke_shadow", 0, &revoke_shadow);
 	if ((rc = gh_error_fields_finish()))
 		return rc;
