@@ -503,11 +503,28 @@ static int record_failed(gh_gov *g, const job_run *j, int code, const char *erro
 {
 	char status[32], request[GH_ID_LEN];
 	int64_t expires = 0;
-	int give_up = strcmp(j->op, "grant") == 0 &&
-		      (j->attempt >= GOV_JOB_MAX_ATTEMPTS || code == GH_EINVALID);
+	int grant_job = strcmp(j->op, "grant") == 0, give_up, ended;
 	sqlite3_stmt *st;
 	int rc;
 
+	if ((rc = grant_state(g, j->grant, status, request, &expires)))
+		return rc;
+	/* the grant ended while this ran: its revoke job cleans up, no retry */
+	ended = grant_job && (strcmp(status, "expired") == 0 || strcmp(status, "revoked") == 0);
+	give_up = grant_job && (j->attempt >= GOV_JOB_MAX_ATTEMPTS || code == GH_EINVALID);
+	if (ended) {
+		if ((rc = gh_store_stmt(&st, g->store,
+					"UPDATE outbox SET state = 'cancelled', attempts = ?2,"
+					" lease_until = NULL, last_error = ?3, updated_at = ?4"
+					" WHERE id = ?1")))
+			return rc;
+		sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, j->attempt);
+		sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, now);
+		rc = step_changes(g, st, "cancelling a grant job");
+		return rc < 0 ? rc : 0;
+	}
 	if ((rc = gh_store_stmt(&st, g->store,
 				"UPDATE outbox SET state = ?2, attempts = ?3, next_at = ?4,"
 				" lease_until = NULL, last_error = ?5, updated_at = ?6 WHERE id = ?1")))
@@ -522,8 +539,6 @@ static int record_failed(gh_gov *g, const job_run *j, int code, const char *erro
 		return rc;
 	if (!give_up)
 		return 0;
-	if ((rc = grant_state(g, j->grant, status, request, &expires)))
-		return rc;
 	if (strcmp(status, "active") == 0)
 		return findings_settle(g, j->id, "reprovisioning", "failed", now);
 	if (strcmp(status, "provisioning") != 0)
