@@ -300,6 +300,14 @@ int gov_outbox_grant_ended(gh_gov *g, const char *actor_id, const char *grant_id
 int gov_outbox_add(gh_gov *g, char out[GH_ID_LEN], const char *actor_id, const char *grant_id,
 		   const char *system_id, const char *op, const char *account,
 		   const char *target, int64_t now);
+/* Appends an audit event whose details json_pack built (taken; NULL is out
+ * of memory). Inside the caller's transaction. */
+int gov_audit_take(gh_gov *g, const char *actor, const char *action, const char *type,
+		   const char *id, json_t *details);
+/* Steps st (bound), each row made an item by row(), into {"items","next"}
+ * (gov_list_result); what names the list in errors. */
+int gov_list_rows(json_t **out, gh_gov *g, sqlite3_stmt *st, int limit,
+		  json_t *(*row)(sqlite3_stmt *st), const char *what);
 /* Wakes the workers: a job was written (they also poll every second). */
 void gov_outbox_poke(gh_gov *g);
 /* As gov_grant_end; deprovision 0 leaves what is downstream (an extension's

@@ -51,9 +51,8 @@ int64_t gov_job_backoff(int attempt)
 	return ms < 1 ? 1 : ms;
 }
 
-/* Appends an audit event built by json_pack (details taken; NULL is out of memory). */
-static int audit(gh_gov *g, const char *actor, const char *action, const char *type,
-		 const char *id, json_t *details)
+int gov_audit_take(gh_gov *g, const char *actor, const char *action, const char *type,
+		   const char *id, json_t *details)
 {
 	int rc;
 
@@ -111,7 +110,7 @@ int gov_outbox_add(gh_gov *g, char out[GH_ID_LEN], const char *actor_id, const c
 	sqlite3_bind_int64(st, 7, now);
 	if ((rc = step_changes(g, st, "writing a job")) < 0)
 		return rc;
-	if ((rc = audit(g, actor_id, "job.created", "job", out,
+	if ((rc = gov_audit_take(g, actor_id, "job.created", "job", out,
 			json_pack("{s:s, s:s?, s:s, s:s?, s:s}", "op", op, "grant", grant_id,
 				  "system", system_id, "account", account, "target",
 				  target ? target : ""))))
@@ -183,7 +182,7 @@ int gov_outbox_grant_ended(gh_gov *g, const char *actor_id, const char *grant_id
 	if (rc != SQLITE_DONE)
 		return free(grant_job), gh_store_fail(g->store, "cancelling a grant job");
 	if (grant_job) {
-		rc = audit(g, actor_id, "job.cancelled", "job", grant_job,
+		rc = gov_audit_take(g, actor_id, "job.cancelled", "job", grant_job,
 			   json_pack("{s:s, s:s}", "grant", grant_id, "reason", "the grant ended"));
 		free(grant_job);
 		if (rc)
@@ -393,7 +392,7 @@ static int findings_settle(gh_gov *g, const char *job, const char *from, const c
 	}
 	rc = 0;
 	json_array_foreach(ids, i, v) {
-		if ((rc = audit(g, WORKER_ACTOR, "reconcile.finding_settled", "finding",
+		if ((rc = gov_audit_take(g, WORKER_ACTOR, "reconcile.finding_settled", "finding",
 				json_string_value(v),
 				json_pack("{s:s, s:s, s:s}", "job", job, "from", from, "status", to))))
 			break;
@@ -455,15 +454,15 @@ static int record_done(gh_gov *g, const job_run *j, const char *receipt, int64_t
 		if ((rc = step_changes(g, st, "activating a request")) < 0)
 			return rc;
 		gh_time_format(when, sizeof(when), expires);
-		if ((rc = audit(g, WORKER_ACTOR, "grant.provisioned", "grant", j->grant,
+		if ((rc = gov_audit_take(g, WORKER_ACTOR, "grant.provisioned", "grant", j->grant,
 				json_pack("{s:s, s:i, s:s, s:s}", "job", j->id, "attempts", j->attempt,
 					  "account", j->account, "target", j->target))) ||
-		    (rc = audit(g, WORKER_ACTOR, "request.active", "request", request,
+		    (rc = gov_audit_take(g, WORKER_ACTOR, "request.active", "request", request,
 				json_pack("{s:s, s:s}", "grant", j->grant, "expires_at", when))))
 			return rc;
 	} else if (strcmp(j->op, "grant") == 0 && strcmp(status, "active") == 0) {
 		/* provisioned again after reconciliation found it missing */
-		if ((rc = audit(g, WORKER_ACTOR, "grant.provisioned", "grant", j->grant,
+		if ((rc = gov_audit_take(g, WORKER_ACTOR, "grant.provisioned", "grant", j->grant,
 				json_pack("{s:s, s:i, s:b}", "job", j->id, "attempts", j->attempt,
 					  "reprovisioned", 1))) ||
 		    (rc = findings_settle(g, j->id, "reprovisioning", "reprovisioned", now)))
@@ -474,7 +473,7 @@ static int record_done(gh_gov *g, const job_run *j, const char *receipt, int64_t
 			return rc;
 		sqlite3_bind_text(st, 1, j->grant, -1, SQLITE_STATIC);
 		if ((rc = step_changes(g, st, "recording a removal")) < 0 ||
-		    (rc = audit(g, WORKER_ACTOR, "grant.deprovisioned", "grant", j->grant,
+		    (rc = gov_audit_take(g, WORKER_ACTOR, "grant.deprovisioned", "grant", j->grant,
 				json_pack("{s:s, s:i, s:s, s:s}", "job", j->id, "attempts", j->attempt,
 					  "account", j->account, "target", j->target))))
 			return rc;
@@ -558,11 +557,11 @@ static int record_failed(gh_gov *g, const job_run *j, int code, const char *erro
 	sqlite3_bind_int64(st, 3, now);
 	if ((rc = step_changes(g, st, "failing a request")) < 0)
 		return rc;
-	if ((rc = audit(g, WORKER_ACTOR, "grant.provisioning_failed", "grant", j->grant,
+	if ((rc = gov_audit_take(g, WORKER_ACTOR, "grant.provisioning_failed", "grant", j->grant,
 			json_pack("{s:s, s:i, s:s}", "job", j->id, "attempts", j->attempt,
 				  "error", error))))
 		return rc;
-	return audit(g, WORKER_ACTOR, "request.failed", "request", request,
+	return gov_audit_take(g, WORKER_ACTOR, "request.failed", "request", request,
 		     json_pack("{s:s, s:s}", "grant", j->grant, "reason", error));
 }
 
@@ -578,7 +577,7 @@ static int job_record(gh_gov *g, const job_run *j, int code, const char *error,
 		free(receipt_s);
 		return rc;
 	}
-	if ((rc = audit(g, WORKER_ACTOR, "connector.attempt", "job", j->id,
+	if ((rc = gov_audit_take(g, WORKER_ACTOR, "connector.attempt", "job", j->id,
 			json_pack("{s:s, s:s, s:i, s:b, s:s?, s:s?, s:s}", "job", j->id,
 				  "op", j->op, "attempt", j->attempt, "ok", code == 0,
 				  "error", code ? error : NULL,
@@ -816,6 +815,29 @@ static json_t *job_json(sqlite3_stmt *st)
 
 #define JOB_READERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR)
 
+int gov_list_rows(json_t **out, gh_gov *g, sqlite3_stmt *st, int limit,
+		  json_t *(*row)(sqlite3_stmt *st), const char *what)
+{
+	json_t *items = json_array(), *item;
+	int step = SQLITE_NOMEM;
+
+	while (items && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(item = row(st)) || json_array_append_new(items, item)) {
+			step = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (step != SQLITE_DONE) {
+		json_decref(items);
+		return step == SQLITE_NOMEM ? gh_error_set(GH_ERROR, "out of memory %s", what) :
+		       gh_store_fail(g->store, what);
+	}
+	if (!(*out = gov_list_result(items, limit)))
+		return gh_error_set(GH_ERROR, "out of memory %s", what);
+	return 0;
+}
+
 static int job_load(json_t **out, gh_gov *g, const char *id)
 {
 	sqlite3_stmt *st;
@@ -854,10 +876,9 @@ int gh_gov_job_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_pag
 		    const char *state, const char *system, const char *grant)
 {
 	char sys[GH_ID_LEN] = "";
-	json_t *items = NULL, *item;
 	sqlite3_stmt *st;
 	int64_t after;
-	int limit, rc, step;
+	int limit, rc;
 
 	*out = NULL;
 	gh_error_clear();
@@ -886,30 +907,9 @@ int gh_gov_job_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_pag
 	if (grant)
 		sqlite3_bind_text(st, 4, grant, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, limit);
-	if (!(items = json_array())) {
-		sqlite3_reset(st);
-		rc = gh_error_set(GH_ERROR, "out of memory");
-		goto cleanup;
-	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!(item = job_json(st)) || json_array_append_new(items, item)) {
-			step = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE) {
-		rc = step == SQLITE_NOMEM ? gh_error_set(GH_ERROR, "out of memory") :
-		     gh_store_fail(g->store, "listing jobs");
-		goto cleanup;
-	}
-	*out = gov_list_result(items, limit);
-	items = NULL;
-	if (!*out)
-		rc = gh_error_set(GH_ERROR, "out of memory");
+	rc = gov_list_rows(out, g, st, limit, job_json, "listing jobs");
 cleanup:
 	gh_store_read_end(g->store);
-	json_decref(items);
 	return rc;
 }
 
@@ -942,10 +942,10 @@ static int grant_reopen(gh_gov *g, const gh_actor *actor, const char *grant, int
 	sqlite3_bind_int64(st, 2, now);
 	if ((rc = step_changes(g, st, "reopening a request")) < 0)
 		return rc;
-	if ((rc = audit(g, actor->id, "grant.provisioning_retried", "grant", grant,
+	if ((rc = gov_audit_take(g, actor->id, "grant.provisioning_retried", "grant", grant,
 			json_pack("{s:s}", "request", request))))
 		return rc;
-	return audit(g, actor->id, "request.provisioning", "request", request,
+	return gov_audit_take(g, actor->id, "request.provisioning", "request", request,
 		     json_pack("{s:s, s:s}", "grant", grant, "reason", "retry"));
 }
 
@@ -996,7 +996,7 @@ int gh_gov_job_retry(json_t **out, gh_gov *g, const gh_actor *actor, const char 
 	sqlite3_bind_int64(st, 2, now);
 	if ((rc = step_changes(g, st, "retrying a job")) < 0)
 		goto cleanup;
-	if ((rc = audit(g, actor->id, "job.retried", "job", id, json_pack("{s:s}", "from", state))))
+	if ((rc = gov_audit_take(g, actor->id, "job.retried", "job", id, json_pack("{s:s}", "from", state))))
 		goto cleanup;
 	gov_outbox_poke(g);
 	rc = job_load(out, g, id);

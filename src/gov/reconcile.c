@@ -41,18 +41,6 @@ static void pair_key(char *out, size_t len, const char *account, const char *tar
 	snprintf(out, len, "%s\x1f%s", account, target);
 }
 
-static int audit(gh_gov *g, const char *actor, const char *action, const char *type,
-		 const char *id, json_t *details)
-{
-	int rc;
-
-	if (!details)
-		return gh_error_set(GH_ERROR, "out of memory auditing %s", action);
-	rc = gh_audit_append(NULL, g->store, actor, action, type, id, details);
-	json_decref(details);
-	return rc;
-}
-
 /* Reads the system, its targets and its grants. Inside a read section. */
 static int recon_read(gh_gov *g, recon *r, const char *sys_id)
 {
@@ -189,7 +177,7 @@ static int requeue(gh_gov *g, const char *actor, const char *grant, const char *
 		return gh_store_fail(g->store, "queueing a grant job again");
 	if (!*job)
 		return gov_outbox_add(g, job, actor, grant, sys, "grant", account, target, now);
-	if ((rc = audit(g, actor, "job.retried", "job", job,
+	if ((rc = gov_audit_take(g, actor, "job.retried", "job", job,
 			json_pack("{s:s, s:s}", "grant", grant, "reason", "missing downstream"))))
 		return rc;
 	gov_outbox_poke(g);
@@ -225,7 +213,7 @@ static int finding_add(json_t *list, gh_gov *g, const char *actor, const recon *
 	sqlite3_bind_int64(st, 10, now);
 	if ((rc = gov_step_done(g, st, "recording a finding")))
 		return rc;
-	if ((rc = audit(g, actor, "reconcile.finding", "finding", id,
+	if ((rc = gov_audit_take(g, actor, "reconcile.finding", "finding", id,
 			json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s?}", "run", run,
 				  "system", r->sys, "kind", kind, "account", account,
 				  "target", target, "grant", grant, "status", status,
@@ -328,7 +316,7 @@ static int reconcile_one(json_t **out, gh_gov *g, const char *actor, const char 
 					 json_string_value(v), "reprovisioning", job, now);
 	}
 	if (!rc)
-		rc = audit(g, actor, "reconcile.run", "system", r.sys,
+		rc = gov_audit_take(g, actor, "reconcile.run", "system", r.sys,
 			   json_pack("{s:s, s:{s:I, s:i, s:I}, s:I, s:I, s:b}", "run", run,
 				     "checked", "targets", (json_int_t)r.ntargets, "grants", r.grants,
 				     "downstream", (json_int_t)nacc,
@@ -416,10 +404,9 @@ int gh_gov_finding_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh
 			const char *system, const char *kind, const char *status)
 {
 	char sys[GH_ID_LEN] = "";
-	json_t *items = NULL, *item;
 	sqlite3_stmt *st;
 	int64_t after;
-	int limit, rc, step;
+	int limit, rc;
 
 	*out = NULL;
 	gh_error_clear();
@@ -449,28 +436,8 @@ int gh_gov_finding_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh
 	if (status)
 		sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, limit);
-	if (!(items = json_array())) {
-		sqlite3_reset(st);
-		rc = gh_error_set(GH_ERROR, "out of memory");
-		goto cleanup;
-	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		if (!(item = finding_json(st)) || json_array_append_new(items, item)) {
-			step = SQLITE_NOMEM;
-			break;
-		}
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE) {
-		rc = step == SQLITE_NOMEM ? gh_error_set(GH_ERROR, "out of memory") :
-		     gh_store_fail(g->store, "listing findings");
-		goto cleanup;
-	}
-	*out = gov_list_result(items, limit);
-	items = NULL;
-	if (!*out)
-		rc = gh_error_set(GH_ERROR, "out of memory");
+	rc = gov_list_rows(out, g, st, limit, finding_json, "listing findings");
 cleanup:
 	gh_store_read_end(g->store);
-	json_decref(items);
 	return rc;
 }

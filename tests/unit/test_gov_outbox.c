@@ -300,6 +300,33 @@ static void test_gov_outbox_lease__held_job_is_not_run_twice(void)
 	gh_gov_free(g);
 }
 
+static void test_gov_outbox_lease__grant_job_failing_after_its_grant_ended_stops(void)
+{
+	gh_gov *g = fake_world("ob_ended");
+	char *req = fx_request(g, &fx_alice, FAKE_REQ("alice", "read-only"), "provisioning");
+	char *grant = req ? fake_grant_of(g, &fx_admin, req) : NULL;
+	json_t *gr = NULL;
+	int ran;
+
+	/* a worker holds the grant job while the grant is revoked */
+	CHECK_INT(fx_exec(g, "UPDATE outbox SET lease_until = strftime('%s','now') + 60"), 0);
+	CHECK_INT(fx_act(&gr, g, &fx_admin, grant, "{\"reason\":\"x\"}", gh_gov_grant_revoke), 0);
+	json_decref(gr);
+	/* its attempt fails: no retry that could grant after the removal */
+	CHECK_INT(fx_exec(g, "UPDATE outbox SET lease_until = NULL"), 0);
+	fake.fail = 1;
+	CHECK_INT(gh_gov_jobs_run_once(g, gh_now(), 0, &ran), 0);
+	CHECK_INT(ran, 2);
+	CHECK_INT(fx_int(g, "SELECT count(*) FROM outbox WHERE grant_id = %Q AND op = 'grant'"
+			 " AND state = 'cancelled' AND attempts = 1", grant), 1);
+	CHECK_INT(fake.revokes, 1);
+	CHECK_INT(gh_gov_jobs_run_once(g, gh_now() + 3600, 0, &ran), 0);
+	CHECK_INT(ran, 0);
+	free(req);
+	free(grant);
+	gh_gov_free(g);
+}
+
 static void test_gov_outbox_workers__each_job_runs_once_and_wakes_at_once(void)
 {
 	static const char *const subjects[] = {"alice", "bob", "carol", "dave", "erin", "sd",
@@ -511,6 +538,8 @@ int main(int argc, char **argv)
 		 test_gov_outbox_end__provisioning_grant_cancels_its_job},
 		{"gov_outbox_lease__held_job_is_not_run_twice",
 		 test_gov_outbox_lease__held_job_is_not_run_twice},
+		{"gov_outbox_lease__grant_job_failing_after_its_grant_ended_stops",
+		 test_gov_outbox_lease__grant_job_failing_after_its_grant_ended_stops},
 		{"gov_outbox_workers__each_job_runs_once_and_wakes_at_once",
 		 test_gov_outbox_workers__each_job_runs_once_and_wakes_at_once},
 		{"gov_outbox_expiry__writes_a_revoke_job", test_gov_outbox_expiry__writes_a_revoke_job},
