@@ -176,6 +176,13 @@ int gh_api_handle_delegation_revoke(gh_api_req *rq);
 int gh_api_handle_grant_review(gh_api_req *rq);
 int gh_api_handle_request_evidence(gh_api_req *rq);
 
+/* --- handlers_connect.c ------------------------------------------------- */
+int gh_api_handle_job_list(gh_api_req *rq);
+int gh_api_handle_job_get(gh_api_req *rq);
+int gh_api_handle_job_retry(gh_api_req *rq);
+int gh_api_handle_system_reconcile(gh_api_req *rq);
+int gh_api_handle_finding_list(gh_api_req *rq);
+
 /* --- problem.c ---------------------------------------------------------- */
 /* The HTTP status for a GH_E* (or GH_API_E*) code; 500 for anything else. */
 unsigned gh_api_status(int code);

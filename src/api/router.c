@@ -17,6 +17,8 @@ static const char *const q_grants[] = {"limit", "after", "status", "subject", "e
 				       "review_state", NULL};
 static const char *const q_delegations[] = {"limit", "after", "from_group", "to_group",
 					    "status", NULL};
+static const char *const q_jobs[] = {"limit", "after", "state", "system", "grant", NULL};
+static const char *const q_findings[] = {"limit", "after", "system", "kind", "status", NULL};
 static const char *const q_audit_events[] = {"after_seq", "limit", "object_id", NULL};
 static const char *const q_audit_export[] = {"after_seq", NULL};
 
@@ -96,6 +98,13 @@ static const gh_api_route routes[] = {
 	{"POST", "/v1/grants/{id}/review", APPROVERS, BODY, NULL, gh_api_handle_grant_review},
 	{"GET", "/v1/requests/{id}/evidence", GH_API_ANY, NONE, NULL,
 	 gh_api_handle_request_evidence},
+	/* issue 5, provisioning: the outbox's jobs, reconciliation, findings */
+	{"GET", "/v1/jobs", AUDITORS, NONE, q_jobs, gh_api_handle_job_list},
+	{"GET", "/v1/jobs/{id}", AUDITORS, NONE, NULL, gh_api_handle_job_get},
+	{"POST", "/v1/jobs/{id}/retry", IAM, NONE, NULL, gh_api_handle_job_retry},
+	{"POST", "/v1/systems/{ref}/reconcile", IAM, OPTIONAL, NULL,
+	 gh_api_handle_system_reconcile},
+	{"GET", "/v1/findings", AUDITORS, NONE, q_findings, gh_api_handle_finding_list},
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))

@@ -159,6 +159,9 @@ char *gh_table_cell(const json_t *item, const gh_table_col *col);
 int gh_cmd_init(gh_cli *c);
 int gh_cmd_serve(gh_cli *c);
 int gh_cmd_audit_verify(gh_cli *c);
+/* gatehouse --db PATH jobs run-once [--max N]: runs the due provisioning jobs
+ * in process (cmd_local.c). */
+int gh_cmd_jobs_run_once(gh_cli *c);
 int gh_cmd_demo(gh_cli *c);
 /* A resource subcommand (identities, groups, ... audit events/export);
  * returns an exit code. GH_EXIT_USAGE with a message for unknown ones. */

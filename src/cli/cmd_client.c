@@ -71,11 +71,13 @@ static const gh_cli_field group_member[] = {
 static const gh_cli_field system_create[] = {
 	{"name", "name", GH_CLI_STRING}, {"description", "description", GH_CLI_STRING},
 	{"owner", "owner", GH_CLI_STRING}, {"connector", "connector", GH_CLI_STRING},
+	{"connector-settings", "connector_settings", GH_CLI_OBJECT},
 	{NULL, NULL, 0}};
 
 static const gh_cli_field system_update[] = {
 	{"description", "description", GH_CLI_STRING}, {"owner", "owner", GH_CLI_STRING},
-	{"connector", "connector", GH_CLI_STRING}, {NULL, NULL, 0}};
+	{"connector", "connector", GH_CLI_STRING},
+	{"connector-settings", "connector_settings", GH_CLI_OBJECT}, {NULL, NULL, 0}};
 
 static const gh_cli_field entitlement_query[] = {
 	{"system", "system", GH_CLI_STRING}, {"risk-tier", "risk_tier", GH_CLI_STRING},
@@ -131,6 +133,19 @@ static const gh_cli_field grant_query[] = {
 static const gh_cli_field grant_review[] = {
 	{"outcome", "outcome", GH_CLI_STRING}, {"comment", "comment", GH_CLI_STRING},
 	{NULL, NULL, 0}};
+
+static const gh_cli_field job_query[] = {
+	{"state", "state", GH_CLI_STRING}, {"system", "system", GH_CLI_STRING},
+	{"grant", "grant", GH_CLI_STRING}, {"limit", "limit", GH_CLI_INT},
+	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field finding_query[] = {
+	{"system", "system", GH_CLI_STRING}, {"kind", "kind", GH_CLI_STRING},
+	{"status", "status", GH_CLI_STRING}, {"limit", "limit", GH_CLI_INT},
+	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field reconcile_body[] = {
+	{"revoke-shadow", "revoke_shadow", GH_CLI_BOOL}, {NULL, NULL, 0}};
 
 static const gh_cli_field delegation_query[] = {
 	{"from-group", "from_group", GH_CLI_STRING}, {"to-group", "to_group", GH_CLI_STRING},
@@ -201,6 +216,20 @@ static const gh_table_col grant_cols[] = {
 	{"GRANTED", "granted_at", GH_COL_TEXT}, {"EXPIRES", "expires_at", GH_COL_TEXT},
 	{"REQUEST", "request", GH_COL_TEXT}, {NULL, NULL, 0}};
 
+static const gh_table_col job_cols[] = {
+	{"ID", "id", GH_COL_TEXT},          {"OP", "op", GH_COL_TEXT},
+	{"STATE", "state", GH_COL_TEXT},    {"ATTEMPTS", "attempts", GH_COL_TEXT},
+	{"ACCOUNT", "account", GH_COL_TEXT}, {"TARGET", "target", GH_COL_TEXT},
+	{"GRANT", "grant", GH_COL_TEXT},    {"NEXT", "next_at", GH_COL_TEXT},
+	{"ERROR", "last_error", GH_COL_TEXT}, {NULL, NULL, 0}};
+
+static const gh_table_col finding_cols[] = {
+	{"ID", "id", GH_COL_TEXT},          {"KIND", "kind", GH_COL_TEXT},
+	{"STATUS", "status", GH_COL_TEXT},  {"ACCOUNT", "account", GH_COL_TEXT},
+	{"TARGET", "target", GH_COL_TEXT},  {"GRANT", "grant", GH_COL_TEXT},
+	{"JOB", "job", GH_COL_TEXT},        {"CREATED", "created_at", GH_COL_TEXT},
+	{NULL, NULL, 0}};
+
 static const gh_table_col delegation_cols[] = {
 	{"ID", "id", GH_COL_TEXT}, {"STATUS", "status", GH_COL_TEXT},
 	{"EXPIRES", "expires_at", GH_COL_TEXT}, {"REASON", "reason", GH_COL_TEXT},
@@ -254,9 +283,9 @@ static const action actions[] = {
 	{"systems", "get", "GET", "/v1/systems/{}", "REF", NULL, NULL, VIEW_OBJECT, NULL,
 	 "show one system"},
 	{"systems", "create", "POST", "/v1/systems", "", system_create, NULL, VIEW_OBJECT, NULL,
-	 "--name N --owner REF [--description TEXT --connector C]"},
+	 "--name N --owner REF [--description TEXT --connector C --connector-settings JSON]"},
 	{"systems", "update", "PATCH", "/v1/systems/{}", "REF", system_update, NULL, VIEW_OBJECT,
-	 NULL, "[--description TEXT --owner REF --connector C]"},
+	 NULL, "[--description TEXT --owner REF --connector C --connector-settings JSON]"},
 
 	{"entitlements", "list", "GET", "/v1/entitlements", "", NULL, entitlement_query,
 	 VIEW_LIST, entitlement_cols,
@@ -300,6 +329,17 @@ static const action actions[] = {
 	 "--reason TEXT"},
 	{"grants", "review", "POST", "/v1/grants/{}/review", "ID", grant_review, NULL,
 	 VIEW_OBJECT, NULL, "--outcome confirm|revoke --comment TEXT  (a break-glass grant)"},
+
+	{"jobs", "list", "GET", "/v1/jobs", "", NULL, job_query, VIEW_LIST, job_cols,
+	 "[--state S --system REF --grant ID]"},
+	{"jobs", "get", "GET", "/v1/jobs/{}", "ID", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show one provisioning job"},
+	{"jobs", "retry", "POST", "/v1/jobs/{}/retry", "ID", NULL, NULL, VIEW_OBJECT, NULL,
+	 "a failed job pending again now (also: jobs run-once, local, with --db)"},
+	{"reconcile", "run", "POST", "/v1/systems/{}/reconcile", "SYSTEM", reconcile_body, NULL,
+	 VIEW_OBJECT, NULL, "[--revoke-shadow]  (also: gatehouse reconcile SYSTEM)"},
+	{"findings", "list", "GET", "/v1/findings", "", NULL, finding_query, VIEW_LIST,
+	 finding_cols, "[--system REF --kind missing|shadow --status S]"},
 
 	{"delegations", "list", "GET", "/v1/delegations", "", NULL, delegation_query, VIEW_LIST,
 	 delegation_cols, "[--from-group REF --to-group REF --status S]"},
@@ -712,8 +752,18 @@ int gh_cmd_client(gh_cli *c)
 	gh_response r = {0};
 	json_t *body = NULL;
 	char *path = NULL, *query = NULL, *url = NULL;
-	int rc = GH_EXIT_OK, nargs;
+	int rc = GH_EXIT_OK, nargs, first = 2;
 	size_t n;
+
+	if (c->npos >= 2 && strcmp(c->pos[0], "jobs") == 0 && strcmp(c->pos[1], "run-once") == 0)
+		return gh_cmd_jobs_run_once(c);
+	/* "gatehouse reconcile SYSTEM": the action is implied */
+	if (c->npos >= 2 && strcmp(c->pos[0], "reconcile") == 0 &&
+	    strcmp(c->pos[1], "run") != 0) {
+		a = find_action("reconcile", "run");
+		first = 1;
+		goto found;
+	}
 
 	if (c->npos < 2) {
 		if (c->help) {
@@ -731,6 +781,7 @@ int gh_cmd_client(gh_cli *c)
 		gh_cmd_client_usage(stderr, c->pos[0]);
 		return GH_EXIT_USAGE;
 	}
+found:
 	if (c->help) {
 		printf("usage: gatehouse %s %s%s%s [options]\n  %s\n", a->resource, a->name,
 		       *a->args ? " " : "", a->args, a->summary);
@@ -739,9 +790,9 @@ int gh_cmd_client(gh_cli *c)
 		       a->view == VIEW_EVENTS ? " --all" : "");
 		return GH_EXIT_OK;
 	}
-	nargs = c->npos - 2;
+	nargs = c->npos - first;
 	if (check_options(c, a) ||
-	    gh_cli_path(&path, a->path, c->pos + 2, nargs) ||
+	    gh_cli_path(&path, a->path, c->pos + first, nargs) ||
 	    gh_cli_query(&query, c, a->query, NULL, NULL) ||
 	    (a->body && gh_cli_body(&body, c, a->body))) {
 		gh_cli_error(NULL);

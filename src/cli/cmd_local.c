@@ -1,4 +1,5 @@
-/* cmd_local.c - the commands that open the database themselves: init, serve, audit verify. */
+/* cmd_local.c - the commands that open the database themselves: init, serve,
+ * audit verify, jobs run-once. */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -126,9 +127,13 @@ static int parse_seconds(int64_t *out, const char *s)
 
 int gh_cmd_serve(gh_cli *c)
 {
-	static const char *const allowed[] = {"listen", "threads", "sla", NULL};
+	static const char *const allowed[] = {"listen", "threads", "sla", "workers",
+					      "reconcile-every", NULL};
 	const char *listen = gh_cli_get(c, "listen"), *threads = gh_cli_get(c, "threads");
-	const char *sla = gh_cli_get(c, "sla"), *colon;
+	const char *sla = gh_cli_get(c, "sla"), *colon, *workers = gh_cli_get(c, "workers");
+	const char *every = gh_cli_get(c, "reconcile-every");
+	int64_t every_s = 0;
+	long nworkers = 2;
 	gh_gov_options gopts = {0};
 	gh_api_options aopts = {0};
 	gh_gov *g = NULL;
@@ -142,8 +147,26 @@ int gh_cmd_serve(gh_cli *c)
 		return GH_EXIT_USAGE;
 	}
 	if (c->npos != 1 || (gh_cli_has(c, "listen") && !listen) ||
-	    (gh_cli_has(c, "threads") && !threads) || (gh_cli_has(c, "sla") && !sla)) {
-		fprintf(stderr, "usage: gatehouse serve [--listen HOST:PORT] [--threads N] [--sla DURATION]\n");
+	    (gh_cli_has(c, "threads") && !threads) || (gh_cli_has(c, "sla") && !sla) ||
+	    (gh_cli_has(c, "workers") && !workers) ||
+	    (gh_cli_has(c, "reconcile-every") && !every)) {
+		fprintf(stderr, "usage: gatehouse serve [--listen HOST:PORT] [--threads N] [--sla DURATION]"
+			" [--workers N] [--reconcile-every DURATION]\n");
+		return GH_EXIT_USAGE;
+	}
+	if (workers) {
+		char *end;
+
+		errno = 0;
+		nworkers = strtol(workers, &end, 10);
+		if (errno || *end || nworkers < 1 || nworkers > 64) {
+			fprintf(stderr, "gatehouse: --workers %s: expected 1 to 64\n", workers);
+			return GH_EXIT_USAGE;
+		}
+	}
+	if (every && (parse_seconds(&every_s, every) || every_s < 1)) {
+		fprintf(stderr, "gatehouse: --reconcile-every %s: expected a duration such as 1h\n",
+			every);
 		return GH_EXIT_USAGE;
 	}
 	if (!listen)
@@ -196,6 +219,14 @@ int gh_cmd_serve(gh_cli *c)
 		goto cleanup;
 	}
 	sched = 1;
+	if (gh_gov_workers_start(g, (int)nworkers)) {
+		gh_cli_error("starting the provisioning workers");
+		goto cleanup;
+	}
+	if (every_s > 0 && gh_gov_reconcile_every(g, every_s)) {
+		gh_cli_error("scheduling reconciliation");
+		goto cleanup;
+	}
 	printf("gatehouse: serving http://%s:%u\n", host, gh_api_port(api));
 	fflush(stdout);
 	while (sigwait(&set, &sig) != 0)
@@ -236,4 +267,42 @@ int gh_cmd_audit_verify(gh_cli *c)
 	}
 	gh_gov_free(g);
 	return exit_code;
+}
+
+int gh_cmd_jobs_run_once(gh_cli *c)
+{
+	static const char *const allowed[] = {"max", NULL};
+	const char *max = gh_cli_get(c, "max");
+	gh_gov *g = NULL;
+	long n = 0;
+	int ran = 0, rc;
+
+	if (gh_cli_check_options(c, "jobs run-once", allowed)) {
+		gh_cli_error(NULL);
+		return GH_EXIT_USAGE;
+	}
+	if (c->help || c->npos != 2 || (gh_cli_has(c, "max") && !max)) {
+		fprintf(c->help ? stdout : stderr, "usage: gatehouse [--db PATH] jobs run-once"
+			" [--max N]\n  Runs the provisioning jobs due now, one after another.\n");
+		return c->help ? GH_EXIT_OK : GH_EXIT_USAGE;
+	}
+	if (max) {
+		char *end;
+
+		errno = 0;
+		n = strtol(max, &end, 10);
+		if (errno || *end || n < 1 || n > 1000000) {
+			fprintf(stderr, "gatehouse: --max %s: expected 1 to 1000000\n", max);
+			return GH_EXIT_USAGE;
+		}
+	}
+	if (open_existing(&g, c->db, NULL))
+		return GH_EXIT_FAIL;
+	rc = gh_gov_jobs_run_once(g, gh_now(), (int)n, &ran);
+	if (rc)
+		gh_cli_error("running jobs");
+	else
+		printf("%d job attempt%s run\n", ran, ran == 1 ? "" : "s");
+	gh_gov_free(g);
+	return rc ? GH_EXIT_FAIL : GH_EXIT_OK;
 }

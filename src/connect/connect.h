@@ -62,6 +62,10 @@ typedef struct gh_connector_kind {
 
 /* The kind named name, or NULL. */
 const gh_connector_kind *gh_connector_find(const char *name);
+/* For tests only: adds one more kind (k NULL removes it), found by name
+ * after the built-in ones; k must outlive its use. Not thread-safe: call
+ * before any worker runs. GH_ECONFLICT when a built-in kind has the name. */
+int gh_connector_register_test(const gh_connector_kind *k);
 /* Checks settings for kind (unknown keys refused, secrets only as *_ref):
  * 0 or GH_EINVALID with field errors. Field errors add to those already
  * collected (a caller validating a whole body clears once, at its start). */

@@ -1,10 +1,10 @@
 /* catalog.c - systems and the entitlements they offer, with their SoD conflicts. */
 #include "gov/gov_internal.h"
+#include "connect/connect.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const connectors[] = {"manual", NULL};
 static const char *const risk_tiers[] = {"low", "medium", "high", "critical", NULL};
 static const char *const sensitivities[] = {"public", "internal", "confidential", "restricted",
 					    NULL};
@@ -131,15 +131,16 @@ static int system_load(json_t **out, gh_gov *g, const char *id)
 	*out = NULL;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT id, name, description, owner_id, connector, created_at,"
-				" updated_at FROM systems WHERE id = ?")))
+				" updated_at, connector_settings FROM systems WHERE id = ?")))
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", gov_text_column(st, 0),
-				 "name", gov_text_column(st, 1),
+		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+				 "id", gov_text_column(st, 0), "name", gov_text_column(st, 1),
 				 "description", gov_text_column(st, 2),
 				 "owner", gov_text_column(st, 3), "connector", gov_text_column(st, 4),
+				 "connector_settings", gov_json_column(st, 7, 0),
 				 "created_at", gov_time_column(st, 5),
 				 "updated_at", gov_time_column(st, 6));
 	rc = rc == SQLITE_ROW ? (*out ? 0 : gh_error_set(GH_ERROR, "out of memory"))
@@ -150,24 +151,83 @@ static int system_load(json_t **out, gh_gov *g, const char *id)
 }
 
 static const char *const system_create_fields[] = {"name", "description", "owner", "connector",
-						   NULL};
+						   "connector_settings", NULL};
+
+/* The connector field: a kind of the registry, or "credential" (API keys
+ * issued by Gatehouse itself, no settings). NULL when absent or bad. */
+static const char *connector_read(const json_t *in)
+{
+	const char *kind = NULL;
+
+	if (gh_jv_string(in, "connector", 0, 32, &kind) <= 0)
+		return NULL;
+	if (strcmp(kind, "credential") != 0 && !gh_connector_find(kind)) {
+		gh_error_field("connector", "unknown connector \"%s\"", kind);
+		return NULL;
+	}
+	return kind;
+}
+
+/* Checks settings (may be NULL: none) for kind, recording field errors. */
+static void settings_check(const char *kind, const json_t *settings)
+{
+	size_t before = gh_error_field_count();
+
+	if (strcmp(kind, "credential") == 0) {
+		if (settings && json_object_size(settings) > 0)
+			gh_error_field("connector_settings", "connector credential takes no settings");
+		return;
+	}
+	/* gh_connector_check reports every field error collected so far: only
+	 * its own ones decide */
+	if (gh_connector_check(kind, settings) && gh_error_field_count() == before)
+		gh_error_field("connector_settings", "%s", gh_error_last()->message);
+}
+
+/* Connected systems need a downstream target on each entitlement: the
+ * first of id's entitlements without one, recorded on field. */
+static int targets_present(gh_gov *g, const char *field, const char *sys_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT name FROM entitlements WHERE system_id = ?"
+				" AND coalesce(json_extract(attributes, '$.target'), '') = ''"
+				" ORDER BY pk LIMIT 1")))
+		return rc;
+	sqlite3_bind_text(st, 1, sys_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		gh_error_field(field, "entitlement %s has no attributes.target, which a connected"
+			       " system needs", sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+		gh_store_fail(g->store, "checking entitlement targets");
+}
 
 static int system_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
 {
 	const char *name = NULL, *desc = NULL, *owner_ref = NULL, *connector = "manual";
-	char id[GH_ID_LEN], owner[GH_ID_LEN];
-	json_t *details;
+	char id[GH_ID_LEN], owner[GH_ID_LEN], *settings_s = NULL;
+	json_t *details, *settings = NULL;
 	sqlite3_stmt *st;
 	int rc;
 
 	if (gh_jv_object(in, system_create_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
+	if (json_object_get(in, "connector")) {
+		connector = connector_read(in);
+	}
+	if (gh_jv_object_field(in, "connector_settings", 0, &settings) >= 0 && connector)
+		settings_check(connector, settings);
+	if (!connector)
+		connector = "manual";
 	gh_jv_name(in, "name", 1, &name);
 	gh_jv_string(in, "description", 0, 1000, &desc);
 	if (gh_jv_string(in, "owner", 1, 256, &owner_ref) > 0 &&
 	    (rc = gov_check_owner(g, "owner", owner_ref, owner)) && rc != GH_EINVALID)
 		return rc;
-	gh_jv_enum(in, "connector", 0, connectors, &connector);
 	if ((rc = gh_error_fields_finish()))
 		return rc;
 	if ((rc = gh_store_stmt(&st, g->store, "SELECT 1 FROM systems WHERE name = ?")))
@@ -183,8 +243,12 @@ static int system_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 	gh_id_new(id, sizeof(id), "sys");
 	if ((rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO systems(id, name, description, owner_id, connector,"
-				" created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)")))
+				" created_at, updated_at, connector_settings)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)")))
 		return rc;
+	if (!(settings_s = settings ? gh_json_canonical(settings) : strdup("{}")))
+		return gh_error_set(GH_ERROR, "out of memory");
+	sqlite3_bind_text(st, 7, settings_s, -1, free);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	if (desc)
@@ -194,8 +258,9 @@ static int system_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 	sqlite3_bind_int64(st, 6, gh_now());
 	if ((rc = gov_step_done(g, st, "creating a system")))
 		return rc;
-	if (!(details = json_pack("{s:s, s:s, s:s}", "name", name, "owner", owner,
-				  "connector", connector)))
+	/* settings hold only references to secrets: safe to audit */
+	if (!(details = json_pack("{s:s, s:s, s:s, s:O*}", "name", name, "owner", owner,
+				  "connector", connector, "connector_settings", settings)))
 		return gh_error_set(GH_ERROR, "out of memory");
 	rc = gh_audit_append(NULL, g->store, actor->id, "system.created", "system", id, details);
 	json_decref(details);
@@ -284,14 +349,15 @@ int gh_gov_system_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_
 	return rc;
 }
 
-static const char *const system_update_fields[] = {"description", "owner", "connector", NULL};
+static const char *const system_update_fields[] = {"description", "owner", "connector",
+						   "connector_settings", NULL};
 
 static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 				const json_t *in)
 {
 	const char *desc = NULL, *owner_ref = NULL, *connector = NULL;
-	char id[GH_ID_LEN], owner[GH_ID_LEN] = "";
-	json_t *cur = NULL, *details = NULL;
+	char id[GH_ID_LEN], owner[GH_ID_LEN] = "", *settings_s = NULL;
+	json_t *cur = NULL, *details = NULL, *settings = NULL;
 	int has_desc, clear_desc, rc;
 	sqlite3_stmt *st;
 
@@ -308,12 +374,25 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 		return rc;
 	if (is_null_field(in, "connector"))
 		gh_error_field("connector", "cannot be cleared");
+	else if (json_object_get(in, "connector") && !(connector = connector_read(in)))
+		connector = "";
+	if (is_null_field(in, "connector_settings"))
+		gh_error_field("connector_settings", "cannot be cleared; send {}");
 	else
-		gh_jv_enum(in, "connector", 0, connectors, &connector);
-	if ((rc = gh_error_fields_finish()))
-		return rc;
+		gh_jv_object_field(in, "connector_settings", 0, &settings);
 	if ((rc = system_load(&cur, g, id)))
 		return rc;
+	/* the kind and settings the system will have, checked together */
+	if ((connector || settings) && (!connector || *connector)) {
+		settings_check(connector ? connector : str_of(cur, "connector"),
+			       settings ? settings : json_object_get(cur, "connector_settings"));
+		if (connector && !gov_connector_connected(str_of(cur, "connector")) &&
+		    gov_connector_connected(connector) &&
+		    (rc = targets_present(g, "connector", id)))
+			goto cleanup;
+	}
+	if ((rc = gh_error_fields_finish()))
+		goto cleanup;
 	if (!(details = change_details())) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
@@ -324,6 +403,14 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 	else
 		snprintf(owner, sizeof(owner), "%s", str_of(cur, "owner"));
 	connector = change_text(details, cur, "connector", connector != NULL, connector, 1);
+	if (settings && !json_equal(settings, json_object_get(cur, "connector_settings")))
+		note_change(details, "connector_settings", json_object_get(cur, "connector_settings"),
+			    json_incref(settings));
+	if (!(settings_s = gh_json_canonical(settings ? settings :
+					     json_object_get(cur, "connector_settings")))) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
 	if (json_array_size(json_object_get(details, "changed")) == 0) {
 		*out = cur;
 		cur = NULL;
@@ -331,7 +418,7 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 	}
 	if ((rc = gh_store_stmt(&st, g->store,
 				"UPDATE systems SET description = ?2, owner_id = ?3, connector = ?4,"
-				" updated_at = ?5 WHERE id = ?1")))
+				" updated_at = ?5, connector_settings = ?6 WHERE id = ?1")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (desc)
@@ -339,6 +426,7 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 	sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, connector, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, gh_now());
+	sqlite3_bind_text(st, 6, settings_s, -1, SQLITE_STATIC);
 	if ((rc = gov_step_done(g, st, "updating a system")) ||
 	    (rc = gh_audit_append(NULL, g->store, actor->id, "system.updated", "system", id,
 				  details)))
@@ -347,6 +435,7 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 cleanup:
 	json_decref(cur);
 	json_decref(details);
+	free(settings_s);
 	return rc;
 }
 
@@ -365,6 +454,32 @@ int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const c
 }
 
 /* --- entitlements ---------------------------------------------------------- */
+
+/* An entitlement of a connected system names its downstream object in
+ * attributes.target (a role, a group DN...): recorded as a field error. */
+static int target_check(gh_gov *g, const char *sys_id, const json_t *attrs)
+{
+	sqlite3_stmt *st;
+	const char *target;
+	int rc, connected = 0;
+
+	if ((rc = gh_store_stmt(&st, g->store, "SELECT connector FROM systems WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, sys_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		connected = gov_connector_connected((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (!connected)
+		return 0;
+	target = json_string_value(json_object_get(attrs, "target"));
+	if (!target || !*target)
+		gh_error_field("attributes.target", "system %s is connected: its entitlements need a"
+			       " non-empty string target (the role, group or object downstream)",
+			       sys_id);
+	else if (strlen(target) > 1000)
+		gh_error_field("attributes.target", "at most 1000 bytes");
+	return 0;
+}
 
 static json_t *conflicts_json(gh_gov *g, const char *id, int *rc)
 {
@@ -602,7 +717,7 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	json_t *attrs = NULL, *conflicts = NULL, *details = NULL, *diff = NULL, *tags = NULL;
 	char *attrs_s = NULL, *tags_s = NULL;
 	int64_t max_dur = 0;
-	int requestable = 1, rc;
+	int requestable = 1, rc = 0, sys_ok;
 	sqlite3_stmt *st;
 
 	if (gh_jv_object(in, ent_create_fields) < 0 && !json_is_object(in))
@@ -610,6 +725,7 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	if (gh_jv_string(in, "system", 1, 256, &sys_ref) > 0 &&
 	    (rc = gov_resolve_field(g, "systems", "system", sys_ref, sys)) && rc != GH_EINVALID)
 		return rc;
+	sys_ok = sys_ref && rc == 0;
 	gh_jv_name(in, "name", 1, &name);
 	gh_jv_string(in, "description", 0, 1000, &desc);
 	gh_jv_enum(in, "risk_tier", 1, risk_tiers, &risk);
@@ -624,6 +740,8 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	if ((rc = conflicts_parse(&conflicts, g, in, NULL)))
 		return rc;
 	gh_jv_object_field(in, "attributes", 0, &attrs);
+	if (sys_ok && (!attrs || json_is_object(attrs)) && (rc = target_check(g, sys, attrs)))
+		goto cleanup;
 	if ((rc = tags_parse(&tags, in)))
 		goto cleanup;
 	if ((rc = gh_error_fields_finish()))
@@ -854,6 +972,9 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	if ((rc = gh_error_fields_finish()))
 		goto cleanup;
 	if ((rc = gov_entitlement_load(&cur, g, id)))
+		goto cleanup;
+	if (attrs && ((rc = target_check(g, str_of(cur, "system"), attrs)) ||
+		      (rc = gh_error_fields_finish())))
 		goto cleanup;
 	if (!(details = change_details())) {
 		rc = gh_error_set(GH_ERROR, "out of memory");

@@ -228,6 +228,57 @@ int64_t gh_gov_sched_next_due(gh_gov *g);
 int gh_gov_sched_start(gh_gov *g, int max_sleep_ms);
 void gh_gov_sched_stop(gh_gov *g);
 
+/* --- provisioning: outbox and workers (outbox.c) ---------------------- */
+/* A grant of a connected system (connector not manual or credential) is
+ * created 'provisioning' with a 'grant' job in the outbox; ending it writes
+ * a 'revoke' job. Workers run due jobs through the connector outside any
+ * store section and record each attempt (audit connector.attempt) with its
+ * outcome in one transaction: grant.provisioned, a retry after
+ * gov_job_backoff, grant.provisioning_failed after 8 attempts (or at once
+ * when the connector says the job is invalid), grant.deprovisioned. Revoke
+ * jobs are retried until the system confirms.
+ * Job shape: {"id","grant","system","op","account","target","state",
+ * "attempts","next_at","lease_until","last_error","receipt","created_at",
+ * "updated_at","done_at"}; state pending|done|failed|cancelled. */
+/* Runs the jobs due at now one after another (at most max, 0: no cap) in
+ * the calling thread; *out_ran (may be NULL) counts the attempts. */
+int gh_gov_jobs_run_once(gh_gov *g, int64_t now, int max, int *out_ran);
+/* n worker threads (1..64) that run due jobs, woken when a job is written
+ * and polling every second. Stopped by gh_gov_workers_stop (also by
+ * gh_gov_sched_stop and gh_gov_free). */
+int gh_gov_workers_start(gh_gov *g, int n);
+void gh_gov_workers_stop(gh_gov *g);
+/* admin, iam, auditor. filter: state, system (ref), grant (id), or NULL. */
+int gh_gov_job_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+		    const char *state, const char *system, const char *grant);
+int gh_gov_job_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+/* admin, iam: a failed job becomes pending now with its attempts reset (its
+ * grant provisioning again), a pending one is due now; others GH_ECONFLICT. */
+int gh_gov_job_retry(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+
+/* --- reconciliation (reconcile.c) --------------------------------------- */
+/* Compares the access the system's connector reads back for the targets of
+ * its entitlements with the active grants: a grant missing downstream gets
+ * its grant job again (finding 'missing', status 'reprovisioning'); access
+ * no active grant explains is a finding 'shadow' (status 'open', or with
+ * in {"revoke_shadow": true} a revoke job without grant, status 'revoking').
+ * Grants still provisioning count neither way. admin, iam (actor NULL: the
+ * scheduler). GH_ECONFLICT when the connector cannot read access back.
+ * out: {"run","system","checked":{"targets","grants","downstream"},
+ * "missing":[finding],"shadow":[finding]}. The connector runs outside any
+ * store section. */
+int gh_gov_reconcile(json_t **out, gh_gov *g, const gh_actor *actor, const char *system_ref,
+		     const json_t *in);
+/* admin, iam, auditor. Finding: {"id","run","system","kind","account","target",
+ * "grant","status","job","created_at","updated_at"}. filter: system (ref),
+ * kind, status, or NULL. */
+int gh_gov_finding_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+			const char *system, const char *kind, const char *status);
+/* Reconciles every system whose connector reads access back, reporting
+ * only, every period seconds from a background thread (stopped with the
+ * workers). */
+int gh_gov_reconcile_every(gh_gov *g, int64_t period);
+
 /* --- audit (audit_api.c) ----------------------------------------------- */
 /* filter: after_seq (0 for the start), object_id or NULL. */
 int gh_gov_audit_list(json_t **out, gh_gov *g, const gh_actor *actor, int64_t after_seq,

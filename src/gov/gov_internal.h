@@ -83,6 +83,9 @@ struct gh_gov {
 	int sched_max_sleep_ms;
 	int sched_poked;         /* something became due sooner than planned */
 	int64_t sched_wake;      /* gh_now() second of the planned wake-up */
+	/* provisioning workers and scheduled reconciliation (outbox.c), NULL
+	 * until started; stopped by gh_gov_sched_stop */
+	struct gov_workers *workers;
 };
 
 /* The built-in catalog rule (decide.c). */
@@ -269,5 +272,49 @@ int gov_tag_valid(const char *s);
 
 /* Wakes the scheduler to re-plan when due comes before its planned wake-up. */
 void gov_sched_poke(gh_gov *g, int64_t due);
+
+/* --- provisioning (outbox.c, reconcile.c) --------------------------------- */
+#define GOV_JOB_MAX_ATTEMPTS 8     /* a grant job fails after this many */
+#define GOV_JOB_BACKOFF_MAX 300    /* seconds: the cap of the retry delay */
+#define GOV_JOB_LEASE 120          /* seconds a worker holds a job it runs */
+
+/* 1 when kind provisions through the outbox (not "manual" or "credential"). */
+int gov_connector_connected(const char *kind);
+/* The delay before retry after attempt failed: min(2^(attempt-1), cap)
+ * seconds, +-20% jitter, at least 1. */
+int64_t gov_job_backoff(int attempt);
+/* Writes the 'grant' job of grant_id (whose row exists) and audits
+ * job.created; the account is the subject's attribute named by the system's
+ * settings "account_attribute" (NULL when it has none: the job then fails),
+ * else its name; the target the entitlement's attributes.target. Inside the
+ * caller's transaction. */
+int gov_outbox_grant_job(gh_gov *g, const char *actor_id, const char *grant_id,
+			 const char *system_id, int64_t now);
+/* A grant of a connected system ended: its grant job is cancelled when no
+ * worker holds it, a 'revoke' job for what the grant job gave is written and
+ * the grant's provisioning_status becomes 'removing'. Nothing for a grant
+ * that has no grant job (manual, credential). Inside the caller's transaction. */
+int gov_outbox_grant_ended(gh_gov *g, const char *actor_id, const char *grant_id, int64_t now);
+/* Writes a job (out: its id) and audits job.created. grant_id NULL for the
+ * removal of shadow access. Inside the caller's transaction. */
+int gov_outbox_add(gh_gov *g, char out[GH_ID_LEN], const char *actor_id, const char *grant_id,
+		   const char *system_id, const char *op, const char *account,
+		   const char *target, int64_t now);
+/* Appends an audit event whose details json_pack built (taken; NULL is out
+ * of memory). Inside the caller's transaction. */
+int gov_audit_take(gh_gov *g, const char *actor, const char *action, const char *type,
+		   const char *id, json_t *details);
+/* Steps st (bound), each row made an item by row(), into {"items","next"}
+ * (gov_list_result); what names the list in errors. */
+int gov_list_rows(json_t **out, gh_gov *g, sqlite3_stmt *st, int limit,
+		  json_t *(*row)(sqlite3_stmt *st), const char *what);
+/* Wakes the workers: a job was written (they also poll every second). */
+void gov_outbox_poke(gh_gov *g);
+/* As gov_grant_end; deprovision 0 leaves what is downstream (an extension's
+ * new grant takes over the same access). */
+int gov_grant_end_ex(gh_gov *g, const char *actor_id, const char *grant_id, const char *status,
+		     const char *reason, int deprovision);
+/* Stops the scheduled reconciliation (reconcile.c); called by the worker stop. */
+void gov_reconcile_stop(gh_gov *g);
 
 #endif

@@ -8,9 +8,12 @@
 	" gr.expires_at, gr.revoked_at, gr.revoked_by, gr.revoke_reason,"                    \
 	" gr.provisioning_status, gr.receipt, gr.break_glass,"                               \
 	" (SELECT incident_ref FROM requests WHERE id = gr.request_id), gr.review_due_at,"   \
-	" gr.review_state, gr.reviewed_by, gr.reviewed_at, gr.review_comment"
+	" gr.review_state, gr.reviewed_by, gr.reviewed_at, gr.review_comment,"              \
+	" (SELECT attempts FROM outbox WHERE grant_id = gr.id ORDER BY pk DESC LIMIT 1),"    \
+	" (SELECT last_error FROM outbox WHERE grant_id = gr.id ORDER BY pk DESC LIMIT 1)"
 
-static const char *const grant_statuses[] = {"active", "expired", "revoked", NULL};
+static const char *const grant_statuses[] = {"provisioning", "active", "failed", "expired",
+					     "revoked", NULL};
 static const char *const review_states[] = {"pending", "confirmed", "revoked", "missed", NULL};
 
 /* A reader who holds no role but requester sees only what concerns them. */
@@ -32,18 +35,37 @@ static json_t *break_glass_json(sqlite3_stmt *st)
 			 "comment", gov_text_column(st, 18));
 }
 
+/* Where the grant stands downstream: {"status","attempts","last_error","receipt"}. */
+static json_t *provisioning_json(sqlite3_stmt *st)
+{
+	json_t *receipt = sqlite3_column_type(st, 11) == SQLITE_NULL ? json_null() :
+			  gov_json_column(st, 11, 0);
+
+	return json_pack("{s:o, s:I, s:o, s:o}", "status", gov_text_column(st, 10),
+			 "attempts", (json_int_t)sqlite3_column_int64(st, 19),
+			 "last_error", gov_text_column(st, 20), "receipt", receipt);
+}
+
 /* One grant in its API shape from a row of GRANT_COLS. */
 static json_t *grant_json(sqlite3_stmt *st)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "id", gov_text_column(st, 0), "subject", gov_text_column(st, 1),
-			 "entitlement", gov_text_column(st, 2), "request", gov_text_column(st, 3),
-			 "status", gov_text_column(st, 4), "granted_at", gov_time_column(st, 5),
-			 "expires_at", gov_time_column(st, 6), "revoked_at", gov_time_column(st, 7),
-			 "revoked_by", gov_text_column(st, 8),
-			 "revoke_reason", gov_text_column(st, 9),
-			 "provisioning_status", gov_text_column(st, 10),
-			 "receipt", gov_text_column(st, 11), "break_glass", break_glass_json(st));
+	json_t *g = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			      "id", gov_text_column(st, 0), "subject", gov_text_column(st, 1),
+			      "entitlement", gov_text_column(st, 2),
+			      "request", gov_text_column(st, 3),
+			      "status", gov_text_column(st, 4), "granted_at", gov_time_column(st, 5),
+			      "expires_at", gov_time_column(st, 6),
+			      "revoked_at", gov_time_column(st, 7),
+			      "revoked_by", gov_text_column(st, 8),
+			      "revoke_reason", gov_text_column(st, 9),
+			      "provisioning_status", gov_text_column(st, 10),
+			      "receipt", gov_text_column(st, 11), "break_glass", break_glass_json(st));
+
+	if (g && json_object_set_new(g, "provisioning", provisioning_json(st))) {
+		json_decref(g);
+		return NULL;
+	}
+	return g;
 }
 
 int gov_grant_load(json_t **out, gh_gov *g, const char *id)
@@ -171,9 +193,9 @@ int gh_gov_grant_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		status = (const char *)sqlite3_column_text(st, 0);
-		rc = strcmp(status, "active") == 0 ? 0 :
-			gh_error_set(GH_ECONFLICT, "grant %s is %s; only an active grant can be revoked",
-				     id, status);
+		rc = strcmp(status, "active") == 0 || strcmp(status, "provisioning") == 0 ? 0 :
+			gh_error_set(GH_ECONFLICT, "grant %s is %s; only an active or provisioning"
+				     " grant can be revoked", id, status);
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "grant %s not found", id);
 	} else {
@@ -197,6 +219,12 @@ cleanup:
 int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const char *status,
 		  const char *reason)
 {
+	return gov_grant_end_ex(g, actor_id, grant_id, status, reason, 1);
+}
+
+int gov_grant_end_ex(gh_gov *g, const char *actor_id, const char *grant_id, const char *status,
+		     const char *reason, int deprovision)
+{
 	int expired = strcmp(status, "expired") == 0;
 	char request_id[GH_ID_LEN], subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
 	int64_t now = gh_now();
@@ -210,7 +238,7 @@ int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const c
 		reason = "";
 	if ((rc = gh_store_stmt(&st, g->store,
 				"UPDATE grants SET status = ?1, revoked_at = ?2, revoked_by = ?3,"
-				" revoke_reason = ?4 WHERE id = ?5 AND status = 'active'"
+				" revoke_reason = ?4 WHERE id = ?5 AND status IN ('active', 'provisioning')"
 				" RETURNING request_id, subject_id, entitlement_id")))
 		return rc;
 	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
@@ -225,7 +253,8 @@ int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const c
 		snprintf(ent_id, sizeof(ent_id), "%s", sqlite3_column_text(st, 2));
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ECONFLICT, "grant %s is not active", grant_id);
+		rc = gh_error_set(GH_ECONFLICT, "grant %s is neither active nor provisioning",
+				  grant_id);
 	} else {
 		rc = gh_store_fail(g->store, "ending a grant");
 	}
@@ -235,7 +264,7 @@ int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const c
 
 	if ((rc = gh_store_stmt(&st, g->store,
 				"UPDATE requests SET state = ?1, closed_at = ?2, close_reason = ?3,"
-				" updated_at = ?2 WHERE id = ?4 AND state = 'active'")))
+				" updated_at = ?2 WHERE id = ?4 AND state IN ('active', 'provisioning')")))
 		return rc;
 	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
@@ -246,6 +275,8 @@ int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const c
 	if (rc != SQLITE_DONE)
 		return gh_store_fail(g->store, "closing a grant's request");
 
+	if (deprovision && (rc = gov_outbox_grant_ended(g, actor_id, grant_id, now)))
+		return rc;
 	details = json_pack("{s:s, s:s, s:s, s:s}", "reason", reason, "request", request_id,
 			    "subject", subject_id, "entitlement", ent_id);
 	if (!details)

@@ -443,7 +443,7 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
  * grant starts now and runs for the newly decided duration. A grant that
  * ended meanwhile needs nothing. */
 static int supersede(gh_gov *g, const char *actor_id, const char *request_id,
-		     const char *new_grant)
+		     const char *new_grant, int connected)
 {
 	char old[GH_ID_LEN] = "", reason[128];
 	sqlite3_stmt *st;
@@ -464,34 +464,66 @@ static int supersede(gh_gov *g, const char *actor_id, const char *request_id,
 		return 0;
 	snprintf(reason, sizeof(reason), "superseded by %s (extension, request %s)", new_grant,
 		 request_id);
-	return gov_grant_end(g, actor_id, old, "revoked", reason);
+	/* a connected system keeps the access: the new grant's job grants the
+	 * same again, so removing it for the old one would race that */
+	return gov_grant_end_ex(g, actor_id, old, "revoked", reason, !connected);
+}
+
+/* The system of entitlement ent (into sys) and its connector kind (into kind). */
+static int ent_connector(gh_gov *g, const char *ent, char sys[GH_ID_LEN], char kind[32])
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT s.id, s.connector FROM entitlements e"
+				" JOIN systems s ON s.id = e.system_id WHERE e.id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, ent, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(sys, GH_ID_LEN, st, 0);
+		copy_text(kind, 32, st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return gh_error_set(GH_ENOTFOUND, "entitlement %s not found", ent);
+	return rc == SQLITE_ROW ? 0 : gh_store_fail(g->store, "reading an entitlement's system");
 }
 
 /* approved -> provisioning -> active: creates the grant (expiring after
  * min(requested, maximum)) and moves the request, auditing each step. The
  * request row must exist; the caller has audited request.approved. A
- * break-glass grant (review_due > 0) waits for its review until review_due. */
+ * break-glass grant (review_due > 0) waits for its review until review_due.
+ * For a connected system the grant and the request stay 'provisioning' and
+ * a grant job is written: the worker makes them active. */
 static int provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
 		     const char *ent, int64_t duration, int64_t max_duration, int64_t now,
 		     int64_t review_due)
 {
-	char grant_id[GH_ID_LEN], when[40], due[40];
+	char grant_id[GH_ID_LEN], when[40], due[40], sys[GH_ID_LEN], kind[32];
 	int64_t expires = now + (duration < max_duration ? duration : max_duration);
 	sqlite3_stmt *st;
-	int rc;
+	int rc, connected;
 
 	gh_id_new(grant_id, sizeof(grant_id), "grt");
-	if ((rc = audit(g, actor_id, "request.provisioning", "request", request_id,
-			json_pack("{s:s}", "connector", "manual"))))
+	if ((rc = ent_connector(g, ent, sys, kind)))
 		return rc;
-	if ((rc = supersede(g, actor_id, request_id, grant_id)))
+	connected = gov_connector_connected(kind);
+	if ((rc = audit(g, actor_id, "request.provisioning", "request", request_id,
+			json_pack("{s:s}", "connector", kind))))
+		return rc;
+	if ((rc = supersede(g, actor_id, request_id, grant_id, connected)))
 		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO grants(id, subject_id, entitlement_id, request_id, status,"
-				" granted_at, expires_at, break_glass, review_due_at, review_state)"
-				" VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7 IS NOT NULL, ?7,"
-				" CASE WHEN ?7 IS NOT NULL THEN 'pending' END)")))
+				" granted_at, expires_at, break_glass, review_due_at, review_state,"
+				" provisioning_status)"
+				" VALUES (?1, ?2, ?3, ?4, CASE WHEN ?8 THEN 'provisioning' ELSE 'active' END,"
+				" ?5, ?6, ?7 IS NOT NULL, ?7, CASE WHEN ?7 IS NOT NULL THEN 'pending' END,"
+				" CASE WHEN ?8 THEN 'pending' ELSE 'done' END)")))
 		return rc;
+	sqlite3_bind_int(st, 8, connected);
 	if (review_due > 0)
 		sqlite3_bind_int64(st, 7, review_due);
 	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
@@ -507,16 +539,20 @@ static int provision(gh_gov *g, const char *actor_id, const char *request_id, co
 	gh_time_format(when, sizeof(when), expires);
 	gh_time_format(due, sizeof(due), review_due);
 	if ((rc = audit(g, actor_id, "grant.created", "grant", grant_id,
-			json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:s*}", "request", request_id,
+			json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:s*, s:s}", "request", request_id,
 				  "subject", subject, "entitlement", ent, "expires_at", when,
 				  "duration_seconds", (json_int_t)(expires - now),
 				  "break_glass", review_due > 0,
-				  "review_due_at", review_due > 0 ? due : NULL))))
+				  "review_due_at", review_due > 0 ? due : NULL,
+				  "status", connected ? "provisioning" : "active"))))
+		return rc;
+	if (connected && (rc = gov_outbox_grant_job(g, actor_id, grant_id, sys, now)))
 		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE requests SET state = 'active', grant_id = ?1, updated_at = ?2"
-				" WHERE id = ?3")))
+				"UPDATE requests SET state = CASE WHEN ?4 THEN 'provisioning'"
+				" ELSE 'active' END, grant_id = ?1, updated_at = ?2 WHERE id = ?3")))
 		return rc;
+	sqlite3_bind_int(st, 4, connected);
 	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_text(st, 3, request_id, -1, SQLITE_STATIC);
@@ -525,6 +561,8 @@ static int provision(gh_gov *g, const char *actor_id, const char *request_id, co
 	if (rc != SQLITE_DONE)
 		return gh_store_fail(g->store, "activating a request");
 	gov_sched_poke(g, review_due > 0 && review_due < expires ? review_due : expires);
+	if (connected)
+		return 0;
 	return audit(g, actor_id, "request.active", "request", request_id,
 		     json_pack("{s:s, s:s}", "grant", grant_id, "expires_at", when));
 }
@@ -653,7 +691,7 @@ int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, cons
 				" (SELECT b AS other FROM entitlement_conflicts WHERE a = ?2"
 				"  UNION SELECT a FROM entitlement_conflicts WHERE b = ?2) c"
 				" JOIN grants gr ON gr.subject_id = ?1 AND gr.entitlement_id = c.other"
-				"  AND gr.status = 'active'"
+				"  AND gr.status IN ('active', 'provisioning')"
 				" JOIN entitlements e ON e.id = c.other"
 				" ORDER BY e.name")))
 		return rc;

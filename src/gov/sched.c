@@ -37,7 +37,8 @@ static int expire_grants(gh_gov *g, int64_t now, id_buf *ids, int *n)
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id FROM grants WHERE status = 'active' AND expires_at <= ?1"
+				"SELECT id FROM grants WHERE status IN ('active', 'provisioning')"
+				" AND expires_at <= ?1"
 				" ORDER BY expires_at LIMIT ?2")) ||
 	    (rc = due_ids(g, st, now, ids, n)))
 		return gov_finish(g, rc);
@@ -173,7 +174,8 @@ int64_t gh_gov_sched_next_due(gh_gov *g)
 
 	gh_store_read_begin(g->store);
 	if (gh_store_stmt(&st, g->store,
-			  "SELECT (SELECT min(expires_at) FROM grants WHERE status = 'active'),"
+			  "SELECT (SELECT min(expires_at) FROM grants"
+			  "   WHERE status IN ('active', 'provisioning')),"
 			  " (SELECT min(sla_due_at) FROM requests WHERE state = 'pending_approval'),"
 			  " (SELECT min(review_due_at) FROM grants WHERE review_state = 'pending')") == 0) {
 		if (sqlite3_step(st) == SQLITE_ROW) {
@@ -278,6 +280,9 @@ int gh_gov_sched_start(gh_gov *g, int max_sleep_ms)
 void gh_gov_sched_stop(gh_gov *g)
 {
 	int running;
+
+	/* the workers and scheduled reconciliation stop with the scheduler */
+	gh_gov_workers_stop(g);
 
 	pthread_mutex_lock(&g->sched_lock);
 	running = g->sched_running;

@@ -222,5 +222,85 @@ const gh_migration gh_store_migrations[] = {
 "CREATE INDEX delegations_from ON delegations(from_group_id, expires_at) WHERE revoked_at IS NULL;"
 "CREATE INDEX delegations_to ON delegations(to_group_id);"
 },
+{7, "provisioning: grant states, the outbox, reconciliation findings, connector settings",
+/* SQLite cannot alter a CHECK: the grants table is rebuilt with every column
+ * of migrations 1 and 6, in the same order. */
+"CREATE TABLE grants_new ("
+"  pk INTEGER PRIMARY KEY,"
+"  id TEXT NOT NULL UNIQUE,"
+"  subject_id TEXT NOT NULL REFERENCES identities(id),"
+"  entitlement_id TEXT NOT NULL REFERENCES entitlements(id),"
+"  request_id TEXT NOT NULL REFERENCES requests(id),"
+"  status TEXT NOT NULL CHECK (status IN ('provisioning','active','failed','expired','revoked')),"
+"  granted_at INTEGER NOT NULL,"
+"  expires_at INTEGER NOT NULL,"
+"  revoked_at INTEGER,"
+"  revoked_by TEXT,"
+"  revoke_reason TEXT,"
+"  provisioning_status TEXT NOT NULL DEFAULT 'done'"
+"    CHECK (provisioning_status IN ('done','pending','failed','removing','removed')),"
+"  receipt TEXT,"                                  /* JSON: what the system answered */
+"  break_glass INTEGER NOT NULL DEFAULT 0,"
+"  review_due_at INTEGER,"
+"  review_state TEXT CHECK (review_state IN ('pending','confirmed','revoked','missed')),"
+"  reviewed_by TEXT,"
+"  reviewed_at INTEGER,"
+"  review_comment TEXT"
+");"
+"INSERT INTO grants_new (pk, id, subject_id, entitlement_id, request_id, status, granted_at,"
+"  expires_at, revoked_at, revoked_by, revoke_reason, provisioning_status, receipt, break_glass,"
+"  review_due_at, review_state, reviewed_by, reviewed_at, review_comment)"
+" SELECT pk, id, subject_id, entitlement_id, request_id, status, granted_at, expires_at,"
+"  revoked_at, revoked_by, revoke_reason, provisioning_status, receipt, break_glass,"
+"  review_due_at, review_state, reviewed_by, reviewed_at, review_comment FROM grants;"
+"DROP TABLE grants;"
+"ALTER TABLE grants_new RENAME TO grants;"
+/* a grant still provisioning expires too */
+"CREATE INDEX grants_active_expiry ON grants(expires_at) WHERE status IN ('active','provisioning');"
+"CREATE INDEX grants_subject ON grants(subject_id, entitlement_id, status);"
+"CREATE INDEX grants_review_due ON grants(review_due_at) WHERE review_state = 'pending';"
+"CREATE INDEX grants_review_state ON grants(review_state) WHERE review_state IS NOT NULL;"
+"CREATE INDEX grants_failed ON grants(pk) WHERE status = 'failed';"
+"ALTER TABLE systems ADD COLUMN connector_settings TEXT NOT NULL DEFAULT '{}';"  /* JSON, no secrets */
+/* Jobs written in the same transaction as the grant change; workers run them. */
+"CREATE TABLE outbox ("
+"  pk INTEGER PRIMARY KEY,"
+"  id TEXT NOT NULL UNIQUE,"                       /* job_... */
+"  grant_id TEXT,"                                 /* NULL: removal of shadow access */
+"  system_id TEXT NOT NULL REFERENCES systems(id),"
+"  op TEXT NOT NULL CHECK (op IN ('grant','revoke')),"
+"  account TEXT,"                                  /* NULL: the subject has no account */
+"  target TEXT NOT NULL,"
+"  state TEXT NOT NULL CHECK (state IN ('pending','done','failed','cancelled')),"
+"  attempts INTEGER NOT NULL DEFAULT 0,"
+"  next_at INTEGER NOT NULL,"
+"  lease_until INTEGER,"                           /* a worker holds it until then */
+"  last_error TEXT,"
+"  receipt TEXT,"
+"  created_at INTEGER NOT NULL,"
+"  updated_at INTEGER NOT NULL,"
+"  done_at INTEGER"
+");"
+"CREATE UNIQUE INDEX outbox_grant_op ON outbox(grant_id, op) WHERE grant_id IS NOT NULL;"
+"CREATE INDEX outbox_due ON outbox(next_at) WHERE state = 'pending';"
+"CREATE INDEX outbox_system ON outbox(system_id, state);"
+"CREATE TABLE findings ("
+"  pk INTEGER PRIMARY KEY,"
+"  id TEXT NOT NULL UNIQUE,"                       /* fnd_... */
+"  run_id TEXT NOT NULL,"                          /* rec_... */
+"  system_id TEXT NOT NULL REFERENCES systems(id),"
+"  kind TEXT NOT NULL CHECK (kind IN ('missing','shadow')),"
+"  account TEXT NOT NULL,"
+"  target TEXT NOT NULL,"
+"  grant_id TEXT,"
+"  status TEXT NOT NULL CHECK (status IN ('open','reprovisioning','reprovisioned','revoking',"
+"    'revoked','failed')),"
+"  job_id TEXT,"
+"  created_at INTEGER NOT NULL,"
+"  updated_at INTEGER NOT NULL"
+");"
+"CREATE INDEX findings_system ON findings(system_id, kind, status);"
+"CREATE INDEX findings_job ON findings(job_id) WHERE job_id IS NOT NULL;"
+},
 {0, NULL, NULL}
 };

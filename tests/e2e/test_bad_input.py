@@ -55,7 +55,7 @@ def valid_bodies(w):
         ("POST", "/v1/groups", {"name": "bi-new-grp", "description": "d"}, w.admin, ["name"]),
         ("POST", "/v1/systems",
          {"name": "bi-new-sys", "owner": w.owner["id"], "description": "d",
-          "connector": "manual"}, w.admin, ["name", "owner"]),
+          "connector": "manual", "connector_settings": {}}, w.admin, ["name", "owner"]),
         ("POST", "/v1/entitlements",
          {"system": w.sys["id"], "name": "bi-new-ent", "risk_tier": "low",
           "data_sensitivity": "internal", "environment": "prod",
@@ -374,6 +374,30 @@ def path_and_query_cases(w):
                     fields=["after_seq"]))
     out.append(case("bad grants filter", "GET", "/v1/grants?bogus=1", A, fields=["bogus"]))
     out.append(case("bad requests query", "GET", "/v1/requests?limit=0", A, fields=["limit"]))
+    # issue 5: jobs, findings, reconciliation
+    for q, field in (("state=bogus", "state"), ("system=nosuch", "system"), ("grant=x", "grant"),
+                     ("limit=0", "limit"), ("bogus=1", "bogus"), ("after=job_" + ZERO, "after")):
+        out.append(case("bad jobs query " + q, "GET", "/v1/jobs?" + q, A, fields=[field]))
+    for q, field in (("kind=odd", "kind"), ("status=weird", "status"),
+                     ("system=nosuch", "system"), ("limit=501", "limit"), ("bogus=1", "bogus")):
+        out.append(case("bad findings query " + q, "GET", "/v1/findings?" + q, A,
+                        fields=[field]))
+    out.append(case("404 GET /v1/jobs/job_" + ZERO, "GET", "/v1/jobs/job_" + ZERO, A, 404,
+                    "not_found"))
+    out.append(case("404 POST /v1/jobs/job_%s/retry" % ZERO, "POST",
+                    "/v1/jobs/job_%s/retry" % ZERO, A, 404, "not_found"))
+    out.append(case("404 POST /v1/systems/sys_%s/reconcile" % ZERO, "POST",
+                    "/v1/systems/sys_%s/reconcile" % ZERO, A, 404, "not_found", body={}))
+    for body, fields in (({"revoke_shadow": "yes"}, ["revoke_shadow"]),
+                         ({"revoke_shadow": 1, "x": 1}, ["revoke_shadow", "x"]),
+                         ([], None)):
+        out.append(case("bad reconcile body %s" % json.dumps(body), "POST",
+                        "/v1/systems/%s/reconcile" % w.sys["id"], A, fields=fields or (),
+                        body=body))
+    out.append(case("bad system connector_settings", "PATCH", "/v1/systems/" + w.sys["id"], A,
+                    fields=["connector_settings"], body={"connector_settings": "x"}))
+    out.append(case("bad system connector", "PATCH", "/v1/systems/" + w.sys["id"], A,
+                    fields=["connector"], body={"connector": "nosuch"}))
     return out
 
 

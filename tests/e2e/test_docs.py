@@ -5,6 +5,7 @@ unknown route, and no 5xx) with real ids, and README.md shows the quick start.""
 
 import os
 import re
+import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -57,8 +58,16 @@ def setup(srv, ids):
     dlg = status(srv.post("/v1/delegations", {"from_group": grp["id"], "to_group": cover["id"],
                                               "system": sysm["id"], "expires_in": "1d",
                                               "reason": "docs"}), 201)
+    # a provisioning job (issue 5): a failed shadow-access removal, as the outbox holds it
+    job = "job_" + "d0c5" * 4
+    con = sqlite3.connect(srv.db, timeout=10)
+    con.execute("INSERT INTO outbox(id, system_id, op, account, target, state, attempts,"
+                " next_at, created_at, updated_at) VALUES (?, ?, 'revoke', 'x', 'y', 'failed',"
+                " 8, 0, 0, 0)", (job, sysm["id"]))
+    con.commit()
+    con.close()
     ids.map = {
-        "tokens": tok["id"], "identities": ids.throwaway["id"], "groups": grp["id"],
+        "jobs": job, "tokens": tok["id"], "identities": ids.throwaway["id"], "groups": grp["id"],
         "systems": sysm["id"], "entitlements": low["id"], "requests": pending["id"],
         "grants": ghtest.grant_id_of(granted), "policies": proposed["id"],
         "delegations": dlg["id"],

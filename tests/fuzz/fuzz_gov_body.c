@@ -53,12 +53,19 @@ enum op {
 	OP_DELEGATION_LIST,
 	OP_GRANT_LIST_REVIEW,
 	OP_ENTITLEMENT_LIST_TAG,
+	/* issue 5: the outbox's jobs, reconciliation, findings */
+	OP_JOB_LIST,
+	OP_JOB_RETRY,
+	OP_RECONCILE,
+	OP_FINDING_LIST,
 	OPS
 };
 
 static int is_read(int op)
 {
-	return (op >= OP_IDENTITY_LIST && op <= OP_AUDIT_LIST) || op >= OP_DELEGATION_LIST;
+	return (op >= OP_IDENTITY_LIST && op <= OP_AUDIT_LIST) ||
+	       (op >= OP_DELEGATION_LIST && op <= OP_ENTITLEMENT_LIST_TAG) || op == OP_JOB_LIST ||
+	       op == OP_FINDING_LIST;
 }
 
 static gh_gov *g;
@@ -287,6 +294,16 @@ static int run(json_t **out, int op, const gh_actor *a, const json_t *in)
 		return gh_gov_entitlement_list_tag(out, g, a, &page, q(in, "system"),
 						   q(in, "risk_tier"), q(in, "environment"),
 						   q(in, "requestable"), q(in, "tag"));
+	case OP_JOB_LIST:
+		return gh_gov_job_list(out, g, a, &page, q(in, "state"), q(in, "system"),
+				       q(in, "grant"));
+	case OP_JOB_RETRY:
+		return gh_gov_job_retry(out, g, a, q(in, "job") ? q(in, "job") : "job_nosuch");
+	case OP_RECONCILE:
+		return gh_gov_reconcile(out, g, a, "billing-db", in);
+	case OP_FINDING_LIST:
+		return gh_gov_finding_list(out, g, a, &page, q(in, "system"), q(in, "kind"),
+					   q(in, "status"));
 	default:
 		return gh_gov_audit_list(out, g, a,
 					 json_is_integer(after_seq) ? json_integer_value(after_seq) : 0,
@@ -301,6 +318,10 @@ static int forbidden(int op, const gh_actor *a)
 		return !(a->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM));
 	if (op == OP_TOKEN_CREATE)
 		return !(a->roles & GH_ROLE_ADMIN);
+	if (op == OP_JOB_RETRY || op == OP_RECONCILE)
+		return !(a->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM));
+	if (op == OP_JOB_LIST || op == OP_FINDING_LIST)
+		return !(a->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR));
 	return 0;
 }
 

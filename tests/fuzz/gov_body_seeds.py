@@ -11,7 +11,8 @@ OPS = ['identity_create', 'identity_update', 'identity_suspend', 'identity_activ
        'request_approve', 'request_reject', 'request_cancel', 'grant_revoke', 'token_create',
        'identity_list', 'group_list', 'system_list', 'entitlement_list', 'request_list',
        'grant_list', 'audit_list', 'delegation_create', 'delegation_revoke', 'grant_review',
-       'delegation_list', 'grant_list_review', 'entitlement_list_tag']
+       'delegation_list', 'grant_list_review', 'entitlement_list_tag', 'job_list', 'job_retry',
+       'reconcile', 'finding_list']
 ACTORS = {'admin': 0, 'approver1': 1, 'owner1': 2}
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus', 'gov_body')
 
@@ -91,3 +92,12 @@ w('grant-list-review', 'grant_list_review', {"review_state": "missed"})
 w('entitlement-list-tag', 'entitlement_list_tag', {"tag": "pci"})
 w('request-break-glass', 'request_submit', {"channel": "api", "subject": "etl", "entitlement": "read-only", "justification": "x", "duration": "1h", "break_glass": True, "incident_ref": "INC-9"})
 w('entitlement-update-tags', 'entitlement_update', {"tags": ["pci", "prod", "pci"]})
+w('job-list', 'job_list', {"state": "pending", "system": "billing-db", "limit": 5})
+w('job-list-bad', 'job_list', {"state": "bogus", "system": "nosuch", "grant": "x"})
+w('job-list-as-owner', 'job_list', {}, 'owner1')
+w('job-retry-unknown', 'job_retry', {"job": "job_nosuch"})
+w('job-retry-as-approver', 'job_retry', {"job": "job_x"}, 'approver1')
+w('reconcile-manual', 'reconcile', {"revoke_shadow": True})
+w('reconcile-bad', 'reconcile', {"revoke_shadow": "yes", "x": 1})
+w('finding-list', 'finding_list', {"system": "billing-db", "kind": "shadow", "status": "open"})
+w('finding-list-bad', 'finding_list', {"kind": "odd", "status": "weird", "limit": 0})

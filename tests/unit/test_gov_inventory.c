@@ -857,7 +857,7 @@ static void test_gov_system__create_update_and_owner_rules(void)
 	CHECK(has_field("name"));
 	json_decref(in);
 
-	in = json_pack("{s:s, s:s, s:s}", "name", "other", "owner", svc, "connector", "ldap");
+	in = json_pack("{s:s, s:s, s:s}", "name", "other", "owner", svc, "connector", "nosuch");
 	CHECK_INT(gh_gov_system_create(&out, g, &admin, in), GH_EINVALID);
 	CHECK(has_field("owner") && has_field("connector"));
 	json_decref(in);
