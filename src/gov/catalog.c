@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const connectors[] = {"manual", NULL};
+static const char *const connectors[] = {"manual", "credential", NULL};
 static const char *const risk_tiers[] = {"low", "medium", "high", "critical", NULL};
 static const char *const sensitivities[] = {"public", "internal", "confidential", "restricted",
 					    NULL};
