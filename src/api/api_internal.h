@@ -30,6 +30,8 @@ enum gh_api_body {
 	GH_API_BODY_NONE,        /* a non-empty body is refused */
 	GH_API_BODY_REQUIRED,    /* a JSON document must be sent */
 	GH_API_BODY_OPTIONAL,    /* empty means {} */
+	GH_API_BODY_RAW,         /* left in body_buf/body_len for the handler to parse
+				  * (introspection takes a form or JSON) */
 };
 
 typedef struct gh_api_req gh_api_req;
@@ -182,6 +184,19 @@ int gh_api_handle_job_get(gh_api_req *rq);
 int gh_api_handle_job_retry(gh_api_req *rq);
 int gh_api_handle_system_reconcile(gh_api_req *rq);
 int gh_api_handle_finding_list(gh_api_req *rq);
+/* --- handlers_credentials.c ------------------------------------------- */
+int gh_api_handle_credential_issue(gh_api_req *rq);
+int gh_api_handle_credential_list(gh_api_req *rq);
+int gh_api_handle_credential_get(gh_api_req *rq);
+int gh_api_handle_credential_rotate(gh_api_req *rq);
+int gh_api_handle_credential_revoke(gh_api_req *rq);
+int gh_api_handle_introspect(gh_api_req *rq);
+/* An introspection body (RFC 7662 2.1) of content type ct: a JSON object, or
+ * application/x-www-form-urlencoded pairs (each key once, '+' a space,
+ * percent-escapes, UTF-8 text without control characters) as an object of
+ * strings. 0 with *out (caller's), GH_EINVALID naming the field at fault,
+ * GH_API_EMEDIA for any other type, GH_ETOOLARGE as gh_json_parse. */
+int gh_api_introspect_body(json_t **out, const char *ct, const char *buf, size_t len);
 
 /* --- problem.c ---------------------------------------------------------- */
 /* The HTTP status for a GH_E* (or GH_API_E*) code; 500 for anything else. */

@@ -19,6 +19,8 @@ static const char *const q_delegations[] = {"limit", "after", "from_group", "to_
 					    "status", NULL};
 static const char *const q_jobs[] = {"limit", "after", "state", "system", "grant", NULL};
 static const char *const q_findings[] = {"limit", "after", "system", "kind", "status", NULL};
+static const char *const q_credentials[] = {"limit", "after", "identity", "grant", "status",
+					    NULL};
 static const char *const q_audit_events[] = {"after_seq", "limit", "object_id", NULL};
 static const char *const q_audit_export[] = {"after_seq", NULL};
 
@@ -105,6 +107,16 @@ static const gh_api_route routes[] = {
 	{"POST", "/v1/systems/{ref}/reconcile", IAM, OPTIONAL, NULL,
 	 gh_api_handle_system_reconcile},
 	{"GET", "/v1/findings", AUDITORS, NONE, q_findings, gh_api_handle_finding_list},
+	/* issue 5, NHI credentials: the domain allows the NHI's owner and the roles */
+	{"POST", "/v1/grants/{id}/credentials", GH_API_ANY, OPTIONAL, NULL,
+	 gh_api_handle_credential_issue},
+	{"GET", "/v1/credentials", GH_API_ANY, NONE, q_credentials, gh_api_handle_credential_list},
+	{"GET", "/v1/credentials/{id}", GH_API_ANY, NONE, NULL, gh_api_handle_credential_get},
+	{"POST", "/v1/credentials/{id}/rotate", GH_API_ANY, OPTIONAL, NULL,
+	 gh_api_handle_credential_rotate},
+	{"POST", "/v1/credentials/{id}/revoke", GH_API_ANY, BODY, NULL,
+	 gh_api_handle_credential_revoke},
+	{"POST", "/v1/introspect", GH_API_ANY, GH_API_BODY_RAW, NULL, gh_api_handle_introspect},
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))

@@ -245,7 +245,8 @@ static enum MHD_Result begin(gh_api_req *rq, const char *url)
 			gh_error_field("body", "this route takes no request body");
 			return fail(rq, gh_error_fields_finish());
 		}
-		if (!gh_api_is_json_type(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+		if (route->body != GH_API_BODY_RAW &&
+		    !gh_api_is_json_type(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
 							      MHD_HTTP_HEADER_CONTENT_TYPE)))
 			return fail(rq, gh_error_set(GH_API_EMEDIA,
 						     "the body must be application/json"));
@@ -300,7 +301,9 @@ static enum MHD_Result finish(gh_api_req *rq)
 	if (rq->too_large)
 		return fail(rq, gh_error_set(GH_ETOOLARGE, "the body is over the limit of %zu bytes",
 					     rq->api->max_body));
-	if (rq->body_len > 0) {
+	if (route->body == GH_API_BODY_RAW) {
+		/* the handler parses body_buf; it is freed with the request */
+	} else if (rq->body_len > 0) {
 		if (route->body == GH_API_BODY_NONE) {
 			gh_error_field("body", "this route takes no request body");
 			return fail(rq, gh_error_fields_finish());
@@ -321,8 +324,10 @@ static enum MHD_Result finish(gh_api_req *rq)
 		if (!(rq->body = json_object()))
 			return fail(rq, gh_error_set(GH_ERROR, "out of memory"));
 	}
-	free(rq->body_buf);
-	rq->body_buf = NULL;
+	if (route->body != GH_API_BODY_RAW) {
+		free(rq->body_buf);
+		rq->body_buf = NULL;
+	}
 
 	gh_error_clear();
 	if ((rc = route->handler(rq))) {

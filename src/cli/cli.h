@@ -171,6 +171,11 @@ int gh_cmd_client_is_resource(const char *name);
 /* Prints the usage of a resource (or all of them when NULL). */
 void gh_cmd_client_usage(FILE *f, const char *resource);
 
+/* --- cmd_credentials.c ------------------------------------------------- */
+/* gatehouse introspect KEY ("-" reads it from standard input): POST
+ * /v1/introspect; exit 0 when the key is active, 1 when not. */
+int gh_cmd_introspect(gh_cli *c);
+
 /* --- cmd_policy.c: the Cedar engine from the command line -------------- */
 
 /* gatehouse policy authorize|validate|format|conformance; an exit code. */

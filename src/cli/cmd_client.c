@@ -248,6 +248,21 @@ static const gh_table_col event_cols[] = {
 
 /* --- the actions -------------------------------------------------------- */
 
+/* NHI credentials (issue 5): API keys for grants of credential systems */
+static const gh_cli_field credential_issue[] = {
+	{"expires-in", "expires_in", GH_CLI_DURATION}, {NULL, NULL, 0}};
+static const gh_cli_field credential_rotate[] = {
+	{"overlap", "overlap", GH_CLI_DURATION}, {NULL, NULL, 0}};
+static const gh_cli_field credential_query[] = {
+	{"identity", "identity", GH_CLI_STRING}, {"grant", "grant", GH_CLI_STRING},
+	{"status", "status", GH_CLI_STRING}, {"limit", "limit", GH_CLI_INT},
+	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+static const gh_table_col credential_cols[] = {
+	{"ID", "id", GH_COL_TEXT},           {"STATUS", "status", GH_COL_TEXT},
+	{"IDENTITY", "identity", GH_COL_REF}, {"ENTITLEMENT", "entitlement", GH_COL_REF},
+	{"EXPIRES", "expires_at", GH_COL_TEXT}, {"VALID UNTIL", "valid_until", GH_COL_TEXT},
+	{"LAST USED", "last_used_at", GH_COL_TEXT}, {NULL, NULL, 0}};
+
 static const action actions[] = {
 	{"identities", "list", "GET", "/v1/identities", "", NULL, identity_query, VIEW_LIST,
 	 identity_cols, "[--kind K --status S --owner REF]"},
@@ -372,6 +387,17 @@ static const action actions[] = {
 	 event_cols, "[--after SEQ --limit N --object-id ID]"},
 	{"audit", "export", "GET", "/v1/audit/export", "", NULL, export_query, VIEW_STREAM, NULL,
 	 "[--after SEQ] one JSON event a line"},
+
+	{"credentials", "issue", "POST", "/v1/grants/{}/credentials", "GRANT", credential_issue,
+	 NULL, VIEW_TOKEN, NULL, "[--expires-in D]  (an API key for an NHI's grant, shown once)"},
+	{"credentials", "rotate", "POST", "/v1/credentials/{}/rotate", "ID", credential_rotate,
+	 NULL, VIEW_TOKEN, NULL, "[--overlap D]  (0..24h, default 1h; the new key shown once)"},
+	{"credentials", "revoke", "POST", "/v1/credentials/{}/revoke", "ID", reason, NULL,
+	 VIEW_OBJECT, NULL, "--reason TEXT"},
+	{"credentials", "list", "GET", "/v1/credentials", "", NULL, credential_query, VIEW_LIST,
+	 credential_cols, "[--identity REF --grant ID --status S]"},
+	{"credentials", "get", "GET", "/v1/credentials/{}", "ID", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show one credential (never its key)"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))

@@ -29,6 +29,8 @@ static void usage(FILE *f)
 		"  requests    list|get|submit|approve|reject|cancel|history\n"
 		"  grants      list|get|revoke\n"
 		"  tokens      create|revoke\n"
+		"  credentials issue|rotate|revoke|list|get   (NHI API keys)\n"
+		"  introspect KEY            check an API key (RFC 7662); '-' reads it from stdin\n"
 		"  audit       events|export\n"
 		"\n"
 		"global options:\n"
@@ -129,6 +131,8 @@ int main(int argc, char **argv)
 		return gh_cmd_policy(&c);
 	if (strcmp(cmd, "apply") == 0)
 		return gh_cmd_apply(&c);
+	if (strcmp(cmd, "introspect") == 0)
+		return gh_cmd_introspect(&c);
 	if (gh_cmd_client_is_resource(cmd))
 		return gh_cmd_client(&c);
 	fprintf(stderr, "gatehouse: unknown command '%s'\n", cmd);

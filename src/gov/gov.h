@@ -313,4 +313,40 @@ int gh_gov_policy_simulate(json_t **out, gh_gov *g, const gh_actor *actor, const
 /* The active version with its text, or GH_ENOTFOUND when none is. */
 int gh_gov_policy_active(json_t **out, gh_gov *g, const gh_actor *actor);
 
+/* --- NHI credentials (credentials.c) ------------------------------------ */
+/* API keys issued to an NHI for a grant of a system with the "credential"
+ * connector. Key text "ghk_<16 hex>.<secret>", shown once; only SHA-256 of
+ * the secret is stored. Shape (docs/api.md, Credential): {"id","identity",
+ * "grant","entitlement","system","created_by","created_at","expires_at",
+ * "valid_until","revoked_at","revoked_by","revoke_reason","last_used_at",
+ * "rotated_from","rotated_to","status":"active"|"expiring"|"expired"|"revoked"}.
+ * Writers: the NHI's owner or an admin (revoke also iam); readers: the owner,
+ * admin, iam, auditor (anyone else: GH_ENOTFOUND). All audited, never the key. */
+/* in: {"expires_in"?: duration}. The grant must be active and of a credential
+ * system, its NHI active and unexpired. expires_at = min(now + expires_in,
+ * the grant's expires_at, the NHI's expires_at). out: credential + "key". */
+int gh_gov_credential_issue(json_t **out, gh_gov *g, const gh_actor *actor,
+			    const char *grant_id, const json_t *in);
+/* in: {"overlap"?: duration 0..24h, default 1h}. A new key for the same grant
+ * (same lifetime, capped by the grant); the old one works until now + overlap
+ * (its valid_until). out: the new credential + "key", and "previous". */
+int gh_gov_credential_rotate(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			     const json_t *in);
+/* in: {"reason"}. out: the credential, now revoked. */
+int gh_gov_credential_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			     const json_t *in);
+int gh_gov_credential_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+/* filter: identity (ref), grant (id), status, or NULL. */
+int gh_gov_credential_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+			   const char *identity, const char *grant, const char *status);
+/* RFC 7662 introspection of in {"token": key, "token_type_hint"?} for any
+ * authenticated actor: {"active": false} and nothing else whatever is wrong
+ * with the key (unknown, malformed, revoked, expired, rotated out, its grant
+ * ended, its NHI suspended, decommissioned or expired); otherwise {"active":
+ * true,"sub","username","client_id","scope","token_type":"api_key","iat",
+ * "exp","gatehouse":{"grant","entitlement","system","owner"}}. GH_EINVALID
+ * only for a body without a token. Updates last_used_at at most once a
+ * minute per key. */
+int gh_gov_introspect(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+
 #endif

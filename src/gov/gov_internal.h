@@ -316,5 +316,37 @@ int gov_grant_end_ex(gh_gov *g, const char *actor_id, const char *grant_id, cons
 		     const char *reason, int deprovision);
 /* Stops the scheduled reconciliation (reconcile.c); called by the worker stop. */
 void gov_reconcile_stop(gh_gov *g);
+/* Secret texts (tokens.c), shared by bearer tokens ("gh_", id "tok_...") and
+ * API keys ("ghk_", id "crd_..."): <text_prefix><the id's 16 hex>"."<secret:
+ * 32 bytes from libsodium, base64url without padding>. Only SHA-256(secret)
+ * is ever stored; the text is shown once. */
+#define GOV_SECRET_BYTES 32
+#define GOV_SECRET_HASH_BYTES 32
+#define GOV_SECRET_TEXT_BUF 72     /* the text with its NUL, prefixes up to 8 bytes */
+/* A new id (id_prefix) into id, its text into text and SHA-256(secret) into
+ * hash; the secret itself is wiped. The caller wipes text after showing it. */
+void gov_secret_new(char text[GOV_SECRET_TEXT_BUF], char id[GH_ID_LEN],
+		    unsigned char hash[GOV_SECRET_HASH_BYTES], const char *id_prefix,
+		    const char *text_prefix);
+/* Splits text of that form into the id and the hash of its secret; 0, or -1
+ * when text is not exactly of that form (canonical base64url only). */
+int gov_secret_parse(char id[GH_ID_LEN], unsigned char hash[GOV_SECRET_HASH_BYTES],
+		     const char *text, const char *id_prefix, const char *text_prefix);
+/* 1 when column col of st (NULL: no row) holds exactly hash; compares in
+ * constant time, against a dummy when nothing usable is stored. */
+int gov_secret_matches(sqlite3_stmt *st, int col, const unsigned char hash[GOV_SECRET_HASH_BYTES]);
+/* Runs sql (a string literal "UPDATE ... SET last_used_at = ?1 WHERE id = ?2
+ * ...") as a write of its own; a failure is dropped (bookkeeping only). Call
+ * outside any store section. */
+void gov_secret_touch(gh_gov *g, const char *sql, const char *id, int64_t now);
+
+/* NHI credentials (credentials.c). 1 when ent_id's system has the
+ * "credential" connector (its entitlements go only to NHIs), 0 when not,
+ * <0 on error. Inside a transaction/read section. */
+int gov_credential_entitlement(gh_gov *g, const char *ent_id);
+/* Revokes every credential of grant_id not yet revoked, auditing each
+ * (credential.revoked, "grant <status>"); inside the caller's transaction. */
+int gov_credentials_end_grant(gh_gov *g, const char *actor_id, const char *grant_id,
+			      const char *status);
 
 #endif

@@ -261,6 +261,9 @@ int gov_grant_end_ex(gh_gov *g, const char *actor_id, const char *grant_id, cons
 	sqlite3_reset(st);
 	if (rc)
 		return rc;
+	/* its API keys stop working with it (credentials.c) */
+	if ((rc = gov_credentials_end_grant(g, actor_id, grant_id, status)))
+		return rc;
 
 	if ((rc = gh_store_stmt(&st, g->store,
 				"UPDATE requests SET state = ?1, closed_at = ?2, close_reason = ?3,"

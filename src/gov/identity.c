@@ -802,8 +802,8 @@ static int revoke_grants(gh_gov *g, const gh_actor *actor, const char *id, const
 		return gh_error_set(GH_ERROR, "out of memory");
 	/* collect first: ending a grant writes to the table being read */
 	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id FROM grants WHERE subject_id = ? AND status = 'active'"
-				" ORDER BY pk")))
+				"SELECT id FROM grants WHERE subject_id = ?"
+				" AND status IN ('active', 'provisioning') ORDER BY pk")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW)

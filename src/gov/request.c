@@ -834,6 +834,17 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			gh_error_field("entitlement", "%s is not requestable; only catalog "
 				       "entitlements are requestable", ent.name);
 	}
+	/* a credential system issues API keys, to NHIs only (credentials.c) */
+	if (in.subject && in.entitlement && json_is_string(json_object_get(subj.facts, "kind")) &&
+	    strcmp(json_string_value(json_object_get(subj.facts, "kind")), "human") == 0) {
+		if ((n = gov_credential_entitlement(g, in.ent_id)) < 0) {
+			rc = n;
+			goto cleanup;
+		}
+		if (n)
+			gh_error_field("subject", "%s is a human; %s issues API keys to non-human "
+				       "identities only", subj.name, ent.name);
+	}
 	if ((rc = gh_error_fields_finish()))
 		goto cleanup;
 
@@ -1406,7 +1417,7 @@ static int review_target(gh_gov *g, const char *grant_id, char request_id[GH_ID_
 
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT request_id, break_glass, coalesce(review_state, ''),"
-				" status = 'active' FROM grants WHERE id = ?")))
+				" status IN ('active', 'provisioning') FROM grants WHERE id = ?")))
 		return rc;
 	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);

@@ -2,7 +2,8 @@
  *
  * Token text: "gh_" <16 hex: the id's random part> "." <secret: 32 random bytes,
  * base64url without padding>. Only SHA-256(secret) is stored; the text is shown
- * once, when the token is created. */
+ * once, when the token is created. API keys (credentials.c) use the same
+ * helpers, gov_secret_*, with prefixes of their own. */
 #include "gov/gov_internal.h"
 
 #include <sodium.h>
@@ -12,11 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECRET_BYTES 32
+#define SECRET_BYTES GOV_SECRET_BYTES
 #define SECRET_B64_LEN 43 /* base64url of 32 bytes, no padding */
 #define ID_HEX_LEN 16
-#define TOKEN_LEN (3 + ID_HEX_LEN + 1 + SECRET_B64_LEN)
-#define TOKEN_BUF (TOKEN_LEN + 1)
+#define TOKEN_BUF GOV_SECRET_TEXT_BUF
 /* last_used_at is written at most this often per token, not on every request */
 #define LAST_USED_EVERY 60
 
@@ -38,22 +38,13 @@ static int finish(gh_gov *g, int rc, json_t **out)
 static int token_issue(char text[TOKEN_BUF], char id[GH_ID_LEN], gh_gov *g, const char *actor_id,
 		       const char *identity_id, const char *name, int64_t now, int64_t expires_at)
 {
-	unsigned char secret[SECRET_BYTES], hash[crypto_hash_sha256_BYTES];
-	char b64[sodium_base64_ENCODED_LEN(SECRET_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	unsigned char hash[GOV_SECRET_HASH_BYTES];
 	char when[40];
 	json_t *details = NULL;
 	sqlite3_stmt *st;
 	int rc;
 
-	gh_id_new(id, GH_ID_LEN, "tok");
-	randombytes_buf(secret, sizeof(secret));
-	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	crypto_hash_sha256(hash, secret, sizeof(secret));
-	snprintf(text, TOKEN_BUF, "gh_%s.%s", id + 4, b64);
-	sodium_memzero(secret, sizeof(secret));
-	sodium_memzero(b64, sizeof(b64));
-
+	gov_secret_new(text, id, hash, "tok", "gh_");
 	if ((rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO tokens(id, identity_id, name, secret_hash, created_at,"
 				" expires_at) VALUES (?, ?, ?, ?, ?, ?)")))
@@ -81,6 +72,103 @@ cleanup:
 	if (rc)
 		sodium_memzero(text, TOKEN_BUF);
 	return rc;
+}
+
+/* --- secret texts, shared with credentials.c ---------------------------------- */
+
+void gov_secret_new(char text[GOV_SECRET_TEXT_BUF], char id[GH_ID_LEN],
+		    unsigned char hash[GOV_SECRET_HASH_BYTES], const char *id_prefix,
+		    const char *text_prefix)
+{
+	unsigned char secret[SECRET_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(SECRET_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+
+	gh_id_new(id, GH_ID_LEN, id_prefix);
+	randombytes_buf(secret, sizeof(secret));
+	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	crypto_hash_sha256(hash, secret, sizeof(secret));
+	snprintf(text, GOV_SECRET_TEXT_BUF, "%s%s.%s", text_prefix, id + strlen(id_prefix) + 1, b64);
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(b64, sizeof(b64));
+}
+
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+static int is_b64url(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+int gov_secret_parse(char id[GH_ID_LEN], unsigned char hash[GOV_SECRET_HASH_BYTES],
+		     const char *text, const char *id_prefix, const char *text_prefix)
+{
+	unsigned char secret[SECRET_BYTES];
+	size_t plen = strlen(text_prefix), len, want = plen + ID_HEX_LEN + 1 + SECRET_B64_LEN;
+	size_t bin_len = 0;
+	const char *end = NULL;
+	int rc;
+
+	if (!text || want >= GOV_SECRET_TEXT_BUF)
+		return -1;
+	len = strnlen(text, want + 1);
+	if (len != want || strncmp(text, text_prefix, plen) != 0 || text[plen + ID_HEX_LEN] != '.')
+		return -1;
+	for (size_t i = plen; i < plen + ID_HEX_LEN; i++)
+		if (!is_hex(text[i]))
+			return -1;
+	for (size_t i = plen + ID_HEX_LEN + 1; i < want; i++)
+		if (!is_b64url(text[i]))
+			return -1;
+	rc = sodium_base642bin(secret, SECRET_BYTES, text + plen + ID_HEX_LEN + 1, SECRET_B64_LEN,
+			       NULL, &bin_len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (rc == 0 && bin_len == SECRET_BYTES && end == text + want) {
+		crypto_hash_sha256(hash, secret, sizeof(secret));
+		snprintf(id, GH_ID_LEN, "%s_%.*s", id_prefix, ID_HEX_LEN, text + plen);
+	} else {
+		rc = -1;
+	}
+	sodium_memzero(secret, sizeof(secret));
+	return rc ? -1 : 0;
+}
+
+int gov_secret_matches(sqlite3_stmt *st, int col, const unsigned char hash[GOV_SECRET_HASH_BYTES])
+{
+	/* compared against when nothing usable is stored, so every path compares */
+	static const unsigned char dummy[GOV_SECRET_HASH_BYTES];
+	unsigned char stored[GOV_SECRET_HASH_BYTES];
+	int usable = st && sqlite3_column_bytes(st, col) == (int)sizeof(stored);
+	int match;
+
+	memcpy(stored, usable ? sqlite3_column_blob(st, col) : dummy, sizeof(stored));
+	match = sodium_memcmp(stored, hash, sizeof(stored)) == 0;
+	sodium_memzero(stored, sizeof(stored));
+	return usable && match;
+}
+
+void gov_secret_touch(gh_gov *g, const char *sql, const char *id, int64_t now)
+{
+	sqlite3_stmt *st;
+	int w;
+
+	if (gh_store_begin(g->store) == 0) {
+		w = gh_store_stmt(&st, g->store, sql);
+		if (!w) {
+			sqlite3_bind_int64(st, 1, now);
+			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+			w = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+			sqlite3_reset(st);
+		}
+		if (w)
+			gh_store_rollback(g->store);
+		else
+			gh_store_commit(g->store);
+	}
+	gh_error_clear();
 }
 
 /* --- bootstrap --------------------------------------------------------------- */
@@ -286,42 +374,6 @@ int gh_gov_token_revoke(gh_gov *g, const gh_actor *actor, const char *token_id)
 
 /* --- authenticate ------------------------------------------------------------ */
 
-static int is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-static int is_b64url(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_';
-}
-
-/* Splits token text into the token id and the secret's bytes; 0 or -1. */
-static int token_parse(char id[GH_ID_LEN], unsigned char secret[SECRET_BYTES], const char *text)
-{
-	size_t len, bin_len = 0;
-	const char *end = NULL;
-
-	if (!text)
-		return -1;
-	len = strnlen(text, TOKEN_LEN + 1);
-	if (len != TOKEN_LEN || strncmp(text, "gh_", 3) != 0 || text[3 + ID_HEX_LEN] != '.')
-		return -1;
-	for (size_t i = 3; i < 3 + ID_HEX_LEN; i++)
-		if (!is_hex(text[i]))
-			return -1;
-	for (size_t i = 4 + ID_HEX_LEN; i < TOKEN_LEN; i++)
-		if (!is_b64url(text[i]))
-			return -1;
-	if (sodium_base642bin(secret, SECRET_BYTES, text + 4 + ID_HEX_LEN, SECRET_B64_LEN, NULL,
-			      &bin_len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    bin_len != SECRET_BYTES || end != text + TOKEN_LEN)
-		return -1;
-	snprintf(id, GH_ID_LEN, "tok_%.*s", ID_HEX_LEN, text + 3);
-	return 0;
-}
-
 /* A direct-mapped cache of tokens that authenticated recently, so the hot
  * path needs no database read. An entry holds only what the database holds
  * (the secret's hash, never the secret) and is trusted while its generation
@@ -386,23 +438,7 @@ static size_t auth_slot(const char *id)
 /* Writes last_used_at as a write of its own; a lost update costs nothing. */
 static void record_use(gh_gov *g, const char *id, int64_t now)
 {
-	sqlite3_stmt *st;
-	int w;
-
-	if (gh_store_begin(g->store) == 0) {
-		w = gh_store_stmt(&st, g->store, "UPDATE tokens SET last_used_at = ? WHERE id = ?");
-		if (!w) {
-			sqlite3_bind_int64(st, 1, now);
-			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-			w = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-			sqlite3_reset(st);
-		}
-		if (w)
-			gh_store_rollback(g->store);
-		else
-			gh_store_commit(g->store);
-	}
-	gh_error_clear();
+	gov_secret_touch(g, "UPDATE tokens SET last_used_at = ? WHERE id = ?", id, now);
 }
 
 /* 1 when the cache vouches for (id, hash) now and *out is filled. */
@@ -459,7 +495,7 @@ int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token)
 {
 	/* compared against when the id is unknown, so both paths hash and compare */
 	static const unsigned char dummy[crypto_hash_sha256_BYTES];
-	unsigned char secret[SECRET_BYTES], hash[crypto_hash_sha256_BYTES];
+	unsigned char hash[crypto_hash_sha256_BYTES];
 	unsigned char stored[crypto_hash_sha256_BYTES];
 	char id[GH_ID_LEN];
 	const char *why = NULL;
@@ -472,10 +508,8 @@ int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token)
 
 	memset(out, 0, sizeof(*out));
 	gh_error_clear();
-	if (token_parse(id, secret, token) != 0)
+	if (gov_secret_parse(id, hash, token, "tok", "gh_") != 0)
 		return gh_error_set(GH_EUNAUTH, "malformed token");
-	crypto_hash_sha256(hash, secret, sizeof(secret));
-	sodium_memzero(secret, sizeof(secret));
 	if (auth_cached(out, g, id, hash, now)) {
 		sodium_memzero(hash, sizeof(hash));
 		return 0;

@@ -302,5 +302,27 @@ const gh_migration gh_store_migrations[] = {
 "CREATE INDEX findings_system ON findings(system_id, kind, status);"
 "CREATE INDEX findings_job ON findings(job_id) WHERE job_id IS NOT NULL;"
 },
+{8, "NHI credentials: API keys issued for grants, stored only as hashes",
+"CREATE TABLE credentials ("
+"  pk INTEGER PRIMARY KEY,"
+"  id TEXT NOT NULL UNIQUE,"                       /* crd_...: the public part of the key */
+"  grant_id TEXT NOT NULL REFERENCES grants(id),"
+"  identity_id TEXT NOT NULL REFERENCES identities(id),"
+"  entitlement_id TEXT NOT NULL REFERENCES entitlements(id),"
+"  secret_hash BLOB NOT NULL,"                     /* SHA-256 of the secret part */
+"  created_by TEXT NOT NULL,"
+"  created_at INTEGER NOT NULL,"
+"  expires_at INTEGER NOT NULL,"                   /* never after the grant's */
+"  valid_until INTEGER,"                           /* set by rotation: the end of the overlap */
+"  rotated_from TEXT,"
+"  rotated_to TEXT,"
+"  revoked_at INTEGER,"
+"  revoked_by TEXT,"
+"  revoke_reason TEXT,"
+"  last_used_at INTEGER"
+");"
+"CREATE INDEX credentials_grant ON credentials(grant_id) WHERE revoked_at IS NULL;"
+"CREATE INDEX credentials_identity ON credentials(identity_id);"
+},
 {0, NULL, NULL}
 };

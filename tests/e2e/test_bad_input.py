@@ -41,6 +41,13 @@ def setup(srv, w):
     w.dlg = status(srv.post("/v1/delegations", {
         "from_group": w.grp["id"], "to_group": w.cover["id"], "system": w.sys["id"],
         "expires_in": "1d", "reason": "cover"}), 201, "a delegation")
+    # issue 5: an API key of a credential system's grant
+    w.ksys = srv.system("bi-keys", w.owner["id"], connector="credential")
+    w.kent = srv.entitlement(w.ksys["id"], "key", "low", "8h", w.grp["id"])
+    k = srv.request(w.nhi["id"], w.kent["id"])
+    eq(k["state"], "active", "a credential grant")
+    w.kgrant = ghtest.grant_id_of(k)
+    w.cred = status(srv.post("/v1/grants/%s/credentials" % w.kgrant, {}), 201, "a key")["id"]
 
 
 def valid_bodies(w):
@@ -97,10 +104,14 @@ def valid_bodies(w):
          ["reason"]),
         ("POST", "/v1/grants/%s/review" % w.grant, {"outcome": "confirm", "comment": "c"},
          w.appr_tok, ["outcome", "comment"]),
+        # issue 5: NHI credentials
+        ("POST", "/v1/grants/%s/credentials" % w.kgrant, {"expires_in": "1h"}, w.admin, []),
+        ("POST", "/v1/credentials/%s/rotate" % w.cred, {"overlap": "1h"}, w.admin, []),
+        ("POST", "/v1/credentials/%s/revoke" % w.cred, {"reason": "r"}, w.admin, ["reason"]),
     ]
 
 
-DURATION_FIELDS = {"max_duration", "duration", "expires_in"}
+DURATION_FIELDS = {"max_duration", "duration", "expires_in", "overlap"}
 
 
 def wrong_type(field, value):
@@ -209,7 +220,46 @@ def body_cases(w):
                                           "tag": "x", "expires_in": "91d", "reason": "r"}),
         case("POST grants review: unknown outcome", "POST", "/v1/grants/%s/review" % w.grant,
              w.appr_tok, fields=["outcome"], body={"outcome": "maybe", "comment": "c"}),
+        case("POST credentials rotate: overlap over 24h", "POST",
+             "/v1/credentials/%s/rotate" % w.cred, w.admin, fields=["overlap"],
+             body={"overlap": "25h"}),
+        case("POST credentials rotate: negative overlap", "POST",
+             "/v1/credentials/%s/rotate" % w.cred, w.admin, fields=["overlap"],
+             body={"overlap": -1}),
     ]
+    # introspection takes a form or JSON: RFC 7662 fields, each once
+    form = "application/x-www-form-urlencoded"
+    for what, kw, fields, st, code in (
+            ("JSON {}", {"body": {}}, ["token"], 400, "invalid"),
+            ("JSON token a number", {"body": {"token": 5}}, ["token"], 400, "invalid"),
+            ("JSON token empty", {"body": {"token": ""}}, ["token"], 400, "invalid"),
+            ("JSON unknown field", {"body": {"token": "x", "bogus": 1}}, ["bogus"], 400,
+             "invalid"),
+            ("JSON hint not a string", {"body": {"token": "x", "token_type_hint": 1}},
+             ["token_type_hint"], 400, "invalid"),
+            ("JSON array", {"raw": b"[]"}, ["body"], 400, "invalid"),
+            ("malformed JSON", {"raw": b'{"token":'}, ["body"], 400, "invalid"),
+            ("form empty", {"raw": b"", "content_type": form}, ["token"], 400, "invalid"),
+            ("form token twice", {"raw": b"token=a&token=b", "content_type": form},
+             ["token"], 400, "invalid"),
+            ("form bad escape", {"raw": b"token=%zz", "content_type": form}, ["token"], 400,
+             "invalid"),
+            ("form NUL", {"raw": b"token=a%00b", "content_type": form}, ["token"], 400,
+             "invalid"),
+            ("form not UTF-8", {"raw": b"token=%ff%fe", "content_type": form}, ["token"], 400,
+             "invalid"),
+            ("form unknown field", {"raw": b"token=x&client_secret=y", "content_type": form},
+             ["client_secret"], 400, "invalid"),
+            ("form latin1 charset", {"raw": b"token=x", "content_type": form +
+                                     "; charset=latin1"}, [], 415, "unsupported_media_type"),
+            ("text/plain", {"raw": b"token=x", "content_type": "text/plain"}, [], 415,
+             "unsupported_media_type"),
+            ("oversized form", {"raw": b"token=" + b"a" * (70 * 1024), "content_type": form},
+             [], 413, "too_large")):
+        out.append(case("POST introspect: " + what, "POST", "/v1/introspect", w.admin, st, code,
+                        fields=fields, **kw))
+    out.append(case("POST introspect: no token", "POST", "/v1/introspect", None, 401,
+                    "unauthenticated", raw=b"token=x", content_type=form))
     return out
 
 
@@ -287,6 +337,8 @@ def value_cases(w):
     add("requests", req, "requester", "idn_" + ZERO, "unknown id")
     add("requests", req, "emergency", "yes", "not a boolean")
     add("requests", req, "justification", "", "empty")
+    add("requests", dict(req, entitlement=w.kent["id"]), "subject", w.other["id"],
+        "a human for an API key")
     add("tokens", tok, "identity", "idn_" + ZERO, "unknown id")
     add("tokens", tok, "expires_in", "forever", "not a duration")
     add("groups", {"name": "g"}, "name", "Not Valid", "not a name")
@@ -348,6 +400,9 @@ def path_and_query_cases(w):
             ("POST", "/v1/groups/grp_%s/members" % ZERO, {"identity": w.other["id"]}),
             ("DELETE", "/v1/groups/%s/members/idn_%s" % (w.grp["id"], ZERO), None),
             ("DELETE", "/v1/tokens/tok_" + ZERO, None),
+            ("POST", "/v1/grants/grt_%s/credentials" % ZERO, {}),
+            ("POST", "/v1/credentials/crd_%s/rotate" % ZERO, {}),
+            ("POST", "/v1/credentials/crd_%s/revoke" % ZERO, {"reason": "x"}),
             ("DELETE", "/v1/tokens/" + ZERO, None)):
         out.append(case("404 %s %s" % (method, path[:60]), method, path, A, 404, "not_found",
                         body=body))
@@ -373,6 +428,10 @@ def path_and_query_cases(w):
     out.append(case("bad export query", "GET", "/v1/audit/export?after_seq=x", A,
                     fields=["after_seq"]))
     out.append(case("bad grants filter", "GET", "/v1/grants?bogus=1", A, fields=["bogus"]))
+    out.append(case("bad credentials filter", "GET", "/v1/credentials?status=bogus&bogus=1", A,
+                    fields=["bogus"]))
+    out.append(case("bad credentials status", "GET", "/v1/credentials?status=bogus", A,
+                    fields=["status"]))
     out.append(case("bad requests query", "GET", "/v1/requests?limit=0", A, fields=["limit"]))
     # issue 5: jobs, findings, reconciliation
     for q, field in (("state=bogus", "state"), ("system=nosuch", "system"), ("grant=x", "grant"),

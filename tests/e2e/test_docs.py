@@ -66,11 +66,16 @@ def setup(srv, ids):
                 " 8, 0, 0, 0)", (job, sysm["id"]))
     con.commit()
     con.close()
+    # issue 5: a credential system's grant and its key
+    ksys = srv.system("docs-keys", owner["id"], connector="credential")
+    kent = srv.entitlement(ksys["id"], "key", "low", "1h", grp["id"])
+    kgrant = ghtest.grant_id_of(srv.request(bot["id"], kent["id"]))
+    ids.cred = status(srv.post("/v1/grants/%s/credentials" % kgrant, {}), 201)
     ids.map = {
         "jobs": job, "tokens": tok["id"], "identities": ids.throwaway["id"], "groups": grp["id"],
         "systems": sysm["id"], "entitlements": low["id"], "requests": pending["id"],
         "grants": ghtest.grant_id_of(granted), "policies": proposed["id"],
-        "delegations": dlg["id"],
+        "delegations": dlg["id"], "credentials": ids.cred["id"],
     }
     ids.low, ids.owner = low, owner
 
@@ -104,6 +109,8 @@ def bodies(ids):
                                       "tag": "docs", "expires_in": "1h", "reason": "docs"},
         ("POST", "/v1/delegations/{id}/revoke"): {"reason": "docs"},
         ("POST", "/v1/policies"): {"text": "permit(principal, action, resource);"},
+        ("POST", "/v1/credentials/{id}/revoke"): {"reason": "docs"},
+        ("POST", "/v1/introspect"): {"token": ids.cred["key"]},
     }
 
 
