@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "connect/connect.h"
+#include "connect_fixture.h"
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -178,14 +179,6 @@ static const gh_conn_job grant_job = {
 	"billing-hooks", "ent_00000000000000d4", "deploy", "idn_00000000000000e5",
 	"ci-bot", "ci-bot", "team:deployers", 1893456000, 1};
 
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* The job's error must never carry the secret. */
 static void check_quiet(void)
 {
@@ -345,7 +338,7 @@ static void test_connect_webhook_apply__hang_times_out(void)
 	rx_reset(HANG, SECRET);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK_INT(gh_connector_webhook.apply(s, &grant_job, &receipt), GH_ERROR);
-	took = seconds_since(&t0);
+	took = cx_seconds_since(&t0);
 	CHECK(took >= 0.9 && took < 3.0);
 	CHECK(receipt == NULL);
 	check_quiet();
@@ -372,7 +365,7 @@ static void test_connect_webhook_apply__closed_port_is_an_error(void)
 	s = json_pack("{s:s, s:s}", "url", url, "secret_ref", "env:GH_TEST_HOOK_SECRET");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK_INT(gh_connector_webhook.apply(s, &grant_job, &receipt), GH_ERROR);
-	CHECK(seconds_since(&t0) < 6.0);
+	CHECK(cx_seconds_since(&t0) < 6.0);
 	CHECK(strstr(gh_error_last()->message, "127.0.0.1") != NULL);
 	check_quiet();
 	json_decref(s);
@@ -395,25 +388,6 @@ static void test_connect_webhook_apply__secret_missing_or_settings_bad(void)
 	json_decref(bad);
 }
 
-/* 1 when the last error names field. */
-static int names(const char *field)
-{
-	size_t i;
-	json_t *f;
-
-	json_array_foreach(gh_error_last()->fields, i, f)
-		if (strcmp(json_string_value(json_object_get(f, "field")), field) == 0)
-			return 1;
-	return 0;
-}
-
-/* Fields accumulate per thread until cleared: each check starts clean. */
-static int check_settings(const json_t *s)
-{
-	gh_error_clear();
-	return gh_connector_check("webhook", s);
-}
-
 static void test_connect_webhook_check__fields_named(void)
 {
 	static const char *const bad_urls[] = {"ftp://example.org/", "http://", "not a url",
@@ -423,35 +397,35 @@ static void test_connect_webhook_check__fields_named(void)
 
 	s = json_pack("{s:s, s:s, s:s}", "url", "https://hooks.example.org/gh", "secret_ref",
 		      "file:/run/secrets/hook", "timeout", "60s");
-	CHECK_INT(check_settings(s), 0);
+	CHECK_INT(cx_check("webhook", s), 0);
 	json_decref(s);
 	s = json_pack("{s:s, s:s, s:i}", "url", "http://10.0.0.1:8080", "secret_ref", "env:K",
 		      "timeout", 1);
-	CHECK_INT(check_settings(s), 0);
+	CHECK_INT(cx_check("webhook", s), 0);
 	json_decref(s);
-	CHECK_INT(check_settings(NULL), GH_EINVALID);
-	CHECK(names("connector_settings.url") && names("connector_settings.secret_ref"));
+	CHECK_INT(cx_check("webhook", NULL), GH_EINVALID);
+	CHECK(cx_names("connector_settings.url") && cx_names("connector_settings.secret_ref"));
 	for (int i = 0; bad_urls[i]; i++) {
 		s = json_pack("{s:s, s:s}", "url", bad_urls[i], "secret_ref", "env:K");
-		CHECK_INT(check_settings(s), GH_EINVALID);
-		CHECK(names("connector_settings.url"));
+		CHECK_INT(cx_check("webhook", s), GH_EINVALID);
+		CHECK(cx_names("connector_settings.url"));
 		json_decref(s);
 	}
 	s = json_pack("{s:s, s:s, s:s}", "url", "https://h/", "secret_ref", "whsec-inline",
 		      "timeout", "2m");
-	CHECK_INT(check_settings(s), GH_EINVALID);
-	CHECK(names("connector_settings.secret_ref") && names("connector_settings.timeout"));
-	CHECK(!names("connector_settings.url"));
+	CHECK_INT(cx_check("webhook", s), GH_EINVALID);
+	CHECK(cx_names("connector_settings.secret_ref") && cx_names("connector_settings.timeout"));
+	CHECK(!cx_names("connector_settings.url"));
 	CHECK(strstr(gh_error_last()->message, "whsec-inline") == NULL);
 	json_decref(s);
 	s = json_pack("{s:s, s:s, s:i}", "url", "https://h/", "secret_ref", "env:K", "timeout", 0);
-	CHECK_INT(check_settings(s), GH_EINVALID);
-	CHECK(names("connector_settings.timeout"));
+	CHECK_INT(cx_check("webhook", s), GH_EINVALID);
+	CHECK(cx_names("connector_settings.timeout"));
 	json_decref(s);
 	s = json_pack("{s:s, s:s, s:s}", "url", "https://h/", "secret_ref", "env:K", "secret",
 		      "whsec-inline");
-	CHECK_INT(check_settings(s), GH_EINVALID);
-	CHECK(names("connector_settings"));
+	CHECK_INT(cx_check("webhook", s), GH_EINVALID);
+	CHECK(cx_names("connector_settings"));
 	json_decref(s);
 	gh_error_clear();
 }
