@@ -79,6 +79,24 @@ void gh_conn_access_free(gh_conn_access *a, size_t n);
  * value. */
 int gh_secret_resolve(char **out, const char *ref);
 void gh_secret_free(char *secret);
+/* 1 when ref is a well-formed reference ("env:" and a variable name, or
+ * "file:" and an absolute path), else 0; sets no error. */
+int gh_secret_ref_valid(const char *ref);
+
+/* Helpers for the kinds' check() and apply() (src/connect/job.c). */
+/* The job as sent downstream (webhook body, exec stdin): {"event","job",
+ * "grant","system":{"id","name"},"entitlement":{"id","name"},"target",
+ * "subject":{"id","name"},"account","expires_at","attempt"}; NULL on OOM. */
+json_t *gh_conn_job_json(const gh_conn_job *job);
+/* Settings key as a duration (string "10s" or whole seconds) in min..max
+ * seconds, def when absent; a field error "connector_settings.<key>" and -1
+ * when wrong. */
+int gh_conn_setting_duration(const json_t *settings, const char *key, int64_t min,
+			     int64_t max, int64_t def, int64_t *out);
+/* Settings key as a secret reference (gh_secret_ref_valid); a field error
+ * when wrong, or absent and required. *out borrowed (NULL when absent). */
+int gh_conn_setting_secret_ref(const json_t *settings, const char *key, int required,
+			       const char **out);
 
 /* The kinds (one file each). */
 extern const gh_connector_kind gh_connector_manual;
