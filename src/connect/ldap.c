@@ -105,7 +105,8 @@ static int shape_parse(shape *out, const char *tmpl, const char **why)
 			struct berval *v = &out->dn[i][j]->la_value;
 			char *p;
 
-			if (out->dn[i][j]->la_flags & LDAP_AVA_BINARY)
+			if ((out->dn[i][j]->la_flags & LDAP_AVA_BINARY) || !v->bv_val ||
+			    v->bv_len < strlen(SENTINEL))
 				continue;
 			for (p = v->bv_val; p + strlen(SENTINEL) <= v->bv_val + v->bv_len; p++)
 				if (memcmp(p, SENTINEL, strlen(SENTINEL)) == 0)
