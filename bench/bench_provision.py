@@ -18,8 +18,8 @@ connected system:
    end.
 
 The peer measured in the same run is PostgreSQL itself: N GRANT and N
-REVOKE statements from one psql session (what the connector must at least
-pay). Prints key=value lines; not a test."""
+REVOKE statements from one psql session, each its own transaction (what the
+connector must at least pay). Prints key=value lines; not a test."""
 
 import argparse
 import json
@@ -77,15 +77,22 @@ def main():
         sh(PG, "psql", pgdir, "CREATE ROLE bench_ro NOLOGIN; CREATE ROLE peer_ro NOLOGIN;"
                               " DO $$ BEGIN FOR i IN 1..%d LOOP EXECUTE format("
                               "'CREATE ROLE svc%%s LOGIN', i); END LOOP; END $$" % n)
-        # the peer: the same statements from one session, each its own commit
-        stmts = "".join("GRANT peer_ro TO svc%d;" % i for i in range(1, n + 1))
-        t0 = time.monotonic()
-        sh(PG, "psql", pgdir, stmts)
-        peer_grant = time.monotonic() - t0
-        stmts = "".join("REVOKE peer_ro FROM svc%d;" % i for i in range(1, n + 1))
-        t0 = time.monotonic()
-        sh(PG, "psql", pgdir, stmts)
-        peer_revoke = time.monotonic() - t0
+        # the peer: the same statements from one psql session reading a file,
+        # so each statement is its own transaction and commit, as the connector's
+        bindir = sh("pg_config", "--bindir").strip()
+        port = open(os.path.join(pgdir, "port")).read().strip()
+
+        def peer(sql):
+            path = os.path.join(tmp, "peer.sql")
+            with open(path, "w") as f:
+                f.write(sql)
+            t0 = time.monotonic()
+            sh(os.path.join(bindir, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", pgdir,
+               "-p", port, "-U", "postgres", "-d", "postgres", "-f", path)
+            return time.monotonic() - t0
+        peer_grant = peer("".join("GRANT peer_ro TO svc%d;\n" % i for i in range(1, n + 1)))
+        peer_revoke = peer("".join("REVOKE peer_ro FROM svc%d;\n" % i
+                                   for i in range(1, n + 1)))
 
         srv = ghtest.Server(args.bin, name="bench", serve_args=["--workers",
                                                                  str(args.workers)],

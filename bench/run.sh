@@ -2,7 +2,8 @@
 # Builds (release) and runs every benchmark on fresh databases; prints the
 # results. Not a test: nothing here passes or fails on timing.
 #   bench/run.sh [BUILD]            BUILD defaults to build/
-#   BENCH_ONLY=audit|expiry|lifecycle|policy|cerbos|decision  run one of them
+#   BENCH_ONLY=audit|expiry|lifecycle|policy|cerbos|decision|provision  run one of them
+#   BENCH_PROVISION (1000), BENCH_WORKERS (2)  the provisioning part (a real PostgreSQL)
 #   BENCH_DECISIONS (20000), BENCH_IDENTITIES (10000)  the decision part
 #   BENCH_POLICY_SECONDS (4), BENCH_POLICY_WASM=full,slice  the policy part (needs node + npm)
 #   BENCH_CERBOS_SECONDS (5), BENCH_CERBOS_CLIENTS (1,4), BENCH_CERBOS_BATCH (50; 0 = none),
@@ -171,6 +172,12 @@ if [ "$ONLY" = all ] || [ "$ONLY" = decision ]; then
   echo "## decision: facts from SQLite + the installed decider (${BENCH_IDENTITIES:-10000} identities, 1,000 Cedar policies, ${BENCH_DECISIONS:-20000} decisions after a warm-up)"
   "$BUILD/bench_decision" -n "${BENCH_IDENTITIES:-10000}" -c "${BENCH_DECISIONS:-20000}" -d "$TMP/decision.db" || status=1
   rm -f "$TMP"/decision.db*
+fi
+if [ "$ONLY" = all ] || [ "$ONLY" = provision ]; then
+  # a real server with workers and a real PostgreSQL (fsync on), both on loopback
+  echo "## provision: ${BENCH_PROVISION:-1000} grants on PostgreSQL, then all expiring at the same second"
+  python3 bench/bench_provision.py --bin "$BUILD/gatehouse" -n "${BENCH_PROVISION:-1000}" \
+    --workers "${BENCH_WORKERS:-2}" || status=1
 fi
 if [ "$ONLY" = cerbos ]; then
   PSECS=${BENCH_POLICY_SECONDS:-4}
