@@ -233,7 +233,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-TOKEN_RE = re.compile(r"(gh_[^\s\"'`,;]+)")
+TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_])(gh_[0-9a-f]{16}\.[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])")
 
 
 def find_token(text):
