@@ -162,6 +162,10 @@ int gh_cmd_audit_verify(gh_cli *c);
 /* gatehouse --db PATH jobs run-once [--max N]: runs the due provisioning jobs
  * in process (cmd_local.c). */
 int gh_cmd_jobs_run_once(gh_cli *c);
+/* gatehouse audit export: JSON lines or CEF to stdout, a file or syslog,
+ * resumable with --state (cmd_export.c). */
+int gh_cmd_audit_export(gh_cli *c);
+void gh_cmd_export_usage(FILE *f);
 int gh_cmd_demo(gh_cli *c);
 /* A resource subcommand (identities, groups, ... audit events/export);
  * returns an exit code. GH_EXIT_USAGE with a message for unknown ones. */

@@ -386,7 +386,7 @@ static const action actions[] = {
 	{"audit", "events", "GET", "/v1/audit/events", "", NULL, audit_query, VIEW_EVENTS,
 	 event_cols, "[--after SEQ --limit N --object-id ID]"},
 	{"audit", "export", "GET", "/v1/audit/export", "", NULL, export_query, VIEW_STREAM, NULL,
-	 "[--after SEQ] one JSON event a line"},
+	 "[--format json|cef --output FILE|syslog --state FILE --follow] (see --help)"},
 
 	{"credentials", "issue", "POST", "/v1/grants/{}/credentials", "GRANT", credential_issue,
 	 NULL, VIEW_TOKEN, NULL, "[--expires-in D]  (an API key for an NHI's grant, shown once)"},
@@ -783,6 +783,8 @@ int gh_cmd_client(gh_cli *c)
 
 	if (c->npos >= 2 && strcmp(c->pos[0], "jobs") == 0 && strcmp(c->pos[1], "run-once") == 0)
 		return gh_cmd_jobs_run_once(c);
+	if (c->npos >= 2 && strcmp(c->pos[0], "audit") == 0 && strcmp(c->pos[1], "export") == 0)
+		return gh_cmd_audit_export(c);
 	/* "gatehouse reconcile SYSTEM": the action is implied */
 	if (c->npos >= 2 && strcmp(c->pos[0], "reconcile") == 0 &&
 	    strcmp(c->pos[1], "run") != 0) {
