@@ -222,7 +222,7 @@ def body(t, binary):
         kills = 0
         for _ in range(30):
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            time.sleep(0.02 + 0.01 * kills)
+            time.sleep(0.005 + 0.005 * kills)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
