@@ -574,6 +574,13 @@ int gh_cmd_audit_export(gh_cli *c)
 		rc = GH_EXIT_FAIL;
 		goto cleanup;
 	}
+	/* a first run records where it starts before it writes: a crash in its
+	 * first batch is then cut back like any other */
+	if (x.state_path && !have_state && save_state(&x)) {
+		gh_cli_error(NULL);
+		rc = GH_EXIT_FAIL;
+		goto cleanup;
+	}
 
 	/* SIGINT/SIGTERM end the export after the batch in flight */
 	stop_requested = 0;
