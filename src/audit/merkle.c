@@ -309,46 +309,64 @@ int gh_merkle_verify_consistency(int64_t old_size, int64_t new_size, const gh_me
 
 /* ---- the store ---- */
 
-/* The subtree of 2^level leaves from index << level, hashed from its leaves. */
-static int small_subtree(gh_merkle_hash out, gh_store *s, int level, int64_t index)
-{
+/* The leaf hashes of one aligned block of 2^MIN_LEVEL leaves: a proof's
+ * leaf and its siblings below MIN_LEVEL all lie in one, read at once. */
+typedef struct leaf_block {
+	gh_store *s;
+	int64_t block;           /* -1: nothing read yet */
+	int count;               /* leaves of the block that exist */
 	gh_merkle_hash h[1 << MIN_LEVEL];
-	int64_t want = (int64_t)1 << level, got = 0;
+} leaf_block;
+
+static int block_load(leaf_block *b, int64_t block)
+{
 	sqlite3_stmt *st;
 	int rc, step;
 
-	if ((rc = gh_store_stmt(&st, s, "SELECT leaf_hash FROM audit_events WHERE seq >= ? AND seq < ?"
-					" ORDER BY seq")))
+	b->block = -1;
+	b->count = 0;
+	if ((rc = gh_store_stmt(&st, b->s, "SELECT leaf_hash FROM audit_events WHERE seq >= ?"
+					   " AND seq < ? ORDER BY seq")))
 		return rc;
-	sqlite3_bind_int64(st, 1, (index << level) + 1);
-	sqlite3_bind_int64(st, 2, ((index + 1) << level) + 1);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && got < want) {
-		if (sqlite3_column_bytes(st, 0) != GH_MERKLE_HASH_LEN)
-			break;
-		memcpy(h[got++], sqlite3_column_blob(st, 0), GH_MERKLE_HASH_LEN);
-	}
+	sqlite3_bind_int64(st, 1, (block << MIN_LEVEL) + 1);
+	sqlite3_bind_int64(st, 2, ((block + 1) << MIN_LEVEL) + 1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && b->count < (1 << MIN_LEVEL) &&
+	       sqlite3_column_bytes(st, 0) == GH_MERKLE_HASH_LEN)
+		memcpy(b->h[b->count++], sqlite3_column_blob(st, 0), GH_MERKLE_HASH_LEN);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = gh_store_fail(s, "reading the Merkle tree");
-	else if (got != want)
-		rc = gh_error_set(GH_ERROR, "the Merkle tree has no node at level %d, index %lld",
-				  level, (long long)index);
+		rc = gh_store_fail(b->s, "reading the Merkle tree");
 	sqlite3_reset(st);
-	for (int64_t n = want; !rc && n > 1; n /= 2)
-		for (int64_t i = 0; i < n / 2; i++)
-			gh_merkle_node_hash(h[i], h[2 * i], h[2 * i + 1]);
 	if (!rc)
-		memcpy(out, h[0], GH_MERKLE_HASH_LEN);
+		b->block = block;
 	return rc;
 }
 
-static int store_get(gh_merkle_hash out, int level, int64_t index, void *ctx)
+/* The subtree of 2^level leaves (level < MIN_LEVEL) from index << level,
+ * hashed from its leaves. */
+static int small_subtree(gh_merkle_hash out, leaf_block *b, int level, int64_t index)
 {
-	gh_store *s = ctx;
+	gh_merkle_hash h[1 << MIN_LEVEL];
+	int64_t first = index << level, block = first >> MIN_LEVEL;
+	int n = 1 << level, off = (int)(first - (block << MIN_LEVEL)), rc;
+
+	if (b->block != block && (rc = block_load(b, block)))
+		return rc;
+	if (off + n > b->count)
+		return gh_error_set(GH_ERROR, "the Merkle tree has no node at level %d, index %lld",
+				    level, (long long)index);
+	memcpy(h, b->h[off], (size_t)n * sizeof(*h));
+	for (; n > 1; n /= 2)
+		for (int i = 0; i < n / 2; i++)
+			gh_merkle_node_hash(h[i], h[2 * i], h[2 * i + 1]);
+	memcpy(out, h[0], GH_MERKLE_HASH_LEN);
+	return 0;
+}
+
+static int node_get(gh_merkle_hash out, gh_store *s, int level, int64_t index)
+{
 	sqlite3_stmt *st;
 	int rc;
 
-	if (level > 0 && level < MIN_LEVEL)
-		return small_subtree(out, s, level, index);
 	if (level == 0) {
 		if ((rc = gh_store_stmt(&st, s, "SELECT leaf_hash FROM audit_events WHERE seq = ?")))
 			return rc;
@@ -371,6 +389,30 @@ static int store_get(gh_merkle_hash out, int level, int64_t index, void *ctx)
 	}
 	sqlite3_reset(st);
 	return rc;
+}
+
+static int store_get(gh_merkle_hash out, int level, int64_t index, void *ctx)
+{
+	leaf_block b = {ctx, -1, 0, {{0}}};
+
+	if (level > 0 && level < MIN_LEVEL)
+		return small_subtree(out, &b, level, index);
+	return node_get(out, ctx, level, index);
+}
+
+/* The node source for one proof: leaves and small subtrees from one block read. */
+static int block_get(gh_merkle_hash out, int level, int64_t index, void *ctx)
+{
+	leaf_block *b = ctx;
+
+	if (level == 0 && b->block == index >> MIN_LEVEL &&
+	    (int)(index - (b->block << MIN_LEVEL)) < b->count) {
+		memcpy(out, b->h[index - (b->block << MIN_LEVEL)], GH_MERKLE_HASH_LEN);
+		return 0;
+	}
+	if (level < MIN_LEVEL)
+		return small_subtree(out, b, level, index);
+	return node_get(out, b->s, level, index);
 }
 
 int gh_merkle_size(int64_t *out, gh_store *s)
@@ -432,6 +474,7 @@ int gh_merkle_leaf(gh_merkle_hash out, gh_store *s, int64_t index)
 
 int gh_merkle_inclusion(gh_merkle_hash **out, size_t *n, gh_store *s, int64_t index, int64_t size)
 {
+	leaf_block b = {s, -1, 0, {{0}}};
 	int rc;
 
 	*out = NULL;
@@ -442,12 +485,13 @@ int gh_merkle_inclusion(gh_merkle_hash **out, size_t *n, gh_store *s, int64_t in
 		gh_error_field("index", "must be below the tree size %lld", (long long)size);
 		return gh_error_fields_finish();
 	}
-	return gh_merkle_inclusion_with(out, n, store_get, s, index, size);
+	return gh_merkle_inclusion_with(out, n, block_get, &b, index, size);
 }
 
 int gh_merkle_consistency(gh_merkle_hash **out, size_t *n, gh_store *s, int64_t old_size,
 			  int64_t new_size)
 {
+	leaf_block b = {s, -1, 0, {{0}}};
 	int rc;
 
 	*out = NULL;
@@ -458,7 +502,7 @@ int gh_merkle_consistency(gh_merkle_hash **out, size_t *n, gh_store *s, int64_t 
 		gh_error_field("old_size", "must be between 1 and the new size %lld", (long long)new_size);
 		return gh_error_fields_finish();
 	}
-	return gh_merkle_consistency_with(out, n, store_get, s, old_size, new_size);
+	return gh_merkle_consistency_with(out, n, block_get, &b, old_size, new_size);
 }
 
 /* ---- appending ---- */
