@@ -101,6 +101,19 @@ void gh_audit_hashes(unsigned char chain[GH_AUDIT_HASH_LEN], unsigned char leaf[
 		free(buf);
 }
 
+void gh_audit_row_hashes(unsigned char chain[GH_AUDIT_HASH_LEN],
+			 unsigned char leaf[GH_AUDIT_HASH_LEN],
+			 const unsigned char prev[GH_AUDIT_HASH_LEN], sqlite3_stmt *row)
+{
+	gh_audit_hashes(chain, leaf, prev, sqlite3_column_int64(row, 0), sqlite3_column_int64(row, 1),
+			(const char *)sqlite3_column_text(row, 2),
+			(const char *)sqlite3_column_text(row, 3),
+			(const char *)sqlite3_column_text(row, 4),
+			(const char *)sqlite3_column_text(row, 5),
+			(const char *)sqlite3_column_text(row, 6),
+			(size_t)sqlite3_column_bytes(row, 6));
+}
+
 void gh_audit_hash(unsigned char out[GH_AUDIT_HASH_LEN], const unsigned char prev[GH_AUDIT_HASH_LEN],
 		   int64_t seq, int64_t ts, const char *actor, const char *action,
 		   const char *object_type, const char *object_id, const char *details,
@@ -275,13 +288,7 @@ static void *verify_range(void *arg)
 			job->reason = "prev_hash does not match the previous event's hash";
 			goto cleanup;
 		}
-		gh_audit_hash(hash, prev, seq, sqlite3_column_int64(st, 1),
-			      (const char *)sqlite3_column_text(st, 2),
-			      (const char *)sqlite3_column_text(st, 3),
-			      (const char *)sqlite3_column_text(st, 4),
-			      (const char *)sqlite3_column_text(st, 5),
-			      (const char *)sqlite3_column_text(st, 6),
-			      (size_t)sqlite3_column_bytes(st, 6));
+		gh_audit_row_hashes(hash, NULL, prev, st);
 		if (!stored_ok || memcmp(stored, hash, GH_AUDIT_HASH_LEN) != 0) {
 			job->bad_seq = seq;
 			job->reason = "event content does not match its hash";

@@ -35,6 +35,12 @@ void gh_audit_hashes(unsigned char chain[GH_AUDIT_HASH_LEN], unsigned char leaf[
 		     const char *actor, const char *action, const char *object_type,
 		     const char *object_id, const char *details, size_t details_len);
 
+/* gh_audit_hashes over a row whose columns 0-6 are seq, ts, actor, action,
+ * object_type, object_id, details. */
+void gh_audit_row_hashes(unsigned char chain[GH_AUDIT_HASH_LEN],
+			 unsigned char leaf[GH_AUDIT_HASH_LEN],
+			 const unsigned char prev[GH_AUDIT_HASH_LEN], sqlite3_stmt *row);
+
 /* Parallel verification (audit.c, used by merkle.c too): workers for n
  * items (one per core, at most max, at least min_each items each), and fn
  * run over n jobs laid out size bytes apart, job 0 on the calling thread. */

@@ -649,13 +649,7 @@ static void sql_backfill(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		gh_merkle_hash leaf;
 		int64_t seq = sqlite3_column_int64(sel, 0);
 
-		gh_merkle_leaf_hash(leaf, seq, sqlite3_column_int64(sel, 1),
-				    (const char *)sqlite3_column_text(sel, 2),
-				    (const char *)sqlite3_column_text(sel, 3),
-				    (const char *)sqlite3_column_text(sel, 4),
-				    (const char *)sqlite3_column_text(sel, 5),
-				    (const char *)sqlite3_column_text(sel, 6),
-				    (size_t)sqlite3_column_bytes(sel, 6));
+		gh_audit_row_hashes(NULL, leaf, NULL, sel);
 		sqlite3_bind_blob(upd, 1, leaf, GH_MERKLE_HASH_LEN, SQLITE_STATIC);
 		sqlite3_bind_int64(upd, 2, seq);
 		if (sqlite3_step(upd) != SQLITE_DONE)
@@ -778,13 +772,7 @@ static void *verify_leaves(void *arg)
 			goto cleanup;
 		}
 		expect++;
-		gh_merkle_leaf_hash(leaf, seq, sqlite3_column_int64(st, 1),
-				    (const char *)sqlite3_column_text(st, 2),
-				    (const char *)sqlite3_column_text(st, 3),
-				    (const char *)sqlite3_column_text(st, 4),
-				    (const char *)sqlite3_column_text(st, 5),
-				    (const char *)sqlite3_column_text(st, 6),
-				    (size_t)sqlite3_column_bytes(st, 6));
+		gh_audit_row_hashes(NULL, leaf, NULL, st);
 		if (sqlite3_column_bytes(st, 7) != GH_MERKLE_HASH_LEN ||
 		    memcmp(sqlite3_column_blob(st, 7), leaf, GH_MERKLE_HASH_LEN) != 0) {
 			job_bad(j, seq - 1, "leaf %lld does not match event %lld", (long long)(seq - 1),

@@ -382,14 +382,14 @@ static gh_merkle_hash *event_leaves(gh_store *s, int64_t *n)
 				cap = cap ? 2 * cap : 64;
 				out = realloc(out, (size_t)cap * sizeof(*out));
 			}
+			const char *d = (const char *)sqlite3_column_text(st, 6);
+
 			gh_merkle_leaf_hash(out[*n], sqlite3_column_int64(st, 0),
 					    sqlite3_column_int64(st, 1),
 					    (const char *)sqlite3_column_text(st, 2),
 					    (const char *)sqlite3_column_text(st, 3),
 					    (const char *)sqlite3_column_text(st, 4),
-					    (const char *)sqlite3_column_text(st, 5),
-					    (const char *)sqlite3_column_text(st, 6),
-					    (size_t)sqlite3_column_bytes(st, 6));
+					    (const char *)sqlite3_column_text(st, 5), d, strlen(d));
 			(*n)++;
 		}
 	}
