@@ -3,6 +3,7 @@
 #include "audit/audit.h"
 #include "audit/sha256.h"
 #include "common/error.h"
+#include "common/util.h"
 
 #include <stdarg.h>
 #include <sodium.h>
@@ -199,13 +200,7 @@ int gh_merkle_consistency_with(gh_merkle_hash **out, size_t *n, gh_merkle_get_fn
 
 static char *hex(char out[2 * GH_MERKLE_HASH_LEN + 1], const unsigned char *h)
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < GH_MERKLE_HASH_LEN; i++) {
-		out[2 * i] = digits[h[i] >> 4];
-		out[2 * i + 1] = digits[h[i] & 15];
-	}
-	out[2 * GH_MERKLE_HASH_LEN] = 0;
+	gh_hex(out, h, GH_MERKLE_HASH_LEN);
 	return out;
 }
 
