@@ -2,7 +2,8 @@
 # Builds (release) and runs every benchmark on fresh databases; prints the
 # results. Not a test: nothing here passes or fails on timing.
 #   bench/run.sh [BUILD]            BUILD defaults to build/
-#   BENCH_ONLY=audit|expiry|lifecycle|policy|cerbos|decision|provision  run one of them
+#   BENCH_ONLY=audit|merkle|expiry|lifecycle|policy|cerbos|decision|provision  run one of them
+#   BENCH_MERKLE_BIG (10000000), BENCH_MERKLE_PROOFS (10000)  the merkle part's proof log
 #   BENCH_PROVISION (1000), BENCH_WORKERS (2)  the provisioning part (a real PostgreSQL)
 #   BENCH_DECISIONS (20000), BENCH_IDENTITIES (10000)  the decision part
 #   BENCH_POLICY_SECONDS (4), BENCH_POLICY_WASM=full,slice  the policy part (needs node + npm)
@@ -88,7 +89,7 @@ cerbos_part() {
   SERVER_PID=
 }
 
-if [ "$ONLY" != policy ] && [ "$ONLY" != cerbos ] && [ "$ONLY" != decision ]; then
+if [ "$ONLY" != policy ] && [ "$ONLY" != cerbos ] && [ "$ONLY" != decision ] && [ "$ONLY" != merkle ]; then
 echo "## floor: bare SQLite durable commits on this disk (the peer for every write below)"
 "$BUILD/bench_sqlite_floor" "$TMP/floor.db" 3 || status=1
 fi
@@ -105,6 +106,12 @@ if [ "$ONLY" = all ] || [ "$ONLY" = audit ]; then
     [ $rc -eq 0 ] || { status=1; head -n 3 "$TMP/verify.err"; }
   done
   rm -f "$TMP"/audit.db*
+fi
+
+if [ "$ONLY" = all ] || [ "$ONLY" = merkle ]; then
+  echo "## merkle: append with the tree ($EVENTS events; peer: the bare chain), verify, proofs at ${BENCH_MERKLE_BIG:-10000000}"
+  "$BUILD/bench_merkle" -n "$EVENTS" -N "${BENCH_MERKLE_BIG:-10000000}" -p "${BENCH_MERKLE_PROOFS:-10000}" -d "$TMP" || status=1
+  rm -f "$TMP"/bench-merkle*.db* "$TMP"/bench-chain.db*
 fi
 
 if [ "$ONLY" = all ] || [ "$ONLY" = expiry ]; then

@@ -198,6 +198,11 @@ int gh_api_handle_introspect(gh_api_req *rq);
  * GH_API_EMEDIA for any other type, GH_ETOOLARGE as gh_json_parse. */
 int gh_api_introspect_body(json_t **out, const char *ct, const char *buf, size_t len);
 
+/* --- handlers_audit_proofs.c ------------------------------------------- */
+int gh_api_handle_audit_tree(gh_api_req *rq);
+int gh_api_handle_audit_inclusion(gh_api_req *rq);
+int gh_api_handle_audit_consistency(gh_api_req *rq);
+
 /* --- problem.c ---------------------------------------------------------- */
 /* The HTTP status for a GH_E* (or GH_API_E*) code; 500 for anything else. */
 unsigned gh_api_status(int code);

@@ -23,6 +23,9 @@ static const char *const q_credentials[] = {"limit", "after", "identity", "grant
 					    NULL};
 static const char *const q_audit_events[] = {"after_seq", "limit", "object_id", NULL};
 static const char *const q_audit_export[] = {"after_seq", NULL};
+static const char *const q_audit_tree[] = {"size", NULL};
+static const char *const q_audit_inclusion[] = {"seq", "size", NULL};
+static const char *const q_audit_consistency[] = {"old", "new", NULL};
 
 #define IAM (GH_ROLE_ADMIN | GH_ROLE_IAM)
 #define APPROVERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER)
@@ -90,6 +93,12 @@ static const gh_api_route routes[] = {
 	{"POST", "/v1/policies/simulate", AUDITORS, BODY, NULL, gh_api_handle_policy_simulate},
 	{"GET", "/v1/audit/events", AUDITORS, NONE, q_audit_events, gh_api_handle_audit_events},
 	{"GET", "/v1/audit/export", AUDITORS, NONE, q_audit_export, gh_api_handle_audit_export},
+	/* issue 6: the Merkle tree over the audit events and its proofs */
+	{"GET", "/v1/audit/tree", AUDITORS, NONE, q_audit_tree, gh_api_handle_audit_tree},
+	{"GET", "/v1/audit/proofs/inclusion", AUDITORS, NONE, q_audit_inclusion,
+	 gh_api_handle_audit_inclusion},
+	{"GET", "/v1/audit/proofs/consistency", AUDITORS, NONE, q_audit_consistency,
+	 gh_api_handle_audit_consistency},
 	/* issue 4, workflow: delegations, break-glass reviews, evidence */
 	{"GET", "/v1/delegations", DLG_READERS, NONE, q_delegations,
 	 gh_api_handle_delegation_list},

@@ -1,5 +1,7 @@
 /* audit.c - appending to and verifying the hash-chained audit log. */
 #include "audit/audit.h"
+#include "audit/merkle.h"
+#include "audit/sha256.h"
 #include "common/error.h"
 #include "common/jsonv.h"
 #include "common/util.h"
@@ -26,10 +28,11 @@ static void update_lp(crypto_hash_sha256_state *st, const char *s, size_t len)
 	crypto_hash_sha256_update(st, (const unsigned char *)s, len);
 }
 
-void gh_audit_hash(unsigned char out[GH_AUDIT_HASH_LEN], const unsigned char prev[GH_AUDIT_HASH_LEN],
-		   int64_t seq, int64_t ts, const char *actor, const char *action,
-		   const char *object_type, const char *object_id, const char *details,
-		   size_t details_len)
+/* The streaming form, for an event too large for one buffer when memory is short. */
+static void hash_stream(unsigned char out[GH_AUDIT_HASH_LEN], const unsigned char *prefix,
+			size_t prefix_len, int64_t seq, int64_t ts, const char *actor,
+			const char *action, const char *object_type, const char *object_id,
+			const char *details, size_t details_len)
 {
 	crypto_hash_sha256_state st;
 	unsigned char nums[16];
@@ -37,7 +40,7 @@ void gh_audit_hash(unsigned char out[GH_AUDIT_HASH_LEN], const unsigned char pre
 	put_u64(nums, (uint64_t)seq);
 	put_u64(nums + 8, (uint64_t)ts);
 	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, prev, GH_AUDIT_HASH_LEN);
+	crypto_hash_sha256_update(&st, prefix, prefix_len);
 	crypto_hash_sha256_update(&st, nums, sizeof(nums));
 	update_lp(&st, actor, strlen(actor));
 	update_lp(&st, action, strlen(action));
@@ -45,6 +48,79 @@ void gh_audit_hash(unsigned char out[GH_AUDIT_HASH_LEN], const unsigned char pre
 	update_lp(&st, object_id, strlen(object_id));
 	update_lp(&st, details, details_len);
 	crypto_hash_sha256_final(&st, out);
+}
+
+static unsigned char *put_lp(unsigned char *p, const char *s, size_t len)
+{
+	p[0] = (unsigned char)(len >> 24);
+	p[1] = (unsigned char)(len >> 16);
+	p[2] = (unsigned char)(len >> 8);
+	p[3] = (unsigned char)len;
+	memcpy(p + 4, s, len);
+	return p + 4 + len;
+}
+
+void gh_audit_hashes(unsigned char chain[GH_AUDIT_HASH_LEN], unsigned char leaf[GH_AUDIT_HASH_LEN],
+		     const unsigned char prev[GH_AUDIT_HASH_LEN], int64_t seq, int64_t ts,
+		     const char *actor, const char *action, const char *object_type,
+		     const char *object_id, const char *details, size_t details_len)
+{
+	static const unsigned char zero = 0x00;
+	size_t la = strlen(actor), lc = strlen(action), lt = strlen(object_type),
+	       li = strlen(object_id);
+	size_t len = GH_AUDIT_HASH_LEN + 16 + 20 + la + lc + lt + li + details_len;
+	unsigned char stack[1024], *buf = len <= sizeof(stack) ? stack : malloc(len), *p;
+
+	if (!buf) {
+		if (chain)
+			hash_stream(chain, prev, GH_AUDIT_HASH_LEN, seq, ts, actor, action,
+				    object_type, object_id, details, details_len);
+		if (leaf)
+			hash_stream(leaf, &zero, 1, seq, ts, actor, action, object_type, object_id,
+				    details, details_len);
+		return;
+	}
+	/* the encoding once, after a slot for the previous hash or the 0x00 */
+	p = buf + GH_AUDIT_HASH_LEN;
+	put_u64(p, (uint64_t)seq);
+	put_u64(p + 8, (uint64_t)ts);
+	p = put_lp(p + 16, actor, la);
+	p = put_lp(p, action, lc);
+	p = put_lp(p, object_type, lt);
+	p = put_lp(p, object_id, li);
+	put_lp(p, details, details_len);
+	if (chain) {
+		memcpy(buf, prev, GH_AUDIT_HASH_LEN);
+		gh_sha256(chain, buf, len);
+	}
+	if (leaf) {
+		buf[GH_AUDIT_HASH_LEN - 1] = 0x00;
+		gh_sha256(leaf, buf + GH_AUDIT_HASH_LEN - 1, len - GH_AUDIT_HASH_LEN + 1);
+	}
+	if (buf != stack)
+		free(buf);
+}
+
+void gh_audit_row_hashes(unsigned char chain[GH_AUDIT_HASH_LEN],
+			 unsigned char leaf[GH_AUDIT_HASH_LEN],
+			 const unsigned char prev[GH_AUDIT_HASH_LEN], sqlite3_stmt *row)
+{
+	gh_audit_hashes(chain, leaf, prev, sqlite3_column_int64(row, 0), sqlite3_column_int64(row, 1),
+			(const char *)sqlite3_column_text(row, 2),
+			(const char *)sqlite3_column_text(row, 3),
+			(const char *)sqlite3_column_text(row, 4),
+			(const char *)sqlite3_column_text(row, 5),
+			(const char *)sqlite3_column_text(row, 6),
+			(size_t)sqlite3_column_bytes(row, 6));
+}
+
+void gh_audit_hash(unsigned char out[GH_AUDIT_HASH_LEN], const unsigned char prev[GH_AUDIT_HASH_LEN],
+		   int64_t seq, int64_t ts, const char *actor, const char *action,
+		   const char *object_type, const char *object_id, const char *details,
+		   size_t details_len)
+{
+	gh_audit_hashes(out, NULL, prev, seq, ts, actor, action, object_type, object_id, details,
+			details_len);
 }
 
 /* Writes the head row once per operation, just before it is released. */
@@ -88,6 +164,8 @@ static int load_head(gh_store *s, gh_store_head *h)
 		rc = gh_store_fail(s, "reading the audit head");
 	}
 	sqlite3_reset(st);
+	if (!rc)
+		rc = gh_merkle_load_frontier(s, h);
 	h->valid = rc == 0;
 	return rc;
 }
@@ -97,6 +175,7 @@ int gh_audit_append(int64_t *out_seq, gh_store *s, const char *actor, const char
 {
 	gh_store_head *h = gh_store_audit_head(s);
 	unsigned char hash[GH_AUDIT_HASH_LEN];
+	gh_merkle_hash leaf;
 	sqlite3_stmt *st;
 	int64_t seq, ts = gh_now_us();
 	char *text = NULL;
@@ -108,10 +187,12 @@ int gh_audit_append(int64_t *out_seq, gh_store *s, const char *actor, const char
 	text = details ? gh_json_canonical(details) : strdup("{}");
 	if (!text)
 		return gh_error_set(GH_ERROR, "out of memory encoding an audit event");
-	gh_audit_hash(hash, h->hash, seq, ts, actor, action, object_type, object_id, text, strlen(text));
+	gh_audit_hashes(hash, leaf, h->hash, seq, ts, actor, action, object_type, object_id, text,
+			strlen(text));
 
 	rc = gh_store_stmt(&st, s, "INSERT INTO audit_events(seq, ts, actor, action, object_type,"
-				   " object_id, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)");
+				   " object_id, details, prev_hash, hash, leaf_hash)"
+				   " VALUES (?,?,?,?,?,?,?,?,?,?)");
 	if (rc)
 		goto cleanup;
 	sqlite3_bind_int64(st, 1, seq);
@@ -123,6 +204,7 @@ int gh_audit_append(int64_t *out_seq, gh_store *s, const char *actor, const char
 	sqlite3_bind_text(st, 7, text, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 8, h->hash, GH_AUDIT_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 9, hash, GH_AUDIT_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 10, leaf, GH_MERKLE_HASH_LEN, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = gh_store_fail(s, "appending an audit event");
 		sqlite3_reset(st);
@@ -132,6 +214,11 @@ int gh_audit_append(int64_t *out_seq, gh_store *s, const char *actor, const char
 	h->seq = seq;
 	memcpy(h->hash, hash, GH_AUDIT_HASH_LEN);
 	h->dirty = 1;
+	/* the tree grows in the same transaction; a failure rolls both back */
+	if ((rc = gh_merkle_append(s, h, leaf))) {
+		h->valid = 0;
+		goto cleanup;
+	}
 	/* the head row is written once, when the operation is released */
 	gh_store_before_release(s, write_head, NULL);
 	if (out_seq)
@@ -201,13 +288,7 @@ static void *verify_range(void *arg)
 			job->reason = "prev_hash does not match the previous event's hash";
 			goto cleanup;
 		}
-		gh_audit_hash(hash, prev, seq, sqlite3_column_int64(st, 1),
-			      (const char *)sqlite3_column_text(st, 2),
-			      (const char *)sqlite3_column_text(st, 3),
-			      (const char *)sqlite3_column_text(st, 4),
-			      (const char *)sqlite3_column_text(st, 5),
-			      (const char *)sqlite3_column_text(st, 6),
-			      (size_t)sqlite3_column_bytes(st, 6));
+		gh_audit_row_hashes(hash, NULL, prev, st);
 		if (!stored_ok || memcmp(stored, hash, GH_AUDIT_HASH_LEN) != 0) {
 			job->bad_seq = seq;
 			job->reason = "event content does not match its hash";
@@ -271,16 +352,56 @@ static int read_bounds(gh_store *s, int64_t *head, unsigned char head_hash[GH_AU
 	return rc;
 }
 
+int gh_audit_workers(int64_t n, int max, int64_t min_each)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int workers = (int)(cores > 0 ? cores : 1);
+
+	if (workers > max)
+		workers = max;
+	if (n / min_each + 1 < workers)
+		workers = (int)(n / min_each + 1);
+	return workers;
+}
+
+void gh_audit_run_jobs(void *(*fn)(void *), void *jobs, size_t size, int n)
+{
+	enum { MAX_THREADS = 64 };
+	pthread_t threads[MAX_THREADS];
+	int started[MAX_THREADS] = {0};
+	char *job = jobs;
+
+	for (int i = 1; i < n && i < MAX_THREADS; i++)
+		started[i] = pthread_create(&threads[i], NULL, fn, job + size * (size_t)i) == 0;
+	if (n > 0)
+		fn(job);
+	for (int i = 1; i < n; i++) {
+		if (i < MAX_THREADS && started[i])
+			pthread_join(threads[i], NULL);
+		else
+			fn(job + size * (size_t)i);   /* no thread: run it here */
+	}
+}
+
+/* The chain holds; now the Merkle tree over the same events. */
+static int verify_tree(gh_audit_report *out, gh_store *s)
+{
+	char why[256];
+	int64_t leaves;
+	int rc = gh_merkle_verify_all(&leaves, s, why, sizeof(why));
+
+	if (rc == GH_EINVALID)
+		return bad(out, leaves + 1, why);
+	return rc;
+}
+
 int gh_audit_verify(gh_audit_report *out, gh_store *s)
 {
 	enum { MAX_WORKERS = 8, MIN_PER_WORKER = 20000 };
 	unsigned char head_hash[GH_AUDIT_HASH_LEN];
 	range_job jobs[MAX_WORKERS];
-	pthread_t threads[MAX_WORKERS];
-	int started[MAX_WORKERS] = {0};
 	int64_t head, max_seq, n;
 	int have_head, rc, workers;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	const char *path = sqlite3_db_filename(gh_store_db(s), "main");
 
 	memset(out, 0, sizeof(*out));
@@ -299,26 +420,14 @@ int gh_audit_verify(gh_audit_report *out, gh_store *s)
 
 	/* Rows up to the head never change, so ranges can be checked in
 	 * parallel, each on its own read-only connection. */
-	workers = (int)(cores > 0 ? cores : 1);
-	if (workers > MAX_WORKERS)
-		workers = MAX_WORKERS;
-	if (n / MIN_PER_WORKER + 1 < workers)
-		workers = (int)(n / MIN_PER_WORKER + 1);
+	workers = gh_audit_workers(n, MAX_WORKERS, MIN_PER_WORKER);
 	memset(jobs, 0, sizeof(jobs));
 	for (int i = 0; i < workers; i++) {
 		jobs[i].path = path;
 		jobs[i].lo = 1 + n * i / workers;
 		jobs[i].hi = n * (i + 1) / workers;
 	}
-	for (int i = 1; i < workers; i++)
-		started[i] = pthread_create(&threads[i], NULL, verify_range, &jobs[i]) == 0;
-	verify_range(&jobs[0]);
-	for (int i = 1; i < workers; i++) {
-		if (started[i])
-			pthread_join(threads[i], NULL);
-		else
-			verify_range(&jobs[i]);
-	}
+	gh_audit_run_jobs(verify_range, jobs, sizeof(jobs[0]), workers);
 	for (int i = 0; i < workers; i++) {
 		if (jobs[i].failed)
 			return gh_error_set(GH_ERROR, "%s", jobs[i].reason_buf);
@@ -332,7 +441,7 @@ int gh_audit_verify(gh_audit_report *out, gh_store *s)
 		return bad(out, n, "the last event does not match the recorded head");
 	if (max_seq > n)
 		return bad(out, n + 1, "events exist past the recorded head");
-	return 0;
+	return verify_tree(out, s);
 }
 
 json_t *gh_audit_event_json(sqlite3_stmt *row)

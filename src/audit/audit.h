@@ -27,6 +27,26 @@ void gh_audit_hash(unsigned char out[GH_AUDIT_HASH_LEN], const unsigned char pre
 		   const char *object_type, const char *object_id, const char *details,
 		   size_t details_len);
 
+/* Both hashes of one event from one encoding: the chain hash after prev
+ * (chain may be NULL) and the Merkle leaf hash, SHA-256(0x00 || encoding)
+ * (merkle.h; leaf may be NULL). */
+void gh_audit_hashes(unsigned char chain[GH_AUDIT_HASH_LEN], unsigned char leaf[GH_AUDIT_HASH_LEN],
+		     const unsigned char prev[GH_AUDIT_HASH_LEN], int64_t seq, int64_t ts,
+		     const char *actor, const char *action, const char *object_type,
+		     const char *object_id, const char *details, size_t details_len);
+
+/* gh_audit_hashes over a row whose columns 0-6 are seq, ts, actor, action,
+ * object_type, object_id, details. */
+void gh_audit_row_hashes(unsigned char chain[GH_AUDIT_HASH_LEN],
+			 unsigned char leaf[GH_AUDIT_HASH_LEN],
+			 const unsigned char prev[GH_AUDIT_HASH_LEN], sqlite3_stmt *row);
+
+/* Parallel verification (audit.c, used by merkle.c too): workers for n
+ * items (one per core, at most max, at least min_each items each), and fn
+ * run over n jobs laid out size bytes apart, job 0 on the calling thread. */
+int gh_audit_workers(int64_t n, int max, int64_t min_each);
+void gh_audit_run_jobs(void *(*fn)(void *), void *jobs, size_t size, int n);
+
 typedef struct gh_audit_report {
 	int64_t events;     /* events read */
 	int64_t bad_seq;    /* first bad sequence number, 0 when intact */

@@ -61,7 +61,29 @@ int gh_merkle_verify_consistency(int64_t old_size, int64_t new_size, const gh_me
 
 /* Recomputes every leaf hash from the stored events and every stored node,
  * and the root, in parallel ranges; 0 when all agree, GH_EINVALID naming the
- * first leaf/node that does not (used by `audit verify`). */
+ * first leaf/node that does not (used by `audit verify`). *out_leaves is the
+ * number of leaves checked, or on GH_EINVALID the index of the first leaf
+ * under what is wrong; why says what. */
 int gh_merkle_verify_all(int64_t *out_leaves, gh_store *s, char *why, size_t whylen);
+
+/* Internal to the audit module and the store (additive to the contract). */
+/* Loads h->frontier for a tree of h->seq leaves (audit.c, with the head). */
+int gh_merkle_load_frontier(gh_store *s, gh_store_head *h);
+/* Adds leaf index h->seq - 1 (already stored with the event): writes the
+ * subtrees it completes and moves the frontier. O(log n), no reads. */
+int gh_merkle_append(gh_store *s, gh_store_head *h, const gh_merkle_hash leaf);
+/* Registers gh_merkle_backfill() on a writer connection: fills the leaf
+ * hashes and subtrees of an existing log (migration 9). */
+int gh_merkle_sql_register(sqlite3 *db);
+
+/* The proof algorithms over any node source, for tests and tools:
+ * get(out, level, index, ctx) yields the complete subtree at level (leaf
+ * hashes at level 0). */
+typedef int (*gh_merkle_get_fn)(gh_merkle_hash out, int level, int64_t index, void *ctx);
+int gh_merkle_root_with(gh_merkle_hash out, gh_merkle_get_fn get, void *ctx, int64_t size);
+int gh_merkle_inclusion_with(gh_merkle_hash **out, size_t *n, gh_merkle_get_fn get, void *ctx,
+			     int64_t index, int64_t size);
+int gh_merkle_consistency_with(gh_merkle_hash **out, size_t *n, gh_merkle_get_fn get, void *ctx,
+			       int64_t old_size, int64_t new_size);
 
 #endif

@@ -180,6 +180,12 @@ void gh_cmd_client_usage(FILE *f, const char *resource);
  * /v1/introspect; exit 0 when the key is active, 1 when not. */
 int gh_cmd_introspect(gh_cli *c);
 
+/* --- cmd_audit_proofs.c ------------------------------------------------ */
+/* gatehouse audit tree | audit proof inclusion SEQ | audit proof consistency
+ * OLD [NEW]: the Merkle tree's root and proofs from the server, proofs
+ * checked locally; an exit code. */
+int gh_cmd_audit_proofs(gh_cli *c);
+
 /* --- cmd_policy.c: the Cedar engine from the command line -------------- */
 
 /* gatehouse policy authorize|validate|format|conformance; an exit code. */

@@ -429,9 +429,16 @@ void gh_cmd_client_usage(FILE *f, const char *resource)
 			 *a->args ? " " : "", a->args);
 		fprintf(f, "  %-44s %s\n", cmd, a->summary);
 	}
-	if (resource && strcmp(resource, "audit") == 0)
+	if (resource && strcmp(resource, "audit") == 0) {
 		fprintf(f, "  %-44s %s\n", "gatehouse audit verify",
-			"check the hash chain of the local database (--db)");
+			"check the hash chain and Merkle tree of the local database (--db)");
+		fprintf(f, "  %-44s %s\n", "gatehouse audit tree [--size N]",
+			"the Merkle tree's size and root");
+		fprintf(f, "  %-44s %s\n", "gatehouse audit proof inclusion SEQ [--size N]",
+			"an event's inclusion proof, checked");
+		fprintf(f, "  %-44s %s\n", "gatehouse audit proof consistency OLD [NEW]",
+			"a consistency proof, checked");
+	}
 }
 
 static const action *find_action(const char *resource, const char *name)

@@ -16,7 +16,7 @@ static void usage(FILE *f)
 		"        [--reconcile-every DURATION]\n"
 		"                            serve the HTTP API until SIGINT or SIGTERM\n"
 		"  demo                      seed a realistic demo estate and print persona tokens\n"
-		"  audit verify              recompute the audit hash chain\n"
+		"  audit verify              recompute the audit hash chain and Merkle tree\n"
 		"  policy authorize|validate|format|conformance|simulate\n"
 		"                            the Cedar policy engine on files ('policy --help')\n"
 		"\n"
@@ -37,7 +37,7 @@ static void usage(FILE *f)
 		"  tokens      create|revoke\n"
 		"  credentials issue|rotate|revoke|list|get   (NHI API keys)\n"
 		"  introspect KEY            check an API key (RFC 7662); '-' reads it from stdin\n"
-		"  audit       events|export\n"
+		"  audit       events|export|tree|proof inclusion SEQ|proof consistency OLD [NEW]\n"
 		"\n"
 		"global options:\n"
 		"  --db PATH        database file (default $GATEHOUSE_DB or ./gatehouse.db)\n"
@@ -128,11 +128,15 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "audit") == 0 && c.npos >= 2 && strcmp(c.pos[1], "verify") == 0) {
 		if (c.help) {
 			printf("usage: gatehouse [--db PATH] audit verify\n"
-			       "  Recomputes the audit hash chain of the database; exit 1 when broken.\n");
+			       "  Recomputes the audit hash chain and the Merkle tree over it; exit 1\n"
+			       "  when either is broken.\n");
 			return GH_EXIT_OK;
 		}
 		return gh_cmd_audit_verify(&c);
 	}
+	if (strcmp(cmd, "audit") == 0 && c.npos >= 2 &&
+	    (strcmp(c.pos[1], "tree") == 0 || strcmp(c.pos[1], "proof") == 0))
+		return gh_cmd_audit_proofs(&c);
 	if (strcmp(cmd, "policy") == 0)
 		return gh_cmd_policy(&c);
 	if (strcmp(cmd, "apply") == 0)

@@ -324,5 +324,16 @@ const gh_migration gh_store_migrations[] = {
 "CREATE INDEX credentials_grant ON credentials(grant_id) WHERE revoked_at IS NULL;"
 "CREATE INDEX credentials_identity ON credentials(identity_id);"
 },
+{9, "the audit log as a Merkle tree: leaf hashes and complete subtrees",
+"ALTER TABLE audit_events ADD COLUMN leaf_hash BLOB;"
+/* node (level, idx) hashes leaves idx*2^level .. (idx+1)*2^level-1, level >= 1 */
+"CREATE TABLE merkle_nodes ("
+"  level INTEGER NOT NULL,"
+"  idx INTEGER NOT NULL,"
+"  hash BLOB NOT NULL,"
+"  PRIMARY KEY (level, idx)"
+") WITHOUT ROWID;"
+"SELECT gh_merkle_backfill();"
+},
 {0, NULL, NULL}
 };

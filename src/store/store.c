@@ -1,5 +1,6 @@
 /* store.c - the SQLite backend: open, migrate, lock, transactions, statement cache. */
 #include "store/store.h"
+#include "audit/merkle.h"
 #include "common/error.h"
 
 #include <pthread.h>
@@ -169,6 +170,11 @@ int gh_store_open(gh_store **out, const char *path, int create)
 		return GH_ERROR;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
+	/* migration 9 builds the Merkle tree of an existing log through this */
+	if (gh_merkle_sql_register(s->db)) {
+		gh_store_free(s);
+		return gh_error_set(GH_ERROR, "registering the Merkle backfill function");
+	}
 	if (exec(s, "PRAGMA journal_mode=WAL", "setting WAL") ||
 	    exec(s, "PRAGMA synchronous=FULL", "setting synchronous") ||
 	    exec(s, "PRAGMA foreign_keys=ON", "enabling foreign keys") ||

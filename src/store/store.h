@@ -66,6 +66,9 @@ typedef struct gh_store_head {
 	int dirty;                 /* changed in this operation, not yet written */
 	int64_t seq;
 	unsigned char hash[32];
+	/* the Merkle tree's right edge (merkle.c): frontier[l] is the complete
+	 * subtree of 2^l leaves ending the tree when bit l of seq is set */
+	unsigned char frontier[64][32];
 } gh_store_head;
 
 gh_store_head *gh_store_audit_head(gh_store *s);

@@ -535,8 +535,14 @@ def snapshot(db_path):
                     if c[1] not in VOLATILE.get(t, ())]
             h = hashlib.sha256()
             n = 0
-            for row in con.execute('SELECT %s FROM "%s" ORDER BY rowid' % (
-                    ", ".join('"%s"' % c for c in cols), t)):
+            # WITHOUT ROWID tables (merkle_nodes) are ordered by their key
+            pk = [c[1] for c in sorted((c for c in con.execute('PRAGMA table_info("%s")' % t)
+                                        if c[5]), key=lambda c: c[5])]
+            rowid = con.execute("SELECT 1 FROM sqlite_master WHERE name = ? AND sql LIKE"
+                                " '%WITHOUT ROWID%'", (t,)).fetchone() is None
+            order = "rowid" if rowid else ", ".join('"%s"' % c for c in pk)
+            for row in con.execute('SELECT %s FROM "%s" ORDER BY %s' % (
+                    ", ".join('"%s"' % c for c in cols), t, order)):
                 h.update(repr(row).encode())
                 n += 1
             out[t] = (n, h.hexdigest())

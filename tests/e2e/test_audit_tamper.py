@@ -112,7 +112,8 @@ def body(t, binary):
         prev, ts = con.execute("SELECT hash, ts FROM audit_events WHERE seq = ?", (n,)).fetchone()
         h = event_hash(bytes(prev), n + 1, ts + 1, "idn_forger", "grant.created", "grant",
                        "grt_0000000000000001", "{}")
-        con.execute("INSERT INTO audit_events VALUES (?, ?, 'idn_forger', 'grant.created',"
+        con.execute("INSERT INTO audit_events(seq, ts, actor, action, object_type, object_id,"
+                    " details, prev_hash, hash) VALUES (?, ?, 'idn_forger', 'grant.created',"
                     " 'grant', 'grt_0000000000000001', '{}', ?, ?)", (n + 1, ts + 1, prev, h))
 
     def rehash_one(con):
@@ -147,7 +148,8 @@ def body(t, binary):
         ("a prev_hash changed", m,
          "UPDATE audit_events SET prev_hash = zeroblob(32) WHERE seq = %d" % m),
         ("a forged row with a garbage hash inserted at the end", n + 1,
-         "INSERT INTO audit_events SELECT %d, ts + 1, actor, action, object_type, object_id,"
+         "INSERT INTO audit_events(seq, ts, actor, action, object_type, object_id, details,"
+         " prev_hash, hash) SELECT %d, ts + 1, actor, action, object_type, object_id,"
          " details, hash, randomblob(32) FROM audit_events WHERE seq = %d" % (n + 1, n)),
         ("a forged row with a valid hash inserted at the end", n + 1, forged_valid),
         ("one row rehashed after editing it", m + 1, rehash_one),

@@ -427,6 +427,20 @@ def path_and_query_cases(w):
                         fields=[field]))
     out.append(case("bad export query", "GET", "/v1/audit/export?after_seq=x", A,
                     fields=["after_seq"]))
+    # issue 6: the Merkle tree's parameters
+    for path, field in (("/v1/audit/tree?size=abc", "size"), ("/v1/audit/tree?size=-1", "size"),
+                        ("/v1/audit/tree?size=99999999999999999999", "size"),
+                        ("/v1/audit/tree?bogus=1", "bogus"),
+                        ("/v1/audit/proofs/inclusion", "seq"),
+                        ("/v1/audit/proofs/inclusion?seq=0", "seq"),
+                        ("/v1/audit/proofs/inclusion?seq=1e3", "seq"),
+                        ("/v1/audit/proofs/inclusion?seq=1&size=0", "size"),
+                        ("/v1/audit/proofs/inclusion?seq=999999999", "seq"),
+                        ("/v1/audit/proofs/consistency", "old"),
+                        ("/v1/audit/proofs/consistency?old=x", "old"),
+                        ("/v1/audit/proofs/consistency?old=1&new=999999999", "new"),
+                        ("/v1/audit/proofs/consistency?old=1&new=-2", "new")):
+        out.append(case("bad merkle query " + path[9:], "GET", path, A, fields=[field]))
     out.append(case("bad grants filter", "GET", "/v1/grants?bogus=1", A, fields=["bogus"]))
     out.append(case("bad credentials filter", "GET", "/v1/credentials?status=bogus&bogus=1", A,
                     fields=["bogus"]))

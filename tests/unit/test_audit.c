@@ -243,7 +243,8 @@ static void test_audit_tamper__row_forged_with_valid_hash(void)
 	sqlite3_finalize(st);
 	gh_audit_hash(hash, prev, 6, 1, "idn_evil", "grant.created", "grant", "grt_1", "{}", 2);
 	CHECK_INT(sqlite3_prepare_v2(gh_store_db(s),
-				     "INSERT INTO audit_events VALUES (6, 1, 'idn_evil',"
+				     "INSERT INTO audit_events(seq, ts, actor, action, object_type,"
+				     " object_id, details, prev_hash, hash) VALUES (6, 1, 'idn_evil',"
 				     " 'grant.created', 'grant', 'grt_1', '{}', ?, ?)", -1, &st, NULL),
 		  SQLITE_OK);
 	sqlite3_bind_blob(st, 1, prev, sizeof(prev), SQLITE_STATIC);
