@@ -324,5 +324,17 @@ const gh_migration gh_store_migrations[] = {
 "CREATE INDEX credentials_grant ON credentials(grant_id) WHERE revoked_at IS NULL;"
 "CREATE INDEX credentials_identity ON credentials(identity_id);"
 },
+/* TEMPORARY placeholder in h-S only: h-M's migration 9 replaces it at merge */
+{9, "reserved for the Merkle tree (h-M)", "SELECT 1;"},
+{10, "signed checkpoints of the audit tree (C2SP signed notes)",
+"CREATE TABLE checkpoints ("
+"  pk INTEGER PRIMARY KEY,"
+"  size INTEGER NOT NULL CHECK (size >= 0),"       /* leaves the checkpoint covers */
+"  root BLOB NOT NULL,"                            /* RFC 9162 root of those leaves */
+"  note TEXT NOT NULL,"                            /* the signed note as published */
+"  created_at INTEGER NOT NULL"
+");"
+/* nothing to backfill: checkpoints are signed from now on (at serve start) */
+},
 {0, NULL, NULL}
 };
