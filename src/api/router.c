@@ -90,6 +90,9 @@ static const gh_api_route routes[] = {
 	{"POST", "/v1/policies/simulate", AUDITORS, BODY, NULL, gh_api_handle_policy_simulate},
 	{"GET", "/v1/audit/events", AUDITORS, NONE, q_audit_events, gh_api_handle_audit_events},
 	{"GET", "/v1/audit/export", AUDITORS, NONE, q_audit_export, gh_api_handle_audit_export},
+	{"GET", "/v1/audit/checkpoint", AUDITORS, NONE, NULL, gh_api_handle_checkpoint_latest},
+	{"POST", "/v1/audit/checkpoint", GH_ROLE_ADMIN, NONE, NULL, gh_api_handle_checkpoint_sign},
+	{"GET", "/v1/audit/public-key", GH_API_ANY, NONE, NULL, gh_api_handle_public_key},
 	/* issue 4, workflow: delegations, break-glass reviews, evidence */
 	{"GET", "/v1/delegations", DLG_READERS, NONE, q_delegations,
 	 gh_api_handle_delegation_list},
