@@ -30,15 +30,38 @@ int gh_cli_signing_key_path(char *out, size_t outlen, const gh_cli *c)
 
 void gh_cmd_checkpoint_usage(FILE *f)
 {
-	fprintf(f, "usage: gatehouse [--db PATH] key export [--signing-key PATH]\n"
-		   "  Prints the verifier key of the checkpoint signing key (default\n"
-		   "  <db>.signing-key), for auditors to verify checkpoints with.\n"
+	fprintf(f, "usage: gatehouse [--db PATH] key export|create [--signing-key PATH]\n"
+		   "  export prints the verifier key of the checkpoint signing key (default\n"
+		   "  <db>.signing-key), for auditors to verify checkpoints with; create makes\n"
+		   "  a new key for the database's origin at a path that does not exist yet\n"
+		   "  (rotation: move the old key away first) and prints its verifier key.\n"
 		   "usage: gatehouse checkpoint verify FILE --key VKEY|VKEYFILE\n"
 		   "  Verifies a signed checkpoint offline: FILE holds the note, or the JSON of\n"
 		   "  'audit checkpoint --json' ('-' reads standard input). Exit 0 when it\n"
 		   "  verifies, 1 with the reason when not.\n"
 		   "usage: gatehouse audit checkpoint [--sign] [--json]\n"
 		   "  Prints the server's latest signed checkpoint; --sign (admin) signs one now.\n");
+}
+
+/* A new key named after the database's origin (the database must exist). */
+static int key_create(const gh_cli *c, const char *path)
+{
+	gh_gov *g = NULL;
+	char *origin = NULL;
+	gh_store *s;
+	int rc;
+
+	if ((rc = gh_gov_open(&g, c->db, 0, NULL)))
+		return rc;
+	s = gh_gov_store(g);
+	gh_store_read_begin(s);
+	rc = gh_store_setting_get(&origin, s, GH_CHECKPOINT_ORIGIN_SETTING);
+	gh_store_read_end(s);
+	if (rc == 0)
+		rc = gh_signer_create(path, origin);
+	free(origin);
+	gh_gov_free(g);
+	return rc;
 }
 
 int gh_cmd_key(gh_cli *c)
@@ -52,13 +75,17 @@ int gh_cmd_key(gh_cli *c)
 		gh_cmd_checkpoint_usage(stdout);
 		return GH_EXIT_OK;
 	}
-	if (c->npos != 2 || strcmp(c->pos[1], "export") != 0 ||
+	if (c->npos != 2 || (strcmp(c->pos[1], "export") != 0 && strcmp(c->pos[1], "create") != 0) ||
 	    gh_cli_check_options(c, "key export", allowed) ||
 	    gh_cli_signing_key_path(path, sizeof(path), c)) {
 		if (gh_error_last()->code)
 			gh_cli_error(NULL);
 		gh_cmd_checkpoint_usage(stderr);
 		return GH_EXIT_USAGE;
+	}
+	if (strcmp(c->pos[1], "create") == 0 && (rc = key_create(c, path))) {
+		gh_cli_error(NULL);
+		return GH_EXIT_FAIL;
 	}
 	if ((rc = gh_signer_load(&k, path)) || (rc = gh_signer_vkey(vkey, sizeof(vkey), k))) {
 		gh_cli_error(NULL);

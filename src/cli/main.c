@@ -18,7 +18,7 @@ static void usage(FILE *f)
 		"                            serve the HTTP API until SIGINT or SIGTERM\n"
 		"  demo                      seed a realistic demo estate and print persona tokens\n"
 		"  audit verify              recompute the audit hash chain\n"
-		"  key export                print the checkpoint verifier key\n"
+		"  key export|create         print the checkpoint verifier key / make a new key\n"
 		"  checkpoint verify FILE --key VKEY\n"
 		"                            verify a signed checkpoint offline\n"
 		"  policy authorize|validate|format|conformance|simulate\n"

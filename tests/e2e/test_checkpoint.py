@@ -164,6 +164,23 @@ def body(t, binary):
     t.case("a changed note or another key fails in node and in gatehouse", changed_fails)
     t.stop(srv)
 
+    def rotate():
+        r = ghtest.run_cli(binary, srv.db, "key", "create")
+        eq(r.returncode, 1, "key create refuses an existing key file")
+        os.rename(keypath, keypath + ".old")
+        r = ghtest.run_cli(binary, srv.db, "key", "create")
+        eq(r.returncode, 0, "key create after moving the old one (%s)" % r.stderr[-300:])
+        new = r.stdout.strip()
+        eq(new.split("+")[0], st["origin"], "the new key keeps the origin")
+        expect(new != st["vkey"], "a new key")
+        eq(stat.S_IMODE(os.stat(keypath).st_mode), 0o600, "new key file mode")
+        path = os.path.join(srv.dir, "cp.note")
+        r = ghtest.run_cli(binary, srv.db, "checkpoint", "verify", path, "--key", new)
+        eq(r.returncode, 1, "old checkpoints do not verify with the new key")
+        r = ghtest.run_cli(binary, srv.db, "checkpoint", "verify", path, "--key", st["vkey"])
+        eq(r.returncode, 0, "old checkpoints still verify with the old key")
+    t.case("rotation: key create makes a new key for the same origin", rotate)
+
 
 if __name__ == "__main__":
     ghtest.main(body)
