@@ -33,9 +33,10 @@ if (!file || !vkeyText) fail("usage: verify_note.mjs NOTE_FILE VKEY");
 const note = readFileSync(file);
 
 // verifier key: name+hex(key id)+base64(0x01 || public key)
-const parts = vkeyText.trim().split("+");
-if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) fail("malformed verifier key");
-const [name, idHex, keyB64] = parts;
+// (the base64 key may itself contain '+': only the first two separate)
+const m = /^([^+\s]+)\+([0-9a-f]{8})\+(\S+)$/.exec(vkeyText.trim());
+if (!m) fail("malformed verifier key");
+const [, name, idHex, keyB64] = m;
 const raw = b64(keyB64, "verifier key");
 if (raw.length !== 33 || raw[0] !== 1) fail("verifier key is not an Ed25519 key");
 const pub = raw.subarray(1);
