@@ -13,6 +13,8 @@ typedef struct gh_api_options {
 	const char *listen;      /* "127.0.0.1:8080"; host must be an IPv4 literal or "localhost" */
 	int threads;             /* worker threads; 0 picks the core count */
 	size_t max_body;         /* bytes; 0 means GH_JSON_MAX_BODY */
+	const struct gh_signer *signer;  /* checkpoint key (borrowed, outlives the API); NULL: checkpoints off */
+	const char *origin;      /* the log's origin for checkpoints (copied) */
 } gh_api_options;
 
 /* Starts serving g in background threads. The caller keeps g alive until

@@ -51,6 +51,8 @@ struct gh_api {
 	gh_gov *gov;
 	size_t max_body;                /* request body cap in bytes */
 	unsigned port;                  /* bound port */
+	const struct gh_signer *signer; /* NULL: this server signs no checkpoints */
+	char origin[160];               /* the log's origin */
 };
 
 /* One HTTP request from its headers to its completion (MHD's con_cls). */
@@ -202,6 +204,10 @@ int gh_api_introspect_body(json_t **out, const char *ct, const char *buf, size_t
 int gh_api_handle_audit_tree(gh_api_req *rq);
 int gh_api_handle_audit_inclusion(gh_api_req *rq);
 int gh_api_handle_audit_consistency(gh_api_req *rq);
+/* --- handlers_checkpoint.c --------------------------------------------- */
+int gh_api_handle_checkpoint_latest(gh_api_req *rq);
+int gh_api_handle_checkpoint_sign(gh_api_req *rq);
+int gh_api_handle_public_key(gh_api_req *rq);
 
 /* --- problem.c ---------------------------------------------------------- */
 /* The HTTP status for a GH_E* (or GH_API_E*) code; 500 for anything else. */

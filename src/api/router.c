@@ -99,6 +99,9 @@ static const gh_api_route routes[] = {
 	 gh_api_handle_audit_inclusion},
 	{"GET", "/v1/audit/proofs/consistency", AUDITORS, NONE, q_audit_consistency,
 	 gh_api_handle_audit_consistency},
+	{"GET", "/v1/audit/checkpoint", AUDITORS, NONE, NULL, gh_api_handle_checkpoint_latest},
+	{"POST", "/v1/audit/checkpoint", GH_ROLE_ADMIN, NONE, NULL, gh_api_handle_checkpoint_sign},
+	{"GET", "/v1/audit/public-key", GH_API_ANY, NONE, NULL, gh_api_handle_public_key},
 	/* issue 4, workflow: delegations, break-glass reviews, evidence */
 	{"GET", "/v1/delegations", DLG_READERS, NONE, q_delegations,
 	 gh_api_handle_delegation_list},

@@ -445,6 +445,8 @@ int gh_api_start(gh_api **out, gh_gov *g, const gh_api_options *opts)
 		return gh_error_set(GH_ERROR, "out of memory");
 	api->gov = g;
 	api->max_body = opts && opts->max_body ? opts->max_body : GH_JSON_MAX_BODY;
+	api->signer = opts ? opts->signer : NULL;
+	snprintf(api->origin, sizeof(api->origin), "%s", opts && opts->origin ? opts->origin : "");
 	if (opts && opts->threads > 0) {
 		threads = (unsigned)opts->threads;
 	} else {

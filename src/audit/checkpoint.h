@@ -33,12 +33,21 @@ int gh_signer_load(gh_signer **out, const char *path);
 void gh_signer_free(gh_signer *k);
 /* The verifier key text into out (at least 256 bytes). */
 int gh_signer_vkey(char *out, size_t outlen, const gh_signer *k);
+/* The key's name (borrowed). */
+const char *gh_signer_name(const gh_signer *k);
+
+/* The setting holding the log's origin, chosen at `gatehouse init`. */
+#define GH_CHECKPOINT_ORIGIN_SETTING "checkpoint.origin"
 
 /* Signs a checkpoint of the current tree for origin (stored with its size,
  * root and note in the checkpoints table, audited as `checkpoint.signed` -
  * which itself becomes the next leaf). *note malloc'd. Takes its own
  * transaction. */
 int gh_checkpoint_sign(char **note, gh_store *s, const gh_signer *k, const char *origin);
+/* As gh_checkpoint_sign, but only when events other than the last
+ * checkpoint's own `checkpoint.signed` were appended since it (or there is
+ * none yet): 0 with *note NULL when there was nothing new to sign. */
+int gh_checkpoint_sign_if_grew(char **note, gh_store *s, const gh_signer *k, const char *origin);
 /* The latest signed checkpoint's note, GH_ENOTFOUND when none yet. */
 int gh_checkpoint_latest(char **note, gh_store *s);
 
@@ -47,5 +56,9 @@ int gh_checkpoint_latest(char **note, gh_store *s);
  * by key X", "malformed body line 2", ...). */
 int gh_checkpoint_verify(int64_t *size, gh_merkle_hash root, char *origin, size_t originlen,
 			 const char *note, const char *vkey, char *why, size_t whylen);
+/* The signed-note layer alone (any text, not only checkpoints): 0 when note
+ * carries a valid signature by vkey, with *textlen the signed text's length;
+ * GH_EINVALID with why otherwise. */
+int gh_note_verify(size_t *textlen, const char *note, const char *vkey, char *why, size_t whylen);
 
 #endif

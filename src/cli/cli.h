@@ -288,6 +288,17 @@ int gh_apply_check(struct gh_yaml_doc *d, json_t **texts, const char *text, size
  * is empty, a GH_E* code (< 0) on error. */
 int gh_cli_db_initialised(gh_gov *g);
 
+/* --- cmd_checkpoint.c: signed checkpoints ------------------------------ */
+/* The signing key's path: --signing-key, else "<db>.signing-key". */
+int gh_cli_signing_key_path(char *out, size_t outlen, const gh_cli *c);
+/* gatehouse key export: prints the verifier key (local, no server). */
+int gh_cmd_key(gh_cli *c);
+/* gatehouse checkpoint verify FILE --key VKEY (offline). */
+int gh_cmd_checkpoint(gh_cli *c);
+/* gatehouse audit checkpoint [--sign] (client). */
+int gh_cmd_audit_checkpoint(gh_cli *c);
+void gh_cmd_checkpoint_usage(FILE *f);
+
 /* Prints "gatehouse: <message>" for the last error to stderr. */
 void gh_cli_error(const char *what);
 

@@ -5,12 +5,15 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
 #include "audit/audit.h"
+#include "audit/checkpoint.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "gov/gov.h"
@@ -56,13 +59,39 @@ int gh_cli_db_initialised(gh_gov *g)
 	return rc;
 }
 
+/* The log's origin ("gatehouse/<8 hex random>") in settings, and its
+ * signing key (named after it) at keypath; *origin_out gets the origin. */
+static int create_signing_key(char *origin, size_t originlen, gh_gov *g, const char *keypath)
+{
+	gh_store *s = gh_gov_store(g);
+	unsigned char rnd[4];
+	char hex[9];
+	int rc;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	gh_hex(hex, rnd, sizeof(rnd));
+	snprintf(origin, originlen, "gatehouse/%s", hex);
+	if ((rc = gh_store_begin(s)))
+		return rc;
+	if ((rc = gh_store_setting_set(s, GH_CHECKPOINT_ORIGIN_SETTING, origin))) {
+		gh_store_rollback(s);
+		return rc;
+	}
+	if ((rc = gh_store_commit(s)))
+		return rc;
+	return gh_signer_create(keypath, origin);
+}
+
 int gh_cmd_init(gh_cli *c)
 {
+	static const char *const allowed[] = {"signing-key", NULL};
 	gh_gov *g = NULL;
-	char *token = NULL;
+	gh_signer *k = NULL;
+	char *token = NULL, keypath[4096], origin[64], vkey[256];
 	int rc, exit_code = GH_EXIT_FAIL;
 
-	if (gh_cli_check_options(c, "init", NULL) || c->npos != 1) {
+	if (gh_cli_check_options(c, "init", allowed) || c->npos != 1 ||
+	    gh_cli_signing_key_path(keypath, sizeof(keypath), c)) {
 		if (c->npos != 1)
 			gh_error_set(GH_EINVALID, "init takes no arguments");
 		gh_cli_error(NULL);
@@ -78,6 +107,12 @@ int gh_cmd_init(gh_cli *c)
 				c->db);
 		else
 			gh_cli_error("checking the database");
+		goto cleanup;
+	}
+	/* a key is never overwritten: refuse before anything is created */
+	if (access(keypath, F_OK) == 0) {
+		fprintf(stderr, "gatehouse: signing key %s already exists; move it away or pass"
+			" --signing-key PATH; nothing was initialised\n", keypath);
 		goto cleanup;
 	}
 	if ((rc = gh_gov_bootstrap(&token, g, "admin")) || !token) {
@@ -96,8 +131,18 @@ int gh_cmd_init(gh_cli *c)
 	printf("This token is shown once and will not be shown again; keep it safe.\n");
 	printf("database: %s\n", c->db);
 	printf("use it with: export GATEHOUSE_TOKEN=<the admin token>\n");
+	fflush(stdout);
+	if (create_signing_key(origin, sizeof(origin), g, keypath) || gh_signer_load(&k, keypath) ||
+	    gh_signer_vkey(vkey, sizeof(vkey), k)) {
+		gh_cli_error("creating the checkpoint signing key");
+		goto cleanup;
+	}
+	printf("checkpoint origin: %s\n", origin);
+	printf("signing key: %s (mode 0600; back it up, never share it)\n", keypath);
+	printf("verifier key: %s\n", vkey);
 	exit_code = GH_EXIT_OK;
 cleanup:
+	gh_signer_free(k);
 	if (token) {
 		memset(token, 0, strlen(token));
 		free(token);
@@ -125,10 +170,100 @@ static int parse_seconds(int64_t *out, const char *s)
 	return gh_duration_parse(out, s);
 }
 
+/* Signs a checkpoint every `every` seconds when the log grew, in its own
+ * thread, until stopped. */
+typedef struct ckpt_sched {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	gh_store *store;
+	const gh_signer *signer;
+	const char *origin;
+	int64_t every;
+} ckpt_sched;
+
+static void ckpt_tick(ckpt_sched *cs)
+{
+	char *note = NULL;
+
+	gh_error_clear();
+	if (gh_checkpoint_sign_if_grew(&note, cs->store, cs->signer, cs->origin))
+		gh_cli_error("signing a checkpoint");
+	else if (note)
+		fprintf(stderr, "gatehouse: checkpoint signed: %.*s\n",
+			(int)strcspn(note + strcspn(note, "\n") + 1, "\n"),
+			note + strcspn(note, "\n") + 1);
+	free(note);
+}
+
+static void *ckpt_run(void *arg)
+{
+	ckpt_sched *cs = arg;
+	struct timespec at;
+
+	pthread_mutex_lock(&cs->mu);
+	while (!cs->stop) {
+		clock_gettime(CLOCK_REALTIME, &at);
+		at.tv_sec += (time_t)cs->every;
+		while (!cs->stop && pthread_cond_timedwait(&cs->cv, &cs->mu, &at) == 0)
+			;
+		if (cs->stop)
+			break;
+		pthread_mutex_unlock(&cs->mu);
+		ckpt_tick(cs);
+		pthread_mutex_lock(&cs->mu);
+	}
+	pthread_mutex_unlock(&cs->mu);
+	return NULL;
+}
+
+static void ckpt_stop(ckpt_sched *cs)
+{
+	pthread_mutex_lock(&cs->mu);
+	cs->stop = 1;
+	pthread_cond_signal(&cs->cv);
+	pthread_mutex_unlock(&cs->mu);
+	pthread_join(cs->thread, NULL);
+}
+
+/* The signing key and origin for serve: 0 with *k NULL when there is no key
+ * at the default path (checkpoints off, with a warning). */
+static int serve_signer(gh_signer **k, char *origin, size_t originlen, gh_cli *c, gh_gov *g)
+{
+	char keypath[4096], *o = NULL;
+	gh_store *s = gh_gov_store(g);
+	int rc;
+
+	if ((rc = gh_cli_signing_key_path(keypath, sizeof(keypath), c)))
+		return rc;
+	rc = gh_signer_load(k, keypath);
+	if (rc == GH_ENOTFOUND && !gh_cli_has(c, "signing-key")) {
+		fprintf(stderr, "gatehouse: no signing key at %s: checkpoints are off\n", keypath);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	gh_store_read_begin(s);
+	rc = gh_store_setting_get(&o, s, GH_CHECKPOINT_ORIGIN_SETTING);
+	gh_store_read_end(s);
+	/* a database from before checkpoints: the key's name is the origin */
+	snprintf(origin, originlen, "%s", rc == 0 ? o : gh_signer_name(*k));
+	free(o);
+	return rc == 0 || rc == GH_ENOTFOUND ? 0 : rc;
+}
+
 int gh_cmd_serve(gh_cli *c)
 {
 	static const char *const allowed[] = {"listen", "threads", "sla", "workers",
-					      "reconcile-every", NULL};
+					      "reconcile-every", "signing-key",
+					      "checkpoint-every", NULL};
+	const char *ck_every = gh_cli_get(c, "checkpoint-every");
+	int64_t ck_every_s = 3600;
+	gh_signer *signer = NULL;
+	ckpt_sched cs = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	int cs_started = 0;
+	char origin[160] = "";
 	const char *listen = gh_cli_get(c, "listen"), *threads = gh_cli_get(c, "threads");
 	const char *sla = gh_cli_get(c, "sla"), *colon, *workers = gh_cli_get(c, "workers");
 	const char *every = gh_cli_get(c, "reconcile-every");
@@ -149,9 +284,17 @@ int gh_cmd_serve(gh_cli *c)
 	if (c->npos != 1 || (gh_cli_has(c, "listen") && !listen) ||
 	    (gh_cli_has(c, "threads") && !threads) || (gh_cli_has(c, "sla") && !sla) ||
 	    (gh_cli_has(c, "workers") && !workers) ||
-	    (gh_cli_has(c, "reconcile-every") && !every)) {
+	    (gh_cli_has(c, "reconcile-every") && !every) ||
+	    (gh_cli_has(c, "checkpoint-every") && !ck_every) ||
+	    (gh_cli_has(c, "signing-key") && !gh_cli_get(c, "signing-key"))) {
 		fprintf(stderr, "usage: gatehouse serve [--listen HOST:PORT] [--threads N] [--sla DURATION]"
-			" [--workers N] [--reconcile-every DURATION]\n");
+			" [--workers N] [--reconcile-every DURATION] [--signing-key PATH]"
+			" [--checkpoint-every DURATION]\n");
+		return GH_EXIT_USAGE;
+	}
+	if (ck_every && (parse_seconds(&ck_every_s, ck_every) || ck_every_s < 1)) {
+		fprintf(stderr, "gatehouse: --checkpoint-every %s: expected a duration such as 1h\n",
+			ck_every);
 		return GH_EXIT_USAGE;
 	}
 	if (workers) {
@@ -210,6 +353,24 @@ int gh_cmd_serve(gh_cli *c)
 
 	if (open_existing(&g, c->db, &gopts))
 		goto cleanup;
+	if (serve_signer(&signer, origin, sizeof(origin), c, g)) {
+		gh_cli_error("loading the checkpoint signing key");
+		goto cleanup;
+	}
+	if (signer) {
+		aopts.signer = signer;
+		aopts.origin = origin;
+		cs.store = gh_gov_store(g);
+		cs.signer = signer;
+		cs.origin = origin;
+		cs.every = ck_every_s;
+		ckpt_tick(&cs);           /* at start, when the log grew since the last one */
+		if (pthread_create(&cs.thread, NULL, ckpt_run, &cs) != 0) {
+			fprintf(stderr, "gatehouse: cannot start the checkpoint thread\n");
+			goto cleanup;
+		}
+		cs_started = 1;
+	}
 	if (gh_api_start(&api, g, &aopts)) {
 		gh_cli_error("starting the HTTP server");
 		goto cleanup;
@@ -235,9 +396,12 @@ int gh_cmd_serve(gh_cli *c)
 	exit_code = GH_EXIT_OK;
 cleanup:
 	gh_api_stop(api);
+	if (cs_started)
+		ckpt_stop(&cs);
 	if (sched)
 		gh_gov_sched_stop(g);
 	gh_gov_free(g);
+	gh_signer_free(signer);
 	return exit_code;
 }
 

@@ -13,10 +13,14 @@ static void usage(FILE *f)
 		"local commands (open the database directly):\n"
 		"  init                      create the database and print the admin token once\n"
 		"  serve [--listen HOST:PORT] [--threads N] [--sla DURATION] [--workers N]\n"
-		"        [--reconcile-every DURATION]\n"
+		"        [--reconcile-every DURATION] [--signing-key PATH]\n"
+		"        [--checkpoint-every DURATION]\n"
 		"                            serve the HTTP API until SIGINT or SIGTERM\n"
 		"  demo                      seed a realistic demo estate and print persona tokens\n"
 		"  audit verify              recompute the audit hash chain and Merkle tree\n"
+		"  key export|create         print the checkpoint verifier key / make a new key\n"
+		"  checkpoint verify FILE --key VKEY\n"
+		"                            verify a signed checkpoint offline\n"
 		"  policy authorize|validate|format|conformance|simulate\n"
 		"                            the Cedar policy engine on files ('policy --help')\n"
 		"\n"
@@ -37,7 +41,7 @@ static void usage(FILE *f)
 		"  tokens      create|revoke\n"
 		"  credentials issue|rotate|revoke|list|get   (NHI API keys)\n"
 		"  introspect KEY            check an API key (RFC 7662); '-' reads it from stdin\n"
-		"  audit       events|export|tree|proof inclusion SEQ|proof consistency OLD [NEW]\n"
+		"  audit       events|export|checkpoint [--sign]|tree|proof inclusion SEQ|proof consistency OLD [NEW]\n"
 		"\n"
 		"global options:\n"
 		"  --db PATH        database file (default $GATEHOUSE_DB or ./gatehouse.db)\n"
@@ -54,15 +58,20 @@ static void usage(FILE *f)
 static int local_usage(const char *cmd)
 {
 	if (strcmp(cmd, "init") == 0)
-		printf("usage: gatehouse [--db PATH] init\n"
+		printf("usage: gatehouse [--db PATH] init [--signing-key PATH]\n"
 		       "  Creates the database, applies migrations, creates the 'admin' identity\n"
-		       "  and prints its token once. Refuses an initialised database.\n");
+		       "  and prints its token once, and creates the checkpoint signing key\n"
+		       "  (default <db>.signing-key, mode 0600). Refuses an initialised database\n"
+		       "  and an existing key file.\n");
 	else if (strcmp(cmd, "serve") == 0)
 		printf("usage: gatehouse [--db PATH] serve [--listen HOST:PORT] [--threads N]"
 		       " [--sla DURATION]\n"
 		       "  Serves the HTTP API (default 127.0.0.1:8080) and runs the expiry/SLA\n"
 		       "  scheduler until SIGINT or SIGTERM. --sla (or $GATEHOUSE_PENDING_SLA) is\n"
-		       "  how long a request may wait for approval (default 72h).\n");
+		       "  how long a request may wait for approval (default 72h).\n"
+		       "  It signs a checkpoint of the audit log at start and every\n"
+		       "  --checkpoint-every (default 1h) when the log grew, with the key at\n"
+		       "  --signing-key (default <db>.signing-key).\n");
 	else if (strcmp(cmd, "demo") == 0)
 		printf("usage: gatehouse [--db PATH] demo\n"
 		       "  Creates the database if needed and seeds teams, people, non-human\n"
@@ -137,6 +146,12 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "audit") == 0 && c.npos >= 2 &&
 	    (strcmp(c.pos[1], "tree") == 0 || strcmp(c.pos[1], "proof") == 0))
 		return gh_cmd_audit_proofs(&c);
+	if (strcmp(cmd, "audit") == 0 && c.npos >= 2 && strcmp(c.pos[1], "checkpoint") == 0)
+		return gh_cmd_audit_checkpoint(&c);
+	if (strcmp(cmd, "key") == 0)
+		return gh_cmd_key(&c);
+	if (strcmp(cmd, "checkpoint") == 0)
+		return gh_cmd_checkpoint(&c);
 	if (strcmp(cmd, "policy") == 0)
 		return gh_cmd_policy(&c);
 	if (strcmp(cmd, "apply") == 0)

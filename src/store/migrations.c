@@ -335,5 +335,15 @@ const gh_migration gh_store_migrations[] = {
 ") WITHOUT ROWID;"
 "SELECT gh_merkle_backfill();"
 },
+{10, "signed checkpoints of the audit tree (C2SP signed notes)",
+"CREATE TABLE checkpoints ("
+"  pk INTEGER PRIMARY KEY,"
+"  size INTEGER NOT NULL CHECK (size >= 0),"       /* leaves the checkpoint covers */
+"  root BLOB NOT NULL,"                            /* RFC 9162 root of those leaves */
+"  note TEXT NOT NULL,"                            /* the signed note as published */
+"  created_at INTEGER NOT NULL"
+");"
+/* nothing to backfill: checkpoints are signed from now on (at serve start) */
+},
 {0, NULL, NULL}
 };
