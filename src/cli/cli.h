@@ -179,6 +179,8 @@ void gh_cmd_client_usage(FILE *f, const char *resource);
 /* gatehouse introspect KEY ("-" reads it from standard input): POST
  * /v1/introspect; exit 0 when the key is active, 1 when not. */
 int gh_cmd_introspect(gh_cli *c);
+/* gatehouse evidence export REQUEST | verify FILE --key VKEY (cmd_evidence.c). */
+int gh_cmd_evidence(gh_cli *c);
 
 /* --- cmd_audit_proofs.c ------------------------------------------------ */
 /* gatehouse audit tree | audit proof inclusion SEQ | audit proof consistency

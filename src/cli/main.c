@@ -41,7 +41,9 @@ static void usage(FILE *f)
 		"  tokens      create|revoke\n"
 		"  credentials issue|rotate|revoke|list|get   (NHI API keys)\n"
 		"  introspect KEY            check an API key (RFC 7662); '-' reads it from stdin\n"
-		"  audit       events|export|checkpoint [--sign]|tree|proof inclusion SEQ|proof consistency OLD [NEW]\n"
+		"  audit       events|export|checkpoint [--sign]|tree|proof inclusion SEQ|\n"
+		"              proof consistency OLD [NEW]\n"
+		"  evidence    export REQUEST | verify FILE --key VKEY   (bundles that verify offline)\n"
 		"\n"
 		"global options:\n"
 		"  --db PATH        database file (default $GATEHOUSE_DB or ./gatehouse.db)\n"
@@ -158,6 +160,8 @@ int main(int argc, char **argv)
 		return gh_cmd_apply(&c);
 	if (strcmp(cmd, "introspect") == 0)
 		return gh_cmd_introspect(&c);
+	if (strcmp(cmd, "evidence") == 0)
+		return gh_cmd_evidence(&c);
 	if (gh_cmd_client_is_resource(cmd))
 		return gh_cmd_client(&c);
 	fprintf(stderr, "gatehouse: unknown command '%s'\n", cmd);
