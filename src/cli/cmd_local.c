@@ -421,7 +421,7 @@ int gh_cmd_audit_verify(gh_cli *c)
 		return GH_EXIT_FAIL;
 	rc = gh_audit_verify(&report, gh_gov_store(g));
 	if (rc == 0) {
-		printf("audit chain intact: %lld events\n", (long long)report.events);
+		printf("audit chain and Merkle tree intact: %lld events\n", (long long)report.events);
 		exit_code = GH_EXIT_OK;
 	} else if (rc == GH_EINVALID) {
 		printf("audit chain broken at sequence %lld: %s\n", (long long)report.bad_seq,
