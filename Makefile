@@ -35,7 +35,7 @@ fuzz: fuzz-build
 
 # Builds, seeds a fresh demo database and serves it on $(LISTEN).
 run: build
-	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).signing-key
 	@$(BUILD)/gatehouse --db $(DEMO_DB) demo
 	@$(BUILD)/gatehouse --db $(DEMO_DB) serve --listen $(LISTEN)
 

@@ -59,9 +59,7 @@ int gh_cli_db_initialised(gh_gov *g)
 	return rc;
 }
 
-/* The log's origin ("gatehouse/<8 hex random>") in settings, and its
- * signing key (named after it) at keypath; *origin_out gets the origin. */
-static int create_signing_key(char *origin, size_t originlen, gh_gov *g, const char *keypath)
+int gh_cli_create_signing_key(char *origin, size_t originlen, gh_gov *g, const char *keypath)
 {
 	gh_store *s = gh_gov_store(g);
 	unsigned char rnd[4];
@@ -132,7 +130,7 @@ int gh_cmd_init(gh_cli *c)
 	printf("database: %s\n", c->db);
 	printf("use it with: export GATEHOUSE_TOKEN=<the admin token>\n");
 	fflush(stdout);
-	if (create_signing_key(origin, sizeof(origin), g, keypath) || gh_signer_load(&k, keypath) ||
+	if (gh_cli_create_signing_key(origin, sizeof(origin), g, keypath) || gh_signer_load(&k, keypath) ||
 	    gh_signer_vkey(vkey, sizeof(vkey), k)) {
 		gh_cli_error("creating the checkpoint signing key");
 		goto cleanup;

@@ -658,6 +658,25 @@ static void free_secret(char *s)
 	}
 }
 
+/* The signing key of a database the demo initialised, at the default path
+ * (<db>.signing-key), unless one is there already. */
+static int demo_signing_key(gh_gov *g, const gh_cli *c)
+{
+	char keypath[4096], origin[64];
+
+	if (gh_cli_signing_key_path(keypath, sizeof(keypath), c)) {
+		gh_cli_error("the signing key's path");
+		return GH_ERROR;
+	}
+	if (access(keypath, F_OK) == 0)
+		return 0;
+	if (gh_cli_create_signing_key(origin, sizeof(origin), g, keypath)) {
+		gh_cli_error("creating the checkpoint signing key");
+		return GH_ERROR;
+	}
+	return 0;
+}
+
 int gh_cmd_demo(gh_cli *c)
 {
 	demo d = {0};
@@ -687,6 +706,9 @@ int gh_cmd_demo(gh_cli *c)
 		gh_cli_error("creating the admin identity");
 		goto cleanup;
 	}
+	/* a database the demo creates gets a checkpoint signing key, as init's do */
+	if (admin_token && (rc = demo_signing_key(d.g, c)))
+		goto cleanup;
 	/* act as the admin identity, whether created now or by init */
 	snprintf(d.admin.id, sizeof(d.admin.id), "system:demo");
 	d.admin.roles = GH_ROLE_ADMIN;
