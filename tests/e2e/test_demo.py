@@ -73,6 +73,15 @@ def request_states(srv):
     expect(h["items"], "a demo request has history")
 
 
+def signs_checkpoints(srv):
+    key = srv.db + ".signing-key"
+    expect(os.path.exists(key), "the demo created the signing key %s" % key)
+    eq(os.stat(key).st_mode & 0o777, 0o600, "the key file's mode")
+    cp = status(srv.get("/v1/audit/checkpoint"), 200)
+    expect(cp["size"] > 0 and cp["note"].startswith(cp["origin"] + "\n"),
+           "serve signed a checkpoint of the demo's log: %r" % cp)
+
+
 def verify_after(t, srv):
     t.stop(srv)
     v = srv.cli("audit", "verify")
@@ -85,6 +94,7 @@ def body(t, binary):
         return
     t.case("NHIs of every kind, systems, entitlements in every tier", inventory, srv)
     t.case("requests in every state, grants consistent", request_states, srv)
+    t.case("the demo's log has a signing key and a signed checkpoint", signs_checkpoints, srv)
     t.case("audit verify exits 0", verify_after, t, srv)
 
 
