@@ -127,6 +127,13 @@ int gh_client_request(gh_response *out, const gh_client *c, const char *method,
 		      const char *path, const json_t *body, FILE *stream);
 void gh_response_free(gh_response *r);
 
+/* One call whose answer must be a 2xx JSON document: 0 (GH_EXIT_OK) with
+ * *doc (the caller's) and *r kept for printing the raw answer, else the exit
+ * code with the failure printed (unreachable server: GH_EXIT_USAGE; a
+ * problem document: GH_EXIT_FAIL). r is always the caller's to free. */
+int gh_client_json(json_t **doc, gh_response *r, const gh_client *c, const char *method,
+		   const char *path, const json_t *body);
+
 /* Prints an error answer to stderr: the problem's detail and one line
  * "  field: reason" per field error. Returns GH_EXIT_FAIL. */
 int gh_client_report(const gh_response *r, const gh_client *c);

@@ -168,6 +168,23 @@ void gh_response_free(gh_response *r)
 	r->len = 0;
 }
 
+int gh_client_json(json_t **doc, gh_response *r, const gh_client *c, const char *method,
+		   const char *path, const json_t *body)
+{
+	*doc = NULL;
+	if (gh_client_request(r, c, method, path, body, NULL)) {
+		gh_cli_error(NULL);
+		return gh_error_last()->code == GH_ERROR ? GH_EXIT_USAGE : GH_EXIT_FAIL;
+	}
+	if (r->status >= 300)
+		return gh_client_report(r, c);
+	if (!r->body || !(*doc = json_loadb(r->body, r->len, 0, NULL))) {
+		fprintf(stderr, "gatehouse: the answer to %s %s is not JSON\n", method, path);
+		return GH_EXIT_FAIL;
+	}
+	return GH_EXIT_OK;
+}
+
 int gh_client_report(const gh_response *r, const gh_client *c)
 {
 	json_t *doc = NULL, *errors;

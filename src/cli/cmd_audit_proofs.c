@@ -126,21 +126,8 @@ int gh_cmd_audit_proofs(gh_cli *c)
 		usage(stderr);
 		return GH_EXIT_USAGE;
 	}
-	if (gh_client_request(&r, &cl, "GET", path, NULL, NULL)) {
-		gh_cli_error(NULL);
-		rc = gh_error_last()->code == GH_ERROR ? GH_EXIT_USAGE : GH_EXIT_FAIL;
+	if ((rc = gh_client_json(&doc, &r, &cl, "GET", path, NULL)))
 		goto cleanup;
-	}
-	if (r.status >= 300) {
-		rc = gh_client_report(&r, &cl);
-		goto cleanup;
-	}
-	if (!r.body || !(doc = json_loadb(r.body, r.len, 0, NULL))) {
-		fprintf(stderr, "gatehouse: the server's answer is not JSON\n");
-		rc = GH_EXIT_FAIL;
-		goto cleanup;
-	}
-	rc = GH_EXIT_OK;
 	if (verify && check(doc, verify == 1)) {
 		fprintf(stderr, "gatehouse: the proof does not hold: %s\n", gh_error_last()->message);
 		rc = GH_EXIT_FAIL;

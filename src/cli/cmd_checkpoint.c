@@ -197,18 +197,11 @@ int gh_cmd_audit_checkpoint(gh_cli *c)
 		gh_cmd_checkpoint_usage(stderr);
 		return GH_EXIT_USAGE;
 	}
-	if (gh_client_request(&r, &cl, sign ? "POST" : "GET", "/v1/audit/checkpoint", NULL,
-			      NULL)) {
-		gh_cli_error(NULL);
-		rc = gh_error_last()->code == GH_ERROR ? GH_EXIT_USAGE : GH_EXIT_FAIL;
+	if ((rc = gh_client_json(&doc, &r, &cl, sign ? "POST" : "GET", "/v1/audit/checkpoint",
+				 NULL)))
 		goto cleanup;
-	}
-	if (r.status >= 300) {
-		rc = gh_client_report(&r, &cl);
-		goto cleanup;
-	}
-	if (!r.body || !(doc = json_loadb(r.body, r.len, 0, NULL)) ||
-	    !json_is_string(json_object_get(doc, "note"))) {
+	rc = GH_EXIT_FAIL;
+	if (!json_is_string(json_object_get(doc, "note"))) {
 		fprintf(stderr, "gatehouse: the server's answer is not a checkpoint\n");
 		goto cleanup;
 	}

@@ -61,20 +61,8 @@ int gh_cmd_introspect(gh_cli *c)
 		rc = GH_EXIT_FAIL;
 		goto cleanup;
 	}
-	if (gh_client_request(&r, &cl, "POST", "/v1/introspect", body, NULL)) {
-		gh_cli_error(NULL);
-		rc = gh_error_last()->code == GH_ERROR ? GH_EXIT_USAGE : GH_EXIT_FAIL;
+	if ((rc = gh_client_json(&doc, &r, &cl, "POST", "/v1/introspect", body)))
 		goto cleanup;
-	}
-	if (r.status >= 300) {
-		rc = gh_client_report(&r, &cl);
-		goto cleanup;
-	}
-	if (!r.body || !(doc = json_loadb(r.body, r.len, 0, NULL))) {
-		fprintf(stderr, "gatehouse: the server's answer is not JSON\n");
-		rc = GH_EXIT_FAIL;
-		goto cleanup;
-	}
 	if (c->json) {
 		fwrite(r.body, 1, r.len, stdout);
 		putchar('\n');

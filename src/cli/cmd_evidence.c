@@ -25,23 +25,12 @@ static void usage(FILE *f)
 		"         not, 2 for usage errors\n");
 }
 
-/* GET path into *doc (JSON); GH_EXIT_* on failure (the answer reported). */
+/* method path into *doc (JSON); GH_EXIT_* on failure (the answer reported). */
 static int get_json(json_t **doc, const gh_client *cl, const char *method, const char *path)
 {
 	gh_response r = {0};
-	int rc = GH_EXIT_OK;
+	int rc = gh_client_json(doc, &r, cl, method, path, NULL);
 
-	*doc = NULL;
-	if (gh_client_request(&r, cl, method, path, NULL, NULL)) {
-		gh_cli_error(NULL);
-		return gh_error_last()->code == GH_ERROR ? GH_EXIT_USAGE : GH_EXIT_FAIL;
-	}
-	if (r.status >= 300)
-		rc = gh_client_report(&r, cl);
-	else if (!r.body || !(*doc = json_loadb(r.body, r.len, 0, NULL))) {
-		fprintf(stderr, "gatehouse: the answer to %s is not JSON\n", path);
-		rc = GH_EXIT_FAIL;
-	}
 	gh_response_free(&r);
 	return rc;
 }

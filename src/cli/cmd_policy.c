@@ -1087,25 +1087,14 @@ static int cmd_simulate(const gh_cli *c)
 		fprintf(stderr, "gatehouse: %s: not UTF-8 text\n", c->pos[2]);
 		goto cleanup;
 	}
-	if (gh_client_request(&r, &cl, "POST", "/v1/policies/simulate", body, NULL)) {
-		gh_cli_error(NULL);
-		code = gh_error_last()->code == GH_ERROR ? GH_EXIT_USAGE : GH_EXIT_FAIL;
+	if ((code = gh_client_json(&doc, &r, &cl, "POST", "/v1/policies/simulate", body)))
 		goto cleanup;
-	}
-	if (r.status >= 300) {
-		code = gh_client_report(&r, &cl);
-		goto cleanup;
-	}
-	code = GH_EXIT_OK;
 	if (c->json) {
-		fwrite(r.body ? r.body : "", 1, r.len, stdout);
-		if (!r.len || r.body[r.len - 1] != '\n')
+		fwrite(r.body, 1, r.len, stdout);
+		if (r.body[r.len - 1] != '\n')
 			putchar('\n');
-	} else if ((doc = r.body ? json_loadb(r.body, r.len, 0, NULL) : NULL)) {
-		print_simulation(doc);
 	} else {
-		fprintf(stderr, "gatehouse: the server's answer is not JSON\n");
-		code = GH_EXIT_FAIL;
+		print_simulation(doc);
 	}
 cleanup:
 	gh_response_free(&r);
