@@ -44,6 +44,55 @@ void gh_error_clear(void)
 	last.fields = NULL;
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0 (RFC 3629: no overlongs, no
+ * surrogates, nothing past U+10FFFF). */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+	size_t n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	return n;
+}
+
+/* Messages quote input (and vsnprintf may cut a character in two): every
+ * byte that is not part of valid UTF-8 becomes '?', so that the message and
+ * its field errors always reach the problem document. */
+static void utf8_mend(char *text)
+{
+	unsigned char *s = (unsigned char *)text;
+	size_t n;
+
+	while (*s) {
+		if ((n = utf8_len(s)) == 0)
+			*s++ = '?';
+		else
+			s += n;
+	}
+}
+
 int gh_error_set(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -54,21 +103,25 @@ int gh_error_set(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last.message, sizeof(last.message), fmt, ap);
 	va_end(ap);
+	utf8_mend(last.message);
 	return code;
 }
 
 void gh_error_field(const char *field, const char *fmt, ...)
 {
-	char reason[512];
+	char reason[512], name[256];
 	va_list ap;
 	json_t *item;
 
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	utf8_mend(reason);
 	if (!last.fields && !(last.fields = new_fields()))
 		return;
-	item = json_pack("{s:s, s:s}", "field", field ? field : "", "reason", reason);
+	snprintf(name, sizeof(name), "%s", field ? field : "");
+	utf8_mend(name);
+	item = json_pack("{s:s, s:s}", "field", name, "reason", reason);
 	if (item)
 		json_array_append_new(last.fields, item);
 }

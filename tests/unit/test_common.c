@@ -62,6 +62,40 @@ static void test_common_id__has_prefix_and_is_unique(void)
 	CHECK(strcmp(a, b) != 0);
 }
 
+/* A malformed body quoting bytes that are not UTF-8 still names its field
+ * (the fuzzer found a 400 without one), and messages stay valid UTF-8 even
+ * when a character is cut at the buffer's end. */
+static void test_common_error__invalid_utf8_is_mended(void)
+{
+	static const char bad[] = "\"\\\xce\xab}";
+	json_t *v = NULL;
+	char longer[700];
+	const char *reason;
+
+	gh_error_clear();
+	CHECK_INT(gh_json_parse(&v, bad, sizeof(bad) - 1), GH_EINVALID);
+	CHECK_INT(gh_error_field_count(), 1);
+	reason = json_string_value(json_object_get(json_array_get(gh_error_last()->fields, 0),
+						   "reason"));
+	CHECK(reason && strstr(reason, "not valid JSON"));
+	v = json_string(gh_error_last()->message);
+	CHECK(v != NULL || !"message is UTF-8");
+	json_decref(v);
+	v = NULL;
+	gh_error_clear();
+	memset(longer, 'a', sizeof(longer));
+	for (size_t i = 509; i + 1 < sizeof(longer); i += 2)   /* "é" across the cut */
+		memcpy(longer + i, "\xc3\xa9", 2);
+	longer[sizeof(longer) - 1] = '\0';
+	gh_error_field("f\xff", "%s", longer);
+	CHECK_INT(gh_error_field_count(), 1);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(gh_error_last()->fields, 0),
+						    "field")), "f?");
+	gh_error_set(GH_EINVALID, "%s \xe2\x82", "cut");
+	CHECK_STR(gh_error_last()->message, "cut ??");
+	gh_error_clear();
+}
+
 static void test_common_json__refuses_deep_large_and_malformed(void)
 {
 	json_t *v = NULL;
@@ -107,6 +141,7 @@ int main(int argc, char **argv)
 		{"common_time__round_trips", test_common_time__round_trips},
 		{"common_id__has_prefix_and_is_unique", test_common_id__has_prefix_and_is_unique},
 		{"common_json__refuses_deep_large_and_malformed", test_common_json__refuses_deep_large_and_malformed},
+		{"common_error__invalid_utf8_is_mended", test_common_error__invalid_utf8_is_mended},
 		{"common_jsonv__collects_every_problem", test_common_jsonv__collects_every_problem},
 		{NULL, NULL}};
 
