@@ -397,9 +397,6 @@ static reader *reader_take(gh_store *s)
 		return NULL;
 	}
 	sqlite3_busy_timeout(r->db, 10000);
-	/* readers map the file: a proof or a decision reads scattered pages, and
-	 * a page from the map costs no system call (WAL frames are still read) */
-	sqlite3_exec(r->db, "PRAGMA mmap_size = 268435456", NULL, NULL, NULL);
 	pthread_mutex_lock(&s->readers_lock);
 	r->all = s->all_readers;
 	s->all_readers = r;
