@@ -1,7 +1,6 @@
 /* test_gov_cedar.c - the Cedar decider: schema, forbids, auto-approval,
  * obligations from annotations, evaluation errors and nested groups. */
-#include "gov/gov_internal.h"
-#include "harness.h"
+#include "gov_fixture.h"
 #include "policy/policy.h"
 
 #include <stdio.h>
@@ -43,22 +42,6 @@ static const char *const policies =
 	"permit(principal in Group::\"grp_owners\", action == Action::\"approve\", resource)\n"
 	"when { resource.state == \"pending_approval\" };\n";
 
-static int exec_sql(gh_gov *g, const char *sql)
-{
-	gh_store *s = gh_gov_store(g);
-	char *err = NULL;
-
-	if (gh_store_begin(s))
-		return -1;
-	if (sqlite3_exec(gh_store_db(s), sql, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "  fixture SQL failed: %s\n", err);
-		sqlite3_free(err);
-		gh_store_rollback(s);
-		return -1;
-	}
-	return gh_store_commit(s);
-}
-
 /* A world with the Cedar decider installed (freed by world_free). */
 static gh_gov *world(const char *name)
 {
@@ -96,7 +79,7 @@ static gh_gov *world(const char *name)
 		fprintf(stderr, "  open failed: %s\n", gh_error_last()->message);
 		return NULL;
 	}
-	if (exec_sql(g, sql) ||
+	if (fx_exec(g, sql) ||
 	    gov_cedar_decider_new(&g->decider, policies, strlen(policies), "v-test", err,
 				  sizeof(err))) {
 		fprintf(stderr, "  world: %s\n", err);
@@ -392,7 +375,7 @@ static void test_gov_cedar_lifecycle__activation_switches_decisions(void)
 	gov_cedar_decider_free(&g->decider);
 	CHECK_INT(gov_policy_load_active(g), 0);
 	CHECK_STR(g->decider.name, "builtin-catalog-rule");
-	CHECK_INT(exec_sql(g, "INSERT INTO identities(id, kind, name, status, roles, created_at,"
+	CHECK_INT(fx_exec(g, "INSERT INTO identities(id, kind, name, status, roles, created_at,"
 			      " updated_at) VALUES ('idn_iam2','human','iam2','active','[\"iam\"]',0,0)"), 0);
 
 	in = json_pack("{s:s}", "text", policies);

@@ -2,8 +2,7 @@
  * exactly what activating it then does (flips to deny, to grant, changed
  * approvals, revocation candidates), changes nothing itself, and refuses
  * bad input naming the field. Against a real SQLite file. */
-#include "gov/gov_internal.h"
-#include "harness.h"
+#include "gov_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,22 +53,6 @@ static const char v2[] =
 	"permit(principal, action == Action::\"auto_approve\", resource)\n"
 	"when { resource.risk_tier == \"low\" };\n"
 	"permit(principal in Group::\"grp_owners\", action == Action::\"approve\", resource);\n";
-
-static int exec_sql(gh_gov *g, const char *sql)
-{
-	gh_store *s = gh_gov_store(g);
-	char *err = NULL;
-
-	if (gh_store_begin(s))
-		return -1;
-	if (sqlite3_exec(gh_store_db(s), sql, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "  fixture SQL failed: %s\n", err);
-		sqlite3_free(err);
-		gh_store_rollback(s);
-		return -1;
-	}
-	return gh_store_commit(s);
-}
 
 static int64_t count(gh_gov *g, const char *sql)
 {
@@ -138,7 +121,7 @@ static gh_gov *world(const char *name)
 
 	snprintf(path, sizeof(path), "%s/simulate_%s.db", gh_test_tmpdir(), name);
 	unlink(path);
-	if (gh_gov_open(&g, path, 1, NULL) != 0 || exec_sql(g, sql) || propose(g, v1) ||
+	if (gh_gov_open(&g, path, 1, NULL) != 0 || fx_exec(g, sql) || propose(g, v1) ||
 	    gh_gov_policy_activate(&out, g, &a_iam2, "1", NULL)) {
 		fprintf(stderr, "  world: %s\n", gh_error_last()->message);
 		gh_gov_free(g);
@@ -382,7 +365,7 @@ static void test_gov_simulate__segregation_of_duties_within_one_pass(void)
 
 	if (!CHECK(g != NULL))
 		return;
-	CHECK_INT(exec_sql(g, "INSERT INTO entitlement_conflicts(a, b) VALUES ('ent_low',"
+	CHECK_INT(fx_exec(g, "INSERT INTO entitlement_conflicts(a, b) VALUES ('ent_low',"
 			      " 'ent_low2')"), 0);
 	if (!CHECK_INT(submit(g, "dave", "read-only", "1d", "pending_approval", first), 0) ||
 	    !CHECK_INT(submit(g, "dave", "reports", "1d", "pending_approval", second), 0))
