@@ -43,6 +43,10 @@ typedef struct gh_actor {
 
 typedef struct gh_gov_options {
 	int64_t pending_sla;     /* seconds a pending request may wait; default 72h */
+	int64_t nhi_max_lifetime; /* seconds an NHI's expires_at may lie ahead; default 365d */
+	int64_t orphan_grace;    /* seconds an NHI without an active owner keeps running
+				  * before it is suspended; default 7d */
+	int64_t token_lifetime;  /* expiry of an API token created without one; default 90d */
 } gh_gov_options;
 
 /* Paging for lists: items ordered by creation; after is the last id seen. */

@@ -345,5 +345,38 @@ const gh_migration gh_store_migrations[] = {
 ");"
 /* nothing to backfill: checkpoints are signed from now on (at serve start) */
 },
+{11, "trust boundaries: proposed changes (four eyes), who changed an entitlement's controls, NHI expiry and orphans, token rotation",
+/* A change that weakens a control waits here for a second admin/iam person. */
+"CREATE TABLE changes ("
+"  pk INTEGER PRIMARY KEY,"
+"  id TEXT NOT NULL UNIQUE,"                       /* chg_... */
+"  object_type TEXT NOT NULL CHECK (object_type IN ('entitlement','system','group','identity')),"
+"  object_id TEXT NOT NULL,"
+"  operation TEXT NOT NULL,"                       /* e.g. entitlement.update, group.add_member */
+"  payload TEXT NOT NULL,"                         /* JSON: the change as proposed */
+"  weakens TEXT NOT NULL DEFAULT '[]',"            /* JSON: [{"field","from","to"}] */
+"  base_updated_at INTEGER,"                       /* the object's updated_at when proposed */
+"  state TEXT NOT NULL CHECK (state IN ('proposed','confirmed','withdrawn')),"
+"  proposed_by TEXT NOT NULL,"
+"  proposed_at INTEGER NOT NULL,"
+"  comment TEXT,"
+"  decided_by TEXT,"
+"  decided_at INTEGER,"
+"  decision_comment TEXT"
+");"
+"CREATE INDEX changes_object ON changes(object_id, state);"
+"CREATE INDEX changes_state ON changes(state, pk);"
+/* JSON array of the identities who last changed (proposed or confirmed) the
+ * entitlement's controls: the built-in rule never auto-approves for them */
+"ALTER TABLE entitlements ADD COLUMN controls_changed_by TEXT NOT NULL DEFAULT '[]';"
+/* why an identity is not active when Gatehouse itself decided it:
+ * 'expired' (past expires_at) or 'orphaned' (no active owner past the grace) */
+"ALTER TABLE identities ADD COLUMN status_reason TEXT;"
+"ALTER TABLE identities ADD COLUMN orphaned_at INTEGER;"   /* owner suspended or gone since */
+"CREATE INDEX identities_expiry ON identities(expires_at)"
+"  WHERE status = 'active' AND expires_at IS NOT NULL;"
+"CREATE INDEX identities_orphaned ON identities(orphaned_at) WHERE orphaned_at IS NOT NULL;"
+"ALTER TABLE tokens ADD COLUMN rotated_to TEXT;"           /* the token that replaced it */
+},
 {0, NULL, NULL}
 };
