@@ -10,8 +10,8 @@ unless a policy says @on_behalf("allow"); and the last approval of a request
 whose entitlement was made non-requestable meanwhile is refused, changing
 nothing."""
 
+import json
 import os
-import sqlite3
 import sys
 import time
 
@@ -187,6 +187,29 @@ def decommissioned_owner_orphans_nhis(srv, w):
     expect(i["orphaned_at"], "its NHI is orphaned: %r" % i)
 
 
+def cli_renew_and_orphans(srv, w):
+    """gatehouse identities list --orphaned, and identities renew by the owner."""
+    env = {"GATEHOUSE_SERVER": "http://127.0.0.1:%d" % srv.port, "GATEHOUSE_TOKEN": srv.token}
+    r = srv.cli("--json", "identities", "list", "--orphaned", env=env)
+    eq(r.returncode, 0, "identities list --orphaned (%s)" % r.stderr[-300:])
+    names = sorted(i["name"] for i in json.loads(r.stdout)["items"])
+    expect("tn-etl" in names and "tn-loader" not in names, "the orphans: %r" % names)
+    env["GATEHOUSE_TOKEN"] = w.owner_tok
+    at = ghtest.future(20)
+    r = srv.cli("--json", "identities", "renew", w.loader["id"], "--expires-at", at, env=env)
+    eq(r.returncode, 0, "identities renew --expires-at (%s)" % r.stderr[-300:])
+    eq(json.loads(r.stdout)["expires_at"], at, "the new expiry")
+    r = srv.cli("--json", "identities", "renew", w.loader["id"], "--extend-by", "10d", env=env)
+    eq(r.returncode, 0, "identities renew --extend-by (%s)" % r.stderr[-300:])
+    eq(ghtest.parse_time(json.loads(r.stdout)["expires_at"]), ghtest.parse_time(at) + 10 * 86400,
+       "extended by 10 days")
+    before = srv.snapshot()
+    r = srv.cli("identities", "renew", w.loader["id"], "--extend-by", "400d", env=env)
+    expect(r.returncode != 0 and "extend_by" in r.stderr, "refused naming extend_by: %r"
+           % r.stderr[-300:])
+    ghtest.unchanged(srv, before, "the refused renewal")
+
+
 # --- break-glass on behalf ----------------------------------------------------
 
 BG_POLICY = ('permit(principal, action == Action::"request", resource);\n'
@@ -268,6 +291,8 @@ def body(t, binary):
     t.case("suspending a person orphans their NHIs; the grace suspends",
            suspended_owner_orphans_nhis, srv, w)
     t.case("decommissioning an NHI owner orphans its NHIs", decommissioned_owner_orphans_nhis,
+           srv, w)
+    t.case("the CLI: identities list --orphaned, identities renew", cli_renew_and_orphans,
            srv, w)
     t.case("approving a request for a non-requestable entitlement is refused",
            approval_of_non_requestable_refused, srv, w)
