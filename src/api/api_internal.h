@@ -138,6 +138,7 @@ int gh_api_handle_identity_create(gh_api_req *rq);
 int gh_api_handle_identity_get(gh_api_req *rq);
 int gh_api_handle_identity_update(gh_api_req *rq);
 int gh_api_handle_identity_suspend(gh_api_req *rq);
+int gh_api_handle_identity_renew(gh_api_req *rq);
 int gh_api_handle_identity_activate(gh_api_req *rq);
 int gh_api_handle_identity_decommission(gh_api_req *rq);
 int gh_api_handle_group_list(gh_api_req *rq);

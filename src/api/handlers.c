@@ -55,8 +55,8 @@ int gh_api_handle_identity_list(gh_api_req *rq)
 {
 	gh_page p = page_of(rq);
 
-	return gh_gov_identity_list(&rq->out, rq->gov, &rq->actor, &p, q(rq, "kind"),
-				    q(rq, "status"), q(rq, "owner"));
+	return gh_gov_identity_list_orphaned(&rq->out, rq->gov, &rq->actor, &p, q(rq, "kind"),
+					     q(rq, "status"), q(rq, "owner"), q(rq, "orphaned"));
 }
 
 int gh_api_handle_identity_create(gh_api_req *rq)
@@ -84,6 +84,11 @@ int gh_api_handle_identity_activate(gh_api_req *rq)
 {
 	return gh_gov_identity_set_status(&rq->out, rq->gov, &rq->actor, rq->params[0],
 					  "activate", rq->body);
+}
+
+int gh_api_handle_identity_renew(gh_api_req *rq)
+{
+	return gh_gov_identity_renew(&rq->out, rq->gov, &rq->actor, rq->params[0], rq->body);
 }
 
 int gh_api_handle_identity_decommission(gh_api_req *rq)

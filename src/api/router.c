@@ -8,7 +8,8 @@
 
 /* Accepted query parameters per kind of route (docs/api.md "Lists"). */
 static const char *const q_page[] = {"limit", "after", NULL};
-static const char *const q_identities[] = {"limit", "after", "kind", "status", "owner", NULL};
+static const char *const q_identities[] = {"limit", "after", "kind", "status", "owner",
+					   "orphaned", NULL};
 static const char *const q_entitlements[] = {"limit", "after", "system", "risk_tier",
 					     "environment", "requestable", "tag", NULL};
 static const char *const q_requests[] = {"limit", "after", "state", "subject", "entitlement",
@@ -56,6 +57,9 @@ static const gh_api_route routes[] = {
 	 gh_api_handle_identity_activate},
 	{"POST", "/v1/identities/{ref}/decommission", IAM, BODY, NULL,
 	 gh_api_handle_identity_decommission},
+	/* the NHI's owner, admin or iam: the domain checks ownership */
+	{"POST", "/v1/identities/{ref}/renew", GH_API_ANY, BODY, NULL,
+	 gh_api_handle_identity_renew},
 	{"GET", "/v1/groups", GH_API_ANY, NONE, q_page, gh_api_handle_group_list},
 	{"POST", "/v1/groups", IAM, BODY, NULL, gh_api_handle_group_create},
 	{"GET", "/v1/groups/{ref}", GH_API_ANY, NONE, NULL, gh_api_handle_group_get},

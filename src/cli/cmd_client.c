@@ -37,8 +37,12 @@ static const gh_cli_field paging[] = {
 
 static const gh_cli_field identity_query[] = {
 	{"kind", "kind", GH_CLI_STRING}, {"status", "status", GH_CLI_STRING},
-	{"owner", "owner", GH_CLI_STRING}, {"limit", "limit", GH_CLI_INT},
-	{"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+	{"owner", "owner", GH_CLI_STRING}, {"orphaned", "orphaned", GH_CLI_BOOL},
+	{"limit", "limit", GH_CLI_INT}, {"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_cli_field identity_renew[] = {
+	{"expires-at", "expires_at", GH_CLI_STRING}, {"extend-by", "extend_by", GH_CLI_DURATION},
+	{NULL, NULL, 0}};
 
 static const gh_cli_field identity_create[] = {
 	{"kind", "kind", GH_CLI_STRING}, {"name", "name", GH_CLI_STRING},
@@ -265,7 +269,7 @@ static const gh_table_col credential_cols[] = {
 
 static const action actions[] = {
 	{"identities", "list", "GET", "/v1/identities", "", NULL, identity_query, VIEW_LIST,
-	 identity_cols, "[--kind K --status S --owner REF]"},
+	 identity_cols, "[--kind K --status S --owner REF --orphaned]"},
 	{"identities", "get", "GET", "/v1/identities/{}", "REF", NULL, NULL, VIEW_OBJECT, NULL,
 	 "show one identity"},
 	{"identities", "create", "POST", "/v1/identities", "", identity_create, NULL, VIEW_OBJECT,
@@ -280,7 +284,10 @@ static const action actions[] = {
 	{"identities", "activate", "POST", "/v1/identities/{}/activate", "REF", reason, NULL,
 	 VIEW_OBJECT, NULL, "--reason TEXT"},
 	{"identities", "decommission", "POST", "/v1/identities/{}/decommission", "REF", reason,
-	 NULL, VIEW_OBJECT, NULL, "--reason TEXT (revokes its active grants)"},
+	 NULL, VIEW_OBJECT, NULL, "--reason TEXT (revokes its active grants; its NHIs become"
+	 " orphaned)"},
+	{"identities", "renew", "POST", "/v1/identities/{}/renew", "REF", identity_renew, NULL,
+	 VIEW_OBJECT, NULL, "--expires-at TIME | --extend-by DURATION (an NHI, by its owner)"},
 
 	{"groups", "list", "GET", "/v1/groups", "", NULL, paging, VIEW_LIST, group_cols,
 	 ""},

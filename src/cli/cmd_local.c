@@ -251,6 +251,21 @@ static int serve_signer(gh_signer **k, char *origin, size_t originlen, gh_cli *c
 	return rc == 0 || rc == GH_ENOTFOUND ? 0 : rc;
 }
 
+/* A duration from environment variable name into *out (unset or empty: *out
+ * unchanged); -1 with a message when it is not a duration above zero. */
+static int env_seconds(int64_t *out, const char *name)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v)
+		return 0;
+	if (parse_seconds(out, v) || *out < 1) {
+		fprintf(stderr, "gatehouse: %s=%s: expected a duration such as 7d\n", name, v);
+		return -1;
+	}
+	return 0;
+}
+
 int gh_cmd_serve(gh_cli *c)
 {
 	static const char *const allowed[] = {"listen", "threads", "sla", "workers",
@@ -336,6 +351,11 @@ int gh_cmd_serve(gh_cli *c)
 		fprintf(stderr, "gatehouse: pending SLA %s: expected a duration such as 72h\n", sla);
 		return GH_EXIT_USAGE;
 	}
+	/* NHI lifetime and orphan grace: environment only until the server
+	 * configuration file names them */
+	if (env_seconds(&gopts.nhi_max_lifetime, "GATEHOUSE_NHI_MAX_LIFETIME") ||
+	    env_seconds(&gopts.orphan_grace, "GATEHOUSE_ORPHAN_GRACE"))
+		return GH_EXIT_USAGE;
 	aopts.listen = listen;
 
 	/* every thread started from here on inherits the blocked set, so only

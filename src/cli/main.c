@@ -27,7 +27,7 @@ static void usage(FILE *f)
 		"client commands (talk to a running server):\n"
 		"  apply -f FILE.yaml [--dry-run] [--url URL]\n"
 		"                            catalog as code: make the server match FILE\n"
-		"  identities  list|get|create|update|suspend|activate|decommission\n"
+		"  identities  list|get|create|update|suspend|activate|decommission|renew\n"
 		"  groups      list|get|create|add-member|remove-member\n"
 		"  systems     list|get|create|update\n"
 		"  entitlements list|get|create|update\n"

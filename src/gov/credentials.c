@@ -471,40 +471,62 @@ cleanup:
 	return finish(g, rc, out);
 }
 
-int gov_credentials_end_grant(gh_gov *g, const char *actor_id, const char *grant_id,
-			      const char *status)
+/* Revokes every credential not yet revoked whose column col (grant_id or
+ * identity_id) is id, with reason. */
+static int revoke_where(gh_gov *g, const char *actor_id, int by_identity, const char *id,
+			const char *reason)
 {
-	json_t *ids = json_array(), *item;
-	char reason[48];
+	json_t *rows = json_array(), *item;
 	sqlite3_stmt *st;
 	int64_t now = gh_now();
 	size_t i;
 	int rc;
 
-	if (!ids)
-		return nomem("revoking a grant's credentials");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id FROM credentials WHERE grant_id = ? AND revoked_at IS NULL"
-				" ORDER BY pk")))
+	if (!rows)
+		return nomem("revoking credentials");
+	if ((rc = by_identity ?
+		  gh_store_stmt(&st, g->store,
+				"SELECT id, grant_id FROM credentials WHERE identity_id = ?"
+				" AND revoked_at IS NULL ORDER BY pk") :
+		  gh_store_stmt(&st, g->store,
+				"SELECT id, grant_id FROM credentials WHERE grant_id = ?"
+				" AND revoked_at IS NULL ORDER BY pk")))
 		goto cleanup;
-	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(ids, json_string((const char *)sqlite3_column_text(st, 0))))
+		if (json_array_append_new(rows, json_pack("[s, s]",
+				(const char *)sqlite3_column_text(st, 0),
+				(const char *)sqlite3_column_text(st, 1))))
 			break;
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		rc = rc == SQLITE_ROW ? nomem("revoking a grant's credentials")
-				      : gh_store_fail(g->store, "reading a grant's credentials");
+		rc = rc == SQLITE_ROW ? nomem("revoking credentials")
+				      : gh_store_fail(g->store, "reading credentials to revoke");
 		goto cleanup;
 	}
 	rc = 0;
-	snprintf(reason, sizeof(reason), "grant %s", status);
-	json_array_foreach(ids, i, item)
-		if ((rc = revoke_one(g, actor_id, json_string_value(item), grant_id, reason, now)))
+	json_array_foreach(rows, i, item)
+		if ((rc = revoke_one(g, actor_id, json_string_value(json_array_get(item, 0)),
+				     json_string_value(json_array_get(item, 1)), reason, now)))
 			break;
 cleanup:
-	json_decref(ids);
+	json_decref(rows);
 	return rc;
+}
+
+int gov_credentials_end_grant(gh_gov *g, const char *actor_id, const char *grant_id,
+			      const char *status)
+{
+	char reason[48];
+
+	snprintf(reason, sizeof(reason), "grant %s", status);
+	return revoke_where(g, actor_id, 0, grant_id, reason);
+}
+
+int gov_credentials_end_identity(gh_gov *g, const char *actor_id, const char *identity_id,
+				 const char *reason)
+{
+	return revoke_where(g, actor_id, 1, identity_id, reason);
 }
 
 /* --- read ------------------------------------------------------------------ */

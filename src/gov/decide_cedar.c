@@ -70,17 +70,20 @@ const char gov_cedar_schema[] =
 	"};\n"
 	"\n"
 	"// May this subject hold this entitlement at all (request), and may it be\n"
-	"// granted without a human approval (auto_approve)?\n"
+	"// granted without a human approval (auto_approve)? submitted_by is who\n"
+	"// filed the request (a service-desk agent, say), requester on whose behalf;\n"
+	"// on_behalf is true when they differ.\n"
 	"action \"request\", \"auto_approve\" appliesTo {\n"
 	"\tprincipal: Identity,\n"
 	"\tresource: Entitlement,\n"
 	"\tcontext: {\n"
 	"\t\tduration_seconds: Long,\n"
 	"\t\temergency: Bool,\n"
-	"\t\tchannel: String,\n"
+	"\t\tchannel: String,        // servicedesk, portal, chat, api\n"
 	"\t\tticket_ref?: String,\n"
 	"\t\trequester: Identity,\n"
 	"\t\tsubmitted_by: Identity,\n"
+	"\t\ton_behalf: Bool,\n"
 	"\t},\n"
 	"};\n"
 	"\n"
@@ -93,7 +96,9 @@ const char gov_cedar_schema[] =
 	"};\n"
 	"\n"
 	"// May this person (the requester) invoke break-glass access? The subject who\n"
-	"// would receive the access rides in the context.\n"
+	"// would receive the access, who submitted it and through which channel ride\n"
+	"// in the context. Submitted on someone else's behalf (on_behalf), it is\n"
+	"// granted only when a determining permit says @on_behalf(\"allow\").\n"
 	"action \"break_glass\" appliesTo {\n"
 	"\tprincipal: Identity,\n"
 	"\tresource: Entitlement,\n"
@@ -101,6 +106,9 @@ const char gov_cedar_schema[] =
 	"\t\tincident_ref: String,\n"
 	"\t\tduration_seconds: Long,\n"
 	"\t\tsubject: Identity,\n"
+	"\t\tsubmitted_by: Identity,\n"
+	"\t\tchannel: String,\n"
+	"\t\ton_behalf: Bool,\n"
 	"\t},\n"
 	"};\n"
 	"\n"
@@ -203,6 +211,12 @@ static const char *fstr_or(const json_t *obj, const char *key, const json_t *sub
 static json_int_t fint(const json_t *obj, const char *key)
 {
 	return json_integer_value(json_object_get(obj, key));
+}
+
+/* Filed by someone other than the requester (a service-desk agent, say). */
+static int on_behalf(const json_t *req, const json_t *subject)
+{
+	return strcmp(fstr_or(req, "requester", subject), fstr_or(req, "submitted_by", subject)) != 0;
 }
 
 /* --- JSON values ------------------------------------------------------ */
@@ -684,6 +698,8 @@ static int cedar_decide(void *ctxp, gh_decision *out, const json_t *facts)
 		goto cleanup;
 	}
 	ents_identity(&e, subject);
+	if (fact_string(json_object_get(facts, "submitter"), "id"))
+		ents_identity(&e, json_object_get(facts, "submitter"));
 	ents_entitlement(&e, ent);
 	ctx = json_object();
 	kset(&bad, ctx, "duration_seconds", json_integer(fint(req, "duration_seconds")));
@@ -694,6 +710,7 @@ static int cedar_decide(void *ctxp, gh_decision *out, const json_t *facts)
 	kset(&bad, ctx, "requester", ref_json("Identity", fstr_or(req, "requester", subject)));
 	kset(&bad, ctx, "submitted_by", ref_json("Identity",
 						  fstr_or(req, "submitted_by", subject)));
+	kset(&bad, ctx, "on_behalf", json_boolean(on_behalf(req, subject)));
 	q = bad ? NULL : question(fstr(subject, "id"), "request", "Entitlement", fstr(ent, "id"),
 				  json_incref(ctx));
 
@@ -811,11 +828,17 @@ static json_t *break_glass_question(ents *e, int *asked, const json_t *facts)
 		return NULL;
 	ents_identity(e, requester);
 	ents_identity(e, subject);
+	if (fact_string(json_object_get(facts, "submitter"), "id"))
+		ents_identity(e, json_object_get(facts, "submitter"));
 	ents_entitlement(e, ent);
 	*asked = 1;
-	ctx = json_pack("{s:s, s:I, s:o}", "incident_ref", fstr(req, "incident_ref"),
-			"duration_seconds", fint(req, "duration_seconds"), "subject",
-			ref_json("Identity", fstr(subject, "id")));
+	ctx = json_pack("{s:s, s:I, s:o, s:o, s:s, s:b}", "incident_ref",
+			fstr(req, "incident_ref"), "duration_seconds", fint(req, "duration_seconds"),
+			"subject", ref_json("Identity", fstr(subject, "id")), "submitted_by",
+			ref_json("Identity", fstr_or(req, "submitted_by", requester)),
+			"channel", fstr(req, "channel"), "on_behalf",
+			strcmp(fstr_or(req, "requester", requester),
+			       fstr_or(req, "submitted_by", requester)) != 0);
 	return question(fstr(requester, "id"), "break_glass", "Entitlement", fstr(ent, "id"), ctx);
 }
 

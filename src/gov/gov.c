@@ -58,6 +58,10 @@ int gh_gov_open(gh_gov **out, const char *db_path, int create, const gh_gov_opti
 		g->opts = *opts;
 	if (g->opts.pending_sla <= 0)
 		g->opts.pending_sla = 72 * 3600;
+	if (g->opts.nhi_max_lifetime <= 0)
+		g->opts.nhi_max_lifetime = 365 * 86400;
+	if (g->opts.orphan_grace <= 0)
+		g->opts.orphan_grace = 7 * 86400;
 	g->decider = gh_builtin_decider;
 	pthread_rwlock_init(&g->decider_lock, NULL);
 	pthread_mutex_init(&g->sched_lock, NULL);

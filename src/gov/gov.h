@@ -92,15 +92,33 @@ int gh_gov_identity_get(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 /* filter: kind, status, owner (ref) as strings, or NULL. */
 int gh_gov_identity_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 			 const char *kind, const char *status, const char *owner);
+/* As gh_gov_identity_list, and orphaned ("true", "false" or NULL): only NHIs
+ * whose owner is no longer active (orphaned_at set), or only the others. */
+int gh_gov_identity_list_orphaned(json_t **out, gh_gov *g, const gh_actor *actor,
+				  const gh_page *page, const char *kind, const char *status,
+				  const char *owner, const char *orphaned);
 /* in: {"display_name"?,"email"?,"purpose"?,"expires_at"?,"roles"?,"attributes"?,"owner"?}
  * changing owner is an ownership transfer (audited as identity.owner_transferred). */
 int gh_gov_identity_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			   const json_t *in);
 /* action: "suspend", "activate" or "decommission"; in: {"reason": str}.
  * Decommissioning revokes the identity's active grants in the same transaction;
- * a human who still owns NHIs or systems is refused (GH_ECONFLICT). */
+ * a human who still owns systems is refused (GH_ECONFLICT). Suspending or
+ * decommissioning a human marks every NHI it owns orphaned (orphaned_at,
+ * audited identity.orphaned); activating it again clears that
+ * (identity.orphan_cleared). Activating an NHI past its expires_at or
+ * orphaned is refused (GH_ECONFLICT): renew it or transfer it first. */
 int gh_gov_identity_set_status(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			       const char *action, const json_t *in);
+/* Renews an NHI: in {"expires_at": time} or {"extend_by": duration} (from
+ * the current expiry, or now when that has passed), exactly one. For the
+ * NHI's owner, admin or iam (GH_EFORBIDDEN otherwise); the new expiry lies
+ * in the future and within now + nhi_max_lifetime. An NHI the scheduler
+ * suspended as expired becomes active again (its ended grants stay ended);
+ * one suspended for another reason stays suspended. Audited
+ * identity.renewed {"from","to","reactivated"}. */
+int gh_gov_identity_renew(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			  const json_t *in);
 
 /* --- groups (group.c) -------------------------------------------------- */
 /* in: {"name","description"?} */
@@ -222,10 +240,16 @@ int gh_gov_grant_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 /* Expires every active grant with expires_at <= now and every pending request
  * past its SLA, and revokes every break-glass grant whose review is still
  * pending at its review_due_at (review_state "missed", audited
- * grant.review_missed), each in a transaction with its audit events.
+ * grant.review_missed), each in a transaction with its audit events. Also
+ * suspends every active NHI with expires_at <= now (status_reason
+ * "expired", audited identity.expired) and every NHI still orphaned
+ * orphan_grace after orphaned_at ("orphaned", identity.orphan_suspended):
+ * their grants end (revoked, "identity expired" / "identity orphaned"),
+ * their credentials are revoked and their pending requests cancelled.
  * *out_expired and *out_sla (may be NULL) receive the counts. */
 int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla);
-/* The earliest time anything is due (expiry, SLA or review), or INT64_MAX. */
+/* The earliest time anything is due (a grant's or NHI's expiry, an SLA, a
+ * review or an orphan's grace), or INT64_MAX. */
 int64_t gh_gov_sched_next_due(gh_gov *g);
 /* A background thread that runs gh_gov_sched_run when something is due,
  * waking at least every max_sleep_ms. Stop joins it. */

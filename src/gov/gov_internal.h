@@ -233,7 +233,7 @@ int gov_policy_load_active(gh_gov *g);
  * with a field error on field ("line:column: message") when it does not
  * parse; otherwise *validation lists what the schema and the annotation
  * rules (@approvals 1..10, @max_duration and @review_within durations above
- * zero, @approver_group an existing group) say, [] when valid. Takes its
+ * zero, @approver_group an existing group, @on_behalf "allow") say, [] when valid. Takes its
  * own read sections: call outside any. */
 int gov_policy_check(json_t **validation, gh_gov *g, const char *field, const char *text,
 		     size_t len);
@@ -348,5 +348,22 @@ int gov_credential_entitlement(gh_gov *g, const char *ent_id);
  * (credential.revoked, "grant <status>"); inside the caller's transaction. */
 int gov_credentials_end_grant(gh_gov *g, const char *actor_id, const char *grant_id,
 			      const char *status);
+/* Revokes every credential of identity_id not yet revoked (those of grants
+ * that did not end through gov_grant_end), auditing each with reason. */
+int gov_credentials_end_identity(gh_gov *g, const char *actor_id, const char *identity_id,
+				 const char *reason);
+
+/* NHI expiry and orphans (identity.c). Suspends active NHI id because of
+ * why ("expired" or "orphaned"): status 'suspended' with that status_reason,
+ * its active grants end (revoked, "identity <why>") through gov_grant_end,
+ * its remaining credentials are revoked, its open requests (as subject or
+ * requester) cancelled, and identity.expired or identity.orphan_suspended is
+ * audited. 0 and nothing done when it is no longer active. Inside the
+ * caller's transaction; the caller calls gov_auth_changed after commit. */
+int gov_identity_retire(gh_gov *g, const char *actor_id, const char *id, const char *why);
+/* 0 when identity id may be named by a new request as field ("subject" or
+ * "requester"): active and not past its expires_at; otherwise a field error
+ * and GH_EINVALID. Inside a transaction/read section. */
+int gov_identity_usable(gh_gov *g, const char *field, const char *id, int64_t now);
 
 #endif

@@ -10,7 +10,11 @@ static const char *const statuses[] = {"active", "suspended", "decommissioned", 
 
 #define IDENTITY_COLUMNS                                                                   \
 	"id, kind, name, display_name, email, status, owner_id, purpose, environment,"     \
-	" expires_at, roles, attributes, created_at, updated_at"
+	" expires_at, roles, attributes, created_at, updated_at, status_reason, orphaned_at"
+
+/* Why Gatehouse itself suspended an NHI (identities.status_reason). */
+#define REASON_EXPIRED "expired"
+#define REASON_ORPHANED "orphaned"
 
 /* --- helpers the inventory files share (declared in gov_internal.h) ------- */
 
@@ -109,7 +113,8 @@ int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_I
 
 static json_t *identity_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+			 " s:o, s:o}",
 			 "id", gov_text_column(st, 0), "kind", gov_text_column(st, 1),
 			 "name", gov_text_column(st, 2), "display_name", gov_text_column(st, 3),
 			 "email", gov_text_column(st, 4), "status", gov_text_column(st, 5),
@@ -117,7 +122,9 @@ static json_t *identity_row(sqlite3_stmt *st)
 			 "environment", gov_text_column(st, 8),
 			 "expires_at", gov_time_column(st, 9), "roles", gov_json_column(st, 10, 1),
 			 "attributes", gov_json_column(st, 11, 0),
-			 "created_at", gov_time_column(st, 12), "updated_at", gov_time_column(st, 13));
+			 "created_at", gov_time_column(st, 12), "updated_at", gov_time_column(st, 13),
+			 "status_reason", gov_text_column(st, 14),
+			 "orphaned_at", gov_time_column(st, 15));
 }
 
 int gov_identity_load(json_t **out, gh_gov *g, const char *id)
@@ -231,6 +238,20 @@ static int nhi_required(const json_t *in, const char *key, const char *kind)
 		return 1;
 	gh_error_field(key, "is required for a %s", kind);
 	return 0;
+}
+
+/* An NHI's expires_at at most the maximum lifetime ahead of now; otherwise
+ * a field error naming the limit. */
+static int check_lifetime(gh_gov *g, const char *field, int64_t expires, int64_t now)
+{
+	char max[32];
+
+	if (expires <= now + g->opts.nhi_max_lifetime)
+		return 0;
+	gh_duration_format(max, sizeof(max), g->opts.nhi_max_lifetime);
+	gh_error_field(field, "must be at most %s from now (the maximum lifetime of a "
+		       "non-human identity); renew it later instead", max);
+	return GH_EINVALID;
 }
 
 static char *roles_text(unsigned bits)
@@ -362,6 +383,8 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 		  gh_jv_time(in, "expires_at", 0, &expires) : 0;
 	if (has_exp > 0 && expires <= now)
 		gh_error_field("expires_at", "must be in the future");
+	else if (has_exp > 0 && nhi)
+		check_lifetime(g, "expires_at", expires, now);
 	roles_parse(in, kind, &roles);
 	gh_jv_object_field(in, "attributes", 0, &attrs);
 	if ((rc = gh_error_fields_finish()))
@@ -420,6 +443,8 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 	if ((rc = gh_audit_append(NULL, g->store, actor->id, "identity.created", "identity", id,
 				  details)))
 		goto cleanup;
+	if (has_exp > 0)
+		gov_sched_poke(g, expires);
 	rc = gov_identity_load(out, g, id);
 cleanup:
 	json_decref(details);
@@ -460,6 +485,14 @@ int gh_gov_identity_get(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 int gh_gov_identity_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 			 const char *kind, const char *status, const char *owner)
 {
+	return gh_gov_identity_list_orphaned(out, g, actor, page, kind, status, owner, NULL);
+}
+
+int gh_gov_identity_list_orphaned(json_t **out, gh_gov *g, const gh_actor *actor,
+				  const gh_page *page, const char *kind, const char *status,
+				  const char *owner, const char *orphaned)
+{
+	static const char *const booleans[] = {"true", "false", NULL};
 	char owner_id[GH_ID_LEN];
 	json_t *items = NULL;
 	sqlite3_stmt *st;
@@ -472,6 +505,8 @@ int gh_gov_identity_list(json_t **out, gh_gov *g, const gh_actor *actor, const g
 		gov_check_enum("kind", kinds, kind);
 	if (status)
 		gov_check_enum("status", statuses, status);
+	if (orphaned)
+		gov_check_enum("orphaned", booleans, orphaned);
 	gh_store_read_begin(g->store);
 	if (owner && (rc = gov_resolve_field(g, "identities", "owner", owner, owner_id)) &&
 	    rc != GH_EINVALID)
@@ -482,13 +517,17 @@ int gh_gov_identity_list(json_t **out, gh_gov *g, const gh_actor *actor, const g
 	if ((rc = gh_store_stmt(&st, g->store,
 				"SELECT " IDENTITY_COLUMNS " FROM identities WHERE pk > ?1"
 				" AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3)"
-				" AND (?4 IS NULL OR owner_id = ?4) ORDER BY pk LIMIT ?5")))
+				" AND (?4 IS NULL OR owner_id = ?4)"
+				" AND (?6 IS NULL OR (orphaned_at IS NOT NULL) = ?6)"
+				" ORDER BY pk LIMIT ?5")))
 		goto cleanup;
 	sqlite3_bind_int64(st, 1, after);
 	bind_opt(st, 2, kind);
 	bind_opt(st, 3, status);
 	bind_opt(st, 4, owner ? owner_id : NULL);
 	sqlite3_bind_int(st, 5, limit);
+	if (orphaned)
+		sqlite3_bind_int(st, 6, strcmp(orphaned, "true") == 0);
 	if (!(items = json_array())) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
@@ -507,6 +546,81 @@ int gh_gov_identity_list(json_t **out, gh_gov *g, const gh_actor *actor, const g
 cleanup:
 	gh_store_read_end(g->store);
 	json_decref(items);
+	return rc;
+}
+
+/* --- orphans (an NHI whose owner is no longer active) ----------------------- */
+
+/* The ids of the one-text-parameter query sql (a string literal) into *out. */
+static int collect_ids(json_t **out, gh_gov *g, const char *sql, const char *p1,
+		       const char *what)
+{
+	sqlite3_stmt *st;
+	int rc, step;
+
+	if (!(*out = json_array()))
+		return gh_error_set(GH_ERROR, "out of memory %s", what);
+	if ((rc = gh_store_stmt(&st, g->store, sql)))
+		return rc;
+	sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(*out, gov_text_column(st, 0))) {
+			step = SQLITE_NOMEM;
+			break;
+		}
+	sqlite3_reset(st);
+	if (step == SQLITE_NOMEM)
+		return gh_error_set(GH_ERROR, "out of memory %s", what);
+	return step == SQLITE_DONE ? 0 : gh_store_fail(g->store, what);
+}
+
+/* Sets (at > 0) or clears (at 0) the orphaned_at of NHI id and audits
+ * identity.orphaned or identity.orphan_cleared with the owner and why. */
+static int orphan_mark(gh_gov *g, const char *actor_id, const char *id, const char *owner,
+		       const char *why, int64_t at)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* updated_at stays: the NHI itself did not change, its owner did */
+	if ((rc = gh_store_stmt(&st, g->store, "UPDATE identities SET orphaned_at = ?2 WHERE id = ?1")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (at > 0)
+		sqlite3_bind_int64(st, 2, at);
+	if ((rc = gov_step_done(g, st, "marking an orphaned identity")))
+		return rc;
+	if (at > 0)
+		gov_sched_poke(g, at + g->opts.orphan_grace);
+	return gov_audit_take(g, actor_id, at > 0 ? "identity.orphaned" : "identity.orphan_cleared",
+			      "identity", id, json_pack("{s:s?, s:s}", "owner", owner, "reason", why));
+}
+
+/* Every NHI owner_id owns that is still in use: orphaned now (orphan 1), or
+ * no longer orphaned (orphan 0); *out_count receives how many changed. */
+static int orphans_of(gh_gov *g, const char *actor_id, const char *owner_id, int orphan,
+		      const char *why, int *out_count)
+{
+	json_t *ids = NULL, *item;
+	int64_t now = gh_now();
+	size_t i;
+	int rc;
+
+	*out_count = 0;
+	rc = orphan ? collect_ids(&ids, g, "SELECT id FROM identities WHERE owner_id = ?1"
+				  " AND kind <> 'human' AND status <> 'decommissioned'"
+				  " AND orphaned_at IS NULL ORDER BY pk", owner_id,
+				  "finding the identities a person owns") :
+		      collect_ids(&ids, g, "SELECT id FROM identities WHERE owner_id = ?1"
+				  " AND orphaned_at IS NOT NULL ORDER BY pk", owner_id,
+				  "finding the orphans of a person");
+	json_array_foreach(ids, i, item) {
+		if (rc || (rc = orphan_mark(g, actor_id, json_string_value(item), owner_id, why,
+					    orphan ? now : 0)))
+			break;
+		(*out_count)++;
+	}
+	json_decref(ids);
 	return rc;
 }
 
@@ -574,6 +688,8 @@ static int update_parse(identity_next *n, gh_gov *g, const json_t *in, const cha
 	} else if (gh_jv_time(in, "expires_at", 0, &t) > 0) {
 		if (t <= gh_now())
 			gh_error_field("expires_at", "must be in the future");
+		else if (nhi)
+			check_lifetime(g, "expires_at", t, gh_now());
 		n->has_expires = 1;
 		n->expires_at = t;
 	}
@@ -701,6 +817,10 @@ static int update_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 		}
 		json_decref(details);
 		details = NULL;
+		/* the new owner is an active human (gov_check_owner): no longer orphaned */
+		if (json_is_string(json_object_get(cur, "orphaned_at")) &&
+		    (rc = orphan_mark(g, actor->id, id, n.owner, "owner transferred", 0)))
+			goto cleanup;
 	}
 	if (json_array_size(changed) > 0) {
 		details = json_pack("{s:O}", "changed", changed);
@@ -714,6 +834,8 @@ static int update_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 					    json_pack("{s:o, s:o}", "from",
 						      time_or_null(old.has_expires, old.expires_at),
 						      "to", time_or_null(n.has_expires, n.expires_at)));
+		if (n.has_expires && old.expires_at != n.expires_at)
+			gov_sched_poke(g, n.expires_at);
 		if (!details) {
 			rc = gh_error_set(GH_ERROR, "out of memory");
 			goto cleanup;
@@ -750,27 +872,6 @@ int gh_gov_identity_update(json_t **out, gh_gov *g, const gh_actor *actor, const
 
 static const char *const status_fields[] = {"reason", NULL};
 
-/* Counts the NHIs a human owns that are not decommissioned: a suspended one
- * could be activated again and must not come back ownerless. */
-static int count_owned(gh_gov *g, const char *id, int64_t *out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT count(*) FROM identities WHERE owner_id = ?"
-				" AND status <> 'decommissioned'")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else
-		rc = gh_store_fail(g->store, "counting owned identities");
-	sqlite3_reset(st);
-	return rc;
-}
-
-/* Revokes every active grant of the identity (gov_grant_end audits each). */
 /* Counts the systems a human owns (a system always needs an owner). */
 static int count_owned_systems(gh_gov *g, const char *id, int64_t *out)
 {
@@ -788,10 +889,11 @@ static int count_owned_systems(gh_gov *g, const char *id, int64_t *out)
 	return rc;
 }
 
-static int revoke_grants(gh_gov *g, const gh_actor *actor, const char *id, const char *reason,
-			 int *out_count)
+/* Revokes every active grant of the identity with reason text (gov_grant_end
+ * audits each and ends them downstream). */
+static int end_grants(gh_gov *g, const char *actor_id, const char *id, const char *text,
+		      int *out_count)
 {
-	char text[600];
 	json_t *ids = json_array(), *item;
 	sqlite3_stmt *st;
 	size_t i;
@@ -813,15 +915,23 @@ static int revoke_grants(gh_gov *g, const gh_actor *actor, const char *id, const
 	sqlite3_reset(st);
 	if (rc)
 		goto cleanup;
-	snprintf(text, sizeof(text), "identity decommissioned: %s", reason);
 	json_array_foreach(ids, i, item) {
-		if ((rc = gov_grant_end(g, actor->id, json_string_value(item), "revoked", text)))
+		if ((rc = gov_grant_end(g, actor_id, json_string_value(item), "revoked", text)))
 			goto cleanup;
 		(*out_count)++;
 	}
 cleanup:
 	json_decref(ids);
 	return rc;
+}
+
+static int revoke_grants(gh_gov *g, const gh_actor *actor, const char *id, const char *reason,
+			 int *out_count)
+{
+	char text[600];
+
+	snprintf(text, sizeof(text), "identity decommissioned: %s", reason);
+	return end_grants(g, actor->id, id, text, out_count);
 }
 
 static int revoke_tokens(gh_gov *g, const char *id, int *out_count)
@@ -847,7 +957,7 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 	char id[GH_ID_LEN], cur_status[32], kind[32];
 	const char *reason = NULL, *to, *event;
 	json_t *cur = NULL, *details = NULL;
-	int grants = 0, tokens = 0, admin, rc;
+	int grants = 0, tokens = 0, orphans = 0, admin, human, rc;
 	sqlite3_stmt *st;
 
 	if (!action || (strcmp(action, "suspend") != 0 && strcmp(action, "activate") != 0 &&
@@ -866,6 +976,7 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 		return rc;
 	snprintf(cur_status, sizeof(cur_status), "%s", str_of(cur, "status"));
 	snprintf(kind, sizeof(kind), "%s", str_of(cur, "kind"));
+	human = strcmp(kind, "human") == 0;
 	admin = (roles_bits(json_object_get(cur, "roles")) & GH_ROLE_ADMIN) != 0;
 
 	if (strcmp(actor->id, id) == 0) {
@@ -901,18 +1012,30 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 				       strcmp(to, "suspended") == 0 ? "suspending it"
 								    : "decommissioning it")))
 		goto cleanup;
-	if (strcmp(to, "decommissioned") == 0) {
-		int64_t owned = 0, systems = 0;
-		if (strcmp(kind, "human") == 0 && ((rc = count_owned(g, id, &owned)) ||
-						  (rc = count_owned_systems(g, id, &systems))))
-			goto cleanup;
-		if (owned > 0) {
-			rc = gh_error_set(GH_ECONFLICT, "%s owns %lld non-human identit%s that %s not "
-					  "decommissioned; transfer their ownership first",
-					  str_of(cur, "name"), (long long)owned,
-					  owned == 1 ? "y" : "ies", owned == 1 ? "is" : "are");
+	/* an NHI back in use must be within its expiry and have an active owner,
+	 * or the scheduler would suspend it again at once */
+	if (!human && strcmp(to, "active") == 0) {
+		int64_t exp = 0;
+
+		if (json_is_string(json_object_get(cur, "orphaned_at"))) {
+			rc = gh_error_set(GH_ECONFLICT, "%s is orphaned (its owner %s is not active); "
+					  "transfer it to an active owner first",
+					  str_of(cur, "name"), str_of(cur, "owner"));
 			goto cleanup;
 		}
+		if (str_of(cur, "expires_at") && gh_time_parse(&exp, str_of(cur, "expires_at")) == 0 &&
+		    exp <= gh_now()) {
+			rc = gh_error_set(GH_ECONFLICT, "%s expired at %s; renew it first (POST "
+					  "/v1/identities/%s/renew)", str_of(cur, "name"),
+					  str_of(cur, "expires_at"), str_of(cur, "name"));
+			goto cleanup;
+		}
+	}
+	if (strcmp(to, "decommissioned") == 0) {
+		int64_t systems = 0;
+		/* the NHIs a person owns become orphans (below); a system needs an owner */
+		if (human && (rc = count_owned_systems(g, id, &systems)))
+			goto cleanup;
 		if (systems > 0) {
 			rc = gh_error_set(GH_ECONFLICT, "%s owns %lld system%s; transfer %s ownership "
 					  "first", str_of(cur, "name"), (long long)systems,
@@ -925,18 +1048,27 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 	}
 
 	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE identities SET status = ?2, updated_at = ?3 WHERE id = ?1")))
+				"UPDATE identities SET status = ?2, status_reason = NULL, updated_at = ?3"
+				" WHERE id = ?1")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, gh_now());
 	if ((rc = gov_step_done(g, st, "changing an identity's status")))
 		goto cleanup;
+	if (human && (rc = orphans_of(g, actor->id, id, strcmp(to, "active") != 0,
+				      strcmp(to, "active") == 0 ? "owner activated" :
+				      strcmp(to, "suspended") == 0 ? "owner suspended" :
+				      "owner decommissioned", &orphans)))
+		goto cleanup;
 	details = json_pack("{s:s, s:s, s:s}", "reason", reason, "from", cur_status, "to", to);
 	if (details && strcmp(to, "decommissioned") == 0) {
 		json_object_set_new(details, "grants_revoked", json_integer(grants));
 		json_object_set_new(details, "tokens_revoked", json_integer(tokens));
 	}
+	if (details && orphans > 0)
+		json_object_set_new(details, strcmp(to, "active") == 0 ? "orphans_cleared" :
+				    "nhis_orphaned", json_integer(orphans));
 	if (!details) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
@@ -962,4 +1094,222 @@ int gh_gov_identity_set_status(json_t **out, gh_gov *g, const gh_actor *actor, c
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
 	return finish(g, status_locked(out, g, actor, ref, action, in), out);
+}
+
+/* --- expiry and renewal of NHIs ---------------------------------------------- */
+
+/* Cancels every open request naming id as subject or requester (reason why),
+ * auditing request.cancelled for each. */
+static int cancel_open_requests(gh_gov *g, const char *actor_id, const char *id,
+				const char *why, int *out_count)
+{
+	json_t *ids = NULL, *item;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	*out_count = 0;
+	rc = collect_ids(&ids, g, "SELECT id FROM requests WHERE (subject_id = ?1"
+			 " OR requester_id = ?1) AND state = 'pending_approval'"
+			 " ORDER BY pk", id, "finding an identity's open requests");
+	json_array_foreach(ids, i, item) {
+		if (rc || (rc = gh_store_stmt(&st, g->store,
+					      "UPDATE requests SET state = 'cancelled', closed_at = ?2,"
+					      " updated_at = ?2, close_reason = ?3 WHERE id = ?1")))
+			break;
+		sqlite3_bind_text(st, 1, json_string_value(item), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, gh_now());
+		sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
+		if ((rc = gov_step_done(g, st, "cancelling a request")) ||
+		    (rc = gov_audit_take(g, actor_id, "request.cancelled", "request",
+					 json_string_value(item),
+					 json_pack("{s:s, s:s}", "reason", why,
+						   "from", "pending_approval"))))
+			break;
+		(*out_count)++;
+	}
+	json_decref(ids);
+	return rc;
+}
+
+int gov_identity_retire(gh_gov *g, const char *actor_id, const char *id, const char *why)
+{
+	char text[64], owner[GH_ID_LEN] = "";
+	int64_t expires = 0, orphaned = 0;
+	int grants = 0, requests = 0, found = 0, rc, step;
+	sqlite3_stmt *st;
+	json_t *details;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE identities SET status = 'suspended', status_reason = ?2,"
+				" updated_at = ?3 WHERE id = ?1 AND status = 'active' AND kind <> 'human'"
+				" RETURNING owner_id, expires_at, orphaned_at")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, why, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, gh_now());
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		found = 1;
+		if (sqlite3_column_text(st, 0))
+			snprintf(owner, sizeof(owner), "%s", sqlite3_column_text(st, 0));
+		expires = sqlite3_column_int64(st, 1);
+		orphaned = sqlite3_column_int64(st, 2);
+		step = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	if (step != SQLITE_DONE)
+		return gh_store_fail(g->store, "suspending an identity");
+	if (!found)
+		return 0;   /* no longer active: nothing to do */
+	snprintf(text, sizeof(text), "identity %s", why);
+	if ((rc = end_grants(g, actor_id, id, text, &grants)) ||
+	    (rc = gov_credentials_end_identity(g, actor_id, id, text)) ||
+	    (rc = cancel_open_requests(g, actor_id, id, text, &requests)))
+		return rc;
+	if (strcmp(why, REASON_EXPIRED) == 0)
+		details = json_pack("{s:s, s:o, s:i, s:i}", "reason", text,
+				    "expires_at", time_or_null(1, expires),
+				    "grants_ended", grants, "requests_cancelled", requests);
+	else
+		details = json_pack("{s:s, s:s, s:o, s:i, s:i}", "reason", text, "owner", owner,
+				    "orphaned_at", time_or_null(orphaned > 0, orphaned),
+				    "grants_ended", grants, "requests_cancelled", requests);
+	return gov_audit_take(g, actor_id, strcmp(why, REASON_EXPIRED) == 0 ? "identity.expired" :
+			      "identity.orphan_suspended", "identity", id, details);
+}
+
+int gov_identity_usable(gh_gov *g, const char *field, const char *id, int64_t now)
+{
+	sqlite3_stmt *st;
+	char name[128] = "", status[32] = "", why[48] = "";
+	int64_t expires = INT64_MAX;
+	int rc;
+
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT name, status, expires_at, status_reason FROM identities"
+				" WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(name, sizeof(name), "%s", sqlite3_column_text(st, 0));
+		snprintf(status, sizeof(status), "%s", sqlite3_column_text(st, 1));
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+			expires = sqlite3_column_int64(st, 2);
+		if (sqlite3_column_text(st, 3))
+			snprintf(why, sizeof(why), " (%s)", sqlite3_column_text(st, 3));
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return gh_error_set(GH_ENOTFOUND, "identity %s not found", id);
+	if (rc != SQLITE_ROW)
+		return gh_store_fail(g->store, "reading an identity");
+	if (strcmp(status, "active") != 0) {
+		gh_error_field(field, "%s is %s%s; only an active identity can %s", name, status, why,
+			       strcmp(field, "subject") == 0 ? "receive access" : "request access");
+		return GH_EINVALID;
+	}
+	if (expires <= now) {
+		char when[40];
+
+		gh_time_format(when, sizeof(when), expires);
+		gh_error_field(field, "%s expired at %s; its owner renews it first", name, when);
+		return GH_EINVALID;
+	}
+	return 0;
+}
+
+static const char *const renew_fields[] = {"expires_at", "extend_by", NULL};
+
+static int renew_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			const json_t *in)
+{
+	char id[GH_ID_LEN];
+	json_t *cur = NULL;
+	int64_t now = gh_now(), old = 0, to = 0, by = 0;
+	int has_at, has_by, reactivate, rc;
+	const char *field;
+	sqlite3_stmt *st;
+
+	if ((rc = gov_resolve(g, "identities", ref, id)))
+		return rc;
+	if (gh_jv_object(in, renew_fields) < 0 && !json_is_object(in))
+		return gh_error_fields_finish();
+	has_at = gh_jv_time(in, "expires_at", 0, &to) > 0;
+	has_by = gh_jv_duration(in, "extend_by", 0, &by) > 0;
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if (has_at == has_by) {
+		gh_error_field(has_at ? "extend_by" : "expires_at", "give exactly one of expires_at "
+			       "(the new expiry) and extend_by (a duration such as 30d)");
+		return gh_error_fields_finish();
+	}
+	if ((rc = gov_identity_load(&cur, g, id)))
+		return rc;
+	if (strcmp(str_of(cur, "owner") ? str_of(cur, "owner") : "", actor->id) != 0 &&
+	    !(actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM))) {
+		rc = gh_error_set(GH_EFORBIDDEN, "renewing %s is for its owner, admin or iam",
+				  str_of(cur, "name"));
+		goto cleanup;
+	}
+	if (strcmp(str_of(cur, "kind"), "human") == 0 ||
+	    strcmp(str_of(cur, "status"), "decommissioned") == 0) {
+		rc = gh_error_set(GH_ECONFLICT, "%s is %s; only a non-human identity in use is "
+				  "renewed", str_of(cur, "name"),
+				  strcmp(str_of(cur, "kind"), "human") == 0 ? "a human"
+									     : "decommissioned");
+		goto cleanup;
+	}
+	if (str_of(cur, "expires_at"))
+		gh_time_parse(&old, str_of(cur, "expires_at"));
+	if (has_by) {
+		to = (old > now ? old : now) + by;
+		if (by <= 0)
+			gh_error_field("extend_by", "must be a duration above zero");
+	}
+	field = has_by ? "extend_by" : "expires_at";
+	if (to <= now)
+		gh_error_field(field, "must give an expiry in the future");
+	else
+		check_lifetime(g, field, to, now);
+	if ((rc = gh_error_fields_finish()))
+		goto cleanup;
+	/* Gatehouse suspended it for its expiry: the renewal undoes that; a
+	 * suspension for any other reason stays */
+	reactivate = strcmp(str_of(cur, "status"), "suspended") == 0 &&
+		     str_of(cur, "status_reason") &&
+		     strcmp(str_of(cur, "status_reason"), REASON_EXPIRED) == 0;
+	if ((rc = gh_store_stmt(&st, g->store,
+				"UPDATE identities SET expires_at = ?2, updated_at = ?3,"
+				" status = CASE WHEN ?4 THEN 'active' ELSE status END,"
+				" status_reason = CASE WHEN ?4 THEN NULL ELSE status_reason END"
+				" WHERE id = ?1")))
+		goto cleanup;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, to);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int(st, 4, reactivate);
+	if ((rc = gov_step_done(g, st, "renewing an identity")) ||
+	    (rc = gov_audit_take(g, actor->id, "identity.renewed", "identity", id,
+				 json_pack("{s:o, s:o, s:b}", "from", time_or_null(old > 0, old),
+					   "to", time_or_null(1, to), "reactivated", reactivate))))
+		goto cleanup;
+	gov_sched_poke(g, to);
+	rc = gov_identity_load(out, g, id);
+cleanup:
+	json_decref(cur);
+	return rc;
+}
+
+int gh_gov_identity_renew(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+			  const json_t *in)
+{
+	int rc;
+
+	*out = NULL;
+	gh_error_clear();
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	return finish(g, renew_locked(out, g, actor, ref, in), out);
 }

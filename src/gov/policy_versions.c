@@ -197,6 +197,11 @@ static int annotations_check(json_t *validation, gh_gov *g, const gh_policy_set 
 				if (gh_duration_parse(&secs, v) || secs <= 0)
 					snprintf(msg, sizeof(msg), "%s: @%s(\"%s\") is not a duration"
 						 " above zero (like \"8h\")", id, k, v);
+			} else if (strcmp(k, "on_behalf") == 0) {
+				if (strcmp(v, "allow") != 0)
+					snprintf(msg, sizeof(msg), "%s: @on_behalf(\"%s\"): the only value "
+						 "is \"allow\" (break-glass submitted on someone else's "
+						 "behalf); leave it out to refuse that", id, v);
 			} else if (strcmp(k, "approver_group") == 0) {
 				found = gov_resolve(g, "groups", v, gid);
 				if (found == GH_ENOTFOUND || found == GH_ECONFLICT)

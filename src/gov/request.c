@@ -51,8 +51,10 @@ typedef struct req_info {
 	char ticket_ref[72];       /* "" for none */
 	int emergency;
 	int required;
+	int requestable;           /* the entitlement's, now */
 	int64_t duration;
 	int64_t max_duration;
+	int64_t subject_expires;   /* INT64_MAX when the subject has no expiry */
 	json_t *approver_groups;   /* group ids from the decision; owned, may be NULL */
 } req_info;
 
@@ -403,7 +405,8 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 				"SELECT r.state, r.submitted_by, r.requester_id, r.subject_id,"
 				" s.owner_id, r.entitlement_id, e.control_owner_group_id,"
 				" r.required_approvals, r.duration, e.max_duration, s.name, s.status,"
-				" e.name, r.decision, r.channel, r.ticket_ref, r.emergency"
+				" e.name, r.decision, r.channel, r.ticket_ref, r.emergency,"
+				" s.expires_at, e.requestable"
 				" FROM requests r JOIN identities s ON s.id = r.subject_id"
 				" JOIN entitlements e ON e.id = r.entitlement_id WHERE r.id = ?")))
 		return rc;
@@ -427,6 +430,9 @@ static int req_info_load(req_info *out, gh_gov *g, const char *id)
 		copy_text(out->channel, sizeof(out->channel), st, 14);
 		copy_text(out->ticket_ref, sizeof(out->ticket_ref), st, 15);
 		out->emergency = sqlite3_column_int(st, 16);
+		out->subject_expires = sqlite3_column_type(st, 17) == SQLITE_NULL ? INT64_MAX :
+				       sqlite3_column_int64(st, 17);
+		out->requestable = sqlite3_column_int(st, 18);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
@@ -762,21 +768,48 @@ int gov_resolve_approver_groups(gh_gov *g, gh_decision *d)
 	return 0;
 }
 
+/* 1 when a determining permit of the break_glass answer bg carries
+ * @on_behalf("allow"): the policy lets someone invoke it for another. */
+static int permits_on_behalf(const gh_decision *bg)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(bg->determining, i, p) {
+		const char *v = json_string_value(json_object_get(json_object_get(p, "annotations"),
+								  "on_behalf"));
+		if (v && strcmp(v, "allow") == 0 &&
+		    strcmp(json_string_value(json_object_get(p, "effect")) ?
+			   json_string_value(json_object_get(p, "effect")) : "", "permit") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Asks the decider "break_glass" for a request the "request" question did
- * not deny. 1 allowed, 0 denied (reasons appended to d's), <0 on error. */
+ * not deny. 1 allowed, 0 denied (reasons appended to d's), <0 on error.
+ * Submitted on someone else's behalf, it is denied unless a determining
+ * permit says @on_behalf("allow"). */
 static int ask_break_glass(gh_gov *g, const gh_actor *actor, const intake *in,
 			   const subject_info *subj, const ent_info *ent, gh_decision *d,
 			   gh_decision *bg)
 {
-	json_t *facts = NULL, *requester = NULL, *v;
+	json_t *facts = NULL, *requester = NULL, *submitter = NULL, *v;
+	int on_behalf = strcmp(in->requester_id, actor->id) != 0;
 	char buf[600];
 	size_t i;
 	int rc;
 
 	if ((rc = gov_identity_facts(&requester, g, in->requester_id)))
 		return rc;
-	facts = json_pack("{s:o, s:O, s:O, s:{s:I, s:b, s:s, s:s*, s:s, s:s, s:s}}",
+	if ((rc = gov_identity_facts(&submitter, g, actor->id)) && rc != GH_ENOTFOUND) {
+		json_decref(requester);
+		return rc;
+	}
+	gh_error_clear();
+	facts = json_pack("{s:o, s:O, s:O, s:o*, s:{s:I, s:b, s:s, s:s*, s:s, s:s, s:s}}",
 			  "requester", requester, "subject", subj->facts, "entitlement", ent->facts,
+			  "submitter", submitter,
 			  "request", "duration_seconds", (json_int_t)in->duration,
 			  "emergency", in->emergency, "channel", in->channel,
 			  "ticket_ref", in->ticket_ref, "requester", in->requester_id,
@@ -785,6 +818,19 @@ static int ask_break_glass(gh_gov *g, const gh_actor *actor, const intake *in,
 		return nomem("building break-glass facts");
 	rc = gov_decider_ask(g, bg, "break_glass", facts);
 	json_decref(facts);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && on_behalf && !permits_on_behalf(bg)) {
+		snprintf(bg->outcome, sizeof(bg->outcome), "deny");
+		snprintf(buf, sizeof(buf), "on_behalf: %s submitted this break-glass request on "
+			 "behalf of %s; no determining permit says @on_behalf(\"allow\")",
+			 actor->id, in->requester_id);
+		if (!bg->reasons && !(bg->reasons = json_array()))
+			return nomem("recording a decision");
+		if (json_array_append_new(bg->reasons, json_string(buf)))
+			return nomem("recording a decision");
+		rc = 0;
+	}
 	if (rc != 0)
 		return rc;
 	json_array_foreach(bg->reasons, i, v) {
@@ -806,7 +852,7 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	int64_t review_due = 0;
 	intake in;
 	char id[GH_ID_LEN], extends[GH_ID_LEN] = "";
-	json_t *facts = NULL, *decision = NULL;
+	json_t *facts = NULL, *decision = NULL, *submitter = NULL;
 	char *decision_text = NULL;
 	const char *state;
 	sqlite3_stmt *st;
@@ -821,12 +867,15 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	if ((rc = intake_resolve(&in, g, actor)))
 		goto cleanup;
 	if (in.subject) {
-		if ((rc = subject_load(&subj, g, in.subject_id)))
+		if ((rc = subject_load(&subj, g, in.subject_id)) ||
+		    ((rc = gov_identity_usable(g, "subject", in.subject_id, now)) &&
+		     rc != GH_EINVALID))
 			goto cleanup;
-		if (strcmp(subj.status, "active") != 0)
-			gh_error_field("subject", "%s is %s; only an active identity can receive "
-				       "access", subj.name, subj.status);
 	}
+	/* an expired or suspended requester cannot ask either (also on its behalf) */
+	if (*in.requester_id && (rc = gov_identity_usable(g, "requester", in.requester_id, now)) &&
+	    rc != GH_EINVALID)
+		goto cleanup;
 	if (in.entitlement) {
 		if ((rc = ent_load(&ent, g, in.ent_id)))
 			goto cleanup;
@@ -878,12 +927,18 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		d.max_duration = ent.max_duration;
 	} else {
 		gh_decision_clear(&d);
-		facts = json_pack("{s:O, s:O, s:{s:I, s:b, s:s, s:s*, s:s, s:s}}",
-				  "subject", subj.facts, "entitlement", ent.facts, "request",
+		/* the submitter is an entity of the question too (context.submitted_by) */
+		if ((rc = gov_identity_facts(&submitter, g, actor->id)) && rc != GH_ENOTFOUND)
+			goto cleanup;
+		gh_error_clear();
+		facts = json_pack("{s:O, s:O, s:o*, s:{s:I, s:b, s:s, s:s*, s:s, s:s}}",
+				  "subject", subj.facts, "entitlement", ent.facts,
+				  "submitter", submitter, "request",
 				  "duration_seconds", (json_int_t)in.duration,
 				  "emergency", in.emergency, "channel", in.channel,
 				  "ticket_ref", in.ticket_ref, "requester", in.requester_id,
 				  "submitted_by", actor->id);
+		submitter = NULL;   /* taken by facts (or freed by json_pack on failure) */
 		if (!facts) {
 			rc = nomem("building decision facts");
 			goto cleanup;
@@ -1252,7 +1307,8 @@ cleanup:
 	return rc;
 }
 
-/* Before the last approval provisions: the subject is still active and has
+/* Before the last approval provisions: the subject is still active and
+ * within its expiry, the entitlement still requestable, and the subject has
  * not meanwhile gained a conflicting grant (two pending requests for an SoD
  * pair must not both be granted). GH_ECONFLICT leaves the request pending. */
 static int check_grantable(gh_gov *g, const req_info *r)
@@ -1263,6 +1319,13 @@ static int check_grantable(gh_gov *g, const req_info *r)
 	if (strcmp(r->subject_status, "active") != 0)
 		return gh_error_set(GH_ECONFLICT, "subject %s is %s; access cannot be granted",
 				    r->subject_name, r->subject_status);
+	if (r->subject_expires <= gh_now())
+		return gh_error_set(GH_ECONFLICT, "subject %s has passed its expires_at; access "
+				    "cannot be granted until its owner renews it", r->subject_name);
+	if (!r->requestable)
+		return gh_error_set(GH_ECONFLICT, "entitlement %s is no longer requestable; access "
+				    "cannot be granted (reject this request, or make the "
+				    "entitlement requestable again)", r->ent_name);
 	if (!(reasons = json_array()))
 		return nomem("checking segregation of duties");
 	n = gov_sod_conflicts(g, reasons, r->subject_name, r->subject, r->entitlement, r->ent_name);

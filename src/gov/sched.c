@@ -1,6 +1,7 @@
 /* sched.c - the scheduler: expires grants and pending requests past their SLA,
- * and revokes break-glass grants whose review was missed, in batches, from a
- * background thread or on demand. */
+ * revokes break-glass grants whose review was missed, and suspends NHIs past
+ * their expiry or orphaned beyond the grace, in batches, from a background
+ * thread or on demand. */
 #include "gov/gov_internal.h"
 
 #include <errno.h>
@@ -131,6 +132,42 @@ static int review_missed(gh_gov *g, int64_t now, id_buf *ids, int *n)
 	return gov_finish(g, rc);
 }
 
+/* NHIs due (the query's ?1 is now, or now - grace for orphans) are
+ * suspended with why as their status_reason (gov_identity_retire). */
+static int retire_nhis(gh_gov *g, const char *sql, int64_t at, const char *why, id_buf *ids,
+		       int *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	if ((rc = gh_store_stmt(&st, g->store, sql)) || (rc = due_ids(g, st, at, ids, n)))
+		return gov_finish(g, rc);
+	for (int i = 0; i < *n && !rc; i++)
+		rc = gov_identity_retire(g, SCHED_ACTOR, ids[i], why);
+	rc = gov_finish(g, rc);
+	if (!rc && *n > 0)
+		gov_auth_changed(g);   /* their tokens stop at once */
+	return rc;
+}
+
+static int expire_nhis(gh_gov *g, int64_t now, id_buf *ids, int *n)
+{
+	/* the condition of the partial index identities_expiry */
+	return retire_nhis(g, "SELECT id FROM identities WHERE status = 'active'"
+			   " AND expires_at IS NOT NULL AND expires_at <= ?1 AND kind <> 'human'"
+			   " ORDER BY expires_at LIMIT ?2", now, "expired", ids, n);
+}
+
+static int suspend_orphans(gh_gov *g, int64_t now, id_buf *ids, int *n)
+{
+	return retire_nhis(g, "SELECT id FROM identities WHERE orphaned_at IS NOT NULL"
+			   " AND orphaned_at <= ?1 AND status = 'active' AND kind <> 'human'"
+			   " ORDER BY orphaned_at LIMIT ?2", now - g->opts.orphan_grace, "orphaned",
+			   ids, n);
+}
+
 int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla)
 {
 	id_buf *ids = malloc(SCHED_BATCH * sizeof(*ids));
@@ -146,6 +183,15 @@ int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla)
 	 * missed reviews first: they revoke before an expiry would */
 	do {
 		if ((rc = review_missed(g, now, ids, &n)))
+			goto cleanup;
+	} while (n == SCHED_BATCH);
+	/* NHIs before grants: an expired NHI's grants end as "identity expired" */
+	do {
+		if ((rc = expire_nhis(g, now, ids, &n)))
+			goto cleanup;
+	} while (n == SCHED_BATCH);
+	do {
+		if ((rc = suspend_orphans(g, now, ids, &n)))
 			goto cleanup;
 	} while (n == SCHED_BATCH);
 	do {
@@ -177,9 +223,14 @@ int64_t gh_gov_sched_next_due(gh_gov *g)
 			  "SELECT (SELECT min(expires_at) FROM grants"
 			  "   WHERE status IN ('active', 'provisioning')),"
 			  " (SELECT min(sla_due_at) FROM requests WHERE state = 'pending_approval'),"
-			  " (SELECT min(review_due_at) FROM grants WHERE review_state = 'pending')") == 0) {
+			  " (SELECT min(review_due_at) FROM grants WHERE review_state = 'pending'),"
+			  " (SELECT min(expires_at) FROM identities WHERE status = 'active'"
+			  "   AND expires_at IS NOT NULL AND kind <> 'human'),"
+			  " (SELECT min(orphaned_at) + ?1 FROM identities WHERE orphaned_at IS NOT NULL"
+			  "   AND status = 'active' AND kind <> 'human')") == 0) {
+		sqlite3_bind_int64(st, 1, g->opts.orphan_grace);
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			for (int i = 0; i < 3; i++)
+			for (int i = 0; i < 5; i++)
 				if (sqlite3_column_type(st, i) != SQLITE_NULL &&
 				    sqlite3_column_int64(st, i) < due)
 					due = sqlite3_column_int64(st, i);

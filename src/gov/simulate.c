@@ -179,10 +179,11 @@ static int resolve_groups(gh_decision *d, gh_gov *g, int64_t catalog_max)
 }
 
 /* facts as submit builds them */
-static json_t *request_facts(const json_t *subject, const json_t *ent, const item *p)
+static json_t *request_facts(const json_t *subject, const json_t *ent, const json_t *submitter,
+			     const item *p)
 {
-	return json_pack("{s:O, s:O, s:{s:I, s:b, s:s, s:s*, s:s, s:s}}", "subject", subject,
-			 "entitlement", ent, "request", "duration_seconds", (json_int_t)p->duration,
+	return json_pack("{s:O, s:O, s:O*, s:{s:I, s:b, s:s, s:s*, s:s, s:s}}", "subject", subject,
+			 "entitlement", ent, "submitter", submitter, "request", "duration_seconds", (json_int_t)p->duration,
 			 "emergency", p->emergency, "channel", p->channel, "ticket_ref",
 			 p->has_ticket ? p->ticket : NULL, "requester", p->requester,
 			 "submitted_by", p->submitted_by);
@@ -195,7 +196,7 @@ static json_t *request_facts(const json_t *subject, const json_t *ent, const ite
 static int redecide(gh_decision *d, int64_t *catalog_max, pass *ps, const item *p,
 		    int only_request)
 {
-	const json_t *subject, *ent;
+	const json_t *subject, *ent, *submitter;
 	const char *sname, *ename, *status;
 	json_t *facts = NULL;
 	int rc, n = 0;
@@ -204,6 +205,12 @@ static int redecide(gh_decision *d, int64_t *catalog_max, pass *ps, const item *
 	if ((rc = cached(&subject, ps->identities, ps->g, p->subject, 1)) ||
 	    (rc = cached(&ent, ps->entitlements, ps->g, p->ent, 0)))
 		return rc;
+	if ((rc = cached(&submitter, ps->identities, ps->g, p->submitted_by, 1))) {
+		if (rc != GH_ENOTFOUND)
+			return rc;
+		gh_error_clear();
+		submitter = NULL;
+	}
 	sname = json_string_value(json_object_get(subject, "name"));
 	ename = json_string_value(json_object_get(ent, "name"));
 	status = json_string_value(json_object_get(subject, "status"));
@@ -223,7 +230,7 @@ static int redecide(gh_decision *d, int64_t *catalog_max, pass *ps, const item *
 			return rc ? rc : deny(d, "segregation-of-duties", "invariant-1", *catalog_max);
 		gh_decision_clear(d);
 	}
-	if (!(facts = request_facts(subject, ent, p)))
+	if (!(facts = request_facts(subject, ent, submitter, p)))
 		return nomem();
 	rc = ps->dc->decide(ps->dc->ctx, d, facts);
 	json_decref(facts);

@@ -15,6 +15,7 @@
  * never grows. */
 #include "fuzz_db.h"
 #include "common/jsonv.h"
+#include "common/util.h"
 
 #include <stdint.h>
 
@@ -147,7 +148,7 @@ static void close_snapshot(void)
 
 static void world(void)
 {
-	char *admin_token = NULL, id[64];
+	char *admin_token = NULL, id[64], when[40], body[400];
 	json_t *out = NULL;
 	gh_store *s;
 
@@ -180,11 +181,14 @@ static void world(void)
 	     "\"data_sensitivity\":\"confidential\",\"environment\":\"prod\","
 	     "\"control_owner_group\":\"approvers\",\"max_duration\":\"1d\","
 	     "\"incompatible_with\":[\"read-only\"]}", NULL);
-	seed(gh_gov_identity_create,
-	     "{\"kind\":\"service_account\",\"name\":\"etl\",\"owner\":\"owner1\","
-	     "\"purpose\":\"nightly export\",\"environment\":\"prod\","
-	     "\"expires_at\":\"2099-01-01T00:00:00Z\",\"roles\":[\"requester\"],"
-	     "\"attributes\":{\"team\":\"finance\"}}", NULL);
+	/* within the maximum NHI lifetime (a year) of whenever the fuzzer runs */
+	gh_time_format(when, sizeof(when), gh_now() + 180 * 86400);
+	snprintf(body, sizeof(body),
+		 "{\"kind\":\"service_account\",\"name\":\"etl\",\"owner\":\"owner1\","
+		 "\"purpose\":\"nightly export\",\"environment\":\"prod\","
+		 "\"expires_at\":\"%s\",\"roles\":[\"requester\"],"
+		 "\"attributes\":{\"team\":\"finance\"}}", when);
+	seed(gh_gov_identity_create, body, NULL);
 	seed(gh_gov_request_submit,
 	     "{\"channel\":\"api\",\"subject\":\"etl\",\"entitlement\":\"read-write\","
 	     "\"justification\":\"monthly close\",\"duration\":\"4h\",\"ticket_ref\":\"INC-1\"}",

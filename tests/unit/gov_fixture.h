@@ -27,6 +27,7 @@ static const gh_actor fx_auditor FX_UNUSED = {"idn_admin", GH_ROLE_AUDITOR};
 /* What the test decider answers to gov_decider_ask, per action. */
 typedef struct fx_answers {
 	int allow_approve, allow_break_glass, allow_delegate;
+	int allow_on_behalf;          /* the break_glass permit says @on_behalf("allow") */
 	int64_t bg_max_duration, bg_review_within;
 	const char *approver_group;   /* decide adds it to approver_groups (raw) */
 } fx_answers;
@@ -56,6 +57,9 @@ static FX_UNUSED int fx_ask(void *ctx, gh_decision *out, const char *action, con
 	out->determining = json_pack("[{s:s, s:s, s:s, s:{}}]", "policy", allow ? "policy0" : "policy1",
 				     "action", action, "effect", allow ? "permit" : "forbid",
 				     "annotations");
+	if (out->determining && allow && a->allow_on_behalf && strcmp(action, "break_glass") == 0)
+		json_object_set_new(json_object_get(json_array_get(out->determining, 0), "annotations"),
+				    "on_behalf", json_string("allow"));
 	if (strcmp(action, "break_glass") == 0) {
 		out->max_duration = a->bg_max_duration;
 		out->review_within = a->bg_review_within;

@@ -512,13 +512,6 @@ static void test_gov_identity_status__transitions_and_refusals(void)
 	check_last_event(g, "identity.activated", svc);
 	CHECK_INT(set_status(g, svc, "activate", "again"), GH_ECONFLICT);
 
-	/* a human who owns live NHIs cannot be decommissioned */
-	before = audit_count(g);
-	CHECK_INT(set_status(g, alice, "decommission", "left"), GH_ECONFLICT);
-	CHECK(strstr(gh_error_last()->message, "1 ") != NULL);
-	CHECK_INT(audit_count(g), before);
-	CHECK_INT(count(g, "SELECT count(*) FROM identities WHERE status = 'active'"), 2);
-
 	/* no grants exist: decommissioning revokes none and says so */
 	in = J("{\"reason\":\"retired\"}");
 	CHECK_INT(gh_gov_identity_set_status(&out, g, &admin, "svc", "decommission", in), 0);
@@ -540,13 +533,16 @@ static void test_gov_identity_status__transitions_and_refusals(void)
 	json_decref(in);
 	CHECK_INT(audit_count(g), before);
 
-	/* now alice owns no live NHI */
+	/* alice owns no live NHI: nothing becomes orphaned */
 	CHECK_INT(set_status(g, alice, "decommission", "left the company"), 0);
 	check_last_event(g, "identity.decommissioned", alice);
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.orphaned'"), 0);
 	gh_gov_free(g);
 }
 
-static void test_gov_identity_status__suspended_nhi_still_blocks_owner_decommission(void)
+/* Issue 10: decommissioning a human who owns NHIs used to be refused; now
+ * its NHIs (a suspended one too) become orphaned, and a transfer clears it. */
+static void test_gov_identity_status__decommissioned_owner_orphans_its_nhis(void)
 {
 	gh_gov *g = open_gov();
 	char alice[GH_ID_LEN], bob[GH_ID_LEN], svc[GH_ID_LEN];
@@ -556,13 +552,16 @@ static void test_gov_identity_status__suspended_nhi_still_blocks_owner_decommiss
 	make_human(g, "bob", bob);
 	make_nhi(g, "svc", alice, svc);
 	CHECK_INT(set_status(g, svc, "suspend", "paused"), 0);
-	CHECK_INT(set_status(g, alice, "decommission", "left"), GH_ECONFLICT);
-	/* transfer ownership, then it works */
+	CHECK_INT(set_status(g, alice, "decommission", "left"), 0);
+	CHECK_INT(count(g, "SELECT count(*) FROM identities WHERE orphaned_at IS NOT NULL"), 1);
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.orphaned'"), 1);
+	/* transfer ownership: no longer orphaned */
 	in = json_pack("{s:s}", "owner", bob);
 	CHECK_INT(gh_gov_identity_update(&out, g, &admin, svc, in), 0);
+	CHECK(json_is_null(json_object_get(out, "orphaned_at")));
 	json_decref(out);
 	json_decref(in);
-	CHECK_INT(set_status(g, alice, "decommission", "left"), 0);
+	check_last_event(g, "identity.orphan_cleared", svc);
 	gh_gov_free(g);
 }
 
@@ -1086,7 +1085,7 @@ int main(int argc, char **argv)
 		{"gov_identity_update__fields_and_ownership_transfer_are_audited", test_gov_identity_update__fields_and_ownership_transfer_are_audited},
 		{"gov_identity_update__refusals_change_nothing", test_gov_identity_update__refusals_change_nothing},
 		{"gov_identity_status__transitions_and_refusals", test_gov_identity_status__transitions_and_refusals},
-		{"gov_identity_status__suspended_nhi_still_blocks_owner_decommission", test_gov_identity_status__suspended_nhi_still_blocks_owner_decommission},
+		{"gov_identity_status__decommissioned_owner_orphans_its_nhis", test_gov_identity_status__decommissioned_owner_orphans_its_nhis},
 		{"gov_identity_list__filters_and_pages", test_gov_identity_list__filters_and_pages},
 		{"gov_group__nested_membership_is_transitive", test_gov_group__nested_membership_is_transitive},
 		{"gov_group__cycles_and_duplicates_are_refused", test_gov_group__cycles_and_duplicates_are_refused},
