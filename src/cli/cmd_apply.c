@@ -1,6 +1,6 @@
 /* cmd_apply.c - catalog as code: `gatehouse apply -f FILE.yaml` plans what differs from the server and applies it over the HTTP API. */
 #include "cli/cli.h"
-#include "cli/yaml_load.h"
+#include "common/yaml_load.h"
 
 #include <errno.h>
 #include <sodium.h>
