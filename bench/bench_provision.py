@@ -94,16 +94,22 @@ def main():
         peer_revoke = peer("".join("REVOKE peer_ro FROM svc%d;\n" % i
                                    for i in range(1, n + 1)))
 
+        config = os.path.join(tmp, "gatehouse.yaml")
+        with open(config, "w") as f:
+            f.write("secrets:\n  pg-password: {file: %s}\nconnectors:\n  bench-pg:\n"
+                    "    kind: postgres\n    conninfo: \"%s\"\n"
+                    "    password_secret: pg-password\n" % (pg["password_file"],
+                                                           pg["conninfo"]))
         srv = ghtest.Server(args.bin, name="bench", serve_args=["--workers",
-                                                                 str(args.workers)],
+                                                                 str(args.workers),
+                                                                 "--config", config],
                             workdir=os.path.join(tmp, "gh"))
         os.mkdir(srv.dir)
         srv.start()
         owner = srv.human("owner")
         grp = srv.group("owners", [owner])
-        srv.system("bench-db", owner["id"], connector="postgres", connector_settings={
-            "conninfo": pg["conninfo"], "password_ref": "file:" + pg["password_file"],
-            "account_attribute": "pg_login"})
+        srv.system("bench-db", owner["id"], connector="bench-pg",
+                   connector_settings={"account_attribute": "pg_login"})
         ent = srv.entitlement("bench-db", "read-only", "low", "30d", grp["id"],
                               attributes={"target": "bench_ro"})
         subjects = [srv.nhi("svc-%d" % i, owner["id"], attributes={"pg_login": "svc%d" % i})

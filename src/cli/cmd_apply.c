@@ -1,6 +1,6 @@
 /* cmd_apply.c - catalog as code: `gatehouse apply -f FILE.yaml` plans what differs from the server and applies it over the HTTP API. */
 #include "cli/cli.h"
-#include "cli/yaml_load.h"
+#include "common/yaml_load.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -19,7 +19,6 @@
 static const char *const risk_tiers[] = {"low", "medium", "high", "critical", NULL};
 static const char *const sensitivities[] = {"public", "internal", "confidential", "restricted",
 					    NULL};
-static const char *const connectors[] = {"manual", NULL};
 
 static int has_control(const char *s, int allow_newlines)
 {
@@ -90,7 +89,9 @@ static const gh_yaml_schema s_ref = {GH_YAML_STRING, .max = 256, .check = check_
 static const gh_yaml_schema s_desc = {GH_YAML_STRING, .max = 1000, .check = check_text};
 static const gh_yaml_schema s_risk = {GH_YAML_STRING, .values = risk_tiers};
 static const gh_yaml_schema s_sens = {GH_YAML_STRING, .values = sensitivities};
-static const gh_yaml_schema s_connector = {GH_YAML_STRING, .values = connectors};
+/* a connector instance of the server's configuration, or manual / credential:
+ * which exist only the server knows, and it says so */
+static const gh_yaml_schema s_connector = {GH_YAML_STRING, .max = 64, .check = check_name};
 static const gh_yaml_schema s_env = {GH_YAML_STRING, .max = 32, .check = check_environment};
 static const gh_yaml_schema s_duration = {GH_YAML_STRING, .max = 32, .check = check_duration};
 static const gh_yaml_schema s_time = {GH_YAML_STRING, .max = 64, .check = check_time};
@@ -113,7 +114,8 @@ static const gh_yaml_key group_keys[] = {
 	{NULL, 0, NULL}};
 static const gh_yaml_key system_keys[] = {
 	{"name", 1, &s_name}, {"description", 0, &s_desc}, {"owner", 1, &s_ref},
-	{"connector", 0, &s_connector}, {NULL, 0, NULL}};
+	{"connector", 0, &s_connector}, {"connector_settings", 0, &s_attributes},
+	{NULL, 0, NULL}};
 static const gh_yaml_key entitlement_keys[] = {
 	{"system", 1, &s_ref}, {"name", 1, &s_name}, {"description", 0, &s_desc},
 	{"risk_tier", 1, &s_risk}, {"data_sensitivity", 1, &s_sens},
@@ -938,10 +940,14 @@ static int plan_systems(apply *a)
 			step = step_add(a->steps, "+", "system", name);
 			detail_field(step, "description", json_object_get(s, "description"));
 			detail_field(step, "owner", json_object_get(owner, "name"));
-			detail_field(step, "connector", json_object_get(s, "connector"));
+			detail_field(step, "connector instance", json_object_get(s, "connector"));
+			detail_field(step, "connector_settings",
+				     json_object_get(s, "connector_settings"));
 			step_call(step, "POST", "/v1/systems", NULL, NULL,
-				  json_pack("{s:s, s:s?, s:s, s:s?}", "name", name, "description",
-					    desc, "owner", str(owner, "id"), "connector", conn));
+				  json_pack("{s:s, s:s?, s:s, s:s?, s:O?}", "name", name, "description",
+					    desc, "owner", str(owner, "id"), "connector", conn,
+					    "connector_settings",
+					    json_object_get(s, "connector_settings")));
 			continue;
 		}
 		body = json_object();
@@ -964,8 +970,17 @@ static int plan_systems(apply *a)
 			json_object_set_new(body, "owner", json_string(str(owner, "id")));
 		}
 		if (conn && !same_text(conn, str(cur, "connector"))) {
-			step_line(step, "changes", "connector %s -> %s", str(cur, "connector"), conn);
+			step_line(step, "changes", "connector instance %s -> %s",
+				  str(cur, "connector"), conn);
 			json_object_set_new(body, "connector", json_string(conn));
+		}
+		if (json_object_get(s, "connector_settings") &&
+		    !json_equal(json_object_get(s, "connector_settings"),
+				json_object_get(cur, "connector_settings"))) {
+			show(to, sizeof(to), json_object_get(s, "connector_settings"));
+			step_line(step, "changes", "connector_settings -> %s", to);
+			json_object_set(body, "connector_settings",
+					json_object_get(s, "connector_settings"));
 		}
 		if (json_object_size(body)) {
 			json_t *real = step_add(a->steps, "~", "system", name);

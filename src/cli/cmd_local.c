@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "audit/audit.h"
 #include "audit/checkpoint.h"
+#include "common/config.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "gov/gov.h"
@@ -251,26 +252,48 @@ static int serve_signer(gh_signer **k, char *origin, size_t originlen, gh_cli *c
 	return rc == 0 || rc == GH_ENOTFOUND ? 0 : rc;
 }
 
-/* A duration from environment variable name into *out (unset or empty: *out
- * unchanged); -1 with a message when it is not a duration above zero. */
-static int env_seconds(int64_t *out, const char *name)
+/* The server configuration named by --config or GATEHOUSE_CONFIG into cfg
+ * (empty when neither): 0, or -1 with every problem printed. */
+static int config_read(gh_config *cfg, gh_cli *c)
 {
-	const char *v = getenv(name);
+	const char *path = gh_cli_get(c, "config");
+	int rc;
 
-	if (!v || !*v)
+	memset(cfg, 0, sizeof(*cfg));
+	if (!path && getenv("GATEHOUSE_CONFIG") && *getenv("GATEHOUSE_CONFIG"))
+		path = getenv("GATEHOUSE_CONFIG");
+	if (!path)
 		return 0;
-	if (parse_seconds(out, v) || *out < 1) {
-		fprintf(stderr, "gatehouse: %s=%s: expected a duration such as 7d\n", name, v);
-		return -1;
-	}
-	return 0;
+	if ((rc = gh_config_load(cfg, path)) == 0)
+		return 0;
+	if (rc == GH_EINVALID || (rc == GH_ETOOLARGE && json_array_size(cfg->doc.problems)))
+		gh_config_print_problems(stderr, cfg, path);
+	else
+		gh_cli_error("reading the server configuration");
+	return -1;
+}
+
+/* Warns about systems naming an instance this server does not have. */
+static void warn_unconfigured(gh_gov *g)
+{
+	json_t *list = NULL, *v;
+	size_t i;
+
+	if (gh_gov_systems_unconfigured(&list, g) != 0)
+		return;
+	json_array_foreach(list, i, v)
+		fprintf(stderr, "gatehouse: warning: system %s names connector instance %s, which "
+			"is not configured on this server: its jobs fail and are retried until it "
+			"is (see --config)\n", json_string_value(json_object_get(v, "name")),
+			json_string_value(json_object_get(v, "connector")));
+	json_decref(list);
 }
 
 int gh_cmd_serve(gh_cli *c)
 {
 	static const char *const allowed[] = {"listen", "threads", "sla", "workers",
 					      "reconcile-every", "signing-key",
-					      "checkpoint-every", NULL};
+					      "checkpoint-every", "config", NULL};
 	const char *ck_every = gh_cli_get(c, "checkpoint-every");
 	int64_t ck_every_s = 3600;
 	gh_signer *signer = NULL;
@@ -284,6 +307,7 @@ int gh_cmd_serve(gh_cli *c)
 	long nworkers = 2;
 	gh_gov_options gopts = {0};
 	gh_api_options aopts = {0};
+	gh_config cfg;
 	gh_gov *g = NULL;
 	gh_api *api = NULL;
 	sigset_t set;
@@ -299,10 +323,11 @@ int gh_cmd_serve(gh_cli *c)
 	    (gh_cli_has(c, "workers") && !workers) ||
 	    (gh_cli_has(c, "reconcile-every") && !every) ||
 	    (gh_cli_has(c, "checkpoint-every") && !ck_every) ||
-	    (gh_cli_has(c, "signing-key") && !gh_cli_get(c, "signing-key"))) {
+	    (gh_cli_has(c, "signing-key") && !gh_cli_get(c, "signing-key")) ||
+	    (gh_cli_has(c, "config") && !gh_cli_get(c, "config"))) {
 		fprintf(stderr, "usage: gatehouse serve [--listen HOST:PORT] [--threads N] [--sla DURATION]"
 			" [--workers N] [--reconcile-every DURATION] [--signing-key PATH]"
-			" [--checkpoint-every DURATION]\n");
+			" [--checkpoint-every DURATION] [--config FILE]\n");
 		return GH_EXIT_USAGE;
 	}
 	if (ck_every && (parse_seconds(&ck_every_s, ck_every) || ck_every_s < 1)) {
@@ -351,12 +376,19 @@ int gh_cmd_serve(gh_cli *c)
 		fprintf(stderr, "gatehouse: pending SLA %s: expected a duration such as 72h\n", sla);
 		return GH_EXIT_USAGE;
 	}
-	/* NHI lifetime and orphan grace: environment only until the server
-	 * configuration file names them */
-	if (env_seconds(&gopts.nhi_max_lifetime, "GATEHOUSE_NHI_MAX_LIFETIME") ||
-	    env_seconds(&gopts.orphan_grace, "GATEHOUSE_ORPHAN_GRACE"))
-		return GH_EXIT_USAGE;
 	aopts.listen = listen;
+	/* read once, at start: the operator's decisions, not any caller's */
+	if (config_read(&cfg, c)) {
+		gh_config_free(&cfg);
+		return GH_EXIT_USAGE;
+	}
+	gopts.config = &cfg;
+	gopts.nhi_max_lifetime = cfg.nhi_max_lifetime;
+	gopts.orphan_grace = cfg.orphan_grace;
+	gopts.token_lifetime = cfg.token_lifetime;
+	aopts.per_address_connections = cfg.per_address_connections;
+	aopts.header_limit = cfg.header_limit;
+	aopts.request_timeout = cfg.request_timeout;
 
 	/* every thread started from here on inherits the blocked set, so only
 	 * sigwait below sees SIGINT and SIGTERM */
@@ -365,12 +397,14 @@ int gh_cmd_serve(gh_cli *c)
 	sigaddset(&set, SIGTERM);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
 		fprintf(stderr, "gatehouse: cannot block signals\n");
+		gh_config_free(&cfg);
 		return GH_EXIT_FAIL;
 	}
 	signal(SIGPIPE, SIG_IGN);
 
 	if (open_existing(&g, c->db, &gopts))
 		goto cleanup;
+	warn_unconfigured(g);
 	if (serve_signer(&signer, origin, sizeof(origin), c, g)) {
 		gh_cli_error("loading the checkpoint signing key");
 		goto cleanup;
@@ -420,6 +454,7 @@ cleanup:
 		gh_gov_sched_stop(g);
 	gh_gov_free(g);
 	gh_signer_free(signer);
+	gh_config_free(&cfg);
 	return exit_code;
 }
 
@@ -453,8 +488,10 @@ int gh_cmd_audit_verify(gh_cli *c)
 
 int gh_cmd_jobs_run_once(gh_cli *c)
 {
-	static const char *const allowed[] = {"max", NULL};
+	static const char *const allowed[] = {"max", "config", NULL};
 	const char *max = gh_cli_get(c, "max");
+	gh_gov_options gopts = {0};
+	gh_config cfg;
 	gh_gov *g = NULL;
 	long n = 0;
 	int ran = 0, rc;
@@ -463,9 +500,11 @@ int gh_cmd_jobs_run_once(gh_cli *c)
 		gh_cli_error(NULL);
 		return GH_EXIT_USAGE;
 	}
-	if (c->help || c->npos != 2 || (gh_cli_has(c, "max") && !max)) {
+	if (c->help || c->npos != 2 || (gh_cli_has(c, "max") && !max) ||
+	    (gh_cli_has(c, "config") && !gh_cli_get(c, "config"))) {
 		fprintf(c->help ? stdout : stderr, "usage: gatehouse [--db PATH] jobs run-once"
-			" [--max N]\n  Runs the provisioning jobs due now, one after another.\n");
+			" [--max N] [--config FILE]\n  Runs the provisioning jobs due now, one after"
+			" another, with the connector instances of the server configuration.\n");
 		return c->help ? GH_EXIT_OK : GH_EXIT_USAGE;
 	}
 	if (max) {
@@ -478,13 +517,21 @@ int gh_cmd_jobs_run_once(gh_cli *c)
 			return GH_EXIT_USAGE;
 		}
 	}
-	if (open_existing(&g, c->db, NULL))
+	if (config_read(&cfg, c)) {
+		gh_config_free(&cfg);
+		return GH_EXIT_USAGE;
+	}
+	gopts.config = &cfg;
+	if (open_existing(&g, c->db, &gopts)) {
+		gh_config_free(&cfg);
 		return GH_EXIT_FAIL;
+	}
 	rc = gh_gov_jobs_run_once(g, gh_now(), (int)n, &ran);
 	if (rc)
 		gh_cli_error("running jobs");
 	else
 		printf("%d job attempt%s run\n", ran, ran == 1 ? "" : "s");
 	gh_gov_free(g);
+	gh_config_free(&cfg);
 	return rc ? GH_EXIT_FAIL : GH_EXIT_OK;
 }

@@ -3,9 +3,13 @@
  * (postgres.c, ldap.c, webhook.c, exec.c); the domain (src/gov) drives them
  * through the outbox and never holds a database lock while a connector runs.
  *
- * A system names its connector ("connector": kind) and its settings
- * ("connector_settings": object). Settings never hold a secret: a key ending
- * in "_ref" names one ("env:NAME" or "file:/path"), read only when needed
+ * The operator configures connector instances (src/common/config.h): a name,
+ * a kind and the kind's settings (program, URL, conninfo, secrets as "*_ref"
+ * references from the configuration's secrets table). A system names an
+ * instance ("connector") and gives only the few per-system parameters its
+ * kind allows ("connector_settings", e.g. account_attribute); the settings a
+ * kind sees are the instance's plus those parameters (gh_connect_settings),
+ * never stored or returned. Secrets are read only when needed
  * (gh_secret_resolve) and never logged, stored or returned.
  *
  * Conventions: functions return 0 or a GH_E* code with gh_error_last() set
@@ -20,6 +24,8 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct gh_config;
 
 /* One unit of work: give account the target, or take it away. */
 typedef struct gh_conn_job {
@@ -58,6 +64,13 @@ typedef struct gh_connector_kind {
 	 * gh_conn_access_free. NULL when the kind cannot read access back. */
 	int (*list)(const json_t *settings, const char *const *targets, size_t ntargets,
 		    gh_conn_access **out, size_t *n);
+	/* The keys a system may set itself (NULL-terminated): everything else
+	 * comes from the instance in the configuration. */
+	const char *const *system_fields;
+	/* Whether target is one the instance may act on (a group DN under its
+	 * group_base, a role its roles globs allow); GH_EINVALID with a message
+	 * naming the target when not. NULL: any target. */
+	int (*target)(const json_t *settings, const char *target);
 } gh_connector_kind;
 
 /* The kind named name, or NULL. */
@@ -72,8 +85,34 @@ int gh_connector_register_test(const gh_connector_kind *k);
 int gh_connector_check(const char *kind, const json_t *settings);
 void gh_conn_access_free(gh_conn_access *a, size_t n);
 
+/* --- instances (src/connect/instance.c) -------------------------------- */
+
+/* 1 for the built-in connectors that need no configuration ("manual",
+ * "credential"), else 0. */
+int gh_connect_builtin(const char *connector);
+/* Checks a system's connector (a configured instance of cfg, or a built-in)
+ * and its per-system parameters params (may be NULL): field errors
+ * "connector" (listing the configured names) and
+ * "connector_settings.<key>" (a key the instance's kind does not let a system
+ * set, or a bad value); GH_EINVALID when any. Values are never echoed. */
+int gh_connect_check_system(const struct gh_config *cfg, const char *connector,
+			    const json_t *params);
+/* The settings a job of a system runs with: the instance's settings plus
+ * the system's params (never overriding an instance key). *kind borrowed.
+ * GH_ERROR "connector instance X is not configured on this server" when cfg
+ * has no such instance (retrying after a restart with it configured works);
+ * GH_EINVALID when its kind is unknown. */
+int gh_connect_settings(json_t **out, const gh_connector_kind **kind,
+			const struct gh_config *cfg, const char *connector, const json_t *params);
+/* Checks target against the instance connector names (0 when it has no
+ * target rule, or is not configured: the job will say so): GH_EINVALID with
+ * a message otherwise. */
+int gh_connect_check_target(const struct gh_config *cfg, const char *connector,
+			    const char *target);
+
 /* Reads the secret ref names ("env:NAME" or "file:/path", the file's first
- * line without its newline, at most 4 KiB) into a malloc'd string the caller
+ * line without its newline, at most 4 KiB; a reference only the server
+ * configuration's secrets table makes) into a malloc'd string the caller
  * wipes with gh_secret_free. GH_EINVALID for a malformed ref, GH_ENOTFOUND
  * when the variable or file is missing; the message names the ref, never the
  * value. */

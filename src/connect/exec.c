@@ -27,6 +27,7 @@
 #define ERRLINE_MAX 200       /* of stderr's first line in an error message */
 
 static const char *const fields[] = {"command", "timeout", NULL};
+static const char *const system_fields[] = {NULL};
 
 static int check(const json_t *settings)
 {
@@ -370,4 +371,5 @@ cleanup:
 	return rc;
 }
 
-const gh_connector_kind gh_connector_exec = {"exec", fields, check, apply, NULL};
+const gh_connector_kind gh_connector_exec = {"exec", fields, check, apply, NULL, system_fields,
+					     NULL};

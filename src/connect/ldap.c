@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MARK "{account}"
 #define SENTINEL "gh0account0sentinel"
@@ -33,7 +34,8 @@
 
 static const char *const fields[] = {"url",	      "bind_dn",	   "password_ref",
 				     "member_attribute", "member_dn_template", "account_attribute",
-				     "timeout",	      NULL};
+				     "timeout",	      "group_base",	   NULL};
+static const char *const system_fields[] = {"account_attribute", NULL};
 
 typedef struct conf {
 	const char *url, *bind_dn, *password_ref, *tmpl;
@@ -272,6 +274,9 @@ static int check(const json_t *settings)
 	}
 	if ((s = str_setting(settings, "bind_dn")) && *s && !dn_ok(s))
 		gh_error_field("connector_settings.bind_dn", "is not a DN");
+	if ((v = json_object_get(settings, "group_base")) &&
+	    (!json_is_string(v) || !dn_ok(json_string_value(v))))
+		gh_error_field("connector_settings.group_base", "is not a DN");
 	if ((s = str_setting(settings, "password_ref")) && *s && strncmp(s, "env:", 4) != 0 &&
 	    strncmp(s, "file:", 5) != 0)
 		gh_error_field("connector_settings.password_ref", "must be \"env:NAME\" or "
@@ -593,4 +598,51 @@ cleanup:
 	return rc;
 }
 
-const gh_connector_kind gh_connector_ldap = {"ldap", fields, check, apply, list};
+/* Same attribute and value, both compared without case (DN matching of the
+ * usual group naming attributes). */
+static int ava_eq(const LDAPAVA *a, const LDAPAVA *b)
+{
+	return a->la_attr.bv_len == b->la_attr.bv_len &&
+	       strncasecmp(a->la_attr.bv_val, b->la_attr.bv_val, a->la_attr.bv_len) == 0 &&
+	       a->la_value.bv_len == b->la_value.bv_len &&
+	       strncasecmp(a->la_value.bv_val, b->la_value.bv_val, a->la_value.bv_len) == 0;
+}
+
+/* A group DN strictly under the instance's group_base (any DN when it has
+ * none). */
+static int target(const json_t *settings, const char *dn_text)
+{
+	const char *base_text = str_setting(settings, "group_base");
+	LDAPDN dn = NULL, base = NULL;
+	int n = 0, nb = 0, under = 0;
+
+	if (!base_text)
+		return dn_ok(dn_text) ? 0 : gh_error_set(GH_EINVALID, "ldap: the target \"%.200s\" "
+							 "is not a group DN", dn_text);
+	if (ldap_str2dn(dn_text, &dn, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS && dn &&
+	    ldap_str2dn(base_text, &base, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS && base) {
+		while (dn[n])
+			n++;
+		while (base[nb])
+			nb++;
+		under = n > nb;
+		for (int i = 0; under && i < nb; i++) {
+			LDAPRDN r = dn[n - nb + i], rb = base[i];
+			int j;
+
+			for (j = 0; under && r[j] && rb[j]; j++)
+				under = ava_eq(r[j], rb[j]);
+			under = under && !r[j] && !rb[j];
+		}
+	}
+	if (dn)
+		ldap_dnfree(dn);
+	if (base)
+		ldap_dnfree(base);
+	return under ? 0 : gh_error_set(GH_EINVALID, "ldap: the target \"%.200s\" is not a DN "
+					 "under this connector instance's group_base %.200s",
+					 dn_text, base_text);
+}
+
+const gh_connector_kind gh_connector_ldap = {"ldap", fields, check, apply, list, system_fields,
+					     target};

@@ -3,6 +3,7 @@
 #include "connect/connect.h"
 #include "common/error.h"
 
+#include <fnmatch.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,7 +16,8 @@
 #define POOL_MAX 16            /* idle connections kept, all servers together */
 
 static const char *const fields[] = {"conninfo", "password_ref", "account_attribute",
-				     "connect_timeout", NULL};
+				     "connect_timeout", "roles", NULL};
+static const char *const system_fields[] = {"account_attribute", NULL};
 
 /* An open connection and what it is for; idle ones wait in the pool. */
 typedef struct pgc {
@@ -165,6 +167,18 @@ static int check(const json_t *settings)
 			       "\"file:/path\"");
 	if (attr && (!json_is_string(attr) || !json_string_length(attr)))
 		gh_error_field("connector_settings.account_attribute", "must be a non-empty string");
+	if (settings && json_object_get(settings, "roles")) {
+		const json_t *roles = json_object_get(settings, "roles"), *g;
+		size_t i;
+
+		if (!json_is_array(roles))
+			gh_error_field("connector_settings.roles", "must be a list of role globs");
+		json_array_foreach(roles, i, g)
+			if (!json_is_string(g) || !json_string_length(g)) {
+				gh_error_field("connector_settings.roles", "must be a list of role globs");
+				break;
+			}
+	}
 	if (settings && timeout_of(json_object_get(settings, "connect_timeout"), &t))
 		gh_error_field("connector_settings.connect_timeout", "must be a whole number of "
 			       "seconds from 1 to %d", TIMEOUT_MAX);
@@ -511,4 +525,24 @@ cleanup:
 	return rc;
 }
 
-const gh_connector_kind gh_connector_postgres = {"postgres", fields, check, apply, list};
+/* A role the instance's roles globs allow (any when it has none). */
+static int target(const json_t *settings, const char *role)
+{
+	const json_t *roles = json_object_get(settings, "roles"), *g;
+	size_t i;
+	int rc;
+
+	if ((rc = role_name_ok("target", role)))
+		return rc;
+	if (!json_is_array(roles))
+		return 0;
+	json_array_foreach(roles, i, g)
+		if (json_is_string(g) && fnmatch(json_string_value(g), role, 0) == 0)
+			return 0;
+	return gh_error_set(GH_EINVALID, "postgres: the role \"%.64s\" is not one this "
+			    "connector instance may grant (see roles: in the server "
+			    "configuration)", role);
+}
+
+const gh_connector_kind gh_connector_postgres = {"postgres", fields, check, apply, list,
+						 system_fields, target};

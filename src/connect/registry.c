@@ -23,7 +23,7 @@ static int manual_apply(const json_t *settings, const gh_conn_job *job, json_t *
 }
 
 const gh_connector_kind gh_connector_manual = {"manual", manual_fields, manual_check,
-					       manual_apply, NULL};
+					       manual_apply, NULL, manual_fields, NULL};
 
 static const gh_connector_kind *const kinds[] = {
 	&gh_connector_manual, &gh_connector_postgres, &gh_connector_ldap, &gh_connector_webhook,

@@ -1,5 +1,6 @@
 /* catalog.c - systems and the entitlements they offer, with their SoD conflicts. */
 #include "gov/gov_internal.h"
+#include "common/config.h"
 #include "connect/connect.h"
 
 #include <stdlib.h>
@@ -153,34 +154,34 @@ static int system_load(json_t **out, gh_gov *g, const char *id)
 static const char *const system_create_fields[] = {"name", "description", "owner", "connector",
 						   "connector_settings", NULL};
 
-/* The connector field: a kind of the registry, or "credential" (API keys
- * issued by Gatehouse itself, no settings). NULL when absent or bad. */
-static const char *connector_read(const json_t *in)
+/* The connector field: the name of a connector instance of the server
+ * configuration, or a built-in ("manual"; "credential": API keys issued by
+ * Gatehouse itself). NULL when absent or bad (a field error then). */
+static const char *connector_read(gh_gov *g, const json_t *in)
 {
-	const char *kind = NULL;
+	const char *name = NULL;
+	size_t before = gh_error_field_count();
 
-	if (gh_jv_string(in, "connector", 0, 32, &kind) <= 0)
+	if (gh_jv_string(in, "connector", 0, 64, &name) <= 0)
 		return NULL;
-	if (strcmp(kind, "credential") != 0 && !gh_connector_find(kind)) {
-		gh_error_field("connector", "unknown connector \"%s\"", kind);
-		return NULL;
+	/* no parameters yet: only whether the name exists is checked here */
+	if (!gh_connect_builtin(name) && !gh_config_instance_find(g->opts.config, name)) {
+		gh_connect_check_system(g->opts.config, name, NULL);
+		return gh_error_field_count() == before ? name : NULL;
 	}
-	return kind;
+	return name;
 }
 
-/* Checks settings (may be NULL: none) for kind, recording field errors. */
-static void settings_check(const char *kind, const json_t *settings)
+/* Checks a system's per-system parameters (may be NULL: none) for its
+ * connector, recording field errors. */
+static void settings_check(gh_gov *g, const char *connector, const json_t *settings)
 {
 	size_t before = gh_error_field_count();
 
-	if (strcmp(kind, "credential") == 0) {
-		if (settings && json_object_size(settings) > 0)
-			gh_error_field("connector_settings", "connector credential takes no settings");
-		return;
-	}
-	/* gh_connector_check reports every field error collected so far: only
-	 * its own ones decide */
-	if (gh_connector_check(kind, settings) && gh_error_field_count() == before)
+	/* gh_connect_check_system reports every field error collected so far:
+	 * only its own ones decide */
+	if (gh_connect_check_system(g->opts.config, connector, settings) &&
+	    gh_error_field_count() == before)
 		gh_error_field("connector_settings", "%s", gh_error_last()->message);
 }
 
@@ -217,10 +218,10 @@ static int system_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 	if (gh_jv_object(in, system_create_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
 	if (json_object_get(in, "connector")) {
-		connector = connector_read(in);
+		connector = connector_read(g, in);
 	}
 	if (gh_jv_object_field(in, "connector_settings", 0, &settings) >= 0 && connector)
-		settings_check(connector, settings);
+		settings_check(g, connector, settings);
 	if (!connector)
 		connector = "manual";
 	gh_jv_name(in, "name", 1, &name);
@@ -258,7 +259,7 @@ static int system_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 	sqlite3_bind_int64(st, 6, gh_now());
 	if ((rc = gov_step_done(g, st, "creating a system")))
 		return rc;
-	/* settings hold only references to secrets: safe to audit */
+	/* per-system parameters only: no secret, no reference to one */
 	if (!(details = json_pack("{s:s, s:s, s:s, s:O*}", "name", name, "owner", owner,
 				  "connector", connector, "connector_settings", settings)))
 		return gh_error_set(GH_ERROR, "out of memory");
@@ -280,6 +281,16 @@ int gh_gov_system_create(json_t **out, gh_gov *g, const gh_actor *actor, const j
 	return finish(g, system_create_locked(out, g, actor, in), out);
 }
 
+/* Who reads a system's connector_settings: how it is wired downstream is
+ * for those who manage or audit the catalog. */
+#define SETTINGS_READERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR)
+
+static void settings_hide(json_t *system, const gh_actor *actor)
+{
+	if (system && !(actor->roles & SETTINGS_READERS))
+		json_object_del(system, "connector_settings");
+}
+
 int gh_gov_system_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref)
 {
 	char id[GH_ID_LEN];
@@ -291,6 +302,7 @@ int gh_gov_system_get(json_t **out, gh_gov *g, const gh_actor *actor, const char
 	if (!(rc = gov_resolve(g, "systems", ref, id)))
 		rc = system_load(out, g, id);
 	gh_store_read_end(g->store);
+	settings_hide(*out, actor);
 	return rc;
 }
 
@@ -346,6 +358,13 @@ int gh_gov_system_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_
 		rc = list_ids(out, g, st, limit, system_load);
 	}
 	gh_store_read_end(g->store);
+	if (!rc) {
+		json_t *item;
+		size_t i;
+
+		json_array_foreach(json_object_get(*out, "items"), i, item)
+			settings_hide(item, actor);
+	}
 	return rc;
 }
 
@@ -374,7 +393,7 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 		return rc;
 	if (is_null_field(in, "connector"))
 		gh_error_field("connector", "cannot be cleared");
-	else if (json_object_get(in, "connector") && !(connector = connector_read(in)))
+	else if (json_object_get(in, "connector") && !(connector = connector_read(g, in)))
 		connector = "";
 	if (is_null_field(in, "connector_settings"))
 		gh_error_field("connector_settings", "cannot be cleared; send {}");
@@ -384,7 +403,7 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 		return rc;
 	/* the kind and settings the system will have, checked together */
 	if ((connector || settings) && (!connector || *connector)) {
-		settings_check(connector ? connector : str_of(cur, "connector"),
+		settings_check(g, connector ? connector : str_of(cur, "connector"),
 			       settings ? settings : json_object_get(cur, "connector_settings"));
 		if (connector && !gov_connector_connected(str_of(cur, "connector")) &&
 		    gov_connector_connected(connector) &&
@@ -453,6 +472,35 @@ int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const c
 	return finish(g, system_update_locked(out, g, actor, ref, in), out);
 }
 
+int gh_gov_systems_unconfigured(json_t **out, gh_gov *g)
+{
+	sqlite3_stmt *st;
+	const char *conn;
+	int rc, step;
+
+	*out = NULL;
+	gh_error_clear();
+	if (!(*out = json_array()))
+		return gh_error_set(GH_ERROR, "out of memory");
+	gh_store_read_begin(g->store);
+	if (!(rc = gh_store_stmt(&st, g->store, "SELECT name, connector FROM systems ORDER BY pk"))) {
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			conn = (const char *)sqlite3_column_text(st, 1);
+			if (!gh_connect_builtin(conn) && !gh_config_instance_find(g->opts.config, conn))
+				json_array_append_new(*out, json_pack("{s:o, s:s}", "name",
+						      gov_text_column(st, 0), "connector", conn));
+		}
+		rc = step == SQLITE_DONE ? 0 : gh_store_fail(g->store, "listing systems");
+		sqlite3_reset(st);
+	}
+	gh_store_read_end(g->store);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 /* --- entitlements ---------------------------------------------------------- */
 
 /* An entitlement of a connected system names its downstream object in
@@ -461,13 +509,16 @@ static int target_check(gh_gov *g, const char *sys_id, const json_t *attrs)
 {
 	sqlite3_stmt *st;
 	const char *target;
+	char connector[GH_CONFIG_NAME_MAX + 1] = "";
 	int rc, connected = 0;
 
 	if ((rc = gh_store_stmt(&st, g->store, "SELECT connector FROM systems WHERE id = ?")))
 		return rc;
 	sqlite3_bind_text(st, 1, sys_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_step(st) == SQLITE_ROW) {
 		connected = gov_connector_connected((const char *)sqlite3_column_text(st, 0));
+		snprintf(connector, sizeof(connector), "%s", sqlite3_column_text(st, 0));
+	}
 	sqlite3_reset(st);
 	if (!connected)
 		return 0;
@@ -478,6 +529,8 @@ static int target_check(gh_gov *g, const char *sys_id, const json_t *attrs)
 			       sys_id);
 	else if (strlen(target) > 1000)
 		gh_error_field("attributes.target", "at most 1000 bytes");
+	else if (gh_connect_check_target(g->opts.config, connector, target))
+		gh_error_field("attributes.target", "%s", gh_error_last()->message);
 	return 0;
 }
 

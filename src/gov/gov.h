@@ -47,6 +47,10 @@ typedef struct gh_gov_options {
 	int64_t orphan_grace;    /* seconds an NHI without an active owner keeps running
 				  * before it is suspended; default 7d */
 	int64_t token_lifetime;  /* expiry of an API token created without one; default 90d */
+	/* the server configuration (common/config.h): the connector instances
+	 * systems may name and the secrets they use; borrowed, outlives the
+	 * gh_gov. NULL: only the built-in connectors manual and credential. */
+	const struct gh_config *config;
 } gh_gov_options;
 
 /* Paging for lists: items ordered by creation; after is the last id seen. */
@@ -142,6 +146,10 @@ int gh_gov_system_get(json_t **out, gh_gov *g, const gh_actor *actor, const char
 int gh_gov_system_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page);
 int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			 const json_t *in);
+/* The systems whose connector names an instance this server's configuration
+ * lacks (their jobs fail and are retried until it is configured):
+ * [{"name","connector"}] into *out. */
+int gh_gov_systems_unconfigured(json_t **out, gh_gov *g);
 /* in: {"system","name","description"?,"risk_tier","data_sensitivity","environment",
  *      "control_owner_group","max_duration","requestable"?,"incompatible_with"?,"attributes"?,
  *      "tags"?} */

@@ -280,6 +280,9 @@ void gov_sched_poke(gh_gov *g, int64_t due);
 
 /* 1 when kind provisions through the outbox (not "manual" or "credential"). */
 int gov_connector_connected(const char *kind);
+/* The kind of a system's connector: a built-in, or the kind of the configured
+ * instance so named; NULL when this server has no such instance. */
+const struct gh_connector_kind *gov_connector_kind(gh_gov *g, const char *connector);
 /* The delay before retry after attempt failed: min(2^(attempt-1), cap)
  * seconds, +-20% jitter, at least 1. */
 int64_t gov_job_backoff(int attempt);

@@ -2,6 +2,7 @@
  * workers through the connector outside any store section, each attempt and
  * its outcome recorded in one transaction. */
 #include "gov/gov_internal.h"
+#include "common/config.h"
 #include "connect/connect.h"
 
 #include <errno.h>
@@ -32,7 +33,17 @@ struct gov_workers {
 
 int gov_connector_connected(const char *kind)
 {
-	return kind && strcmp(kind, "manual") != 0 && strcmp(kind, "credential") != 0;
+	return kind && !gh_connect_builtin(kind);
+}
+
+const gh_connector_kind *gov_connector_kind(gh_gov *g, const char *connector)
+{
+	const gh_config_instance *inst;
+
+	if (gh_connect_builtin(connector))
+		return gh_connector_find(connector);
+	inst = gh_config_instance_find(g->opts.config, connector);
+	return inst ? gh_connector_find(inst->kind) : NULL;
 }
 
 int64_t gov_job_backoff(int attempt)
@@ -321,23 +332,39 @@ static int job_take(gh_gov *g, job_run *j, int64_t now)
 }
 
 /* Calls the connector (no store section held). *receipt may be set. */
-static int job_call(const job_run *j, json_t **receipt)
+static int job_call(gh_gov *g, const job_run *j, json_t **receipt)
 {
-	const gh_connector_kind *k = gh_connector_find(j->kind);
-	json_t *settings;
+	const gh_connector_kind *k = NULL;
+	json_t *settings = NULL, *params;
 	gh_conn_job cj;
 	int rc;
 
 	*receipt = NULL;
-	if (!k || !k->apply)
-		return gh_error_set(GH_EINVALID, "connector %s is not available", j->kind);
-	if (!j->account || !*j->account)
-		return gh_error_set(GH_EINVALID, "the subject has no downstream account (see the"
-				    " system's account_attribute)");
-	if (!*j->target)
-		return gh_error_set(GH_EINVALID, "the entitlement has no attributes.target");
-	if (!(settings = json_loads(j->settings, 0, NULL)))
+	if (!(params = json_loads(j->settings, 0, NULL)))
 		return gh_error_set(GH_EINVALID, "the system's connector_settings do not parse");
+	/* an instance this server lacks fails the attempt, retried: configured
+	 * and restarted, the job resumes */
+	rc = gh_connect_settings(&settings, &k, g->opts.config, j->kind, params);
+	json_decref(params);
+	if (rc)
+		return rc;
+	if (!k->apply) {
+		json_decref(settings);
+		return gh_error_set(GH_EINVALID, "connector %s is not available", j->kind);
+	}
+	if (!j->account || !*j->account || !*j->target) {
+		json_decref(settings);
+		return !j->account || !*j->account ?
+			gh_error_set(GH_EINVALID, "the subject has no downstream account (see the"
+				     " system's account_attribute)") :
+			gh_error_set(GH_EINVALID, "the entitlement has no attributes.target");
+	}
+	/* the configuration may have changed since the entitlement was checked */
+	gh_error_clear();
+	if (k->target && (rc = k->target(settings, j->target))) {
+		json_decref(settings);
+		return rc;
+	}
 	memset(&cj, 0, sizeof(cj));
 	cj.op = j->op;
 	cj.job_id = j->id;
@@ -608,7 +635,7 @@ static int run_one(gh_gov *g, int64_t now)
 
 	if ((rc = job_take(g, &j, now)) <= 0)
 		return rc;
-	code = job_call(&j, &receipt);
+	code = job_call(g, &j, &receipt);
 	if (code)
 		snprintf(error, sizeof(error), "%s", gh_error_last()->message);
 	rc = job_record(g, &j, code, error, receipt, now);

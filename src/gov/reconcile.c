@@ -2,6 +2,7 @@
  * with the active grants; missing grants provisioned again, shadow access
  * reported and, on request, revoked. */
 #include "gov/gov_internal.h"
+#include "common/config.h"
 #include "connect/connect.h"
 
 #include <stdlib.h>
@@ -67,7 +68,11 @@ static int recon_read(gh_gov *g, recon *r, const char *sys_id)
 		       : gh_store_fail(g->store, "reading a system");
 	if (!r->settings)
 		return gh_error_set(GH_ERROR, "out of memory");
-	k = gh_connector_find(r->kind);
+	if (gov_connector_connected(r->kind) &&
+	    !gh_config_instance_find(g->opts.config, r->kind))
+		return gh_error_set(GH_ECONFLICT, "connector instance %s is not configured on this "
+				    "server", r->kind);
+	k = gov_connector_kind(g, r->kind);
 	if (!k || !k->list || !gov_connector_connected(r->kind))
 		return gh_error_set(GH_ECONFLICT, "connector %s cannot read access back", r->kind);
 
@@ -250,7 +255,7 @@ static int reconcile_one(json_t **out, gh_gov *g, const char *actor, const char 
 	const gh_connector_kind *k;
 	gh_conn_access *acc = NULL;
 	size_t nacc = 0, i;
-	json_t *settings = NULL, *missing = NULL, *shadow = NULL, *seen = NULL, *v;
+	json_t *settings = NULL, *params = NULL, *missing = NULL, *shadow = NULL, *seen = NULL, *v;
 	char run[GH_ID_LEN], key[2048], job[GH_ID_LEN];
 	const char *pair;
 	int64_t now;
@@ -264,9 +269,15 @@ static int reconcile_one(json_t **out, gh_gov *g, const char *actor, const char 
 	gh_store_read_end(g->store);
 	if (rc)
 		goto cleanup;
-	k = gh_connector_find(r.kind);
-	if (!(settings = json_loads(r.settings, 0, NULL))) {
+	if (!(params = json_loads(r.settings, 0, NULL))) {
 		rc = gh_error_set(GH_EINVALID, "the system's connector_settings do not parse");
+		goto cleanup;
+	}
+	if ((rc = gh_connect_settings(&settings, &k, g->opts.config, r.kind, params))) {
+		char msg[sizeof(gh_error_last()->message)];
+
+		snprintf(msg, sizeof(msg), "%s", gh_error_last()->message);
+		rc = gh_error_set(GH_ECONFLICT, "%s", msg);
 		goto cleanup;
 	}
 	gh_error_clear();
@@ -333,6 +344,7 @@ static int reconcile_one(json_t **out, gh_gov *g, const char *actor, const char 
 cleanup:
 	gh_conn_access_free(acc, nacc);
 	json_decref(settings);
+	json_decref(params);
 	json_decref(missing);
 	json_decref(shadow);
 	json_decref(seen);
@@ -355,9 +367,9 @@ static int reconcile_all(json_t **out, gh_gov *g)
 	gh_store_read_begin(g->store);
 	if (!(rc = gh_store_stmt(&st, g->store, "SELECT id, connector FROM systems ORDER BY pk"))) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			const gh_connector_kind *k =
-				gh_connector_find((const char *)sqlite3_column_text(st, 1));
-			if (k && k->list && gov_connector_connected(k->name))
+			const char *name = (const char *)sqlite3_column_text(st, 1);
+			const gh_connector_kind *k = gov_connector_kind(g, name);
+			if (k && k->list && gov_connector_connected(name))
 				json_array_append_new(ids, gov_text_column(st, 0));
 		}
 		sqlite3_reset(st);

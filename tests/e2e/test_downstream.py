@@ -96,8 +96,36 @@ def setup_servers(w):
             " CREATE ROLE intruder LOGIN; CREATE ROLE svc_report LOGIN")
 
 
+def write_config(path, w):
+    """The server configuration: the operator's PostgreSQL and LDAP instances."""
+    with open(path, "w") as f:
+        f.write("""secrets:
+  pg-password: {file: %s}
+  ldap-bind: {file: %s}
+connectors:
+  billing-pg:
+    kind: postgres
+    conninfo: "%s"
+    password_secret: pg-password
+    connect_timeout: 2s
+    roles: ["billing_*"]
+  corp-ldap:
+    kind: ldap
+    url: %s
+    bind_dn: "%s"
+    password_secret: ldap-bind
+    group_base: "ou=groups,%s"
+    member_dn_template: "uid={account},ou=people,%s"
+    timeout: 2s
+""" % (w.pg["password_file"], w.ldap["password_file"], w.pg["conninfo"], w.ldap["url"],
+       w.ldap["bind_dn"], BASE, BASE))
+
+
 def setup_gatehouse(t, binary, w):
-    srv = t.server(binary, name="downstream", serve_args=["--workers", "2"])
+    srv = t.server(binary, name="downstream")
+    config = os.path.join(srv.dir, "gatehouse.yaml")
+    write_config(config, w)
+    srv.serve_args = ["--workers", "2", "--config", config]
     srv.start()
     w.owner = srv.human("owner-olga", ["requester"])
     w.appr, w.appr_tok = srv.user("appr-ana", ["approver"])
@@ -105,16 +133,12 @@ def setup_gatehouse(t, binary, w):
     w.svc = srv.nhi("billing-svc", w.owner["id"], attributes={"pg_login": "svc_billing"})
     w.rep = srv.nhi("report-svc", w.owner["id"], attributes={"pg_login": "svc_report"})
     w.alice = srv.human("alice-h", ["requester"], attributes={"ldap_uid": "alice"})
-    w.pgsys = srv.system("billing-db", w.owner["id"], connector="postgres", connector_settings={
-        "conninfo": w.pg["conninfo"], "password_ref": "file:" + w.pg["password_file"],
-        "account_attribute": "pg_login", "connect_timeout": 2})
-    w.ldapsys = srv.system("corp-ldap", w.owner["id"], connector="ldap", connector_settings={
-        "url": w.ldap["url"], "bind_dn": w.ldap["bind_dn"],
-        "password_ref": "file:" + w.ldap["password_file"],
-        "member_dn_template": "uid={account},ou=people," + BASE,
-        "account_attribute": "ldap_uid", "timeout": 2})
-    eq(w.pgsys["connector_settings"]["password_ref"], "file:" + w.pg["password_file"],
-       "settings returned as stored: a reference, never the secret")
+    w.pgsys = srv.system("billing-db", w.owner["id"], connector="billing-pg",
+                         connector_settings={"account_attribute": "pg_login"})
+    w.ldapsys = srv.system("corp-ldap", w.owner["id"], connector="corp-ldap",
+                           connector_settings={"account_attribute": "ldap_uid"})
+    eq(w.pgsys["connector_settings"], {"account_attribute": "pg_login"},
+       "a system holds only its own parameters: no conninfo, no secret reference")
     w.pgent = srv.entitlement(w.pgsys["id"], "read-only", "medium", "1h", w.owners["id"],
                               attributes={"target": "billing_ro"})
     w.ldapent = srv.entitlement(w.ldapsys["id"], "developers", "medium", "1h", w.owners["id"],

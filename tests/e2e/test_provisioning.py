@@ -12,7 +12,6 @@ real PostgreSQL and slapd is assembled by the coordinator."""
 
 import json
 import os
-import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -35,12 +34,9 @@ def setup(srv, w):
     eq(w.sys["connector_settings"], {}, "a manual system has no settings")
     w.ent = srv.entitlement(w.sys["id"], "read-only", "low", "1h", w.owners["id"],
                             attributes={"target": "billing_ro"})
-    # connected by hand: the exec connector runs a command that always fails
-    con = sqlite3.connect(srv.db, timeout=10)
-    con.execute("UPDATE systems SET connector = 'exec', connector_settings = ?"
-                " WHERE id = ?", (json.dumps({"command": ["/bin/false"]}), w.sys["id"]))
-    con.commit()
-    con.close()
+    # connected to the operator's exec instance, whose command always fails
+    w.sys = status(srv.patch("/v1/systems/billing", {"connector": "failing"}), 200)
+    eq(w.sys["connector"], "failing", "the system names the instance")
 
 
 def provisioning_waits(srv, w):
@@ -124,7 +120,7 @@ def reconcile_refused(srv, w):
     doc = problem(srv.post("/v1/systems/%s/reconcile" % manual["id"], {}), 409)
     expect("cannot read access back" in doc.get("detail", ""), "detail: %r" % doc)
     doc = problem(srv.post("/v1/systems/billing/reconcile"), 409)
-    expect("exec cannot read access back" in doc.get("detail", ""), "detail: %r" % doc)
+    expect("failing cannot read access back" in doc.get("detail", ""), "detail: %r" % doc)
     ghtest.unchanged(srv, before, "refused reconciliation")
 
 
@@ -133,10 +129,15 @@ def settings_checked(srv, w):
     problem(srv.post("/v1/systems", {"name": "pg", "owner": w.owner["id"],
                                      "connector": "nosuch"}), 400, field="connector")
     doc = problem(srv.post("/v1/systems", {"name": "pg", "owner": w.owner["id"],
-                                           "connector": "postgres",
+                                           "connector": "postgres"}), 400, field="connector")
+    expect("failing" in json.dumps(doc), "the configured instances are listed: %r" % doc)
+    doc = problem(srv.post("/v1/systems", {"name": "pg", "owner": w.owner["id"],
+                                           "connector": "failing",
                                            "connector_settings": {"password": "s3cret"}}), 400,
-                  field="connector_settings")
+                  field="connector_settings.password")
     expect("s3cret" not in json.dumps(doc), "the secret is not echoed")
+    problem(srv.patch("/v1/systems/billing", {"connector_settings": {
+        "command": ["/bin/true"]}}), 400, field="connector_settings.command")
     problem(srv.post("/v1/systems", {"name": "pg", "owner": w.owner["id"],
                                      "connector_settings": []}), 400, field="connector_settings")
     problem(srv.post("/v1/systems", {"name": "pg", "owner": w.owner["id"],
@@ -154,7 +155,7 @@ def settings_checked(srv, w):
             field="attributes.target")
     ghtest.unchanged(srv, before, "refused settings")
     sysdoc = status(srv.get("/v1/systems/billing"), 200)
-    eq(sysdoc["connector_settings"], {"command": ["/bin/false"]}, "settings returned as stored")
+    eq(sysdoc["connector_settings"], {}, "the program stays in the configuration")
 
 
 def cli(srv, w):
@@ -179,7 +180,11 @@ def cli(srv, w):
 
 def body(runner, binary):
     w = World()
-    srv = runner.server(binary, serve_args=["--workers", "2", "--reconcile-every", "1h"])
+    srv = runner.server(binary)
+    config = os.path.join(srv.dir, "gatehouse.yaml")
+    with open(config, "w") as f:
+        f.write("connectors:\n  failing:\n    kind: exec\n    command: [/bin/false]\n")
+    srv.serve_args = ["--workers", "2", "--reconcile-every", "1h", "--config", config]
     if not runner.case("setup", setup, srv, w):
         return
     if runner.case("connected grant waits for its job", provisioning_waits, srv, w):

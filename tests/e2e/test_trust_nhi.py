@@ -20,7 +20,7 @@ import ghtest  # noqa: E402
 from ghtest import eq, expect, problem, status  # noqa: E402
 
 EXPIRY_WAIT = 20.0    # seconds the scheduler gets to act on something due
-ORPHAN_GRACE = "3s"   # the server's orphan grace (GATEHOUSE_ORPHAN_GRACE)
+ORPHAN_GRACE = "3s"   # the server's orphan grace (identities.orphan_grace in its configuration)
 
 
 class World:
@@ -279,7 +279,11 @@ def approval_of_non_requestable_refused(srv, w):
 
 
 def body(t, binary):
-    srv = t.server(binary, env={"GATEHOUSE_ORPHAN_GRACE": ORPHAN_GRACE})
+    srv = t.server(binary)
+    config = os.path.join(srv.dir, "gatehouse.yaml")
+    with open(config, "w") as f:
+        f.write("identities:\n  orphan_grace: %s\n" % ORPHAN_GRACE)
+    srv.serve_args = ["--config", config]
     w = World()
     if not t.case("setup", setup, srv, w):
         return

@@ -1,6 +1,6 @@
 /* fuzz_yaml.c - fuzz target: the strict YAML loader and the catalog checks of `gatehouse apply`. */
 #include "cli/cli.h"
-#include "cli/yaml_load.h"
+#include "common/yaml_load.h"
 #include "common/error.h"
 
 #include <stdint.h>

@@ -2,9 +2,11 @@
 #ifndef GH_TEST_CONNECT_FIXTURE_H
 #define GH_TEST_CONNECT_FIXTURE_H
 
+#include "common/config.h"
 #include "common/error.h"
 #include "connect/connect.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,6 +29,35 @@ static CX_UNUSED int cx_check(const char *kind, const json_t *settings)
 {
 	gh_error_clear();
 	return gh_connector_check(kind, settings);
+}
+
+/* The settings a job of a system on instance runs with, as the server makes
+ * them: config is a server configuration file's text, params the system's
+ * own connector_settings (may be NULL). NULL (and the problems printed) when
+ * the file is refused. */
+static CX_UNUSED json_t *cx_instance(const char *config, const char *instance,
+				    const json_t *params)
+{
+	const gh_connector_kind *k = NULL;
+	json_t *out = NULL;
+	gh_config c;
+
+	if (gh_config_parse(&c, config, strlen(config), "test.yaml") != 0)
+		gh_config_print_problems(stderr, &c, "test.yaml");
+	else if (gh_connect_settings(&out, &k, &c, instance, params) != 0)
+		fprintf(stderr, "  %s\n", gh_error_last()->message);
+	gh_config_free(&c);
+	return out;
+}
+
+/* A secrets: entry for a "env:NAME" or "file:/path" reference. */
+static CX_UNUSED void cx_secret_yaml(char *out, size_t outlen, const char *name, const char *ref)
+{
+	if (strncmp(ref, "env:", 4) == 0)
+		snprintf(out, outlen, "  %s: {env: %s}\n", name, ref + 4);
+	else
+		snprintf(out, outlen, "  %s: {file: \"%s\"}\n", name,
+			 strncmp(ref, "file:", 5) == 0 ? ref + 5 : ref);
 }
 
 static CX_UNUSED double cx_seconds_since(const struct timespec *t0)

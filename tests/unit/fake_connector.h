@@ -4,6 +4,7 @@
 #ifndef GH_TEST_FAKE_CONNECTOR_H
 #define GH_TEST_FAKE_CONNECTOR_H
 
+#include "common/config.h"
 #include "connect/connect.h"
 #include "gov_fixture.h"
 
@@ -123,11 +124,34 @@ static FX_UNUSED int fake_list(const json_t *settings, const char *const *target
 	return *out ? 0 : GH_ERROR;
 }
 
+/* a target the instance refuses, as ldap's group_base or postgres's roles */
+static FX_UNUSED int fake_target(const json_t *settings, const char *target)
+{
+	(void)settings;
+	if (strcmp(target, "forbidden") == 0)
+		return gh_error_set(GH_EINVALID, "fake: the target forbidden is not one this "
+				    "instance may act on");
+	return 0;
+}
+
 static const gh_connector_kind fake_kind = {"fake", fake_fields, fake_check, fake_apply,
-					    fake_list};
+					    fake_list, fake_fields, fake_target};
 /* the same without list(): it cannot read access back */
 static const gh_connector_kind blind_kind FX_UNUSED = {"blind", fake_fields, fake_check,
-						       fake_apply, NULL};
+						       fake_apply, NULL, fake_fields, NULL};
+
+/* The server configuration of the fake world: instances "fake" and "blind"
+ * of the kinds above (what a configuration file would declare). */
+static gh_config fake_config;
+
+static FX_UNUSED const gh_config *fake_config_get(void)
+{
+	if (!fake_config.ninstances) {
+		gh_config_add_instance(&fake_config, "fake", "fake", NULL);
+		gh_config_add_instance(&fake_config, "blind", "blind", NULL);
+	}
+	return &fake_config;
+}
 
 static FX_UNUSED void fake_reset(void)
 {
@@ -142,11 +166,13 @@ static FX_UNUSED void fake_reset(void)
  * targets on its entitlements. */
 static FX_UNUSED gh_gov *fake_world(const char *name)
 {
+	gh_gov_options opts = {0};
 	gh_gov *g;
 
 	fake_reset();
 	gh_connector_register_test(&fake_kind);
-	if (!(g = fx_world(name)))
+	opts.config = fake_config_get();
+	if (!(g = fx_world_opts(name, &opts)))
 		return NULL;
 	if (fx_exec(g, "UPDATE systems SET connector = 'fake' WHERE id = 'sys_db';"
 		       "UPDATE entitlements SET attributes = json_object('target', name)"

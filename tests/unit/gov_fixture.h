@@ -122,7 +122,8 @@ static FX_UNUSED int64_t fx_footprint(gh_gov *g)
 			 " + (SELECT coalesce(sum(revoked_at IS NOT NULL), 0) FROM delegations)");
 }
 
-static FX_UNUSED gh_gov *fx_world(const char *name)
+/* The fixture's world, opened with opts (NULL: defaults). */
+static FX_UNUSED gh_gov *fx_world_opts(const char *name, const gh_gov_options *opts)
 {
 	static const char *const sql =
 		"INSERT INTO identities(id, kind, name, status, roles, created_at, updated_at) VALUES"
@@ -160,7 +161,7 @@ static FX_UNUSED gh_gov *fx_world(const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s.db", gh_test_tmpdir(), name);
 	unlink(path);
-	if (gh_gov_open(&g, path, 1, NULL) != 0) {
+	if (gh_gov_open(&g, path, 1, opts) != 0) {
 		fprintf(stderr, "  open failed: %s\n", gh_error_last()->message);
 		return NULL;
 	}
@@ -169,6 +170,11 @@ static FX_UNUSED gh_gov *fx_world(const char *name)
 		return NULL;
 	}
 	return g;
+}
+
+static FX_UNUSED gh_gov *fx_world(const char *name)
+{
+	return fx_world_opts(name, NULL);
 }
 
 /* Calls fn with body parsed from JSON text. */

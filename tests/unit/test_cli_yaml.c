@@ -1,6 +1,6 @@
 /* test_cli_yaml.c - the strict YAML loader, its schema checks and the catalog file checks of `gatehouse apply`. */
 #include "cli/cli.h"
-#include "cli/yaml_load.h"
+#include "common/yaml_load.h"
 #include "common/error.h"
 #include "harness.h"
 

@@ -51,20 +51,26 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/* The settings of an exec instance of a server configuration running arg0
+ * with up to two arguments (each a JSON string, which YAML reads too). */
 static json_t *command(const char *timeout, const char *arg0, const char *arg1,
 		       const char *arg2)
 {
-	json_t *argv = json_array(), *s = json_object();
+	json_t *argv = json_array();
+	char text[8192], *list;
 
 	json_array_append_new(argv, json_string(arg0));
 	if (arg1)
 		json_array_append_new(argv, json_string(arg1));
 	if (arg2)
 		json_array_append_new(argv, json_string(arg2));
-	json_object_set_new(s, "command", argv);
-	if (timeout)
-		json_object_set_new(s, "timeout", json_string(timeout));
-	return s;
+	list = json_dumps(argv, JSON_COMPACT | JSON_ENSURE_ASCII);
+	snprintf(text, sizeof(text), "connectors:\n  provision:\n    kind: exec\n"
+		 "    command: %s\n%s%s%s", list ? list : "[]", timeout ? "    timeout: " : "",
+		 timeout ? timeout : "", timeout ? "\n" : "");
+	free(list);
+	json_decref(argv);
+	return cx_instance(text, "provision", NULL);
 }
 
 /* No child of ours is left, running or zombie. */

@@ -2,6 +2,7 @@
  * (tests/support/slapd_server.sh), checked by reading the directory back. */
 #include "common/error.h"
 #include "connect/connect.h"
+#include "connect_fixture.h"
 #include "harness.h"
 
 #include <jansson.h>
@@ -89,13 +90,16 @@ static double now_ms(void)
 	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
+/* The settings of an ldap instance of a server configuration. */
 static json_t *settings_for(const char *tmpl, int timeout)
 {
-	char ref[PATH_MAX + 8];
+	char text[PATH_MAX + 1024];
 
-	snprintf(ref, sizeof(ref), "file:%s", pwfile);
-	return json_pack("{s:s, s:s, s:s, s:s, s:i}", "url", url, "bind_dn", "cn=admin," BASE,
-			 "password_ref", ref, "member_dn_template", tmpl, "timeout", timeout);
+	snprintf(text, sizeof(text), "secrets:\n  ldap-bind: {file: \"%s\"}\nconnectors:\n"
+		 "  corp-ldap:\n    kind: ldap\n    url: \"%s\"\n    bind_dn: \"cn=admin," BASE
+		 "\"\n    password_secret: ldap-bind\n    group_base: \"" BASE "\"\n"
+		 "    member_dn_template: \"%s\"\n    timeout: %ds\n", pwfile, url, tmpl, timeout);
+	return cx_instance(text, "corp-ldap", NULL);
 }
 
 static json_t *settings(void)

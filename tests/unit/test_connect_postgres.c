@@ -1,6 +1,7 @@
 /* test_connect_postgres.c - the postgres connector against a real PostgreSQL
  * server started by tests/support/pg_server.sh in a temporary directory. */
 #include "connect/connect.h"
+#include "connect_fixture.h"
 #include "common/error.h"
 #include "harness.h"
 
@@ -202,13 +203,20 @@ static int member(const char *account, const char *target)
 	return n;
 }
 
+/* The settings of a postgres instance of a server configuration. */
 static json_t *settings_with(const char *ci, const char *ref, int timeout)
 {
-	json_t *s = json_pack("{s:s, s:i}", "conninfo", ci, "connect_timeout", timeout);
+	char text[4096], secret[1024] = "";
 
 	if (ref)
-		json_object_set_new(s, "password_ref", json_string(ref));
-	return s;
+		cx_secret_yaml(secret, sizeof(secret), "pg-password", ref);
+	snprintf(text, sizeof(text), "secrets:\n%sconnectors:\n  billing-pg:\n    kind: postgres\n"
+		 "    conninfo: \"%s\"\n%s    connect_timeout: %ds\n", ref ? secret : "  {}\n",
+		 ci, ref ? "    password_secret: pg-password\n" : "", timeout);
+	if (!ref)
+		snprintf(text, sizeof(text), "connectors:\n  billing-pg:\n    kind: postgres\n"
+			 "    conninfo: \"%s\"\n    connect_timeout: %ds\n", ci, timeout);
+	return cx_instance(text, "billing-pg", NULL);
 }
 
 static json_t *good_settings(void)

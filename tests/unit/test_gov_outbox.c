@@ -463,6 +463,16 @@ static void test_gov_outbox_jobs_api__filters_roles_and_bad_input(void)
 	gh_gov_free(g);
 }
 
+/* 1 when the last error's field errors hold text. */
+static int fields_hold(const char *text)
+{
+	char *s = json_dumps(gh_error_last()->fields, 0);
+	int r = s && strstr(s, text);
+
+	free(s);
+	return r;
+}
+
 static void test_gov_outbox_catalog__settings_checked_and_targets_required(void)
 {
 	gh_gov *g = fake_world("ob_catalog");
@@ -480,12 +490,23 @@ static void test_gov_outbox_catalog__settings_checked_and_targets_required(void)
 	CHECK_INT(fx_body(&out, g, &fx_admin, "{\"name\":\"pg2\",\"owner\":\"admin\","
 			  "\"connector\":\"fake\",\"connector_settings\":{\"bogus\":1}}",
 			  gh_gov_system_create), GH_EINVALID);
-	CHECK(fx_field_error("connector_settings"));
+	CHECK(fx_field_error("connector_settings.bogus"));
 	CHECK_INT(fx_body(&out, g, &fx_admin, "{\"name\":\"pg2\",\"owner\":\"admin\","
 			  "\"connector\":\"fake\",\"connector_settings\":{\"password\":\"s3cret\"}}",
 			  gh_gov_system_create), GH_EINVALID);
-	CHECK(fx_field_error("connector_settings"));
+	CHECK(fx_field_error("connector_settings.password"));
 	CHECK(!fx_contains(gh_error_last()->message, "s3cret"));
+	CHECK(!fields_hold("s3cret"));
+	/* a system names no secret, not even a reference */
+	CHECK_INT(fx_body(&out, g, &fx_admin, "{\"name\":\"pg2\",\"owner\":\"admin\","
+			  "\"connector\":\"fake\",\"connector_settings\":{\"password_ref\":"
+			  "\"file:/etc/shadow\"}}", gh_gov_system_create), GH_EINVALID);
+	CHECK(fx_field_error("connector_settings.password_ref"));
+	/* the refusal lists the configured instances */
+	CHECK_INT(fx_body(&out, g, &fx_admin, "{\"name\":\"pg2\",\"owner\":\"admin\","
+			  "\"connector\":\"exec\"}", gh_gov_system_create), GH_EINVALID);
+	CHECK(fx_field_error("connector"));
+	CHECK(fields_hold("configured: fake, blind"));
 	CHECK_INT(fx_body(&out, g, &fx_admin, "{\"name\":\"pg2\",\"owner\":\"admin\","
 			  "\"connector\":\"credential\",\"connector_settings\":{\"a\":1}}",
 			  gh_gov_system_create), GH_EINVALID);
@@ -520,9 +541,84 @@ static void test_gov_outbox_catalog__settings_checked_and_targets_required(void)
 	gh_gov_free(g);
 }
 
+/* The target is checked against the instance when written and again before
+ * each job (the configuration may have changed since). */
+static void test_gov_outbox_instance__target_checked_when_written_and_at_each_job(void)
+{
+	gh_gov *g = fake_world("ob_target");
+	json_t *out = NULL;
+	char *req = NULL, *err = NULL;
+	int64_t before = fx_footprint(g);
+	int ran = -1;
+
+	CHECK_INT(fx_act(&out, g, &fx_admin, "ent_low", "{\"attributes\":{\"target\":"
+			 "\"forbidden\"}}", gh_gov_entitlement_update), GH_EINVALID);
+	CHECK(fx_field_error("attributes.target"));
+	CHECK_INT(fx_footprint(g), before);
+	/* written before the instance said so */
+	CHECK_INT(fx_exec(g, "UPDATE entitlements SET attributes = '{\"target\":\"forbidden\"}'"
+			  " WHERE id = 'ent_low'"), 0);
+	req = fx_request(g, &fx_alice, FAKE_REQ("alice", "read-only"), "provisioning");
+	CHECK(req != NULL);
+	CHECK_INT(gh_gov_jobs_run_once(g, gh_now(), 0, &ran), 0);
+	CHECK_INT(ran, 1);
+	CHECK_INT(fake.calls, 0);
+	err = fx_text(g, "SELECT last_error FROM outbox WHERE op = 'grant'");
+	CHECK(fx_contains(err, "not one this instance may act on"));
+	free(err);
+	free(req);
+	gh_gov_free(g);
+}
+
+/* A system naming an instance this server lacks: its jobs fail with a clear
+ * error and stay pending; configured (and restarted), they resume. */
+static void test_gov_outbox_instance__unconfigured_instance_retried(void)
+{
+	gh_gov *g = fake_world("ob_unconfigured");
+	gh_gov_options opts = {0};
+	json_t *list = NULL;
+	char *req, *err, *state, path[512];
+	int ran = -1;
+
+	CHECK_INT(fx_exec(g, "UPDATE systems SET connector = 'gone' WHERE id = 'sys_db'"), 0);
+	CHECK_INT(gh_gov_systems_unconfigured(&list, g), 0);
+	CHECK_INT((int)json_array_size(list), 1);
+	CHECK_STR(fx_s(json_array_get(list, 0), "connector"), "gone");
+	json_decref(list);
+	req = fx_request(g, &fx_alice, FAKE_REQ("alice", "read-only"), "provisioning");
+	CHECK(req != NULL);
+	CHECK_INT(gh_gov_jobs_run_once(g, gh_now(), 0, &ran), 0);
+	CHECK_INT(ran, 1);
+	CHECK_INT(fake.calls, 0);
+	err = fx_text(g, "SELECT last_error FROM outbox WHERE op = 'grant'");
+	state = fx_text(g, "SELECT state FROM outbox WHERE op = 'grant'");
+	CHECK(fx_contains(err, "connector instance gone is not configured on this server"));
+	CHECK_STR(state, "pending");
+	free(err);
+	free(state);
+	/* the operator configures it and restarts */
+	snprintf(path, sizeof(path), "%s/ob_unconfigured.db", gh_test_tmpdir());
+	gh_gov_free(g);
+	gh_config_add_instance(&fake_config, "gone", "fake", NULL);
+	opts.config = &fake_config;
+	CHECK_INT(gh_gov_open(&g, path, 0, &opts), 0);
+	CHECK_INT(gh_gov_jobs_run_once(g, gh_now() + 86400, 0, &ran), 0);
+	CHECK_INT(ran, 1);
+	CHECK_INT(fake.grants, 1);
+	state = fx_text(g, "SELECT state FROM outbox WHERE op = 'grant'");
+	CHECK_STR(state, "done");
+	free(state);
+	free(req);
+	gh_gov_free(g);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
+		{"gov_outbox_instance__target_checked_when_written_and_at_each_job",
+		 test_gov_outbox_instance__target_checked_when_written_and_at_each_job},
+		{"gov_outbox_instance__unconfigured_instance_retried",
+		 test_gov_outbox_instance__unconfigured_instance_retried},
 		{"gov_outbox_provision__connected_grant_waits_for_the_worker",
 		 test_gov_outbox_provision__connected_grant_waits_for_the_worker},
 		{"gov_outbox_provision__manual_system_is_active_at_once",

@@ -1,5 +1,5 @@
 /* yaml_load.c - strict YAML (libyaml events) to JSON, and schema checks that name path and line:column. */
-#include "cli/yaml_load.h"
+#include "common/yaml_load.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -586,6 +586,15 @@ static void check_node(gh_yaml_doc *d, json_t *parent, const char *key, size_t i
 		break;
 	}
 	}
+}
+
+void gh_yaml_check_at(gh_yaml_doc *d, json_t *parent, const char *key, const char *path,
+		      const gh_yaml_schema *schema)
+{
+	json_t *v = json_object_get(parent, key);
+
+	if (v)
+		check_node(d, parent, key, 0, v, path, schema);
 }
 
 int gh_yaml_check(gh_yaml_doc *d, const gh_yaml_schema *schema)

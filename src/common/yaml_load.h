@@ -7,8 +7,8 @@
  * at most GH_YAML_MAX_BYTES and nested at most GH_YAML_MAX_DEPTH. Every scalar
  * becomes a JSON string ("true", "1" and "null" too); a schema then says which
  * are booleans or integers. Conventions as elsewhere: 0 or a GH_E* code. */
-#ifndef GH_CLI_YAML_LOAD_H
-#define GH_CLI_YAML_LOAD_H
+#ifndef GH_COMMON_YAML_LOAD_H
+#define GH_COMMON_YAML_LOAD_H
 
 #include <jansson.h>
 #include <stddef.h>
@@ -84,5 +84,9 @@ struct gh_yaml_key {
  * booleans and integers in place. 0, or GH_EINVALID when any problem was
  * recorded (by this call or before). */
 int gh_yaml_check(gh_yaml_doc *d, const gh_yaml_schema *schema);
+/* Checks the node parent[key], named path, against schema the same way (for
+ * a part whose schema depends on its content); problems go to d. */
+void gh_yaml_check_at(gh_yaml_doc *d, json_t *parent, const char *key, const char *path,
+		      const gh_yaml_schema *schema);
 
 #endif
