@@ -10,6 +10,7 @@ the change row and its change.proposed event only); the attacker cannot
 confirm her own proposal, the beneficiary cannot confirm one made for her,
 and a second admin/iam person's confirmation makes a change take effect."""
 
+import json
 import os
 import sys
 
@@ -229,6 +230,32 @@ def body(t, binary):
         other = srv.request(w.rita["id"], w.read["id"], token=w.rita_tok)
         eq(other["state"], "active", "someone else is auto-approved")
     c("a confirmed change takes effect; its authors are not auto-approved", confirmed)
+
+    def cli():
+        base = ("--server", "http://127.0.0.1:%d" % srv.port)
+        r = srv.cli(*base, "--token", w.mallory_tok, "entitlements", "update",
+                    w.admin_ent["id"], "--risk-tier", "medium")
+        eq(r.returncode, 0, "a proposed update exits 0 (%s)" % (r.stdout + r.stderr)[-400:])
+        expect("proposed, not applied" in r.stdout and "gatehouse changes confirm chg_" in
+               r.stdout, "the CLI says the change waits:\n%s" % r.stdout)
+        r = srv.cli(*base, "--token", w.mallory_tok, "--json", "entitlements", "update",
+                    w.admin_ent["id"], "--risk-tier", "medium")
+        eq(r.returncode, 0, "again, --json")
+        ch = json.loads(r.stdout)["change"]
+        eq(ch["state"], "proposed", "--json shows the change")
+        r = srv.cli(*base, "--token", w.grace_tok, "changes", "list", "--state", "proposed")
+        eq(r.returncode, 0, "changes list (%s)" % r.stderr[-300:])
+        expect(ch["id"] in r.stdout and "risk_tier" in r.stdout and "mallory" in r.stdout,
+               "the list names the change, what it weakens and who proposed it:\n%s" % r.stdout)
+        r = srv.cli(*base, "--token", w.mallory_tok, "changes", "confirm", ch["id"])
+        eq(r.returncode, 1, "the proposer's confirm fails")
+        r = srv.cli(*base, "--token", w.grace_tok, "changes", "show", ch["id"])
+        eq(r.returncode, 0, "changes show")
+        r = srv.cli(*base, "--token", w.mallory_tok, "changes", "withdraw", ch["id"],
+                    "--reason", "not now")
+        eq(r.returncode, 0, "the proposer withdraws (%s)" % r.stderr[-300:])
+        eq(status(srv.get("/v1/changes/" + ch["id"]), 200)["state"], "withdrawn", "withdrawn")
+    c("the CLI proposes, lists, confirms and withdraws", cli)
 
     def verify():
         t.stop(srv)
