@@ -338,7 +338,8 @@ static int write_locked(json_t **out, int *proposed, gh_gov *g, const gh_actor *
 	/* tried for real (its own checks and events), then kept or undone */
 	if ((rc = gh_store_trial_begin(g->store)))
 		goto cleanup;
-	if ((rc = op->apply(&res, g, actor, id, in)) || (rc = op->load(&after, g, id)) ||
+	/* the ref as given, so that its refusals read as they always did */
+	if ((rc = op->apply(&res, g, actor, ref, in)) || (rc = op->load(&after, g, id)) ||
 	    (rc = weakens_of(&weakens, g, op, id, before, after)))
 		goto cleanup;
 	if (json_array_size(weakens) == 0) {
