@@ -181,6 +181,12 @@ int gh_api_handle_delegation_revoke(gh_api_req *rq);
 int gh_api_handle_grant_review(gh_api_req *rq);
 int gh_api_handle_request_evidence(gh_api_req *rq);
 
+/* --- handlers_changes.c ------------------------------------------------- */
+int gh_api_handle_change_list(gh_api_req *rq);
+int gh_api_handle_change_get(gh_api_req *rq);
+int gh_api_handle_change_confirm(gh_api_req *rq);
+int gh_api_handle_change_withdraw(gh_api_req *rq);
+
 /* --- handlers_connect.c ------------------------------------------------- */
 int gh_api_handle_job_list(gh_api_req *rq);
 int gh_api_handle_job_get(gh_api_req *rq);

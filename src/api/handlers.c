@@ -27,6 +27,16 @@ static int created(gh_api_req *rq, int rc)
 	return rc;
 }
 
+/* A write that weakens a control was proposed, not applied: 202 Accepted. */
+static int accepted(gh_api_req *rq, int rc)
+{
+	if (rc == GH_PROPOSED) {
+		rq->status = 202;
+		return 0;
+	}
+	return rc;
+}
+
 int gh_api_handle_healthz(gh_api_req *rq)
 {
 	rq->out = json_pack("{s:s}", "status", "ok");
@@ -71,7 +81,8 @@ int gh_api_handle_identity_get(gh_api_req *rq)
 
 int gh_api_handle_identity_update(gh_api_req *rq)
 {
-	return gh_gov_identity_update(&rq->out, rq->gov, &rq->actor, rq->params[0], rq->body);
+	return accepted(rq, gh_gov_identity_update(&rq->out, rq->gov, &rq->actor,
+						    rq->params[0], rq->body));
 }
 
 int gh_api_handle_identity_suspend(gh_api_req *rq)
@@ -118,7 +129,8 @@ int gh_api_handle_group_get(gh_api_req *rq)
 
 int gh_api_handle_group_add_member(gh_api_req *rq)
 {
-	return gh_gov_group_add_member(&rq->out, rq->gov, &rq->actor, rq->params[0], rq->body);
+	return accepted(rq, gh_gov_group_add_member(&rq->out, rq->gov, &rq->actor,
+						     rq->params[0], rq->body));
 }
 
 int gh_api_handle_group_remove_member(gh_api_req *rq)
@@ -148,7 +160,8 @@ int gh_api_handle_system_get(gh_api_req *rq)
 
 int gh_api_handle_system_update(gh_api_req *rq)
 {
-	return gh_gov_system_update(&rq->out, rq->gov, &rq->actor, rq->params[0], rq->body);
+	return accepted(rq, gh_gov_system_update(&rq->out, rq->gov, &rq->actor, rq->params[0],
+						  rq->body));
 }
 
 int gh_api_handle_entitlement_list(gh_api_req *rq)
@@ -172,7 +185,8 @@ int gh_api_handle_entitlement_get(gh_api_req *rq)
 
 int gh_api_handle_entitlement_update(gh_api_req *rq)
 {
-	return gh_gov_entitlement_update(&rq->out, rq->gov, &rq->actor, rq->params[0], rq->body);
+	return accepted(rq, gh_gov_entitlement_update(&rq->out, rq->gov, &rq->actor,
+						       rq->params[0], rq->body));
 }
 
 /* --- requests ----------------------------------------------------------- */

@@ -22,6 +22,7 @@ static const char *const q_jobs[] = {"limit", "after", "state", "system", "grant
 static const char *const q_findings[] = {"limit", "after", "system", "kind", "status", NULL};
 static const char *const q_credentials[] = {"limit", "after", "identity", "grant", "status",
 					    NULL};
+static const char *const q_changes[] = {"limit", "after", "state", "object", NULL};
 static const char *const q_audit_events[] = {"after_seq", "limit", "object_id", NULL};
 static const char *const q_audit_export[] = {"after_seq", NULL};
 static const char *const q_audit_tree[] = {"size", NULL};
@@ -133,6 +134,11 @@ static const gh_api_route routes[] = {
 	{"POST", "/v1/credentials/{id}/revoke", GH_API_ANY, BODY, NULL,
 	 gh_api_handle_credential_revoke},
 	{"POST", "/v1/introspect", GH_API_ANY, GH_API_BODY_RAW, NULL, gh_api_handle_introspect},
+	/* four eyes on weakening changes (issue 10) */
+	{"GET", "/v1/changes", AUDITORS, NONE, q_changes, gh_api_handle_change_list},
+	{"GET", "/v1/changes/{id}", AUDITORS, NONE, NULL, gh_api_handle_change_get},
+	{"POST", "/v1/changes/{id}/confirm", IAM, OPTIONAL, NULL, gh_api_handle_change_confirm},
+	{"POST", "/v1/changes/{id}/withdraw", IAM, BODY, NULL, gh_api_handle_change_withdraw},
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))

@@ -541,6 +541,8 @@ typedef struct apply {
 	json_t *steps;           /* the plan, in the order it runs */
 	size_t unchanged;
 	size_t writes;           /* calls made that change something */
+	size_t proposed;         /* of them, answered 202: proposed (four eyes) */
+	int last_status;         /* HTTP status of the last call */
 	int64_t now;
 } apply;
 
@@ -558,6 +560,7 @@ static int call(apply *a, const char *method, const char *path, const json_t *bo
 		*out = NULL;
 	if ((rc = gh_client_request(&r, &a->cl, method, path, body, NULL)))
 		return rc;
+	a->last_status = (int)r.status;
 	if (r.status == 404 && strcmp(method, "GET") == 0) {
 		rc = GH_ENOTFOUND;
 	} else if (r.status >= 300) {
@@ -764,6 +767,47 @@ static void detail_field(json_t *step, const char *key, const json_t *v)
 	step_line(step, "details", "%s: %s", key, buf);
 }
 
+/* The server proposes a change that weakens a control instead of applying it
+ * (four eyes, docs/operations.md): the plan says so, and counts it as a
+ * proposal. The server decides; this is its rule as the plan can see it. */
+static void step_proposed(json_t *step)
+{
+	json_object_set_new(step, "proposed", json_true());
+	step_line(step, "details", "would be proposed: a weaker control needs confirmation by a"
+		  " second admin or iam person (gatehouse changes confirm)");
+}
+
+/* 1 when group id is, or is nested in, a control-owner group of the server's
+ * entitlements (bounded walk down from each). */
+static int group_guards(const apply *a, const char *id)
+{
+	json_t *seen = json_object(), *todo = json_array();
+	int found = 0;
+
+	for (size_t i = 0; seen && todo && i < json_array_size(a->ents); i++)
+		json_array_append_new(todo, json_string(str(json_array_get(a->ents, i),
+							    "control_owner_group")));
+	for (size_t i = 0; !found && seen && todo && i < json_array_size(todo) && i < 10000; i++) {
+		const char *g = json_string_value(json_array_get(todo, i));
+		json_t *grp = find_named(a->groups, g), *members;
+
+		if (!g || json_object_get(seen, g))
+			continue;
+		json_object_set_new(seen, g, json_true());
+		found = strcmp(g, id) == 0;
+		members = json_object_get(grp, "members");
+		for (size_t k = 0; k < json_array_size(members); k++) {
+			json_t *m = json_array_get(members, k);
+
+			if (strcmp(str(m, "type") ? str(m, "type") : "", "group") == 0)
+				json_array_append_new(todo, json_string(str(m, "id")));
+		}
+	}
+	json_decref(seen);
+	json_decref(todo);
+	return found;
+}
+
 /* A member as the file names it: key "identity:<id>" or "group:<id or new name>". */
 static int member_of(apply *a, const json_t *m, const char *path, char *key, size_t keylen,
 		     char *label, size_t labellen, json_t **body, int *rc)
@@ -850,6 +894,8 @@ static int plan_members(apply *a, json_t *later, size_t i, const json_t *g, cons
 			continue;
 		if (!step)
 			step = step_add(later, "~", "group", name);
+		if (cur && group_guards(a, str(cur, "id")) && !json_object_get(step, "proposed"))
+			step_proposed(step);
 		size_t n = strlen(changes);
 
 		snprintf(changes + n, sizeof(changes) - n, "%s+ %s", n ? ", " : "members ",
@@ -986,6 +1032,8 @@ static int plan_systems(apply *a)
 			json_t *real = step_add(a->steps, "~", "system", name);
 
 			json_object_set(real, "changes", json_object_get(step, "changes"));
+			if (json_object_get(body, "connector"))
+				step_proposed(real);
 			step_call(real, "PATCH", "/v1/systems/{}", str(cur, "id"), NULL, body);
 		} else {
 			json_decref(body);
@@ -1162,6 +1210,48 @@ static void diff_value(json_t *step, json_t *body, const char *key, const json_t
 	json_object_set(body, key, want);
 }
 
+/* 1 when the PATCH body would weaken a control of entitlement cur: a lower
+ * risk tier, requestable again, a longer maximum, another control-owner
+ * group, an SoD pair removed, another target. */
+static int ent_weakens(const json_t *cur, const json_t *body)
+{
+	const json_t *v, *inc = json_object_get(body, "incompatible_with");
+	int64_t secs = 0;
+	int rank_cur = -1, rank_new = -1;
+
+	for (int i = 0; risk_tiers[i]; i++) {
+		if (same_text(risk_tiers[i], str(cur, "risk_tier")))
+			rank_cur = i;
+		if (same_text(risk_tiers[i], str(body, "risk_tier")))
+			rank_new = i;
+	}
+	if (rank_new >= 0 && rank_new < rank_cur)
+		return 1;
+	if (json_is_true(json_object_get(body, "requestable")) &&
+	    !json_is_true(json_object_get(cur, "requestable")))
+		return 1;
+	if (str(body, "max_duration") && !gh_duration_parse(&secs, str(body, "max_duration")) &&
+	    secs > json_integer_value(json_object_get(cur, "max_duration_seconds")))
+		return 1;
+	if (json_object_get(body, "control_owner_group"))
+		return 1;
+	for (size_t i = 0; inc && i < json_array_size(json_object_get(cur, "incompatible_with"));
+	     i++) {
+		const json_t *have = json_array_get(json_object_get(cur, "incompatible_with"), i);
+		int kept = 0;
+
+		for (size_t k = 0; k < json_array_size(inc); k++)
+			kept |= json_equal(have, json_array_get(inc, k));
+		if (!kept)
+			return 1;
+	}
+	if ((v = json_object_get(body, "attributes")) &&
+	    !json_equal(json_object_get(v, "target"),
+			json_object_get(json_object_get(cur, "attributes"), "target")))
+		return 1;
+	return 0;
+}
+
 static void plan_ent_update(apply *a, conflicts *c, const json_t *e, const json_t *cur,
 			    const char *label, const json_t *want_inc, const char *env_path)
 {
@@ -1232,6 +1322,8 @@ static void plan_ent_update(apply *a, conflicts *c, const json_t *e, const json_
 		json_t *real = step_add(a->steps, "~", "entitlement", label);
 
 		json_object_set(real, "changes", json_object_get(step, "changes"));
+		if (ent_weakens(cur, body))
+			step_proposed(real);
 		if (json_object_size(body))
 			step_call(real, "PATCH", "/v1/entitlements/{}", str(cur, "id"), NULL,
 				  json_incref(body));
@@ -1440,7 +1532,7 @@ static void print_plan(const apply *a)
 		printf("\n");
 		for (size_t k = 0; k < json_array_size(details); k++)
 			printf("    %s\n", json_string_value(json_array_get(details, k)));
-		if (strcmp(str(s, "kind"), "policy") == 0)
+		if (strcmp(str(s, "kind"), "policy") == 0 || json_is_true(json_object_get(s, "proposed")))
 			propose++;
 		else if (strcmp(sign, "+") == 0)
 			create++;
@@ -1494,11 +1586,23 @@ static int execute(apply *a)
 			a->writes++;
 			if (strcmp(str(s, "kind"), "policy") == 0)
 				print_proposed(out);
+			if (a->last_status == 202) {
+				json_t *ch = json_object_get(out, "change");
+
+				a->proposed++;
+				printf("proposed change %s (%s %s): a second admin or iam person confirms"
+				       " it: gatehouse changes confirm %s\n", str(ch, "id"),
+				       str(s, "kind"), str(s, "label"), str(ch, "id"));
+			}
 			json_decref(out);
 		}
 		done++;
 	}
-	printf("applied: %zu changes (%zu calls)\n", done, a->writes);
+	printf("applied: %zu changes (%zu calls)", done, a->writes);
+	if (a->proposed)
+		printf("; %zu of the calls proposed, not applied: they wait for a second admin or"
+		       " iam person (gatehouse changes list --state proposed)", a->proposed);
+	printf("\n");
 	return GH_EXIT_OK;
 }
 

@@ -250,6 +250,17 @@ static const gh_table_col event_cols[] = {
 	{"ACTOR", "actor", GH_COL_REF},    {"ACTION", "action", GH_COL_TEXT},
 	{"OBJECT", "object_id", GH_COL_TEXT}, {NULL, NULL, 0}};
 
+/* proposed changes (four eyes on weakening changes, issue 10) */
+static const gh_cli_field change_query[] = {
+	{"state", "state", GH_CLI_STRING}, {"object", "object", GH_CLI_STRING},
+	{"limit", "limit", GH_CLI_INT}, {"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+
+static const gh_table_col change_cols[] = {
+	{"ID", "id", GH_COL_TEXT},             {"STATE", "state", GH_COL_TEXT},
+	{"OPERATION", "operation", GH_COL_TEXT}, {"OBJECT", "object_id", GH_COL_REF},
+	{"WEAKENS", "weakens_fields", GH_COL_TEXT}, {"PROPOSED BY", "proposed_by", GH_COL_REF},
+	{"PROPOSED", "proposed_at", GH_COL_TEXT}, {NULL, NULL, 0}};
+
 /* --- the actions -------------------------------------------------------- */
 
 /* NHI credentials (issue 5): API keys for grants of credential systems */
@@ -389,6 +400,15 @@ static const action actions[] = {
 	 NULL, "--file FILE|- [--comment TEXT]  (Cedar policy text)"},
 	{"policies", "activate", "POST", "/v1/policies/{}/activate", "REF", comment, NULL,
 	 VIEW_OBJECT, NULL, "[--comment TEXT]  (a second person: four eyes)"},
+
+	{"changes", "list", "GET", "/v1/changes", "", NULL, change_query, VIEW_LIST, change_cols,
+	 "[--state proposed|confirmed|withdrawn --object ID]"},
+	{"changes", "show", "GET", "/v1/changes/{}", "ID", NULL, NULL, VIEW_OBJECT, NULL,
+	 "show one proposed change: what it weakens, who proposed and decided it"},
+	{"changes", "confirm", "POST", "/v1/changes/{}/confirm", "ID", comment, NULL, VIEW_OBJECT,
+	 NULL, "[--comment TEXT]  (a second admin or iam person: four eyes)"},
+	{"changes", "withdraw", "POST", "/v1/changes/{}/withdraw", "ID", reason, NULL,
+	 VIEW_OBJECT, NULL, "--reason TEXT"},
 
 	{"audit", "events", "GET", "/v1/audit/events", "", NULL, audit_query, VIEW_EVENTS,
 	 event_cols, "[--after SEQ --limit N --object-id ID]"},
@@ -598,6 +618,22 @@ static void name_object(names *n, json_t *obj)
 	}
 }
 
+/* A change's weakened fields as one column: "risk_tier, owner". */
+static void weakens_fields(json_t *items)
+{
+	for (size_t i = 0; i < json_array_size(items); i++) {
+		json_t *item = json_array_get(items, i), *w = json_object_get(item, "weakens");
+		char buf[256] = "";
+		size_t n = 0;
+
+		for (size_t k = 0; k < json_array_size(w) && n < sizeof(buf); k++)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", k ? ", " : "",
+					      json_string_value(json_object_get(json_array_get(w, k),
+										"field")));
+		json_object_set_new(item, "weakens_fields", json_string(buf));
+	}
+}
+
 static int show_list(const gh_cli *c, names *n, const action *a, json_t *doc)
 {
 	json_t *items = json_object_get(doc, "items");
@@ -606,6 +642,8 @@ static int show_list(const gh_cli *c, names *n, const action *a, json_t *doc)
 		fprintf(stderr, "gatehouse: the answer has no items\n");
 		return GH_EXIT_FAIL;
 	}
+	if (strcmp(a->resource, "changes") == 0)
+		weakens_fields(items);
 	name_items(n, items, a->cols);
 	if (gh_table_print(stdout, items, a->cols)) {
 		gh_cli_error(NULL);
@@ -672,6 +710,19 @@ static int show(const gh_cli *c, const gh_client *cl, const action *a, const gh_
 	if (!r->body || !(doc = json_loadb(r->body, r->len, 0, NULL))) {
 		fprintf(stderr, "gatehouse: the server's answer is not JSON\n");
 		return GH_EXIT_FAIL;
+	}
+	if (r->status == 202 && json_is_object(json_object_get(doc, "change"))) {
+		/* a weakening change was proposed, not applied: say who must act */
+		json_t *ch = json_object_get(doc, "change");
+
+		rc = show_object(&n, a, ch);
+		printf("\nproposed, not applied: %s\n  to confirm (another person): gatehouse changes"
+		       " confirm %s\n",
+		       json_string_value(json_object_get(doc, "detail")),
+		       json_string_value(json_object_get(ch, "id")));
+		json_decref(doc);
+		json_decref(n.cache);
+		return rc;
 	}
 	switch (a->view) {
 	case VIEW_LIST:

@@ -35,6 +35,7 @@ static void usage(FILE *f)
 		"  grants      list|get|revoke|review\n"
 		"  delegations list|get|create|revoke\n"
 		"  policies    list|get|active|propose|activate\n"
+		"  changes     list|show|confirm|withdraw   (weakening changes: four eyes)\n"
 		"  jobs        list|get|retry   (the provisioning outbox; 'jobs run-once' is local)\n"
 		"  reconcile   SYSTEM [--revoke-shadow]\n"
 		"  findings    list\n"

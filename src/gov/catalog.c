@@ -458,6 +458,10 @@ cleanup:
 	return rc;
 }
 
+/* another connector or other settings: four eyes (change.c) */
+const gov_change_op gov_op_system_update = {"system", "system.update", "systems",
+					    system_update_locked, system_load};
+
 int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			 const json_t *in)
 {
@@ -467,9 +471,7 @@ int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const c
 	gh_error_clear();
 	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "changing a system")))
 		return rc;
-	if ((rc = gh_store_begin(g->store)))
-		return rc;
-	return finish(g, system_update_locked(out, g, actor, ref, in), out);
+	return gov_change_write(out, g, actor, &gov_op_system_update, ref, in);
 }
 
 int gh_gov_systems_unconfigured(json_t **out, gh_gov *g)
@@ -890,7 +892,10 @@ int gh_gov_entitlement_create(json_t **out, gh_gov *g, const gh_actor *actor, co
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return finish(g, ent_create_locked(out, g, actor, in), out);
+	/* its creator set its controls: not auto-approved for them (change.c) */
+	if (!(rc = ent_create_locked(out, g, actor, in)))
+		rc = gov_controls_record(g, str_of(*out, "id"), actor->id, NULL);
+	return finish(g, rc, out);
 }
 
 int gh_gov_entitlement_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref)
@@ -1118,6 +1123,11 @@ cleanup:
 	return rc;
 }
 
+/* a weaker control: four eyes (change.c) */
+const gov_change_op gov_op_entitlement_update = {"entitlement", "entitlement.update",
+						 "entitlements", ent_update_locked,
+						 gov_entitlement_load};
+
 int gh_gov_entitlement_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			      const json_t *in)
 {
@@ -1127,7 +1137,5 @@ int gh_gov_entitlement_update(json_t **out, gh_gov *g, const gh_actor *actor, co
 	gh_error_clear();
 	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "changing an entitlement")))
 		return rc;
-	if ((rc = gh_store_begin(g->store)))
-		return rc;
-	return finish(g, ent_update_locked(out, g, actor, ref, in), out);
+	return gov_change_write(out, g, actor, &gov_op_entitlement_update, ref, in);
 }

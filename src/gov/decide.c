@@ -151,6 +151,8 @@ json_t *gov_decision_json(const gh_decision *d, int64_t catalog_max)
 
 	bad = bad || set_if(j, "determining", d->determining) || set_if(j, "errors", d->errors) ||
 	      set_if(j, "approver_groups", d->approver_groups);
+	if (!bad && d->controls_hold[0])
+		bad = json_object_set_new(j, "controls_changed_by", json_string(d->controls_hold));
 	if (!bad && d->review_within > 0)
 		bad = json_object_set_new(j, "review_within_seconds",
 					  json_integer(d->review_within));
@@ -170,4 +172,5 @@ void gh_decision_clear(gh_decision *d)
 	json_decref(d->errors);
 	json_decref(d->approver_groups);
 	d->reasons = d->determining = d->errors = d->approver_groups = NULL;
+	d->controls_hold[0] = '\0';
 }

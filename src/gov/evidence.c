@@ -106,6 +106,12 @@ static json_t *decision_evidence(gh_gov *g, const json_t *d, json_t *decided_at)
 		json_decref(j);
 		return NULL;
 	}
+	/* why an auto-approval needed a person after all (four eyes, change.c) */
+	if (j && json_object_get(d, "controls_changed_by") &&
+	    json_object_set(j, "controls_changed_by", json_object_get(d, "controls_changed_by"))) {
+		json_decref(j);
+		return NULL;
+	}
 	return j;
 }
 

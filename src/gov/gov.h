@@ -320,6 +320,32 @@ int gh_gov_reconcile_every(gh_gov *g, int64_t period);
 int gh_gov_audit_list(json_t **out, gh_gov *g, const gh_actor *actor, int64_t after_seq,
 		      int limit, const char *object_id);
 
+/* --- four eyes on weakening changes (change.c) ------------------------- */
+/* A write that weakens a control (docs/operations.md, "Four eyes on
+ * weakening changes") is not applied: it is proposed, and the write
+ * (gh_gov_entitlement_update, gh_gov_system_update, gh_gov_identity_update,
+ * gh_gov_group_add_member) returns GH_PROPOSED with *out {"change": change,
+ * "detail": text}. A second admin/iam person confirms it. */
+#define GH_PROPOSED 1
+/* Change shape: {"id","object_type","object_id","operation","payload",
+ * "weakens":[{"field","from","to"}],"base_updated_at","state":"proposed"|
+ * "confirmed"|"withdrawn","proposed_by","proposed_at","comment","decided_by",
+ * "decided_at","decision_comment"}. Readers: admin, iam, auditor. */
+int gh_gov_change_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id);
+/* filter: state, object (an object id), or NULL. */
+int gh_gov_change_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+		       const char *state, const char *object);
+/* in: {"comment"?} or NULL. admin or iam, neither the proposer nor the one
+ * it benefits (GH_EDENIED); only a proposed change whose object has not
+ * changed since (GH_ECONFLICT: propose again). Applies it through the direct
+ * path with its usual events, then change.confirmed, in one transaction.
+ * out: the change, with "result": the object as changed. */
+int gh_gov_change_confirm(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			  const json_t *in);
+/* in: {"reason"}. Its proposer or any admin/iam person; audited. */
+int gh_gov_change_withdraw(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
+			   const json_t *in);
+
 /* --- policy versions (policy_versions.c) ------------------------------ */
 /* Versioned Cedar policy sets, numbered 1, 2, 3... Writes need admin or iam;
  * reads need admin, iam or auditor. Version shape: {"id","version","state",

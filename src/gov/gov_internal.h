@@ -31,6 +31,9 @@ typedef struct gh_decision {
 				    * that errored and were skipped */
 	json_t *approver_groups;   /* NULL or [group id]: an approver must be a member
 				    * of every one (@approver_group, resolved) */
+	char controls_hold[300];   /* why an auto-approval became approval_required:
+				    * who last changed the entitlement's controls
+				    * (gov_controls_hold), "" when not */
 } gh_decision;
 
 /* facts: {"subject": identity facts, "entitlement": entitlement facts,
@@ -342,6 +345,38 @@ int gov_secret_matches(sqlite3_stmt *st, int col, const unsigned char hash[GOV_S
  * ...") as a write of its own; a failure is dropped (bookkeeping only). Call
  * outside any store section. */
 void gov_secret_touch(gh_gov *g, const char *sql, const char *id, int64_t now);
+
+/* --- four eyes on weakening changes (change.c) ----------------------------- */
+/* A write the four-eyes gate guards: the direct path's function (inside the
+ * caller's transaction, ref an id or name) and the object's API shape. */
+typedef struct gov_change_op {
+	const char *object_type;   /* "entitlement", "identity", "system", "group" */
+	const char *operation;     /* "entitlement.update", "group.add_member", ... */
+	const char *table;         /* for gov_resolve */
+	int (*apply)(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
+		     const json_t *in);
+	int (*load)(json_t **out, gh_gov *g, const char *id);
+} gov_change_op;
+
+extern const gov_change_op gov_op_entitlement_update;  /* catalog.c */
+extern const gov_change_op gov_op_system_update;       /* catalog.c */
+extern const gov_change_op gov_op_identity_update;     /* identity.c */
+extern const gov_change_op gov_op_group_add_member;    /* group.c */
+
+/* Runs op in a transaction of its own: tried, and kept when it weakens no
+ * control (0, *out the object), or undone and proposed (GH_PROPOSED, *out
+ * {"change","detail"}). Records who changed an entitlement's controls. */
+int gov_change_write(json_t **out, gh_gov *g, const gh_actor *actor, const gov_change_op *op,
+		     const char *ref, const json_t *in);
+/* entitlements.controls_changed_by becomes [first] or [first, second]. Inside
+ * the caller's transaction. */
+int gov_controls_record(gh_gov *g, const char *ent_id, const char *first, const char *second);
+/* When d auto-approves and the requester, subject, subject's owner or
+ * submitter (each may be NULL) last changed ent_id's controls, d needs one
+ * human approval instead and says why (reasons, controls_hold). Inside a
+ * transaction or read section. */
+int gov_controls_hold(gh_gov *g, gh_decision *d, const char *ent_id, const char *requester,
+		      const char *subject, const char *owner, const char *submitter);
 
 /* NHI credentials (credentials.c). 1 when ent_id's system has the
  * "credential" connector (its entitlements go only to NHIs), 0 when not,

@@ -854,6 +854,9 @@ cleanup:
 	return rc;
 }
 
+const gov_change_op gov_op_identity_update = {"identity", "identity.update", "identities",
+					      update_locked, gov_identity_load};
+
 int gh_gov_identity_update(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
 			   const json_t *in)
 {
@@ -863,9 +866,8 @@ int gh_gov_identity_update(json_t **out, gh_gov *g, const gh_actor *actor, const
 	gh_error_clear();
 	if ((rc = gov_require_role(actor, GOV_INVENTORY_WRITERS, "changing an identity")))
 		return rc;
-	if ((rc = gh_store_begin(g->store)))
-		return rc;
-	return finish(g, update_locked(out, g, actor, ref, in), out);
+	/* another owner: four eyes (change.c) */
+	return gov_change_write(out, g, actor, &gov_op_identity_update, ref, in);
 }
 
 /* --- lifecycle --------------------------------------------------------------- */

@@ -954,6 +954,11 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		}
 		if ((rc = gov_resolve_approver_groups(g, &d)))
 			goto cleanup;
+		/* an invariant over every decider: no auto-approval for whoever last
+		 * changed the entitlement's controls */
+		if ((rc = gov_controls_hold(g, &d, in.ent_id, in.requester_id, in.subject_id,
+					    subj.owner, actor->id)))
+			goto cleanup;
 	}
 	/* the catalog's maximum bounds every grant, whatever a decider says */
 	if (d.max_duration <= 0 || d.max_duration > ent.max_duration)

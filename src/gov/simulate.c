@@ -238,6 +238,12 @@ static int redecide(gh_decision *d, int64_t *catalog_max, pass *ps, const item *
 		return rc;
 	if (!d->reasons && !(d->reasons = json_array()))
 		return nomem();
+	/* as submit: not auto-approved for whoever last changed the controls */
+	if (!only_request &&
+	    (rc = gov_controls_hold(ps->g, d, p->ent, p->requester, p->subject,
+				    json_string_value(json_object_get(subject, "owner")),
+				    p->submitted_by)))
+		return rc;
 	/* as submit: the catalog's maximum bounds every grant */
 	if (d->max_duration <= 0 || d->max_duration > *catalog_max)
 		d->max_duration = *catalog_max;

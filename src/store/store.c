@@ -344,6 +344,31 @@ void gh_store_rollback(gh_store *s)
 	unlock(s);
 }
 
+int gh_store_trial_begin(gh_store *s)
+{
+	int rc;
+
+	/* the audit head is written first, so that undoing the trial can reload it */
+	if (s->before_release && (rc = s->before_release(s, s->before_release_ctx)))
+		return rc;
+	return exec(s, "SAVEPOINT trial", "starting a trial");
+}
+
+int gh_store_trial_keep(gh_store *s)
+{
+	return exec(s, "RELEASE trial", "keeping a trial");
+}
+
+int gh_store_trial_undo(gh_store *s)
+{
+	int rc;
+
+	s->head.valid = s->head.dirty = 0;   /* its events are gone: reload the head */
+	if ((rc = exec(s, "ROLLBACK TO trial", "undoing a trial")))
+		return rc;
+	return exec(s, "RELEASE trial", "ending a trial");
+}
+
 void gh_store_exclusive_begin(gh_store *s)
 {
 	lock(s);

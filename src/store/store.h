@@ -46,6 +46,14 @@ void gh_store_limit_readers(gh_store *s, int max);
 /* Exclusive use of the writer connection outside any transaction, for
  * maintenance and tests (raw SQL, pragmas, backups): takes the writer's lock
  * after making pending writes durable. gh_store_db() is the writer inside. */
+/* A trial inside an operation (after gh_store_begin): what runs after
+ * gh_store_trial_begin can be undone by gh_store_trial_undo, audit events
+ * included, while the operation goes on; gh_store_trial_keep keeps it. The
+ * four-eyes gate runs a change this way to see what it would do. */
+int gh_store_trial_begin(gh_store *s);
+int gh_store_trial_keep(gh_store *s);
+int gh_store_trial_undo(gh_store *s);
+
 void gh_store_exclusive_begin(gh_store *s);
 void gh_store_exclusive_end(gh_store *s);
 

@@ -477,12 +477,32 @@ class Server:
             self.add_member(grp["id"], m)
         return grp
 
+    def second_person(self):
+        """The token of a second iam person (created on first use), who confirms
+        the changes the default token proposes (four eyes)."""
+        if getattr(self, "_second_token", None) is None:
+            _ident, self._second_token = self.user("four-eyes-second", ["iam"])
+        return self._second_token
+
+    def confirm(self, answer, what="confirm a proposed change"):
+        """answer: a 202 {"change": ...} body; the second person confirms it.
+        Returns the object as changed."""
+        expect(isinstance(answer, dict) and isinstance(answer.get("change"), dict),
+               "%s: not a proposed change: %r" % (what, answer))
+        done = status(self.post("/v1/changes/%s/confirm" % answer["change"]["id"], {},
+                                token=self.second_person()), 200, what)
+        return done["result"]
+
     def add_member(self, group_id, member):
-        """member: an identity or group object (by its id prefix)."""
+        """member: an identity or group object (by its id prefix). A member of
+        a group that decides approvals is proposed, then confirmed by a second
+        person (four eyes)."""
         mid = member["id"] if isinstance(member, dict) else member
         key = "group" if mid.startswith("grp_") else "identity"
-        return status(self.post("/v1/groups/%s/members" % group_id, {key: mid}), 200,
-                      "add member")
+        r = self.post("/v1/groups/%s/members" % group_id, {key: mid})
+        if r.status == 202:
+            return self.confirm(r.json, "confirm adding a member")
+        return status(r, 200, "add member")
 
     def system(self, name, owner, **fields):
         body = {"name": name, "owner": owner}

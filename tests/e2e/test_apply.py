@@ -56,6 +56,20 @@ class World:
     def group(self, ref):
         return status(self.srv.get("/v1/groups/" + ref), 200, ref)
 
+    def confirm_proposed(self):
+        """grace, the demo's second admin/iam person, confirms every change
+        apply proposed (four eyes); returns how many."""
+        if getattr(self, "grace_tok", None) is None:
+            grace = status(self.srv.get("/v1/identities/grace"), 200)
+            self.grace_tok = status(self.srv.post("/v1/tokens", {"identity": grace["id"],
+                                                                "name": "apply-confirm"}),
+                                    201)["token"]
+        open_ = self.srv.list_all("/v1/changes?state=proposed", token=self.grace_tok)
+        for ch in open_:
+            status(self.srv.post("/v1/changes/%s/confirm" % ch["id"], {},
+                                 token=self.grace_tok), 200, "confirm " + ch["id"])
+        return len(open_)
+
 
 W = World()
 
@@ -87,6 +101,8 @@ def dry_run_prints_the_diff_and_changes_nothing():
     for line in ("+ group warehouse-owners",
                  "~ group warehouse-owners: members + dmitri, + erin, + group dba-leads",
                  "~ group sre-oncall: members + julia",
+                 "    would be proposed: a weaker control needs confirmation by a second admin"
+                 " or iam person (gatehouse changes confirm)",
                  "+ system analytics-warehouse",
                  "+ entitlement analytics-warehouse/read-curated",
                  "+ entitlement analytics-warehouse/admin",
@@ -94,7 +110,8 @@ def dry_run_prints_the_diff_and_changes_nothing():
                  "+ policy policies/catalog.cedar",
                  "dry run: nothing was changed"):
         expect(line in r.stdout.splitlines(), "dry run prints %r:\n%s" % (line, out(r)))
-    expect(re.search(r"^plan: 5 to create, 3 to update, 0 to replace, 1 to propose; 1 unchanged$",
+    # sre-oncall guards k8s-prod: its new member is proposed (four eyes)
+    expect(re.search(r"^plan: 5 to create, 2 to update, 0 to replace, 2 to propose; 1 unchanged$",
                      r.stdout, re.M), "plan summary line:\n%s" % out(r))
     ghtest.unchanged(W.srv, before, "apply --dry-run")
     eq(W.writes(), writes, "audit events by the applier after a dry run")
@@ -107,6 +124,13 @@ def example_applies_cleanly():
     expect("applied: 9 changes (11 calls)" in r.stdout, "apply summary:\n%s" % out(r))
     # one event per call, and the conflict's other side gets its own entitlement.updated
     eq(W.writes() - writes, 12, "audit events of the apply")
+    # a member of a control-owner group is proposed, and applied once confirmed
+    expect(re.search(r"^proposed change chg_\w+ \(group sre-oncall\)", r.stdout, re.M)
+           and "1 of the calls proposed, not applied" in r.stdout,
+           "apply says what it proposed:\n%s" % out(r))
+    eq(sorted(m["name"] for m in W.group("sre-oncall")["members"]), ["ivan"],
+       "sre-oncall members before the confirmation")
+    eq(W.confirm_proposed(), 1, "changes confirmed by a second person")
 
     wh = W.group("warehouse-owners")
     eq(wh["description"], "Control owners of the analytics warehouse", "group description")
@@ -171,9 +195,11 @@ def edited_file_updates_exactly_the_changed_fields():
     r = W.apply(edited)
     eq(r.returncode, 0, "apply of the edited file (%s)" % out(r))
     events = [e for e in W.srv.audit_events() if e["seq"] > last and e["actor"] == W.admin_id]
+    # warehouse-owners decides approvals now: farid's membership is proposed
     eq(sorted(e["action"] for e in events),
-       ["entitlement.updated", "entitlement.updated", "group.member_added",
+       ["change.proposed", "entitlement.updated", "entitlement.updated",
         "group.member_removed"], "the audit events of the edit")
+    eq(W.confirm_proposed(), 1, "changes confirmed by a second person")
     for e in events:
         if e["action"] == "entitlement.updated":
             want = ["description"] if e["object_id"] == W.ent(

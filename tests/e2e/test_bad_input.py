@@ -23,7 +23,7 @@ class World:
 def setup(srv, w):
     srv.start()
     w.admin = srv.token
-    w.owner = srv.human("bi-owner", ["requester"])
+    w.owner, w.owner_tok = srv.user("bi-owner", ["requester"])
     w.other = srv.human("bi-other", [])
     w.appr, w.appr_tok = srv.user("bi-approver", ["approver"])
     w.grp = srv.group("bi-owners", [w.appr])
@@ -34,7 +34,9 @@ def setup(srv, w):
     w.nhi2 = srv.nhi("bi-bot2", w.owner["id"])
     w.req = srv.request(w.nhi["id"], w.med["id"])
     eq(w.req["state"], "pending_approval", "pending request")
-    g = srv.request(w.nhi["id"], w.low["id"])
+    # submitted by the NHI's owner: the admin created the entitlement, and
+    # whoever set its controls is never auto-approved (four eyes)
+    g = srv.request(w.nhi["id"], w.low["id"], token=w.owner_tok)
     eq(g["state"], "active", "granted request")
     w.grant = ghtest.grant_id_of(g)
     w.cover = srv.group("bi-cover", [])
@@ -44,7 +46,7 @@ def setup(srv, w):
     # issue 5: an API key of a credential system's grant
     w.ksys = srv.system("bi-keys", w.owner["id"], connector="credential")
     w.kent = srv.entitlement(w.ksys["id"], "key", "low", "8h", w.grp["id"])
-    k = srv.request(w.nhi["id"], w.kent["id"])
+    k = srv.request(w.nhi["id"], w.kent["id"], token=w.owner_tok)
     eq(k["state"], "active", "a credential grant")
     w.kgrant = ghtest.grant_id_of(k)
     w.cred = status(srv.post("/v1/grants/%s/credentials" % w.kgrant, {}), 201, "a key")["id"]

@@ -36,7 +36,7 @@ class Ids:
 
 def setup(srv, ids):
     srv.start()
-    owner = srv.human("docs-owner", ["requester"])
+    owner, owner_tok = srv.user("docs-owner", ["requester"])
     appr = srv.human("docs-approver", ["approver"])
     ids.member = srv.human("docs-member", [])
     grp = srv.group("docs-owners", [appr])
@@ -45,7 +45,8 @@ def setup(srv, ids):
     med = srv.entitlement(sysm["id"], "rw", "medium", "8h", grp["id"])
     bot = srv.nhi("docs-bot", owner["id"])
     ids.throwaway = srv.nhi("docs-throwaway", owner["id"])
-    granted = srv.request(bot["id"], low["id"])
+    # the NHI's owner asks: whoever created an entitlement is never auto-approved for it
+    granted = srv.request(bot["id"], low["id"], token=owner_tok)
     pending = srv.request(bot["id"], med["id"])
     tok = status(srv.post("/v1/tokens", {"identity": ids.member["id"], "name": "docs"}), 201)
     # policy versions: one active (proposed by admin, activated by an iam), one proposed
@@ -69,13 +70,16 @@ def setup(srv, ids):
     # issue 5: a credential system's grant and its key
     ksys = srv.system("docs-keys", owner["id"], connector="credential")
     kent = srv.entitlement(ksys["id"], "key", "low", "1h", grp["id"])
-    kgrant = ghtest.grant_id_of(srv.request(bot["id"], kent["id"]))
+    kgrant = ghtest.grant_id_of(srv.request(bot["id"], kent["id"], token=owner_tok))
+    # four eyes (issue 10): a proposed change of an NHI's owner
+    change = status(srv.patch("/v1/identities/" + ids.throwaway["id"], {"owner": appr["id"]}),
+                    202)["change"]
     ids.cred = status(srv.post("/v1/grants/%s/credentials" % kgrant, {}), 201)
     ids.map = {
         "jobs": job, "tokens": tok["id"], "identities": ids.throwaway["id"], "groups": grp["id"],
         "systems": sysm["id"], "entitlements": low["id"], "requests": pending["id"],
         "grants": ghtest.grant_id_of(granted), "policies": proposed["id"],
-        "delegations": dlg["id"], "credentials": ids.cred["id"],
+        "delegations": dlg["id"], "credentials": ids.cred["id"], "changes": change["id"],
     }
     ids.low, ids.owner = low, owner
 
@@ -110,6 +114,7 @@ def bodies(ids):
         ("POST", "/v1/delegations/{id}/revoke"): {"reason": "docs"},
         ("POST", "/v1/policies"): {"text": "permit(principal, action, resource);"},
         ("POST", "/v1/credentials/{id}/revoke"): {"reason": "docs"},
+        ("POST", "/v1/changes/{id}/withdraw"): {"reason": "docs"},
         ("POST", "/v1/introspect"): {"token": ids.cred["key"]},
     }
 
@@ -139,6 +144,8 @@ def route_exists(srv, ids, method, path):
         raise ghtest.Failure("%s %s answered 404 (%s)" % (method, url, r.text[:300]))
     if r.status >= 400:
         ghtest.problem(r, what="documented route")
+    if r.status == 202 and isinstance(r.json, dict) and "change" in r.json:
+        srv.confirm(r.json)  # a documented proposal (four eyes): a second person confirms
     return r
 
 

@@ -360,7 +360,11 @@ def decommission_revokes(srv, w):
 
 
 def ownership_transfer(srv, w):
-    x = status(srv.patch("/v1/identities/" + w.etl["id"], {"owner": w.owner2["id"]}), 200)
+    # another owner weakens a control: proposed, then a second person confirms
+    p = status(srv.patch("/v1/identities/" + w.etl["id"], {"owner": w.owner2["id"]}), 202)
+    eq(status(srv.get("/v1/identities/" + w.etl["id"]), 200)["owner"], w.owner["id"],
+       "not yet transferred")
+    x = srv.confirm(p)
     eq(x["owner"], w.owner2["id"], "new owner")
     events = srv.audit_events(object_id=w.etl["id"])
     t = [e for e in events if e["action"] == "identity.owner_transferred"]

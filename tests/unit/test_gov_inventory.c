@@ -6,6 +6,27 @@
 #include <stdlib.h>
 
 static const gh_actor admin = {"idn_0000000000000001", GH_ROLE_ADMIN};
+/* the second person of four eyes (change.c) */
+static const gh_actor second = {"idn_0000000000000002", GH_ROLE_IAM};
+
+/* rc of a write that weakens a control is GH_PROPOSED: the second person
+ * confirms it, and *out becomes the object as changed. */
+static int confirmed(json_t **out, gh_gov *g, int rc)
+{
+	json_t *ch = NULL;
+	char id[GH_ID_LEN];
+
+	if (rc != GH_PROPOSED)
+		return rc;
+	snprintf(id, sizeof(id), "%s",
+		 json_string_value(json_object_get(json_object_get(*out, "change"), "id")));
+	json_decref(*out);
+	*out = NULL;
+	if ((rc = gh_gov_change_confirm(&ch, g, &second, id, NULL)) == 0)
+		*out = json_incref(json_object_get(ch, "result"));
+	json_decref(ch);
+	return rc;
+}
 static char future[40], past[40];
 static int db_seq;
 
@@ -411,9 +432,9 @@ static void test_gov_identity_update__fields_and_ownership_transfer_are_audited(
 	json_decref(in);
 
 	in = json_pack("{s:s}", "owner", "bob");
-	CHECK_INT(gh_gov_identity_update(&out, g, &admin, svc, in), 0);
+	CHECK_INT(confirmed(&out, g, gh_gov_identity_update(&out, g, &admin, svc, in)), 0);
 	CHECK_STR(sget(out, "owner"), bob);
-	ev = last_event(g);
+	ev = event_of(g, "identity.owner_transferred", svc);
 	CHECK_STR(action_of(ev), "identity.owner_transferred");
 	CHECK_STR(sget(json_object_get(ev, "details"), "from"), alice);
 	CHECK_STR(sget(json_object_get(ev, "details"), "to"), bob);
@@ -421,12 +442,19 @@ static void test_gov_identity_update__fields_and_ownership_transfer_are_audited(
 	json_decref(out);
 	json_decref(in);
 
-	/* owner and another field: two events */
+	/* owner and another field: proposed as a whole (change.proposed), then
+	 * confirmed: the identity's two events and change.confirmed */
 	before = audit_count(g);
 	in = json_pack("{s:s, s:s}", "owner", alice, "purpose", "new purpose");
-	CHECK_INT(gh_gov_identity_update(&out, g, &admin, svc, in), 0);
-	CHECK_INT(audit_count(g), before + 2);
-	check_last_event(g, "identity.updated", svc);
+	CHECK_INT(gh_gov_identity_update(&out, g, &admin, svc, in), GH_PROPOSED);
+	CHECK_INT(audit_count(g), before + 1);
+	check_last_event(g, "change.proposed", sget(json_object_get(out, "change"), "id"));
+	CHECK_INT(confirmed(&out, g, GH_PROPOSED), 0);
+	CHECK_INT(audit_count(g), before + 4);
+	CHECK_STR(sget(out, "purpose"), "new purpose");
+	ev = event_of(g, "identity.updated", svc);
+	CHECK_STR(action_of(ev), "identity.updated");
+	json_decref(ev);
 	json_decref(out);
 	json_decref(in);
 	gh_gov_free(g);
@@ -557,11 +585,11 @@ static void test_gov_identity_status__decommissioned_owner_orphans_its_nhis(void
 	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.orphaned'"), 1);
 	/* transfer ownership: no longer orphaned */
 	in = json_pack("{s:s}", "owner", bob);
-	CHECK_INT(gh_gov_identity_update(&out, g, &admin, svc, in), 0);
+	CHECK_INT(confirmed(&out, g, gh_gov_identity_update(&out, g, &admin, svc, in)), 0);
 	CHECK(json_is_null(json_object_get(out, "orphaned_at")));
 	json_decref(out);
 	json_decref(in);
-	check_last_event(g, "identity.orphan_cleared", svc);
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.orphan_cleared'"), 1);
 	gh_gov_free(g);
 }
 
@@ -983,8 +1011,9 @@ static void test_gov_entitlement__conflicts_are_symmetric(void)
 	CHECK_INT(count(g, "SELECT count(*) FROM entitlement_conflicts"), 2);
 	CHECK_INT(count(g, "SELECT count(*) FROM entitlement_conflicts WHERE a >= b"), 0);
 
+	/* removing an SoD pair weakens a control: a second person confirms it */
 	in = json_pack("{s:[]}", "incompatible_with");
-	CHECK_INT(gh_gov_entitlement_update(&out, g, &admin, approve, in), 0);
+	CHECK_INT(confirmed(&out, g, gh_gov_entitlement_update(&out, g, &admin, approve, in)), 0);
 	CHECK_INT(json_array_size(json_object_get(out, "incompatible_with")), 0);
 	json_decref(out);
 	json_decref(in);
@@ -1020,8 +1049,9 @@ static void test_gov_entitlement_list__filters_and_pages(void)
 		snprintf(name, sizeof(name), "e%d", i);
 		CHECK_INT(make_ent(g, i < 3 ? "billing-db" : "crm", name, NULL, ids[i]), 0);
 	}
+	/* a lower tier (with requestable off): proposed as a whole, then confirmed */
 	in = J("{\"requestable\":false,\"risk_tier\":\"low\"}");
-	CHECK_INT(gh_gov_entitlement_update(&out, g, &admin, ids[1], in), 0);
+	CHECK_INT(confirmed(&out, g, gh_gov_entitlement_update(&out, g, &admin, ids[1], in)), 0);
 	json_decref(out);
 	json_decref(in);
 

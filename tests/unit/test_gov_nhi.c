@@ -339,15 +339,24 @@ static void test_gov_nhi_orphans__owner_suspended_then_grace_suspends(void)
 
 static void test_gov_nhi_orphans__a_new_owner_clears_and_stops_the_grace(void)
 {
+	static const gh_actor second = {"idn_second", GH_ROLE_IAM};
 	gh_gov *g = fx_world("nhi_transfer");
 	json_t *r = NULL;
+	char cid[GH_ID_LEN];
 	int64_t at;
 
 	CHECK_INT(set_status(g, "owner", "decommission", "left"), 0);
 	at = fx_int(g, "SELECT orphaned_at FROM identities WHERE id = 'idn_etl'");
 	CHECK(at > 0);
-	CHECK_INT(fx_act(&r, g, &fx_admin, "etl", "{\"owner\":\"bob\"}", gh_gov_identity_update), 0);
-	CHECK(json_is_null(json_object_get(r, "orphaned_at")));
+	/* an owner change waits for a second admin/iam person; confirming applies it */
+	CHECK_INT(fx_act(&r, g, &fx_admin, "etl", "{\"owner\":\"bob\"}", gh_gov_identity_update),
+		  GH_PROPOSED);
+	CHECK(fx_int(g, "SELECT orphaned_at FROM identities WHERE id = 'idn_etl'") == at);
+	snprintf(cid, sizeof(cid), "%s", fx_s(json_object_get(r, "change"), "id"));
+	json_decref(r);
+	r = NULL;
+	CHECK_INT(gh_gov_change_confirm(&r, g, &second, cid, NULL), 0);
+	CHECK(json_is_null(json_object_get(json_object_get(r, "result"), "orphaned_at")));
 	json_decref(r);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.orphan_cleared'"
 			 " AND json_extract(details, '$.owner') = 'idn_bob'"), 1);

@@ -533,8 +533,21 @@ static void test_gov_outbox_catalog__settings_checked_and_targets_required(void)
 	CHECK_INT(fx_act(&out, g, &fx_admin, "billing-db", "{\"connector_settings\":{\"note\":1}}",
 			 gh_gov_system_update), GH_EINVALID);
 	CHECK(fx_field_error("connector_settings.note"));
+	/* other settings of an existing system: proposed, a second person confirms */
 	CHECK_INT(fx_act(&out, g, &fx_admin, "billing-db", "{\"connector_settings\":{\"note\":\"n\"}}",
-			 gh_gov_system_update), 0);
+			 gh_gov_system_update), GH_PROPOSED);
+	{
+		static const gh_actor second = {"idn_second", GH_ROLE_IAM};
+		char cid[GH_ID_LEN];
+		json_t *ch = NULL;
+
+		snprintf(cid, sizeof(cid), "%s",
+			 fx_s(json_object_get(out, "change"), "id"));
+		json_decref(out);
+		CHECK_INT(gh_gov_change_confirm(&ch, g, &second, cid, NULL), 0);
+		out = json_incref(json_object_get(ch, "result"));
+		json_decref(ch);
+	}
 	CHECK_STR(fx_s(json_object_get(out, "connector_settings"), "note"), "n");
 	json_decref(out);
 	CHECK(fx_footprint(g) > before);

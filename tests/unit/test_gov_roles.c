@@ -173,9 +173,27 @@ static int call_ref(gh_gov *g, const gh_actor *a, const char *ref, const char *b
 	json_t *in = J(body), *out = NULL;
 	int rc = fn(&out, g, a, ref, in);
 
-	CHECK(rc ? out == NULL : out != NULL);
+	/* a proposed change (four eyes) answers the change */
+	CHECK(rc && rc != GH_PROPOSED ? out == NULL : out != NULL);
 	json_decref(out);
 	json_decref(in);
+	return rc;
+}
+
+/* Confirms the latest proposed change as a (second) person; its rc. */
+static int confirm_latest(gh_gov *g, const gh_actor *a)
+{
+	json_t *list = NULL, *out = NULL, *items;
+	int rc;
+
+	if ((rc = gh_gov_change_list(&list, g, a, NULL, "proposed", NULL)))
+		return rc;
+	items = json_object_get(list, "items");
+	rc = json_array_size(items) == 0 ? GH_ENOTFOUND :
+	     gh_gov_change_confirm(&out, g, a, json_string_value(json_object_get(
+		     json_array_get(items, json_array_size(items) - 1), "id")), NULL);
+	json_decref(out);
+	json_decref(list);
 	return rc;
 }
 
@@ -347,10 +365,13 @@ static void test_roles_inventory__iam_and_admin_may_write(void)
 	for (int op = 0; op < INVENTORY_WRITES; op++) {
 		int64_t n = audit_count(w.g);
 		/* decommissioning the bot after suspending it: both allowed */
-		if (!CHECK_INT(inventory_write(&w, &w.ivy, op), 0))
+		/* op 5 adds a member to a control-owner group: proposed (four eyes) */
+		int want = op == 5 ? GH_PROPOSED : 0;
+
+		if (!CHECK_INT(inventory_write(&w, &w.ivy, op), want))
 			fprintf(stderr, "  iam op %d: %s\n", op, gh_error_last()->message);
 		CHECK(audit_count(w.g) > n);
-		if (!CHECK_INT(inventory_write(&w2, &w2.root, op), 0))
+		if (!CHECK_INT(inventory_write(&w2, &w2.root, op), want))
 			fprintf(stderr, "  admin op %d: %s\n", op, gh_error_last()->message);
 	}
 cleanup:
@@ -626,7 +647,10 @@ static void test_roles_decommission__owner_of_a_system_is_refused(void)
 	if (world_open(&w))
 		goto cleanup;
 	/* hank owns bot and db: the NHI is named first; without it, the system */
-	CHECK_INT(call_ref(w.g, &w.root, "bot", "{\"owner\":\"april\"}", gh_gov_identity_update), 0);
+	/* another owner is a weaker control: a second person confirms it */
+	CHECK_INT(call_ref(w.g, &w.root, "bot", "{\"owner\":\"april\"}", gh_gov_identity_update),
+		  GH_PROPOSED);
+	CHECK_INT(confirm_latest(w.g, &w.ivy), 0);
 	remember(w.g, &b);
 	CHECK_INT(set_status(w.g, &w.root, "hank", "decommission"), GH_ECONFLICT);
 	CHECK(contains(gh_error_last()->message, "owns 1 system;"));
@@ -723,11 +747,15 @@ static void test_roles_conflicts__changes_are_audited_on_both_sides(void)
 		  "incompatible_with");
 	json_decref(ev);
 
-	/* e1 swaps e2 for e3: three events; e2 lost e1, e3 gained it */
+	/* e1 swaps e2 for e3 (an SoD pair removed: four eyes): change.proposed,
+	 * then at confirmation three events and change.confirmed; e2 lost e1,
+	 * e3 gained it */
 	n = audit_count(w.g);
 	snprintf(body, sizeof(body), "{\"incompatible_with\":[\"%s\"]}", e3);
-	CHECK_INT(call_ref(w.g, &w.ivy, e1, body, gh_gov_entitlement_update), 0);
-	CHECK_INT(audit_count(w.g) - n, 3);
+	CHECK_INT(call_ref(w.g, &w.ivy, e1, body, gh_gov_entitlement_update), GH_PROPOSED);
+	CHECK_INT(audit_count(w.g) - n, 1);
+	CHECK_INT(confirm_latest(w.g, &w.root), 0);
+	CHECK_INT(audit_count(w.g) - n, 5);
 	ev = event_of(w.g, "entitlement.updated", e1);
 	CHECK(conflict_side(ev, "added", e3) && conflict_side(ev, "removed", e2));
 	json_decref(ev);
