@@ -35,7 +35,8 @@ def setup(srv, w):
     w.ent = srv.entitlement(w.sys["id"], "read-only", "low", "1h", w.owners["id"],
                             attributes={"target": "billing_ro"})
     # connected to the operator's exec instance, whose command always fails
-    w.sys = status(srv.patch("/v1/systems/billing", {"connector": "failing"}), 200)
+    # pointing a system at another connector instance weakens a control: four eyes
+    w.sys = srv.confirm(status(srv.patch("/v1/systems/billing", {"connector": "failing"}), 202))
     eq(w.sys["connector"], "failing", "the system names the instance")
 
 
