@@ -41,8 +41,20 @@ static _Thread_local struct {
  * lock again. */
 static _Thread_local gh_store *writing;
 
+/* The calling thread runs the after_wait test hook (its commits skip it). */
+static _Thread_local int in_after_wait;
+
 #define BATCH_MAX 128          /* operations that may share one commit */
-#define BATCH_RING 256
+
+/* One operation released into the open batch, on its caller's stack: the
+ * commit writes the result into it, so no result slot is ever shared or
+ * reused while its waiter still needs it. */
+typedef struct waiter {
+	int done;
+	int rc;
+	char msg[sizeof(((gh_error *)0)->message)];
+	struct waiter *next;
+} waiter;
 
 /* Group commit: an operation runs as a savepoint inside an open transaction;
  * the COMMIT (and its fsync) is issued by the last operation of a burst, so
@@ -55,14 +67,13 @@ struct gh_store {
 	int waiting;             /* threads blocked on lock */
 	int in_tx;               /* an outer transaction is open */
 	int pending;             /* operations released into it, not yet durable */
-	int64_t batch;           /* id of the open batch */
-	int64_t done;            /* highest batch id whose commit has finished */
-	int batch_rc[BATCH_RING];
-	char batch_msg[BATCH_RING][sizeof(((gh_error *)0)->message)];
+	struct waiter *waiters;  /* the open batch's operations, waiting for its commit */
 	int version;
 	gh_store_head head;
 	int (*before_release)(gh_store *s, void *ctx);
 	void *before_release_ctx;
+	void (*after_wait)(gh_store *s, void *ctx);
+	void *after_wait_ctx;
 	char *path;
 	pthread_mutex_t readers_lock;
 	reader *free_readers;
@@ -158,7 +169,6 @@ int gh_store_open(gh_store **out, const char *path, int create)
 	pthread_cond_init(&s->flushed, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
 	s->max_readers = -1;
-	s->batch = 1;
 	if (!(s->path = strdup(path))) {
 		gh_store_free(s);
 		return gh_error_set(GH_ERROR, "out of memory");
@@ -229,6 +239,12 @@ void gh_store_before_release(gh_store *s, int (*fn)(gh_store *s, void *ctx), voi
 	s->before_release_ctx = ctx;
 }
 
+void gh_store_after_wait(gh_store *s, void (*fn)(gh_store *s, void *ctx), void *ctx)
+{
+	s->after_wait = fn;
+	s->after_wait_ctx = ctx;
+}
+
 sqlite3 *gh_store_db(gh_store *s)
 {
 	return conn(s);
@@ -255,8 +271,6 @@ static void lock(gh_store *s)
 static int flush(gh_store *s)
 {
 	int rc = 0;
-	int64_t id = s->batch;
-	int slot = (int)(id % BATCH_RING);
 
 	if (!s->in_tx)
 		return 0;
@@ -266,12 +280,14 @@ static int flush(gh_store *s)
 	}
 	if (rc)
 		s->head.valid = s->head.dirty = 0;
-	s->batch_rc[slot] = rc;
-	memcpy(s->batch_msg[slot], rc ? gh_error_last()->message : "", rc ? sizeof(s->batch_msg[slot]) : 1);
+	for (waiter *w = s->waiters; w; w = w->next) {
+		w->rc = rc;
+		snprintf(w->msg, sizeof(w->msg), "%s", rc ? gh_error_last()->message : "");
+		w->done = 1;
+	}
+	s->waiters = NULL;
 	s->in_tx = 0;
 	s->pending = 0;
-	s->done = id;
-	s->batch++;
 	pthread_cond_broadcast(&s->flushed);
 	return rc;
 }
@@ -308,8 +324,8 @@ int gh_store_begin(gh_store *s)
 
 int gh_store_commit(gh_store *s)
 {
-	int64_t mine;
-	int rc, slot;
+	waiter w = {0};
+	int rc;
 
 	if (s->before_release && (rc = s->before_release(s, s->before_release_ctx))) {
 		gh_store_rollback(s);
@@ -323,16 +339,22 @@ int gh_store_commit(gh_store *s)
 		return rc;
 	}
 	s->pending++;
-	mine = s->batch;
+	w.next = s->waiters;
+	s->waiters = &w;
 	unlock(s);
 	pthread_mutex_lock(&s->lock);
-	while (s->done < mine)
+	while (!w.done)
 		pthread_cond_wait(&s->flushed, &s->lock);
-	slot = (int)(mine % BATCH_RING);
-	rc = s->batch_rc[slot];
-	if (rc)
-		gh_error_set(rc, "%s", s->batch_msg[slot]);
 	pthread_mutex_unlock(&s->lock);
+	if (s->after_wait && !in_after_wait) {
+		in_after_wait = 1;
+		s->after_wait(s, s->after_wait_ctx);
+		in_after_wait = 0;
+	}
+	/* w is ours alone now: the commit that filled it unlinked it */
+	rc = w.rc;
+	if (rc)
+		gh_error_set(rc, "%s", w.msg);
 	return rc;
 }
 
