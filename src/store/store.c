@@ -3,6 +3,8 @@
 #include "audit/merkle.h"
 #include "common/error.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,8 +163,15 @@ int gh_store_open(gh_store **out, const char *path, int create)
 	if (!create && access(path, F_OK) != 0)
 		return gh_error_set(GH_ENOTFOUND,
 				    "database %s does not exist; run 'gatehouse init' first", path);
-	if (create)
+	if (create) {
+		/* the file is made 0600 before SQLite opens it: SQLite gives the
+		 * -wal and -shm files the main file's mode */
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return gh_error_set(GH_ERROR, "creating %s: %s", path, strerror(errno));
+		close(fd);
 		flags |= SQLITE_OPEN_CREATE;
+	}
 	if (!(s = calloc(1, sizeof(*s))))
 		return gh_error_set(GH_ERROR, "out of memory");
 	pthread_mutex_init(&s->lock, NULL);

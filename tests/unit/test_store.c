@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static gh_store *open_fresh(const char *name)
 {
@@ -48,6 +49,35 @@ static void test_store_open__migrates_and_refuses_missing_file(void)
 	snprintf(path, sizeof(path), "%s/absent.db", gh_test_tmpdir());
 	CHECK_INT(gh_store_open(&t, path, 0), GH_ENOTFOUND);
 	CHECK(t == NULL);
+}
+
+/* A new database and its -wal and -shm are readable by their owner only,
+ * whatever the umask lets through. */
+static void test_store_open__new_files_are_owner_only(void)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char path[512], file[600];
+	mode_t old = umask(022);
+	gh_store *s = NULL;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/modes.db", gh_test_tmpdir());
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(file, sizeof(file), "%s%s", path, suffix[i]);
+		remove(file);
+	}
+	CHECK_INT(gh_store_open(&s, path, 1), 0);
+	umask(old);
+	/* a write keeps the -wal and -shm in place while s is open */
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_setting_set(s, "k", "v"), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(file, sizeof(file), "%s%s", path, suffix[i]);
+		CHECK_INT(stat(file, &st), 0);
+		CHECK_INT(st.st_mode & 0777, 0600);
+	}
+	gh_store_free(s);
 }
 
 static void test_store_tx__rollback_leaves_nothing(void)
@@ -239,6 +269,7 @@ int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
 		{"store_open__migrates_and_refuses_missing_file", test_store_open__migrates_and_refuses_missing_file},
+		{"store_open__new_files_are_owner_only", test_store_open__new_files_are_owner_only},
 		{"store_tx__rollback_leaves_nothing", test_store_tx__rollback_leaves_nothing},
 		{"store_group_commit__concurrent_writers_keep_atomicity", test_store_group_commit__concurrent_writers_keep_atomicity},
 		{"store_group_commit__failed_commit_is_reported_to_a_late_waiter", test_store_group_commit__failed_commit_is_reported_to_a_late_waiter},
