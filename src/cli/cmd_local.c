@@ -255,7 +255,7 @@ int gh_cmd_serve(gh_cli *c)
 {
 	static const char *const allowed[] = {"listen", "threads", "sla", "workers",
 					      "reconcile-every", "signing-key",
-					      "checkpoint-every", NULL};
+					      "checkpoint-every", "request-timeout", NULL};
 	const char *ck_every = gh_cli_get(c, "checkpoint-every");
 	int64_t ck_every_s = 3600;
 	gh_signer *signer = NULL;
@@ -265,7 +265,8 @@ int gh_cmd_serve(gh_cli *c)
 	const char *listen = gh_cli_get(c, "listen"), *threads = gh_cli_get(c, "threads");
 	const char *sla = gh_cli_get(c, "sla"), *colon, *workers = gh_cli_get(c, "workers");
 	const char *every = gh_cli_get(c, "reconcile-every");
-	int64_t every_s = 0;
+	const char *req_timeout = gh_cli_get(c, "request-timeout");
+	int64_t every_s = 0, req_timeout_s = 0;
 	long nworkers = 2;
 	gh_gov_options gopts = {0};
 	gh_api_options aopts = {0};
@@ -284,12 +285,20 @@ int gh_cmd_serve(gh_cli *c)
 	    (gh_cli_has(c, "workers") && !workers) ||
 	    (gh_cli_has(c, "reconcile-every") && !every) ||
 	    (gh_cli_has(c, "checkpoint-every") && !ck_every) ||
+	    (gh_cli_has(c, "request-timeout") && !req_timeout) ||
 	    (gh_cli_has(c, "signing-key") && !gh_cli_get(c, "signing-key"))) {
 		fprintf(stderr, "usage: gatehouse serve [--listen HOST:PORT] [--threads N] [--sla DURATION]"
 			" [--workers N] [--reconcile-every DURATION] [--signing-key PATH]"
-			" [--checkpoint-every DURATION]\n");
+			" [--checkpoint-every DURATION] [--request-timeout DURATION]\n");
 		return GH_EXIT_USAGE;
 	}
+	if (req_timeout && (parse_seconds(&req_timeout_s, req_timeout) || req_timeout_s < 1 ||
+			    req_timeout_s > 3600)) {
+		fprintf(stderr, "gatehouse: --request-timeout %s: expected a duration from 1s to 1h\n",
+			req_timeout);
+		return GH_EXIT_USAGE;
+	}
+	aopts.request_timeout = (int)req_timeout_s;
 	if (ck_every && (parse_seconds(&ck_every_s, ck_every) || ck_every_s < 1)) {
 		fprintf(stderr, "gatehouse: --checkpoint-every %s: expected a duration such as 1h\n",
 			ck_every);

@@ -14,7 +14,7 @@ static void usage(FILE *f)
 		"  init                      create the database and print the admin token once\n"
 		"  serve [--listen HOST:PORT] [--threads N] [--sla DURATION] [--workers N]\n"
 		"        [--reconcile-every DURATION] [--signing-key PATH]\n"
-		"        [--checkpoint-every DURATION]\n"
+		"        [--checkpoint-every DURATION] [--request-timeout DURATION]\n"
 		"                            serve the HTTP API until SIGINT or SIGTERM\n"
 		"  demo                      seed a realistic demo estate and print persona tokens\n"
 		"  audit verify              recompute the audit hash chain and Merkle tree\n"
