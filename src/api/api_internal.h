@@ -84,6 +84,7 @@ struct gh_api_req {
 	int begun;                      /* the header checks ran */
 	int answered;                   /* a response was queued */
 	int bad_token;                  /* a token was sent but refused (RFC 6750 invalid_token) */
+	int64_t retry_after;            /* seconds, for a 429 */
 	/* path parameters, decoded */
 	char params[GH_API_MAX_PARAMS][GH_API_PARAM_MAX + 1];
 	/* query values by index in route->query, decoded; NULL when absent */
@@ -151,6 +152,8 @@ int gh_api_bearer_token(char out[GH_API_TOKEN_MAX + 1], const char *header);
 int gh_api_handle_healthz(gh_api_req *rq);
 int gh_api_handle_token_create(gh_api_req *rq);
 int gh_api_handle_token_revoke(gh_api_req *rq);
+int gh_api_handle_token_list(gh_api_req *rq);
+int gh_api_handle_token_rotate(gh_api_req *rq);
 int gh_api_handle_identity_list(gh_api_req *rq);
 int gh_api_handle_identity_create(gh_api_req *rq);
 int gh_api_handle_identity_get(gh_api_req *rq);

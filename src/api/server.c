@@ -141,6 +141,11 @@ static struct MHD_Response *problem(gh_api_req *rq, int rc, unsigned *status)
 
 	what_of(what, sizeof(what), rq);
 	r = gh_api_problem_last(status, rc, what);
+	if (r && *status == 429 && rq->retry_after > 0) {
+		char secs[24];
+		snprintf(secs, sizeof(secs), "%lld", (long long)rq->retry_after);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	if (r && *status == 401)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					rq->bad_token ? "Bearer realm=\"gatehouse\", error=\"invalid_token\""
@@ -180,21 +185,24 @@ int gh_api_bearer_token(char out[GH_API_TOKEN_MAX + 1], const char *h)
 	return 0;
 }
 
-/* "Bearer <token>" -> rq->actor. The token is never logged and is wiped. */
+/* "Bearer <token>" -> rq->actor. The token is never logged and is wiped.
+ * Failures count against the peer's address (gh_gov_authenticate_from). */
 static int authenticate(gh_api_req *rq)
 {
 	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_AUTHORIZATION);
 	char token[GH_API_TOKEN_MAX + 1];
-	int rc;
+	int rc, parsed;
 
 	if (!h)
 		return gh_error_set(GH_EUNAUTH, "an Authorization: Bearer token is required");
 	rq->bad_token = 1;
-	if ((rc = gh_api_bearer_token(token, h)))
-		return rc;
-	rc = gh_gov_authenticate(&rq->actor, rq->gov, token);
+	parsed = gh_api_bearer_token(token, h) == 0;
+	rc = gh_gov_authenticate_from(&rq->actor, rq->gov, parsed ? token : NULL, rq->source,
+				      &rq->retry_after);
 	sodium_memzero(token, sizeof(token));
+	if (rc == GH_EUNAUTH && !parsed)
+		return gh_api_bearer_token(token, h);   /* its own message again */
 	if (rc == GH_EUNAUTH && gh_error_last()->code != GH_EUNAUTH)
 		gh_error_set(GH_EUNAUTH, "the bearer token is not valid");
 	if (rc == 0)

@@ -71,6 +71,8 @@ struct gh_store {
 	int pending;             /* operations released into it, not yet durable */
 	struct waiter *waiters;  /* the open batch's operations, waiting for its commit */
 	int version;
+	int64_t data_version;    /* PRAGMA data_version at our last BEGIN */
+	sqlite3_stmt *data_version_stmt;
 	gh_store_head head;
 	int (*before_release)(gh_store *s, void *ctx);
 	void *before_release_ctx;
@@ -231,6 +233,7 @@ void gh_store_free(gh_store *s)
 	free(s->path);
 	for (size_t i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(s->cache[i].stmt);
+	sqlite3_finalize(s->data_version_stmt);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->flushed);
@@ -311,6 +314,24 @@ static void unlock(gh_store *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Forgets the cached audit head when another process (e.g. gatehouse
+ * admin-token next to a running server) committed since our last transaction:
+ * data_version changes only for other connections' commits. */
+static void other_writers(gh_store *s)
+{
+	int64_t v = -1;
+
+	if (s->data_version_stmt || sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1,
+							&s->data_version_stmt, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s->data_version_stmt) == SQLITE_ROW)
+			v = sqlite3_column_int64(s->data_version_stmt, 0);
+		sqlite3_reset(s->data_version_stmt);
+	}
+	if (v < 0 || v != s->data_version)
+		s->head.valid = s->head.dirty = 0;
+	s->data_version = v;
+}
+
 int gh_store_begin(gh_store *s)
 {
 	lock(s);
@@ -322,6 +343,7 @@ int gh_store_begin(gh_store *s)
 			return rc;
 		}
 		s->in_tx = 1;
+		other_writers(s);
 	}
 	if (sqlite3_exec(s->db, "SAVEPOINT op", NULL, NULL, NULL) != SQLITE_OK) {
 		int rc = gh_store_fail(s, "starting an operation");

@@ -209,6 +209,154 @@ def database_files_are_owner_only(srv, binary):
             eq(oct(mode_of(demo_db + suffix)), oct(0o600), "mode of demo.db" + suffix)
 
 
+# --- tokens -----------------------------------------------------------------------
+
+def token_item(srv, token_id):
+    items = srv.list_all("/v1/tokens")
+    for it in items:
+        if it["id"] == token_id:
+            return it
+    raise ghtest.Failure("token %s not in GET /v1/tokens" % token_id)
+
+
+def near(t, expected, what, slack=120):
+    expect(abs(t - expected) <= slack, "%s: %s is not about %s" % (
+        what, ghtest.rfc3339(t), ghtest.rfc3339(expected)))
+
+
+def tokens_expire_by_default(srv):
+    now = time.time()
+    items = srv.list_all("/v1/tokens")
+    boot = [it for it in items if it["name"] == "bootstrap"]
+    eq(len(boot), 1, "one bootstrap token")
+    near(ghtest.parse_time(boot[0]["expires_at"]), now + 90 * 86400, "the bootstrap token")
+    eq(boot[0]["status"], "active", "status")
+    ident = srv.human("tok-user", ["auditor"])
+    tok = status(srv.post("/v1/tokens", {"identity": ident["id"], "name": "t"}), 201)
+    near(ghtest.parse_time(tok["expires_at"]), now + 90 * 86400, "a token without expires_in")
+    before = srv.snapshot()
+    doc = problem(srv.post("/v1/tokens", {"identity": ident["id"], "name": "t2",
+                                          "expires_in": "400d"}), 400, field="expires_in")
+    expect("365" in str(doc.get("errors")), "the cap is named: %r" % doc)
+    ghtest.unchanged(srv, before, "a token of 400 days")
+    # the CLI lists them with their expiry
+    r = srv.cli("--server", "http://127.0.0.1:%d" % srv.port, "--token", srv.token,
+                "tokens", "list")
+    eq(r.returncode, 0, "tokens list (%s)" % r.stderr[-300:])
+    expect("EXPIRES" in r.stdout and boot[0]["expires_at"] in r.stdout,
+           "tokens list shows expiry: %r" % r.stdout[-600:])
+
+
+def tokens_rotate(srv):
+    ident, tok = srv.user("rot-user", ["requester"])
+    _, other = srv.user("rot-other", ["requester"])
+    mine = [it for it in srv.list_all("/v1/tokens?identity=" + ident["id"])]
+    eq(len(mine), 1, "rot-user's tokens")
+    tid = mine[0]["id"]
+    # someone else's token: as if it did not exist, nothing changes
+    before = srv.snapshot()
+    problem(srv.post("/v1/tokens/%s/rotate" % tid, token=other), 404)
+    ghtest.unchanged(srv, before, "rotating another identity's token")
+    new = status(srv.post("/v1/tokens/%s/rotate" % tid, token=tok), 201, "rotate own token")
+    eq(new["identity"], ident["id"], "same identity")
+    eq(new["name"], mine[0]["name"], "same name")
+    eq(new["rotated_from"], tid, "rotated_from")
+    expect(new["token"] != tok, "a new secret")
+    problem(srv.get("/v1/identities?limit=1", token=tok), 401)
+    status(srv.get("/v1/identities?limit=1", token=new["token"]), 200)
+    old = token_item(srv, tid)
+    eq(old["status"], "revoked", "the old token")
+    eq(old["rotated_to"], new["id"], "rotated_to")
+    events = [e for e in srv.audit_events(object_id=tid) if e["action"] == "token.rotated"]
+    eq(len(events), 1, "token.rotated events")
+    # the CLI, by an admin
+    r = srv.cli("--server", "http://127.0.0.1:%d" % srv.port, "--token", srv.token,
+                "tokens", "rotate", new["id"])
+    eq(r.returncode, 0, "tokens rotate (%s)" % r.stderr[-300:])
+    expect(ghtest.find_token(r.stdout), "the new token is printed: %r" % r.stdout[-300:])
+
+
+def admin_token_offline(srv):
+    before = srv.snapshot()
+    r = srv.cli("admin-token", "--identity", "rot-user")
+    expect(r.returncode != 0, "admin-token for a non-admin must fail")
+    expect("admin" in r.stderr, "it says why: %r" % r.stderr[-300:])
+    ghtest.unchanged(srv, before, "admin-token for a non-admin")
+    r = srv.cli("admin-token", "--identity", "admin")
+    eq(r.returncode, 0, "admin-token (%s)" % r.stderr[-300:])
+    tok = ghtest.find_token(r.stdout)
+    expect(tok, "admin-token printed a token: %r" % r.stdout[-300:])
+    # the running server takes it at once and keeps writing afterwards
+    status(srv.post("/v1/groups", {"name": "after-admin-token"}, token=tok), 201)
+    ev = [e for e in srv.audit_events() if e["action"] == "token.created"
+          and e["actor"] == "system:operator"]
+    eq(len(ev), 1, "token.created by system:operator")
+
+
+# --- failed authentications ---------------------------------------------------------
+
+def failed_authentications_are_slowed(srv, bad_tokens):
+    good = srv.token
+    status(srv.get("/v1/identities?limit=1", token=good), 200, "the good token first")
+    before = srv.snapshot()
+    answers = []
+    for i, bad in enumerate(bad_tokens):
+        r = srv.get("/v1/identities?limit=1", token=bad)
+        answers.append(r.status)
+        if i < 10:
+            problem(r, 401, what="bad token %d" % (i + 1))
+        else:
+            doc = problem(r, 429, problem_code="too_many_requests", what="bad token %d" % (i + 1))
+            retry = r.headers.get("retry-after", "")
+            expect(retry.isdigit() and 1 <= int(retry) <= 15,
+                   "Retry-After is %r" % retry)
+            expect("try again" in doc.get("detail", ""), "detail: %r" % doc)
+    # while the address is blocked, a valid token waits too (it is not checked)
+    r = srv.get("/v1/identities?limit=1", token=good)
+    problem(r, 429, problem_code="too_many_requests", what="the good token while blocked")
+    # another address is not blocked
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5,
+                                      source_address=("127.0.0.2", 0))
+    try:
+        conn.request("GET", "/v1/identities?limit=1", headers={"Authorization": "Bearer " + good})
+        resp = conn.getresponse()
+        resp.read()
+        eq(resp.status, 200, "the good token from 127.0.0.2")
+    finally:
+        conn.close()
+    ghtest.unchanged(srv, before, "12 bad tokens")
+
+
+def failures_are_audited_once(srv, bad_tokens):
+    """After the flush (at shutdown here; the scheduler writes them when a
+    source's minute is over): one auth.failed event with the counts, no token."""
+    import sqlite3
+    srv.stop()
+    db = sqlite3.connect(srv.db)
+    try:
+        rows = db.execute("SELECT actor, object_type, object_id, details FROM audit_events"
+                          " WHERE action = 'auth.failed'").fetchall()
+        everything = " ".join(r[0] for r in db.execute("SELECT details FROM audit_events"))
+    finally:
+        db.close()
+    eq(len(rows), 1, "auth.failed events")
+    actor, otype, oid, details = rows[0]
+    eq((actor, otype, oid), ("system:auth", "source", "127.0.0.1"), "the event's actor and object")
+    import json
+    d = json.loads(details)
+    eq(d["failures"], 10, "failures")
+    eq(d["refused"], 3, "refused (two bad tokens and the good one)")
+    eq(d["count"], 13, "count")
+    eq(d["reasons"], {"unknown": 9, "malformed": 1}, "reasons")
+    expect(d["first_at"] <= d["last_at"], "first_at <= last_at")
+    for bad in bad_tokens:
+        expect(bad not in everything, "a presented token is in the audit log")
+        expect(bad not in srv.stderr(), "a presented token is in the server's log")
+    v = srv.cli("audit", "verify")
+    eq(v.returncode, 0, "audit verify (%s)" % (v.stdout + v.stderr)[-300:])
+
+
 def body(t, binary):
     os.umask(0o022)   # the usual default: the server must not rely on a stricter one
     srv = t.server(binary, name="limits", serve_args=["--request-timeout", str(REQUEST_TIMEOUT)])
@@ -232,6 +380,20 @@ def body(t, binary):
         return
     t.case("100 slow-header sockets from one address: healthz still answers",
            slow_headers_from_one_address, flood)
+    t.case("tokens expire by default (90 days; at most 365)", tokens_expire_by_default, flood)
+    t.case("a token is rotated by its own identity or an admin", tokens_rotate, flood)
+    t.case("admin-token issues an admin token offline", admin_token_offline, flood)
+    t.stop(flood)
+
+    auth = t.server(binary, name="auth")
+    if not t.case("start for failed authentications", auth.start):
+        return
+    bad = ["gh_%016x.%s" % (i, "A" * 43) for i in range(11)] + ["not-a-token"]
+    bad = bad[:9] + ["not-a-token"] + bad[9:11]
+    t.case("12 bad tokens: the 11th and 12th get 429 with Retry-After",
+           failed_authentications_are_slowed, auth, bad)
+    t.case("one aggregated auth.failed event, no token anywhere",
+           failures_are_audited_once, auth, bad)
 
 
 if __name__ == "__main__":
