@@ -72,7 +72,7 @@ static gh_gov *world(const char *name, int64_t pending_sla)
 		" ('ent_pay','sys_db','payments-create','low','confidential','prod','grp_owners',28800,1,0,0),"
 		" ('ent_payapp','sys_db','payments-approve','low','confidential','prod','grp_owners',28800,1,0,0);"
 		"INSERT INTO entitlement_conflicts(a, b) VALUES ('ent_pay','ent_payapp');";
-	gh_gov_options opts = {pending_sla};
+	gh_gov_options opts = {.pending_sla = pending_sla};
 	char path[512];
 	gh_gov *g = NULL;
 
