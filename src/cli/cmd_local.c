@@ -256,7 +256,7 @@ int gh_cmd_serve(gh_cli *c)
 	static const char *const allowed[] = {"listen", "threads", "sla", "workers",
 					      "reconcile-every", "signing-key",
 					      "checkpoint-every", "request-timeout",
-					      "auth-failures", NULL};
+					      "auth-failures", "per-address-connections", NULL};
 	const char *ck_every = gh_cli_get(c, "checkpoint-every");
 	int64_t ck_every_s = 3600;
 	gh_signer *signer = NULL;
@@ -268,6 +268,7 @@ int gh_cmd_serve(gh_cli *c)
 	const char *every = gh_cli_get(c, "reconcile-every");
 	const char *req_timeout = gh_cli_get(c, "request-timeout");
 	const char *auth_failures = gh_cli_get(c, "auth-failures");
+	const char *per_address = gh_cli_get(c, "per-address-connections");
 	int64_t every_s = 0, req_timeout_s = 0;
 	long nworkers = 2;
 	gh_gov_options gopts = {0};
@@ -289,11 +290,12 @@ int gh_cmd_serve(gh_cli *c)
 	    (gh_cli_has(c, "checkpoint-every") && !ck_every) ||
 	    (gh_cli_has(c, "request-timeout") && !req_timeout) ||
 	    (gh_cli_has(c, "auth-failures") && !auth_failures) ||
+	    (gh_cli_has(c, "per-address-connections") && !per_address) ||
 	    (gh_cli_has(c, "signing-key") && !gh_cli_get(c, "signing-key"))) {
 		fprintf(stderr, "usage: gatehouse serve [--listen HOST:PORT] [--threads N] [--sla DURATION]"
 			" [--workers N] [--reconcile-every DURATION] [--signing-key PATH]"
 			" [--checkpoint-every DURATION] [--request-timeout DURATION]"
-			" [--auth-failures N]\n");
+			" [--auth-failures N] [--per-address-connections N]\n");
 		return GH_EXIT_USAGE;
 	}
 	if (req_timeout && (parse_seconds(&req_timeout_s, req_timeout) || req_timeout_s < 1 ||
@@ -315,6 +317,19 @@ int gh_cmd_serve(gh_cli *c)
 			return GH_EXIT_USAGE;
 		}
 		gopts.auth_failures = (int)n;
+	}
+	if (per_address) {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(per_address, &end, 10);
+		if (errno || *end || n < 1 || n > 1000) {
+			fprintf(stderr, "gatehouse: --per-address-connections %s: expected 1 to 1000\n",
+				per_address);
+			return GH_EXIT_USAGE;
+		}
+		aopts.per_address_connections = (int)n;
 	}
 	if (ck_every && (parse_seconds(&ck_every_s, ck_every) || ck_every_s < 1)) {
 		fprintf(stderr, "gatehouse: --checkpoint-every %s: expected a duration such as 1h\n",

@@ -15,7 +15,7 @@ static void usage(FILE *f)
 		"  serve [--listen HOST:PORT] [--threads N] [--sla DURATION] [--workers N]\n"
 		"        [--reconcile-every DURATION] [--signing-key PATH]\n"
 		"        [--checkpoint-every DURATION] [--request-timeout DURATION]\n"
-		"        [--auth-failures N]\n"
+		"        [--auth-failures N] [--per-address-connections N]\n"
 		"                            serve the HTTP API until SIGINT or SIGTERM\n"
 		"  demo                      seed a realistic demo estate and print persona tokens\n"
 		"  audit verify              recompute the audit hash chain and Merkle tree\n"
@@ -79,7 +79,8 @@ static int local_usage(const char *cmd)
 		       "  --request-timeout (default 30s) is how long a client may take to send\n"
 		       "  a whole request before the connection is closed. --auth-failures\n"
 		       "  (default 10) failed authentications from one address within a minute\n"
-		       "  make it wait (429) before it may try again.\n");
+		       "  make it wait (429) before it may try again. --per-address-connections\n"
+		       "  (default 32) is how many connections one address may hold open.\n");
 	else if (strcmp(cmd, "admin-token") == 0)
 		printf("usage: gatehouse [--db PATH] admin-token --identity NAME [--name N]\n"
 		       "  For the operator with the database file, when the admin token is lost\n"
