@@ -4,6 +4,7 @@
 
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@
 #define GH_API_PAGE_DEFAULT 50
 #define GH_API_PAGE_MAX 500
 #define GH_API_TOKEN_MAX 512     /* bytes of a bearer token */
+#define GH_API_QUERY_PARAMS_MAX 64 /* query parameters any request may carry */
 
 /* Route role masks: GH_ROLE_* bits (admin is always allowed), or one of these. */
 #define GH_API_PUBLIC 0u         /* no authentication at all */
@@ -25,6 +27,8 @@
 /* Problem codes the domain has no GH_E* value for. */
 #define GH_API_EMETHOD (-100)    /* 405 method_not_allowed */
 #define GH_API_EMEDIA (-101)     /* 415 unsupported_media_type */
+#define GH_API_EURI (-102)       /* 414 uri_too_long */
+#define GH_API_EHEADERS (-103)   /* 431 header_too_large */
 
 enum gh_api_body {
 	GH_API_BODY_NONE,        /* a non-empty body is refused */
@@ -46,10 +50,21 @@ typedef struct gh_api_route {
 	gh_api_handler handler;
 } gh_api_route;
 
+typedef struct gh_api_conn gh_api_conn;
+
 struct gh_api {
 	struct MHD_Daemon *daemon;
 	gh_gov *gov;
 	size_t max_body;                /* request body cap in bytes */
+	size_t header_limit;            /* bytes of request line and headers */
+	int64_t request_ms;             /* time to receive a whole request */
+	/* open connections and their deadlines, cut by the reaper thread */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t reaper_cond;     /* CLOCK_MONOTONIC */
+	pthread_t reaper;
+	int reaper_running;
+	int reaper_stop;
+	gh_api_conn *conns;
 	unsigned port;                  /* bound port */
 	const struct gh_signer *signer; /* NULL: this server signs no checkpoints */
 	char origin[160];               /* the log's origin */
@@ -61,11 +76,15 @@ struct gh_api_req {
 	gh_gov *gov;
 	struct MHD_Connection *conn;
 	const char *method;             /* borrowed from MHD */
+	size_t uri_len;                 /* bytes of the request target as received */
+	size_t query_count;             /* query parameters when over GH_API_QUERY_PARAMS_MAX */
+	char source[48];                /* the peer's address */
 	const gh_api_route *route;
 	gh_actor actor;
 	int begun;                      /* the header checks ran */
 	int answered;                   /* a response was queued */
 	int bad_token;                  /* a token was sent but refused (RFC 6750 invalid_token) */
+	int64_t retry_after;            /* seconds, for a 429 */
 	/* path parameters, decoded */
 	char params[GH_API_MAX_PARAMS][GH_API_PARAM_MAX + 1];
 	/* query values by index in route->query, decoded; NULL when absent */
@@ -133,6 +152,8 @@ int gh_api_bearer_token(char out[GH_API_TOKEN_MAX + 1], const char *header);
 int gh_api_handle_healthz(gh_api_req *rq);
 int gh_api_handle_token_create(gh_api_req *rq);
 int gh_api_handle_token_revoke(gh_api_req *rq);
+int gh_api_handle_token_list(gh_api_req *rq);
+int gh_api_handle_token_rotate(gh_api_req *rq);
 int gh_api_handle_identity_list(gh_api_req *rq);
 int gh_api_handle_identity_create(gh_api_req *rq);
 int gh_api_handle_identity_get(gh_api_req *rq);

@@ -50,6 +50,19 @@ int gh_api_handle_token_create(gh_api_req *rq)
 	return created(rq, gh_gov_token_create(&rq->out, rq->gov, &rq->actor, rq->body));
 }
 
+int gh_api_handle_token_list(gh_api_req *rq)
+{
+	gh_page p = {rq->limit ? rq->limit : GH_API_PAGE_DEFAULT, gh_api_query(rq, "after")};
+
+	return gh_gov_token_list(&rq->out, rq->gov, &rq->actor, &p, gh_api_query(rq, "identity"),
+				 gh_api_query(rq, "status"));
+}
+
+int gh_api_handle_token_rotate(gh_api_req *rq)
+{
+	return created(rq, gh_gov_token_rotate(&rq->out, rq->gov, &rq->actor, rq->params[0]));
+}
+
 int gh_api_handle_token_revoke(gh_api_req *rq)
 {
 	int rc = gh_gov_token_revoke(rq->gov, &rq->actor, rq->params[0]);

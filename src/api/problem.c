@@ -27,6 +27,11 @@ static const problem_kind kinds[] = {
 	{GH_ETOOLARGE, 413, "too_large", "Payload too large", "the request body is too large"},
 	{GH_API_EMEDIA, 415, "unsupported_media_type", "Unsupported media type",
 	 "the body must be application/json"},
+	{GH_API_EURI, 414, "uri_too_long", "URI too long", "the request target is too long"},
+	{GH_API_EHEADERS, 431, "header_too_large", "Request header fields too large",
+	 "the request line and headers are too large"},
+	{GH_ELIMITED, 429, "too_many_requests", "Too many requests",
+	 "too many failed authentications from this address; try again later"},
 };
 
 static const problem_kind internal = {GH_ERROR, 500, "internal", "Internal error",

@@ -8,6 +8,7 @@
 
 /* Accepted query parameters per kind of route (docs/api.md "Lists"). */
 static const char *const q_page[] = {"limit", "after", NULL};
+static const char *const q_tokens[] = {"limit", "after", "identity", "status", NULL};
 static const char *const q_identities[] = {"limit", "after", "kind", "status", "owner",
 					   "orphaned", NULL};
 static const char *const q_entitlements[] = {"limit", "after", "system", "risk_tier",
@@ -47,7 +48,9 @@ static const char *const q_audit_consistency[] = {"old", "new", NULL};
 static const gh_api_route routes[] = {
 	{"GET", "/healthz", GH_API_PUBLIC, NONE, NULL, gh_api_handle_healthz},
 	{"POST", "/v1/tokens", GH_ROLE_ADMIN, BODY, NULL, gh_api_handle_token_create},
+	{"GET", "/v1/tokens", GH_ROLE_ADMIN, NONE, q_tokens, gh_api_handle_token_list},
 	{"DELETE", "/v1/tokens/{id}", GH_ROLE_ADMIN, NONE, NULL, gh_api_handle_token_revoke},
+	{"POST", "/v1/tokens/{id}/rotate", GH_API_ANY, OPTIONAL, NULL, gh_api_handle_token_rotate},
 	{"GET", "/v1/identities", GH_API_ANY, NONE, q_identities, gh_api_handle_identity_list},
 	{"POST", "/v1/identities", IAM, BODY, NULL, gh_api_handle_identity_create},
 	{"GET", "/v1/identities/{ref}", GH_API_ANY, NONE, NULL, gh_api_handle_identity_get},

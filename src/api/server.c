@@ -12,11 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define CONNECTION_LIMIT 1000u
-#define CONNECTION_TIMEOUT 30u          /* seconds a connection may sit idle */
+#define IDLE_TIMEOUT 15                 /* seconds a connection may sit idle (at most) */
+#define PER_ADDRESS_DEFAULT 32
+#define HEADER_LIMIT_DEFAULT (16 * 1024)
+#define REQUEST_TIMEOUT_DEFAULT 30      /* seconds to receive a whole request */
+#define REAPER_EVERY_MS 200
 #define MAX_THREADS 64
 #define DISCARD_MAX (1024 * 1024)       /* bytes dropped past the cap before hanging up */
 
@@ -135,6 +141,11 @@ static struct MHD_Response *problem(gh_api_req *rq, int rc, unsigned *status)
 
 	what_of(what, sizeof(what), rq);
 	r = gh_api_problem_last(status, rc, what);
+	if (r && *status == 429 && rq->retry_after > 0) {
+		char secs[24];
+		snprintf(secs, sizeof(secs), "%lld", (long long)rq->retry_after);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	if (r && *status == 401)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					rq->bad_token ? "Bearer realm=\"gatehouse\", error=\"invalid_token\""
@@ -174,21 +185,24 @@ int gh_api_bearer_token(char out[GH_API_TOKEN_MAX + 1], const char *h)
 	return 0;
 }
 
-/* "Bearer <token>" -> rq->actor. The token is never logged and is wiped. */
+/* "Bearer <token>" -> rq->actor. The token is never logged and is wiped.
+ * Failures count against the peer's address (gh_gov_authenticate_from). */
 static int authenticate(gh_api_req *rq)
 {
 	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_AUTHORIZATION);
 	char token[GH_API_TOKEN_MAX + 1];
-	int rc;
+	int rc, parsed;
 
 	if (!h)
 		return gh_error_set(GH_EUNAUTH, "an Authorization: Bearer token is required");
 	rq->bad_token = 1;
-	if ((rc = gh_api_bearer_token(token, h)))
-		return rc;
-	rc = gh_gov_authenticate(&rq->actor, rq->gov, token);
+	parsed = gh_api_bearer_token(token, h) == 0;
+	rc = gh_gov_authenticate_from(&rq->actor, rq->gov, parsed ? token : NULL, rq->source,
+				      &rq->retry_after);
 	sodium_memzero(token, sizeof(token));
+	if (rc == GH_EUNAUTH && !parsed)
+		return gh_api_bearer_token(token, h);   /* its own message again */
 	if (rc == GH_EUNAUTH && gh_error_last()->code != GH_EUNAUTH)
 		gh_error_set(GH_EUNAUTH, "the bearer token is not valid");
 	if (rc == 0)
@@ -361,6 +375,185 @@ static int has_body(struct MHD_Connection *conn)
 	return cl && strspn(cl, " \t0") != strlen(cl);
 }
 
+/* --- the whole-request deadline ---------------------------------------------
+ *
+ * MHD's connection timeout only measures silence, so a client sending a byte
+ * now and then holds a connection forever. Each connection gets a deadline
+ * (request_timeout from its start, or from the end of its previous request)
+ * that stops once the request is in; a reaper thread shuts down the sockets
+ * past it, and MHD then closes them. MHD reports CLOSED before it closes the
+ * socket, and the entry leaves the list under conns_lock then, so the reaper
+ * never touches a descriptor number that may already be reused. */
+struct gh_api_conn {
+	int fd;
+	int64_t deadline;               /* monotonic ms; 0 while none runs */
+	int cut;                        /* shut down by the reaper */
+	gh_api_conn *prev, *next;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	gh_api *api = cls;
+	gh_api_conn *c = *socket_context;
+	const union MHD_ConnectionInfo *info;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!info)
+			return;
+		if (!(c = calloc(1, sizeof(*c)))) {
+			/* untracked, it could be held open: refuse it instead */
+			shutdown(info->connect_fd, SHUT_RDWR);
+			return;
+		}
+		c->fd = info->connect_fd;
+		c->deadline = mono_ms() + api->request_ms;
+		pthread_mutex_lock(&api->conns_lock);
+		c->next = api->conns;
+		if (api->conns)
+			api->conns->prev = c;
+		api->conns = c;
+		pthread_mutex_unlock(&api->conns_lock);
+		*socket_context = c;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && c) {
+		pthread_mutex_lock(&api->conns_lock);
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			api->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		pthread_mutex_unlock(&api->conns_lock);
+		free(c);
+		*socket_context = NULL;
+	}
+}
+
+/* Starts (ms > 0, from now) or stops (ms 0) conn's deadline. */
+static void deadline_set(gh_api *api, struct MHD_Connection *conn, int64_t ms)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	gh_api_conn *c = info ? info->socket_context : NULL;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&api->conns_lock);
+	c->deadline = ms ? mono_ms() + ms : 0;
+	pthread_mutex_unlock(&api->conns_lock);
+}
+
+static void *reaper_main(void *arg)
+{
+	gh_api *api = arg;
+	struct timespec at;
+	int64_t now;
+
+	pthread_mutex_lock(&api->conns_lock);
+	while (!api->reaper_stop) {
+		now = mono_ms();
+		for (gh_api_conn *c = api->conns; c; c = c->next)
+			if (c->deadline && c->deadline <= now && !c->cut) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->cut = 1;
+			}
+		clock_gettime(CLOCK_MONOTONIC, &at);
+		at.tv_nsec += REAPER_EVERY_MS * 1000000L;
+		if (at.tv_nsec >= 1000000000L) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000L;
+		}
+		if (!api->reaper_stop)
+			pthread_cond_timedwait(&api->reaper_cond, &api->conns_lock, &at);
+	}
+	pthread_mutex_unlock(&api->conns_lock);
+	return NULL;
+}
+
+/* The peer's address as text into rq->source ("-" when unknown). */
+static void peer_address(gh_api_req *rq)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = info ? info->client_addr : NULL;
+
+	snprintf(rq->source, sizeof(rq->source), "-");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, rq->source,
+			  sizeof(rq->source));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, rq->source,
+			  sizeof(rq->source));
+}
+
+/* --- the request's size ------------------------------------------------------ */
+
+/* Called by MHD with the raw request target before it splits off the query:
+ * the request's state starts here. A query of more parameters than any route
+ * takes is cut off before MHD stores them one by one in the connection's
+ * memory pool (which, once full, left the connection hanging), and refused. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	gh_api_req *rq = calloc(1, sizeof(*rq));
+	const char *q;
+	size_t n = 1;
+
+	if (!rq)
+		return NULL;
+	rq->api = cls;
+	if (!uri)
+		return rq;
+	rq->uri_len = strlen(uri);
+	if ((q = strchr(uri, '?'))) {
+		for (const char *p = q + 1; *p; p++)
+			n += *p == '&';
+		if (n > GH_API_QUERY_PARAMS_MAX) {
+			rq->query_count = n;
+			((char *)q)[1] = '\0';  /* MHD parses what follows '?' next */
+		}
+	}
+	return rq;
+}
+
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	size_t *n = cls;
+
+	*n += strlen(key) + (value ? strlen(value) : 0) + 4;   /* ": " and CRLF */
+	return MHD_YES;
+}
+
+/* Refuses a request whose request line and headers are over the limit, or
+ * whose query has more parameters than any route takes. */
+static int check_size(gh_api_req *rq, const char *version)
+{
+	size_t n = strlen(rq->method) + rq->uri_len + strlen(version) + 4;
+
+	if (rq->query_count)
+		return gh_error_set(GH_API_EURI,
+				    "the query has %zu parameters; at most %d are accepted",
+				    rq->query_count, GH_API_QUERY_PARAMS_MAX);
+	if (rq->uri_len > rq->api->header_limit)
+		return gh_error_set(GH_API_EURI, "the request target is %zu bytes; the limit is %zu",
+				    rq->uri_len, rq->api->header_limit);
+	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, add_header_size, &n);
+	if (n > rq->api->header_limit)
+		return gh_error_set(GH_API_EHEADERS,
+				    "the request line and headers are %zu bytes; the limit is %zu",
+				    n, rq->api->header_limit);
+	return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -369,14 +562,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	gh_api_req *rq = *con_cls;
 	enum MHD_Result ret;
 
-	if (!rq) {
-		if (!(rq = calloc(1, sizeof(*rq))))
+	if (!rq || !rq->conn) {
+		if (!rq && !(rq = calloc(1, sizeof(*rq))))
 			return MHD_NO;
 		rq->api = api;
 		rq->gov = api->gov;
 		rq->conn = conn;
 		rq->method = method;
 		rq->status = 200;
+		peer_address(rq);
 		*con_cls = rq;
 		/* without a body, answer on the next call: a response queued
 		 * before the request is complete makes MHD close the connection */
@@ -384,8 +578,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_YES;
 		rq->begun = 1;
 		gh_error_clear();
+		if (check_size(rq, version))
+			return fail(rq, gh_error_last()->code);
 		return begin(rq, url);
 	}
+	if (*upload_data_size == 0)
+		deadline_set(api, conn, 0);   /* the request is in */
 	if (rq->answered) {
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -398,6 +596,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	gh_error_clear();
 	if (!rq->begun) {
 		rq->begun = 1;
+		if (check_size(rq, version))
+			return fail(rq, gh_error_last()->code);
 		if ((ret = begin(rq, url)) != MHD_YES || rq->answered)
 			return ret;
 	}
@@ -407,8 +607,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	gh_api *api = cls;
 	gh_api_req *rq = *con_cls;
 
+	/* a kept-alive connection has request_timeout for its next request */
+	deadline_set(api, conn, api->request_ms);
 	if (!rq)
 		return;
 	free(rq->body_buf);
@@ -427,24 +630,63 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *conn, char *s)
 	return strlen(s);
 }
 
+/* Stops the reaper and frees api (the daemon already stopped). */
+static void api_free(gh_api *api)
+{
+	if (api->reaper_running) {
+		pthread_mutex_lock(&api->conns_lock);
+		api->reaper_stop = 1;
+		pthread_cond_signal(&api->reaper_cond);
+		pthread_mutex_unlock(&api->conns_lock);
+		pthread_join(api->reaper, NULL);
+	}
+	pthread_cond_destroy(&api->reaper_cond);
+	pthread_mutex_destroy(&api->conns_lock);
+	free(api);
+}
+
 int gh_api_start(gh_api **out, gh_gov *g, const gh_api_options *opts)
 {
 	struct sockaddr_in sa;
 	const union MHD_DaemonInfo *info;
 	struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
-	unsigned flags, threads;
+	pthread_condattr_t ca;
+	unsigned flags, threads, per_address, idle;
+	size_t memory;
 	long cores;
 	gh_api *api;
 	char addr[INET_ADDRSTRLEN];
-	int rc;
+	int rc, request_timeout;
 
 	*out = NULL;
 	if ((rc = gh_api_parse_listen(&sa, opts ? opts->listen : NULL)))
 		return rc;
+	if (opts && (opts->per_address_connections < 0 || opts->request_timeout < 0 ||
+		     (opts->header_limit && opts->header_limit < 1024) ||
+		     opts->header_limit > 1024 * 1024))
+		return gh_error_set(GH_EINVALID, "HTTP limits: per_address_connections and"
+				    " request_timeout must not be negative, header_limit 1 KiB to 1 MiB");
 	if (!(api = calloc(1, sizeof(*api))))
 		return gh_error_set(GH_ERROR, "out of memory");
+	pthread_mutex_init(&api->conns_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&api->reaper_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	api->gov = g;
 	api->max_body = opts && opts->max_body ? opts->max_body : GH_JSON_MAX_BODY;
+	api->header_limit = opts && opts->header_limit ? opts->header_limit : HEADER_LIMIT_DEFAULT;
+	request_timeout = opts && opts->request_timeout ? opts->request_timeout
+							 : REQUEST_TIMEOUT_DEFAULT;
+	api->request_ms = (int64_t)request_timeout * 1000;
+	per_address = opts && opts->per_address_connections ? (unsigned)opts->per_address_connections
+							    : PER_ADDRESS_DEFAULT;
+	idle = request_timeout < IDLE_TIMEOUT ? (unsigned)request_timeout : IDLE_TIMEOUT;
+	/* MHD reads the request line and headers into the first half of this
+	 * pool and keeps one record a header or query parameter in the rest:
+	 * headers a little over the limit still reach us (our 431 is a problem
+	 * document); far over it, MHD answers 431 or 414 itself */
+	memory = 2 * api->header_limit + 32 * 1024;
 	api->signer = opts ? opts->signer : NULL;
 	snprintf(api->origin, sizeof(api->origin), "%s", opts && opts->origin ? opts->origin : "");
 	if (opts && opts->threads > 0) {
@@ -465,18 +707,27 @@ int gh_api_start(gh_api **out, gh_gov *g, const gh_api_options *opts)
 	/* a pool of one is no pool: MHD wants the option left out */
 	pool[0].option = threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END;
 	pool[0].value = (intptr_t)threads;
+	if ((rc = pthread_create(&api->reaper, NULL, reaper_main, api))) {
+		api_free(api);
+		return gh_error_set(GH_ERROR, "starting the HTTP reaper: %s", strerror(rc));
+	}
+	api->reaper_running = 1;
 	api->daemon = MHD_start_daemon(
 		flags, ntohs(sa.sin_port), NULL, NULL, on_request, api,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_ARRAY, pool,
 		MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+		MHD_OPTION_CONNECTION_TIMEOUT, idle,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, api,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, api,
 		MHD_OPTION_END);
 	if (!api->daemon) {
 		inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof(addr));
-		free(api);
+		api_free(api);
 		return gh_error_set(GH_ERROR, "cannot listen on %s:%u (in use or not available)", addr,
 				    (unsigned)ntohs(sa.sin_port));
 	}
@@ -490,9 +741,10 @@ void gh_api_stop(gh_api *api)
 {
 	if (!api)
 		return;
+	/* the daemon first: its connections leave the reaper's list as they close */
 	if (api->daemon)
 		MHD_stop_daemon(api->daemon);
-	free(api);
+	api_free(api);
 }
 
 unsigned gh_api_port(const gh_api *api)

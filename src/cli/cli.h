@@ -166,6 +166,8 @@ char *gh_table_cell(const json_t *item, const gh_table_col *col);
 int gh_cmd_init(gh_cli *c);
 int gh_cmd_serve(gh_cli *c);
 int gh_cmd_audit_verify(gh_cli *c);
+/* admin-token --identity NAME [--name N]: a new admin token, offline. */
+int gh_cmd_admin_token(gh_cli *c);
 /* gatehouse --db PATH jobs run-once [--max N]: runs the due provisioning jobs
  * in process (cmd_local.c). */
 int gh_cmd_jobs_run_once(gh_cli *c);

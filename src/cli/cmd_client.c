@@ -167,6 +167,15 @@ static const gh_cli_field token_create[] = {
 	{"identity", "identity", GH_CLI_STRING}, {"name", "name", GH_CLI_STRING},
 	{"expires-in", "expires_in", GH_CLI_DURATION}, {NULL, NULL, 0}};
 
+static const gh_cli_field token_query[] = {
+	{"identity", "identity", GH_CLI_STRING}, {"status", "status", GH_CLI_STRING},
+	{"limit", "limit", GH_CLI_INT}, {"after", "after", GH_CLI_STRING}, {NULL, NULL, 0}};
+static const gh_table_col token_cols[] = {
+	{"ID", "id", GH_COL_TEXT},           {"NAME", "name", GH_COL_TEXT},
+	{"IDENTITY", "identity", GH_COL_REF}, {"STATUS", "status", GH_COL_TEXT},
+	{"EXPIRES", "expires_at", GH_COL_TEXT}, {"LAST USED", "last_used_at", GH_COL_TEXT},
+	{NULL, NULL, 0}};
+
 static const gh_cli_field audit_query[] = {
 	{"after", "after_seq", GH_CLI_INT}, {"limit", "limit", GH_CLI_INT},
 	{"object-id", "object_id", GH_CLI_STRING}, {"object", "object_id", GH_CLI_STRING},
@@ -385,8 +394,12 @@ static const action actions[] = {
 	{"delegations", "revoke", "POST", "/v1/delegations/{}/revoke", "ID", reason, NULL,
 	 VIEW_OBJECT, NULL, "--reason TEXT"},
 
+	{"tokens", "list", "GET", "/v1/tokens", "", NULL, token_query, VIEW_LIST, token_cols,
+	 "[--identity REF --status active|expired|revoked]"},
 	{"tokens", "create", "POST", "/v1/tokens", "", token_create, NULL, VIEW_TOKEN, NULL,
-	 "--identity REF --name N [--expires-in D]"},
+	 "--identity REF --name N [--expires-in D]  (default 90d, at most 365d)"},
+	{"tokens", "rotate", "POST", "/v1/tokens/{}/rotate", "ID", NULL, NULL, VIEW_TOKEN, NULL,
+	 "a new token with a fresh lifetime; the old one is revoked (the new one shown once)"},
 	{"tokens", "revoke", "DELETE", "/v1/tokens/{}", "ID", NULL, NULL, VIEW_DONE, NULL,
 	 "revoke a token"},
 

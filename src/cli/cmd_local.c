@@ -293,7 +293,8 @@ int gh_cmd_serve(gh_cli *c)
 {
 	static const char *const allowed[] = {"listen", "threads", "sla", "workers",
 					      "reconcile-every", "signing-key",
-					      "checkpoint-every", "config", NULL};
+					      "checkpoint-every", "config", "request-timeout",
+					      "auth-failures", "per-address-connections", NULL};
 	const char *ck_every = gh_cli_get(c, "checkpoint-every");
 	int64_t ck_every_s = 3600;
 	gh_signer *signer = NULL;
@@ -303,7 +304,10 @@ int gh_cmd_serve(gh_cli *c)
 	const char *listen = gh_cli_get(c, "listen"), *threads = gh_cli_get(c, "threads");
 	const char *sla = gh_cli_get(c, "sla"), *colon, *workers = gh_cli_get(c, "workers");
 	const char *every = gh_cli_get(c, "reconcile-every");
-	int64_t every_s = 0;
+	const char *req_timeout = gh_cli_get(c, "request-timeout");
+	const char *auth_failures = gh_cli_get(c, "auth-failures");
+	const char *per_address = gh_cli_get(c, "per-address-connections");
+	int64_t every_s = 0, req_timeout_s = 0;
 	long nworkers = 2;
 	gh_gov_options gopts = {0};
 	gh_api_options aopts = {0};
@@ -323,12 +327,49 @@ int gh_cmd_serve(gh_cli *c)
 	    (gh_cli_has(c, "workers") && !workers) ||
 	    (gh_cli_has(c, "reconcile-every") && !every) ||
 	    (gh_cli_has(c, "checkpoint-every") && !ck_every) ||
+	    (gh_cli_has(c, "request-timeout") && !req_timeout) ||
+	    (gh_cli_has(c, "auth-failures") && !auth_failures) ||
+	    (gh_cli_has(c, "per-address-connections") && !per_address) ||
 	    (gh_cli_has(c, "signing-key") && !gh_cli_get(c, "signing-key")) ||
 	    (gh_cli_has(c, "config") && !gh_cli_get(c, "config"))) {
 		fprintf(stderr, "usage: gatehouse serve [--listen HOST:PORT] [--threads N] [--sla DURATION]"
 			" [--workers N] [--reconcile-every DURATION] [--signing-key PATH]"
-			" [--checkpoint-every DURATION] [--config FILE]\n");
+			" [--checkpoint-every DURATION] [--config FILE] [--request-timeout DURATION]"
+			" [--auth-failures N] [--per-address-connections N]\n");
 		return GH_EXIT_USAGE;
+	}
+	if (req_timeout && (parse_seconds(&req_timeout_s, req_timeout) || req_timeout_s < 1 ||
+			    req_timeout_s > 3600)) {
+		fprintf(stderr, "gatehouse: --request-timeout %s: expected a duration from 1s to 1h\n",
+			req_timeout);
+		return GH_EXIT_USAGE;
+	}
+	aopts.request_timeout = (int)req_timeout_s;
+	if (auth_failures) {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(auth_failures, &end, 10);
+		if (errno || *end || n < 1 || n > 1000000) {
+			fprintf(stderr, "gatehouse: --auth-failures %s: expected 1 to 1000000\n",
+				auth_failures);
+			return GH_EXIT_USAGE;
+		}
+		gopts.auth_failures = (int)n;
+	}
+	if (per_address) {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(per_address, &end, 10);
+		if (errno || *end || n < 1 || n > 1000) {
+			fprintf(stderr, "gatehouse: --per-address-connections %s: expected 1 to 1000\n",
+				per_address);
+			return GH_EXIT_USAGE;
+		}
+		aopts.per_address_connections = (int)n;
 	}
 	if (ck_every && (parse_seconds(&ck_every_s, ck_every) || ck_every_s < 1)) {
 		fprintf(stderr, "gatehouse: --checkpoint-every %s: expected a duration such as 1h\n",
@@ -386,9 +427,14 @@ int gh_cmd_serve(gh_cli *c)
 	gopts.nhi_max_lifetime = cfg.nhi_max_lifetime;
 	gopts.orphan_grace = cfg.orphan_grace;
 	gopts.token_lifetime = cfg.token_lifetime;
-	aopts.per_address_connections = cfg.per_address_connections;
+	/* a flag on the command line wins over the file */
+	if (!aopts.per_address_connections)
+		aopts.per_address_connections = cfg.per_address_connections;
 	aopts.header_limit = cfg.header_limit;
-	aopts.request_timeout = cfg.request_timeout;
+	if (!aopts.request_timeout)
+		aopts.request_timeout = cfg.request_timeout;
+	if (!gopts.auth_failures)
+		gopts.auth_failures = cfg.auth_failures;
 
 	/* every thread started from here on inherits the blocked set, so only
 	 * sigwait below sees SIGINT and SIGTERM */
@@ -455,6 +501,48 @@ cleanup:
 	gh_gov_free(g);
 	gh_signer_free(signer);
 	gh_config_free(&cfg);
+	return exit_code;
+}
+
+/* admin-token: a new admin token from the database file itself, for the
+ * operator whose admin token is lost or expired. */
+int gh_cmd_admin_token(gh_cli *c)
+{
+	static const char *const allowed[] = {"identity", "name", NULL};
+	const char *identity = gh_cli_get(c, "identity"), *name = gh_cli_get(c, "name");
+	json_t *out = NULL;
+	gh_gov *g = NULL;
+	int exit_code = GH_EXIT_FAIL;
+
+	if (gh_cli_check_options(c, "admin-token", allowed)) {
+		gh_cli_error(NULL);
+		return GH_EXIT_USAGE;
+	}
+	if (c->npos != 1 || !identity || (gh_cli_has(c, "name") && !name)) {
+		fprintf(stderr, "usage: gatehouse [--db PATH] admin-token --identity NAME [--name N]\n");
+		return GH_EXIT_USAGE;
+	}
+	if (open_existing(&g, c->db, NULL))
+		return GH_EXIT_FAIL;
+	if (gh_gov_admin_token(&out, g, identity, name)) {
+		gh_cli_error("issuing an admin token");
+		goto cleanup;
+	}
+	printf("admin token: %s\n", json_string_value(json_object_get(out, "token")));
+	printf("token id: %s (identity %s), expires %s\n",
+	       json_string_value(json_object_get(out, "id")),
+	       json_string_value(json_object_get(out, "identity")),
+	       json_string_value(json_object_get(out, "expires_at")));
+	printf("This token is shown once and will not be shown again; keep it safe.\n");
+	exit_code = GH_EXIT_OK;
+cleanup:
+	if (out) {
+		json_t *t = json_object_get(out, "token");
+		if (json_is_string(t))
+			sodium_memzero((char *)json_string_value(t), strlen(json_string_value(t)));
+	}
+	json_decref(out);
+	gh_gov_free(g);
 	return exit_code;
 }
 

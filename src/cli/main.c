@@ -14,10 +14,12 @@ static void usage(FILE *f)
 		"  init                      create the database and print the admin token once\n"
 		"  serve [--listen HOST:PORT] [--threads N] [--sla DURATION] [--workers N]\n"
 		"        [--reconcile-every DURATION] [--signing-key PATH]\n"
-		"        [--checkpoint-every DURATION]\n"
+		"        [--checkpoint-every DURATION] [--request-timeout DURATION]\n"
+		"        [--auth-failures N] [--per-address-connections N]\n"
 		"                            serve the HTTP API until SIGINT or SIGTERM\n"
 		"  demo                      seed a realistic demo estate and print persona tokens\n"
 		"  audit verify              recompute the audit hash chain and Merkle tree\n"
+		"  admin-token --identity NAME  a new admin token when it is lost or expired\n"
 		"  key export|create         print the checkpoint verifier key / make a new key\n"
 		"  checkpoint verify FILE --key VKEY\n"
 		"                            verify a signed checkpoint offline\n"
@@ -39,7 +41,7 @@ static void usage(FILE *f)
 		"  jobs        list|get|retry   (the provisioning outbox; 'jobs run-once' is local)\n"
 		"  reconcile   SYSTEM [--revoke-shadow]\n"
 		"  findings    list\n"
-		"  tokens      create|revoke\n"
+		"  tokens      list|create|rotate|revoke\n"
 		"  credentials issue|rotate|revoke|list|get   (NHI API keys)\n"
 		"  introspect KEY            check an API key (RFC 7662); '-' reads it from stdin\n"
 		"  audit       events|export|checkpoint [--sign]|tree|proof inclusion SEQ|\n"
@@ -74,7 +76,18 @@ static int local_usage(const char *cmd)
 		       "  how long a request may wait for approval (default 72h).\n"
 		       "  It signs a checkpoint of the audit log at start and every\n"
 		       "  --checkpoint-every (default 1h) when the log grew, with the key at\n"
-		       "  --signing-key (default <db>.signing-key).\n");
+		       "  --signing-key (default <db>.signing-key).\n"
+		       "  --request-timeout (default 30s) is how long a client may take to send\n"
+		       "  a whole request before the connection is closed. --auth-failures\n"
+		       "  (default 10) failed authentications from one address within a minute\n"
+		       "  make it wait (429) before it may try again. --per-address-connections\n"
+		       "  (default 32) is how many connections one address may hold open.\n");
+	else if (strcmp(cmd, "admin-token") == 0)
+		printf("usage: gatehouse [--db PATH] admin-token --identity NAME [--name N]\n"
+		       "  For the operator with the database file, when the admin token is lost\n"
+		       "  or expired: prints a new token (shown once) for the active identity\n"
+		       "  NAME, which must hold the admin role. Audited as token.created by\n"
+		       "  system:operator. Works while the server runs.\n");
 	else if (strcmp(cmd, "demo") == 0)
 		printf("usage: gatehouse [--db PATH] demo\n"
 		       "  Creates the database if needed and seeds teams, people, non-human\n"
@@ -151,6 +164,11 @@ int main(int argc, char **argv)
 		return gh_cmd_audit_proofs(&c);
 	if (strcmp(cmd, "audit") == 0 && c.npos >= 2 && strcmp(c.pos[1], "checkpoint") == 0)
 		return gh_cmd_audit_checkpoint(&c);
+	if (strcmp(cmd, "admin-token") == 0) {
+		if (c.help)
+			return local_usage(cmd);
+		return gh_cmd_admin_token(&c);
+	}
 	if (strcmp(cmd, "key") == 0)
 		return gh_cmd_key(&c);
 	if (strcmp(cmd, "checkpoint") == 0)

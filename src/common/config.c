@@ -211,7 +211,7 @@ static const gh_yaml_schema s_conns = {GH_YAML_INT, .min_int = 1, .max_int = 100
 static const gh_yaml_schema s_header = {GH_YAML_INT, .min_int = 1024, .max_int = 1048576};
 static const gh_yaml_key http_keys[] = {
 	{"per_address_connections", 0, &s_conns}, {"header_limit", 0, &s_header},
-	{"request_timeout", 0, &s_duration}, {NULL}};
+	{"request_timeout", 0, &s_duration}, {"auth_failures", 0, &s_conns}, {NULL}};
 
 static const gh_yaml_key top_keys[] = {
 	{"secrets", 0, &s_free}, {"connectors", 0, &s_free},
@@ -418,6 +418,8 @@ static void read_limits(gh_config *c)
 	c->orphan_grace = duration_in(d, ids, "orphan_grace", "identities", 1, year, 0);
 	c->token_lifetime = duration_in(d, tokens, "default_lifetime", "tokens", 60, year, 0);
 	c->request_timeout = (int)duration_in(d, http, "request_timeout", "http", 1, 3600, 0);
+	if (json_is_integer(json_object_get(http, "auth_failures")))
+		c->auth_failures = (int)json_integer_value(json_object_get(http, "auth_failures"));
 	if (json_is_integer(json_object_get(http, "per_address_connections")))
 		c->per_address_connections =
 			(int)json_integer_value(json_object_get(http, "per_address_connections"));

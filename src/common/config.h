@@ -41,6 +41,7 @@ typedef struct gh_config {
 	int per_address_connections;
 	size_t header_limit;             /* bytes */
 	int request_timeout;             /* seconds */
+	int auth_failures;               /* failed sign-ins per address a minute */
 	gh_yaml_doc doc;                 /* the file as read, with its problems */
 } gh_config;
 

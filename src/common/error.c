@@ -161,6 +161,7 @@ const char *gh_error_code_name(int code)
 	case GH_ETOOLARGE: return "too_large";
 	case GH_EUNAUTH: return "unauthenticated";
 	case GH_EFORBIDDEN: return "forbidden";
+	case GH_ELIMITED: return "too_many_requests";
 	default: return "internal";
 	}
 }

@@ -15,6 +15,7 @@ enum {
 	GH_ETOOLARGE = -6,   /* a size or depth cap was exceeded */
 	GH_EUNAUTH = -7,     /* no or bad credentials */
 	GH_EFORBIDDEN = -8,  /* authenticated, but the role may not do this */
+	GH_ELIMITED = -9,    /* too many attempts from this source: try again later */
 };
 
 typedef struct gh_error {

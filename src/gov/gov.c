@@ -1,5 +1,6 @@
 /* gov.c - opening the domain and the helpers its files share. */
 #include "gov/gov_internal.h"
+#include "gov/authlimit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -62,11 +63,15 @@ int gh_gov_open(gh_gov **out, const char *db_path, int create, const gh_gov_opti
 		g->opts.nhi_max_lifetime = 365 * 86400;
 	if (g->opts.orphan_grace <= 0)
 		g->opts.orphan_grace = 7 * 86400;
+	if (g->opts.token_lifetime <= 0)
+		g->opts.token_lifetime = 90 * 86400;
 	g->decider = gh_builtin_decider;
 	pthread_rwlock_init(&g->decider_lock, NULL);
 	pthread_mutex_init(&g->sched_lock, NULL);
 	pthread_cond_init(&g->sched_cond, NULL);
-	if ((rc = gov_auth_cache_new(g)) || (rc = gh_store_open(&g->store, db_path, create)) ||
+	if ((rc = gov_auth_cache_new(g)) || (rc = gov_authlimit_new(&g->authlimit,
+	    &(gov_authlimit_config){.threshold = g->opts.auth_failures})) ||
+	    (rc = gh_store_open(&g->store, db_path, create)) ||
 	    (rc = gov_policy_load_active(g))) {
 		gh_gov_free(g);
 		return rc;
@@ -80,6 +85,10 @@ void gh_gov_free(gh_gov *g)
 	if (!g)
 		return;
 	gh_gov_sched_stop(g);
+	/* what the failed authentications of the last window add up to */
+	if (g->store)
+		gh_gov_auth_failures_flush(g, 1);
+	gov_authlimit_free(g->authlimit);
 	gov_cedar_decider_free(&g->decider);
 	pthread_rwlock_destroy(&g->decider_lock);
 	gh_store_free(g->store);

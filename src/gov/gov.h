@@ -51,6 +51,8 @@ typedef struct gh_gov_options {
 	 * systems may name and the secrets they use; borrowed, outlives the
 	 * gh_gov. NULL: only the built-in connectors manual and credential. */
 	const struct gh_config *config;
+	int auth_failures;       /* failed authentications from one address within a
+				  * minute before it is refused for a while; default 10 */
 } gh_gov_options;
 
 /* Paging for lists: items ordered by creation; after is the last id seen. */
@@ -78,9 +80,39 @@ int gh_gov_bootstrap(char **out_token, gh_gov *g, const char *admin_name);
  * out: {"id","identity","name","token","created_at","expires_at"} - token shown once. */
 int gh_gov_token_create(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
 int gh_gov_token_revoke(gh_gov *g, const gh_actor *actor, const char *token_id);
+/* A new token (shown once) for the same identity and name with a fresh
+ * lifetime; the old one is revoked (rotated_to names the new one), audited
+ * token.rotated. For the token's own identity or an admin. out as create,
+ * plus "rotated_from". GH_ECONFLICT for a revoked token or an identity that
+ * is not active. */
+int gh_gov_token_rotate(json_t **out, gh_gov *g, const gh_actor *actor, const char *token_id);
+/* Admin only: {"items":[{"id","identity","name","status","created_at",
+ * "expires_at","last_used_at"?,"revoked_at"?,"rotated_to"?}],"next"};
+ * status one of active, expired, revoked. Never a secret or its hash. */
+int gh_gov_token_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
+		      const char *identity, const char *status);
+/* For the operator with the database file (no API route reaches it): a new
+ * token for an active identity holding the admin role, when the admin token
+ * is lost or expired. Audited token.created by "system:operator".
+ * out as create. GH_EDENIED when the identity is not an admin. */
+int gh_gov_admin_token(json_t **out, gh_gov *g, const char *identity_ref, const char *name);
 /* Resolves bearer token text to an actor; GH_EUNAUTH for unknown, revoked,
  * expired or malformed tokens, or an identity that is not active. Constant-time. */
 int gh_gov_authenticate(gh_actor *out, gh_gov *g, const char *token);
+/* As gh_gov_authenticate for a token presented from source (the peer's
+ * address; NULL: not counted) and token NULL for credentials that are not a
+ * token at all. A source with auth_failures (10) failures within 60 s is refused for 15 s
+ * (doubling while it goes on, at most 15 min) without its token being
+ * checked: GH_ELIMITED with *retry_after in seconds, whatever the token, a
+ * valid one included; a success neither resets the count nor lifts a block.
+ * Failures are summed in memory per source, never with the token. */
+int gh_gov_authenticate_from(gh_actor *out, gh_gov *g, const char *token, const char *source,
+			     int64_t *retry_after);
+/* Writes one auth.failed audit event (actor system:auth, object the source)
+ * for each source whose window of failures ended, or for all with all set:
+ * {"source","count","failures","refused","first_at","last_at","reasons"}.
+ * The scheduler calls it; gh_gov_free calls it with all. */
+int gh_gov_auth_failures_flush(gh_gov *g, int all);
 
 /* Successful authentications are cached for up to 2 s and dropped at once by
  * any token or identity change made through this gh_gov; after changing the

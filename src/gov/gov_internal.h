@@ -73,6 +73,7 @@ typedef struct gov_auth_cache gov_auth_cache;
 struct gh_gov {
 	gh_store *store;
 	gov_auth_cache *auth;      /* recently authenticated tokens (tokens.c) */
+	struct gov_authlimit *authlimit; /* failed authentications by source (authlimit.c) */
 	_Atomic uint64_t auth_gen; /* bumped by every change to tokens or identities */
 	gh_gov_options opts;
 	gh_decider decider;        /* the built-in rule, or Cedar over the active policy version */

@@ -278,6 +278,7 @@ static void *sched_main(void *arg)
 		g->sched_poked = 0;
 		g->sched_wake = 0;      /* busy planning: no pokes needed */
 		pthread_mutex_unlock(&g->sched_lock);
+		gh_gov_auth_failures_flush(g, 0);   /* failed sign-ins of windows that ended */
 		now = gh_now();
 		due = gh_gov_sched_next_due(g);
 		if (due <= now && !failed) {

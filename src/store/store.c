@@ -3,6 +3,8 @@
 #include "audit/merkle.h"
 #include "common/error.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,8 +43,20 @@ static _Thread_local struct {
  * lock again. */
 static _Thread_local gh_store *writing;
 
+/* The calling thread runs the after_wait test hook (its commits skip it). */
+static _Thread_local int in_after_wait;
+
 #define BATCH_MAX 128          /* operations that may share one commit */
-#define BATCH_RING 256
+
+/* One operation released into the open batch, on its caller's stack: the
+ * commit writes the result into it, so no result slot is ever shared or
+ * reused while its waiter still needs it. */
+typedef struct waiter {
+	int done;
+	int rc;
+	char msg[sizeof(((gh_error *)0)->message)];
+	struct waiter *next;
+} waiter;
 
 /* Group commit: an operation runs as a savepoint inside an open transaction;
  * the COMMIT (and its fsync) is issued by the last operation of a burst, so
@@ -55,14 +69,15 @@ struct gh_store {
 	int waiting;             /* threads blocked on lock */
 	int in_tx;               /* an outer transaction is open */
 	int pending;             /* operations released into it, not yet durable */
-	int64_t batch;           /* id of the open batch */
-	int64_t done;            /* highest batch id whose commit has finished */
-	int batch_rc[BATCH_RING];
-	char batch_msg[BATCH_RING][sizeof(((gh_error *)0)->message)];
+	struct waiter *waiters;  /* the open batch's operations, waiting for its commit */
 	int version;
+	int64_t data_version;    /* PRAGMA data_version at our last BEGIN */
+	sqlite3_stmt *data_version_stmt;
 	gh_store_head head;
 	int (*before_release)(gh_store *s, void *ctx);
 	void *before_release_ctx;
+	void (*after_wait)(gh_store *s, void *ctx);
+	void *after_wait_ctx;
 	char *path;
 	pthread_mutex_t readers_lock;
 	reader *free_readers;
@@ -150,15 +165,21 @@ int gh_store_open(gh_store **out, const char *path, int create)
 	if (!create && access(path, F_OK) != 0)
 		return gh_error_set(GH_ENOTFOUND,
 				    "database %s does not exist; run 'gatehouse init' first", path);
-	if (create)
+	if (create) {
+		/* the file is made 0600 before SQLite opens it: SQLite gives the
+		 * -wal and -shm files the main file's mode */
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return gh_error_set(GH_ERROR, "creating %s: %s", path, strerror(errno));
+		close(fd);
 		flags |= SQLITE_OPEN_CREATE;
+	}
 	if (!(s = calloc(1, sizeof(*s))))
 		return gh_error_set(GH_ERROR, "out of memory");
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->flushed, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
 	s->max_readers = -1;
-	s->batch = 1;
 	if (!(s->path = strdup(path))) {
 		gh_store_free(s);
 		return gh_error_set(GH_ERROR, "out of memory");
@@ -212,6 +233,7 @@ void gh_store_free(gh_store *s)
 	free(s->path);
 	for (size_t i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(s->cache[i].stmt);
+	sqlite3_finalize(s->data_version_stmt);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->flushed);
@@ -227,6 +249,12 @@ void gh_store_before_release(gh_store *s, int (*fn)(gh_store *s, void *ctx), voi
 {
 	s->before_release = fn;
 	s->before_release_ctx = ctx;
+}
+
+void gh_store_after_wait(gh_store *s, void (*fn)(gh_store *s, void *ctx), void *ctx)
+{
+	s->after_wait = fn;
+	s->after_wait_ctx = ctx;
 }
 
 sqlite3 *gh_store_db(gh_store *s)
@@ -255,8 +283,6 @@ static void lock(gh_store *s)
 static int flush(gh_store *s)
 {
 	int rc = 0;
-	int64_t id = s->batch;
-	int slot = (int)(id % BATCH_RING);
 
 	if (!s->in_tx)
 		return 0;
@@ -266,12 +292,14 @@ static int flush(gh_store *s)
 	}
 	if (rc)
 		s->head.valid = s->head.dirty = 0;
-	s->batch_rc[slot] = rc;
-	memcpy(s->batch_msg[slot], rc ? gh_error_last()->message : "", rc ? sizeof(s->batch_msg[slot]) : 1);
+	for (waiter *w = s->waiters; w; w = w->next) {
+		w->rc = rc;
+		snprintf(w->msg, sizeof(w->msg), "%s", rc ? gh_error_last()->message : "");
+		w->done = 1;
+	}
+	s->waiters = NULL;
 	s->in_tx = 0;
 	s->pending = 0;
-	s->done = id;
-	s->batch++;
 	pthread_cond_broadcast(&s->flushed);
 	return rc;
 }
@@ -286,6 +314,24 @@ static void unlock(gh_store *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Forgets the cached audit head when another process (e.g. gatehouse
+ * admin-token next to a running server) committed since our last transaction:
+ * data_version changes only for other connections' commits. */
+static void other_writers(gh_store *s)
+{
+	int64_t v = -1;
+
+	if (s->data_version_stmt || sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1,
+							&s->data_version_stmt, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s->data_version_stmt) == SQLITE_ROW)
+			v = sqlite3_column_int64(s->data_version_stmt, 0);
+		sqlite3_reset(s->data_version_stmt);
+	}
+	if (v < 0 || v != s->data_version)
+		s->head.valid = s->head.dirty = 0;
+	s->data_version = v;
+}
+
 int gh_store_begin(gh_store *s)
 {
 	lock(s);
@@ -297,6 +343,7 @@ int gh_store_begin(gh_store *s)
 			return rc;
 		}
 		s->in_tx = 1;
+		other_writers(s);
 	}
 	if (sqlite3_exec(s->db, "SAVEPOINT op", NULL, NULL, NULL) != SQLITE_OK) {
 		int rc = gh_store_fail(s, "starting an operation");
@@ -308,8 +355,8 @@ int gh_store_begin(gh_store *s)
 
 int gh_store_commit(gh_store *s)
 {
-	int64_t mine;
-	int rc, slot;
+	waiter w = {0};
+	int rc;
 
 	if (s->before_release && (rc = s->before_release(s, s->before_release_ctx))) {
 		gh_store_rollback(s);
@@ -323,16 +370,22 @@ int gh_store_commit(gh_store *s)
 		return rc;
 	}
 	s->pending++;
-	mine = s->batch;
+	w.next = s->waiters;
+	s->waiters = &w;
 	unlock(s);
 	pthread_mutex_lock(&s->lock);
-	while (s->done < mine)
+	while (!w.done)
 		pthread_cond_wait(&s->flushed, &s->lock);
-	slot = (int)(mine % BATCH_RING);
-	rc = s->batch_rc[slot];
-	if (rc)
-		gh_error_set(rc, "%s", s->batch_msg[slot]);
 	pthread_mutex_unlock(&s->lock);
+	if (s->after_wait && !in_after_wait) {
+		in_after_wait = 1;
+		s->after_wait(s, s->after_wait_ctx);
+		in_after_wait = 0;
+	}
+	/* w is ours alone now: the commit that filled it unlinked it */
+	rc = w.rc;
+	if (rc)
+		gh_error_set(rc, "%s", w.msg);
 	return rc;
 }
 

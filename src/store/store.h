@@ -85,6 +85,11 @@ gh_store_head *gh_store_audit_head(gh_store *s);
  * batch (gh_store_commit); a failure rolls the operation back. One hook. */
 void gh_store_before_release(gh_store *s, int (*fn)(gh_store *s, void *ctx), void *ctx);
 
+/* For tests: fn runs in gh_store_commit after the caller's batch was
+ * committed (or failed), outside the writer's lock, before the caller learns
+ * the result; it may write itself (the hook is not run for its own commits). */
+void gh_store_after_wait(gh_store *s, void (*fn)(gh_store *s, void *ctx), void *ctx);
+
 /* Schema version after open. */
 int gh_store_version(gh_store *s);
 

@@ -39,7 +39,7 @@ static const char good[] =
 	"    allow_private_addresses: false\n"
 	"identities: {nhi_max_lifetime: 365d, orphan_grace: 7d}\n"
 	"tokens: {default_lifetime: 90d}\n"
-	"http: {per_address_connections: 32, header_limit: 16384, request_timeout: 30s}\n";
+	"http: {per_address_connections: 32, header_limit: 16384, request_timeout: 30s, auth_failures: 20}\n";
 
 static int parse(gh_config *c, const char *text)
 {
@@ -92,6 +92,7 @@ static void test_config_parse__good_file(void)
 	CHECK_INT(c.per_address_connections, 32);
 	CHECK_INT((int)c.header_limit, 16384);
 	CHECK_INT(c.request_timeout, 30);
+	CHECK_INT(c.auth_failures, 20);
 	/* what a job runs with: the instance's settings plus the system's own */
 	CHECK_INT(gh_connect_settings(&eff, &k, &c, "billing-pg", params), 0);
 	CHECK(k == &gh_connector_postgres);

@@ -70,6 +70,15 @@ static const char *sget(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
+static int64_t parse_time(const char *s)
+{
+	int64_t t = -1;
+
+	if (!s || gh_time_parse(&t, s))
+		return -1;
+	return t;
+}
+
 /* An NHI owned by the bootstrap admin; returns its id. */
 static void make_nhi(gh_gov *g, const char *name, const char *roles, char id[GH_ID_LEN])
 {
@@ -119,7 +128,9 @@ static void test_gov_bootstrap__creates_the_first_admin_once(void)
 	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE actor = 'system:init'"), 2);
 	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.created'"), 1);
 	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'token.created'"), 1);
-	CHECK_INT(count(g, "SELECT count(*) FROM tokens WHERE name = 'bootstrap' AND expires_at IS NULL"), 1);
+	/* the first admin's token expires too: 90 days by default */
+	CHECK_INT(count(g, "SELECT count(*) FROM tokens WHERE name = 'bootstrap'"
+			   " AND expires_at = created_at + 90 * 86400"), 1);
 
 	CHECK_INT(gh_gov_authenticate(&who, g, token), 0);
 	CHECK_INT(who.roles, GH_ROLE_ADMIN);
@@ -209,15 +220,140 @@ static void test_gov_token_create__expiry_never_outlives_the_identity(void)
 	CHECK_INT(issue(&out, g, svc, "a", NULL), 0);
 	CHECK_STR(sget(out, "expires_at"), idn_exp);
 	json_decref(out);
-	CHECK_INT(issue(&out, g, svc, "b", "3650d"), 0);
+	CHECK_INT(issue(&out, g, svc, "b", "300d"), 0);
 	CHECK_STR(sget(out, "expires_at"), idn_exp);
 	json_decref(out);
 	CHECK_INT(issue(&out, g, svc, "c", "1h"), 0);
 	CHECK(strcmp(sget(out, "expires_at"), idn_exp) < 0);
 	json_decref(out);
-	/* a human without expiry: a token without one has none */
+	/* a human without expiry: the default lifetime, 90 days */
 	CHECK_INT(issue(&out, g, "root", "d", NULL), 0);
-	CHECK(json_is_null(json_object_get(out, "expires_at")));
+	CHECK_INT(parse_time(sget(out, "expires_at")) - parse_time(sget(out, "created_at")),
+		  90 * 86400);
+	json_decref(out);
+	/* an explicit lifetime works up to a year, and no further */
+	CHECK_INT(issue(&out, g, "root", "e", "365d"), 0);
+	CHECK_INT(parse_time(sget(out, "expires_at")) - parse_time(sget(out, "created_at")),
+		  365 * 86400);
+	json_decref(out);
+	CHECK_INT(count(g, "SELECT count(*) FROM tokens"), 6);
+	CHECK_INT(issue(&out, g, "root", "f", "366d"), GH_EINVALID);
+	CHECK(has_field("expires_in"));
+	CHECK(out == NULL);
+	CHECK_INT(count(g, "SELECT count(*) FROM tokens"), 6);
+	free(root);
+	gh_gov_free(g);
+}
+
+/* The configured lifetime applies to tokens without one, the bootstrap's too,
+ * and raises the cap on an explicit one when it is longer than a year. */
+static void test_gov_token_create__lifetime_is_configurable(void)
+{
+	gh_gov_options opts = {.token_lifetime = 400 * 86400};
+	char path[512], *root = NULL;
+	gh_gov *g = NULL;
+	json_t *out = NULL;
+
+	snprintf(path, sizeof(path), "%s/tokens-life.db", gh_test_tmpdir());
+	remove(path);
+	if (!CHECK_INT(gh_gov_open(&g, path, 1, &opts), 0))
+		return;
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	CHECK_INT(count(g, "SELECT count(*) FROM tokens WHERE expires_at = created_at + 400 * 86400"),
+		  1);
+	CHECK_INT(issue(&out, g, "root", "long", "400d"), 0);
+	json_decref(out);
+	CHECK_INT(issue(&out, g, "root", "longer", "401d"), GH_EINVALID);
+	free(root);
+	gh_gov_free(g);
+}
+
+/* Rotation: a new token for the same identity and name, the old one revoked
+ * and pointing at it, for the token's own identity or an admin only. */
+static void test_gov_token_rotate__replaces_the_token_once(void)
+{
+	gh_gov *g = open_gov();
+	char *root = NULL, svc[GH_ID_LEN], other[GH_ID_LEN], old_id[GH_ID_LEN], new_id[GH_ID_LEN];
+	char old_text[80];
+	json_t *out = NULL, *list = NULL;
+	gh_actor self, stranger, who;
+	int64_t events;
+
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	make_nhi(g, "svc", "requester", svc);
+	make_nhi(g, "other", "requester", other);
+	CHECK_INT(issue(&out, g, svc, "deploy", "1h"), 0);
+	snprintf(old_id, sizeof(old_id), "%s", sget(out, "id"));
+	snprintf(old_text, sizeof(old_text), "%s", sget(out, "token"));
+	json_decref(out);
+	CHECK_INT(gh_gov_authenticate(&self, g, old_text), 0);
+	CHECK_INT(issue(&out, g, other, "x", NULL), 0);
+	CHECK_INT(gh_gov_authenticate(&stranger, g, sget(out, "token")), 0);
+	json_decref(out);
+
+	/* another non-admin identity: as if the token did not exist */
+	events = audit_count(g);
+	CHECK_INT(gh_gov_token_rotate(&out, g, &stranger, old_id), GH_ENOTFOUND);
+	CHECK(out == NULL);
+	CHECK_INT(audit_count(g), events);
+	CHECK_INT(gh_gov_token_rotate(&out, g, &self, "tok_nope"), GH_ENOTFOUND);
+
+	CHECK_INT(gh_gov_token_rotate(&out, g, &self, old_id), 0);
+	if (!CHECK(out != NULL))
+		return;
+	snprintf(new_id, sizeof(new_id), "%s", sget(out, "id"));
+	CHECK_STR(sget(out, "identity"), svc);
+	CHECK_STR(sget(out, "name"), "deploy");
+	CHECK_STR(sget(out, "rotated_from"), old_id);
+	CHECK(sget(out, "expires_at") != NULL);
+	CHECK_INT(gh_gov_authenticate(&who, g, sget(out, "token")), 0);
+	CHECK_STR(who.id, svc);
+	CHECK_INT(gh_gov_authenticate(&who, g, old_text), GH_EUNAUTH);
+	json_decref(out);
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'token.rotated'"), 1);
+	CHECK_INT(count(g, "SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL"
+			   " AND rotated_to IS NOT NULL"), 1);
+
+	/* once: the old token is revoked now */
+	events = audit_count(g);
+	CHECK_INT(gh_gov_token_rotate(&out, g, &admin, old_id), GH_ECONFLICT);
+	CHECK_INT(audit_count(g), events);
+	/* an admin rotates anyone's */
+	CHECK_INT(gh_gov_token_rotate(&out, g, &admin, new_id), 0);
+	json_decref(out);
+
+	CHECK_INT(gh_gov_token_list(&list, g, &admin, &(gh_page){0}, svc, "revoked"), 0);
+	CHECK_INT(json_array_size(json_object_get(list, "items")), 2);
+	CHECK_STR(sget(json_array_get(json_object_get(list, "items"), 0), "rotated_to"), new_id);
+	json_decref(list);
+	CHECK_INT(gh_gov_token_list(&list, g, &self, &(gh_page){0}, NULL, NULL), GH_EFORBIDDEN);
+	free(root);
+	gh_gov_free(g);
+}
+
+/* The operator's offline way back in: only for an active admin, audited. */
+static void test_gov_admin_token__only_for_an_admin(void)
+{
+	gh_gov *g = open_gov();
+	char *root = NULL, svc[GH_ID_LEN];
+	json_t *out = NULL;
+	gh_actor who;
+	int64_t events;
+
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	make_nhi(g, "svc", "requester", svc);
+	events = audit_count(g);
+	CHECK_INT(gh_gov_admin_token(&out, g, "svc", NULL), GH_EDENIED);
+	CHECK_INT(gh_gov_admin_token(&out, g, "nobody", NULL), GH_ENOTFOUND);
+	CHECK(out == NULL);
+	CHECK_INT(audit_count(g), events);
+	CHECK_INT(gh_gov_admin_token(&out, g, "root", NULL), 0);
+	if (!CHECK(out != NULL))
+		return;
+	CHECK_INT(gh_gov_authenticate(&who, g, sget(out, "token")), 0);
+	CHECK_INT(who.roles, GH_ROLE_ADMIN);
+	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'token.created'"
+			   " AND actor = 'system:operator'"), 1);
 	json_decref(out);
 	free(root);
 	gh_gov_free(g);
@@ -422,6 +558,9 @@ int main(int argc, char **argv)
 		{"gov_bootstrap__creates_the_first_admin_once", test_gov_bootstrap__creates_the_first_admin_once},
 		{"gov_token_create__issues_a_working_token_shown_once", test_gov_token_create__issues_a_working_token_shown_once},
 		{"gov_token_create__expiry_never_outlives_the_identity", test_gov_token_create__expiry_never_outlives_the_identity},
+		{"gov_token_create__lifetime_is_configurable", test_gov_token_create__lifetime_is_configurable},
+		{"gov_token_rotate__replaces_the_token_once", test_gov_token_rotate__replaces_the_token_once},
+		{"gov_admin_token__only_for_an_admin", test_gov_admin_token__only_for_an_admin},
 		{"gov_token_create__refusals_change_nothing", test_gov_token_create__refusals_change_nothing},
 		{"gov_authenticate__refuses_malformed_and_wrong_tokens", test_gov_authenticate__refuses_malformed_and_wrong_tokens},
 		{"gov_authenticate__revoked_expired_and_inactive_are_refused", test_gov_authenticate__revoked_expired_and_inactive_are_refused},
@@ -432,7 +571,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	gh_init();
-	gh_time_format(future, sizeof(future), gh_now() + 90 * 86400);
+	gh_time_format(future, sizeof(future), gh_now() + 30 * 86400);
 	rc = gh_test_run(cases, argc, argv);
 	gh_error_clear();
 	return rc;

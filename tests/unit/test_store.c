@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 static gh_store *open_fresh(const char *name)
 {
@@ -47,6 +49,35 @@ static void test_store_open__migrates_and_refuses_missing_file(void)
 	snprintf(path, sizeof(path), "%s/absent.db", gh_test_tmpdir());
 	CHECK_INT(gh_store_open(&t, path, 0), GH_ENOTFOUND);
 	CHECK(t == NULL);
+}
+
+/* A new database and its -wal and -shm are readable by their owner only,
+ * whatever the umask lets through. */
+static void test_store_open__new_files_are_owner_only(void)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char path[512], file[600];
+	mode_t old = umask(022);
+	gh_store *s = NULL;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/modes.db", gh_test_tmpdir());
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(file, sizeof(file), "%s%s", path, suffix[i]);
+		remove(file);
+	}
+	CHECK_INT(gh_store_open(&s, path, 1), 0);
+	umask(old);
+	/* a write keeps the -wal and -shm in place while s is open */
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_setting_set(s, "k", "v"), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(file, sizeof(file), "%s%s", path, suffix[i]);
+		CHECK_INT(stat(file, &st), 0);
+		CHECK_INT(st.st_mode & 0777, 0600);
+	}
+	gh_store_free(s);
 }
 
 static void test_store_tx__rollback_leaves_nothing(void)
@@ -111,6 +142,48 @@ static void test_store_group_commit__concurrent_writers_keep_atomicity(void)
 	CHECK_INT(gh_audit_verify(&rep, shared), 0);
 	CHECK_INT(rep.events, THREADS * OPS * 4 / 5);
 	gh_store_free(shared);
+}
+
+/* Holds the failed batch's waiter back while more batches commit than the
+ * old ring of results had slots (256): its answer must still be the failure. */
+static void commit_many(gh_store *s, void *ctx)
+{
+	int *n = ctx;
+
+	for (int i = 0; i < 300; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "later-%d", i);
+		if (gh_store_begin(s) == 0) {
+			gh_store_setting_set(s, key, "x");
+			if (gh_store_commit(s) == 0)
+				(*n)++;
+		}
+	}
+}
+
+static void test_store_group_commit__failed_commit_is_reported_to_a_late_waiter(void)
+{
+	gh_store *s = open_fresh("late.db");
+	int later = 0;
+
+	/* a deferred foreign key is checked only by COMMIT: the batch fails there */
+	gh_store_exclusive_begin(s);
+	CHECK_INT(sqlite3_exec(gh_store_db(s),
+			       "CREATE TABLE p(id INTEGER PRIMARY KEY);"
+			       "CREATE TABLE c(pid INTEGER REFERENCES p(id)"
+			       " DEFERRABLE INITIALLY DEFERRED)", NULL, NULL, NULL), SQLITE_OK);
+	gh_store_exclusive_end(s);
+	gh_store_after_wait(s, commit_many, &later);
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(sqlite3_exec(gh_store_db(s), "INSERT INTO c(pid) VALUES (42)", NULL, NULL, NULL),
+		  SQLITE_OK);
+	CHECK_INT(gh_store_commit(s), GH_ECONFLICT);
+	CHECK(strstr(gh_error_last()->message, "FOREIGN KEY") != NULL);
+	gh_store_after_wait(s, NULL, NULL);
+	CHECK_INT(later, 300);
+	CHECK_INT(count(s, "SELECT count(*) FROM c"), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM settings"), 300);
+	gh_store_free(s);
 }
 
 /* A reader sees committed state only, and does not wait for an open write. */
@@ -196,8 +269,10 @@ int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
 		{"store_open__migrates_and_refuses_missing_file", test_store_open__migrates_and_refuses_missing_file},
+		{"store_open__new_files_are_owner_only", test_store_open__new_files_are_owner_only},
 		{"store_tx__rollback_leaves_nothing", test_store_tx__rollback_leaves_nothing},
 		{"store_group_commit__concurrent_writers_keep_atomicity", test_store_group_commit__concurrent_writers_keep_atomicity},
+		{"store_group_commit__failed_commit_is_reported_to_a_late_waiter", test_store_group_commit__failed_commit_is_reported_to_a_late_waiter},
 		{"store_read__uses_a_snapshot_of_committed_state", test_store_read__uses_a_snapshot_of_committed_state},
 		{"store_read__without_readers_falls_back_to_the_writer", test_store_read__without_readers_falls_back_to_the_writer},
 		{NULL, NULL}};
