@@ -167,7 +167,7 @@ static const gh_yaml_schema s_free = {.kind = GH_YAML_FREE_MAP};
 
 static const gh_yaml_schema s_file = {GH_YAML_STRING, .max = 1024, .check = abs_path_check};
 static const gh_yaml_schema s_env = {GH_YAML_STRING, .max = 256, .check = env_check};
-static const gh_yaml_key secret_keys[] = {{"file", 0, &s_file}, {"env", 0, &s_env}, {NULL}};
+static const gh_yaml_key secret_keys[] = {{"file", 0, &s_file}, {"env", 0, &s_env}, {NULL, 0, NULL}};
 static const gh_yaml_schema s_secret = {GH_YAML_MAP, .keys = secret_keys};
 
 static const char *const kinds[] = {"postgres", "ldap", "exec", "webhook", NULL};
@@ -179,7 +179,7 @@ static const gh_yaml_schema s_glob = {GH_YAML_STRING, .max = 63, .check = glob_c
 static const gh_yaml_schema s_globs = {GH_YAML_LIST, .item = &s_glob, .max = 100};
 static const gh_yaml_key postgres_keys[] = {
 	{"kind", 1, &s_kind}, {"conninfo", 1, &s_conninfo}, {"password_secret", 0, &s_name},
-	{"connect_timeout", 0, &s_duration}, {"roles", 0, &s_globs}, {NULL}};
+	{"connect_timeout", 0, &s_duration}, {"roles", 0, &s_globs}, {NULL, 0, NULL}};
 
 static const gh_yaml_schema s_ldap_url = {GH_YAML_STRING, .max = 1024, .check = ldap_url_check};
 static const gh_yaml_schema s_dn = {GH_YAML_STRING, .max = 1024, .check = dn_check};
@@ -188,37 +188,37 @@ static const gh_yaml_key ldap_keys[] = {
 	{"kind", 1, &s_kind}, {"url", 1, &s_ldap_url}, {"bind_dn", 1, &s_dn},
 	{"password_secret", 1, &s_name}, {"group_base", 1, &s_dn},
 	{"member_dn_template", 1, &s_text}, {"member_attribute", 0, &s_text},
-	{"timeout", 0, &s_duration}, {NULL}};
+	{"timeout", 0, &s_duration}, {NULL, 0, NULL}};
 
 static const gh_yaml_schema s_arg = {GH_YAML_STRING, .max = 4096};
 static const gh_yaml_schema s_command = {GH_YAML_LIST, .item = &s_arg, .max = 64};
 static const gh_yaml_key exec_keys[] = {
-	{"kind", 1, &s_kind}, {"command", 1, &s_command}, {"timeout", 0, &s_duration}, {NULL}};
+	{"kind", 1, &s_kind}, {"command", 1, &s_command}, {"timeout", 0, &s_duration}, {NULL, 0, NULL}};
 
 static const gh_yaml_schema s_http_url = {GH_YAML_STRING, .max = 2048, .check = http_url_check};
 static const gh_yaml_key webhook_keys[] = {
 	{"kind", 1, &s_kind}, {"url", 1, &s_http_url}, {"secret", 1, &s_name},
-	{"timeout", 0, &s_duration}, {"allow_private_addresses", 0, &s_bool}, {NULL}};
+	{"timeout", 0, &s_duration}, {"allow_private_addresses", 0, &s_bool}, {NULL, 0, NULL}};
 
 static const gh_yaml_schema kind_schemas[] = {
 	{GH_YAML_MAP, .keys = postgres_keys}, {GH_YAML_MAP, .keys = ldap_keys},
 	{GH_YAML_MAP, .keys = exec_keys}, {GH_YAML_MAP, .keys = webhook_keys}};
 
 static const gh_yaml_key identities_keys[] = {
-	{"nhi_max_lifetime", 0, &s_duration}, {"orphan_grace", 0, &s_duration}, {NULL}};
-static const gh_yaml_key tokens_keys[] = {{"default_lifetime", 0, &s_duration}, {NULL}};
+	{"nhi_max_lifetime", 0, &s_duration}, {"orphan_grace", 0, &s_duration}, {NULL, 0, NULL}};
+static const gh_yaml_key tokens_keys[] = {{"default_lifetime", 0, &s_duration}, {NULL, 0, NULL}};
 static const gh_yaml_schema s_conns = {GH_YAML_INT, .min_int = 1, .max_int = 100000};
 static const gh_yaml_schema s_header = {GH_YAML_INT, .min_int = 1024, .max_int = 1048576};
 static const gh_yaml_key http_keys[] = {
 	{"per_address_connections", 0, &s_conns}, {"header_limit", 0, &s_header},
-	{"request_timeout", 0, &s_duration}, {"auth_failures", 0, &s_conns}, {NULL}};
+	{"request_timeout", 0, &s_duration}, {"auth_failures", 0, &s_conns}, {NULL, 0, NULL}};
 
 static const gh_yaml_key top_keys[] = {
 	{"secrets", 0, &s_free}, {"connectors", 0, &s_free},
 	{"identities", 0, &(const gh_yaml_schema){GH_YAML_MAP, .keys = identities_keys}},
 	{"tokens", 0, &(const gh_yaml_schema){GH_YAML_MAP, .keys = tokens_keys}},
 	{"http", 0, &(const gh_yaml_schema){GH_YAML_MAP, .keys = http_keys}},
-	{NULL}};
+	{NULL, 0, NULL}};
 static const gh_yaml_schema s_top = {GH_YAML_MAP, .keys = top_keys};
 
 /* Seconds in [min, max] of a duration key of obj (path for problems); def
