@@ -59,6 +59,13 @@ enum op {
 	OP_JOB_RETRY,
 	OP_RECONCILE,
 	OP_FINDING_LIST,
+	/* issue 10: renewal, proposed changes (four eyes), token rotation */
+	OP_IDENTITY_RENEW,
+	OP_CHANGE_CONFIRM,
+	OP_CHANGE_WITHDRAW,
+	OP_CHANGE_LIST,
+	OP_TOKEN_ROTATE,
+	OP_TOKEN_LIST,
 	OPS
 };
 
@@ -66,14 +73,14 @@ static int is_read(int op)
 {
 	return (op >= OP_IDENTITY_LIST && op <= OP_AUDIT_LIST) ||
 	       (op >= OP_DELEGATION_LIST && op <= OP_ENTITLEMENT_LIST_TAG) || op == OP_JOB_LIST ||
-	       op == OP_FINDING_LIST;
+	       op == OP_FINDING_LIST || op == OP_CHANGE_LIST || op == OP_TOKEN_LIST;
 }
 
 static gh_gov *g;
 static sqlite3 *snapshot;                /* the estate as seeded */
 static unsigned char pristine[32];       /* its fingerprint */
 static gh_actor actors[3];               /* admin, approver1, owner1 */
-static char pending_id[64], grant_id[64], delegation_id[64];
+static char pending_id[64], grant_id[64], delegation_id[64], change_id[64], token_id[64];
 static int verbose;                      /* GH_FUZZ_VERBOSE: print each outcome */
 
 static void check(int ok, const char *what, int op)
@@ -216,6 +223,25 @@ static void world(void)
 	     "{\"from_group\":\"approvers\",\"to_group\":\"cover\",\"system\":\"billing-db\","
 	     "\"expires_in\":\"30d\",\"reason\":\"holiday cover\"}", delegation_id);
 
+	/* a second iam person proposes lowering read-write's risk tier (four
+	 * eyes): the admin may confirm it, the others may not */
+	seed(gh_gov_identity_create, "{\"kind\":\"human\",\"name\":\"iam2\","
+				     "\"roles\":[\"iam\"]}", id);
+	{
+		gh_actor iam2 = {.roles = GH_ROLE_IAM};
+		json_t *in = json_pack("{s:s}", "risk_tier", "low");
+
+		snprintf(iam2.id, sizeof(iam2.id), "%s", id);
+		if (!in || gh_gov_entitlement_update(&out, g, &iam2, "read-write", in) != GH_PROPOSED)
+			fz_die("proposing a change");
+		snprintf(change_id, sizeof(change_id), "%s",
+			 json_string_value(json_object_get(json_object_get(out, "change"), "id")));
+		json_decref(in);
+		json_decref(out);
+		out = NULL;
+	}
+	seed(gh_gov_token_create, "{\"identity\":\"owner1\",\"name\":\"fz\"}", token_id);
+
 	if (sqlite3_open(":memory:", &snapshot) != SQLITE_OK)
 		abort();
 	atexit(close_snapshot);
@@ -274,8 +300,9 @@ static int run(json_t **out, int op, const gh_actor *a, const json_t *in)
 	case OP_TOKEN_CREATE:
 		return gh_gov_token_create(out, g, a, in);
 	case OP_IDENTITY_LIST:
-		return gh_gov_identity_list(out, g, a, &page, q(in, "kind"), q(in, "status"),
-					    q(in, "owner"));
+		return gh_gov_identity_list_orphaned(out, g, a, &page, q(in, "kind"),
+						     q(in, "status"), q(in, "owner"),
+						     q(in, "orphaned"));
 	case OP_GROUP_LIST:
 		return gh_gov_group_list(out, g, a, &page);
 	case OP_SYSTEM_LIST:
@@ -315,6 +342,18 @@ static int run(json_t **out, int op, const gh_actor *a, const json_t *in)
 	case OP_FINDING_LIST:
 		return gh_gov_finding_list(out, g, a, &page, q(in, "system"), q(in, "kind"),
 					   q(in, "status"));
+	case OP_IDENTITY_RENEW:
+		return gh_gov_identity_renew(out, g, a, "etl", in);
+	case OP_CHANGE_CONFIRM:
+		return gh_gov_change_confirm(out, g, a, change_id, in);
+	case OP_CHANGE_WITHDRAW:
+		return gh_gov_change_withdraw(out, g, a, change_id, in);
+	case OP_CHANGE_LIST:
+		return gh_gov_change_list(out, g, a, &page, q(in, "state"), q(in, "object"));
+	case OP_TOKEN_ROTATE:
+		return gh_gov_token_rotate(out, g, a, q(in, "token") ? q(in, "token") : token_id);
+	case OP_TOKEN_LIST:
+		return gh_gov_token_list(out, g, a, &page, q(in, "identity"), q(in, "status"));
 	default:
 		return gh_gov_audit_list(out, g, a,
 					 json_is_integer(after_seq) ? json_integer_value(after_seq) : 0,
@@ -331,8 +370,12 @@ static int forbidden(int op, const gh_actor *a)
 		return !(a->roles & GH_ROLE_ADMIN);
 	if (op == OP_JOB_RETRY || op == OP_RECONCILE)
 		return !(a->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM));
-	if (op == OP_JOB_LIST || op == OP_FINDING_LIST)
+	if (op == OP_JOB_LIST || op == OP_FINDING_LIST || op == OP_CHANGE_LIST)
 		return !(a->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR));
+	if (op == OP_CHANGE_CONFIRM)
+		return !(a->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM));
+	if (op == OP_TOKEN_LIST)
+		return !(a->roles & GH_ROLE_ADMIN);
 	return 0;
 }
 

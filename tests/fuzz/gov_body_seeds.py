@@ -12,7 +12,8 @@ OPS = ['identity_create', 'identity_update', 'identity_suspend', 'identity_activ
        'identity_list', 'group_list', 'system_list', 'entitlement_list', 'request_list',
        'grant_list', 'audit_list', 'delegation_create', 'delegation_revoke', 'grant_review',
        'delegation_list', 'grant_list_review', 'entitlement_list_tag', 'job_list', 'job_retry',
-       'reconcile', 'finding_list']
+       'reconcile', 'finding_list', 'identity_renew', 'change_confirm', 'change_withdraw',
+       'change_list', 'token_rotate', 'token_list']
 ACTORS = {'admin': 0, 'approver1': 1, 'owner1': 2}
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus', 'gov_body')
 
@@ -101,3 +102,18 @@ w('reconcile-manual', 'reconcile', {"revoke_shadow": True})
 w('reconcile-bad', 'reconcile', {"revoke_shadow": "yes", "x": 1})
 w('finding-list', 'finding_list', {"system": "billing-db", "kind": "shadow", "status": "open"})
 w('finding-list-bad', 'finding_list', {"kind": "odd", "status": "weird", "limit": 0})
+w('identity-renew-owner', 'identity_renew', {"extend_by": "30d"}, 'owner1')
+w('identity-renew-at', 'identity_renew', {"expires_at": "2027-03-01T00:00:00Z"})
+w('identity-renew-both', 'identity_renew', {"expires_at": "2027-03-01T00:00:00Z", "extend_by": "1d"}, 'approver1')
+w('identity-renew-far', 'identity_renew', {"extend_by": "4000d"}, 'owner1')
+w('identity-list-orphaned', 'identity_list', {"orphaned": "true", "kind": "service_account"})
+w('change-confirm', 'change_confirm', {"comment": "reviewed"})
+w('change-confirm-approver', 'change_confirm', {}, 'approver1')
+w('change-withdraw', 'change_withdraw', {"reason": "not now"})
+w('change-withdraw-noreason', 'change_withdraw', {"x": 1}, 'owner1')
+w('change-list', 'change_list', {"state": "proposed", "limit": 5})
+w('change-list-bad', 'change_list', {"state": "maybe"}, 'approver1')
+w('token-rotate-own', 'token_rotate', {}, 'owner1')
+w('token-rotate-other', 'token_rotate', {}, 'approver1')
+w('token-rotate-bad', 'token_rotate', {"token": "tok_zz"})
+w('token-list', 'token_list', {"status": "active", "identity": "owner1"})
