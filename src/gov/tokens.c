@@ -334,6 +334,35 @@ int gh_gov_token_create(json_t **out, gh_gov *g, const gh_actor *actor, const js
 	return finish(g, create_locked(out, g, actor, in), out);
 }
 
+/* The stored token token_id: its identity, name (may be NULL) and whether it
+ * is revoked. GH_ENOTFOUND when there is none. */
+static int token_load(gh_gov *g, const char *token_id, char identity[GH_ID_LEN],
+		      char *name, size_t namelen, int *revoked)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!token_id || strlen(token_id) >= GH_ID_LEN)
+		return gh_error_set(GH_ENOTFOUND, "token not found");
+	if ((rc = gh_store_stmt(&st, g->store,
+				"SELECT identity_id, name, revoked_at IS NOT NULL FROM tokens"
+				" WHERE id = ?")))
+		return rc;
+	sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(identity, GH_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (name)
+			snprintf(name, namelen, "%s", (const char *)sqlite3_column_text(st, 1));
+		*revoked = sqlite3_column_int(st, 2);
+	}
+	rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE
+	     ? gh_error_set(GH_ENOTFOUND, "token %s not found", token_id)
+	     : gh_store_fail(g->store, "reading a token");
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int revoke_locked(gh_gov *g, const gh_actor *actor, const char *token_id)
 {
 	json_t *details = NULL;
@@ -341,22 +370,7 @@ static int revoke_locked(gh_gov *g, const gh_actor *actor, const char *token_id)
 	sqlite3_stmt *st;
 	int revoked = 0, rc;
 
-	if (!token_id || strlen(token_id) >= GH_ID_LEN)
-		return gh_error_set(GH_ENOTFOUND, "token not found");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT identity_id, revoked_at IS NOT NULL FROM tokens WHERE id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(identity, sizeof(identity), "%s", (const char *)sqlite3_column_text(st, 0));
-		revoked = sqlite3_column_int(st, 1);
-	}
-	rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE
-	     ? gh_error_set(GH_ENOTFOUND, "token %s not found", token_id)
-	     : gh_store_fail(g->store, "reading a token");
-	sqlite3_reset(st);
-	if (rc)
+	if ((rc = token_load(g, token_id, identity, NULL, 0, &revoked)))
 		return rc;
 	if (revoked)
 		return gh_error_set(GH_ECONFLICT, "token %s is already revoked", token_id);
@@ -446,24 +460,7 @@ static int rotate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 	sqlite3_stmt *st;
 	int revoked = 0, rc;
 
-	if (!token_id || strlen(token_id) >= GH_ID_LEN)
-		return gh_error_set(GH_ENOTFOUND, "token not found");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT identity_id, name, revoked_at IS NOT NULL FROM tokens"
-				" WHERE id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(identity, sizeof(identity), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(st, 1));
-		revoked = sqlite3_column_int(st, 2);
-	}
-	rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE
-	     ? gh_error_set(GH_ENOTFOUND, "token %s not found", token_id)
-	     : gh_store_fail(g->store, "reading a token");
-	sqlite3_reset(st);
-	if (rc)
+	if ((rc = token_load(g, token_id, identity, name, sizeof(name), &revoked)))
 		return rc;
 	/* another identity's token is as good as absent to a non-admin */
 	if (!(actor->roles & GH_ROLE_ADMIN) && strcmp(actor->id, identity) != 0)
