@@ -1,17 +1,46 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Gatehouse needs to build and test, and the Cedar reference
-# (npm) for the differential test; quick when all are present.
+# Installs the Debian packages Gatehouse needs, quick when all are present.
+#   scripts/install-deps.sh          everything `make test` needs: the build, the test
+#                                    servers (PostgreSQL, slapd), clang for libFuzzer, and
+#                                    the Cedar reference (npm) for the differential test
+#   scripts/install-deps.sh --run    only what building and serving needs (`make run`)
+#   --list                           print the Debian packages the mode needs and stop
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev python3 sqlite3 libsqlite3-dev libmicrohttpd-dev
-      libjansson-dev libsodium-dev libcurl4-openssl-dev libyaml-dev curl
-      libpq-dev libldap-dev postgresql slapd ldap-utils)
+mode=test
+list=0
+for a in "$@"; do
+  case "$a" in
+    --run) mode=run ;;
+    --list) list=1 ;;
+    *) echo "usage: scripts/install-deps.sh [--run] [--list]" >&2; exit 2 ;;
+  esac
+done
+
+# building and serving: a C compiler, CMake, pkg-config and the libraries' -dev packages
+pkgs=(build-essential cmake pkg-config libsqlite3-dev libmicrohttpd-dev libjansson-dev
+      libsodium-dev libcurl4-openssl-dev libyaml-dev libpq-dev libldap-dev)
+if [ "$mode" = test ]; then
+  # the suite: clang (libFuzzer, sanitizer runtimes), Python for the end-to-end tests, the
+  # sqlite3 and curl commands, real PostgreSQL and slapd servers, node and npm for the
+  # Cedar reference implementation
+  pkgs+=(clang libclang-rt-14-dev python3 sqlite3 curl postgresql slapd ldap-utils nodejs npm)
+fi
+if [ "$list" -eq 1 ]; then
+  printf '%s\n' "${pkgs[@]}"
+  exit 0
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-# node and npm run the Cedar reference implementation for differential testing
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
+# node and npm may come from elsewhere than Debian: a working command is enough
+for c in node:nodejs npm:npm; do
+  if command -v "${c%%:*}" >/dev/null; then
+    for i in "${!missing[@]}"; do [ "${missing[$i]}" = "${c#*:}" ] && unset "missing[$i]"; done
+  fi
+done
+missing=("${missing[@]+"${missing[@]}"}")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}" >&2
   SUDO=""
@@ -20,6 +49,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+[ "$mode" = run ] && exit 0
 
 # The Cedar reference (@cedar-policy/cedar-wasm, pinned by package-lock.json) in
 # tests/cedar/differential/node_modules; skipped when that lock is what was installed
