@@ -15,15 +15,20 @@ failures=()
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+timings=$(mktemp)
 run() { # name command...
   local name=$1; shift
-  local log
+  local log start secs
   log=$(mktemp)
+  start=$(date +%s%N)
   if timeout -k 10 "$STEP_TIMEOUT" "$@" >"$log" 2>&1; then
-    passed=$((passed + 1)); echo "ok    $name"
+    secs=$(( ($(date +%s%N) - start) / 1000000 ))
+    passed=$((passed + 1)); printf 'ok    %s (%d.%01ds)\n' "$name" $((secs / 1000)) $((secs % 1000 / 100))
   else
+    secs=$(( ($(date +%s%N) - start) / 1000000 ))
     failed=$((failed + 1)); failures+=("$name"); echo "FAIL  $name"; tail -n 40 "$log" | sed 's/^/      /'
   fi
+  printf '%d %s\n' "$secs" "$name" >>"$timings"
   rm -f "$log"
 }
 
@@ -51,6 +56,9 @@ if [ -n "$FUZZ" ]; then
 fi
 
 echo
+echo "slowest steps (seconds):"
+sort -rn "$timings" | head -n 8 | awk '{ printf "  %6.1f  ", $1 / 1000; $1 = ""; sub(/^ /, ""); print }'
+rm -f "$timings"
 if [ ${#failures[@]} -gt 0 ]; then printf 'failed: %s\n' "${failures[@]}"; fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
