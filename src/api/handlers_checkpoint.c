@@ -71,7 +71,7 @@ int gh_api_handle_checkpoint_latest(gh_api_req *rq)
 
 	if ((rc = need_signer(rq)))
 		return rc;
-	take_int(rq, "covers", 0, INT64_MAX / 2, &covers);
+	take_int(rq, "covers", 1, INT64_MAX / 2, &covers);
 	take_int(rq, "wait", 0, GH_CHECKPOINT_WAIT_MAX_MS / 1000, &wait);
 	if (gh_api_query(rq, "wait") && !gh_api_query(rq, "covers"))
 		gh_error_field("wait", "applies only with covers");

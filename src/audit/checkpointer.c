@@ -63,7 +63,7 @@ int64_t gh_checkpoint_due(const gh_checkpoint_sched *st, const gh_checkpointer_o
 	int64_t due = st->last_attempt + o->every_ms;
 
 	/* a caller waits: as soon as the interval allows */
-	if (st->wanted > st->signed_size)
+	if (st->wanted > 0 && st->wanted > st->signed_size)
 		due = min64(due, floor);
 	/* the log grew past the latest checkpoint and its own record: at the
 	 * window's end, gathering what comes meanwhile */
@@ -269,6 +269,7 @@ static int check_covers(gh_checkpointer *c, int64_t covers, int64_t latest)
 	gh_store_read_end(c->store);
 	if (rc)
 		return rc;
+	gh_error_clear();
 	if (covers > tree)
 		gh_error_field("covers", "the log has %lld events, no event %lld yet",
 			       (long long)tree, (long long)covers);
@@ -285,9 +286,9 @@ int gh_checkpointer_wait(char **note, gh_checkpointer *c, int64_t covers, int64_
 	int rc;
 
 	*note = NULL;
-	if (covers < 0 || timeout_ms < 0 || timeout_ms > GH_CHECKPOINT_WAIT_MAX_MS)
-		return gh_error_set(GH_EINVALID, "covers must not be negative and the wait at"
-				    " most %d ms", GH_CHECKPOINT_WAIT_MAX_MS);
+	if (covers < 1 || timeout_ms < 0 || timeout_ms > GH_CHECKPOINT_WAIT_MAX_MS)
+		return gh_error_set(GH_EINVALID, "covers names an event (1 or more) and the wait"
+				    " is at most %d ms", GH_CHECKPOINT_WAIT_MAX_MS);
 	if ((rc = gh_checkpoint_latest_size(&latest, c->store)))
 		return rc;
 	if (latest >= covers)
