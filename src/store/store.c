@@ -302,7 +302,7 @@ static int flush(gh_store *s)
 	}
 	if (rc)
 		s->head.valid = s->head.dirty = 0;
-	else if (s->after_commit)
+	else if (s->after_commit && s->pending > 0)   /* not a batch of rolled-back operations */
 		s->after_commit(s->after_commit_ctx, s->head.valid ? s->head.seq : -1);
 	for (waiter *w = s->waiters; w; w = w->next) {
 		w->rc = rc;
