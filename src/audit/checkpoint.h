@@ -94,11 +94,14 @@ int64_t gh_checkpoint_due(const gh_checkpoint_sched *st, const gh_checkpointer_o
 /* Starts the signer for store s (hooked to its commits: one per store) with key
  * k for origin (both borrowed; they outlive the signer). Tries to sign at once
  * when the log grew since the latest checkpoint (or has none); a refusal is
- * logged to stderr, not fatal. Stop it only once nobody can wait any more. */
+ * logged to stderr, not fatal. */
 int gh_checkpointer_start(gh_checkpointer **out, gh_store *s, const gh_signer *k,
 			  const char *origin, const gh_checkpointer_options *o);
-/* Stops the thread (waiters return GH_ECONFLICT) and frees; NULL-safe. */
+/* Stops the thread and wakes every waiter (they, and later callers, get
+ * GH_ECONFLICT at once); signing on request still works. NULL-safe. */
 void gh_checkpointer_stop(gh_checkpointer *c);
+/* Stops it if still running, then frees it, once nobody can call it. NULL-safe. */
+void gh_checkpointer_free(gh_checkpointer *c);
 const gh_signer *gh_checkpointer_signer(const gh_checkpointer *c);
 
 /* The latest checkpoint when it covers event `covers` (its size >= covers);

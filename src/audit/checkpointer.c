@@ -214,22 +214,33 @@ int gh_checkpointer_start(gh_checkpointer **out, gh_store *s, const gh_signer *k
 	*out = c;
 	return 0;
 fail:
-	gh_checkpointer_stop(c);
+	gh_checkpointer_free(c);
 	return rc;
 }
 
 void gh_checkpointer_stop(gh_checkpointer *c)
 {
+	int join;
+
 	if (!c)
 		return;
 	gh_store_after_commit(c->store, NULL, NULL);
 	pthread_mutex_lock(&c->mu);
 	c->stop = 1;
+	join = c->started;
+	c->started = 0;
 	pthread_cond_broadcast(&c->wake);
 	pthread_cond_broadcast(&c->done);
 	pthread_mutex_unlock(&c->mu);
-	if (c->started)
+	if (join)
 		pthread_join(c->thread, NULL);
+}
+
+void gh_checkpointer_free(gh_checkpointer *c)
+{
+	if (!c)
+		return;
+	gh_checkpointer_stop(c);
 	pthread_cond_destroy(&c->wake);
 	pthread_cond_destroy(&c->done);
 	pthread_mutex_destroy(&c->mu);

@@ -448,8 +448,9 @@ int gh_cmd_serve(gh_cli *c)
 	fprintf(stderr, "gatehouse: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	exit_code = GH_EXIT_OK;
 cleanup:
+	gh_checkpointer_stop(ckpt);     /* waiting requests answer at once */
 	gh_api_stop(api);
-	gh_checkpointer_stop(ckpt);     /* after the API: no request waits on it any more */
+	gh_checkpointer_free(ckpt);     /* after the API: no request uses it any more */
 	if (sched)
 		gh_gov_sched_stop(g);
 	gh_gov_free(g);

@@ -77,7 +77,7 @@ static int setup(fixture *f, const char *name, int n, int64_t after_ms, int64_t 
 
 static void teardown(fixture *f)
 {
-	gh_checkpointer_stop(f->c);
+	gh_checkpointer_free(f->c);
 	gh_signer_free(f->k);
 	gh_store_free(f->s);
 }
@@ -317,6 +317,27 @@ cleanup:
 	teardown(&f);
 }
 
+/* Stopping wakes a waiter at once (a server's shutdown does not wait for it). */
+static void test_checkpointer__stop_wakes_waiters(void)
+{
+	fixture f;
+	asker a;
+	pthread_t th;
+	int64_t t0;
+
+	if (setup(&f, "stop.db", 2, -1, HOUR_MS))
+		goto cleanup;
+	a = (asker){f.c, add_events(f.s, 1), -100, -1};
+	t0 = now_ms();
+	CHECK_INT(pthread_create(&th, NULL, ask, &a), 0);
+	gh_checkpointer_stop(f.c);
+	pthread_join(th, NULL);
+	CHECK_INT(a.rc, GH_ECONFLICT);
+	CHECK(now_ms() - t0 < 4000);
+cleanup:
+	teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -327,6 +348,7 @@ int main(int argc, char **argv)
 		{"checkpointer__covers_checked", test_checkpointer__covers_checked},
 		{"checkpointer__refusal_reaches_waiters", test_checkpointer__refusal_reaches_waiters},
 		{"checkpointer__sign_now_wakes_waiters", test_checkpointer__sign_now_wakes_waiters},
+		{"checkpointer__stop_wakes_waiters", test_checkpointer__stop_wakes_waiters},
 		{NULL, NULL}};
 
 	if (gh_init())
