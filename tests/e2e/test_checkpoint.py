@@ -218,7 +218,8 @@ def body(t, binary):
         # at most one a second (and the window after the last write)
         expect(n <= int(elapsed) + 2, "%d signatures in %.1f s of %d writes" % (
             n, elapsed, writes))
-        expect(n < writes // 2, "not one signature a write: %d for %d" % (n, writes))
+        if elapsed < writes / 4:   # faster than a write every 250 ms: fewer signatures
+            expect(n < writes // 2, "not one signature a write: %d for %d" % (n, writes))
     t.case("many writes: about one signature a second, not one a write", writes_bounded)
 
     def bad_option():
