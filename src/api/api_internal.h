@@ -67,6 +67,7 @@ struct gh_api {
 	gh_api_conn *conns;
 	unsigned port;                  /* bound port */
 	const struct gh_signer *signer; /* NULL: this server signs no checkpoints */
+	struct gh_checkpointer *checkpointer; /* NULL: no signer thread */
 	char origin[160];               /* the log's origin */
 };
 

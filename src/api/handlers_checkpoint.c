@@ -1,14 +1,17 @@
-/* handlers_checkpoint.c - routes of signed checkpoints: the latest one, one
- * signed now, and the verifier key (docs/api.md "Checkpoints"). */
+/* handlers_checkpoint.c - routes of signed checkpoints: the latest one (or
+ * one covering a given event, asked of the server's signer), one signed now,
+ * and the verifier key (docs/api.md "Checkpoints"). */
 #include "api/api_internal.h"
 #include "audit/checkpoint.h"
 #include "common/error.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define VKEY_MAX 256
+#define WAIT_DEFAULT_S 5   /* seconds a covers= request waits unless told */
 
 static int need_signer(const gh_api_req *rq)
 {
@@ -41,12 +44,46 @@ static int note_json(json_t **out, const gh_api_req *rq, const char *note)
 	return 0;
 }
 
+/* A query parameter as a whole number in lo..hi; absent leaves *out alone. */
+static void take_int(const gh_api_req *rq, const char *name, int64_t lo, int64_t hi, int64_t *out)
+{
+	const char *v = gh_api_query(rq, name);
+	char *end;
+	long long n;
+
+	if (!v)
+		return;
+	errno = 0;
+	n = (*v >= '0' && *v <= '9') ? strtoll(v, &end, 10) : -1;
+	if (n < 0 || errno || *end || n < lo || n > hi) {
+		gh_error_field(name, "must be a whole number from %lld to %lld", (long long)lo,
+			       (long long)hi);
+		return;
+	}
+	*out = n;
+}
+
 int gh_api_handle_checkpoint_latest(gh_api_req *rq)
 {
+	int64_t covers = -1, wait = WAIT_DEFAULT_S;
 	char *note = NULL;
 	int rc;
 
-	if ((rc = need_signer(rq)) || (rc = gh_checkpoint_latest(&note, gh_gov_store(rq->gov))))
+	if ((rc = need_signer(rq)))
+		return rc;
+	take_int(rq, "covers", 1, INT64_MAX / 2, &covers);
+	take_int(rq, "wait", 0, GH_CHECKPOINT_WAIT_MAX_MS / 1000, &wait);
+	if (gh_api_query(rq, "wait") && !gh_api_query(rq, "covers"))
+		gh_error_field("wait", "applies only with covers");
+	if ((rc = gh_error_fields_finish()))
+		return rc;
+	if (covers < 0)
+		rc = gh_checkpoint_latest(&note, gh_gov_store(rq->gov));
+	else if (rq->api->checkpointer)
+		rc = gh_checkpointer_wait(&note, rq->api->checkpointer, covers, wait * 1000);
+	else
+		rc = gh_error_set(GH_ECONFLICT, "this server signs no checkpoints on request");
+	if (rc)
 		return rc;
 	rc = note_json(&rq->out, rq, note);
 	free(note);
@@ -58,9 +95,12 @@ int gh_api_handle_checkpoint_sign(gh_api_req *rq)
 	char *note = NULL;
 	int rc;
 
-	if ((rc = need_signer(rq)) ||
-	    (rc = gh_checkpoint_sign(&note, gh_gov_store(rq->gov), rq->api->signer,
-				     rq->api->origin)))
+	if ((rc = need_signer(rq)))
+		return rc;
+	/* through the signer when there is one, so that its waiters wake */
+	rc = rq->api->checkpointer ? gh_checkpointer_sign_now(&note, rq->api->checkpointer)
+		: gh_checkpoint_sign(&note, gh_gov_store(rq->gov), rq->api->signer, rq->api->origin);
+	if (rc)
 		return rc;
 	rc = note_json(&rq->out, rq, note);
 	free(note);

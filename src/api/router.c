@@ -29,6 +29,7 @@ static const char *const q_audit_export[] = {"after_seq", NULL};
 static const char *const q_audit_tree[] = {"size", NULL};
 static const char *const q_audit_inclusion[] = {"seq", "size", NULL};
 static const char *const q_audit_consistency[] = {"old", "new", NULL};
+static const char *const q_audit_checkpoint[] = {"covers", "wait", NULL};
 
 #define IAM (GH_ROLE_ADMIN | GH_ROLE_IAM)
 #define APPROVERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER)
@@ -107,7 +108,9 @@ static const gh_api_route routes[] = {
 	 gh_api_handle_audit_inclusion},
 	{"GET", "/v1/audit/proofs/consistency", AUDITORS, NONE, q_audit_consistency,
 	 gh_api_handle_audit_consistency},
-	{"GET", "/v1/audit/checkpoint", AUDITORS, NONE, NULL, gh_api_handle_checkpoint_latest},
+	/* issue 11: covers=N asks the server's signer and waits, for auditors too */
+	{"GET", "/v1/audit/checkpoint", AUDITORS, NONE, q_audit_checkpoint,
+	 gh_api_handle_checkpoint_latest},
 	{"POST", "/v1/audit/checkpoint", GH_ROLE_ADMIN, NONE, NULL, gh_api_handle_checkpoint_sign},
 	{"GET", "/v1/audit/public-key", GH_API_ANY, NONE, NULL, gh_api_handle_public_key},
 	/* issue 4, workflow: delegations, break-glass reviews, evidence */

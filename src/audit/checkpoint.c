@@ -450,6 +450,26 @@ cleanup:
 	return rc;
 }
 
+int gh_checkpoint_latest_size(int64_t *size, gh_store *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*size = -1;
+	gh_store_read_begin(s);
+	if ((rc = gh_store_stmt(&st, s, "SELECT size FROM checkpoints ORDER BY pk DESC LIMIT 1")))
+		goto cleanup;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*size = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+		: gh_store_fail(s, "reading the latest checkpoint");
+	sqlite3_reset(st);
+cleanup:
+	gh_store_read_end(s);
+	return rc;
+}
+
 /* --- verification -------------------------------------------------------- */
 
 typedef struct vkey {

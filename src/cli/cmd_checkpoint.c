@@ -39,8 +39,10 @@ void gh_cmd_checkpoint_usage(FILE *f)
 		   "  Verifies a signed checkpoint offline: FILE holds the note, or the JSON of\n"
 		   "  'audit checkpoint --json' ('-' reads standard input). Exit 0 when it\n"
 		   "  verifies, 1 with the reason when not.\n"
-		   "usage: gatehouse audit checkpoint [--sign] [--json]\n"
-		   "  Prints the server's latest signed checkpoint; --sign (admin) signs one now.\n");
+		   "usage: gatehouse audit checkpoint [--covers SEQ | --sign] [--json]\n"
+		   "  Prints the server's latest signed checkpoint; --covers SEQ one covering\n"
+		   "  event SEQ (the server signs one within seconds when the latest does not:\n"
+		   "  an auditor may ask); --sign (admin) signs one now.\n");
 }
 
 /* A new key named after the database's origin (the database must exist). */
@@ -180,10 +182,12 @@ cleanup:
 
 int gh_cmd_audit_checkpoint(gh_cli *c)
 {
-	static const char *const allowed[] = {"sign", NULL};
+	static const char *const allowed[] = {"sign", "covers", NULL};
 	gh_client cl = {c->server, c->token, 30};
+	const char *covers = gh_cli_get(c, "covers");
 	gh_response r = {0};
 	json_t *doc = NULL;
+	char path[96] = "/v1/audit/checkpoint";
 	int sign = gh_cli_has(c, "sign"), rc = GH_EXIT_FAIL;
 
 	if (c->help) {
@@ -191,14 +195,19 @@ int gh_cmd_audit_checkpoint(gh_cli *c)
 		return GH_EXIT_OK;
 	}
 	if (c->npos != 2 || gh_cli_check_options(c, "audit checkpoint", allowed) ||
-	    (sign && gh_cli_get(c, "sign"))) {
+	    (sign && gh_cli_get(c, "sign")) || (gh_cli_has(c, "covers") && (sign || !covers ||
+	    !*covers || strspn(covers, "0123456789") != strlen(covers) || strlen(covers) > 18))) {
 		if (gh_error_last()->code)
 			gh_cli_error(NULL);
+		else if (gh_cli_has(c, "covers"))
+			fprintf(stderr, "gatehouse: --covers takes an event's sequence number, and"
+				" not with --sign\n");
 		gh_cmd_checkpoint_usage(stderr);
 		return GH_EXIT_USAGE;
 	}
-	if ((rc = gh_client_json(&doc, &r, &cl, sign ? "POST" : "GET", "/v1/audit/checkpoint",
-				 NULL)))
+	if (covers)
+		snprintf(path, sizeof(path), "/v1/audit/checkpoint?covers=%s", covers);
+	if ((rc = gh_client_json(&doc, &r, &cl, sign ? "POST" : "GET", path, NULL)))
 		goto cleanup;
 	rc = GH_EXIT_FAIL;
 	if (!json_is_string(json_object_get(doc, "note"))) {

@@ -11,14 +11,16 @@
 
 #define BUNDLE_MAX (64u << 20)
 #define VKEY_MAX 1024
+#define WAIT_S 5               /* seconds the server may take to sign a covering checkpoint */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gatehouse evidence export REQUEST [--output FILE] [--server URL --token TOKEN]\n"
 		"         one JSON document: the request's audit events, an inclusion proof for\n"
-		"         each and the latest signed checkpoint (signed anew first when it does\n"
-		"         not cover the events yet: that needs an admin token)\n"
+		"         each and a signed checkpoint covering them (when the latest does not\n"
+		"         yet, the server signs one within seconds); an auditor, iam or admin\n"
+		"         token\n"
 		"       gatehouse evidence verify FILE --key VKEY|@FILE [--json]\n"
 		"         checks the bundle offline against the log's verifier key ('gatehouse\n"
 		"         key export'); says exactly what fails; exit 0 when it verifies, 1 when\n"
@@ -35,33 +37,33 @@ static int get_json(json_t **doc, const gh_client *cl, const char *method, const
 	return rc;
 }
 
-/* The latest checkpoint's note and size; signs one when it does not cover
- * max_seq events. */
+/* A signed checkpoint covering event max_seq: the server's signer keeps a
+ * recent one; when the latest does not cover it yet, the server is asked for
+ * one and the answer comes with its next signature (up to WAIT_S seconds). An
+ * auditor may ask; nothing is ever exported against an unsigned root. */
 static int checkpoint_for(char **note, const gh_client *cl, int64_t max_seq)
 {
+	gh_response r = {0};
 	json_t *doc = NULL;
-	int64_t size = 0;
-	int rc, signed_now = 0;
+	char path[128];
+	int rc;
 
 	*note = NULL;
-	for (;;) {
-		if ((rc = get_json(&doc, cl, "GET", "/v1/audit/checkpoint")))
-			return rc;
-		size = json_integer_value(json_object_get(doc, "size"));
-		if (size >= max_seq || signed_now)
-			break;
-		json_decref(doc);
-		if ((rc = get_json(&doc, cl, "POST", "/v1/audit/checkpoint"))) {
-			fprintf(stderr, "gatehouse: the latest checkpoint does not cover event %lld; "
-				"an admin must sign one ('gatehouse audit checkpoint --sign')\n",
-				(long long)max_seq);
-			return rc;
-		}
-		json_decref(doc);
-		signed_now = 1;
+	snprintf(path, sizeof(path), "/v1/audit/checkpoint?covers=%lld&wait=%d", (long long)max_seq,
+		 WAIT_S);
+	if ((rc = gh_client_json(&doc, &r, cl, "GET", path, NULL))) {
+		if (r.status == 409 || r.status == 429)
+			fprintf(stderr, "gatehouse: no signed checkpoint covers event %lld yet, so no"
+				" bundle was written; the server signs one within seconds of a change:"
+				" run the export again\n", (long long)max_seq);
+		gh_response_free(&r);
+		return rc;
 	}
-	if (size < max_seq || !json_is_string(json_object_get(doc, "note"))) {
-		fprintf(stderr, "gatehouse: no checkpoint covers event %lld\n", (long long)max_seq);
+	gh_response_free(&r);
+	if (json_integer_value(json_object_get(doc, "size")) < max_seq ||
+	    !json_is_string(json_object_get(doc, "note"))) {
+		fprintf(stderr, "gatehouse: the server's checkpoint does not cover event %lld\n",
+			(long long)max_seq);
 		json_decref(doc);
 		return GH_EXIT_FAIL;
 	}

@@ -169,63 +169,6 @@ static int parse_seconds(int64_t *out, const char *s)
 	return gh_duration_parse(out, s);
 }
 
-/* Signs a checkpoint every `every` seconds when the log grew, in its own
- * thread, until stopped. */
-typedef struct ckpt_sched {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
-	gh_store *store;
-	const gh_signer *signer;
-	const char *origin;
-	int64_t every;
-} ckpt_sched;
-
-static void ckpt_tick(ckpt_sched *cs)
-{
-	char *note = NULL;
-
-	gh_error_clear();
-	if (gh_checkpoint_sign_if_grew(&note, cs->store, cs->signer, cs->origin))
-		gh_cli_error("signing a checkpoint");
-	else if (note)
-		fprintf(stderr, "gatehouse: checkpoint signed: %.*s\n",
-			(int)strcspn(note + strcspn(note, "\n") + 1, "\n"),
-			note + strcspn(note, "\n") + 1);
-	free(note);
-}
-
-static void *ckpt_run(void *arg)
-{
-	ckpt_sched *cs = arg;
-	struct timespec at;
-
-	pthread_mutex_lock(&cs->mu);
-	while (!cs->stop) {
-		clock_gettime(CLOCK_REALTIME, &at);
-		at.tv_sec += (time_t)cs->every;
-		while (!cs->stop && pthread_cond_timedwait(&cs->cv, &cs->mu, &at) == 0)
-			;
-		if (cs->stop)
-			break;
-		pthread_mutex_unlock(&cs->mu);
-		ckpt_tick(cs);
-		pthread_mutex_lock(&cs->mu);
-	}
-	pthread_mutex_unlock(&cs->mu);
-	return NULL;
-}
-
-static void ckpt_stop(ckpt_sched *cs)
-{
-	pthread_mutex_lock(&cs->mu);
-	cs->stop = 1;
-	pthread_cond_signal(&cs->cv);
-	pthread_mutex_unlock(&cs->mu);
-	pthread_join(cs->thread, NULL);
-}
-
 /* The signing key and origin for serve: 0 with *k NULL when there is no key
  * at the default path (checkpoints off, with a warning). */
 static int serve_signer(gh_signer **k, char *origin, size_t originlen, gh_cli *c, gh_gov *g)
@@ -293,13 +236,14 @@ int gh_cmd_serve(gh_cli *c)
 {
 	static const char *const allowed[] = {"listen", "threads", "sla", "workers",
 					      "reconcile-every", "signing-key",
-					      "checkpoint-every", "config", "request-timeout",
+					      "checkpoint-every", "checkpoint-after-write",
+					      "config", "request-timeout",
 					      "auth-failures", "per-address-connections", NULL};
 	const char *ck_every = gh_cli_get(c, "checkpoint-every");
-	int64_t ck_every_s = 3600;
+	const char *ck_after = gh_cli_get(c, "checkpoint-after-write");
+	int64_t ck_every_s = 3600, ck_after_s = GH_CHECKPOINT_AFTER_MS / 1000;
 	gh_signer *signer = NULL;
-	ckpt_sched cs = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-	int cs_started = 0;
+	gh_checkpointer *ckpt = NULL;
 	char origin[160] = "";
 	const char *listen = gh_cli_get(c, "listen"), *threads = gh_cli_get(c, "threads");
 	const char *sla = gh_cli_get(c, "sla"), *colon, *workers = gh_cli_get(c, "workers");
@@ -327,6 +271,7 @@ int gh_cmd_serve(gh_cli *c)
 	    (gh_cli_has(c, "workers") && !workers) ||
 	    (gh_cli_has(c, "reconcile-every") && !every) ||
 	    (gh_cli_has(c, "checkpoint-every") && !ck_every) ||
+	    (gh_cli_has(c, "checkpoint-after-write") && !ck_after) ||
 	    (gh_cli_has(c, "request-timeout") && !req_timeout) ||
 	    (gh_cli_has(c, "auth-failures") && !auth_failures) ||
 	    (gh_cli_has(c, "per-address-connections") && !per_address) ||
@@ -334,7 +279,8 @@ int gh_cmd_serve(gh_cli *c)
 	    (gh_cli_has(c, "config") && !gh_cli_get(c, "config"))) {
 		fprintf(stderr, "usage: gatehouse serve [--listen HOST:PORT] [--threads N] [--sla DURATION]"
 			" [--workers N] [--reconcile-every DURATION] [--signing-key PATH]"
-			" [--checkpoint-every DURATION] [--config FILE] [--request-timeout DURATION]"
+			" [--checkpoint-every DURATION] [--checkpoint-after-write DURATION|off]"
+			" [--config FILE] [--request-timeout DURATION]"
 			" [--auth-failures N] [--per-address-connections N]\n");
 		return GH_EXIT_USAGE;
 	}
@@ -374,6 +320,13 @@ int gh_cmd_serve(gh_cli *c)
 	if (ck_every && (parse_seconds(&ck_every_s, ck_every) || ck_every_s < 1)) {
 		fprintf(stderr, "gatehouse: --checkpoint-every %s: expected a duration such as 1h\n",
 			ck_every);
+		return GH_EXIT_USAGE;
+	}
+	if (ck_after && strcmp(ck_after, "off") == 0) {
+		ck_after_s = -1;
+	} else if (ck_after && (parse_seconds(&ck_after_s, ck_after) || ck_after_s > 3600)) {
+		fprintf(stderr, "gatehouse: --checkpoint-after-write %s: expected a duration from 1s"
+			" to 1h, or off\n", ck_after);
 		return GH_EXIT_USAGE;
 	}
 	if (workers) {
@@ -456,18 +409,20 @@ int gh_cmd_serve(gh_cli *c)
 		goto cleanup;
 	}
 	if (signer) {
-		aopts.signer = signer;
-		aopts.origin = origin;
-		cs.store = gh_gov_store(g);
-		cs.signer = signer;
-		cs.origin = origin;
-		cs.every = ck_every_s;
-		ckpt_tick(&cs);           /* at start, when the log grew since the last one */
-		if (pthread_create(&cs.thread, NULL, ckpt_run, &cs) != 0) {
-			fprintf(stderr, "gatehouse: cannot start the checkpoint thread\n");
+		gh_checkpointer_options co = {
+			.after_ms = ck_after_s < 0 ? -1 : ck_after_s * 1000,
+			.min_interval_ms = GH_CHECKPOINT_MIN_INTERVAL_MS,
+			.every_ms = ck_every_s * 1000,
+		};
+
+		/* signs at start when the log grew since the latest checkpoint */
+		if (gh_checkpointer_start(&ckpt, gh_gov_store(g), signer, origin, &co)) {
+			gh_cli_error("starting the checkpoint signer");
 			goto cleanup;
 		}
-		cs_started = 1;
+		aopts.signer = signer;
+		aopts.origin = origin;
+		aopts.checkpointer = ckpt;
 	}
 	if (gh_api_start(&api, g, &aopts)) {
 		gh_cli_error("starting the HTTP server");
@@ -493,9 +448,9 @@ int gh_cmd_serve(gh_cli *c)
 	fprintf(stderr, "gatehouse: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	exit_code = GH_EXIT_OK;
 cleanup:
+	gh_checkpointer_stop(ckpt);     /* waiting requests answer at once */
 	gh_api_stop(api);
-	if (cs_started)
-		ckpt_stop(&cs);
+	gh_checkpointer_free(ckpt);     /* after the API: no request uses it any more */
 	if (sched)
 		gh_gov_sched_stop(g);
 	gh_gov_free(g);

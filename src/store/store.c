@@ -78,6 +78,8 @@ struct gh_store {
 	void *before_release_ctx;
 	void (*after_wait)(gh_store *s, void *ctx);
 	void *after_wait_ctx;
+	void (*after_commit)(void *ctx, int64_t seq);
+	void *after_commit_ctx;
 	char *path;
 	pthread_mutex_t readers_lock;
 	reader *free_readers;
@@ -251,6 +253,14 @@ void gh_store_before_release(gh_store *s, int (*fn)(gh_store *s, void *ctx), voi
 	s->before_release_ctx = ctx;
 }
 
+void gh_store_after_commit(gh_store *s, void (*fn)(void *ctx, int64_t seq), void *ctx)
+{
+	pthread_mutex_lock(&s->lock);
+	s->after_commit = fn;
+	s->after_commit_ctx = ctx;
+	pthread_mutex_unlock(&s->lock);
+}
+
 void gh_store_after_wait(gh_store *s, void (*fn)(gh_store *s, void *ctx), void *ctx)
 {
 	s->after_wait = fn;
@@ -292,6 +302,8 @@ static int flush(gh_store *s)
 	}
 	if (rc)
 		s->head.valid = s->head.dirty = 0;
+	else if (s->after_commit && s->pending > 0)   /* not a batch of rolled-back operations */
+		s->after_commit(s->after_commit_ctx, s->head.valid ? s->head.seq : -1);
 	for (waiter *w = s->waiters; w; w = w->next) {
 		w->rc = rc;
 		snprintf(w->msg, sizeof(w->msg), "%s", rc ? gh_error_last()->message : "");

@@ -90,6 +90,14 @@ void gh_store_before_release(gh_store *s, int (*fn)(gh_store *s, void *ctx), voi
  * the result; it may write itself (the hook is not run for its own commits). */
 void gh_store_after_wait(gh_store *s, void (*fn)(gh_store *s, void *ctx), void *ctx);
 
+/* fn runs after each batch commits (durably), with the audit head's
+ * sequence number as committed (-1 when this store does not know it: the
+ * batch appended no event after a rollback or another process's write). It
+ * runs under the store's lock on whichever thread committed: it must be quick
+ * and must not use the store (the checkpoint signer only records the number
+ * and wakes its thread). One hook; NULL removes it. */
+void gh_store_after_commit(gh_store *s, void (*fn)(void *ctx, int64_t seq), void *ctx);
+
 /* Schema version after open. */
 int gh_store_version(gh_store *s);
 

@@ -3,7 +3,11 @@
 signing key (0600) and prints the verifier key, `serve` signs at start, the
 API returns the note and signs on demand, an independent verifier in node
 (tests/support/verify_note.mjs) accepts the note with the exported key, and a
-changed note fails both there and in `gatehouse checkpoint verify`."""
+changed note fails both there and in `gatehouse checkpoint verify`.
+
+Issue 11: with after-write signing on (the default, 1s), the server signs a
+checkpoint covering a change within seconds by itself, and a stream of writes
+gets about one signature a second, not one a write."""
 
 import json
 import os
@@ -11,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ghtest  # noqa: E402
@@ -180,6 +185,51 @@ def body(t, binary):
         r = ghtest.run_cli(binary, srv.db, "checkpoint", "verify", path, "--key", st["vkey"])
         eq(r.returncode, 0, "old checkpoints still verify with the old key")
     t.case("rotation: key create makes a new key for the same origin", rotate)
+
+    auto = t.server(binary, name="auto", serve_args=["--checkpoint-after-write", "1s"])
+
+    def signed_count():
+        return sum(1 for e in auto.audit_events() if e["action"] == "checkpoint.signed")
+
+    def covered(seq):
+        return status(auto.get("/v1/audit/checkpoint"), 200)["size"] >= seq
+
+    def signs_by_itself():
+        auto.start()
+        auto.human("auto-first")
+        seq = auto.audit_events()[-1]["seq"]
+        # nobody asks: the server's own signer covers the change
+        ghtest.poll(lambda: covered(seq), 10, "a checkpoint covering event %d" % seq, 0.05)
+    if not t.case("after a write the server signs a covering checkpoint by itself",
+                  signs_by_itself):
+        return
+
+    def writes_bounded():
+        before = signed_count()
+        t0 = time.monotonic()
+        writes = 60
+        for i in range(writes):
+            auto.human("auto-%02d" % i)
+        seq = auto.audit_events()[-1]["seq"]
+        ghtest.poll(lambda: covered(seq), 10, "a checkpoint covering event %d" % seq, 0.05)
+        elapsed = time.monotonic() - t0
+        n = signed_count() - before
+        expect(n >= 1, "the writes were signed")
+        # at most one a second (and the window after the last write)
+        expect(n <= int(elapsed) + 2, "%d signatures in %.1f s of %d writes" % (
+            n, elapsed, writes))
+        if elapsed < writes / 4:   # faster than a write every 250 ms: fewer signatures
+            expect(n < writes // 2, "not one signature a write: %d for %d" % (n, writes))
+    t.case("many writes: about one signature a second, not one a write", writes_bounded)
+
+    def bad_option():
+        for bad in ("0", "soon", "2h"):
+            r = ghtest.run_cli(binary, auto.db, "serve", "--listen", "127.0.0.1:0",
+                               "--checkpoint-after-write", bad)
+            eq(r.returncode, 2, "--checkpoint-after-write %s: exit code" % bad)
+            expect("--checkpoint-after-write %s: expected a duration" % bad in r.stderr,
+                   r.stderr[-300:])
+    t.case("--checkpoint-after-write takes 1s to 1h or off", bad_option)
 
 
 if __name__ == "__main__":

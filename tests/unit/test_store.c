@@ -97,6 +97,55 @@ static void test_store_tx__rollback_leaves_nothing(void)
 	gh_store_free(s);
 }
 
+typedef struct commits_seen {
+	int calls;
+	int64_t last;
+} commits_seen;
+
+static void seen(void *ctx, int64_t seq)
+{
+	commits_seen *c = ctx;
+
+	c->calls++;
+	c->last = seq;
+}
+
+/* The after-commit hook sees each commit with the audit head it committed,
+ * never a rolled-back operation, and nothing once removed. */
+static void test_store_after_commit__reports_the_committed_head(void)
+{
+	gh_store *s = open_fresh("hook.db");
+	commits_seen c = {0, -100};
+
+	gh_store_after_commit(s, seen, &c);
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_audit_append(NULL, s, "t", "setting.set", "setting", "a", NULL), 0);
+	CHECK_INT(gh_audit_append(NULL, s, "t", "setting.set", "setting", "b", NULL), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+	CHECK_INT(c.calls, 1);
+	CHECK_INT(c.last, 2);
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_audit_append(NULL, s, "t", "setting.set", "setting", "c", NULL), 0);
+	gh_store_rollback(s);
+	CHECK_INT(c.calls, 1);
+	/* a commit without events after a rollback: the head is not known */
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_setting_set(s, "k", "v"), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+	CHECK_INT(c.calls, 2);
+	CHECK_INT(c.last, -1);
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_audit_append(NULL, s, "t", "setting.set", "setting", "d", NULL), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+	CHECK_INT(c.last, 3);
+	gh_store_after_commit(s, NULL, NULL);
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_audit_append(NULL, s, "t", "setting.set", "setting", "e", NULL), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+	CHECK_INT(c.calls, 3);
+	gh_store_free(s);
+}
+
 #define THREADS 8
 #define OPS 200
 
@@ -271,6 +320,8 @@ int main(int argc, char **argv)
 		{"store_open__migrates_and_refuses_missing_file", test_store_open__migrates_and_refuses_missing_file},
 		{"store_open__new_files_are_owner_only", test_store_open__new_files_are_owner_only},
 		{"store_tx__rollback_leaves_nothing", test_store_tx__rollback_leaves_nothing},
+		{"store_after_commit__reports_the_committed_head",
+		 test_store_after_commit__reports_the_committed_head},
 		{"store_group_commit__concurrent_writers_keep_atomicity", test_store_group_commit__concurrent_writers_keep_atomicity},
 		{"store_group_commit__failed_commit_is_reported_to_a_late_waiter", test_store_group_commit__failed_commit_is_reported_to_a_late_waiter},
 		{"store_read__uses_a_snapshot_of_committed_state", test_store_read__uses_a_snapshot_of_committed_state},
