@@ -608,10 +608,14 @@ int gov_policy_version_decider(gh_decider *out, json_t **info, gh_gov *g, const 
 	/* compiled outside the store lock: parsing is the slow part */
 	if (!rc && !(warnings = json_array()))
 		rc = gh_error_set(GH_ERROR, "out of memory");
+	/* a version with validation problems compiles leniently (simulate shows it;
+	 * activation refuses it by its validation); a valid one must resolve every
+	 * name, or it fails closed (a name that vanished after it was proposed) */
 	if (!rc)
 		rc = gov_policy_compile(out, warnings, g,
 					json_string_value(json_object_get(row, "text")),
-					json_string_length(json_object_get(row, "text")), label, 1);
+					json_string_length(json_object_get(row, "text")), label,
+					json_array_size(json_object_get(row, "validation")) == 0);
 	if (!rc && json_object_set(row, "warnings", warnings))
 		rc = gh_error_set(GH_ERROR, "out of memory");
 	json_decref(warnings);
