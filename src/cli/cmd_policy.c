@@ -1004,6 +1004,17 @@ static const char *jstr(const json_t *obj, const char *key)
 	return s ? s : "-";
 }
 
+/* key's "<key>_name" when the server sent one, else its id. */
+static const char *name_or_id(const json_t *obj, const char *key)
+{
+	char nkey[64];
+	const char *s;
+
+	snprintf(nkey, sizeof(nkey), "%s_name", key);
+	s = json_string_value(json_object_get(obj, nkey));
+	return s && *s ? s : jstr(obj, key);
+}
+
 static void print_reasons(const json_t *reasons)
 {
 	size_t i;
@@ -1040,6 +1051,11 @@ static void print_simulation(const json_t *doc)
 		       json_array_size(json_object_get(doc, "validation")));
 	json_array_foreach(json_object_get(doc, "validation"), i, v)
 		printf("  %s\n", jstr(v, "message"));
+	if (json_array_size(json_object_get(doc, "warnings")))
+		printf("warnings: what default deny will refuse once this version is active\n");
+	json_array_foreach(json_object_get(doc, "warnings"), i, v)
+		if (json_is_string(v))
+			printf("  %s\n", json_string_value(v));
 	printf("requests: %" JSON_INTEGER_FORMAT " pending evaluated, %zu would change\n",
 	       json_integer_value(json_object_get(req, "evaluated")), json_array_size(flips));
 	json_array_foreach(flips, i, v) {
@@ -1047,7 +1063,7 @@ static void print_simulation(const json_t *doc)
 
 		printf("  %s  %s  subject %s  entitlement %s: %s (%" JSON_INTEGER_FORMAT
 		       ") -> %s (%" JSON_INTEGER_FORMAT ")\n", jstr(v, "request"), jstr(v, "effect"),
-		       jstr(v, "subject"), jstr(v, "entitlement"), jstr(from, "outcome"),
+		       name_or_id(v, "subject"), name_or_id(v, "entitlement"), jstr(from, "outcome"),
 		       json_integer_value(json_object_get(from, "required_approvals")),
 		       jstr(to, "outcome"), json_integer_value(json_object_get(to, "required_approvals")));
 		print_reasons(json_object_get(to, "reasons"));
@@ -1056,7 +1072,7 @@ static void print_simulation(const json_t *doc)
 	       json_integer_value(json_object_get(grants, "evaluated")), json_array_size(cands));
 	json_array_foreach(cands, i, v) {
 		printf("  %s  subject %s  entitlement %s  expires %s\n", jstr(v, "grant"),
-		       jstr(v, "subject"), jstr(v, "entitlement"), jstr(v, "expires_at"));
+		       name_or_id(v, "subject"), name_or_id(v, "entitlement"), jstr(v, "expires_at"));
 		print_reasons(json_object_get(v, "reasons"));
 	}
 }
@@ -1096,6 +1112,9 @@ static int cmd_simulate(const gh_cli *c)
 	} else {
 		print_simulation(doc);
 	}
+	/* a text with validation problems can never be activated: say so by the exit status */
+	if (json_array_size(json_object_get(doc, "validation")))
+		code = GH_EXIT_FAIL;
 cleanup:
 	gh_response_free(&r);
 	json_decref(body);

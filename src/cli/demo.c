@@ -27,6 +27,8 @@ static const person people[] = {
 	{"quinn", "Quinn Adams", "data-platform", "approver,requester"},
 	{"farid", "Farid Haddad", "data-platform", "requester"},
 	{"grace", "Grace Liu", "identity", "iam"},
+	/* a second IAM person: policy activation takes four eyes */
+	{"ines", "Ines Duarte", "identity", "iam"},
 	{"hiro", "Hiro Tanaka", "identity", "approver,requester"},
 	{"nora", "Nora Lindqvist", "identity", "approver,requester"},
 	{"ivan", "Ivan Petrov", "sre", "approver,requester"},
@@ -50,7 +52,7 @@ typedef struct group {
 static const group groups[] = {
 	{"team-payments", "Payments engineering", "alice,bob,pavel,carol", ""},
 	{"team-data-platform", "Data platform engineering", "dmitri,erin,quinn,farid", ""},
-	{"team-identity", "Identity and access management", "grace,hiro,nora", ""},
+	{"team-identity", "Identity and access management", "grace,ines,hiro,nora", ""},
 	{"team-sre", "Site reliability engineering", "ivan,julia,kofi", ""},
 	{"team-ml-platform", "Machine learning platform", "lena,oscar,mateo", ""},
 	{"payments-owners", "Control owners of the payments platform", "alice,bob,pavel", ""},
@@ -275,8 +277,9 @@ static const struct {
 	const char *persona;
 	const char *name;
 } personas[] = {
-	{"iam", "grace"},        {"approver", "erin"}, {"servicedesk", "sam"},
-	{"auditor", "uma"},      {"requester", "carol"},
+	{"iam", "grace"},        {"iam", "ines"},      {"approver", "erin"},
+	{"on-call", "ivan"},     {"servicedesk", "sam"}, {"auditor", "uma"},
+	{"requester", "carol"},
 };
 
 typedef struct demo {

@@ -925,6 +925,8 @@ cleanup:
 	return rc;
 }
 
+static int finish_new(gh_decider *out, cedar_ctx *c, char *err, size_t errlen);
+
 int gov_cedar_decider_new(gh_decider *out, const char *policy_text, size_t len,
 			  const char *version, char *err, size_t errlen)
 {
@@ -953,6 +955,42 @@ int gov_cedar_decider_new(gh_decider *out, const char *policy_text, size_t len,
 				 perr.message);
 		goto fail;
 	}
+	return finish_new(out, c, err, errlen);
+fail:
+	ctx_free(c);
+	return GH_EINVALID;
+}
+
+int gov_cedar_decider_from_set(gh_decider *out, gh_policy_set *ps, const char *version,
+			       char *err, size_t errlen)
+{
+	gh_policy_error perr = {0};
+	cedar_ctx *c;
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!(c = calloc(1, sizeof(*c)))) {
+		gh_policy_set_free(ps);
+		if (err)
+			snprintf(err, errlen, "out of memory");
+		return GH_ERROR;
+	}
+	c->ps = ps;
+	snprintf(c->version, sizeof(c->version), "%s", version ? version : "");
+	if (gh_policy_schema_parse(&c->schema, gov_cedar_schema, strlen(gov_cedar_schema),
+				   &perr)) {
+		if (err)
+			snprintf(err, errlen, "schema %d:%d: %s", perr.line, perr.column,
+				 perr.message);
+		ctx_free(c);
+		return GH_EINVALID;
+	}
+	return finish_new(out, c, err, errlen);
+}
+
+static int finish_new(gh_decider *out, cedar_ctx *c, char *err, size_t errlen)
+{
 	if (info_build(c)) {
 		if (err)
 			snprintf(err, errlen, "out of memory");
@@ -961,9 +999,6 @@ int gov_cedar_decider_new(gh_decider *out, const char *policy_text, size_t len,
 	}
 	*out = (gh_decider){CEDAR_SOURCE, cedar_decide, c, cedar_ask};
 	return 0;
-fail:
-	ctx_free(c);
-	return GH_EINVALID;
 }
 
 void gov_cedar_decider_free(gh_decider *d)

@@ -114,8 +114,13 @@ static const struct {
 	{"entitlements", "ent_", "entitlement"},
 };
 
-static int lookup(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN],
-		  const char **noun)
+/* mode: LOOKUP_PREFIX reads ref as an id when it has the table's prefix and
+ * as a name otherwise; LOOKUP_ID_THEN_NAME tries it as an id, then as a name
+ * (names may hold '_', so a name can look like an id). */
+enum { LOOKUP_PREFIX, LOOKUP_ID_THEN_NAME };
+
+static int lookup_mode(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN],
+		       const char **noun, int mode)
 {
 	static const char *const by_id[] = {
 		"SELECT id FROM identities WHERE id = ?", "SELECT id FROM groups WHERE id = ?",
@@ -144,22 +149,73 @@ static int lookup(gh_gov *g, const char *table, const char *ref, char out[GH_ID_
 	*noun = tables[t].noun;
 	if (!ref || !*ref || strlen(ref) >= GH_ID_LEN * 4)
 		return GH_ENOTFOUND;
-	rc = gh_store_stmt(&st, g->store,
-			   strncmp(ref, tables[t].prefix, 4) == 0 ? by_id[t] : by_name[t]);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (++found > 1)
+	for (int pass = 0; pass < 2 && !found; pass++) {
+		const char *sql;
+
+		if (mode == LOOKUP_PREFIX)
+			sql = pass ? NULL : strncmp(ref, tables[t].prefix, 4) == 0 ? by_id[t]
+									: by_name[t];
+		else
+			sql = pass ? by_name[t] : by_id[t];
+		if (!sql)
 			break;
-		snprintf(out, GH_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+		if ((rc = gh_store_stmt(&st, g->store, sql)))
+			return rc;
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (++found > 1)
+				break;
+			snprintf(out, GH_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return gh_store_fail(g->store, "resolving a reference");
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return gh_store_fail(g->store, "resolving a reference");
 	if (found > 1)
 		return GH_ECONFLICT;
 	return found ? 0 : GH_ENOTFOUND;
+}
+
+static int lookup(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN],
+		  const char **noun)
+{
+	return lookup_mode(g, table, ref, out, noun, LOOKUP_PREFIX);
+}
+
+int gov_resolve_any(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN])
+{
+	const char *noun = "object";
+
+	return lookup_mode(g, table, ref, out, &noun, LOOKUP_ID_THEN_NAME);
+}
+
+int gov_name_of(gh_gov *g, const char *table, const char *id, char *out, size_t outlen)
+{
+	static const char *const sql[] = {
+		"SELECT name FROM identities WHERE id = ?", "SELECT name FROM groups WHERE id = ?",
+		"SELECT name FROM systems WHERE id = ?",
+		"SELECT s.name || '/' || e.name FROM entitlements e JOIN systems s"
+		" ON s.id = e.system_id WHERE e.id = ?"};
+	sqlite3_stmt *st;
+	size_t t;
+	int rc;
+
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		if (strcmp(tables[t].table, table) == 0)
+			break;
+	if (t == sizeof(tables) / sizeof(tables[0]))
+		return gh_error_set(GH_ERROR, "unknown table %s", table);
+	snprintf(out, outlen, "%s", id ? id : "");
+	if (!id || (rc = gh_store_stmt(&st, g->store, sql[t])))
+		return id ? rc : GH_ENOTFOUND;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? GH_ENOTFOUND : gh_store_fail(g->store, "naming an object");
 }
 
 int gov_resolve(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN])

@@ -12,6 +12,8 @@
 
 #define GH_ID_LEN 64
 
+struct gh_policy_set;          /* policy/policy.h */
+
 /* What a decision said about a request (decide.c). The decider is an
  * interface so that the Cedar engine can replace the built-in rule without
  * touching the workflow. */
@@ -116,6 +118,23 @@ json_t *gov_decision_json(const gh_decision *d, int64_t catalog_max);
 extern const char gov_cedar_schema[];
 int gov_cedar_decider_new(gh_decider *out, const char *policy_text, size_t len,
 			  const char *version, char *err, size_t errlen);
+/* The same from a parsed set, which the decider takes over (also on failure). */
+int gov_cedar_decider_from_set(gh_decider *out, struct gh_policy_set *ps, const char *version,
+			       char *err, size_t errlen);
+
+/* Entity references of policy text (policy_refs.c). Group, System, Identity
+ * and Entitlement uids may be written as an id or as the object's name (an
+ * entitlement as "system/name"); decisions evaluate ids. *out is a copy of ps
+ * with every name replaced by its id, or NULL when ps holds no name (use ps
+ * as it is). A uid naming nothing stays as written (it matches nothing) and,
+ * when problems is not NULL, appends one {"policy","line":0,"column":0,
+ * "message"} to it. Takes a read section. */
+int gov_policy_resolve(struct gh_policy_set **out, json_t *problems, gh_gov *g,
+		       const struct gh_policy_set *ps);
+/* Appends to warnings (strings) what default deny will refuse once ps is
+ * active: one line for each of request, approve, delegate and break_glass
+ * that no permit of ps can apply to (by its action and resource scope). */
+int gov_policy_warnings(json_t *warnings, const struct gh_policy_set *ps);
 void gov_cedar_decider_free(gh_decider *d);
 
 /* Resolves ref (an id with the table's prefix, or a unique name) to an id in
@@ -125,6 +144,14 @@ int gov_resolve(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LE
 /* As gov_resolve but records a field error (field: "... not found") instead. */
 int gov_resolve_field(gh_gov *g, const char *table, const char *field, const char *ref,
 		      char out[GH_ID_LEN]);
+
+/* As gov_resolve without an error message, for policy text: ref is tried as
+ * an id first, then as a name, whatever it looks like. 0, GH_ENOTFOUND or
+ * GH_ECONFLICT (an entitlement's bare name that several systems offer). */
+int gov_resolve_any(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN]);
+/* The name people read for id (an entitlement as "system/name") into out;
+ * GH_ENOTFOUND leaves the id there. Inside a read section. */
+int gov_name_of(gh_gov *g, const char *table, const char *id, char *out, size_t outlen);
 
 /* Page bounds: limit clamped to 1..500 (default 50); *after_pk is the pk of
  * page->after in table, or 0. GH_EINVALID when after is unknown. */
@@ -237,17 +264,25 @@ int gov_policy_load_active(gh_gov *g);
  * with a field error on field ("line:column: message") when it does not
  * parse; otherwise *validation lists what the schema and the annotation
  * rules (@approvals 1..10, @max_duration and @review_within durations above
- * zero, @approver_group an existing group, @on_behalf "allow") say, [] when valid. Takes its
+ * zero, @approver_group an existing group, @on_behalf "allow") and the entity
+ * references (each names an existing object) say, [] when valid. Takes its
  * own read sections: call outside any. */
 int gov_policy_check(json_t **validation, gh_gov *g, const char *field, const char *text,
 		     size_t len);
 
 /* The decider of policy version ref (an id or a version number), labelled
  * as decisions record it ("v3 pol_... sha256:..."); with info, *info gets
- * {"id","version","sha256","validation"}. GH_ENOTFOUND for an unknown ref,
- * GH_ECONFLICT when its text does not compile. Takes its own read section:
- * call outside any. Free with gov_cedar_decider_free. */
+ * {"id","version","sha256","validation","warnings"}. GH_ENOTFOUND for an
+ * unknown ref, GH_ECONFLICT when its text does not compile. Takes its own
+ * read section: call outside any. Free with gov_cedar_decider_free. */
 int gov_policy_version_decider(gh_decider *out, json_t **info, gh_gov *g, const char *ref);
+/* The decider of policy text as decisions evaluate it: parsed, entity names
+ * resolved to ids, labelled label. A reference to nothing is GH_ECONFLICT
+ * when strict; otherwise it stays and matches nothing (simulate).
+ * warnings (may be NULL) gets gov_policy_warnings' lines. Takes its own read
+ * section: call outside any. */
+int gov_policy_compile(gh_decider *out, json_t *warnings, gh_gov *g, const char *text,
+		       size_t len, const char *label, int strict);
 
 /* What deciding with d now would change (simulate.c): {"requests":
  * {"evaluated","flips"},"grants":{"evaluated","revocation_candidates"}}

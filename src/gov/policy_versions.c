@@ -221,15 +221,70 @@ static int annotations_check(json_t *validation, gh_gov *g, const gh_policy_set 
 	return rc;
 }
 
-/* What proposing says of ps: the schema's findings, then the annotations'. */
+/* Every entity the text names must exist (by name or id): a reference to
+ * nothing would silently match nothing. */
+static int references_check(json_t *validation, gh_gov *g, const gh_policy_set *ps)
+{
+	gh_policy_set *resolved = NULL;
+	int rc = gov_policy_resolve(&resolved, validation, g, ps);
+
+	gh_policy_set_free(resolved);
+	return rc;
+}
+
+/* What proposing says of ps: the schema's findings, then the references'
+ * and the annotations'. */
 static int check_parsed(json_t **validation, gh_gov *g, const gh_policy_set *ps)
 {
 	int rc = validation_of(validation, g, ps);
 
-	if (!rc && (rc = annotations_check(*validation, g, ps))) {
+	if (!rc && !(rc = references_check(*validation, g, ps)))
+		rc = annotations_check(*validation, g, ps);
+	if (rc) {
 		json_decref(*validation);
 		*validation = NULL;
 	}
+	return rc;
+}
+
+int gov_policy_compile(gh_decider *out, json_t *warnings, gh_gov *g, const char *text,
+		       size_t len, const char *label, int strict)
+{
+	gh_policy_set *ps = NULL, *resolved = NULL;
+	gh_policy_error perr = {0};
+	json_t *problems = json_array();
+	char err[300];
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!problems)
+		return gh_error_set(GH_ERROR, "out of memory");
+	if (gh_policy_set_parse(&ps, text, len, &perr))
+		rc = gh_error_set(GH_ECONFLICT, "policy version %s cannot be compiled: %d:%d: %s",
+				  label, perr.line, perr.column, perr.message);
+	if (!rc && warnings)
+		rc = gov_policy_warnings(warnings, ps);
+	if (!rc)
+		rc = gov_policy_resolve(&resolved, problems, g, ps);
+	if (!rc && strict && json_array_size(problems))
+		rc = gh_error_set(GH_ECONFLICT, "policy version %s cannot be compiled: %s", label,
+				  json_string_value(json_object_get(json_array_get(problems, 0),
+								    "message")));
+	if (!rc) {
+		if (resolved) {
+			gh_policy_set_free(ps);
+			ps = resolved;
+			resolved = NULL;
+		}
+		rc = gov_cedar_decider_from_set(out, ps, label, err, sizeof(err));
+		ps = NULL; /* the decider's now */
+		if (rc)
+			rc = gh_error_set(rc == GH_EINVALID ? GH_ECONFLICT : rc,
+					  "policy version %s cannot be compiled: %s", label, err);
+	}
+	gh_policy_set_free(ps);
+	gh_policy_set_free(resolved);
+	json_decref(problems);
 	return rc;
 }
 
@@ -314,7 +369,7 @@ int gh_gov_policy_propose(json_t **out, gh_gov *g, const gh_actor *actor, const 
 {
 	gh_policy_set *ps = NULL;
 	gh_policy_error perr = {0};
-	json_t *validation = NULL;
+	json_t *validation = NULL, *warnings = NULL;
 	const char *text = NULL, *comment = NULL;
 	size_t len = 0;
 	int rc;
@@ -334,11 +389,21 @@ int gh_gov_policy_propose(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	/* parsing and checking are slow: done before the write lock is taken */
 	if ((rc = check_parsed(&validation, g, ps)))
 		goto cleanup;
-	if ((rc = gh_store_begin(g->store)))
+	if (!(warnings = json_array())) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = gov_policy_warnings(warnings, ps)) || (rc = gh_store_begin(g->store)))
 		goto cleanup;
 	rc = finish(g, propose_locked(out, g, actor, text, len, comment, gh_policy_set_count(ps),
 				      validation), out);
+	if (!rc && json_object_set(*out, "warnings", warnings)) {
+		json_decref(*out);
+		*out = NULL;
+		rc = gh_error_set(GH_ERROR, "out of memory");
+	}
 cleanup:
+	json_decref(warnings);
 	json_decref(validation);
 	gh_policy_set_free(ps);
 	return rc;
@@ -429,11 +494,18 @@ static int activate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const
 		return gh_error_set(GH_ECONFLICT, "policy version %lld is %s and cannot be activated",
 				    (long long)r.version, r.state);
 	/* four eyes: whoever proposed a version never activates it, also on rollback */
-	if (strcmp(actor->id, r.proposed_by) == 0)
+	if (strcmp(actor->id, r.proposed_by) == 0) {
+		char who[80];
+
+		if ((rc = gov_name_of(g, "identities", actor->id, who, sizeof(who))) &&
+		    rc != GH_ENOTFOUND)
+			return rc;
 		return gh_error_set(GH_EDENIED,
 				    "activation needs a second person: %s proposed policy version"
-				    " %lld and cannot also activate it",
-				    actor->id, (long long)r.version);
+				    " %lld and cannot also activate it; another admin or iam person"
+				    " activates it",
+				    who, (long long)r.version);
+	}
 	if (r.nerrors)
 		return gh_error_set(GH_ECONFLICT,
 				    "policy version %lld has %zu validation error(s) and cannot be"
@@ -506,9 +578,9 @@ static void version_label(char *out, size_t outlen, int64_t version, const char 
 
 int gov_policy_version_decider(gh_decider *out, json_t **info, gh_gov *g, const char *ref)
 {
-	char id[GH_ID_LEN], label[64] = "", err[300];
+	char id[GH_ID_LEN], label[64] = "";
 	sqlite3_stmt *st;
-	json_t *row = NULL;
+	json_t *row = NULL, *warnings = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -534,11 +606,19 @@ int gov_policy_version_decider(gh_decider *out, json_t **info, gh_gov *g, const 
 	}
 	gh_store_read_end(g->store);
 	/* compiled outside the store lock: parsing is the slow part */
-	if (!rc && gov_cedar_decider_new(out, json_string_value(json_object_get(row, "text")),
-					 json_string_length(json_object_get(row, "text")), label,
-					 err, sizeof(err)))
-		rc = gh_error_set(GH_ECONFLICT, "policy version %s cannot be compiled: %s",
-				  label, err);
+	if (!rc && !(warnings = json_array()))
+		rc = gh_error_set(GH_ERROR, "out of memory");
+	/* a version with validation problems compiles leniently (simulate shows it;
+	 * activation refuses it by its validation); a valid one must resolve every
+	 * name, or it fails closed (a name that vanished after it was proposed) */
+	if (!rc)
+		rc = gov_policy_compile(out, warnings, g,
+					json_string_value(json_object_get(row, "text")),
+					json_string_length(json_object_get(row, "text")), label,
+					json_array_size(json_object_get(row, "validation")) == 0);
+	if (!rc && json_object_set(row, "warnings", warnings))
+		rc = gh_error_set(GH_ERROR, "out of memory");
+	json_decref(warnings);
 	if (!rc && info) {
 		json_object_del(row, "text");
 		*info = row;
@@ -553,6 +633,7 @@ int gh_gov_policy_activate(json_t **out, gh_gov *g, const gh_actor *actor, const
 {
 	gh_decider next = {0};
 	const char *comment = NULL;
+	json_t *info = NULL;
 	int rc;
 
 	*out = NULL;
@@ -568,9 +649,16 @@ int gh_gov_policy_activate(json_t **out, gh_gov *g, const gh_actor *actor, const
 		return rc;
 	pthread_mutex_lock(&activation_lock);
 	/* built before the write transaction, installed after it commits */
-	if (!(rc = gov_policy_version_decider(&next, NULL, g, ref)) &&
+	if (!(rc = gov_policy_version_decider(&next, &info, g, ref)) &&
 	    !(rc = gh_store_begin(g->store)))
 		rc = finish(g, activate_locked(out, g, actor, ref, comment, &next), out);
+	/* what default deny will refuse from now on, said with the answer */
+	if (!rc && json_object_set(*out, "warnings", json_object_get(info, "warnings"))) {
+		json_decref(*out);
+		*out = NULL;
+		rc = gh_error_set(GH_ERROR, "out of memory");
+	}
+	json_decref(info);
 	if (rc)
 		gov_cedar_decider_free(&next);
 	else

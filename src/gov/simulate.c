@@ -269,22 +269,40 @@ static const char *effect_of(const gh_decision *d, const item *p)
 	return p->approvals >= d->required_approvals ? "grant" : "require_approvals";
 }
 
-static json_t *flip_json(const flip *f)
+/* The names people read for p's subject and entitlement (ids when unknown). */
+typedef struct names {
+	char subject[80];
+	char ent[160];
+} names;
+
+static int names_of(names *n, gh_gov *g, const item *p)
 {
-	return json_pack("{s:s, s:s, s:s, s:{s:s, s:i}, s:{s:s, s:i, s:O}, s:s}",
-			 "request", f->p->id, "subject", f->p->subject, "entitlement", f->p->ent,
+	int rc = gov_name_of(g, "identities", p->subject, n->subject, sizeof(n->subject));
+
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	rc = gov_name_of(g, "entitlements", p->ent, n->ent, sizeof(n->ent));
+	return rc == GH_ENOTFOUND ? 0 : rc;
+}
+
+static json_t *flip_json(const flip *f, const names *n)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:{s:s, s:i, s:O}, s:s}",
+			 "request", f->p->id, "subject", f->p->subject, "subject_name", n->subject,
+			 "entitlement", f->p->ent, "entitlement_name", n->ent,
 			 "from", "outcome", "approval_required", "required_approvals",
 			 f->p->required, "to", "outcome", f->d.outcome, "required_approvals",
 			 f->d.required_approvals, "reasons", f->d.reasons, "effect", f->effect);
 }
 
-static json_t *candidate_json(const item *p, const gh_decision *d)
+static json_t *candidate_json(const item *p, const gh_decision *d, const names *n)
 {
 	char when[40];
 
 	gh_time_format(when, sizeof(when), p->expires_at);
-	return json_pack("{s:s, s:s, s:s, s:s, s:O}", "grant", p->id, "subject", p->subject,
-			 "entitlement", p->ent, "expires_at", when, "reasons", d->reasons);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "grant", p->id, "subject",
+			 p->subject, "subject_name", n->subject, "entitlement", p->ent,
+			 "entitlement_name", n->ent, "expires_at", when, "reasons", d->reasons);
 }
 
 /* --- applying (activation) ---------------------------------------------- */
@@ -357,6 +375,7 @@ static int pending_pass(json_t *out, pass *ps, const char *apply_as)
 {
 	item *items = NULL;
 	flip *flips = NULL;
+	names nm;
 	json_t *list = json_array(), *j;
 	sqlite3_stmt *st;
 	size_t n = 0, nf = 0;
@@ -394,7 +413,8 @@ static int pending_pass(json_t *out, pass *ps, const char *apply_as)
 								 f->p->subject, "ent", f->p->ent,
 								 "request", f->p->id)))
 			rc = nomem();
-		if (!rc && (!(j = flip_json(f)) || json_array_append_new(list, j)))
+		if (!rc && !(rc = names_of(&nm, ps->g, f->p)) &&
+		    (!(j = flip_json(f, &nm)) || json_array_append_new(list, j)))
 			rc = nomem();
 	}
 	for (size_t i = 0; i < nf && !rc && apply_as; i++)
@@ -415,6 +435,7 @@ cleanup:
 static int grants_pass(json_t *out, pass *ps)
 {
 	item *items = NULL;
+	names nm;
 	json_t *list = json_array(), *j;
 	gh_decision d = {0};
 	sqlite3_stmt *st;
@@ -435,8 +456,8 @@ static int grants_pass(json_t *out, pass *ps)
 	for (size_t i = 0; i < n && !rc; i++) {
 		if ((rc = redecide(&d, &max, ps, &items[i], 1)))
 			break;
-		if (strcmp(d.outcome, "denied") == 0 &&
-		    (!(j = candidate_json(&items[i], &d)) || json_array_append_new(list, j)))
+		if (strcmp(d.outcome, "denied") == 0 && !(rc = names_of(&nm, ps->g, &items[i])) &&
+		    (!(j = candidate_json(&items[i], &d, &nm)) || json_array_append_new(list, j)))
 			rc = nomem();
 		gh_decision_clear(&d);
 	}
@@ -496,9 +517,9 @@ static const char *version_ref(const json_t *v, char buf[32])
 static int candidate(gh_decider *dc, json_t *answer, gh_gov *g, const json_t *in)
 {
 	json_t *text = json_object_get(in, "text"), *version = json_object_get(in, "version");
-	json_t *validation = NULL, *info = NULL;
+	json_t *validation = NULL, *info = NULL, *warnings = NULL;
 	unsigned char hash[crypto_hash_sha256_BYTES];
-	char hex[2 * crypto_hash_sha256_BYTES + 1], label[64], err[300], buf[32];
+	char hex[2 * crypto_hash_sha256_BYTES + 1], label[64], buf[32];
 	const char *ref = NULL;
 	int rc;
 
@@ -526,7 +547,8 @@ static int candidate(gh_decider *dc, json_t *answer, gh_gov *g, const json_t *in
 		rc = json_object_set_new(answer, "policy", json_pack("{s:O, s:O}", "version",
 				json_object_get(info, "version"), "sha256",
 				json_object_get(info, "sha256"))) ||
-		     json_object_set(answer, "validation", json_object_get(info, "validation"));
+		     json_object_set(answer, "validation", json_object_get(info, "validation")) ||
+		     json_object_set(answer, "warnings", json_object_get(info, "warnings"));
 		json_decref(info);
 		return rc ? nomem() : 0;
 	}
@@ -538,11 +560,13 @@ static int candidate(gh_decider *dc, json_t *answer, gh_gov *g, const json_t *in
 	gh_hex(hex, hash, sizeof(hash));
 	snprintf(label, sizeof(label), "simulated sha256:%.12s", hex);
 	if (json_object_set_new(answer, "validation", validation) ||
-	    json_object_set_new(answer, "policy", json_pack("{s:n, s:s}", "version", "sha256", hex)))
+	    json_object_set_new(answer, "policy", json_pack("{s:n, s:s}", "version", "sha256", hex)) ||
+	    json_object_set_new(answer, "warnings", warnings = json_array()) || !warnings)
 		return nomem();
-	if (gov_cedar_decider_new(dc, json_string_value(text), json_string_length(text), label,
-				  err, sizeof(err)))
-		return gh_error_set(GH_ERROR, "the policy text could not be compiled: %s", err);
+	/* references to nothing are in validation; simulated, they match nothing */
+	if ((rc = gov_policy_compile(dc, warnings, g, json_string_value(text),
+				      json_string_length(text), label, 0)))
+		return rc;
 	return 0;
 }
 

@@ -5,9 +5,9 @@ real server seeded with `gatehouse demo` (a fresh database per example).
 An example is a ```example block; the ```cedar blocks before it in the same
 section (after the section's previous example) are its policies, numbered 1..
 in order. Unless it has propose/activate steps, policy 1 is proposed by grace
-and activated by ines (the runner creates ines, a second iam person) before
-the steps run. {{group:NAME}}, {{system:NAME}}, {{identity:NAME}} and
-{{entitlement:SYSTEM/NAME}} in Cedar text stand for the demo's ids.
+and activated by ines (the demo's second iam person) before the steps run.
+Cedar text names the demo's entities by name (Group::"dba-owners"), as the
+server resolves them; a name the demo lacks fails the example's proposal.
 
 Steps, one a line ("#" starts a comment line), each `VERB as PERSON ARGS ->
 OUTCOME CHECKS`; an unknown verb, argument or outcome fails the example:
@@ -56,7 +56,6 @@ DOC = os.environ.get("GH_POLICY_DOC") or os.path.join(
 MIN_EXAMPLES = 14
 SECOND_IAM = "ines"
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-PLACEHOLDER = re.compile(r"\{\{(group|system|identity|entitlement):([^}]+)\}\}")
 
 
 def seconds(d):
@@ -133,8 +132,6 @@ class Run:
         expect(m, "demo printed no admin token: %r" % r.stdout[-600:])
         self.srv.token = m.group(1)
         self.srv.start()
-        ines = self.srv.human(SECOND_IAM, ["iam"])
-        self.ids[("identity", SECOND_IAM)] = ines["id"]
 
     def id_of(self, kind, name):
         key = (kind, name)
@@ -163,8 +160,7 @@ class Run:
     def policy(self, n):
         expect(1 <= n <= len(self.ex.policies),
                "policy=%d but the example has %d cedar block(s)" % (n, len(self.ex.policies)))
-        return PLACEHOLDER.sub(lambda m: self.id_of(m.group(1), m.group(2).strip()),
-                               self.ex.policies[n - 1])
+        return self.ex.policies[n - 1]
 
     def request_ref(self, ref):
         m = re.fullmatch(r"#(\d+)", ref)
