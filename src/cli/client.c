@@ -250,7 +250,14 @@ int gh_client_report_as(const gh_response *r, const gh_client *c, const char *co
 		report_forbidden(doc, detail, command);
 	} else if (detail) {
 		size_t len = strlen(detail), k = sizeof(see_errors) - 1;
+		const json_t *e = json_array_get(errors, 0);
+		const char *field = json_string_value(json_object_get(e, "field"));
+		const char *reason = json_string_value(json_object_get(e, "reason"));
 
+		/* "entitlement: entitlement x not found": the reason names it already */
+		if (n == 1 && field && reason && strncmp(reason, field, strlen(field)) == 0 &&
+		    reason[strlen(field)] == ' ' && strstr(detail, reason))
+			detail = reason;
 		/* "4 fields are invalid; see errors" speaks of the JSON: the lines
 		 * below are the errors */
 		if (n > 1 && len > k && strcmp(detail + len - k, see_errors) == 0)

@@ -576,6 +576,10 @@ static void test_cli_report__each_error_once(void)
 	CHECK_STR(s, "gatehouse: 2 fields are invalid:\n  owner: is required\n"
 		     "  purpose: is required\n");
 	free(s);
+	s = report_text(400, "{\"detail\":\"entitlement: entitlement x not found\",\"errors\":"
+			"[{\"field\":\"entitlement\",\"reason\":\"entitlement x not found\"}]}", NULL);
+	CHECK_STR(s, "gatehouse: entitlement x not found\n");
+	free(s);
 	s = report_text(404, "{\"detail\":\"entitlement github-org/repo-reed not found; did you"
 			" mean github-org/repo-read?\"}", NULL);
 	CHECK_STR(s, "gatehouse: entitlement github-org/repo-reed not found; did you mean"
