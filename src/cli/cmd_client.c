@@ -232,6 +232,7 @@ static const gh_table_col grant_cols[] = {
 static const gh_table_col job_cols[] = {
 	{"ID", "id", GH_COL_TEXT},          {"OP", "op", GH_COL_TEXT},
 	{"STATE", "state", GH_COL_TEXT},    {"ATTEMPTS", "attempts", GH_COL_TEXT},
+	{"SYSTEM", "system", GH_COL_REF},
 	{"ACCOUNT", "account", GH_COL_TEXT}, {"TARGET", "target", GH_COL_TEXT},
 	{"GRANT", "grant", GH_COL_TEXT},    {"NEXT", "next_at", GH_COL_TEXT},
 	{"ERROR", "last_error", GH_COL_TEXT}, {NULL, NULL, 0}};
@@ -245,6 +246,8 @@ static const gh_table_col finding_cols[] = {
 
 static const gh_table_col delegation_cols[] = {
 	{"ID", "id", GH_COL_TEXT}, {"STATUS", "status", GH_COL_TEXT},
+	{"FROM", "from_group", GH_COL_TEXT}, {"TO", "to_group", GH_COL_TEXT},
+	{"SCOPE", "scope", GH_COL_TEXT},
 	{"EXPIRES", "expires_at", GH_COL_TEXT}, {"REASON", "reason", GH_COL_TEXT},
 	{NULL, NULL, 0}};
 
