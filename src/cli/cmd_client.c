@@ -518,6 +518,31 @@ static const struct option_values {
 
 #define NVALUES (sizeof(option_values) / sizeof(option_values[0]))
 
+/* values after indent columns, wrapped between words within 79 columns */
+static void put_values(FILE *f, const char *values, size_t indent)
+{
+	size_t col = indent;
+
+	while (*values) {
+		/* "(default api)" stays on one line */
+		const char *close = *values == '(' ? strchr(values, ')') : NULL;
+		const char *space = strchr(close ? close : values, ' ');
+		size_t n = space ? (size_t)(space - values) : strlen(values);
+
+		if (col > indent && col + 1 + n > 79) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fprintf(f, "%.*s", (int)n, values);
+		col += n;
+		values += space ? n + 1 : n;
+	}
+	fputc('\n', f);
+}
+
 static int action_has_option(const action *a, const char *option)
 {
 	for (const gh_cli_field *f = a->body; f && f->option; f++)
@@ -548,15 +573,18 @@ static void values_usage(FILE *f, const char *resource, const action *a)
 			continue;
 		if (!printed++)
 			fprintf(f, "allowed values:\n");
-		fprintf(f, "  --%-18s %s\n", v->option, v->values);
+		fprintf(f, "  --%-18s ", v->option);
+		put_values(f, v->values, 23);
 	}
 }
 
 void gh_cmd_client_values(FILE *f)
 {
 	for (size_t i = 0; i < NVALUES; i++)
-		fprintf(f, "  %-13s --%-17s %s\n", option_values[i].resource, option_values[i].option,
-			option_values[i].values);
+	{
+		fprintf(f, "  %-13s --%-17s ", option_values[i].resource, option_values[i].option);
+		put_values(f, option_values[i].values, 36);
+	}
 }
 
 static const action *find_action(const char *resource, const char *name)

@@ -137,7 +137,8 @@ int main(int argc, char **argv)
 		return GH_EXIT_USAGE;
 	}
 	gh_cli_defaults(&c);
-	if (c.version && (c.npos == 0 || strcmp(c.pos[0], "version") == 0)) {
+	/* like --help, --version wins wherever it is given */
+	if (c.version) {
 		printf("gatehouse %s\n", GH_VERSION);
 		return GH_EXIT_OK;
 	}
