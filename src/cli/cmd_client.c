@@ -488,9 +488,9 @@ void gh_cmd_client_usage(FILE *f, const char *resource)
 	}
 }
 
-/* The values an option accepts, as the domain checks them (an e2e test
- * compares each list with the server's "must be one of" answer). resource
- * NULL: every resource with that option. */
+/* The values an option of a resource's commands accepts, as the domain
+ * checks them (test_cli_names.py compares each list with the server's
+ * "must be one of" answer). */
 static const struct option_values {
 	const char *resource, *option, *values;
 } option_values[] = {
@@ -564,7 +564,7 @@ static void values_usage(FILE *f, const char *resource, const action *a)
 		const struct option_values *v = &option_values[i];
 		int used = 0;
 
-		if (v->resource && strcmp(v->resource, resource) != 0)
+		if (strcmp(v->resource, resource) != 0)
 			continue;
 		for (size_t k = 0; k < NACTIONS && !used; k++)
 			if (strcmp(actions[k].resource, resource) == 0 && (!a || a == &actions[k]))
@@ -580,8 +580,7 @@ static void values_usage(FILE *f, const char *resource, const action *a)
 
 void gh_cmd_client_values(FILE *f)
 {
-	for (size_t i = 0; i < NVALUES; i++)
-	{
+	for (size_t i = 0; i < NVALUES; i++) {
 		fprintf(f, "  %-13s --%-17s ", option_values[i].resource, option_values[i].option);
 		put_values(f, option_values[i].values, 36);
 	}
