@@ -93,7 +93,7 @@ static struct MHD_Response *text_response(const char *type, char *text, size_t l
 	return r;
 }
 
-static struct MHD_Response *problem_doc(unsigned *status, int code, const char *detail,
+struct MHD_Response *gh_api_problem_ext(unsigned *status, int code, const char *detail,
 					const json_t *errors, const char *what,
 					const json_t *extra)
 {
@@ -145,14 +145,7 @@ static struct MHD_Response *problem_doc(unsigned *status, int code, const char *
 struct MHD_Response *gh_api_problem(unsigned *status, int code, const char *detail,
 				    const json_t *errors, const char *what)
 {
-	return problem_doc(status, code, detail, errors, what, NULL);
-}
-
-struct MHD_Response *gh_api_problem_ext(unsigned *status, int code, const char *detail,
-					const json_t *errors, const char *what,
-					const json_t *extra)
-{
-	return problem_doc(status, code, detail, errors, what, extra);
+	return gh_api_problem_ext(status, code, detail, errors, what, NULL);
 }
 
 struct MHD_Response *gh_api_problem_last(unsigned *status, int rc, const char *what)
