@@ -82,6 +82,7 @@ struct gh_api_req {
 	char source[48];                /* the peer's address */
 	const gh_api_route *route;
 	gh_actor actor;
+	unsigned roles_needed;          /* the route's roles, when its role gate refused */
 	int begun;                      /* the header checks ran */
 	int answered;                   /* a response was queued */
 	int bad_token;                  /* a token was sent but refused (RFC 6750 invalid_token) */
@@ -248,6 +249,11 @@ struct MHD_Response *gh_api_problem(unsigned *status, int code, const char *deta
 				    const json_t *errors, const char *what);
 /* The same from gh_error_last(), for a call that returned rc. */
 struct MHD_Response *gh_api_problem_last(unsigned *status, int rc, const char *what);
+/* gh_api_problem with extension members: each member of extra (borrowed,
+ * may be NULL) is added to the document (RFC 9457 section 3.2). */
+struct MHD_Response *gh_api_problem_ext(unsigned *status, int code, const char *detail,
+					const json_t *errors, const char *what,
+					const json_t *extra);
 /* An application/json response of v's compact text; NULL on failure. */
 struct MHD_Response *gh_api_json_response(const json_t *v);
 

@@ -93,8 +93,9 @@ static struct MHD_Response *text_response(const char *type, char *text, size_t l
 	return r;
 }
 
-struct MHD_Response *gh_api_problem(unsigned *status, int code, const char *detail,
-				    const json_t *errors, const char *what)
+struct MHD_Response *gh_api_problem_ext(unsigned *status, int code, const char *detail,
+					const json_t *errors, const char *what,
+					const json_t *extra)
 {
 	const problem_kind *k = kind_of(code);
 	char type[96];
@@ -118,6 +119,15 @@ struct MHD_Response *gh_api_problem(unsigned *status, int code, const char *deta
 			"status", (int)k->status, "detail", d, "code", k->name);
 	if (doc && json_is_array(errors) && json_array_size(errors) > 0)
 		json_object_set_new(doc, "errors", json_deep_copy(errors));
+	if (doc && json_is_object(extra) && k != &internal) {
+		const char *key;
+		json_t *v;
+
+		/* extensions never replace a standard member */
+		json_object_foreach((json_t *)extra, key, v)
+			if (!json_object_get(doc, key))
+				json_object_set_new(doc, key, json_deep_copy(v));
+	}
 	if (doc)
 		text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -130,6 +140,12 @@ struct MHD_Response *gh_api_problem(unsigned *status, int code, const char *deta
 				  sizeof(fallback) - 1, MHD_RESPMEM_PERSISTENT);
 	}
 	return r;
+}
+
+struct MHD_Response *gh_api_problem(unsigned *status, int code, const char *detail,
+				    const json_t *errors, const char *what)
+{
+	return gh_api_problem_ext(status, code, detail, errors, what, NULL);
 }
 
 struct MHD_Response *gh_api_problem_last(unsigned *status, int rc, const char *what)

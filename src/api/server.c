@@ -133,6 +133,26 @@ static enum MHD_Result respond(gh_api_req *rq, unsigned status, struct MHD_Respo
 	return ret;
 }
 
+/* A role refusal says who was refused and, from the route's gate, which
+ * roles would do: {"caller": {"id","name","roles"}, "roles_needed": [...]},
+ * so that a client can explain it in its own terms. */
+static struct MHD_Response *forbidden(gh_api_req *rq, unsigned *status, const char *what)
+{
+	const gh_error *e = gh_error_last();
+	char detail[sizeof(e->message)];
+	json_t *extra = json_object(), *caller = NULL;
+	struct MHD_Response *r;
+
+	snprintf(detail, sizeof(detail), "%s", e->code == GH_EFORBIDDEN ? e->message : "");
+	if (extra && gh_gov_whoami(&caller, rq->gov, &rq->actor) == 0)
+		json_object_set_new(extra, "caller", caller);
+	if (extra && rq->roles_needed)
+		json_object_set_new(extra, "roles_needed", gh_roles_json(rq->roles_needed));
+	r = gh_api_problem_ext(status, GH_EFORBIDDEN, detail, NULL, what, extra);
+	json_decref(extra);
+	return r;
+}
+
 /* A problem document for rc (message and fields from gh_error_last). */
 static struct MHD_Response *problem(gh_api_req *rq, int rc, unsigned *status)
 {
@@ -140,6 +160,8 @@ static struct MHD_Response *problem(gh_api_req *rq, int rc, unsigned *status)
 	struct MHD_Response *r;
 
 	what_of(what, sizeof(what), rq);
+	if (rc == GH_EFORBIDDEN && rq->actor.id[0])
+		return forbidden(rq, status, what);
 	r = gh_api_problem_last(status, rc, what);
 	if (r && *status == 429 && rq->retry_after > 0) {
 		char secs[24];
@@ -247,7 +269,8 @@ static enum MHD_Result begin(gh_api_req *rq, const char *url)
 		if ((rc = authenticate(rq)))
 			return fail(rq, rc);
 		if (!gh_api_role_allows(route, rq->actor.roles)) {
-			gh_api_roles_text(roles, sizeof(roles), route->roles | GH_ROLE_ADMIN);
+			rq->roles_needed = route->roles | GH_ROLE_ADMIN;
+			gh_api_roles_text(roles, sizeof(roles), rq->roles_needed);
 			return fail(rq, gh_error_set(GH_EFORBIDDEN, "%s %s needs one of the roles: %s",
 						     route->method, route->path, roles));
 		}

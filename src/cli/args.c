@@ -10,7 +10,11 @@
 #include "common/jsonv.h"
 
 /* Options that never take a value. */
-static const char *const flags[] = {"json", "help", "all", NULL};
+static const char *const flags[] = {"json", "help", "all", "version", NULL};
+
+/* The only options allowed before the command word (see gh_cli_parse). */
+const char *const gh_cli_global_options[] = {"db", "server", "token", "json", "all", "help",
+					     "version", NULL};
 
 static int is_flag(const char *name)
 {
@@ -26,9 +30,49 @@ static int set_flag(gh_cli *c, const char *name)
 		c->json = 1;
 	else if (strcmp(name, "help") == 0)
 		c->help = 1;
+	else if (strcmp(name, "version") == 0)
+		c->version = 1;
 	else
 		c->all = 1;
 	return 0;
+}
+
+/* Levenshtein distance of a and b (each at most 64 bytes; longer: far). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[65], cur[65];
+
+	if (la > 64 || lb > 64)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
+	}
+	return prev[lb];
+}
+
+const char *gh_cli_nearest(const char *word, const char *const candidates[])
+{
+	size_t len = strlen(word), max = len <= 4 ? 1 : len <= 8 ? 2 : 3, best = max + 1;
+	const char *found = NULL;
+
+	for (size_t i = 0; candidates && candidates[i]; i++) {
+		size_t d = distance(word, candidates[i]);
+
+		if (d < best) {
+			best = d;
+			found = candidates[i];
+		}
+	}
+	return found;
 }
 
 int gh_cli_parse(gh_cli *out, int argc, char **argv)
@@ -66,6 +110,23 @@ int gh_cli_parse(gh_cli *out, int argc, char **argv)
 		for (size_t k = 0; k < n; k++)
 			name[k] = a[k] == '_' ? '-' : a[k];
 		name[n] = '\0';
+		/* before the command word only global options: an unknown one must
+		 * not take the command word as its value */
+		if (out->npos == 0) {
+			size_t k;
+
+			for (k = 0; gh_cli_global_options[k]; k++)
+				if (strcmp(gh_cli_global_options[k], name) == 0)
+					break;
+			if (!gh_cli_global_options[k]) {
+				const char *near = gh_cli_nearest(name, gh_cli_global_options);
+
+				return near ? gh_error_set(GH_EINVALID, "unknown global option --%s;"
+							   " did you mean --%s?", name, near)
+					    : gh_error_set(GH_EINVALID, "unknown global option --%s",
+							   name);
+			}
+		}
 		if (is_flag(name)) {
 			if (eq)
 				return gh_error_set(GH_EINVALID, "option --%s takes no value", name);
@@ -141,14 +202,19 @@ int gh_cli_has(const gh_cli *c, const char *name)
 int gh_cli_check_options(const gh_cli *c, const char *what, const char *const allowed[])
 {
 	for (int i = 0; i < c->nopt; i++) {
+		const char *near;
 		size_t k;
 
 		for (k = 0; allowed && allowed[k]; k++)
 			if (strcmp(allowed[k], c->opt[i].name) == 0)
 				break;
-		if (!allowed || !allowed[k])
-			return gh_error_set(GH_EINVALID, "unknown option --%s for '%s'",
-					    c->opt[i].name, what);
+		if (allowed && allowed[k])
+			continue;
+		if ((near = gh_cli_nearest(c->opt[i].name, allowed)))
+			return gh_error_set(GH_EINVALID, "unknown option --%s for '%s'; did you"
+					    " mean --%s?", c->opt[i].name, what, near);
+		return gh_error_set(GH_EINVALID, "unknown option --%s for '%s'",
+				    c->opt[i].name, what);
 	}
 	return 0;
 }

@@ -41,6 +41,7 @@ typedef struct gh_cli {
 	int json;                /* --json: print the raw JSON answer */
 	int help;                /* --help or -h */
 	int all;                 /* --all: follow list pages */
+	int version;             /* --version */
 	int npos;
 	const char *pos[GH_CLI_MAX_ARGS];   /* command words and arguments */
 	int nopt;
@@ -49,11 +50,23 @@ typedef struct gh_cli {
 
 /* --- args.c: parsing and mapping, no I/O except --body ----------------- */
 
+/* The global options (without "--"), NULL-ended: the only options allowed
+ * before the command word. */
+extern const char *const gh_cli_global_options[];
+
 /* Splits argv (argv[0] is the program) into global options, command-specific
- * options and positional words. Options may appear anywhere; "--" ends them.
+ * options and positional words. Before the command word only global options
+ * are accepted (an unknown one is GH_EINVALID naming it, and never takes the
+ * command word as its value); after it, options may appear anywhere and
+ * global ones are recognised there too. "--" ends the options.
  * "--name value" takes the next word as its value unless that word starts
  * with "--"; "--name=value" always does. */
 int gh_cli_parse(gh_cli *out, int argc, char **argv);
+
+/* The candidate nearest to word by edit distance (at most 1 for words of up
+ * to 4 bytes, 2 up to 8, else 3), or NULL when none is that close; the first
+ * of equally near ones. candidates is NULL-ended (may be NULL). */
+const char *gh_cli_nearest(const char *word, const char *const candidates[]);
 
 /* Fills db, server and token from $GATEHOUSE_DB, $GATEHOUSE_SERVER and
  * $GATEHOUSE_TOKEN, or the defaults, where the command line left them unset. */
@@ -134,9 +147,14 @@ void gh_response_free(gh_response *r);
 int gh_client_json(json_t **doc, gh_response *r, const gh_client *c, const char *method,
 		   const char *path, const json_t *body);
 
-/* Prints an error answer to stderr: the problem's detail and one line
- * "  field: reason" per field error. Returns GH_EXIT_FAIL. */
+/* Prints an error answer to stderr once: "gatehouse: <detail>", then one
+ * line "  field: reason" per field error unless the detail already says the
+ * only one. A role refusal (403 with "caller") says who the caller is and
+ * its roles. Returns GH_EXIT_FAIL. */
 int gh_client_report(const gh_response *r, const gh_client *c);
+/* The same, naming the refused command ("requests approve") instead of the
+ * HTTP route when the server says which roles the route needs. */
+int gh_client_report_as(const gh_response *r, const gh_client *c, const char *command);
 
 /* --- table.c ------------------------------------------------------------ */
 
@@ -156,8 +174,16 @@ typedef struct gh_table_col {
  * {NULL}. Long cells are cut to GH_TABLE_MAX_CELL bytes. */
 #define GH_TABLE_MAX_CELL 48
 int gh_table_print(FILE *f, const json_t *items, const gh_table_col *cols);
-/* "key  value" lines for one object; nested values as compact JSON. */
+/* "key  value" lines for one object; nested values in words (gh_table_text). */
 int gh_table_print_object(FILE *f, const json_t *obj);
+/* A JSON value as text people read (caller frees; NULL when out of memory):
+ * scalars as they are (true "yes", null "-"); arrays joined with ", " ("-"
+ * when empty); an object with a name by its name (an entitlement as
+ * "system/name"); a decision ({"outcome","reasons",...}) as "outcome[, N
+ * approvals]: reasons; policy V (determining)"; a policy activation's
+ * "effects" (key) as counts; any other object as "key: value, ..." without
+ * null members. Nesting past 3 levels reads "...", text past 4 KiB is cut. */
+char *gh_table_text(const char *key, const json_t *v);
 /* The text of one cell (sanitised, cut); caller frees. */
 char *gh_table_cell(const json_t *item, const gh_table_col *col);
 
@@ -183,6 +209,8 @@ int gh_cmd_client(gh_cli *c);
 int gh_cmd_client_is_resource(const char *name);
 /* Prints the usage of a resource (or all of them when NULL). */
 void gh_cmd_client_usage(FILE *f, const char *resource);
+/* Prints every option whose values are a fixed list, with the list. */
+void gh_cmd_client_values(FILE *f);
 
 /* --- cmd_credentials.c ------------------------------------------------- */
 /* gatehouse introspect KEY ("-" reads it from standard input): POST

@@ -185,11 +185,56 @@ int gh_client_json(json_t **doc, gh_response *r, const gh_client *c, const char 
 	return GH_EXIT_OK;
 }
 
+/* ", "-joined strings of a JSON array into buf; "" when none. */
+static void join(char *buf, size_t len, const json_t *a)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < json_array_size(a) && at < len; i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+		int n = snprintf(buf + at, len - at, "%s%s", i ? ", " : "", s ? s : "?");
+
+		if (n < 0)
+			break;
+		at += (size_t)n;
+	}
+}
+
+/* A role refusal in the command's terms, with who the caller is:
+ * "requests approve needs one of the roles admin, iam, approver; you are
+ * sam (servicedesk)". The route's gate names the roles it needs
+ * (roles_needed); a refusal from the domain keeps its own words. */
+static void report_forbidden(const json_t *doc, const char *detail, const char *command)
+{
+	const json_t *caller = json_object_get(doc, "caller");
+	const json_t *needed = json_object_get(doc, "roles_needed");
+	const char *name = json_string_value(json_object_get(caller, "name"));
+	char roles[160], need[160];
+
+	join(roles, sizeof(roles), json_object_get(caller, "roles"));
+	join(need, sizeof(need), needed);
+	if (command && need[0])
+		fprintf(stderr, "gatehouse: %s needs %s %s", command,
+			json_array_size(needed) == 1 ? "the role" : "one of the roles", need);
+	else
+		fprintf(stderr, "gatehouse: %s", detail);
+	if (name)
+		fprintf(stderr, "; you are %s (%s)", name, roles[0] ? roles : "no roles");
+	fputc('\n', stderr);
+}
+
 int gh_client_report(const gh_response *r, const gh_client *c)
 {
+	return gh_client_report_as(r, c, NULL);
+}
+
+int gh_client_report_as(const gh_response *r, const gh_client *c, const char *command)
+{
+	static const char see_errors[] = "; see errors";
 	json_t *doc = NULL, *errors;
 	const char *detail = NULL, *title = NULL;
-	size_t i;
+	size_t i, n;
 
 	if (r->body && r->len)
 		gh_json_parse(&doc, r->body, r->len);
@@ -197,17 +242,40 @@ int gh_client_report(const gh_response *r, const gh_client *c)
 		detail = json_string_value(json_object_get(doc, "detail"));
 		title = json_string_value(json_object_get(doc, "title"));
 	}
-	if (detail || title)
-		fprintf(stderr, "gatehouse: %s (HTTP %ld)\n", detail ? detail : title, r->status);
-	else
+	errors = json_object_get(doc, "errors");
+	n = json_is_array(errors) ? json_array_size(errors) : 0;
+	if (!detail)
+		detail = title;
+	if (r->status == 403 && detail && json_is_object(json_object_get(doc, "caller"))) {
+		report_forbidden(doc, detail, command);
+	} else if (detail) {
+		size_t len = strlen(detail), k = sizeof(see_errors) - 1;
+		const json_t *e = json_array_get(errors, 0);
+		const char *field = json_string_value(json_object_get(e, "field"));
+		const char *reason = json_string_value(json_object_get(e, "reason"));
+
+		/* "entitlement: entitlement x not found": the reason names it already */
+		if (n == 1 && field && reason && strncmp(reason, field, strlen(field)) == 0 &&
+		    reason[strlen(field)] == ' ' && strstr(detail, reason))
+			detail = reason;
+		/* "4 fields are invalid; see errors" speaks of the JSON: the lines
+		 * below are the errors */
+		if (n > 1 && len > k && strcmp(detail + len - k, see_errors) == 0)
+			fprintf(stderr, "gatehouse: %.*s:\n", (int)(len - k), detail);
+		else
+			fprintf(stderr, "gatehouse: %s\n", detail);
+	} else {
 		fprintf(stderr, "gatehouse: the server answered HTTP %ld%s%.200s\n", r->status,
 			r->body && r->len ? ": " : "", r->body && r->len ? r->body : "");
-	errors = json_object_get(doc, "errors");
-	for (i = 0; json_is_array(errors) && i < json_array_size(errors); i++) {
+	}
+	for (i = 0; i < n; i++) {
 		json_t *e = json_array_get(errors, i);
 		const char *field = json_string_value(json_object_get(e, "field"));
 		const char *reason = json_string_value(json_object_get(e, "reason"));
 
+		/* one field whose reason the detail already says is printed once */
+		if (n == 1 && detail && reason && strstr(detail, reason))
+			continue;
 		fprintf(stderr, "  %s: %s\n", field ? field : "?", reason ? reason : "?");
 	}
 	if (r->status == 401 && !c->token)

@@ -565,7 +565,7 @@ static int call(apply *a, const char *method, const char *path, const json_t *bo
 		rc = GH_ENOTFOUND;
 	} else if (r.status >= 300) {
 		fprintf(stderr, "gatehouse: %s %s failed:\n", method, path);
-		gh_client_report(&r, &a->cl);
+		gh_client_report_as(&r, &a->cl, "apply");
 		rc = GH_EINVALID;
 	} else if (out && r.body && r.len && !(*out = json_loadb(r.body, r.len, 0, NULL))) {
 		rc = gh_error_set(GH_ERROR, "the answer to %s %s is not JSON", method, path);

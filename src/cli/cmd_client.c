@@ -232,6 +232,7 @@ static const gh_table_col grant_cols[] = {
 static const gh_table_col job_cols[] = {
 	{"ID", "id", GH_COL_TEXT},          {"OP", "op", GH_COL_TEXT},
 	{"STATE", "state", GH_COL_TEXT},    {"ATTEMPTS", "attempts", GH_COL_TEXT},
+	{"SYSTEM", "system", GH_COL_REF},
 	{"ACCOUNT", "account", GH_COL_TEXT}, {"TARGET", "target", GH_COL_TEXT},
 	{"GRANT", "grant", GH_COL_TEXT},    {"NEXT", "next_at", GH_COL_TEXT},
 	{"ERROR", "last_error", GH_COL_TEXT}, {NULL, NULL, 0}};
@@ -245,6 +246,8 @@ static const gh_table_col finding_cols[] = {
 
 static const gh_table_col delegation_cols[] = {
 	{"ID", "id", GH_COL_TEXT}, {"STATUS", "status", GH_COL_TEXT},
+	{"FROM", "from_group", GH_COL_TEXT}, {"TO", "to_group", GH_COL_TEXT},
+	{"SCOPE", "scope", GH_COL_TEXT},
 	{"EXPIRES", "expires_at", GH_COL_TEXT}, {"REASON", "reason", GH_COL_TEXT},
 	{NULL, NULL, 0}};
 
@@ -350,7 +353,7 @@ static const action actions[] = {
 	 "show one request with its decision and approvals"},
 	{"requests", "submit", "POST", "/v1/requests", "", request_submit, NULL, VIEW_OBJECT, NULL,
 	 "--subject REF --entitlement REF --justification TEXT --duration D"
-	 " [--channel C --ticket-ref T --requester REF --emergency"
+	 " [--channel C (default api) --ticket-ref T --requester REF --emergency"
 	 " --break-glass --incident-ref REF]"},
 	{"requests", "approve", "POST", "/v1/requests/{}/approve", "ID", comment, NULL,
 	 VIEW_OBJECT, NULL, "[--comment TEXT]"},
@@ -451,6 +454,8 @@ int gh_cmd_client_is_resource(const char *name)
 	return 0;
 }
 
+static void values_usage(FILE *f, const char *resource, const action *a);
+
 void gh_cmd_client_usage(FILE *f, const char *resource)
 {
 	const char *last = "";
@@ -469,6 +474,8 @@ void gh_cmd_client_usage(FILE *f, const char *resource)
 			 *a->args ? " " : "", a->args);
 		fprintf(f, "  %-44s %s\n", cmd, a->summary);
 	}
+	if (resource)
+		values_usage(f, resource, NULL);
 	if (resource && strcmp(resource, "audit") == 0) {
 		fprintf(f, "  %-44s %s\n", "gatehouse audit verify",
 			"check the hash chain and Merkle tree of the local database (--db)");
@@ -478,6 +485,104 @@ void gh_cmd_client_usage(FILE *f, const char *resource)
 			"an event's inclusion proof, checked");
 		fprintf(f, "  %-44s %s\n", "gatehouse audit proof consistency OLD [NEW]",
 			"a consistency proof, checked");
+	}
+}
+
+/* The values an option of a resource's commands accepts, as the domain
+ * checks them (test_cli_names.py compares each list with the server's
+ * "must be one of" answer). */
+static const struct option_values {
+	const char *resource, *option, *values;
+} option_values[] = {
+	{"requests", "channel", "servicedesk, portal, chat, api (default api)"},
+	{"requests", "state", "submitted, denied, pending_approval, approved, provisioning,"
+	 " active, expired, revoked, rejected, cancelled, failed"},
+	{"identities", "kind", "human, service_account, api_key, workload, oauth_app, ai_agent"},
+	{"identities", "status", "active, suspended, decommissioned"},
+	{"identities", "roles", "admin, iam, approver, servicedesk, auditor, requester"},
+	{"entitlements", "risk-tier", "low, medium, high, critical"},
+	{"entitlements", "data-sensitivity", "public, internal, confidential, restricted"},
+	{"grants", "status", "provisioning, active, failed, expired, revoked"},
+	{"grants", "review-state", "pending, confirmed, revoked, missed"},
+	{"grants", "outcome", "confirm, revoke"},
+	{"jobs", "state", "pending, done, failed, cancelled"},
+	{"findings", "kind", "missing, shadow"},
+	{"findings", "status", "open, reprovisioning, reprovisioned, revoking, revoked, failed"},
+	{"delegations", "status", "active, expired, revoked"},
+	{"tokens", "status", "active, expired, revoked"},
+	{"credentials", "status", "active, expiring, expired, revoked"},
+	{"changes", "state", "proposed, confirmed, withdrawn"},
+	{"systems", "connector", "manual, credential, or a connector instance of the server"
+	 " configuration"},
+};
+
+#define NVALUES (sizeof(option_values) / sizeof(option_values[0]))
+
+/* values after indent columns, wrapped between words within 79 columns */
+static void put_values(FILE *f, const char *values, size_t indent)
+{
+	size_t col = indent;
+
+	while (*values) {
+		/* "(default api)" stays on one line */
+		const char *close = *values == '(' ? strchr(values, ')') : NULL;
+		const char *space = strchr(close ? close : values, ' ');
+		size_t n = space ? (size_t)(space - values) : strlen(values);
+
+		if (col > indent && col + 1 + n > 79) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fprintf(f, "%.*s", (int)n, values);
+		col += n;
+		values += space ? n + 1 : n;
+	}
+	fputc('\n', f);
+}
+
+static int action_has_option(const action *a, const char *option)
+{
+	for (const gh_cli_field *f = a->body; f && f->option; f++)
+		if (strcmp(f->option, option) == 0)
+			return 1;
+	for (const gh_cli_field *f = a->query; f && f->option; f++)
+		if (strcmp(f->option, option) == 0)
+			return 1;
+	return 0;
+}
+
+/* "  --channel  servicedesk, portal, chat, api (default api)" for each option
+ * of a (or of every action of resource when a is NULL) with known values. */
+static void values_usage(FILE *f, const char *resource, const action *a)
+{
+	int printed = 0;
+
+	for (size_t i = 0; i < NVALUES; i++) {
+		const struct option_values *v = &option_values[i];
+		int used = 0;
+
+		if (strcmp(v->resource, resource) != 0)
+			continue;
+		for (size_t k = 0; k < NACTIONS && !used; k++)
+			if (strcmp(actions[k].resource, resource) == 0 && (!a || a == &actions[k]))
+				used = action_has_option(&actions[k], v->option);
+		if (!used)
+			continue;
+		if (!printed++)
+			fprintf(f, "allowed values:\n");
+		fprintf(f, "  --%-18s ", v->option);
+		put_values(f, v->values, 23);
+	}
+}
+
+void gh_cmd_client_values(FILE *f)
+{
+	for (size_t i = 0; i < NVALUES; i++) {
+		fprintf(f, "  %-13s --%-17s ", option_values[i].resource, option_values[i].option);
+		put_values(f, option_values[i].values, 36);
 	}
 }
 
@@ -804,7 +909,10 @@ static int run_all(const gh_cli *c, const gh_client *cl, const action *a, const 
 			goto cleanup;
 		}
 		if (r.status >= 300) {
-			rc = gh_client_report(&r, cl);
+			char what[64];
+
+			snprintf(what, sizeof(what), "%s %s", a->resource, a->name);
+			rc = gh_client_report_as(&r, cl, what);
 			gh_response_free(&r);
 			goto cleanup;
 		}
@@ -849,6 +957,48 @@ cleanup:
 	return rc;
 }
 
+/* Commands that ask for access: how they end decides the exit status. */
+static int is_access_request(const action *a)
+{
+	return strcmp(a->resource, "requests") == 0 &&
+	       (strcmp(a->name, "submit") == 0 || strcmp(a->name, "approve") == 0);
+}
+
+/* A request that ends denied (the decision refused it) or failed
+ * (provisioning gave up) is a refusal: said on stderr, exit 1, whatever
+ * --json printed. pending_approval, approved, provisioning and active
+ * are success; so is a 202 proposal, which is not a request. */
+static int outcome_exit(const gh_response *r)
+{
+	json_t *doc = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	const char *state = json_string_value(json_object_get(doc, "state"));
+	const json_t *reasons = json_object_get(json_object_get(doc, "decision"), "reasons");
+	int rc = GH_EXIT_OK;
+
+	if (state && (strcmp(state, "denied") == 0 || strcmp(state, "failed") == 0)) {
+		fprintf(stderr, "gatehouse: request %s %s",
+			json_string_value(json_object_get(doc, "id")), state);
+		for (size_t i = 0; strcmp(state, "denied") == 0 && i < json_array_size(reasons); i++)
+			fprintf(stderr, "%s%s", i ? "; " : ": ",
+				json_string_value(json_array_get(reasons, i)));
+		fputc('\n', stderr);
+		rc = GH_EXIT_FAIL;
+	}
+	json_decref(doc);
+	return rc;
+}
+
+/* requests submit: the CLI files requests through the API, so --channel
+ * defaults to api (a --body file or --channel says otherwise). */
+static int default_channel(const action *a, json_t *body)
+{
+	if (strcmp(a->resource, "requests") != 0 || strcmp(a->name, "submit") != 0 || !body ||
+	    json_object_get(body, "channel"))
+		return 0;
+	return json_object_set_new(body, "channel", json_string("api"))
+	       ? gh_error_set(GH_ERROR, "out of memory") : 0;
+}
+
 int gh_cmd_client(gh_cli *c)
 {
 	const action *a;
@@ -882,8 +1032,19 @@ int gh_cmd_client(gh_cli *c)
 		return GH_EXIT_USAGE;
 	}
 	if (!(a = find_action(c->pos[0], c->pos[1]))) {
-		fprintf(stderr, "gatehouse: unknown subcommand '%s %s'; one of:\n", c->pos[0],
-			c->pos[1]);
+		const char *subs[GH_CLI_MAX_ARGS + 1], *near;
+		size_t nsubs = 0;
+
+		for (size_t i = 0; i < NACTIONS && nsubs < GH_CLI_MAX_ARGS; i++)
+			if (strcmp(actions[i].resource, c->pos[0]) == 0)
+				subs[nsubs++] = actions[i].name;
+		subs[nsubs] = NULL;
+		if ((near = gh_cli_nearest(c->pos[1], subs)))
+			fprintf(stderr, "gatehouse: unknown subcommand '%s %s'; did you mean '%s %s'?"
+				" One of:\n", c->pos[0], c->pos[1], c->pos[0], near);
+		else
+			fprintf(stderr, "gatehouse: unknown subcommand '%s %s'; one of:\n",
+				c->pos[0], c->pos[1]);
 		gh_cmd_client_usage(stderr, c->pos[0]);
 		return GH_EXIT_USAGE;
 	}
@@ -894,13 +1055,19 @@ found:
 		printf("options: --server URL --token TOKEN --json%s%s\n",
 		       a->body ? " --body FILE|-" : "", a->view == VIEW_LIST ||
 		       a->view == VIEW_EVENTS ? " --all" : "");
+		values_usage(stdout, a->resource, a);
+		if (is_access_request(a))
+			printf("exit status: 0 when the request is granted or waits for approval;"
+			       " 1 when it ends denied or failed, or is refused; 2 usage error or"
+			       " server unreachable\n");
 		return GH_EXIT_OK;
 	}
 	nargs = c->npos - first;
 	if (check_options(c, a) ||
 	    gh_cli_path(&path, a->path, c->pos + first, nargs) ||
 	    gh_cli_query(&query, c, a->query, NULL, NULL) ||
-	    (a->body && gh_cli_body(&body, c, a->body))) {
+	    (a->body && gh_cli_body(&body, c, a->body)) ||
+	    default_channel(a, body)) {
 		gh_cli_error(NULL);
 		fprintf(stderr, "usage: gatehouse %s %s%s%s %s\n", a->resource, a->name,
 			*a->args ? " " : "", a->args, a->summary);
@@ -927,7 +1094,10 @@ found:
 		goto cleanup;
 	}
 	if (r.status >= 300) {
-		rc = gh_client_report(&r, &cl);
+		char what[64];
+
+		snprintf(what, sizeof(what), "%s %s", a->resource, a->name);
+		rc = gh_client_report_as(&r, &cl, what);
 		goto cleanup;
 	}
 	if (a->view == VIEW_STREAM) {
@@ -935,6 +1105,8 @@ found:
 		goto cleanup;
 	}
 	rc = show(c, &cl, a, &r);
+	if (rc == GH_EXIT_OK && is_access_request(a))
+		rc = outcome_exit(&r);
 	if (rc == GH_EXIT_OK && !c->json && (a->view == VIEW_LIST || a->view == VIEW_EVENTS)) {
 		json_t *doc = json_loadb(r.body, r.len, 0, NULL);
 		char buf[32];

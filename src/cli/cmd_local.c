@@ -441,7 +441,7 @@ int gh_cmd_serve(gh_cli *c)
 		gh_cli_error("scheduling reconciliation");
 		goto cleanup;
 	}
-	printf("gatehouse: serving http://%s:%u\n", host, gh_api_port(api));
+	printf("gatehouse %s: serving http://%s:%u\n", GH_VERSION, host, gh_api_port(api));
 	fflush(stdout);
 	while (sigwait(&set, &sig) != 0)
 		;

@@ -8,13 +8,16 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gatehouse [--db PATH] [--server URL] [--token TOKEN] [--json] COMMAND ...\n"
+		"usage: gatehouse [--db PATH] [--server URL] [--token TOKEN] [--json] [--all]\n"
+		"                 COMMAND ...\n"
+		"       gatehouse --version | --help\n"
 		"\n"
 		"local commands (open the database directly):\n"
 		"  init                      create the database and print the admin token once\n"
 		"  serve [--listen HOST:PORT] [--threads N] [--sla DURATION] [--workers N]\n"
 		"        [--reconcile-every DURATION] [--signing-key PATH]\n"
-		"        [--checkpoint-every DURATION] [--request-timeout DURATION]\n"
+		"        [--checkpoint-every DURATION] [--checkpoint-after-write DURATION|off]\n"
+		"        [--config FILE] [--request-timeout DURATION]\n"
 		"        [--auth-failures N] [--per-address-connections N]\n"
 		"                            serve the HTTP API until SIGINT or SIGTERM\n"
 		"  demo                      seed a realistic demo estate and print persona tokens\n"
@@ -47,18 +50,39 @@ static void usage(FILE *f)
 		"  audit       events|export|checkpoint [--sign]|tree|proof inclusion SEQ|\n"
 		"              proof consistency OLD [NEW]\n"
 		"  evidence    export REQUEST | verify FILE --key VKEY   (bundles that verify offline)\n"
+		"  version                   print the version (also --version)\n"
 		"\n"
-		"global options:\n"
+		"global options (before COMMAND only these; after it they may appear anywhere):\n"
 		"  --db PATH        database file (default $GATEHOUSE_DB or ./gatehouse.db)\n"
 		"  --server URL     server for client commands (default $GATEHOUSE_SERVER or\n"
 		"                   http://127.0.0.1:8080)\n"
 		"  --token TOKEN    bearer token (default $GATEHOUSE_TOKEN)\n"
 		"  --json           print the server's JSON instead of a table\n"
 		"  --all            follow every page of a list\n"
-		"  --help, -h       this text; 'gatehouse COMMAND --help' for a command\n"
+		"  --version        print the version\n"
+		"  --help, -h       this text; 'gatehouse COMMAND [SUBCOMMAND] --help' for one\n"
 		"\n"
-		"exit status: 0 success, 1 the operation failed, 2 usage error or server unreachable\n");
+		"allowed values (the server refuses any other):\n");
+	gh_cmd_client_values(f);
+	fprintf(f,
+		"\n"
+		"exit status:\n"
+		"  0  success; a request submitted that waits for approval is a success\n"
+		"  1  refused or failed: the server's problem answer (invalid input, not found,\n"
+		"     conflict, a role or policy refusal), a request that ends denied or failed\n"
+		"     (requests submit, approve), an inactive key (introspect), a broken audit\n"
+		"     chain, proof or signature (audit verify, audit proof, checkpoint and\n"
+		"     evidence verify)\n"
+		"  2  usage error (unknown command or option, bad value: nothing is sent), or the\n"
+		"     server cannot be reached\n");
 }
+
+/* Every command word main dispatches, for "did you mean". */
+static const char *const commands[] = {
+	"init", "serve", "demo", "audit", "admin-token", "key", "checkpoint", "policy", "apply",
+	"introspect", "evidence", "identities", "groups", "systems", "entitlements", "requests",
+	"grants", "delegations", "policies", "changes", "jobs", "reconcile", "findings", "tokens",
+	"credentials", "help", "version", NULL};
 
 static int local_usage(const char *cmd)
 {
@@ -114,12 +138,12 @@ int main(int argc, char **argv)
 		return GH_EXIT_USAGE;
 	}
 	gh_cli_defaults(&c);
+	/* like --help, --version wins wherever it is given */
+	if (c.version) {
+		printf("gatehouse %s\n", GH_VERSION);
+		return GH_EXIT_OK;
+	}
 	if (c.npos == 0) {
-		if (c.nopt > 0) {
-			fprintf(stderr, "gatehouse: unknown option --%s\ntry 'gatehouse --help'\n",
-				c.opt[0].name);
-			return GH_EXIT_USAGE;
-		}
 		if (c.help) {
 			usage(stdout);
 			return GH_EXIT_OK;
@@ -128,6 +152,14 @@ int main(int argc, char **argv)
 		return GH_EXIT_USAGE;
 	}
 	cmd = c.pos[0];
+	if (strcmp(cmd, "version") == 0) {
+		if (c.npos > 1 || c.nopt > 0) {
+			fprintf(stderr, "usage: gatehouse version\n");
+			return GH_EXIT_USAGE;
+		}
+		printf("gatehouse %s\n", GH_VERSION);
+		return GH_EXIT_OK;
+	}
 	if (strcmp(cmd, "help") == 0) {
 		if (c.npos > 1 && gh_cmd_client_is_resource(c.pos[1])) {
 			printf("usage:\n");
@@ -183,7 +215,15 @@ int main(int argc, char **argv)
 		return gh_cmd_evidence(&c);
 	if (gh_cmd_client_is_resource(cmd))
 		return gh_cmd_client(&c);
-	fprintf(stderr, "gatehouse: unknown command '%s'\n", cmd);
+	{
+		const char *near = gh_cli_nearest(cmd, commands);
+
+		if (near)
+			fprintf(stderr, "gatehouse: unknown command '%s'; did you mean '%s'?\n", cmd,
+				near);
+		else
+			fprintf(stderr, "gatehouse: unknown command '%s'\n", cmd);
+	}
 	fprintf(stderr, "try 'gatehouse --help'\n");
 	return GH_EXIT_USAGE;
 }

@@ -525,10 +525,13 @@ static int target_check(gh_gov *g, const char *sys_id, const json_t *attrs)
 	if (!connected)
 		return 0;
 	target = json_string_value(json_object_get(attrs, "target"));
-	if (!target || !*target)
+	if (!target || !*target) {
+		char name[128];
+
 		gh_error_field("attributes.target", "system %s is connected: its entitlements need a"
 			       " non-empty string target (the role, group or object downstream)",
-			       sys_id);
+			       gov_name_of(g, sys_id, name, sizeof(name)));
+	}
 	else if (strlen(target) > 1000)
 		gh_error_field("attributes.target", "at most 1000 bytes");
 	else if (gh_connect_check_target(g->opts.config, connector, target))

@@ -275,9 +275,12 @@ static int propose_locked(json_t **out, gh_gov *g, const gh_actor *actor,
 			goto cleanup;
 		}
 		if (op != &gov_op_group_add_member) {
+			char name[128];
+
 			rc = gh_error_set(GH_ECONFLICT, "change %s to %s %s is already proposed; have it"
 					  " confirmed or withdraw it before proposing another",
-					  str_of(item, "id"), op->object_type, id);
+					  str_of(item, "id"), op->object_type,
+					  gov_name_of(g, id, name, sizeof(name)));
 			goto cleanup;
 		}
 	}
@@ -392,6 +395,7 @@ static const char *const withdraw_fields[] = {"reason", NULL};
 static int check_beneficiary(gh_gov *g, const gh_actor *actor, const json_t *row)
 {
 	const json_t *w;
+	char name[128];
 	size_t i;
 	int in;
 
@@ -402,7 +406,8 @@ static int check_beneficiary(gh_gov *g, const gh_actor *actor, const json_t *row
 		if (strcmp(field, "owner") == 0 && same_str(json_string_value(to), actor->id))
 			return gh_error_set(GH_EDENIED, "you would benefit from change %s: it makes you"
 					    " the owner of %s; another admin or iam person must"
-					    " confirm it", str_of(row, "id"), str_of(row, "object_id"));
+					    " confirm it", str_of(row, "id"),
+					    gov_name_of(g, str_of(row, "object_id"), name, sizeof(name)));
 		if (strcmp(field, "members") != 0)
 			continue;
 		if (same_str(str_of(to, "type"), "identity"))
@@ -413,7 +418,7 @@ static int check_beneficiary(gh_gov *g, const gh_actor *actor, const json_t *row
 			return gh_error_set(GH_EDENIED, "you would benefit from change %s: it adds you"
 					    " (or a group you are in) to group %s; another admin or iam"
 					    " person must confirm it", str_of(row, "id"),
-					    str_of(row, "object_id"));
+					    gov_name_of(g, str_of(row, "object_id"), name, sizeof(name)));
 	}
 	return 0;
 }
@@ -453,9 +458,11 @@ static int confirm_locked(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		if ((rc = gh_changes_updated_at(&at, g->store, op->object_type, object_id)))
 			goto cleanup;
 		if (at != json_integer_value(json_object_get(row, "base_updated_at"))) {
+			char name[128];
+
 			rc = gh_error_set(GH_ECONFLICT, "%s %s changed after change %s was proposed;"
 					  " withdraw it and propose again", op->object_type,
-					  object_id, id);
+					  gov_name_of(g, object_id, name, sizeof(name)), id);
 			goto cleanup;
 		}
 	}
@@ -465,9 +472,11 @@ static int confirm_locked(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	    (rc = weakens_of(&weakens, g, op, object_id, before, after)))
 		goto cleanup;
 	if (!json_equal(weakens, json_object_get(row, "weakens"))) {
+		char name[128];
+
 		rc = gh_error_set(GH_ECONFLICT, "change %s no longer does what was proposed (%s %s"
 				  " changed since); withdraw it and propose again", id,
-				  op->object_type, object_id);
+				  op->object_type, gov_name_of(g, object_id, name, sizeof(name)));
 		goto cleanup;
 	}
 	if (strcmp(op->object_type, "entitlement") == 0 &&

@@ -158,8 +158,10 @@ static int grant_facts_load(grant_facts *f, gh_gov *g, const char *grant_id)
 }
 
 /* 409 unless a key may be issued for this grant now. */
-static int grant_issuable(const grant_facts *f, const char *grant_id, int64_t now)
+static int grant_issuable(gh_gov *g, const grant_facts *f, const char *grant_id, int64_t now)
 {
+	char name[128];
+
 	if (strcmp(f->connector, "credential") != 0)
 		return gh_error_set(GH_ECONFLICT, "grant %s is of a system with connector %s;"
 				    " only a credential system issues API keys", grant_id,
@@ -172,9 +174,11 @@ static int grant_issuable(const grant_facts *f, const char *grant_id, int64_t no
 		return gh_error_set(GH_ECONFLICT, "API keys are issued only to non-human identities");
 	if (strcmp(f->subject_status, "active") != 0)
 		return gh_error_set(GH_ECONFLICT, "identity %s is %s; keys are issued only to an"
-				    " active identity", f->subject, f->subject_status);
+				    " active identity", gov_name_of(g, f->subject, name, sizeof(name)),
+				    f->subject_status);
 	if (f->subject_expires <= now)
-		return gh_error_set(GH_ECONFLICT, "identity %s has expired", f->subject);
+		return gh_error_set(GH_ECONFLICT, "identity %s has expired",
+				    gov_name_of(g, f->subject, name, sizeof(name)));
 	return 0;
 }
 
@@ -271,7 +275,7 @@ int gh_gov_credential_issue(json_t **out, gh_gov *g, const gh_actor *actor,
 		return rc;
 	if ((rc = grant_facts_load(&f, g, grant_id)) ||
 	    (rc = may_act(actor, f.owner, GH_ROLE_ADMIN, "issuing a credential")) ||
-	    (rc = grant_issuable(&f, grant_id, now)))
+	    (rc = grant_issuable(g, &f, grant_id, now)))
 		goto cleanup;
 	/* never beyond the grant (which the policy capped) nor the NHI */
 	expires_at = min64(f.expires_at, f.subject_expires);
@@ -386,7 +390,7 @@ int gh_gov_credential_rotate(json_t **out, gh_gov *g, const gh_actor *actor, con
 		     : gh_error_set(GH_ECONFLICT, "credential %s has expired", id);
 		goto cleanup;
 	}
-	if ((rc = grant_facts_load(&f, g, c.grant)) || (rc = grant_issuable(&f, c.grant, now)))
+	if ((rc = grant_facts_load(&f, g, c.grant)) || (rc = grant_issuable(g, &f, c.grant, now)))
 		goto cleanup;
 	/* the same lifetime as the old key, never beyond the grant or the NHI */
 	expires_at = min64(min64(f.expires_at, f.subject_expires),

@@ -249,8 +249,13 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 		if ((rc = gh_gov_group_contains(g, in.from_id, actor->id)) < 0)
 			return rc;
 		if (rc == 0)
+		{
+			char name[128];
+
 			return gh_error_set(GH_EFORBIDDEN, "an approver delegates only for a group it "
-					    "belongs to; %s is not a member of %s", actor->id, in.from);
+					    "belongs to; %s is not a member of %s",
+					    gov_name_of(g, actor->id, name, sizeof(name)), in.from);
+		}
 	}
 	if ((rc = controlled_in_scope(g, &in, &count)))
 		return rc;

@@ -26,6 +26,18 @@ json_t *gh_roles_json(unsigned roles)
 	return a;
 }
 
+int gh_gov_whoami(json_t **out, gh_gov *g, const gh_actor *actor)
+{
+	char name[256];
+
+	gh_store_read_begin(g->store);
+	gov_name_of(g, actor->id, name, sizeof(name));
+	gh_store_read_end(g->store);
+	*out = json_pack("{s:s, s:s, s:o}", "id", actor->id, "name", name, "roles",
+			 gh_roles_json(actor->roles));
+	return *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
+}
+
 int gov_require_role(const gh_actor *actor, unsigned roles, const char *what)
 {
 	char names[96];
@@ -189,7 +201,7 @@ int gov_resolve_any(gh_gov *g, const char *table, const char *ref, char out[GH_I
 	return lookup_mode(g, table, ref, out, &noun, LOOKUP_ID_THEN_NAME);
 }
 
-int gov_name_of(gh_gov *g, const char *table, const char *id, char *out, size_t outlen)
+int gov_name_in(gh_gov *g, const char *table, const char *id, char *out, size_t outlen)
 {
 	static const char *const sql[] = {
 		"SELECT name FROM identities WHERE id = ?", "SELECT name FROM groups WHERE id = ?",
@@ -218,13 +230,142 @@ int gov_name_of(gh_gov *g, const char *table, const char *id, char *out, size_t 
 	return rc == SQLITE_DONE ? GH_ENOTFOUND : gh_store_fail(g->store, "naming an object");
 }
 
+/* --- "did you mean": the nearest existing name to a reference not found ---
+ *
+ * Bounded on purpose: only names that begin with the same byte as the
+ * reference are candidates (a range scan of the table's name index), at most
+ * SUGGEST_SCAN of them, each compared with an edit distance capped at
+ * SUGGEST_MAX_DISTANCE (smaller for short names) on at most SUGGEST_MAX_LEN
+ * bytes. A typo in the first letter therefore gets no suggestion. */
+#define SUGGEST_SCAN 1000
+#define SUGGEST_MAX_LEN 128
+#define SUGGEST_MAX_DISTANCE 3
+
+/* Levenshtein distance of a and b, or max + 1 as soon as it must exceed max. */
+static size_t edit_distance(const char *a, const char *b, size_t max)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t prev[SUGGEST_MAX_LEN + 1], cur[SUGGEST_MAX_LEN + 1];
+
+	if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
+		return max + 1;
+	if ((la > lb ? la - lb : lb - la) > max)
+		return max + 1;
+	for (j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t row_min;
+
+		cur[0] = row_min = i;
+		for (j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+			if (cur[j] < row_min)
+				row_min = cur[j];
+		}
+		if (row_min > max)
+			return max + 1;
+		memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
+	}
+	return prev[lb];
+}
+
+/* Into out the name of table t nearest to ref ("" when none is close);
+ * column 0 of each query is compared, column 1 is what is suggested (an
+ * entitlement is suggested as system/name). Errors only mean no suggestion. */
+static void suggest(gh_gov *g, size_t t, const char *ref, char *out, size_t outlen)
+{
+	static const char *const by_first[] = {
+		"SELECT name, name FROM identities WHERE name >= ?1 AND name < ?2"
+		" ORDER BY name LIMIT 1000",
+		"SELECT name, name FROM groups WHERE name >= ?1 AND name < ?2"
+		" ORDER BY name LIMIT 1000",
+		"SELECT name, name FROM systems WHERE name >= ?1 AND name < ?2"
+		" ORDER BY name LIMIT 1000",
+		"SELECT e.name, s.name || '/' || e.name FROM entitlements e"
+		" JOIN systems s ON s.id = e.system_id WHERE e.name >= ?1 AND e.name < ?2"
+		" ORDER BY e.name LIMIT 1000"};
+	/* "system/name": either part may hold the typo */
+	static const char qualified[] =
+		"SELECT s.name || '/' || e.name, s.name || '/' || e.name FROM entitlements e"
+		" JOIN systems s ON s.id = e.system_id WHERE s.name >= ?1 AND s.name < ?2"
+		" UNION SELECT s.name || '/' || e.name, s.name || '/' || e.name FROM entitlements e"
+		" JOIN systems s ON s.id = e.system_id WHERE e.name >= ?3 AND e.name < ?4"
+		" LIMIT 1000";
+	const char *slash = t == 3 ? strchr(ref, '/') : NULL;
+	char lo[2] = {0}, hi[2] = {0}, lo2[2] = {0}, hi2[2] = {0};
+	size_t len = strlen(ref), max, best = (size_t)-1, scanned = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	out[0] = '\0';
+	if (len == 0 || len > SUGGEST_MAX_LEN || (unsigned char)ref[0] == 0xFF)
+		return;
+	max = len <= 4 ? 1 : len <= 8 ? 2 : SUGGEST_MAX_DISTANCE;
+	lo[0] = ref[0];
+	hi[0] = (char)((unsigned char)ref[0] + 1);
+	if (slash) {
+		if (!slash[1] || (unsigned char)slash[1] == 0xFF)
+			return;
+		lo2[0] = slash[1];
+		hi2[0] = (char)((unsigned char)slash[1] + 1);
+	}
+	if (gh_store_stmt(&st, g->store, slash ? qualified : by_first[t]))
+		return;
+	sqlite3_bind_text(st, 1, lo, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, hi, -1, SQLITE_TRANSIENT);
+	if (slash) {
+		sqlite3_bind_text(st, 3, lo2, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, hi2, -1, SQLITE_TRANSIENT);
+	}
+	while (scanned++ < SUGGEST_SCAN && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *cand = (const char *)sqlite3_column_text(st, 0);
+		const char *shown = (const char *)sqlite3_column_text(st, 1);
+		size_t d;
+
+		if (!cand || !shown)
+			continue;
+		d = edit_distance(ref, cand, max);
+		if (d <= max && d < best) {
+			best = d;
+			snprintf(out, outlen, "%s", shown);
+		}
+	}
+	sqlite3_reset(st);
+}
+
+/* "identity x not found" plus, when a name is close, "; did you mean y?". */
+static void not_found_text(gh_gov *g, const char *table, const char *noun, const char *ref,
+			   char *out, size_t outlen)
+{
+	char near[2 * SUGGEST_MAX_LEN + 2] = "";
+	size_t t;
+
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		if (strcmp(tables[t].table, table) == 0)
+			break;
+	/* an id that does not exist has no near miss worth naming */
+	if (ref && t < sizeof(tables) / sizeof(tables[0]) &&
+	    strncmp(ref, tables[t].prefix, 4) != 0)
+		suggest(g, t, ref, near, sizeof(near));
+	if (near[0])
+		snprintf(out, outlen, "%s %s not found; did you mean %s?", noun, ref, near);
+	else
+		snprintf(out, outlen, "%s %s not found", noun, ref ? ref : "");
+}
+
 int gov_resolve(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN])
 {
 	const char *noun = "object";
 	int rc = lookup(g, table, ref, out, &noun);
+	char text[400];
 
-	if (rc == GH_ENOTFOUND)
-		return gh_error_set(GH_ENOTFOUND, "%s %s not found", noun, ref ? ref : "");
+	if (rc == GH_ENOTFOUND) {
+		not_found_text(g, table, noun, ref, text, sizeof(text));
+		return gh_error_set(GH_ENOTFOUND, "%s", text);
+	}
 	if (rc == GH_ECONFLICT)
 		return gh_error_set(GH_ECONFLICT, "%s name %s is ambiguous; use its id", noun, ref);
 	return rc;
@@ -235,9 +376,11 @@ int gov_resolve_field(gh_gov *g, const char *table, const char *field, const cha
 {
 	const char *noun = "object";
 	int rc = lookup(g, table, ref, out, &noun);
+	char text[400];
 
 	if (rc == GH_ENOTFOUND) {
-		gh_error_field(field, "%s %s not found", noun, ref ? ref : "");
+		not_found_text(g, table, noun, ref, text, sizeof(text));
+		gh_error_field(field, "%s", text);
 		return GH_EINVALID;
 	}
 	if (rc == GH_ECONFLICT) {
@@ -245,6 +388,36 @@ int gov_resolve_field(gh_gov *g, const char *table, const char *field, const cha
 		return GH_EINVALID;
 	}
 	return rc;
+}
+
+const char *gov_name_of(gh_gov *g, const char *id, char *out, size_t outlen)
+{
+	static const struct {
+		const char *prefix, *sql;
+	} kinds[] = {
+		{"idn_", "SELECT name FROM identities WHERE id = ?"},
+		{"grp_", "SELECT name FROM groups WHERE id = ?"},
+		{"sys_", "SELECT name FROM systems WHERE id = ?"},
+		{"ent_", "SELECT s.name || '/' || e.name FROM entitlements e"
+			 " JOIN systems s ON s.id = e.system_id WHERE e.id = ?"},
+	};
+	sqlite3_stmt *st;
+	size_t k;
+
+	snprintf(out, outlen, "%s", id ? id : "");
+	if (!id)
+		return out;
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (strncmp(id, kinds[k].prefix, 4) == 0)
+			break;
+	/* anything else (a name already, "system:operator") reads as it is */
+	if (k == sizeof(kinds) / sizeof(kinds[0]) || gh_store_stmt(&st, g->store, kinds[k].sql))
+		return out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return out;
 }
 
 int gov_page(gh_gov *g, const char *table, const gh_page *page, int *limit, int64_t *after_pk)

@@ -70,6 +70,10 @@ gh_store *gh_gov_store(gh_gov *g);
 /* Role names <-> bits; gh_role_parse returns 0 for an unknown name. */
 unsigned gh_role_parse(const char *name);
 json_t *gh_roles_json(unsigned roles);
+/* Who the caller is, for messages that explain a refusal:
+ * {"id","name","roles":[...]} (the token's roles). Any authenticated actor;
+ * name is the id when the identity cannot be read. */
+int gh_gov_whoami(json_t **out, gh_gov *g, const gh_actor *actor);
 
 /* --- tokens (tokens.c) ------------------------------------------------- */
 /* Creates the first admin identity and its token if no identity exists yet

@@ -141,6 +141,13 @@ void gov_cedar_decider_free(gh_decider *d);
  * out. table is one of "identities", "groups", "systems", "entitlements".
  * GH_ENOTFOUND names what was not found. Inside a transaction/read section. */
 int gov_resolve(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN]);
+/* The name people know an object by, for messages: an identity's, group's or
+ * system's name, an entitlement's "system/name"; the id itself when it names
+ * nothing (or on error, which is not reported). Returns out. */
+const char *gov_name_of(gh_gov *g, const char *id, char *out, size_t outlen);
+/* A reference that names nothing gets "<noun> <ref> not found", and when an
+ * existing name is close, "; did you mean <name>?" (see gov.c: bounded to
+ * names with the same first letter, at most 1000 of them). */
 /* As gov_resolve but records a field error (field: "... not found") instead. */
 int gov_resolve_field(gh_gov *g, const char *table, const char *field, const char *ref,
 		      char out[GH_ID_LEN]);
@@ -149,9 +156,9 @@ int gov_resolve_field(gh_gov *g, const char *table, const char *field, const cha
  * an id first, then as a name, whatever it looks like. 0, GH_ENOTFOUND or
  * GH_ECONFLICT (an entitlement's bare name that several systems offer). */
 int gov_resolve_any(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN]);
-/* The name people read for id (an entitlement as "system/name") into out;
- * GH_ENOTFOUND leaves the id there. Inside a read section. */
-int gov_name_of(gh_gov *g, const char *table, const char *id, char *out, size_t outlen);
+/* As gov_name_of for an id of table, reporting what went wrong: 0, or
+ * GH_ENOTFOUND leaving the id in out. Inside a read section. */
+int gov_name_in(gh_gov *g, const char *table, const char *id, char *out, size_t outlen);
 
 /* Page bounds: limit clamped to 1..500 (default 50); *after_pk is the pk of
  * page->after in table, or 0. GH_EINVALID when after is unknown. */

@@ -1020,9 +1020,11 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 		int64_t exp = 0;
 
 		if (json_is_string(json_object_get(cur, "orphaned_at"))) {
+			char owner[128];
+
 			rc = gh_error_set(GH_ECONFLICT, "%s is orphaned (its owner %s is not active); "
-					  "transfer it to an active owner first",
-					  str_of(cur, "name"), str_of(cur, "owner"));
+					  "transfer it to an active owner first", str_of(cur, "name"),
+					  gov_name_of(g, str_of(cur, "owner"), owner, sizeof(owner)));
 			goto cleanup;
 		}
 		if (str_of(cur, "expires_at") && gh_time_parse(&exp, str_of(cur, "expires_at")) == 0 &&

@@ -497,7 +497,7 @@ static int activate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const
 	if (strcmp(actor->id, r.proposed_by) == 0) {
 		char who[80];
 
-		if ((rc = gov_name_of(g, "identities", actor->id, who, sizeof(who))) &&
+		if ((rc = gov_name_in(g, "identities", actor->id, who, sizeof(who))) &&
 		    rc != GH_ENOTFOUND)
 			return rc;
 		return gh_error_set(GH_EDENIED,

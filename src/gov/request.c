@@ -246,9 +246,12 @@ static int subject_groups(json_t *facts, gh_gov *g, const char *id)
 				;
 			if (i < n)
 				continue;
-			if (n == GROUPS_MAX)
+			if (n == GROUPS_MAX) {
+				char name[128];
+
 				rc = gh_error_set(GH_ECONFLICT, "identity %s is in more than %d groups",
-						  id, GROUPS_MAX);
+						  gov_name_of(g, id, name, sizeof(name)), GROUPS_MAX);
+			}
 			else if (!(v = json_string(gid)) || json_array_append_new(groups, v))
 				rc = nomem("loading a subject's groups");
 			else
@@ -705,9 +708,9 @@ int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, cons
 	sqlite3_bind_text(st, 2, ent, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char buf[512];
-		snprintf(buf, sizeof(buf), "segregation of duties: subject %s holds %s (%s, grant %s),"
+		snprintf(buf, sizeof(buf), "segregation of duties: subject %s holds %s (grant %s),"
 			 " which conflicts with %s", subject_name, sqlite3_column_text(st, 1),
-			 sqlite3_column_text(st, 0), sqlite3_column_text(st, 2), ent_name);
+			 sqlite3_column_text(st, 2), ent_name);
 		if (json_array_append_new(reasons, json_string(buf))) {
 			sqlite3_reset(st);
 			return nomem("recording a conflict");
@@ -1156,7 +1159,7 @@ static int add_check(json_t *checks, const char *name)
  * delegation:<id>. */
 static int check_decider(gh_gov *g, const gh_actor *actor, const req_info *r, json_t *checks)
 {
-	char dlg[GH_ID_LEN];
+	char dlg[GH_ID_LEN], name[128];
 	int active, servicedesk, rc;
 	size_t i;
 	json_t *grp;
@@ -1165,7 +1168,7 @@ static int check_decider(gh_gov *g, const gh_actor *actor, const req_info *r, js
 		return rc;
 	if (!active)
 		return gh_error_set(GH_EDENIED, "the approver %s is not an active identity",
-				    actor->id);
+				    gov_name_of(g, actor->id, name, sizeof(name)));
 	if (strcmp(actor->id, r->submitted_by) == 0)
 		return gh_error_set(GH_EDENIED, "not_submitter: nobody approves a request "
 				    "they submitted");
@@ -1196,7 +1199,8 @@ static int check_decider(gh_gov *g, const gh_actor *actor, const req_info *r, js
 			return rc;
 		if (rc == 0)
 			return gh_error_set(GH_EDENIED, "in_approver_group: the policy requires an "
-					    "approver from group %s", json_string_value(grp));
+					    "approver from group %s",
+					    gov_name_of(g, json_string_value(grp), name, sizeof(name)));
 	}
 	if (json_array_size(r->approver_groups) > 0 &&
 	    (rc = add_check(checks, "in_approver_group")))
@@ -1210,7 +1214,8 @@ static int check_decider(gh_gov *g, const gh_actor *actor, const req_info *r, js
 	if (rc == 0)
 		return gh_error_set(GH_EDENIED, "in_control_owner_group: the approver is not a "
 				    "member of the entitlement's control-owner group %s, and no "
-				    "active delegation covers it", r->control_group);
+				    "active delegation covers it",
+				    gov_name_of(g, r->control_group, name, sizeof(name)));
 	{
 		char check[GH_ID_LEN + 16];
 
@@ -1242,9 +1247,12 @@ static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return gh_store_fail(g->store, "counting approvals");
-	if (decided)
+	if (decided) {
+		char name[128];
+
 		return gh_error_set(GH_ECONFLICT, "distinct_approver: %s has already decided "
-				    "this request", actor->id);
+				    "this request", gov_name_of(g, actor->id, name, sizeof(name)));
+	}
 	return add_check(checks, "distinct_approver");
 }
 

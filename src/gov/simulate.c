@@ -277,11 +277,11 @@ typedef struct names {
 
 static int names_of(names *n, gh_gov *g, const item *p)
 {
-	int rc = gov_name_of(g, "identities", p->subject, n->subject, sizeof(n->subject));
+	int rc = gov_name_in(g, "identities", p->subject, n->subject, sizeof(n->subject));
 
 	if (rc && rc != GH_ENOTFOUND)
 		return rc;
-	rc = gov_name_of(g, "entitlements", p->ent, n->ent, sizeof(n->ent));
+	rc = gov_name_in(g, "entitlements", p->ent, n->ent, sizeof(n->ent));
 	return rc == GH_ENOTFOUND ? 0 : rc;
 }
 

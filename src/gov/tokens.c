@@ -431,15 +431,18 @@ static int issue_fresh(json_t **out, gh_gov *g, const char *actor_id, const char
 		       const char *name, const char *via)
 {
 	char tok[GH_ID_LEN], text[TOKEN_BUF], status[32] = "", created[40], expires[40];
+	char idn_name[128];
 	int64_t now = gh_now(), expires_at, idn_expires = 0;
 	int rc;
 
 	if ((rc = identity_state(g, idn, status, &idn_expires)))
 		return rc;
 	if (strcmp(status, "active") != 0)
-		return gh_error_set(GH_ECONFLICT, "identity %s is %s, not active", idn, status);
+		return gh_error_set(GH_ECONFLICT, "identity %s is %s, not active",
+				    gov_name_of(g, idn, idn_name, sizeof(idn_name)), status);
 	if (idn_expires && idn_expires <= now)
-		return gh_error_set(GH_ECONFLICT, "identity %s has expired", idn);
+		return gh_error_set(GH_ECONFLICT, "identity %s has expired",
+				    gov_name_of(g, idn, idn_name, sizeof(idn_name)));
 	expires_at = now + g->opts.token_lifetime;
 	if (idn_expires && expires_at > idn_expires)
 		expires_at = idn_expires;

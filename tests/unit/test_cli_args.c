@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 /* Parses a NULL-ended list of words as if typed after "gatehouse". */
 static int parse(gh_cli *c, const char *const words[])
@@ -16,6 +17,19 @@ static int parse(gh_cli *c, const char *const words[])
 		argv[argc++] = (char *)words[i];
 	argv[argc] = NULL;
 	return gh_cli_parse(c, argc, argv);
+}
+
+/* The same after a command word: how a command's own options are given. */
+static int parse_opts(gh_cli *c, const char *const words[])
+{
+	const char *all[GH_CLI_MAX_ARGS * 2 + 2];
+	int n = 0;
+
+	all[n++] = "cmd";
+	for (int i = 0; words[i] && n < (int)(sizeof(all) / sizeof(all[0])) - 1; i++)
+		all[n++] = words[i];
+	all[n] = NULL;
+	return parse(c, all);
 }
 
 static char *body_text(const gh_cli *c, const gh_cli_field *fields, int *rc)
@@ -137,9 +151,9 @@ static void test_cli_check_options__names_the_unknown_one(void)
 	const char *const good[] = {"--name", "a", "--owner", "b", NULL};
 	const char *const bad[] = {"--name", "a", "--onwer", "b", NULL};
 
-	CHECK_INT(parse(&c, good), 0);
+	CHECK_INT(parse_opts(&c, good), 0);
 	CHECK_INT(gh_cli_check_options(&c, "systems create", allowed), 0);
-	CHECK_INT(parse(&c, bad), 0);
+	CHECK_INT(parse_opts(&c, bad), 0);
 	CHECK_INT(gh_cli_check_options(&c, "systems create", allowed), GH_EINVALID);
 	CHECK(strstr(gh_error_last()->message, "--onwer") != NULL);
 	CHECK(strstr(gh_error_last()->message, "systems create") != NULL);
@@ -156,7 +170,7 @@ static void test_cli_body__maps_each_type(void)
 				     "--max-duration", "3600", "--limit", "-5",
 				     "--expires-at", "2027-01-01T00:00:00Z", NULL};
 
-	CHECK_INT(parse(&c, words), 0);
+	CHECK_INT(parse_opts(&c, words), 0);
 	text = body_text(&c, fields, &rc);
 	CHECK_INT(rc, 0);
 	CHECK_STR(text, "{\"attributes\":{\"team\":\"data\"},\"expires_at\":\"2027-01-01T00:00:00Z\","
@@ -173,7 +187,7 @@ static void test_cli_body__durations_lists_and_false(void)
 	const char *const words[] = {"--max-duration", "8h", "--roles", "", "--requestable=no",
 				     NULL};
 
-	CHECK_INT(parse(&c, words), 0);
+	CHECK_INT(parse_opts(&c, words), 0);
 	text = body_text(&c, fields, &rc);
 	CHECK_INT(rc, 0);
 	CHECK_STR(text, "{\"max_duration\":\"8h\",\"requestable\":false,\"roles\":[]}");
@@ -191,23 +205,23 @@ static void test_cli_body__refuses_bad_values(void)
 	const char *const no_value[] = {"--name", "--roles", "a", NULL};
 	const char *const bad_int[] = {"--limit", "12x", NULL};
 
-	CHECK_INT(parse(&c, bad_bool), 0);
+	CHECK_INT(parse_opts(&c, bad_bool), 0);
 	text = body_text(&c, fields, &rc);
 	CHECK_INT(rc, GH_EINVALID);
 	CHECK(text == NULL);
 	CHECK(strstr(gh_error_last()->message, "--requestable") != NULL);
-	CHECK_INT(parse(&c, bad_json), 0);
+	CHECK_INT(parse_opts(&c, bad_json), 0);
 	CHECK(body_text(&c, fields, &rc) == NULL);
 	CHECK_INT(rc, GH_EINVALID);
 	CHECK(strstr(gh_error_last()->message, "--attributes") != NULL);
-	CHECK_INT(parse(&c, not_object), 0);
+	CHECK_INT(parse_opts(&c, not_object), 0);
 	CHECK(body_text(&c, fields, &rc) == NULL);
 	CHECK_INT(rc, GH_EINVALID);
-	CHECK_INT(parse(&c, no_value), 0);
+	CHECK_INT(parse_opts(&c, no_value), 0);
 	CHECK(body_text(&c, fields, &rc) == NULL);
 	CHECK_INT(rc, GH_EINVALID);
 	CHECK(strstr(gh_error_last()->message, "needs a value") != NULL);
-	CHECK_INT(parse(&c, bad_int), 0);
+	CHECK_INT(parse_opts(&c, bad_int), 0);
 	CHECK(body_text(&c, fields, &rc) == NULL);
 	CHECK_INT(rc, GH_EINVALID);
 }
@@ -235,7 +249,7 @@ static void test_cli_body__file_then_options_on_top(void)
 	int rc;
 
 	CHECK(path != NULL);
-	CHECK_INT(parse(&c, words), 0);
+	CHECK_INT(parse_opts(&c, words), 0);
 	text = body_text(&c, fields, &rc);
 	CHECK_INT(rc, 0);
 	CHECK_STR(text, "{\"name\":\"new\",\"purpose\":\"p\"}");
@@ -252,17 +266,17 @@ static void test_cli_body__file_bounded_and_an_object(void)
 	/* 70 000 bytes: over the 64 KiB cap */
 	path = write_file("big.json", "          ", 7000);
 	words[1] = path;
-	CHECK_INT(parse(&c, words), 0);
+	CHECK_INT(parse_opts(&c, words), 0);
 	CHECK(body_text(&c, fields, &rc) == NULL);
 	CHECK_INT(rc, GH_EINVALID);
 	CHECK(strstr(gh_error_last()->message, "more than") != NULL);
 	path = write_file("array.json", "[1,2]", 1);
 	words[1] = path;
-	CHECK_INT(parse(&c, words), 0);
+	CHECK_INT(parse_opts(&c, words), 0);
 	CHECK(body_text(&c, fields, &rc) == NULL);
 	CHECK_INT(rc, GH_EINVALID);
 	words[1] = "/nonexistent/body.json";
-	CHECK_INT(parse(&c, words), 0);
+	CHECK_INT(parse_opts(&c, words), 0);
 	CHECK(body_text(&c, fields, &rc) == NULL);
 	CHECK_INT(rc, GH_EINVALID);
 }
@@ -278,19 +292,19 @@ static void test_cli_body__file_option_reads_text(void)
 
 	path = write_file("policy.cedar", "permit(principal, action, resource);\n", 1);
 	words[1] = path;
-	CHECK_INT(parse(&c, words), 0);
+	CHECK_INT(parse_opts(&c, words), 0);
 	text = body_text(&c, file_fields, &rc);
 	CHECK_INT(rc, 0);
 	CHECK_STR(text, "{\"text\":\"permit(principal, action, resource);\\n\"}");
 	free(text);
 	path = write_file("huge.cedar", "0123456789abcdef", 70000);   /* 1.12 MB */
 	words[1] = path;
-	CHECK_INT(parse(&c, words), 0);
+	CHECK_INT(parse_opts(&c, words), 0);
 	CHECK(body_text(&c, file_fields, &rc) == NULL);
 	CHECK_INT(rc, GH_EINVALID);
 	CHECK(strstr(gh_error_last()->message, "more than") != NULL);
 	words[1] = "/nonexistent/p.cedar";
-	CHECK_INT(parse(&c, words), 0);
+	CHECK_INT(parse_opts(&c, words), 0);
 	CHECK(body_text(&c, file_fields, &rc) == NULL);
 	CHECK_INT(rc, GH_EINVALID);
 }
@@ -312,19 +326,19 @@ static void test_cli_query__escapes_and_normalises(void)
 	const char *const bad[] = {"--limit", "ten", NULL};
 	const char *const after[] = {"--limit", "5", "--name", "x", NULL};
 
-	CHECK_INT(parse(&c, words), 0);
+	CHECK_INT(parse_opts(&c, words), 0);
 	CHECK_INT(gh_cli_query(&q, &c, fields, NULL, NULL), 0);
 	CHECK_STR(q, "?name=a%20b%26c&requestable=true&limit=10");
 	free(q);
-	CHECK_INT(parse(&c, none), 0);
+	CHECK_INT(parse_opts(&c, none), 0);
 	CHECK_INT(gh_cli_query(&q, &c, fields, NULL, NULL), 0);
 	CHECK_STR(q, "");
 	free(q);
-	CHECK_INT(parse(&c, bad), 0);
+	CHECK_INT(parse_opts(&c, bad), 0);
 	CHECK_INT(gh_cli_query(&q, &c, fields, NULL, NULL), GH_EINVALID);
 	CHECK(q == NULL);
 	/* a paging cursor replaces the option of the same key */
-	CHECK_INT(parse(&c, after), 0);
+	CHECK_INT(parse_opts(&c, after), 0);
 	CHECK_INT(gh_cli_query(&q, &c, fields, "name", "idn_1"), 0);
 	CHECK_STR(q, "?limit=5&name=idn_1");
 	free(q);
@@ -403,6 +417,204 @@ static void test_cli_table__aligned_columns(void)
 	json_decref(items);
 }
 
+static void test_cli_parse__unknown_global_option_takes_no_word(void)
+{
+	gh_cli c;
+	const char *const typo[] = {"--jsn", "requests", "list", NULL};
+	const char *const cmd_opt_first[] = {"--kind", "human", "identities", "list", NULL};
+	const char *const far[] = {"--zzzzzz", "requests", "list", NULL};
+	const char *const globals[] = {"--db", "x.db", "--json", "--all", "requests", "list",
+				       "--state", "active", "--token", "t", NULL};
+
+	/* before: --jsn took "requests" as its value and "list" became the command */
+	CHECK_INT(parse(&c, typo), GH_EINVALID);
+	CHECK_STR(gh_error_last()->message, "unknown global option --jsn; did you mean --json?");
+	CHECK_INT(parse(&c, cmd_opt_first), GH_EINVALID);
+	CHECK(strstr(gh_error_last()->message, "unknown global option --kind") != NULL);
+	CHECK_INT(parse(&c, far), GH_EINVALID);
+	CHECK_STR(gh_error_last()->message, "unknown global option --zzzzzz");
+	CHECK_INT(parse(&c, globals), 0);
+	CHECK_STR(c.db, "x.db");
+	CHECK_INT(c.json, 1);
+	CHECK_INT(c.all, 1);
+	CHECK_INT(c.npos, 2);
+	CHECK_STR(c.pos[1], "list");
+	CHECK_STR(gh_cli_get(&c, "state"), "active");
+	CHECK_STR(c.token, "t");
+}
+
+static void test_cli_parse__version_flag(void)
+{
+	gh_cli c;
+	const char *const alone[] = {"--version", NULL};
+	const char *const valued[] = {"--version=2", NULL};
+
+	CHECK_INT(parse(&c, alone), 0);
+	CHECK_INT(c.version, 1);
+	CHECK_INT(c.npos, 0);
+	CHECK_INT(parse(&c, valued), GH_EINVALID);
+	CHECK(strlen(GH_VERSION) > 0);
+}
+
+static void test_cli_nearest__bounded_edit_distance(void)
+{
+	static const char *const subs[] = {"list", "get", "submit", "approve", "reject", NULL};
+
+	CHECK_STR(gh_cli_nearest("lst", subs), "list");
+	CHECK_STR(gh_cli_nearest("aprove", subs), "approve");
+	CHECK_STR(gh_cli_nearest("sbumit", subs), "submit");
+	CHECK(gh_cli_nearest("delete", subs) == NULL);
+	CHECK(gh_cli_nearest("x", subs) == NULL);
+	CHECK(gh_cli_nearest("list", NULL) == NULL);
+}
+
+static void test_cli_check_options__suggests_the_nearest(void)
+{
+	gh_cli c;
+	const char *const allowed[] = {"name", "owner", NULL};
+	const char *const bad[] = {"--onwer", "b", NULL};
+
+	CHECK_INT(parse_opts(&c, bad), 0);
+	CHECK_INT(gh_cli_check_options(&c, "systems create", allowed), GH_EINVALID);
+	CHECK_STR(gh_error_last()->message,
+		  "unknown option --onwer for 'systems create'; did you mean --owner?");
+}
+
+static void check_text(const char *key, const char *json, const char *want)
+{
+	json_t *v = json_loads(json, JSON_DECODE_ANY, NULL);
+	char *text = v ? gh_table_text(key, v) : NULL;
+
+	CHECK(v != NULL);
+	CHECK_STR(text, want);
+	free(text);
+	json_decref(v);
+}
+
+static void test_cli_table__nested_values_in_words(void)
+{
+	check_text(NULL, "{\"id\":\"idn_1\",\"name\":\"erin\"}", "erin");
+	check_text(NULL, "{\"id\":\"ent_1\",\"name\":\"read\",\"system\":{\"id\":\"sys_1\","
+		   "\"name\":\"billing-db\"}}", "billing-db/read");
+	check_text(NULL, "[\"a\",\"b\",3]", "a, b, 3");
+	check_text(NULL, "[]", "-");
+	check_text(NULL, "[{\"name\":\"x\"},{\"name\":\"y\"}]", "x, y");
+	check_text("decision", "{\"outcome\":\"auto_approved\",\"policy_version\":\"builtin-1\","
+		   "\"reasons\":[\"risk tier low\"],\"required_approvals\":0}",
+		   "auto_approved: risk tier low; policy builtin-1");
+	check_text("decision", "{\"outcome\":\"approval_required\",\"policy_version\":\"3\","
+		   "\"reasons\":[\"a\",\"b\"],\"required_approvals\":2,"
+		   "\"determining\":[{\"policy\":\"policy0\"},{\"policy\":\"dba\"}]}",
+		   "approval_required, 2 approvals: a; b; policy 3 (policy0, dba)");
+	check_text("effects", "{\"requests\":{\"evaluated\":12,\"flips\":[{},{}]},"
+		   "\"grants\":{\"evaluated\":40,\"revocation_candidates\":[{}]}}",
+		   "requests: 12 evaluated, 2 changed; grants: 40 evaluated, 1 revocation candidate");
+	check_text(NULL, "{\"state\":\"active\",\"closed_at\":null,\"ok\":true,\"n\":2}",
+		   "state: active, ok: yes, n: 2");
+	check_text(NULL, "{\"a\":null}", "-");
+	check_text(NULL, "{\"a\":{\"b\":{\"c\":{\"d\":1}}}}", "a: b: c: ...");
+	check_text(NULL, "null", "-");
+}
+
+static void test_cli_table__object_lines_in_words(void)
+{
+	json_t *obj = json_pack("{s:s, s:{s:s, s:s}, s:[s, s], s:[]}", "state", "active",
+				"approver", "id", "idn_1", "name", "erin", "checks", "not_submitter",
+				"not_subject", "approvals");
+	char buf[512] = "";
+	FILE *f = tmpfile();
+	size_t n;
+
+	CHECK(f != NULL && obj != NULL);
+	CHECK_INT(gh_table_print_object(f, obj), 0);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	CHECK_STR(buf, "state      active\n"
+		       "approver   erin\n"
+		       "checks     not_submitter, not_subject\n"
+		       "approvals  -\n");
+	fclose(f);
+	json_decref(obj);
+}
+
+/* What gh_client_report_as writes to stderr for a response. */
+static char *report_text(long status, const char *body, const char *command)
+{
+	gh_client cl = {"http://127.0.0.1:1", "t", 5};
+	gh_response r = {status, (char *)body, strlen(body)};
+	FILE *f = tmpfile();
+	int saved = dup(2);
+	char *out = calloc(1, 2048);
+	size_t n;
+
+	fflush(stderr);
+	dup2(fileno(f), 2);
+	CHECK_INT(gh_client_report_as(&r, &cl, command), GH_EXIT_FAIL);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	n = fread(out, 1, 2047, f);
+	out[n] = '\0';
+	fclose(f);
+	return out;
+}
+
+static void test_cli_report__each_error_once(void)
+{
+	char *s;
+
+	/* before: "gatehouse: channel: is required (HTTP 400)" then "  channel: is required" */
+	s = report_text(400, "{\"detail\":\"channel: is required\",\"errors\":"
+			"[{\"field\":\"channel\",\"reason\":\"is required\"}]}", "requests submit");
+	CHECK_STR(s, "gatehouse: channel: is required\n");
+	free(s);
+	s = report_text(400, "{\"detail\":\"2 fields are invalid; see errors\",\"errors\":"
+			"[{\"field\":\"owner\",\"reason\":\"is required\"},"
+			"{\"field\":\"purpose\",\"reason\":\"is required\"}]}", NULL);
+	CHECK_STR(s, "gatehouse: 2 fields are invalid:\n  owner: is required\n"
+		     "  purpose: is required\n");
+	free(s);
+	s = report_text(400, "{\"detail\":\"entitlement: entitlement x not found\",\"errors\":"
+			"[{\"field\":\"entitlement\",\"reason\":\"entitlement x not found\"}]}", NULL);
+	CHECK_STR(s, "gatehouse: entitlement x not found\n");
+	free(s);
+	s = report_text(404, "{\"detail\":\"entitlement github-org/repo-reed not found; did you"
+			" mean github-org/repo-read?\"}", NULL);
+	CHECK_STR(s, "gatehouse: entitlement github-org/repo-reed not found; did you mean"
+		     " github-org/repo-read?\n");
+	free(s);
+	s = report_text(502, "", NULL);
+	CHECK_STR(s, "gatehouse: the server answered HTTP 502\n");
+	free(s);
+}
+
+static void test_cli_report__role_refusal_names_command_and_caller(void)
+{
+	static const char gate[] =
+		"{\"detail\":\"POST /v1/requests/{id}/approve needs one of the roles: admin, iam,"
+		" approver\",\"caller\":{\"id\":\"idn_1\",\"name\":\"sam\",\"roles\":"
+		"[\"servicedesk\"]},\"roles_needed\":[\"admin\",\"iam\",\"approver\"]}";
+	static const char domain[] =
+		"{\"detail\":\"a requester may only request access for itself\",\"caller\":"
+		"{\"id\":\"idn_2\",\"name\":\"carol\",\"roles\":[]}}";
+	char *s;
+
+	s = report_text(403, gate, "requests approve");
+	CHECK_STR(s, "gatehouse: requests approve needs one of the roles admin, iam, approver;"
+		     " you are sam (servicedesk)\n");
+	free(s);
+	s = report_text(403, gate, NULL);
+	CHECK_STR(s, "gatehouse: POST /v1/requests/{id}/approve needs one of the roles: admin,"
+		     " iam, approver; you are sam (servicedesk)\n");
+	free(s);
+	s = report_text(403, domain, "requests submit");
+	CHECK_STR(s, "gatehouse: a requester may only request access for itself; you are carol"
+		     " (no roles)\n");
+	free(s);
+}
+
 static void test_cli_client__unreachable_server_is_an_error(void)
 {
 	gh_client cl = {"http://127.0.0.1:1/", NULL, 5};
@@ -439,6 +651,17 @@ int main(int argc, char **argv)
 		{"cli_table__aligned_columns", test_cli_table__aligned_columns},
 		{"cli_client__unreachable_server_is_an_error",
 		 test_cli_client__unreachable_server_is_an_error},
+		{"cli_parse__unknown_global_option_takes_no_word",
+		 test_cli_parse__unknown_global_option_takes_no_word},
+		{"cli_parse__version_flag", test_cli_parse__version_flag},
+		{"cli_nearest__bounded_edit_distance", test_cli_nearest__bounded_edit_distance},
+		{"cli_check_options__suggests_the_nearest",
+		 test_cli_check_options__suggests_the_nearest},
+		{"cli_table__nested_values_in_words", test_cli_table__nested_values_in_words},
+		{"cli_table__object_lines_in_words", test_cli_table__object_lines_in_words},
+		{"cli_report__each_error_once", test_cli_report__each_error_once},
+		{"cli_report__role_refusal_names_command_and_caller",
+		 test_cli_report__role_refusal_names_command_and_caller},
 		{NULL, NULL},
 	};
 

@@ -1102,9 +1102,64 @@ static void test_gov_inventory__audit_chain_stays_intact(void)
 	gh_gov_free(g);
 }
 
+/* A reference that names nothing suggests the nearest name of its kind,
+ * bounded: same first letter, a few edits, never for an id. */
+static void test_gov_resolve__suggests_the_nearest_name(void)
+{
+	gh_gov *g = open_gov();
+	char alice[GH_ID_LEN], sys[GH_ID_LEN], other[GH_ID_LEN], id[GH_ID_LEN];
+	json_t *out = NULL, *in;
+
+	catalog_fixture(g, alice, sys);
+	make_system(g, "github-org", alice, other);
+	CHECK_INT(make_ent(g, "github-org", "repo-read", NULL, NULL), 0);
+	CHECK_INT(make_ent(g, "github-org", "repo-write", NULL, NULL), 0);
+
+	CHECK_INT(gh_gov_entitlement_get(&out, g, &admin, "github-org/repo-reed"), GH_ENOTFOUND);
+	CHECK_STR(gh_error_last()->message,
+		  "entitlement github-org/repo-reed not found; did you mean github-org/repo-read?");
+	/* the typo in the system's part */
+	CHECK_INT(gh_gov_entitlement_get(&out, g, &admin, "gihub-org/repo-read"), GH_ENOTFOUND);
+	CHECK_STR(gh_error_last()->message,
+		  "entitlement gihub-org/repo-read not found; did you mean github-org/repo-read?");
+	/* a bare name is suggested with its system */
+	CHECK_INT(gh_gov_entitlement_get(&out, g, &admin, "repo-wrte"), GH_ENOTFOUND);
+	CHECK_STR(gh_error_last()->message,
+		  "entitlement repo-wrte not found; did you mean github-org/repo-write?");
+	CHECK_INT(gh_gov_identity_get(&out, g, &admin, "alicee"), GH_ENOTFOUND);
+	CHECK_STR(gh_error_last()->message, "identity alicee not found; did you mean alice?");
+	CHECK_INT(gh_gov_group_get(&out, g, &admin, "ownrs"), GH_ENOTFOUND);
+	CHECK_STR(gh_error_last()->message, "group ownrs not found; did you mean owners?");
+	/* nothing close, a typo in the first letter, an id: no suggestion */
+	CHECK_INT(gh_gov_identity_get(&out, g, &admin, "alfred-the-great"), GH_ENOTFOUND);
+	CHECK_STR(gh_error_last()->message, "identity alfred-the-great not found");
+	CHECK_INT(gh_gov_identity_get(&out, g, &admin, "blice"), GH_ENOTFOUND);
+	CHECK_STR(gh_error_last()->message, "identity blice not found");
+	CHECK_INT(gh_gov_identity_get(&out, g, &admin, "idn_0123456789abcdef"), GH_ENOTFOUND);
+	CHECK_STR(gh_error_last()->message, "identity idn_0123456789abcdef not found");
+	CHECK(out == NULL);
+
+	/* a reference in a body: the field error carries it */
+	in = json_pack("{s:s, s:s}", "name", "reports", "owner", "alcie");
+	CHECK_INT(gh_gov_system_create(&out, g, &admin, in), GH_EINVALID);
+	CHECK_STR(gh_error_last()->message, "owner: identity alcie not found; did you mean alice?");
+	json_decref(in);
+
+	/* gov_name_of: names for ids, ids for what names nothing */
+	gh_store_read_begin(gh_gov_store(g));
+	CHECK_INT(gov_resolve(g, "entitlements", "github-org/repo-read", id), 0);
+	CHECK_STR(gov_name_of(g, id, (char[128]){0}, 128), "github-org/repo-read");
+	CHECK_STR(gov_name_of(g, alice, (char[128]){0}, 128), "alice");
+	CHECK_STR(gov_name_of(g, "grp_nothing", (char[128]){0}, 128), "grp_nothing");
+	CHECK_STR(gov_name_of(g, "system:operator", (char[128]){0}, 128), "system:operator");
+	gh_store_read_end(gh_gov_store(g));
+	gh_gov_free(g);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
+		{"gov_resolve__suggests_the_nearest_name", test_gov_resolve__suggests_the_nearest_name},
 		{"gov_identity_create__human_has_api_shape_and_is_audited", test_gov_identity_create__human_has_api_shape_and_is_audited},
 		{"gov_identity_create__nhi_names_every_missing_field_at_once", test_gov_identity_create__nhi_names_every_missing_field_at_once},
 		{"gov_identity_create__reports_bad_values_together", test_gov_identity_create__reports_bad_values_together},
