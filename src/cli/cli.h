@@ -124,6 +124,8 @@ typedef struct gh_client {
 	const char *server;      /* base URL without trailing slash issues */
 	const char *token;       /* bearer token, may be NULL */
 	long timeout_s;          /* whole-request bound */
+	const char *command;     /* the command as typed ("evidence export"), named in
+				  * refusals; NULL: the HTTP route is named instead */
 } gh_client;
 
 typedef struct gh_response {

@@ -226,7 +226,7 @@ static void report_forbidden(const json_t *doc, const char *detail, const char *
 
 int gh_client_report(const gh_response *r, const gh_client *c)
 {
-	return gh_client_report_as(r, c, NULL);
+	return gh_client_report_as(r, c, c->command);
 }
 
 int gh_client_report_as(const gh_response *r, const gh_client *c, const char *command)

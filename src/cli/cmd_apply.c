@@ -1675,6 +1675,7 @@ int gh_cmd_apply(gh_cli *c)
 	}
 	a.cl.server = gh_cli_get(c, "url") ? gh_cli_get(c, "url") : c->server;
 	a.cl.token = c->token;
+	a.cl.command = "apply";
 	a.cl.timeout_s = 60;
 	a.d = &d;
 	a.now = gh_now();

@@ -92,7 +92,7 @@ cleanup:
 int gh_cmd_audit_proofs(gh_cli *c)
 {
 	static const char *const sized[] = {"size", NULL}, *const none[] = {NULL};
-	gh_client cl = {c->server, c->token, 30};
+	gh_client cl = {c->server, c->token, 30, "audit proof"};
 	gh_response r = {0};
 	const char *sub = c->npos >= 2 ? c->pos[1] : "", *kind = c->npos >= 3 ? c->pos[2] : "";
 	const char *size = gh_cli_get(c, "size");

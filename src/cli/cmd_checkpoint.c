@@ -183,7 +183,7 @@ cleanup:
 int gh_cmd_audit_checkpoint(gh_cli *c)
 {
 	static const char *const allowed[] = {"sign", "covers", NULL};
-	gh_client cl = {c->server, c->token, 30};
+	gh_client cl = {c->server, c->token, 30, "audit checkpoint"};
 	const char *covers = gh_cli_get(c, "covers");
 	gh_response r = {0};
 	json_t *doc = NULL;

@@ -1002,7 +1002,7 @@ static int default_channel(const action *a, json_t *body)
 int gh_cmd_client(gh_cli *c)
 {
 	const action *a;
-	gh_client cl = {c->server, c->token, 30};
+	gh_client cl = {c->server, c->token, 30, NULL};
 	gh_response r = {0};
 	json_t *body = NULL;
 	char *path = NULL, *query = NULL, *url = NULL;

@@ -34,7 +34,7 @@ static int read_key(char out[KEY_MAX + 1])
 int gh_cmd_introspect(gh_cli *c)
 {
 	static const char *const none[] = {NULL};
-	gh_client cl = {c->server, c->token, 30};
+	gh_client cl = {c->server, c->token, 30, "introspect"};
 	gh_response r = {0};
 	char key[KEY_MAX + 1] = "";
 	json_t *body = NULL, *doc = NULL;

@@ -75,7 +75,7 @@ static int checkpoint_for(char **note, const gh_client *cl, int64_t max_seq)
 static int export(gh_cli *c)
 {
 	static const char *const allowed[] = {"output", NULL};
-	gh_client cl = {c->server, c->token, 120};
+	gh_client cl = {c->server, c->token, 120, "evidence export"};
 	const char *out_path = gh_cli_get(c, "output");
 	json_t *hist = NULL, *events, *proofs = NULL, *ev, *proof = NULL;
 	char path[256], *note = NULL, *text = NULL;

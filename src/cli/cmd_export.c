@@ -545,6 +545,7 @@ int gh_cmd_audit_export(gh_cli *c)
 	memset(&st, 0, sizeof(st));
 	x.cl.server = c->server;
 	x.cl.token = c->token;
+	x.cl.command = "audit export";
 	x.cl.timeout_s = 60;
 	x.fd = x.lock_fd = -1;
 	if (c->help) {

@@ -1080,7 +1080,7 @@ static void print_simulation(const json_t *doc)
 static int cmd_simulate(const gh_cli *c)
 {
 	static const char *const allowed[] = {"url", NULL};
-	gh_client cl = {c->server, c->token, 60};
+	gh_client cl = {c->server, c->token, 60, "policy simulate"};
 	gh_response r = {0};
 	json_t *body = NULL, *doc = NULL;
 	char *text = NULL;

@@ -1029,9 +1029,9 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 		}
 		if (str_of(cur, "expires_at") && gh_time_parse(&exp, str_of(cur, "expires_at")) == 0 &&
 		    exp <= gh_now()) {
-			rc = gh_error_set(GH_ECONFLICT, "%s expired at %s; renew it first (POST "
-					  "/v1/identities/%s/renew)", str_of(cur, "name"),
-					  str_of(cur, "expires_at"), str_of(cur, "name"));
+			rc = gh_error_set(GH_ECONFLICT, "%s expired at %s; its owner (or admin, "
+					  "iam) renews it first", str_of(cur, "name"),
+					  str_of(cur, "expires_at"));
 			goto cleanup;
 		}
 	}

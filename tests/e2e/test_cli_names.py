@@ -212,6 +212,15 @@ def role_refusal():
     r = gh("groups", "create", "--name", "x", token=W.tok["servicedesk"])
     eq(r.stderr.splitlines(), ["gatehouse: groups create needs one of the roles admin, iam; "
                                "you are %s (servicedesk)" % W.who["servicedesk"]], out(r))
+    # commands with their own client code name themselves too (before: the route)
+    for args, needed in ((("evidence", "export", W.pending, "--output", "x.json"),
+                          "one of the roles admin, iam, auditor"),
+                         (("audit", "checkpoint", "--sign"), "the role admin")):
+        r = gh(*args, token=W.tok["requester"])
+        eq(r.returncode, 1, "%s refused (%s)" % (" ".join(args[:2]), out(r)))
+        eq(r.stderr.splitlines(), ["gatehouse: %s needs %s; you are %s "
+                                   "(requester)" % (" ".join(args[:2]), needed,
+                                                    W.who["requester"])], out(r))
     resp = W.srv.post("/v1/requests/%s/approve" % W.pending, {}, token=W.tok["servicedesk"])
     eq(resp.status, 403, "API: forbidden")
     eq(resp.json["roles_needed"], ["admin", "iam", "approver"], "API: roles_needed")

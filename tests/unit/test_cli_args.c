@@ -541,7 +541,7 @@ static void test_cli_table__object_lines_in_words(void)
 /* What gh_client_report_as writes to stderr for a response. */
 static char *report_text(long status, const char *body, const char *command)
 {
-	gh_client cl = {"http://127.0.0.1:1", "t", 5};
+	gh_client cl = {"http://127.0.0.1:1", "t", 5, NULL};
 	gh_response r = {status, (char *)body, strlen(body)};
 	FILE *f = tmpfile();
 	int saved = dup(2);
@@ -617,7 +617,7 @@ static void test_cli_report__role_refusal_names_command_and_caller(void)
 
 static void test_cli_client__unreachable_server_is_an_error(void)
 {
-	gh_client cl = {"http://127.0.0.1:1/", NULL, 5};
+	gh_client cl = {"http://127.0.0.1:1/", NULL, 5, NULL};
 	gh_response r;
 
 	CHECK_INT(gh_client_request(&r, &cl, "GET", "/healthz", NULL, NULL), GH_ERROR);
