@@ -71,6 +71,8 @@ typedef struct gh_checkpointer_options {
 				   * after writes (only every_ms and callers' asks) */
 	int64_t min_interval_ms;  /* least time between two signatures (>= 1) */
 	int64_t every_ms;         /* idle upper bound between attempts (>= 1) */
+	int max_waiters;          /* callers waiting at once (each holds an HTTP worker
+				   * thread); 0: GH_CHECKPOINT_WAITERS_MAX */
 } gh_checkpointer_options;
 
 #define GH_CHECKPOINT_AFTER_MS 1000          /* default window after a change */
@@ -114,6 +116,8 @@ int gh_checkpointer_wait(char **note, gh_checkpointer *c, int64_t covers, int64_
 int gh_checkpointer_sign_now(char **note, gh_checkpointer *c);
 /* Signatures this signer made (tests, logs). */
 int64_t gh_checkpointer_signed(gh_checkpointer *c);
+/* Callers waiting now (tests). */
+int gh_checkpointer_waiting(gh_checkpointer *c);
 
 /* Verifies note against the verifier key vkey (offline): 0 with the size and
  * root, or GH_EINVALID with why ("signature does not verify", "no signature

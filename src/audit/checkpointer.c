@@ -263,6 +263,16 @@ int64_t gh_checkpointer_signed(gh_checkpointer *c)
 	return n;
 }
 
+int gh_checkpointer_waiting(gh_checkpointer *c)
+{
+	int n;
+
+	pthread_mutex_lock(&c->mu);
+	n = c->waiters;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
 int gh_checkpointer_sign_now(char **note, gh_checkpointer *c)
 {
 	*note = NULL;
@@ -291,6 +301,11 @@ static int check_covers(gh_checkpointer *c, int64_t covers, int64_t latest)
 	return gh_error_fields_finish();
 }
 
+static int max_waiters(const gh_checkpointer *c)
+{
+	return c->opt.max_waiters > 0 ? c->opt.max_waiters : GH_CHECKPOINT_WAITERS_MAX;
+}
+
 int gh_checkpointer_wait(char **note, gh_checkpointer *c, int64_t covers, int64_t timeout_ms)
 {
 	int64_t latest = -1, failures, deadline;
@@ -308,10 +323,10 @@ int gh_checkpointer_wait(char **note, gh_checkpointer *c, int64_t covers, int64_
 		return rc;
 
 	pthread_mutex_lock(&c->mu);
-	if (c->waiters >= GH_CHECKPOINT_WAITERS_MAX) {
+	if (c->waiters >= max_waiters(c)) {
 		pthread_mutex_unlock(&c->mu);
 		return gh_error_set(GH_ELIMITED, "%d callers already wait for a checkpoint: try"
-				    " again in a second", GH_CHECKPOINT_WAITERS_MAX);
+				    " again in a second", max_waiters(c));
 	}
 	c->waiters++;
 	/* the ask: the thread signs as soon as the interval allows */

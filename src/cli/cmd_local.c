@@ -409,10 +409,13 @@ int gh_cmd_serve(gh_cli *c)
 		goto cleanup;
 	}
 	if (signer) {
+		long workers_n = aopts.threads ? aopts.threads : 8 * sysconf(_SC_NPROCESSORS_ONLN);
 		gh_checkpointer_options co = {
 			.after_ms = ck_after_s < 0 ? -1 : ck_after_s * 1000,
 			.min_interval_ms = GH_CHECKPOINT_MIN_INTERVAL_MS,
 			.every_ms = ck_every_s * 1000,
+			/* a waiting auditor holds an HTTP worker: at most a quarter of them */
+			.max_waiters = workers_n >= 4 ? (int)(workers_n / 4) : 1,
 		};
 
 		/* signs at start when the log grew since the latest checkpoint */

@@ -206,8 +206,8 @@ int gov_name_in(gh_gov *g, const char *table, const char *id, char *out, size_t 
 	static const char *const sql[] = {
 		"SELECT name FROM identities WHERE id = ?", "SELECT name FROM groups WHERE id = ?",
 		"SELECT name FROM systems WHERE id = ?",
-		"SELECT s.name || '/' || e.name FROM entitlements e JOIN systems s"
-		" ON s.id = e.system_id WHERE e.id = ?"};
+		("SELECT s.name || '/' || e.name FROM entitlements e JOIN systems s"
+		 " ON s.id = e.system_id WHERE e.id = ?")};
 	sqlite3_stmt *st;
 	size_t t;
 	int rc;

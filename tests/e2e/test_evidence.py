@@ -43,7 +43,8 @@ def verify(w, path, key=None):
 
 def setup(t, binary, w):
     w.binary = binary
-    w.srv = srv = t.server(binary, name="evidence")
+    # 64 HTTP workers: up to 16 callers may wait for a checkpoint (a quarter)
+    w.srv = srv = t.server(binary, name="evidence", serve_args=["--threads", "64"])
     srv.start()
     w.dir = srv.dir
     appr, appr_tok = srv.user("appr-ana", ["approver"])

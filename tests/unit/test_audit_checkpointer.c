@@ -9,6 +9,7 @@
 #include "harness.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,9 +59,8 @@ typedef struct fixture {
 } fixture;
 
 /* A log of n events, a key and a signer with the given rule. */
-static int setup(fixture *f, const char *name, int n, int64_t after_ms, int64_t min_interval_ms)
+static int setup_with(fixture *f, const char *name, int n, const gh_checkpointer_options *o)
 {
-	gh_checkpointer_options o = {after_ms, min_interval_ms, HOUR_MS};
 	char path[512], key[600];
 
 	memset(f, 0, sizeof(*f));
@@ -72,7 +72,14 @@ static int setup(fixture *f, const char *name, int n, int64_t after_ms, int64_t 
 		return -1;
 	if (n)
 		add_events(f->s, n);
-	return CHECK_INT(gh_checkpointer_start(&f->c, f->s, f->k, ORIGIN, &o), 0) ? 0 : -1;
+	return CHECK_INT(gh_checkpointer_start(&f->c, f->s, f->k, ORIGIN, o), 0) ? 0 : -1;
+}
+
+static int setup(fixture *f, const char *name, int n, int64_t after_ms, int64_t min_interval_ms)
+{
+	gh_checkpointer_options o = {after_ms, min_interval_ms, HOUR_MS, 0};
+
+	return setup_with(f, name, n, &o);
 }
 
 static void teardown(fixture *f)
@@ -104,21 +111,21 @@ static void test_checkpoint_due__rule(void)
 		gh_checkpointer_options o;
 		int64_t due;
 	} cases[] = {
-		{"idle: the next idle attempt", {10, 9, 0, 0, 1000}, {1000, 1000, 60000}, 61000},
-		{"a change: at the window's end", {12, 9, 0, 5000, 1000}, {1000, 1000, 60000}, 6000},
+		{"idle: the next idle attempt", {10, 9, 0, 0, 1000}, {1000, 1000, 60000, 0}, 61000},
+		{"a change: at the window's end", {12, 9, 0, 5000, 1000}, {1000, 1000, 60000, 0}, 6000},
 		{"a change right after a signature: not before the interval",
-		 {12, 9, 0, 1100, 1000}, {100, 1000, 60000}, 2000},
+		 {12, 9, 0, 1100, 1000}, {100, 1000, 60000, 0}, 2000},
 		{"only the checkpoint's own record: nothing to sign", {10, 9, 0, 5000, 1000},
-		 {1000, 1000, 60000}, 61000},
+		 {1000, 1000, 60000, 0}, 61000},
 		{"after-write signing off: only the idle attempt", {12, 9, 0, 5000, 1000},
-		 {-1, 1000, 60000}, 61000},
-		{"an ask: as soon as the interval allows", {12, 9, 12, 0, 1000}, {-1, 1000, 60000},
+		 {-1, 1000, 60000, 0}, 61000},
+		{"an ask: as soon as the interval allows", {12, 9, 12, 0, 1000}, {-1, 1000, 60000, 0},
 		 2000},
-		{"an ask already covered: idle", {12, 12, 12, 0, 1000}, {-1, 1000, 60000}, 61000},
-		{"an ask and a change: the earlier", {12, 9, 11, 1500, 1000}, {5000, 1000, 60000},
+		{"an ask already covered: idle", {12, 12, 12, 0, 1000}, {-1, 1000, 60000, 0}, 61000},
+		{"an ask and a change: the earlier", {12, 9, 11, 1500, 1000}, {5000, 1000, 60000, 0},
 		 2000},
 		{"no checkpoint yet, nothing asked: the idle attempt", {0, -1, 0, 0, 0},
-		 {1000, 1, 5}, 5},
+		 {1000, 1, 5, 0}, 5},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -233,6 +240,44 @@ cleanup:
 	teardown(&f);
 }
 
+/* Each waiting caller holds an HTTP worker: past max_waiters, callers are
+ * turned away at once (GH_ELIMITED) instead of queueing. */
+static void test_checkpointer__waiters_capped(void)
+{
+	gh_checkpointer_options o = {-1, HOUR_MS, HOUR_MS, 2};
+	asker a[2], extra;
+	pthread_t th[2];
+	fixture f;
+	int64_t seq, t0;
+
+	if (setup_with(&f, "capped.db", 2, &o))
+		goto cleanup;
+	seq = add_events(f.s, 1);
+	for (int i = 0; i < 2; i++) {
+		a[i] = (asker){f.c, seq, -100, -1};
+		CHECK_INT(pthread_create(&th[i], NULL, ask, &a[i]), 0);
+	}
+	/* once both wait, a third caller is refused at once */
+	t0 = now_ms();
+	while (gh_checkpointer_waiting(f.c) < 2 && now_ms() - t0 < 4000)
+		sched_yield();
+	CHECK_INT(gh_checkpointer_waiting(f.c), 2);
+	{
+		char *note = NULL;
+
+		extra.rc = gh_checkpointer_wait(&note, f.c, seq, 1000);
+		free(note);
+	}
+	CHECK_INT(extra.rc, GH_ELIMITED);
+	gh_checkpointer_stop(f.c);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT(a[i].rc, GH_ECONFLICT);
+	}
+cleanup:
+	teardown(&f);
+}
+
 /* What a caller may not wait for: an event the log does not have, the
  * latest checkpoint's own record, a wait past the cap. */
 static void test_checkpointer__covers_checked(void)
@@ -343,6 +388,7 @@ int main(int argc, char **argv)
 	static const gh_test_case cases[] = {
 		{"checkpoint_due__rule", test_checkpoint_due__rule},
 		{"checkpointer__signs_after_a_write", test_checkpointer__signs_after_a_write},
+		{"checkpointer__waiters_capped", test_checkpointer__waiters_capped},
 		{"checkpointer__writes_bounded", test_checkpointer__writes_bounded},
 		{"checkpointer__many_asks_one_signature", test_checkpointer__many_asks_one_signature},
 		{"checkpointer__covers_checked", test_checkpointer__covers_checked},
