@@ -68,16 +68,6 @@ static int tags_parse(json_t **out, const json_t *in)
 	return 0;
 }
 
-static int finish(gh_gov *g, int rc, json_t **out)
-{
-	rc = gov_finish(g, rc);
-	if (rc && out) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
 static int is_null_field(const json_t *in, const char *key)
 {
 	json_t *v = json_object_get(in, key);
@@ -278,7 +268,7 @@ int gh_gov_system_create(json_t **out, gh_gov *g, const gh_actor *actor, const j
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return finish(g, system_create_locked(out, g, actor, in), out);
+	return gov_finish_out(g, system_create_locked(out, g, actor, in), out);
 }
 
 /* Who reads a system's connector_settings: how it is wired downstream is
@@ -898,7 +888,7 @@ int gh_gov_entitlement_create(json_t **out, gh_gov *g, const gh_actor *actor, co
 	/* its creator set its controls: not auto-approved for them (change.c) */
 	if (!(rc = ent_create_locked(out, g, actor, in)))
 		rc = gov_controls_record(g, str_of(*out, "id"), actor->id, NULL);
-	return finish(g, rc, out);
+	return gov_finish_out(g, rc, out);
 }
 
 int gh_gov_entitlement_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref)

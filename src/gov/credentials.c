@@ -244,16 +244,6 @@ static int with_key(json_t **out, gh_gov *g, const char *id, const char *text)
 	return 0;
 }
 
-static int finish(gh_gov *g, int rc, json_t **out)
-{
-	rc = gov_finish(g, rc);
-	if (rc) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
 /* --- issue ----------------------------------------------------------------- */
 
 int gh_gov_credential_issue(json_t **out, gh_gov *g, const gh_actor *actor,
@@ -286,7 +276,7 @@ int gh_gov_credential_issue(json_t **out, gh_gov *g, const gh_actor *actor,
 	rc = with_key(out, g, id, text);
 cleanup:
 	sodium_memzero(text, sizeof(text));
-	return finish(g, rc, out);
+	return gov_finish_out(g, rc, out);
 }
 
 /* --- rotate ---------------------------------------------------------------- */
@@ -420,7 +410,7 @@ int gh_gov_credential_rotate(json_t **out, gh_gov *g, const gh_actor *actor, con
 cleanup:
 	json_decref(previous);
 	sodium_memzero(text, sizeof(text));
-	return finish(g, rc, out);
+	return gov_finish_out(g, rc, out);
 }
 
 /* --- revoke ---------------------------------------------------------------- */
@@ -472,7 +462,7 @@ int gh_gov_credential_revoke(json_t **out, gh_gov *g, const gh_actor *actor, con
 		goto cleanup;
 	rc = cred_load(out, g, id);
 cleanup:
-	return finish(g, rc, out);
+	return gov_finish_out(g, rc, out);
 }
 
 /* Revokes every credential not yet revoked whose column col (grant_id or

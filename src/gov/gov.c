@@ -483,11 +483,92 @@ json_t *gov_text_column(sqlite3_stmt *st, int col)
 	return text ? json_string(text) : json_null();
 }
 
+/* --- helpers every domain file uses (declared in gov_internal.h) --------- */
+
+json_t *gov_list_result(json_t *items, int limit)
+{
+	size_t n = json_array_size(items);
+	json_t *next = NULL;
+
+	if (!items)
+		return NULL;
+	if (limit > 0 && n == (size_t)limit)
+		next = json_object_get(json_array_get(items, n - 1), "id");
+	return json_pack("{s:o, s:O?}", "items", items, "next", next);
+}
+
+int gov_check_enum(const char *field, const char *const values[], const char *s)
+{
+	char list[256];
+	size_t len = 0;
+
+	for (size_t i = 0; values[i]; i++)
+		if (strcmp(values[i], s) == 0)
+			return 0;
+	list[0] = '\0';
+	for (size_t i = 0; values[i] && len < sizeof(list); i++)
+		len += snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", values[i]);
+	gh_error_field(field, "must be one of: %s", list);
+	return GH_EINVALID;
+}
+
+int gov_environment_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (n >= 32 || !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
+				 s[n] == '-'))
+			return 0;
+	return n > 0;
+}
+
+int gov_jv_environment(const json_t *obj, const char *key, int required, const char **out)
+{
+	const char *s;
+	int rc = gh_jv_string(obj, key, required, 64, &s);
+
+	if (rc <= 0)
+		return rc;
+	if (!gov_environment_valid(s)) {
+		gh_error_field(key, "must be 1 to 32 of lowercase letters, digits and '-', such as \"prod\"");
+		return -1;
+	}
+	*out = s;
+	return 1;
+}
+
+int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : gh_store_fail(g->store, what);
+
+	sqlite3_reset(st);
+	return rc;
+}
+
 int gov_finish(gh_gov *g, int rc)
 {
 	if (rc == 0)
 		return gh_store_commit(g->store);
 	gh_store_rollback(g->store);
+	return rc;
+}
+
+int gov_finish_out(gh_gov *g, int rc, json_t **out)
+{
+	rc = gov_finish(g, rc);
+	if (rc && out) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int gov_finish_auth(gh_gov *g, int rc, json_t **out)
+{
+	rc = gov_finish_out(g, rc, out);
+	if (rc == 0)
+		gov_auth_changed(g);    /* roles, status, expiry or tokens may have changed */
 	return rc;
 }
 

@@ -199,6 +199,12 @@ json_t *gov_text_column(sqlite3_stmt *st, int col);
 /* Ends a write: commits when rc == 0, otherwise rolls back; returns rc (or the
  * commit's failure). */
 int gov_finish(gh_gov *g, int rc);
+/* gov_finish for an operation with an answer: on failure *out (out may be
+ * NULL) is freed and NULL, so a caller never sees half an answer. */
+int gov_finish_out(gh_gov *g, int rc, json_t **out);
+/* gov_finish_out, then forgets cached authentications when it committed:
+ * for changes to tokens and identities (roles, status, expiry). */
+int gov_finish_auth(gh_gov *g, int rc, json_t **out);
 
 /* Row loaders shared between files: fill *out with the API shape of one row. */
 int gov_identity_load(json_t **out, gh_gov *g, const char *id);
@@ -233,7 +239,7 @@ int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, cons
 int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const char *status,
 		  const char *reason);
 
-/* Helpers the inventory files share (identity.c). */
+/* Helpers every domain file uses (gov.c). */
 /* {"items": items, "next": last id when the page is full (limit items), else null};
  * takes items. NULL when out of memory. */
 json_t *gov_list_result(json_t *items, int limit);
@@ -244,7 +250,7 @@ int gov_environment_valid(const char *s);
 int gov_jv_environment(const json_t *obj, const char *key, int required, const char **out);
 /* Steps a cached write statement to completion and resets it; 0 or the store's error. */
 int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what);
-/* Resolves ref (field of the body) to an ACTIVE HUMAN identity's id; otherwise
+/* (identity.c) Resolves ref (field of the body) to an ACTIVE HUMAN identity's id; otherwise
  * records a field error and returns GH_EINVALID (or another error). Inside a transaction. */
 int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_ID_LEN]);
 

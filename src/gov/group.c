@@ -79,16 +79,6 @@ static int group_load(json_t **out, gh_gov *g, const char *id)
 	return rc;
 }
 
-static int finish(gh_gov *g, int rc, json_t **out)
-{
-	rc = gov_finish(g, rc);
-	if (rc && out) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
 static int touch(gh_gov *g, const char *id)
 {
 	sqlite3_stmt *st;
@@ -159,7 +149,7 @@ int gh_gov_group_create(json_t **out, gh_gov *g, const gh_actor *actor, const js
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return finish(g, create_locked(out, g, actor, in), out);
+	return gov_finish_out(g, create_locked(out, g, actor, in), out);
 }
 
 int gh_gov_group_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref)
@@ -461,7 +451,7 @@ int gh_gov_group_remove_member(json_t **out, gh_gov *g, const gh_actor *actor,
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return finish(g, remove_locked(out, g, actor, group_ref, member_ref), out);
+	return gov_finish_out(g, remove_locked(out, g, actor, group_ref, member_ref), out);
 }
 
 int gh_gov_group_contains(gh_gov *g, const char *group_id, const char *identity_id)

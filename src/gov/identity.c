@@ -16,69 +16,6 @@ static const char *const statuses[] = {"active", "suspended", "decommissioned", 
 #define REASON_EXPIRED "expired"
 #define REASON_ORPHANED "orphaned"
 
-/* --- helpers the inventory files share (declared in gov_internal.h) ------- */
-
-json_t *gov_list_result(json_t *items, int limit)
-{
-	size_t n = json_array_size(items);
-	json_t *next = NULL;
-
-	if (!items)
-		return NULL;
-	if (limit > 0 && n == (size_t)limit)
-		next = json_object_get(json_array_get(items, n - 1), "id");
-	return json_pack("{s:o, s:O?}", "items", items, "next", next);
-}
-
-int gov_check_enum(const char *field, const char *const values[], const char *s)
-{
-	char list[256];
-	size_t len = 0;
-
-	for (size_t i = 0; values[i]; i++)
-		if (strcmp(values[i], s) == 0)
-			return 0;
-	list[0] = '\0';
-	for (size_t i = 0; values[i] && len < sizeof(list); i++)
-		len += snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", values[i]);
-	gh_error_field(field, "must be one of: %s", list);
-	return GH_EINVALID;
-}
-
-int gov_environment_valid(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (n >= 32 || !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
-				 s[n] == '-'))
-			return 0;
-	return n > 0;
-}
-
-int gov_jv_environment(const json_t *obj, const char *key, int required, const char **out)
-{
-	const char *s;
-	int rc = gh_jv_string(obj, key, required, 64, &s);
-
-	if (rc <= 0)
-		return rc;
-	if (!gov_environment_valid(s)) {
-		gh_error_field(key, "must be 1 to 32 of lowercase letters, digits and '-', such as \"prod\"");
-		return -1;
-	}
-	*out = s;
-	return 1;
-}
-
-int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : gh_store_fail(g->store, what);
-
-	sqlite3_reset(st);
-	return rc;
-}
-
 int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_ID_LEN])
 {
 	sqlite3_stmt *st;
@@ -264,18 +201,6 @@ static char *roles_text(unsigned bits)
 }
 
 /* Ends a write and drops *out when it did not commit. */
-static int finish(gh_gov *g, int rc, json_t **out)
-{
-	rc = gov_finish(g, rc);
-	if (rc == 0)
-		gov_auth_changed(g);    /* roles, status or expiry may have changed */
-	if (rc && out) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
 /* --- who may change roles and status (docs/api.md, Roles) ------------------ */
 
 /* Roles only an admin grants or removes: they manage identities and roles. */
@@ -463,7 +388,7 @@ int gh_gov_identity_create(json_t **out, gh_gov *g, const gh_actor *actor, const
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return finish(g, create_locked(out, g, actor, in), out);
+	return gov_finish_auth(g, create_locked(out, g, actor, in), out);
 }
 
 /* --- read ------------------------------------------------------------------ */
@@ -1097,7 +1022,7 @@ int gh_gov_identity_set_status(json_t **out, gh_gov *g, const gh_actor *actor, c
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return finish(g, status_locked(out, g, actor, ref, action, in), out);
+	return gov_finish_auth(g, status_locked(out, g, actor, ref, action, in), out);
 }
 
 /* --- expiry and renewal of NHIs ---------------------------------------------- */
@@ -1315,5 +1240,5 @@ int gh_gov_identity_renew(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	gh_error_clear();
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return finish(g, renew_locked(out, g, actor, ref, in), out);
+	return gov_finish_auth(g, renew_locked(out, g, actor, ref, in), out);
 }

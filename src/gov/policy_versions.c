@@ -19,16 +19,6 @@
 /* Who reads policy sets: the writers and the auditors. */
 #define POLICY_READERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR)
 
-static int finish(gh_gov *g, int rc, json_t **out)
-{
-	rc = gov_finish(g, rc);
-	if (rc && out) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
 /* The API shape of one version; with_text adds the policy text. Lock held. */
 static int version_load(json_t **out, gh_gov *g, const char *id, int with_text)
 {
@@ -395,7 +385,7 @@ int gh_gov_policy_propose(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	}
 	if ((rc = gov_policy_warnings(warnings, ps)) || (rc = gh_store_begin(g->store)))
 		goto cleanup;
-	rc = finish(g, propose_locked(out, g, actor, text, len, comment, gh_policy_set_count(ps),
+	rc = gov_finish_out(g, propose_locked(out, g, actor, text, len, comment, gh_policy_set_count(ps),
 				      validation), out);
 	if (!rc && json_object_set(*out, "warnings", warnings)) {
 		json_decref(*out);
@@ -651,7 +641,7 @@ int gh_gov_policy_activate(json_t **out, gh_gov *g, const gh_actor *actor, const
 	/* built before the write transaction, installed after it commits */
 	if (!(rc = gov_policy_version_decider(&next, &info, g, ref)) &&
 	    !(rc = gh_store_begin(g->store)))
-		rc = finish(g, activate_locked(out, g, actor, ref, comment, &next), out);
+		rc = gov_finish_out(g, activate_locked(out, g, actor, ref, comment, &next), out);
 	/* what default deny will refuse from now on, said with the answer */
 	if (!rc && json_object_set(*out, "warnings", json_object_get(info, "warnings"))) {
 		json_decref(*out);

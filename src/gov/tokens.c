@@ -29,18 +29,6 @@ static int64_t max_lifetime(const gh_gov *g)
 							    : TOKEN_MAX_LIFETIME;
 }
 
-static int finish(gh_gov *g, int rc, json_t **out)
-{
-	rc = gov_finish(g, rc);
-	if (rc == 0)
-		gov_auth_changed(g);
-	if (rc && out) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
 /* Issues a token for identity_id and audits it. text receives the token text
  * (TOKEN_BUF bytes), id the token id. expires_at 0 means no expiry. Inside a
  * transaction. */
@@ -331,7 +319,7 @@ int gh_gov_token_create(json_t **out, gh_gov *g, const gh_actor *actor, const js
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return finish(g, create_locked(out, g, actor, in), out);
+	return gov_finish_auth(g, create_locked(out, g, actor, in), out);
 }
 
 /* The stored token token_id: its identity, name (may be NULL) and whether it
@@ -501,7 +489,7 @@ int gh_gov_token_rotate(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 		return gh_error_set(GH_EFORBIDDEN, "rotating a token needs an identity");
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	return finish(g, rotate_locked(out, g, actor, token_id), out);
+	return gov_finish_auth(g, rotate_locked(out, g, actor, token_id), out);
 }
 
 static const char *const token_statuses[] = {"active", "expired", "revoked", NULL};
@@ -646,7 +634,7 @@ int gh_gov_admin_token(json_t **out, gh_gov *g, const char *identity_ref, const 
 		json_decref(n);
 		return rc;
 	}
-	rc = finish(g, admin_token_locked(out, g, identity_ref, checked), out);
+	rc = gov_finish_auth(g, admin_token_locked(out, g, identity_ref, checked), out);
 	json_decref(n);
 	return rc;
 }
