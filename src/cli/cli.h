@@ -229,83 +229,10 @@ int gh_cmd_audit_proofs(gh_cli *c);
 
 /* --- cmd_policy.c: the Cedar engine from the command line -------------- */
 
-/* gatehouse policy authorize|validate|format|conformance; an exit code. */
+/* gatehouse policy authorize|validate|format|simulate; an exit code. */
 int gh_cmd_policy(gh_cli *c);
 /* Prints the usage of the policy commands. */
 void gh_cmd_policy_usage(FILE *f);
-
-/* Conformance runs over Cedar integration-test files (docs/policy-cli.md). */
-#define GH_CLI_CONF_MAX_FILE (16u * 1024 * 1024)  /* bytes of any file read */
-#define GH_CLI_CONF_MAX_DEPTH 32                  /* directory nesting */
-#define GH_CLI_CONF_MAX_DIRENTS 1000000           /* entries of one directory */
-
-/* One test file: paths resolved against the directory the run started from. */
-typedef struct gh_cli_conf_test {
-	char *policies;          /* always set */
-	char *entities;          /* NULL when the test has none */
-	char *schema;            /* NULL when the test has none */
-	int should_validate;     /* 1, 0, or -1 when the test does not say */
-	json_t *requests;        /* a reference to the test's array */
-} gh_cli_conf_test;
-
-/* 1 when doc looks like a test file: an object with "policies" and "requests". */
-int gh_cli_conf_is_test(const json_t *doc);
-/* Reads a test file's document; GH_EINVALID (message set) when malformed. */
-int gh_cli_conf_test_parse(gh_cli_conf_test *out, const json_t *doc, const char *dir);
-void gh_cli_conf_test_free(gh_cli_conf_test *t);
-/* rel resolved against dir (rel itself when absolute); NULL when too long
- * or out of memory. Caller frees. */
-char *gh_cli_conf_path(const char *dir, const char *rel);
-/* "allow" -> 1, "deny" -> 0; GH_EINVALID otherwise. */
-int gh_cli_conf_decision(int *allow, const char *s);
-/* 1 when the array of strings expected and got[0..n) hold the same set of
- * ids (order and repeats ignored), 0 when not or expected is not such an array. */
-int gh_cli_conf_idset_equal(const json_t *expected, const char *const *got, size_t n);
-/* Compares one test request's expectations with a response: 0 when they
- * agree, 1 when not (why says what differs), GH_EINVALID when the
- * expectations are malformed (why says how). */
-int gh_cli_conf_compare(const json_t *request, const gh_policy_response *got, const char **why);
-/* The request proper ({"principal","action","resource","context"}) of a
- * test request; NULL when out of memory. */
-json_t *gh_cli_conf_request_json(const json_t *request);
-/* The test request's "validateRequest" (default true). */
-int gh_cli_conf_validate_request(const json_t *request);
-
-/* The engine a run calls: gh_cli_conf_engine_cedar (src/policy), or a stand-in
- * in tests. */
-typedef struct gh_cli_conf_engine {
-	int (*set_parse)(gh_policy_set **, const char *, size_t, gh_policy_error *);
-	int (*set_parse_json)(gh_policy_set **, const char *, size_t, gh_policy_error *);
-	void (*set_free)(gh_policy_set *);
-	int (*schema_parse)(gh_policy_schema **, const char *, size_t, gh_policy_error *);
-	int (*schema_parse_json)(gh_policy_schema **, const char *, size_t, gh_policy_error *);
-	void (*schema_free)(gh_policy_schema *);
-	int (*validate)(char **, const gh_policy_set *, const gh_policy_schema *);
-	int (*entities_parse)(gh_policy_entities **, const char *, size_t,
-			      const gh_policy_schema *, gh_policy_error *);
-	void (*entities_free)(gh_policy_entities *);
-	int (*request_parse)(gh_policy_request **, const char *, size_t,
-			     const gh_policy_schema *, int, gh_policy_error *);
-	void (*request_free)(gh_policy_request *);
-	int (*authorize)(gh_policy_response **, const gh_policy_set *,
-			 const gh_policy_entities *, const gh_policy_request *);
-	void (*response_free)(gh_policy_response *);
-} gh_cli_conf_engine;
-
-extern const gh_cli_conf_engine gh_cli_conf_engine_cedar;
-
-typedef struct gh_cli_conf_counts {
-	long files;              /* test files run */
-	long passed, failed;     /* requests */
-	long agree, disagree, unchecked;  /* shouldValidate against gh_policy_validate */
-	long unreadable;         /* .json files that could not be read or parsed */
-} gh_cli_conf_counts;
-
-/* Runs every test file under dir (recursively, in name order), adding to
- * *counts; eng NULL is gh_cli_conf_engine_cedar. With log set, prints one JSON line per failure there. 0 when the
- * directory was walked (whatever the outcomes), GH_E* when it could not be. */
-int gh_cli_conf_run(gh_cli_conf_counts *counts, const char *dir, const gh_cli_conf_engine *eng,
-		    FILE *log);
 
 /* --- cmd_apply.c: catalog as code (docs/catalog-as-code.md) ------------ */
 

@@ -13,6 +13,7 @@
 
 #define MAX_PAGES 1000               /* list pages read per collection */
 #define MAX_TEXT (1024 * 1024)       /* a policy file */
+#define PATH_MAX_LEN 4096            /* bytes of a policy file's path */
 
 /* --- the file's schema (docs/catalog-as-code.md) ------------------------- */
 
@@ -433,6 +434,30 @@ static void check_delegations(gh_yaml_doc *d, json_t *seen)
 	}
 }
 
+/* rel resolved against dir (rel itself when absolute); NULL when longer than
+ * PATH_MAX_LEN, empty or out of memory. Caller frees. */
+static char *join_path(const char *dir, const char *rel)
+{
+	size_t n = strlen(dir);
+	char *out;
+	int w;
+
+	if (!*rel)
+		return NULL;
+	if (rel[0] == '/' || !n)
+		return strlen(rel) < PATH_MAX_LEN ? strdup(rel) : NULL;
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (!(out = malloc(PATH_MAX_LEN)))
+		return NULL;
+	w = snprintf(out, PATH_MAX_LEN, "%.*s%s%s", (int)n, dir, dir[n - 1] == '/' ? "" : "/", rel);
+	if (w < 0 || w >= PATH_MAX_LEN) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 /* Policy text from "text" or from "file" (relative to the catalog's directory; not
  * read when dir is NULL). texts gets one string per policy. */
 static void check_policies(gh_yaml_doc *d, const char *dir, json_t *texts, json_t *seen)
@@ -464,7 +489,7 @@ static void check_policies(gh_yaml_doc *d, const char *dir, json_t *texts, json_
 			json_array_append_new(texts, json_string(""));
 			continue;
 		}
-		if (!(full = gh_cli_conf_path(dir, file))) {
+		if (!(full = join_path(dir, file))) {
 			gh_yaml_problem(d, path, "the path is too long");
 		} else if (gh_cli_read_file(&buf, &len, full, MAX_TEXT)) {
 			gh_yaml_problem(d, path, "%s", gh_error_last()->message);

@@ -26,7 +26,7 @@ static void usage(FILE *f)
 		"  key export|create         print the checkpoint verifier key / make a new key\n"
 		"  checkpoint verify FILE --key VKEY\n"
 		"                            verify a signed checkpoint offline\n"
-		"  policy authorize|validate|format|conformance|simulate\n"
+		"  policy authorize|validate|format|simulate\n"
 		"                            the Cedar policy engine on files ('policy --help')\n"
 		"\n"
 		"client commands (talk to a running server):\n"

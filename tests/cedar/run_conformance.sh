@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run_conformance.sh BUILD - Cedar conformance of BUILD/gatehouse over the
+# run_conformance.sh BUILD - Cedar conformance of the policy library (the
+# runner BUILD/cedar_conformance, tests/cedar/conformance.c) over the
 # handwritten tests and the generated corpus; fails when a pass count falls
 # below its floor in tests/cedar/floor.txt, or when the validator agrees
 # with fewer tests' shouldValidate than its floor (the NAME_validation
@@ -10,11 +11,11 @@ REPO=$(pwd)
 BUILD=${1:?usage: tests/cedar/run_conformance.sh BUILD}
 CEDAR=${GH_CEDAR_DIR:-$REPO/../shared/cedar}
 FLOOR=tests/cedar/floor.txt
-BIN=$BUILD/gatehouse
+BIN=$BUILD/cedar_conformance
 CORPUS=$BUILD/cedar-corpus
 TIME_LIMIT=${GH_CEDAR_TIMEOUT:-900}   # seconds per run
 
-[ -x "$BIN" ] || { echo "no $BIN: build first"; exit 2; }
+[ -x "$BIN" ] || { echo "no $BIN: build first (make build, or the cedar_conformance target)"; exit 2; }
 [ -d "$CEDAR/tests" ] && [ -f "$CEDAR/corpus-tests.tar.gz" ] ||
   { echo "no Cedar tests in $CEDAR (set GH_CEDAR_DIR)"; exit 2; }
 [ -f "$FLOOR" ] || { echo "no $FLOOR"; exit 2; }
@@ -44,9 +45,9 @@ check() { # name dir
   local name=$1 dir=$2 out rc summary passed failed total floor rate
   out=$(mktemp)
   if command -v timeout >/dev/null; then
-    timeout "$TIME_LIMIT" "$BIN" policy conformance "$dir" >"$out" 2>/dev/null
+    timeout "$TIME_LIMIT" "$BIN" "$dir" >"$out" 2>/dev/null
   else
-    "$BIN" policy conformance "$dir" >"$out" 2>/dev/null
+    "$BIN" "$dir" >"$out" 2>/dev/null
   fi
   rc=$?
   summary=$(tail -n 1 "$out")

@@ -8,6 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:?usage: tests/cedar/run_differential.sh BUILD}
 BIN=$BUILD/gatehouse
+CONFORMANCE=$BUILD/cedar_conformance
 DIFF=tests/cedar/differential
 FLOOR=tests/cedar/differential_floor.txt
 REGRESSIONS=tests/cedar/regressions
@@ -17,6 +18,7 @@ DATE_SEED=${GH_DIFF_DATE_SEED:-$(date -u +%Y%m%d)}
 export GH_CEDAR_DIR=${GH_CEDAR_DIR:-$(pwd)/../shared/cedar}
 
 [ -x "$BIN" ] || { echo "no $BIN: build first"; exit 2; }
+[ -x "$CONFORMANCE" ] || { echo "no $CONFORMANCE: build first"; exit 2; }
 [ -f "$FLOOR" ] || { echo "no $FLOOR"; exit 2; }
 if ! command -v node >/dev/null || [ ! -d "$DIFF/node_modules/@cedar-policy/cedar-wasm" ]; then
   echo "cedar differential: skipped: node or $DIFF/node_modules missing (run scripts/install-deps.sh)"
@@ -89,7 +91,7 @@ batch "date (seed $DATE_SEED)" "$DATE_SEED"
 # 5. the recorded regressions, through the conformance runner
 if compgen -G "$REGRESSIONS/*.json" >/dev/null; then
   out=$(mktemp)
-  "$BIN" policy conformance "$REGRESSIONS" >"$out" 2>&1
+  "$CONFORMANCE" "$REGRESSIONS" >"$out" 2>&1
   rc=$?
   summary=$(tail -n 1 "$out")
   floor=$(floor_of regressions)
