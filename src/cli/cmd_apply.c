@@ -17,9 +17,6 @@
 
 /* --- the file's schema (docs/catalog-as-code.md) ------------------------- */
 
-static const char *const risk_tiers[] = {"low", "medium", "high", "critical", NULL};
-static const char *const sensitivities[] = {"public", "internal", "confidential", "restricted",
-					    NULL};
 
 static int has_control(const char *s, int allow_newlines)
 {
@@ -88,8 +85,8 @@ static const char *check_time(const char *s)
 static const gh_yaml_schema s_name = {GH_YAML_STRING, .max = 64, .check = check_name};
 static const gh_yaml_schema s_ref = {GH_YAML_STRING, .max = 256, .check = check_text};
 static const gh_yaml_schema s_desc = {GH_YAML_STRING, .max = 1000, .check = check_text};
-static const gh_yaml_schema s_risk = {GH_YAML_STRING, .values = risk_tiers};
-static const gh_yaml_schema s_sens = {GH_YAML_STRING, .values = sensitivities};
+static const gh_yaml_schema s_risk = {GH_YAML_STRING, .values = gh_gov_risk_tiers};
+static const gh_yaml_schema s_sens = {GH_YAML_STRING, .values = gh_gov_data_sensitivities};
 /* a connector instance of the server's configuration, or manual / credential:
  * which exist only the server knows, and it says so */
 static const gh_yaml_schema s_connector = {GH_YAML_STRING, .max = 64, .check = check_name};
@@ -1244,10 +1241,10 @@ static int ent_weakens(const json_t *cur, const json_t *body)
 	int64_t secs = 0;
 	int rank_cur = -1, rank_new = -1;
 
-	for (int i = 0; risk_tiers[i]; i++) {
-		if (same_text(risk_tiers[i], str(cur, "risk_tier")))
+	for (int i = 0; gh_gov_risk_tiers[i]; i++) {
+		if (same_text(gh_gov_risk_tiers[i], str(cur, "risk_tier")))
 			rank_cur = i;
-		if (same_text(risk_tiers[i], str(body, "risk_tier")))
+		if (same_text(gh_gov_risk_tiers[i], str(body, "risk_tier")))
 			rank_new = i;
 	}
 	if (rank_new >= 0 && rank_new < rank_cur)

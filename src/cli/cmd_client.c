@@ -488,38 +488,38 @@ void gh_cmd_client_usage(FILE *f, const char *resource)
 	}
 }
 
-/* The values an option of a resource's commands accepts, as the domain
- * checks them (test_cli_names.py compares each list with the server's
- * "must be one of" answer). */
+/* The values an option of a resource's commands accepts: the domain's own
+ * lists (gh_gov_values), so the help cannot drift from what is checked. */
 static const struct option_values {
-	const char *resource, *option, *values;
+	const char *resource, *option;
+	const char *list;          /* a gh_gov_values name, or NULL: text alone */
+	const char *text;          /* after the values (or instead of them), or NULL */
 } option_values[] = {
-	{"requests", "channel", "servicedesk, portal, chat, api (default api)"},
-	{"requests", "state", "submitted, denied, pending_approval, approved, provisioning,"
-	 " active, expired, revoked, rejected, cancelled, failed"},
-	{"identities", "kind", "human, service_account, api_key, workload, oauth_app, ai_agent"},
-	{"identities", "status", "active, suspended, decommissioned"},
-	{"identities", "roles", "admin, iam, approver, servicedesk, auditor, requester"},
-	{"entitlements", "risk-tier", "low, medium, high, critical"},
-	{"entitlements", "data-sensitivity", "public, internal, confidential, restricted"},
-	{"grants", "status", "provisioning, active, failed, expired, revoked"},
-	{"grants", "review-state", "pending, confirmed, revoked, missed"},
-	{"grants", "outcome", "confirm, revoke"},
-	{"jobs", "state", "pending, done, failed, cancelled"},
-	{"findings", "kind", "missing, shadow"},
-	{"findings", "status", "open, reprovisioning, reprovisioned, revoking, revoked, failed"},
-	{"delegations", "status", "active, expired, revoked"},
-	{"tokens", "status", "active, expired, revoked"},
-	{"credentials", "status", "active, expiring, expired, revoked"},
-	{"changes", "state", "proposed, confirmed, withdrawn"},
-	{"systems", "connector", "manual, credential, or a connector instance of the server"
-	 " configuration"},
+	{"requests", "channel", "channel", "(default api)"},
+	{"requests", "state", "request_state", NULL},
+	{"identities", "kind", "identity_kind", NULL},
+	{"identities", "status", "identity_status", NULL},
+	{"identities", "roles", "role", NULL},
+	{"entitlements", "risk-tier", "risk_tier", NULL},
+	{"entitlements", "data-sensitivity", "data_sensitivity", NULL},
+	{"grants", "status", "grant_status", NULL},
+	{"grants", "review-state", "review_state", NULL},
+	{"grants", "outcome", "review_outcome", NULL},
+	{"jobs", "state", "job_state", NULL},
+	{"findings", "kind", "finding_kind", NULL},
+	{"findings", "status", "finding_status", NULL},
+	{"delegations", "status", "delegation_status", NULL},
+	{"tokens", "status", "token_status", NULL},
+	{"credentials", "status", "credential_status", NULL},
+	{"changes", "state", "change_state", NULL},
+	{"systems", "connector", NULL,
+	 "manual, credential, or a connector instance of the server configuration"},
 };
 
 #define NVALUES (sizeof(option_values) / sizeof(option_values[0]))
 
 /* values after indent columns, wrapped between words within 79 columns */
-static void put_values(FILE *f, const char *values, size_t indent)
+static void put_text(FILE *f, const char *values, size_t indent)
 {
 	size_t col = indent;
 
@@ -541,6 +541,22 @@ static void put_values(FILE *f, const char *values, size_t indent)
 		values += space ? n + 1 : n;
 	}
 	fputc('\n', f);
+}
+
+/* An option's values as the domain lists them, then its note. */
+static void put_values(FILE *f, const struct option_values *v, size_t indent)
+{
+	const char *const *values = v->list ? gh_gov_values(v->list) : NULL;
+	char text[512];
+	size_t len = 0;
+
+	text[0] = '\0';
+	for (size_t i = 0; values && values[i] && len < sizeof(text); i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", i ? ", " : "",
+					values[i]);
+	if (v->text && len < sizeof(text))
+		snprintf(text + len, sizeof(text) - len, "%s%s", len ? " " : "", v->text);
+	put_text(f, text, indent);
 }
 
 static int action_has_option(const action *a, const char *option)
@@ -574,7 +590,7 @@ static void values_usage(FILE *f, const char *resource, const action *a)
 		if (!printed++)
 			fprintf(f, "allowed values:\n");
 		fprintf(f, "  --%-18s ", v->option);
-		put_values(f, v->values, 23);
+		put_values(f, v, 23);
 	}
 }
 
@@ -582,7 +598,7 @@ void gh_cmd_client_values(FILE *f)
 {
 	for (size_t i = 0; i < NVALUES; i++) {
 		fprintf(f, "  %-13s --%-17s ", option_values[i].resource, option_values[i].option);
-		put_values(f, option_values[i].values, 36);
+		put_values(f, &option_values[i], 36);
 	}
 }
 

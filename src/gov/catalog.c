@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const risk_tiers[] = {"low", "medium", "high", "critical", NULL};
-static const char *const sensitivities[] = {"public", "internal", "confidential", "restricted",
-					    NULL};
 
 #define MAX_CONFLICTS 100
 #define MAX_TAGS 16
@@ -776,8 +773,8 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	sys_ok = sys_ref && rc == 0;
 	gh_jv_name(in, "name", 1, &name);
 	gh_jv_string(in, "description", 0, 1000, &desc);
-	gh_jv_enum(in, "risk_tier", 1, risk_tiers, &risk);
-	gh_jv_enum(in, "data_sensitivity", 1, sensitivities, &sens);
+	gh_jv_enum(in, "risk_tier", 1, gh_gov_risk_tiers, &risk);
+	gh_jv_enum(in, "data_sensitivity", 1, gh_gov_data_sensitivities, &sens);
 	gov_jv_environment(in, "environment", 1, &env);
 	if (gh_jv_string(in, "control_owner_group", 1, 256, &grp_ref) > 0 &&
 	    (rc = gov_resolve_field(g, "groups", "control_owner_group", grp_ref, grp)) &&
@@ -925,7 +922,7 @@ int gh_gov_entitlement_list_tag(json_t **out, gh_gov *g, const gh_actor *actor,
 	*out = NULL;
 	gh_error_clear();
 	if (risk_tier)
-		gov_check_enum("risk_tier", risk_tiers, risk_tier);
+		gov_check_enum("risk_tier", gh_gov_risk_tiers, risk_tier);
 	if (environment && !gov_environment_valid(environment))
 		gh_error_field("environment", "must be 1 to 32 of lowercase letters, digits and '-'");
 	if (requestable) {
@@ -1001,9 +998,9 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	clear_desc = is_null_field(in, "description");
 	has_desc = gh_jv_string(in, "description", 0, 1000, &desc) > 0;
 	refuse_null(in, "risk_tier");
-	gh_jv_enum(in, "risk_tier", 0, risk_tiers, &risk);
+	gh_jv_enum(in, "risk_tier", 0, gh_gov_risk_tiers, &risk);
 	refuse_null(in, "data_sensitivity");
-	gh_jv_enum(in, "data_sensitivity", 0, sensitivities, &sens);
+	gh_jv_enum(in, "data_sensitivity", 0, gh_gov_data_sensitivities, &sens);
 	refuse_null(in, "control_owner_group");
 	if (gh_jv_string(in, "control_owner_group", 0, 256, &grp_ref) > 0 &&
 	    (rc = gov_resolve_field(g, "groups", "control_owner_group", grp_ref, grp)) &&

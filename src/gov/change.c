@@ -48,10 +48,8 @@ static int nomem(void)
 
 static int tier_rank(const char *t)
 {
-	static const char *const tiers[] = {"low", "medium", "high", "critical", NULL};
-
-	for (int i = 0; t && tiers[i]; i++)
-		if (strcmp(tiers[i], t) == 0)
+	for (int i = 0; t && gh_gov_risk_tiers[i]; i++)
+		if (strcmp(gh_gov_risk_tiers[i], t) == 0)
 			return i;
 	return -1;
 }
@@ -610,7 +608,6 @@ int gh_gov_change_get(json_t **out, gh_gov *g, const gh_actor *actor, const char
 int gh_gov_change_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 		       const char *state, const char *object)
 {
-	static const char *const states[] = {"proposed", "confirmed", "withdrawn", NULL};
 	json_t *rows = NULL, *items = NULL, *row;
 	int limit = page && page->limit > 0 ? page->limit : 50, rc;
 	size_t i;
@@ -622,7 +619,7 @@ int gh_gov_change_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_
 	if (limit > 500)
 		limit = 500;
 	if (state)
-		gov_check_enum("state", states, state);
+		gov_check_enum("state", gov_change_states, state);
 	if (object && (!*object || strlen(object) >= GH_ID_LEN))
 		gh_error_field("object", "must be an object id");
 	if ((rc = gh_error_fields_finish()))

@@ -23,7 +23,6 @@
 #define READERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR)
 #define REVOKERS (GH_ROLE_ADMIN | GH_ROLE_IAM)
 
-static const char *const statuses[] = {"active", "expiring", "expired", "revoked", NULL};
 
 /* A credential's status at ?9 (now): its own state only; introspection also
  * checks its grant and its NHI. */
@@ -551,7 +550,7 @@ int gh_gov_credential_list(json_t **out, gh_gov *g, const gh_actor *actor, const
 	*out = NULL;
 	gh_error_clear();
 	if (status)
-		gov_check_enum("status", statuses, status);
+		gov_check_enum("status", gov_credential_statuses, status);
 	if (grant && strlen(grant) >= GH_ID_LEN)
 		gh_error_field("grant", "must be a grant id");
 	gh_store_read_begin(g->store);

@@ -20,7 +20,6 @@
 	" FROM delegations d JOIN groups fg ON fg.id = d.from_group_id"                       \
 	" JOIN groups tg ON tg.id = d.to_group_id"
 
-static const char *const statuses[] = {"active", "expired", "revoked", NULL};
 
 #define READERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER | GH_ROLE_AUDITOR)
 #define WRITERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER)
@@ -344,7 +343,7 @@ int gh_gov_delegation_list(json_t **out, gh_gov *g, const gh_actor *actor, const
 	if ((rc = gov_require_role(actor, READERS, "reading delegations")))
 		return rc;
 	if (status)
-		gov_check_enum("status", statuses, status);
+		gov_check_enum("status", gov_delegation_statuses, status);
 	gh_store_read_begin(g->store);
 	if (from_group && (rc = gov_resolve_field(g, "groups", "from_group", from_group,
 						  from_id)) && rc != GH_EINVALID)

@@ -5,13 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const role_names[] = {"admin", "iam", "approver", "servicedesk",
-					 "auditor", "requester", NULL};
 
 unsigned gh_role_parse(const char *name)
 {
-	for (size_t i = 0; role_names[i]; i++)
-		if (strcmp(role_names[i], name) == 0)
+	for (size_t i = 0; gov_role_names[i]; i++)
+		if (strcmp(gov_role_names[i], name) == 0)
 			return 1u << i;
 	return 0;
 }
@@ -20,9 +18,9 @@ json_t *gh_roles_json(unsigned roles)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; role_names[i] && a; i++)
+	for (size_t i = 0; gov_role_names[i] && a; i++)
 		if (roles & (1u << i))
-			json_array_append_new(a, json_string(role_names[i]));
+			json_array_append_new(a, json_string(gov_role_names[i]));
 	return a;
 }
 
@@ -47,10 +45,10 @@ int gov_require_role(const gh_actor *actor, unsigned roles, const char *what)
 	if (actor && (actor->roles & roles))
 		return 0;
 	names[0] = '\0';
-	for (size_t i = 0; role_names[i] && len < sizeof(names); i++)
+	for (size_t i = 0; gov_role_names[i] && len < sizeof(names); i++)
 		if (roles & (1u << i)) {
 			len += snprintf(names + len, sizeof(names) - len, "%s%s", n ? ", " : "",
-					role_names[i]);
+					gov_role_names[i]);
 			n++;
 		}
 	return gh_error_set(GH_EFORBIDDEN, "%s needs %s: %s", what,

@@ -67,6 +67,17 @@ int gh_gov_open(gh_gov **out, const char *db_path, int create, const gh_gov_opti
 void gh_gov_free(gh_gov *g);
 gh_store *gh_gov_store(gh_gov *g);
 
+/* The values an enumerated field accepts, NULL-terminated (static, borrowed),
+ * or NULL for an unknown name. Names: "identity_kind", "identity_status",
+ * "role", "risk_tier", "data_sensitivity", "channel", "request_state",
+ * "grant_status", "review_state", "review_outcome", "job_state",
+ * "finding_kind", "finding_status", "delegation_status", "token_status",
+ * "credential_status", "change_state". The two the catalog-as-code schema
+ * needs at compile time are also named directly. */
+const char *const *gh_gov_values(const char *name);
+extern const char *const gh_gov_risk_tiers[];
+extern const char *const gh_gov_data_sensitivities[];
+
 /* Role names <-> bits; gh_role_parse returns 0 for an unknown name. */
 unsigned gh_role_parse(const char *name);
 json_t *gh_roles_json(unsigned roles);

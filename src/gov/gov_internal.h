@@ -239,6 +239,15 @@ int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, cons
 int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const char *status,
 		  const char *reason);
 
+/* The values each enumerated field accepts (values.c), NULL-terminated. */
+extern const char *const gov_identity_kinds[], *const gov_identity_statuses[];
+extern const char *const gov_role_names[], *const gov_channels[], *const gov_request_states[];
+extern const char *const gov_grant_statuses[], *const gov_review_states[];
+extern const char *const gov_review_outcomes[], *const gov_job_states[];
+extern const char *const gov_finding_kinds[], *const gov_finding_statuses[];
+extern const char *const gov_delegation_statuses[], *const gov_token_statuses[];
+extern const char *const gov_credential_statuses[], *const gov_change_states[];
+
 /* Helpers every domain file uses (gov.c). */
 /* {"items": items, "next": last id when the page is full (limit items), else null};
  * takes items. NULL when out of memory. */

@@ -12,9 +12,6 @@
 	" (SELECT attempts FROM outbox WHERE grant_id = gr.id ORDER BY pk DESC LIMIT 1),"    \
 	" (SELECT last_error FROM outbox WHERE grant_id = gr.id ORDER BY pk DESC LIMIT 1)"
 
-static const char *const grant_statuses[] = {"provisioning", "active", "failed", "expired",
-					     "revoked", NULL};
-static const char *const review_states[] = {"pending", "confirmed", "revoked", "missed", NULL};
 
 /* A reader who holds no role but requester sees only what concerns them. */
 static int reads_own_only(const gh_actor *actor)
@@ -136,7 +133,7 @@ int gh_gov_grant_list_review(json_t **out, gh_gov *g, const gh_actor *actor,
 			     const gh_page *page, const char *status, const char *subject,
 			     const char *entitlement, const char *review_state)
 {
-	gov_list_query q = {.table = "grants", .enum_field = "status", .enum_values = grant_statuses,
+	gov_list_query q = {.table = "grants", .enum_field = "status", .enum_values = gov_grant_statuses,
 			    .enum_value = status, .subject = subject, .entitlement = entitlement};
 	sqlite3_stmt *st;
 	int rc;
@@ -144,7 +141,7 @@ int gh_gov_grant_list_review(json_t **out, gh_gov *g, const gh_actor *actor,
 	*out = NULL;
 	gh_error_clear();
 	if (review_state)
-		gov_check_enum("review_state", review_states, review_state);
+		gov_check_enum("review_state", gov_review_states, review_state);
 	gh_store_read_begin(g->store);
 	if ((rc = gov_list_filter(g, &q, page)))
 		goto cleanup;

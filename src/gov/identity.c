@@ -4,9 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kinds[] = {"human", "service_account", "api_key", "workload",
-				    "oauth_app", "ai_agent", NULL};
-static const char *const statuses[] = {"active", "suspended", "decommissioned", NULL};
 
 #define IDENTITY_COLUMNS                                                                   \
 	"id, kind, name, display_name, email, status, owner_id, purpose, environment,"     \
@@ -285,7 +282,7 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 
 	if (gh_jv_object(in, create_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
-	gh_jv_enum(in, "kind", 1, kinds, &kind);
+	gh_jv_enum(in, "kind", 1, gov_identity_kinds, &kind);
 	nhi = kind && strcmp(kind, "human") != 0;
 	gh_jv_name(in, "name", 1, &name);
 	gh_jv_string(in, "display_name", 0, 200, &display);
@@ -427,9 +424,9 @@ int gh_gov_identity_list_orphaned(json_t **out, gh_gov *g, const gh_actor *actor
 	*out = NULL;
 	gh_error_clear();
 	if (kind)
-		gov_check_enum("kind", kinds, kind);
+		gov_check_enum("kind", gov_identity_kinds, kind);
 	if (status)
-		gov_check_enum("status", statuses, status);
+		gov_check_enum("status", gov_identity_statuses, status);
 	if (orphaned)
 		gov_check_enum("orphaned", booleans, orphaned);
 	gh_store_read_begin(g->store);

@@ -16,7 +16,6 @@
 #define POLL_MS 1000
 #define ERROR_MAX 511        /* as long as any error message */
 
-static const char *const job_states[] = {"pending", "done", "failed", "cancelled", NULL};
 
 struct gov_workers {
 	pthread_mutex_t lock;
@@ -912,7 +911,7 @@ int gh_gov_job_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_pag
 	if ((rc = gov_require_role(actor, JOB_READERS, "reading jobs")))
 		return rc;
 	if (state)
-		gov_check_enum("state", job_states, state);
+		gov_check_enum("state", gov_job_states, state);
 	if (grant && (strlen(grant) >= GH_ID_LEN || strncmp(grant, "grt_", 4) != 0))
 		gh_error_field("grant", "expected a grant id (grt_...)");
 	gh_store_read_begin(g->store);

@@ -11,9 +11,6 @@
 #define RECONCILE_ACTOR "system:reconcile"
 #define TARGETS_MAX 10000
 
-static const char *const finding_kinds[] = {"missing", "shadow", NULL};
-static const char *const finding_statuses[] = {"open", "reprovisioning", "reprovisioned",
-					       "revoking", "revoked", "failed", NULL};
 
 /* What was read before the connector runs. */
 typedef struct recon {
@@ -426,9 +423,9 @@ int gh_gov_finding_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh
 				   "reading findings")))
 		return rc;
 	if (kind)
-		gov_check_enum("kind", finding_kinds, kind);
+		gov_check_enum("kind", gov_finding_kinds, kind);
 	if (status)
-		gov_check_enum("status", finding_statuses, status);
+		gov_check_enum("status", gov_finding_statuses, status);
 	gh_store_read_begin(g->store);
 	if (system && (rc = gov_resolve_field(g, "systems", "system", system, sys)) &&
 	    rc != GH_EINVALID)

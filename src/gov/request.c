@@ -14,10 +14,6 @@
 
 #define AUDIT_COLS "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
 
-static const char *const channels[] = {"servicedesk", "portal", "chat", "api", NULL};
-static const char *const states[] = {"submitted", "denied", "pending_approval", "approved",
-				     "provisioning", "active", "expired", "revoked",
-				     "rejected", "cancelled", "failed", NULL};
 
 /* What the workflow needs to know about a subject and an entitlement. */
 typedef struct subject_info {
@@ -604,7 +600,7 @@ static void intake_read(intake *in, const gh_actor *actor, const json_t *body)
 	memset(in, 0, sizeof(*in));
 	if (gh_jv_object(body, allowed) < 0 && !json_is_object(body))
 		return;
-	gh_jv_enum(body, "channel", 1, channels, &in->channel);
+	gh_jv_enum(body, "channel", 1, gov_channels, &in->channel);
 	gh_jv_string(body, "ticket_ref", in->channel && strcmp(in->channel, "servicedesk") == 0,
 		     64, &in->ticket_ref);
 	if (gh_jv_string(body, "requester", 0, 256, &in->requester) == 0 && servicedesk_agent)
@@ -1480,7 +1476,6 @@ int gh_gov_request_reject(json_t **out, gh_gov *g, const gh_actor *actor, const 
 
 /* --- break-glass review ------------------------------------------------------ */
 
-static const char *const review_outcomes[] = {"confirm", "revoke", NULL};
 
 /* The grant's request and review state; GH_ENOTFOUND, or GH_ECONFLICT unless
  * it is a break-glass grant whose review is pending. */
@@ -1535,7 +1530,7 @@ int gh_gov_grant_review(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 				   "reviewing a break-glass grant")))
 		return rc;
 	if (gh_jv_object(body, allowed) >= 0 || json_is_object(body)) {
-		gh_jv_enum(body, "outcome", 1, review_outcomes, &outcome);
+		gh_jv_enum(body, "outcome", 1, gov_review_outcomes, &outcome);
 		gh_jv_string(body, "comment", 1, 2000, &comment);
 	}
 	if ((rc = gh_error_fields_finish()))
@@ -1663,7 +1658,7 @@ int gh_gov_request_get(json_t **out, gh_gov *g, const gh_actor *actor, const cha
 int gh_gov_request_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 			const char *state, const char *subject, const char *entitlement)
 {
-	gov_list_query q = {.table = "requests", .enum_field = "state", .enum_values = states,
+	gov_list_query q = {.table = "requests", .enum_field = "state", .enum_values = gov_request_states,
 			    .enum_value = state, .subject = subject, .entitlement = entitlement};
 	sqlite3_stmt *st;
 	int rc;

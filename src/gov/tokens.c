@@ -492,7 +492,6 @@ int gh_gov_token_rotate(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 	return gov_finish_auth(g, rotate_locked(out, g, actor, token_id), out);
 }
 
-static const char *const token_statuses[] = {"active", "expired", "revoked", NULL};
 
 #define TOKEN_STATUS \
 	"CASE WHEN t.revoked_at IS NOT NULL THEN 'revoked'" \
@@ -532,7 +531,7 @@ int gh_gov_token_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_p
 	if ((rc = gov_require_role(actor, GH_ROLE_ADMIN, "listing tokens")))
 		return rc;
 	if (status)
-		gov_check_enum("status", token_statuses, status);
+		gov_check_enum("status", gov_token_statuses, status);
 	gh_store_read_begin(g->store);
 	if (identity && (rc = gov_resolve_field(g, "identities", "identity", identity, idn)) &&
 	    rc != GH_EINVALID)
