@@ -1156,6 +1156,40 @@ static void test_gov_resolve__suggests_the_nearest_name(void)
 	gh_gov_free(g);
 }
 
+/* --- the values of enumerated fields ------------------------------------------ */
+
+/* One list per field, the one the domain checks input against (its refusal
+ * quotes the same list the front ends print). */
+static void test_gov_values__one_list_per_field(void)
+{
+	static const char *const names[] = {
+		"identity_kind", "identity_status", "role", "risk_tier", "data_sensitivity",
+		"channel", "request_state", "grant_status", "review_state", "review_outcome",
+		"job_state", "finding_kind", "finding_status", "delegation_status", "token_status",
+		"credential_status", "change_state", NULL};
+	const char *const *kinds = gh_gov_values("identity_kind");
+	json_t *in, *out = NULL;
+	char listed[256] = "";
+	size_t len = 0;
+	gh_gov *g;
+
+	for (size_t i = 0; names[i]; i++)
+		CHECK(gh_gov_values(names[i]) && gh_gov_values(names[i])[0]);
+	CHECK(gh_gov_values("risk_tier") == gh_gov_risk_tiers);
+	CHECK(gh_gov_values("data_sensitivity") == gh_gov_data_sensitivities);
+	CHECK(gh_gov_values("colour") == NULL && gh_gov_values(NULL) == NULL);
+	for (size_t i = 0; kinds && kinds[i]; i++)
+		len += (size_t)snprintf(listed + len, sizeof(listed) - len, "%s%s", i ? ", " : "",
+					kinds[i]);
+	g = open_gov();
+	in = json_pack("{s:s, s:s}", "kind", "robot", "name", "r2");
+	CHECK_INT(gh_gov_identity_create(&out, g, &admin, in), GH_EINVALID);
+	CHECK(strstr(json_string_value(json_object_get(json_array_get(gh_error_last()->fields, 0),
+						      "reason")), listed) != NULL);
+	json_decref(in);
+	gh_gov_free(g);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -1181,6 +1215,7 @@ int main(int argc, char **argv)
 		{"gov_entitlement__conflicts_are_symmetric", test_gov_entitlement__conflicts_are_symmetric},
 		{"gov_entitlement_list__filters_and_pages", test_gov_entitlement_list__filters_and_pages},
 		{"gov_inventory__audit_chain_stays_intact", test_gov_inventory__audit_chain_stays_intact},
+		{"gov_values__one_list_per_field", test_gov_values__one_list_per_field},
 		{NULL, NULL}};
 	int rc;
 
