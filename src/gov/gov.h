@@ -393,6 +393,20 @@ int gh_gov_change_confirm(json_t **out, gh_gov *g, const gh_actor *actor, const 
 int gh_gov_change_withdraw(json_t **out, gh_gov *g, const gh_actor *actor, const char *id,
 			   const json_t *in);
 
+/* --- the audit log's Merkle tree (audit_proofs.c) --------------------- */
+/* admin, iam, auditor. Numbers come as text, as a query carries them (NULL:
+ * absent); a bad one is a field error naming it. Hashes are base64.
+ * tree: size (default the current one) -> {"size","root"}.
+ * inclusion: seq (required, 1-based), size (default current) ->
+ *   {"seq","index","size","leaf_hash","root","proof":[...]}.
+ * consistency: old (required), new (default current) ->
+ *   {"old_size","new_size","old_root","new_root","proof":[...]}. */
+int gh_gov_audit_tree(json_t **out, gh_gov *g, const gh_actor *actor, const char *size);
+int gh_gov_audit_inclusion(json_t **out, gh_gov *g, const gh_actor *actor, const char *seq,
+			   const char *size);
+int gh_gov_audit_consistency(json_t **out, gh_gov *g, const gh_actor *actor,
+			     const char *old_size, const char *new_size);
+
 /* --- policy versions (policy_versions.c) ------------------------------ */
 /* Versioned Cedar policy sets, numbered 1, 2, 3... Writes need admin or iam;
  * reads need admin, iam or auditor. Version shape: {"id","version","state",

@@ -1156,6 +1156,37 @@ static void test_gov_resolve__suggests_the_nearest_name(void)
 	gh_gov_free(g);
 }
 
+/* The audit tree through the domain: readers only, sizes checked by name. */
+static void test_gov_audit_tree__roles_and_sizes(void)
+{
+	static const gh_actor requester = {"idn_0000000000000009", GH_ROLE_REQUESTER};
+	static const gh_actor auditor = {"idn_0000000000000008", GH_ROLE_AUDITOR};
+	gh_gov *g = open_gov();
+	char alice[GH_ID_LEN];
+	json_t *out = NULL;
+	int64_t size;
+
+	make_human(g, "alice", alice);
+	CHECK_INT(gh_gov_audit_tree(&out, g, &requester, NULL), GH_EFORBIDDEN);
+	CHECK_INT(gh_gov_audit_inclusion(&out, g, &requester, "1", NULL), GH_EFORBIDDEN);
+	CHECK_INT(gh_gov_audit_consistency(&out, g, &requester, "1", NULL), GH_EFORBIDDEN);
+	CHECK(out == NULL);
+	CHECK_INT(gh_gov_audit_tree(&out, g, &auditor, NULL), 0);
+	size = json_integer_value(json_object_get(out, "size"));
+	CHECK(size >= 1 && json_is_string(json_object_get(out, "root")));
+	json_decref(out);
+	out = NULL;
+	CHECK_INT(gh_gov_audit_inclusion(&out, g, &auditor, "1", NULL), 0);
+	CHECK(json_is_array(json_object_get(out, "proof")));
+	json_decref(out);
+	out = NULL;
+	CHECK_INT(gh_gov_audit_inclusion(&out, g, &auditor, NULL, "x"), GH_EINVALID);
+	CHECK(has_field("seq") && has_field("size") && out == NULL);
+	CHECK_INT(gh_gov_audit_consistency(&out, g, &auditor, "0", NULL), GH_EINVALID);
+	CHECK(has_field("old") && out == NULL);
+	gh_gov_free(g);
+}
+
 /* --- the values of enumerated fields ------------------------------------------ */
 
 /* One list per field, the one the domain checks input against (its refusal
@@ -1216,6 +1247,7 @@ int main(int argc, char **argv)
 		{"gov_entitlement_list__filters_and_pages", test_gov_entitlement_list__filters_and_pages},
 		{"gov_inventory__audit_chain_stays_intact", test_gov_inventory__audit_chain_stays_intact},
 		{"gov_values__one_list_per_field", test_gov_values__one_list_per_field},
+		{"gov_audit_tree__roles_and_sizes", test_gov_audit_tree__roles_and_sizes},
 		{NULL, NULL}};
 	int rc;
 
