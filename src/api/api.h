@@ -13,11 +13,6 @@ typedef struct gh_api_options {
 	const char *listen;      /* "127.0.0.1:8080"; host must be an IPv4 literal or "localhost" */
 	int threads;             /* worker threads; 0 picks the core count */
 	size_t max_body;         /* bytes; 0 means GH_JSON_MAX_BODY */
-	const struct gh_signer *signer;  /* checkpoint key (borrowed, outlives the API); NULL: checkpoints off */
-	const char *origin;      /* the log's origin for checkpoints (copied) */
-	struct gh_checkpointer *checkpointer; /* the signer (borrowed, outlives the API):
-					 * covering checkpoints on demand; NULL with signer:
-					 * the latest only, and POST signs directly */
 	int per_address_connections; /* open connections one address may hold; 0: 32 */
 	size_t header_limit;     /* bytes of request line and headers; 0: 16 KiB */
 	int request_timeout;     /* seconds to receive a whole request; 0: 30 */

@@ -66,9 +66,6 @@ struct gh_api {
 	int reaper_stop;
 	gh_api_conn *conns;
 	unsigned port;                  /* bound port */
-	const struct gh_signer *signer; /* NULL: this server signs no checkpoints */
-	struct gh_checkpointer *checkpointer; /* NULL: no signer thread */
-	char origin[160];               /* the log's origin */
 };
 
 /* One HTTP request from its headers to its completion (MHD's con_cls). */

@@ -710,9 +710,6 @@ int gh_api_start(gh_api **out, gh_gov *g, const gh_api_options *opts)
 	 * headers a little over the limit still reach us (our 431 is a problem
 	 * document); far over it, MHD answers 431 or 414 itself */
 	memory = 2 * api->header_limit + 32 * 1024;
-	api->signer = opts ? opts->signer : NULL;
-	api->checkpointer = opts ? opts->checkpointer : NULL;
-	snprintf(api->origin, sizeof(api->origin), "%s", opts && opts->origin ? opts->origin : "");
 	if (opts && opts->threads > 0) {
 		threads = (unsigned)opts->threads;
 	} else {

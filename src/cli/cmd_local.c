@@ -169,32 +169,6 @@ static int parse_seconds(int64_t *out, const char *s)
 	return gh_duration_parse(out, s);
 }
 
-/* The signing key and origin for serve: 0 with *k NULL when there is no key
- * at the default path (checkpoints off, with a warning). */
-static int serve_signer(gh_signer **k, char *origin, size_t originlen, gh_cli *c, gh_gov *g)
-{
-	char keypath[4096], *o = NULL;
-	gh_store *s = gh_gov_store(g);
-	int rc;
-
-	if ((rc = gh_cli_signing_key_path(keypath, sizeof(keypath), c)))
-		return rc;
-	rc = gh_signer_load(k, keypath);
-	if (rc == GH_ENOTFOUND && !gh_cli_has(c, "signing-key")) {
-		fprintf(stderr, "gatehouse: no signing key at %s: checkpoints are off\n", keypath);
-		return 0;
-	}
-	if (rc)
-		return rc;
-	gh_store_read_begin(s);
-	rc = gh_store_setting_get(&o, s, GH_CHECKPOINT_ORIGIN_SETTING);
-	gh_store_read_end(s);
-	/* a database from before checkpoints: the key's name is the origin */
-	snprintf(origin, originlen, "%s", rc == 0 ? o : gh_signer_name(*k));
-	free(o);
-	return rc == 0 || rc == GH_ENOTFOUND ? 0 : rc;
-}
-
 /* The server configuration named by --config or GATEHOUSE_CONFIG into cfg
  * (empty when neither): 0, or -1 with every problem printed. */
 static int config_read(gh_config *cfg, gh_cli *c)
@@ -242,9 +216,7 @@ int gh_cmd_serve(gh_cli *c)
 	const char *ck_every = gh_cli_get(c, "checkpoint-every");
 	const char *ck_after = gh_cli_get(c, "checkpoint-after-write");
 	int64_t ck_every_s = 3600, ck_after_s = GH_CHECKPOINT_AFTER_MS / 1000;
-	gh_signer *signer = NULL;
-	gh_checkpointer *ckpt = NULL;
-	char origin[160] = "";
+	char keypath[4096];
 	const char *listen = gh_cli_get(c, "listen"), *threads = gh_cli_get(c, "threads");
 	const char *sla = gh_cli_get(c, "sla"), *colon, *workers = gh_cli_get(c, "workers");
 	const char *every = gh_cli_get(c, "reconcile-every");
@@ -404,28 +376,30 @@ int gh_cmd_serve(gh_cli *c)
 	if (open_existing(&g, c->db, &gopts))
 		goto cleanup;
 	warn_unconfigured(g);
-	if (serve_signer(&signer, origin, sizeof(origin), c, g)) {
-		gh_cli_error("loading the checkpoint signing key");
+	if (gh_cli_signing_key_path(keypath, sizeof(keypath), c)) {
+		gh_cli_error("finding the checkpoint signing key");
 		goto cleanup;
 	}
-	if (signer) {
+	{
 		long workers_n = aopts.threads ? aopts.threads : 8 * sysconf(_SC_NPROCESSORS_ONLN);
-		gh_checkpointer_options co = {
+		gh_gov_checkpoint_options co = {
+			.key_path = keypath,
+			.key_required = gh_cli_has(c, "signing-key"),
 			.after_ms = ck_after_s < 0 ? -1 : ck_after_s * 1000,
-			.min_interval_ms = GH_CHECKPOINT_MIN_INTERVAL_MS,
 			.every_ms = ck_every_s * 1000,
 			/* a waiting auditor holds an HTTP worker: at most a quarter of them */
 			.max_waiters = workers_n >= 4 ? (int)(workers_n / 4) : 1,
 		};
+		int off = 0;
 
 		/* signs at start when the log grew since the latest checkpoint */
-		if (gh_checkpointer_start(&ckpt, gh_gov_store(g), signer, origin, &co)) {
+		if (gh_gov_checkpoints_start(g, &co, &off)) {
 			gh_cli_error("starting the checkpoint signer");
 			goto cleanup;
 		}
-		aopts.signer = signer;
-		aopts.origin = origin;
-		aopts.checkpointer = ckpt;
+		if (off)
+			fprintf(stderr, "gatehouse: no signing key at %s: checkpoints are off\n",
+				keypath);
 	}
 	if (gh_api_start(&api, g, &aopts)) {
 		gh_cli_error("starting the HTTP server");
@@ -451,13 +425,11 @@ int gh_cmd_serve(gh_cli *c)
 	fprintf(stderr, "gatehouse: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	exit_code = GH_EXIT_OK;
 cleanup:
-	gh_checkpointer_stop(ckpt);     /* waiting requests answer at once */
+	gh_gov_checkpoints_stop(g);     /* waiting requests answer at once */
 	gh_api_stop(api);
-	gh_checkpointer_free(ckpt);     /* after the API: no request uses it any more */
 	if (sched)
 		gh_gov_sched_stop(g);
-	gh_gov_free(g);
-	gh_signer_free(signer);
+	gh_gov_free(g);                 /* and the signer, after the API */
 	gh_config_free(&cfg);
 	return exit_code;
 }

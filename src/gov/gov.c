@@ -95,6 +95,7 @@ void gh_gov_free(gh_gov *g)
 	if (!g)
 		return;
 	gh_gov_sched_stop(g);
+	gov_checkpoints_free(g);
 	/* what the failed authentications of the last window add up to */
 	if (g->store)
 		gh_gov_auth_failures_flush(g, 1);

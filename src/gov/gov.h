@@ -407,6 +407,32 @@ int gh_gov_audit_inclusion(json_t **out, gh_gov *g, const gh_actor *actor, const
 int gh_gov_audit_consistency(json_t **out, gh_gov *g, const gh_actor *actor,
 			     const char *old_size, const char *new_size);
 
+/* --- signed checkpoints (checkpoints.c) -------------------------------- */
+typedef struct gh_gov_checkpoint_options {
+	const char *key_path;    /* the signing key file (mode 0600) */
+	int key_required;        /* 0: a missing key file turns checkpoints off */
+	int64_t after_ms;        /* sign this long after the log grows; < 0: not after
+				  * writes (only every_ms and callers' asks) */
+	int64_t every_ms;        /* idle upper bound between signatures (>= 1) */
+	int max_waiters;         /* callers waiting at once; 0: the signer's default */
+} gh_gov_checkpoint_options;
+/* Loads the key and starts the signer thread, which signs at once when the
+ * log grew since the latest checkpoint; *off = 1 (and 0) when the key file
+ * is missing and not required. Stopped by gh_gov_checkpoints_stop (waiters
+ * answer at once; signing on request goes on) and freed by gh_gov_free. */
+int gh_gov_checkpoints_start(gh_gov *g, const gh_gov_checkpoint_options *o, int *off);
+void gh_gov_checkpoints_stop(gh_gov *g);
+/* admin, iam, auditor: the latest checkpoint, or with covers (text: an event's
+ * sequence number) one covering it, asking the signer and waiting up to wait
+ * seconds (text, 0-10, default 5). {"origin","size","root","note"}.
+ * GH_ENOTFOUND when checkpoints are off. */
+int gh_gov_checkpoint_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *covers,
+			  const char *wait);
+/* admin: signs one now, whatever the rate. */
+int gh_gov_checkpoint_sign(json_t **out, gh_gov *g, const gh_actor *actor);
+/* anyone: {"vkey","name","origin"}, the verifier key to publish. */
+int gh_gov_public_key(json_t **out, gh_gov *g);
+
 /* --- policy versions (policy_versions.c) ------------------------------ */
 /* Versioned Cedar policy sets, numbered 1, 2, 3... Writes need admin or iam;
  * reads need admin, iam or auditor. Version shape: {"id","version","state",

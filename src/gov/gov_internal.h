@@ -80,6 +80,10 @@ struct gh_gov {
 	gh_gov_options opts;
 	gh_decider decider;        /* the built-in rule, or Cedar over the active policy version */
 	pthread_rwlock_t decider_lock;  /* decisions read it; activation swaps it */
+	/* signed checkpoints (checkpoints.c): NULL while off */
+	struct gh_signer *signer;
+	struct gh_checkpointer *checkpointer;
+	char origin[160];          /* the log's origin in checkpoints */
 	/* scheduler thread (sched.c) */
 	pthread_t sched_thread;
 	pthread_mutex_t sched_lock;
@@ -247,6 +251,9 @@ extern const char *const gov_review_outcomes[], *const gov_job_states[];
 extern const char *const gov_finding_kinds[], *const gov_finding_statuses[];
 extern const char *const gov_delegation_statuses[], *const gov_token_statuses[];
 extern const char *const gov_credential_statuses[], *const gov_change_states[];
+
+/* Stops and frees the checkpoint signer and key (checkpoints.c); NULL-safe parts. */
+void gov_checkpoints_free(gh_gov *g);
 
 /* Helpers every domain file uses (gov.c). */
 /* {"items": items, "next": last id when the page is full (limit items), else null};

@@ -2,6 +2,7 @@
 #include "gov/gov.h"
 #include "gov/gov_internal.h"
 #include "harness.h"
+#include "audit/checkpoint.h"
 
 #include <stdlib.h>
 
@@ -1187,6 +1188,53 @@ static void test_gov_audit_tree__roles_and_sizes(void)
 	gh_gov_free(g);
 }
 
+/* Signed checkpoints through the domain: off without a key (unless the key is
+ * required), readers read, only an admin signs, the verifier key for all. */
+static void test_gov_checkpoints__service(void)
+{
+	static const gh_actor requester = {"idn_0000000000000009", GH_ROLE_REQUESTER};
+	static const gh_actor auditor = {"idn_0000000000000008", GH_ROLE_AUDITOR};
+	gh_gov_checkpoint_options o = {.after_ms = -1, .every_ms = 3600 * 1000};
+	gh_gov *g = open_gov();
+	char key[600], alice[GH_ID_LEN];
+	json_t *out = NULL;
+	int off = -1;
+
+	snprintf(key, sizeof(key), "%s/inventory-ckpt-%d.key", gh_test_tmpdir(), db_seq);
+	remove(key);
+	o.key_path = key;
+	CHECK_INT(gh_gov_checkpoints_start(g, &o, &off), 0);
+	CHECK_INT(off, 1);
+	CHECK_INT(gh_gov_public_key(&out, g), GH_ENOTFOUND);
+	CHECK_INT(gh_gov_checkpoint_get(&out, g, &auditor, NULL, NULL), GH_ENOTFOUND);
+	o.key_required = 1;
+	CHECK(gh_gov_checkpoints_start(g, &o, &off) != 0);
+	CHECK_INT(gh_signer_create(key, "gatehouse.test/inventory"), 0);
+	make_human(g, "alice", alice);
+	CHECK_INT(gh_gov_checkpoints_start(g, &o, &off), 0);
+	CHECK_INT(off, 0);
+	CHECK_INT(gh_gov_public_key(&out, g), 0);
+	CHECK(json_is_string(json_object_get(out, "vkey")));
+	json_decref(out);
+	out = NULL;
+	CHECK_INT(gh_gov_checkpoint_get(&out, g, &requester, NULL, NULL), GH_EFORBIDDEN);
+	CHECK_INT(gh_gov_checkpoint_sign(&out, g, &auditor), GH_EFORBIDDEN);
+	CHECK(out == NULL);
+	CHECK_INT(gh_gov_checkpoint_sign(&out, g, &admin), 0);
+	CHECK(json_integer_value(json_object_get(out, "size")) >= 1);
+	json_decref(out);
+	out = NULL;
+	CHECK_INT(gh_gov_checkpoint_get(&out, g, &auditor, NULL, NULL), 0);
+	CHECK(json_is_string(json_object_get(out, "note")));
+	json_decref(out);
+	out = NULL;
+	CHECK_INT(gh_gov_checkpoint_get(&out, g, &auditor, NULL, "2"), GH_EINVALID);
+	CHECK(has_field("wait"));
+	gh_gov_checkpoints_stop(g);
+	gh_gov_free(g);
+	remove(key);
+}
+
 /* --- the values of enumerated fields ------------------------------------------ */
 
 /* One list per field, the one the domain checks input against (its refusal
@@ -1248,6 +1296,7 @@ int main(int argc, char **argv)
 		{"gov_inventory__audit_chain_stays_intact", test_gov_inventory__audit_chain_stays_intact},
 		{"gov_values__one_list_per_field", test_gov_values__one_list_per_field},
 		{"gov_audit_tree__roles_and_sizes", test_gov_audit_tree__roles_and_sizes},
+		{"gov_checkpoints__service", test_gov_checkpoints__service},
 		{NULL, NULL}};
 	int rc;
 
