@@ -259,10 +259,6 @@ int gh_cli_db_initialised(gh_gov *g);
 /* --- cmd_checkpoint.c: signed checkpoints ------------------------------ */
 /* The signing key's path: --signing-key, else "<db>.signing-key". */
 int gh_cli_signing_key_path(char *out, size_t outlen, const gh_cli *c);
-/* The log's origin ("gatehouse/<8 hex random>") into settings and its
- * signing key (named after it) at keypath; origin gets the origin. Refuses to
- * overwrite a key file (GH_ECONFLICT). */
-int gh_cli_create_signing_key(char *origin, size_t originlen, gh_gov *g, const char *keypath);
 /* gatehouse key export: prints the verifier key (local, no server). */
 int gh_cmd_key(gh_cli *c);
 /* gatehouse checkpoint verify FILE --key VKEY (offline). */

@@ -12,8 +12,6 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "audit/audit.h"
-#include "audit/checkpoint.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/util.h"
@@ -60,32 +58,10 @@ int gh_cli_db_initialised(gh_gov *g)
 	return rc;
 }
 
-int gh_cli_create_signing_key(char *origin, size_t originlen, gh_gov *g, const char *keypath)
-{
-	gh_store *s = gh_gov_store(g);
-	unsigned char rnd[4];
-	char hex[9];
-	int rc;
-
-	randombytes_buf(rnd, sizeof(rnd));
-	gh_hex(hex, rnd, sizeof(rnd));
-	snprintf(origin, originlen, "gatehouse/%s", hex);
-	if ((rc = gh_store_begin(s)))
-		return rc;
-	if ((rc = gh_store_setting_set(s, GH_CHECKPOINT_ORIGIN_SETTING, origin))) {
-		gh_store_rollback(s);
-		return rc;
-	}
-	if ((rc = gh_store_commit(s)))
-		return rc;
-	return gh_signer_create(keypath, origin);
-}
-
 int gh_cmd_init(gh_cli *c)
 {
 	static const char *const allowed[] = {"signing-key", NULL};
 	gh_gov *g = NULL;
-	gh_signer *k = NULL;
 	char *token = NULL, keypath[4096], origin[64], vkey[256];
 	int rc, exit_code = GH_EXIT_FAIL;
 
@@ -125,14 +101,13 @@ int gh_cmd_init(gh_cli *c)
 	/* the token comes before the path, so that the first "gh_" on the
 	 * output is the token whatever the path looks like */
 	printf("gatehouse: database initialised (schema version %d)\n",
-	       gh_store_version(gh_gov_store(g)));
+	       gh_gov_schema_version(g));
 	printf("admin token: %s\n", token);
 	printf("This token is shown once and will not be shown again; keep it safe.\n");
 	printf("database: %s\n", c->db);
 	printf("use it with: export GATEHOUSE_TOKEN=<the admin token>\n");
 	fflush(stdout);
-	if (gh_cli_create_signing_key(origin, sizeof(origin), g, keypath) || gh_signer_load(&k, keypath) ||
-	    gh_signer_vkey(vkey, sizeof(vkey), k)) {
+	if (gh_gov_checkpoint_key_create(origin, sizeof(origin), vkey, sizeof(vkey), g, keypath)) {
 		gh_cli_error("creating the checkpoint signing key");
 		goto cleanup;
 	}
@@ -141,7 +116,6 @@ int gh_cmd_init(gh_cli *c)
 	printf("verifier key: %s\n", vkey);
 	exit_code = GH_EXIT_OK;
 cleanup:
-	gh_signer_free(k);
 	if (token) {
 		memset(token, 0, strlen(token));
 		free(token);
@@ -215,7 +189,7 @@ int gh_cmd_serve(gh_cli *c)
 					      "auth-failures", "per-address-connections", NULL};
 	const char *ck_every = gh_cli_get(c, "checkpoint-every");
 	const char *ck_after = gh_cli_get(c, "checkpoint-after-write");
-	int64_t ck_every_s = 3600, ck_after_s = GH_CHECKPOINT_AFTER_MS / 1000;
+	int64_t ck_every_s = 3600, ck_after_s = 0;   /* 0: the signer's default */
 	char keypath[4096];
 	const char *listen = gh_cli_get(c, "listen"), *threads = gh_cli_get(c, "threads");
 	const char *sla = gh_cli_get(c, "sla"), *colon, *workers = gh_cli_get(c, "workers");
@@ -296,7 +270,8 @@ int gh_cmd_serve(gh_cli *c)
 	}
 	if (ck_after && strcmp(ck_after, "off") == 0) {
 		ck_after_s = -1;
-	} else if (ck_after && (parse_seconds(&ck_after_s, ck_after) || ck_after_s > 3600)) {
+	} else if (ck_after && (parse_seconds(&ck_after_s, ck_after) || ck_after_s < 1 ||
+				ck_after_s > 3600)) {
 		fprintf(stderr, "gatehouse: --checkpoint-after-write %s: expected a duration from 1s"
 			" to 1h, or off\n", ck_after);
 		return GH_EXIT_USAGE;
@@ -478,7 +453,7 @@ cleanup:
 
 int gh_cmd_audit_verify(gh_cli *c)
 {
-	gh_audit_report report;
+	gh_gov_audit_report report;
 	gh_gov *g = NULL;
 	int rc, exit_code = GH_EXIT_FAIL;
 
@@ -490,7 +465,7 @@ int gh_cmd_audit_verify(gh_cli *c)
 	}
 	if (open_existing(&g, c->db, NULL))
 		return GH_EXIT_FAIL;
-	rc = gh_audit_verify(&report, gh_gov_store(g));
+	rc = gh_gov_audit_verify(&report, g);
 	if (rc == 0) {
 		printf("audit chain and Merkle tree intact: %lld events\n", (long long)report.events);
 		exit_code = GH_EXIT_OK;

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audit/audit.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "gov/gov.h"
@@ -673,7 +672,7 @@ static int demo_signing_key(gh_gov *g, const gh_cli *c)
 	}
 	if (access(keypath, F_OK) == 0)
 		return 0;
-	if (gh_cli_create_signing_key(origin, sizeof(origin), g, keypath)) {
+	if (gh_gov_checkpoint_key_create(origin, sizeof(origin), NULL, 0, g, keypath)) {
 		gh_cli_error("creating the checkpoint signing key");
 		return GH_ERROR;
 	}
@@ -686,7 +685,7 @@ int gh_cmd_demo(gh_cli *c)
 	json_t *idn = NULL;
 	char *admin_token = NULL, *tokens[NELEM(personas)] = {0};
 	char summary[256];
-	gh_audit_report report;
+	gh_gov_audit_report report;
 	int64_t started = gh_now_us();
 	int rc, exit_code = GH_EXIT_FAIL, refused = 0, create_db;
 
@@ -741,7 +740,7 @@ int gh_cmd_demo(gh_cli *c)
 	for (size_t i = 0; i < NELEM(personas); i++)
 		if (new_token(&d, &tokens[i], personas[i].name))
 			goto cleanup;
-	if ((rc = gh_audit_verify(&report, gh_gov_store(d.g)))) {
+	if ((rc = gh_gov_audit_verify(&report, d.g))) {
 		snprintf(d.ctx, sizeof(d.ctx), "audit chain broken at sequence %lld: %.100s",
 			 (long long)report.bad_seq, report.reason);
 		failed(&d, rc);

@@ -2,10 +2,12 @@
  * its size and root, inclusion and consistency proofs (RFC 9162), for admin,
  * iam and auditor. */
 #include "gov/gov_internal.h"
+#include "audit/audit.h"
 #include "audit/merkle.h"
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* A query parameter as a whole number in lo..hi; absent leaves *out alone. */
@@ -148,5 +150,16 @@ int gh_gov_audit_consistency(json_t **out, gh_gov *g, const gh_actor *actor, con
 cleanup:
 	gh_store_read_end(s);
 	free(proof);
+	return rc;
+}
+
+int gh_gov_audit_verify(gh_gov_audit_report *out, gh_gov *g)
+{
+	gh_audit_report r;
+	int rc = gh_audit_verify(&r, g->store);
+
+	out->events = r.events;
+	out->bad_seq = r.bad_seq;
+	snprintf(out->reason, sizeof(out->reason), "%s", r.reason);
 	return rc;
 }

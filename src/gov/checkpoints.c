@@ -4,6 +4,7 @@
  * verifier key to publish. The key never leaves the process. */
 #include "gov/gov_internal.h"
 #include "audit/checkpoint.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -37,7 +38,7 @@ int gh_gov_checkpoints_start(gh_gov *g, const gh_gov_checkpoint_options *o, int 
 		goto cleanup;
 	/* a database from before checkpoints: the key's name is the origin */
 	snprintf(g->origin, sizeof(g->origin), "%s", rc == 0 ? origin : gh_signer_name(g->signer));
-	co.after_ms = o->after_ms;
+	co.after_ms = o->after_ms ? o->after_ms : GH_CHECKPOINT_AFTER_MS;
 	co.min_interval_ms = GH_CHECKPOINT_MIN_INTERVAL_MS;
 	co.every_ms = o->every_ms;
 	co.max_waiters = o->max_waiters;
@@ -49,6 +50,33 @@ cleanup:
 		gh_signer_free(g->signer);
 		g->signer = NULL;
 	}
+	return rc;
+}
+
+int gh_gov_checkpoint_key_create(char *origin, size_t originlen, char *vkey, size_t vkeylen,
+				 gh_gov *g, const char *keypath)
+{
+	unsigned char rnd[4];
+	char hex[9], name[64];
+	gh_signer *k = NULL;
+	int rc;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	gh_hex(hex, rnd, sizeof(rnd));
+	snprintf(name, sizeof(name), "gatehouse/%s", hex);
+	if ((rc = gh_store_begin(g->store)))
+		return rc;
+	if ((rc = gh_store_setting_set(g->store, GH_CHECKPOINT_ORIGIN_SETTING, name))) {
+		gh_store_rollback(g->store);
+		return rc;
+	}
+	if ((rc = gh_store_commit(g->store)) || (rc = gh_signer_create(keypath, name)))
+		return rc;
+	if (origin)
+		snprintf(origin, originlen, "%s", name);
+	if (vkey && !(rc = gh_signer_load(&k, keypath)))
+		rc = gh_signer_vkey(vkey, vkeylen, k);
+	gh_signer_free(k);
 	return rc;
 }
 

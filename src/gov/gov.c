@@ -114,6 +114,11 @@ gh_store *gh_gov_store(gh_gov *g)
 	return g->store;
 }
 
+int gh_gov_schema_version(gh_gov *g)
+{
+	return gh_store_version(g->store);
+}
+
 static const struct {
 	const char *table;
 	const char *prefix;

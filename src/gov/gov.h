@@ -66,6 +66,8 @@ typedef struct gh_page {
 int gh_gov_open(gh_gov **out, const char *db_path, int create, const gh_gov_options *opts);
 void gh_gov_free(gh_gov *g);
 gh_store *gh_gov_store(gh_gov *g);
+/* The database's schema version (its last migration). */
+int gh_gov_schema_version(gh_gov *g);
 
 /* The values an enumerated field accepts, NULL-terminated (static, borrowed),
  * or NULL for an unknown name. Names: "identity_kind", "identity_status",
@@ -407,15 +409,32 @@ int gh_gov_audit_inclusion(json_t **out, gh_gov *g, const gh_actor *actor, const
 int gh_gov_audit_consistency(json_t **out, gh_gov *g, const gh_actor *actor,
 			     const char *old_size, const char *new_size);
 
+/* --- verifying the whole log (audit_proofs.c) --------------------------- */
+/* What gh_gov_audit_verify found. */
+typedef struct gh_gov_audit_report {
+	int64_t events;          /* events read */
+	int64_t bad_seq;         /* first bad sequence number, 0 when intact */
+	char reason[256];        /* what was wrong at bad_seq */
+} gh_gov_audit_report;
+/* Recomputes the hash chain and the Merkle tree from the stored log (for the
+ * operator and the demo; no actor: it reads, and changes nothing). 0 when
+ * intact; GH_EINVALID with the first bad sequence number and the reason. */
+int gh_gov_audit_verify(gh_gov_audit_report *out, gh_gov *g);
+
 /* --- signed checkpoints (checkpoints.c) -------------------------------- */
 typedef struct gh_gov_checkpoint_options {
 	const char *key_path;    /* the signing key file (mode 0600) */
 	int key_required;        /* 0: a missing key file turns checkpoints off */
-	int64_t after_ms;        /* sign this long after the log grows; < 0: not after
-				  * writes (only every_ms and callers' asks) */
+	int64_t after_ms;        /* sign this long after the log grows (0: 1 s); < 0:
+				  * not after writes (only every_ms and callers' asks) */
 	int64_t every_ms;        /* idle upper bound between signatures (>= 1) */
 	int max_waiters;         /* callers waiting at once; 0: the signer's default */
 } gh_gov_checkpoint_options;
+/* Creates the signing key file keypath (mode 0600, never over an existing
+ * file) for a new origin "gatehouse/<8 hex>", kept in the database; the
+ * origin and the verifier key to publish come back (either may be NULL). */
+int gh_gov_checkpoint_key_create(char *origin, size_t originlen, char *vkey, size_t vkeylen,
+				 gh_gov *g, const char *keypath);
 /* Loads the key and starts the signer thread, which signs at once when the
  * log grew since the latest checkpoint; *off = 1 (and 0) when the key file
  * is missing and not required. Stopped by gh_gov_checkpoints_stop (waiters
