@@ -5,32 +5,9 @@
 #include "audit/audit.h"
 #include "audit/merkle.h"
 
-#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-/* A query parameter as a whole number in lo..hi; absent leaves *out alone. */
-static void take_int(const char *v, const char *name, int64_t lo, int64_t hi, int64_t *out,
-		     int required)
-{
-	char *end;
-	long long n;
-
-	if (!v) {
-		if (required)
-			gh_error_field(name, "is required");
-		return;
-	}
-	errno = 0;
-	n = (*v >= '0' && *v <= '9') ? strtoll(v, &end, 10) : -1;
-	if (n < 0 || errno || *end || n < lo || n > hi) {
-		gh_error_field(name, "must be a whole number from %lld to %lld", (long long)lo,
-			       (long long)hi);
-		return;
-	}
-	*out = n;
-}
 
 static json_t *b64(const unsigned char *h)
 {
@@ -78,7 +55,7 @@ int gh_gov_audit_tree(json_t **out, gh_gov *g, const gh_actor *actor, const char
 	if ((rc = gh_merkle_size(&cur, s)))
 		goto cleanup;
 	size = cur;
-	take_int(size_q, "size", 0, cur, &size, 0);
+	gov_take_int(size_q, "size", 0, cur, &size, 0);
 	if ((rc = gh_error_fields_finish()) || (rc = gh_merkle_root(root, s, size)))
 		goto cleanup;
 	rc = done(out, json_pack("{s:I, s:o}", "size", (json_int_t)size, "root", b64(root)));
@@ -102,8 +79,8 @@ int gh_gov_audit_inclusion(json_t **out, gh_gov *g, const gh_actor *actor, const
 	if ((rc = gh_merkle_size(&cur, s)))
 		goto cleanup;
 	size = cur;
-	take_int(size_q, "size", 1, cur > 0 ? cur : 1, &size, 0);
-	take_int(seq_q, "seq", 1, size > 0 ? size : 1, &seq, 1);
+	gov_take_int(size_q, "size", 1, cur > 0 ? cur : 1, &size, 0);
+	gov_take_int(seq_q, "seq", 1, size > 0 ? size : 1, &seq, 1);
 	if (!gh_error_field_count() && seq > size)
 		gh_error_field("seq", "must not be above the tree size %lld", (long long)size);
 	if ((rc = gh_error_fields_finish()))
@@ -135,8 +112,8 @@ int gh_gov_audit_consistency(json_t **out, gh_gov *g, const gh_actor *actor, con
 	if ((rc = gh_merkle_size(&cur, s)))
 		goto cleanup;
 	new_size = cur;
-	take_int(new_q, "new", 1, cur > 0 ? cur : 1, &new_size, 0);
-	take_int(old_q, "old", 1, new_size > 0 ? new_size : 1, &old, 1);
+	gov_take_int(new_q, "new", 1, cur > 0 ? cur : 1, &new_size, 0);
+	gov_take_int(old_q, "old", 1, new_size > 0 ? new_size : 1, &old, 1);
 	if (!gh_error_field_count() && (cur == 0 || old > new_size))
 		gh_error_field("old", "must be between 1 and the new size %lld", (long long)new_size);
 	if ((rc = gh_error_fields_finish()))

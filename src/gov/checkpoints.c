@@ -6,7 +6,6 @@
 #include "audit/checkpoint.h"
 #include "common/util.h"
 
-#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,24 +124,6 @@ static int note_json(json_t **out, gh_gov *g, const char *note)
 	return 0;
 }
 
-/* A number given as text in lo..hi; absent (NULL) leaves *out alone. */
-static void take_int(const char *v, const char *name, int64_t lo, int64_t hi, int64_t *out)
-{
-	char *end;
-	long long n;
-
-	if (!v)
-		return;
-	errno = 0;
-	n = (*v >= '0' && *v <= '9') ? strtoll(v, &end, 10) : -1;
-	if (n < 0 || errno || *end || n < lo || n > hi) {
-		gh_error_field(name, "must be a whole number from %lld to %lld", (long long)lo,
-			       (long long)hi);
-		return;
-	}
-	*out = n;
-}
-
 int gh_gov_checkpoint_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *covers_q,
 			  const char *wait_q)
 {
@@ -156,8 +137,8 @@ int gh_gov_checkpoint_get(json_t **out, gh_gov *g, const gh_actor *actor, const 
 				   "reading checkpoints")) ||
 	    (rc = need_signer(g)))
 		return rc;
-	take_int(covers_q, "covers", 1, INT64_MAX / 2, &covers);
-	take_int(wait_q, "wait", 0, GH_CHECKPOINT_WAIT_MAX_MS / 1000, &wait);
+	gov_take_int(covers_q, "covers", 1, INT64_MAX / 2, &covers, 0);
+	gov_take_int(wait_q, "wait", 0, GH_CHECKPOINT_WAIT_MAX_MS / 1000, &wait, 0);
 	if (wait_q && !covers_q)
 		gh_error_field("wait", "applies only with covers");
 	if ((rc = gh_error_fields_finish()))

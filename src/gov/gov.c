@@ -2,6 +2,7 @@
 #include "gov/gov_internal.h"
 #include "gov/authlimit.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -548,6 +549,30 @@ int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what)
 
 	sqlite3_reset(st);
 	return rc;
+}
+
+/* A number given as text (a query parameter) in lo..hi into *out, or a field
+ * error naming it; absent (NULL) leaves *out alone, or is an error when
+ * required. */
+void gov_take_int(const char *v, const char *name, int64_t lo, int64_t hi, int64_t *out,
+		  int required)
+{
+	char *end;
+	long long n;
+
+	if (!v) {
+		if (required)
+			gh_error_field(name, "is required");
+		return;
+	}
+	errno = 0;
+	n = (*v >= '0' && *v <= '9') ? strtoll(v, &end, 10) : -1;
+	if (n < 0 || errno || *end || n < lo || n > hi) {
+		gh_error_field(name, "must be a whole number from %lld to %lld", (long long)lo,
+			       (long long)hi);
+		return;
+	}
+	*out = n;
 }
 
 int gov_finish(gh_gov *g, int rc)

@@ -264,6 +264,10 @@ int gov_check_enum(const char *field, const char *const values[], const char *s)
 /* An environment token: [a-z0-9-]{1,32}. */
 int gov_environment_valid(const char *s);
 int gov_jv_environment(const json_t *obj, const char *key, int required, const char **out);
+/* A number given as text in lo..hi into *out; absent (NULL) leaves it alone
+ * or, when required, is a field error; a bad one is a field error naming it. */
+void gov_take_int(const char *v, const char *name, int64_t lo, int64_t hi, int64_t *out,
+		  int required);
 /* Steps a cached write statement to completion and resets it; 0 or the store's error. */
 int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what);
 /* (identity.c) Resolves ref (field of the body) to an ACTIVE HUMAN identity's id; otherwise
