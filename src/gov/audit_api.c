@@ -1,5 +1,6 @@
 /* audit_api.c - reading the audit log through the domain, page by page. */
 #include "gov/gov_internal.h"
+#include "store/events.h"
 
 #define AUDIT_LIST_DEFAULT 100
 #define AUDIT_LIST_MAX 1000
@@ -7,8 +8,7 @@
 int gh_gov_audit_list(json_t **out, gh_gov *g, const gh_actor *actor, int64_t after_seq,
 		      int limit, const char *object_id)
 {
-	json_t *items = NULL, *ev;
-	sqlite3_stmt *st;
+	json_t *items = NULL;
 	int64_t last = 0;
 	int rc, n = 0;
 
@@ -26,40 +26,11 @@ int gh_gov_audit_list(json_t **out, gh_gov *g, const gh_actor *actor, int64_t af
 		object_id = NULL;
 	if ((rc = gh_error_fields_finish()))
 		return rc;
-	if (!(items = json_array()))
-		return gh_error_set(GH_ERROR, "out of memory reading the audit log");
 	gh_store_read_begin(g->store);
-	/* two statements so each can use its index */
-	if (object_id)
-		rc = gh_store_stmt(&st, g->store,
-				   "SELECT seq, ts, actor, action, object_type, object_id, details,"
-				   " prev_hash, hash FROM audit_events WHERE object_id = ?3"
-				   " AND seq > ?1 ORDER BY seq LIMIT ?2");
-	else
-		rc = gh_store_stmt(&st, g->store,
-				   "SELECT seq, ts, actor, action, object_type, object_id, details,"
-				   " prev_hash, hash FROM audit_events WHERE seq > ?1"
-				   " ORDER BY seq LIMIT ?2");
-	if (rc)
+	if ((rc = gh_store_events_page(&items, g->store, after_seq, limit, object_id)))
 		goto cleanup;
-	sqlite3_bind_int64(st, 1, after_seq);
-	sqlite3_bind_int(st, 2, limit);
-	if (object_id)
-		sqlite3_bind_text(st, 3, object_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		last = sqlite3_column_int64(st, 0);
-		n++;
-		if (!(ev = gh_audit_event_json(st)) || json_array_append_new(items, ev)) {
-			sqlite3_reset(st);
-			rc = gh_error_set(GH_ERROR, "out of memory reading the audit log");
-			goto cleanup;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "reading the audit log");
-		goto cleanup;
-	}
+	if ((n = (int)json_array_size(items)) > 0)
+		last = json_integer_value(json_object_get(json_array_get(items, n - 1), "seq"));
 	*out = json_pack("{s:O, s:o}", "items", items, "next_after_seq",
 			 n == limit ? json_integer(last) : json_null());
 	rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory reading the audit log");

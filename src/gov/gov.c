@@ -1,6 +1,7 @@
 /* gov.c - opening the domain and the helpers its files share. */
 #include "gov/gov_internal.h"
 #include "gov/authlimit.h"
+#include "store/sql.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -460,32 +461,21 @@ int gov_page(gh_gov *g, const char *table, const gh_page *page, int *limit, int6
 	return 0;
 }
 
+/* The shared column readers live with the store's statements; these keep the
+ * domain files that still hold SQL working until they move into the store. */
 json_t *gov_json_column(sqlite3_stmt *st, int col, int is_array)
 {
-	const char *text = (const char *)sqlite3_column_text(st, col);
-	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
-
-	if (v && (is_array ? json_is_array(v) : json_is_object(v)))
-		return v;
-	json_decref(v);
-	return is_array ? json_array() : json_object();
+	return gh_sql_json_column((gh_sql *)st, col, is_array);
 }
 
 json_t *gov_time_column(sqlite3_stmt *st, int col)
 {
-	char buf[40];
-
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return json_null();
-	gh_time_format(buf, sizeof(buf), sqlite3_column_int64(st, col));
-	return json_string(buf);
+	return gh_sql_time_column((gh_sql *)st, col);
 }
 
 json_t *gov_text_column(sqlite3_stmt *st, int col)
 {
-	const char *text = (const char *)sqlite3_column_text(st, col);
-
-	return text ? json_string(text) : json_null();
+	return gh_sql_text_column((gh_sql *)st, col);
 }
 
 /* --- helpers every domain file uses (declared in gov_internal.h) --------- */

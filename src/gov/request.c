@@ -1,6 +1,7 @@
 /* request.c - the request lifecycle: intake, decision, approvals with their
  * invariants, provisioning into a grant, cancellation and history. */
 #include "gov/gov_internal.h"
+#include "store/events.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,6 @@
 	" r.created_at, r.updated_at, r.closed_at, r.extends_grant_id, r.break_glass,"         \
 	" r.incident_ref"
 
-#define AUDIT_COLS "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
 
 
 /* What the workflow needs to know about a subject and an entitlement. */
@@ -1688,7 +1688,7 @@ cleanup:
 int gh_gov_request_history(json_t **out, gh_gov *g, const gh_actor *actor, const char *id)
 {
 	char grant_id[GH_ID_LEN] = "";
-	json_t *items = NULL, *ev;
+	json_t *items = NULL;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -1711,28 +1711,8 @@ int gh_gov_request_history(json_t **out, gh_gov *g, const gh_actor *actor, const
 		rc = gh_store_fail(g->store, "loading a request");
 		goto cleanup;
 	}
-	if (!(items = json_array())) {
-		rc = nomem("reading history");
+	if ((rc = gh_store_events_about(&items, g->store, id, *grant_id ? grant_id : NULL)))
 		goto cleanup;
-	}
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT " AUDIT_COLS " FROM audit_events"
-					       " WHERE object_id IN (?1, ?2) ORDER BY seq")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (*grant_id)
-		sqlite3_bind_text(st, 2, grant_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!(ev = gh_audit_event_json(st)) || json_array_append_new(items, ev)) {
-			sqlite3_reset(st);
-			rc = nomem("reading history");
-			goto cleanup;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "reading history");
-		goto cleanup;
-	}
 	*out = json_pack("{s:O}", "items", items);
 	rc = *out ? 0 : nomem("reading history");
 cleanup:
