@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/api.h"
-#include "gov/gov.h"
+#include "gatehouse/api.h"
+#include "gatehouse/gov.h"
 
 #define GH_API_MAX_PARAMS 2      /* {param} segments in one path */
 #define GH_API_PARAM_MAX 128     /* bytes of one decoded path parameter */

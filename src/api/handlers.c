@@ -1,6 +1,6 @@
 /* handlers.c - one small handler per route, each a call into gov/. */
 #include "api/api_internal.h"
-#include "common/error.h"
+#include "gatehouse/errors.h"
 
 #include <stdio.h>
 #include <stdlib.h>

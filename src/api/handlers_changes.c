@@ -1,7 +1,7 @@
 /* handlers_changes.c - routes of proposed changes (four eyes on weakening
  * changes), each a call into gov/. */
 #include "api/api_internal.h"
-#include "common/error.h"
+#include "gatehouse/errors.h"
 
 int gh_api_handle_change_list(gh_api_req *rq)
 {

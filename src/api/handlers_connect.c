@@ -1,7 +1,7 @@
 /* handlers_connect.c - routes of provisioning: the outbox's jobs,
  * reconciliation and its findings, each a call into gov/. */
 #include "api/api_internal.h"
-#include "common/error.h"
+#include "gatehouse/errors.h"
 
 int gh_api_handle_job_list(gh_api_req *rq)
 {

@@ -1,8 +1,8 @@
 /* handlers_credentials.c - routes of NHI credentials (API keys) and RFC 7662
  * introspection, each a call into gov/, and the introspection body parser. */
 #include "api/api_internal.h"
-#include "common/error.h"
-#include "common/jsonv.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/common.h"
 
 #include <sodium.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* handlers_workflow.c - routes of the governed workflow: delegations,
  * break-glass reviews and a request's evidence, each a call into gov/. */
 #include "api/api_internal.h"
-#include "common/error.h"
+#include "gatehouse/errors.h"
 
 int gh_api_handle_delegation_list(gh_api_req *rq)
 {

@@ -1,6 +1,6 @@
 /* problem.c - RFC 9457 problem documents and JSON responses. */
 #include "api/api_internal.h"
-#include "common/error.h"
+#include "gatehouse/errors.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* router.c - the route table, path matching, roles and query parameters. */
 #include "api/api_internal.h"
-#include "common/error.h"
+#include "gatehouse/errors.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* server.c - the libmicrohttpd daemon: listening, and each request from its
  * headers (route, authentication, roles, query) through its body to the answer. */
 #include "api/api_internal.h"
-#include "common/error.h"
-#include "common/jsonv.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/common.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/error.h"
-#include "common/jsonv.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/common.h"
 
 /* Options that never take a value. */
 static const char *const flags[] = {"json", "help", "all", "version", NULL};

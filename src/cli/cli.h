@@ -10,8 +10,8 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "gov/gov.h"
-#include "policy/policy.h"
+#include "gatehouse/gov.h"
+#include "gatehouse/policy.h"
 
 /* Exit codes of the command. */
 enum {

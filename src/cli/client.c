@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/error.h"
-#include "common/jsonv.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/common.h"
 
 #define MAX_ANSWER (32u * 1024 * 1024)   /* a buffered answer; exports stream */
 #define CONNECT_TIMEOUT_MS 5000L

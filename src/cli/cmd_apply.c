@@ -1,6 +1,6 @@
 /* cmd_apply.c - catalog as code: `gatehouse apply -f FILE.yaml` plans what differs from the server and applies it over the HTTP API. */
 #include "cli/cli.h"
-#include "common/yaml_load.h"
+#include "gatehouse/yaml.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/error.h"
-#include "common/util.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/common.h"
 
 #define MAX_PAGES 1000               /* list pages read per collection */
 #define MAX_TEXT (1024 * 1024)       /* a policy file */

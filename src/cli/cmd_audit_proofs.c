@@ -2,12 +2,11 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit/merkle.h"
-#include "common/error.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/gov.h"
 
 static void usage(FILE *f)
 {
@@ -30,63 +29,6 @@ static int whole(const char *s)
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	return !errno && !*end && v >= 0;
-}
-
-static int unb64(gh_merkle_hash out, const json_t *v)
-{
-	const char *s = json_string_value(v);
-	size_t n = 0;
-
-	return s && sodium_base642bin(out, GH_MERKLE_HASH_LEN, s, strlen(s), NULL, &n, NULL,
-				      sodium_base64_VARIANT_ORIGINAL) == 0 &&
-		       n == GH_MERKLE_HASH_LEN ? 0 : -1;
-}
-
-/* The proof array of doc, decoded; -1 when malformed. */
-static int proof_of(gh_merkle_hash **out, size_t *n, const json_t *doc)
-{
-	const json_t *a = json_object_get(doc, "proof");
-	size_t i;
-	json_t *v;
-
-	*out = NULL;
-	*n = json_array_size(a);
-	if (!json_is_array(a) || !(*out = calloc(*n ? *n : 1, sizeof(**out))))
-		return -1;
-	json_array_foreach(a, i, v)
-		if (unb64((*out)[i], v))
-			return -1;
-	return 0;
-}
-
-/* Checks the proof in doc with the verifiers; 0 when it holds. */
-static int check(const json_t *doc, int inclusion)
-{
-	gh_merkle_hash a, b, *proof = NULL;
-	size_t n = 0;
-	int rc = -1;
-
-	if (proof_of(&proof, &n, doc))
-		goto cleanup;
-	if (inclusion) {
-		if (unb64(a, json_object_get(doc, "leaf_hash")) || unb64(b, json_object_get(doc, "root")))
-			goto cleanup;
-		rc = gh_merkle_verify_inclusion(a, json_integer_value(json_object_get(doc, "index")),
-						json_integer_value(json_object_get(doc, "size")), proof,
-						n, b);
-	} else {
-		if (unb64(a, json_object_get(doc, "old_root")) ||
-		    unb64(b, json_object_get(doc, "new_root")))
-			goto cleanup;
-		rc = gh_merkle_verify_consistency(json_integer_value(json_object_get(doc, "old_size")),
-						  json_integer_value(json_object_get(doc, "new_size")),
-						  a, b, proof, n);
-	}
-cleanup:
-	if (rc == -1)
-		gh_error_set(GH_EINVALID, "the server's proof is malformed");
-	free(proof);
-	return rc;
 }
 
 int gh_cmd_audit_proofs(gh_cli *c)
@@ -128,7 +70,8 @@ int gh_cmd_audit_proofs(gh_cli *c)
 	}
 	if ((rc = gh_client_json(&doc, &r, &cl, "GET", path, NULL)))
 		goto cleanup;
-	if (verify && check(doc, verify == 1)) {
+	if (verify && (verify == 1 ? gh_gov_audit_inclusion_check(doc)
+			     : gh_gov_audit_consistency_check(doc))) {
 		fprintf(stderr, "gatehouse: the proof does not hold: %s\n", gh_error_last()->message);
 		rc = GH_EXIT_FAIL;
 	}

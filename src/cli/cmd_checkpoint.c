@@ -4,13 +4,12 @@
  * (checkpoint verify FILE --key VKEY). */
 #include "cli/cli.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "audit/checkpoint.h"
-#include "common/error.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/gov.h"
 
 #define NOTE_FILE_MAX (64 * 1024)   /* bytes of a note (or its JSON) read */
 
@@ -45,23 +44,15 @@ void gh_cmd_checkpoint_usage(FILE *f)
 		   "  an auditor may ask); --sign (admin) signs one now.\n");
 }
 
-/* A new key named after the database's origin (the database must exist). */
+/* A new key for the database's origin (the database must exist). */
 static int key_create(const gh_cli *c, const char *path)
 {
 	gh_gov *g = NULL;
-	char *origin = NULL;
-	gh_store *s;
 	int rc;
 
 	if ((rc = gh_gov_open(&g, c->db, 0, NULL)))
 		return rc;
-	s = gh_gov_store(g);
-	gh_store_read_begin(s);
-	rc = gh_store_setting_get(&origin, s, GH_CHECKPOINT_ORIGIN_SETTING);
-	gh_store_read_end(s);
-	if (rc == 0)
-		rc = gh_signer_create(path, origin);
-	free(origin);
+	rc = gh_gov_checkpoint_key_rotate(NULL, 0, g, path);
 	gh_gov_free(g);
 	return rc;
 }
@@ -70,8 +61,6 @@ int gh_cmd_key(gh_cli *c)
 {
 	static const char *const allowed[] = {"signing-key", NULL};
 	char path[4096], vkey[256];
-	gh_signer *k = NULL;
-	int rc;
 
 	if (c->help) {
 		gh_cmd_checkpoint_usage(stdout);
@@ -85,17 +74,12 @@ int gh_cmd_key(gh_cli *c)
 		gh_cmd_checkpoint_usage(stderr);
 		return GH_EXIT_USAGE;
 	}
-	if (strcmp(c->pos[1], "create") == 0 && (rc = key_create(c, path))) {
+	if ((strcmp(c->pos[1], "create") == 0 && key_create(c, path)) ||
+	    gh_gov_checkpoint_key_vkey(vkey, sizeof(vkey), path)) {
 		gh_cli_error(NULL);
-		return GH_EXIT_FAIL;
-	}
-	if ((rc = gh_signer_load(&k, path)) || (rc = gh_signer_vkey(vkey, sizeof(vkey), k))) {
-		gh_cli_error(NULL);
-		gh_signer_free(k);
 		return GH_EXIT_FAIL;
 	}
 	printf("%s\n", vkey);
-	gh_signer_free(k);
 	return GH_EXIT_OK;
 }
 
@@ -123,12 +107,11 @@ int gh_cmd_checkpoint(gh_cli *c)
 {
 	static const char *const allowed[] = {"key", NULL};
 	const char *keyarg = gh_cli_get(c, "key");
-	char vkey[512], origin[256], why[512], b64[64];
-	gh_merkle_hash root;
+	char vkey[512];
+	gh_gov_checkpoint_check check;
 	json_t *doc = NULL;
 	char *text = NULL;
 	const char *note;
-	int64_t size;
 	size_t len;
 	int exit_code = GH_EXIT_FAIL;
 
@@ -164,15 +147,12 @@ int gh_cmd_checkpoint(gh_cli *c)
 		printf("checkpoint does not verify: malformed note: NUL byte\n");
 		goto cleanup;
 	}
-	if (gh_checkpoint_verify(&size, root, origin, sizeof(origin), note, vkey, why,
-				 sizeof(why))) {
-		printf("checkpoint does not verify: %s\n", why);
+	if (gh_gov_checkpoint_verify(&check, note, vkey)) {
+		printf("checkpoint does not verify: %s\n", check.why);
 		goto cleanup;
 	}
-	sodium_bin2base64(b64, sizeof(b64), root, GH_MERKLE_HASH_LEN,
-			  sodium_base64_VARIANT_ORIGINAL);
-	printf("checkpoint verified: origin %s, size %lld, root %s\n", origin, (long long)size,
-	       b64);
+	printf("checkpoint verified: origin %s, size %lld, root %s\n", check.origin,
+	       (long long)check.size, check.root);
 	exit_code = GH_EXIT_OK;
 cleanup:
 	json_decref(doc);

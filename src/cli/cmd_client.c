@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/error.h"
-#include "common/jsonv.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/common.h"
 
 /* How an answer is shown without --json. */
 typedef enum view {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/error.h"
+#include "gatehouse/errors.h"
 
 #define KEY_MAX 512      /* bytes read from standard input */
 

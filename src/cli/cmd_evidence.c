@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit/evidence.h"
-#include "common/error.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/gov.h"
 
 #define BUNDLE_MAX (64u << 20)
 #define VKEY_MAX 1024
@@ -120,7 +120,7 @@ static int export(gh_cli *c)
 		json_decref(proof);
 		proof = NULL;
 	}
-	if (gh_evidence_build(&text, c->pos[2], note, events, proofs)) {
+	if (gh_gov_evidence_build(&text, c->pos[2], note, events, proofs)) {
 		gh_cli_error(NULL);
 		rc = GH_EXIT_FAIL;
 		goto cleanup;
@@ -176,7 +176,7 @@ static int verify(gh_cli *c)
 		free(vkey);
 		return GH_EXIT_USAGE;
 	}
-	rc = gh_evidence_verify(&report, text, len, vkey ? vkey : key);
+	rc = gh_gov_evidence_verify(&report, text, len, vkey ? vkey : key);
 	if (!report) {
 		gh_cli_error(NULL);
 		rc = GH_EXIT_FAIL;

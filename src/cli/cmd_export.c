@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit/siem.h"
-#include "common/error.h"
-#include "common/util.h"
+#include "gatehouse/common.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/gov.h"
 
 #define BATCH_DEFAULT 500        /* events a page, the API's largest */
 #define POLL_DEFAULT_MS 2000
@@ -262,9 +262,9 @@ static int check(exporter *x, const gh_cli *c)
 /* --- the state -------------------------------------------------------------- */
 
 /* Reads the state, if any, and checks it belongs to this kind of export. */
-static int load_state(exporter *x, gh_siem_state *st, int *have)
+static int load_state(exporter *x, gh_gov_export_state *st, int *have)
 {
-	int rc = gh_siem_state_read(st, x->state_path);
+	int rc = gh_gov_export_state_read(st, x->state_path);
 
 	*have = 0;
 	if (rc == GH_ENOTFOUND)
@@ -290,7 +290,7 @@ static int load_state(exporter *x, gh_siem_state *st, int *have)
 
 static int save_state(exporter *x)
 {
-	gh_siem_state st;
+	gh_gov_export_state st;
 
 	memset(&st, 0, sizeof(st));
 	st.seq = x->after;
@@ -299,7 +299,7 @@ static int save_state(exporter *x)
 	st.offset = x->offset;
 	st.dev = x->dev;
 	st.ino = x->ino;
-	return gh_siem_state_write(x->state_path, &st);
+	return gh_gov_export_state_write(x->state_path, &st);
 }
 
 /* One exporter a state file: a second one would race it. */
@@ -327,7 +327,7 @@ static int lock_state(exporter *x)
 /* Opens the file; with a state that recorded this very file, cuts what came
  * after the last recorded batch (a batch in flight when we were stopped), so
  * that it is written once, now. */
-static int open_file(exporter *x, const gh_siem_state *st, int have_state)
+static int open_file(exporter *x, const gh_gov_export_state *st, int have_state)
 {
 	struct stat sb;
 
@@ -384,6 +384,22 @@ static int open_syslog(exporter *x)
 	return 0;
 }
 
+/* Writes all n bytes to fd, retrying short writes and EINTR; 0 or -1 (errno). */
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* One event to its sink; the file is only fsync'd per batch, by the caller. */
 static int deliver(exporter *x, const json_t *ev)
 {
@@ -392,7 +408,7 @@ static int deliver(exporter *x, const json_t *ev)
 	int rc = 0;
 
 	if (x->format == FMT_CEF) {
-		if ((rc = gh_siem_cef(&line, &len, ev)))
+		if ((rc = gh_gov_export_cef(&line, &len, ev)))
 			return rc;
 	} else {
 		if (!(line = json_dumps(ev, JSON_COMPACT)))
@@ -400,13 +416,9 @@ static int deliver(exporter *x, const json_t *ev)
 		len = strlen(line);
 	}
 	if (x->output == OUT_SYSLOG) {
-		const json_t *ts = json_object_get(ev, "ts_us");
-		const char *action = json_string_value(json_object_get(ev, "action"));
 		ssize_t w;
 
-		if ((rc = gh_siem_syslog(&msg, &mlen, json_is_integer(ts) ? json_integer_value(ts) : 0,
-					 gh_siem_cef_severity(action), x->host, x->pid, line, len,
-					 GH_SIEM_SYSLOG_MAX)))
+		if ((rc = gh_gov_export_syslog(&msg, &mlen, ev, x->host, x->pid, line, len)))
 			goto cleanup;
 		do
 			w = send(x->fd, msg, mlen, 0);
@@ -414,7 +426,7 @@ static int deliver(exporter *x, const json_t *ev)
 		if (w < 0 || (size_t)w != mlen)
 			rc = gh_error_set(GH_ERROR, "cannot send to syslog: %s", strerror(errno));
 	} else if (x->output == OUT_FILE) {
-		if (gh_siem_write_all(x->fd, line, len) || gh_siem_write_all(x->fd, "\n", 1))
+		if (write_all(x->fd, line, len) || write_all(x->fd, "\n", 1))
 			rc = gh_error_set(GH_ERROR, "cannot write %s: %s", x->path, strerror(errno));
 	} else if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF) {
 		rc = gh_error_set(GH_ERROR, "cannot write to standard output");
@@ -537,7 +549,7 @@ static int run(exporter *x)
 int gh_cmd_audit_export(gh_cli *c)
 {
 	exporter x;
-	gh_siem_state st;
+	gh_gov_export_state st;
 	struct sigaction sa, old_int, old_term;
 	int have_state = 0, rc;
 

@@ -11,11 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/api.h"
-#include "common/config.h"
-#include "common/error.h"
-#include "common/util.h"
-#include "gov/gov.h"
+#include "gatehouse/api.h"
+#include "gatehouse/config.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/common.h"
+#include "gatehouse/gov.h"
 
 void gh_cli_error(const char *what)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/error.h"
+#include "gatehouse/errors.h"
 
 #define WHY_CAP 1024             /* bytes of a failure message */
 #define POLICY_FILE_MAX (16u * 1024 * 1024)  /* bytes of a policy, schema, entities or request file */

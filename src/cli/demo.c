@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/error.h"
-#include "common/util.h"
-#include "gov/gov.h"
+#include "gatehouse/errors.h"
+#include "gatehouse/common.h"
+#include "gatehouse/gov.h"
 
 typedef struct person {
 	const char *name;

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "common/error.h"
+#include "gatehouse/errors.h"
 
 static void usage(FILE *f)
 {

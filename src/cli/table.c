@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/error.h"
+#include "gatehouse/errors.h"
 
 /* Copies at most GH_TABLE_MAX_CELL bytes of s, control characters shown as
  * '?', and marks a cut with "..." so that a cell never breaks the layout. */

@@ -12,14 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Limits for every JSON body. */
-#define GH_JSON_MAX_DEPTH 32
-#define GH_JSON_MAX_BODY (64 * 1024)
+#include "gatehouse/common.h"
 
-/* Parses text of len bytes: refuses more than GH_JSON_MAX_BODY bytes
- * (GH_ETOOLARGE), nesting deeper than GH_JSON_MAX_DEPTH (GH_ETOOLARGE),
- * malformed JSON (GH_EINVALID with line:column), and duplicate keys. */
-int gh_json_parse(json_t **out, const char *text, size_t len);
+/* The limits for every JSON body and gh_json_parse: gatehouse/common.h. */
 
 /* Requires obj to be an object whose keys are all in allowed (NULL-ended);
  * records "must be a JSON object" under "body" or "unknown field" per key. */

@@ -1,6 +1,6 @@
 /* test_api_server.c - the HTTP API on loopback, driven with libcurl: status
  * codes, problem documents, body and query limits, and that it survives junk. */
-#include "api/api.h"
+#include "gatehouse/api.h"
 #include "common/error.h"
 #include "common/jsonv.h"
 #include "harness.h"
