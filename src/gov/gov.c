@@ -1,6 +1,7 @@
 /* gov.c - opening the domain and the helpers its files share. */
 #include "gov/gov_internal.h"
 #include "gov/authlimit.h"
+#include "store/lookup.h"
 #include "store/sql.h"
 
 #include <errno.h>
@@ -140,24 +141,8 @@ enum { LOOKUP_PREFIX, LOOKUP_ID_THEN_NAME };
 static int lookup_mode(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN],
 		       const char **noun, int mode)
 {
-	static const char *const by_id[] = {
-		"SELECT id FROM identities WHERE id = ?", "SELECT id FROM groups WHERE id = ?",
-		"SELECT id FROM systems WHERE id = ?", "SELECT id FROM entitlements WHERE id = ?"};
-	/* entitlement names are unique per system: "system/name" or a bare name
-	 * when only one system offers it */
-	/* "system/name" (entitlement names are [a-z0-9._-], so the first '/'
-	 * splits), or a bare name when only one system offers it; both use indexes */
-	static const char entitlement_by_name[] =
-		"SELECT e.id FROM entitlements e WHERE instr(?1, '/') = 0 AND e.name = ?1"
-		" UNION ALL SELECT e.id FROM systems s JOIN entitlements e ON e.system_id = s.id"
-		" WHERE instr(?1, '/') > 0 AND s.name = substr(?1, 1, instr(?1, '/') - 1)"
-		" AND e.name = substr(?1, instr(?1, '/') + 1) LIMIT 2";
-	static const char *const by_name[] = {
-		"SELECT id FROM identities WHERE name = ?", "SELECT id FROM groups WHERE name = ?",
-		"SELECT id FROM systems WHERE name = ?", entitlement_by_name};
-	sqlite3_stmt *st;
 	size_t t;
-	int rc, found = 0;
+	int rc = GH_ENOTFOUND;
 
 	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		if (strcmp(tables[t].table, table) == 0)
@@ -167,31 +152,15 @@ static int lookup_mode(gh_gov *g, const char *table, const char *ref, char out[G
 	*noun = tables[t].noun;
 	if (!ref || !*ref || strlen(ref) >= GH_ID_LEN * 4)
 		return GH_ENOTFOUND;
-	for (int pass = 0; pass < 2 && !found; pass++) {
-		const char *sql;
-
-		if (mode == LOOKUP_PREFIX)
-			sql = pass ? NULL : strncmp(ref, tables[t].prefix, 4) == 0 ? by_id[t]
-									: by_name[t];
-		else
-			sql = pass ? by_name[t] : by_id[t];
-		if (!sql)
-			break;
-		if ((rc = gh_store_stmt(&st, g->store, sql)))
-			return rc;
-		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			if (++found > 1)
-				break;
-			snprintf(out, GH_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return gh_store_fail(g->store, "resolving a reference");
-	}
-	if (found > 1)
-		return GH_ECONFLICT;
-	return found ? 0 : GH_ENOTFOUND;
+	if (mode == LOOKUP_PREFIX)
+		return gh_store_resolve(out, GH_ID_LEN, g->store, table,
+					strncmp(ref, tables[t].prefix, 4) == 0 ? GH_STORE_BY_ID
+									      : GH_STORE_BY_NAME,
+					ref);
+	for (int pass = 0; pass < 2 && rc == GH_ENOTFOUND; pass++)
+		rc = gh_store_resolve(out, GH_ID_LEN, g->store, table,
+				      pass ? GH_STORE_BY_NAME : GH_STORE_BY_ID, ref);
+	return rc;
 }
 
 static int lookup(gh_gov *g, const char *table, const char *ref, char out[GH_ID_LEN],
@@ -209,14 +178,7 @@ int gov_resolve_any(gh_gov *g, const char *table, const char *ref, char out[GH_I
 
 int gov_name_in(gh_gov *g, const char *table, const char *id, char *out, size_t outlen)
 {
-	static const char *const sql[] = {
-		"SELECT name FROM identities WHERE id = ?", "SELECT name FROM groups WHERE id = ?",
-		"SELECT name FROM systems WHERE id = ?",
-		("SELECT s.name || '/' || e.name FROM entitlements e JOIN systems s"
-		 " ON s.id = e.system_id WHERE e.id = ?")};
-	sqlite3_stmt *st;
 	size_t t;
-	int rc;
 
 	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		if (strcmp(tables[t].table, table) == 0)
@@ -224,16 +186,9 @@ int gov_name_in(gh_gov *g, const char *table, const char *id, char *out, size_t 
 	if (t == sizeof(tables) / sizeof(tables[0]))
 		return gh_error_set(GH_ERROR, "unknown table %s", table);
 	snprintf(out, outlen, "%s", id ? id : "");
-	if (!id || (rc = gh_store_stmt(&st, g->store, sql[t])))
-		return id ? rc : GH_ENOTFOUND;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? GH_ENOTFOUND : gh_store_fail(g->store, "naming an object");
+	if (!id)
+		return GH_ENOTFOUND;
+	return gh_store_name_of(out, outlen, g->store, table, id);
 }
 
 /* --- "did you mean": the nearest existing name to a reference not found ---
@@ -278,57 +233,23 @@ static size_t edit_distance(const char *a, const char *b, size_t max)
 	return prev[lb];
 }
 
-/* Into out the name of table t nearest to ref ("" when none is close);
- * column 0 of each query is compared, column 1 is what is suggested (an
- * entitlement is suggested as system/name). Errors only mean no suggestion. */
+/* Into out the name of table t nearest to ref ("" when none is close): the
+ * store's candidates are [compared, shown] pairs (an entitlement is suggested
+ * as system/name). Errors only mean no suggestion. */
 static void suggest(gh_gov *g, size_t t, const char *ref, char *out, size_t outlen)
 {
-	static const char *const by_first[] = {
-		"SELECT name, name FROM identities WHERE name >= ?1 AND name < ?2"
-		" ORDER BY name LIMIT 1000",
-		"SELECT name, name FROM groups WHERE name >= ?1 AND name < ?2"
-		" ORDER BY name LIMIT 1000",
-		"SELECT name, name FROM systems WHERE name >= ?1 AND name < ?2"
-		" ORDER BY name LIMIT 1000",
-		"SELECT e.name, s.name || '/' || e.name FROM entitlements e"
-		" JOIN systems s ON s.id = e.system_id WHERE e.name >= ?1 AND e.name < ?2"
-		" ORDER BY e.name LIMIT 1000"};
-	/* "system/name": either part may hold the typo */
-	static const char qualified[] =
-		"SELECT s.name || '/' || e.name, s.name || '/' || e.name FROM entitlements e"
-		" JOIN systems s ON s.id = e.system_id WHERE s.name >= ?1 AND s.name < ?2"
-		" UNION SELECT s.name || '/' || e.name, s.name || '/' || e.name FROM entitlements e"
-		" JOIN systems s ON s.id = e.system_id WHERE e.name >= ?3 AND e.name < ?4"
-		" LIMIT 1000";
-	const char *slash = t == 3 ? strchr(ref, '/') : NULL;
-	char lo[2] = {0}, hi[2] = {0}, lo2[2] = {0}, hi2[2] = {0};
-	size_t len = strlen(ref), max, best = (size_t)-1, scanned = 0;
-	sqlite3_stmt *st;
-	int rc;
+	size_t len = strlen(ref), max, best = (size_t)-1, i;
+	json_t *near = NULL, *pair;
 
 	out[0] = '\0';
-	if (len == 0 || len > SUGGEST_MAX_LEN || (unsigned char)ref[0] == 0xFF)
+	if (len == 0 || len > SUGGEST_MAX_LEN)
 		return;
 	max = len <= 4 ? 1 : len <= 8 ? 2 : SUGGEST_MAX_DISTANCE;
-	lo[0] = ref[0];
-	hi[0] = (char)((unsigned char)ref[0] + 1);
-	if (slash) {
-		if (!slash[1] || (unsigned char)slash[1] == 0xFF)
-			return;
-		lo2[0] = slash[1];
-		hi2[0] = (char)((unsigned char)slash[1] + 1);
-	}
-	if (gh_store_stmt(&st, g->store, slash ? qualified : by_first[t]))
+	if (gh_store_names_near(&near, g->store, tables[t].table, ref, SUGGEST_SCAN))
 		return;
-	sqlite3_bind_text(st, 1, lo, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, hi, -1, SQLITE_TRANSIENT);
-	if (slash) {
-		sqlite3_bind_text(st, 3, lo2, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 4, hi2, -1, SQLITE_TRANSIENT);
-	}
-	while (scanned++ < SUGGEST_SCAN && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *cand = (const char *)sqlite3_column_text(st, 0);
-		const char *shown = (const char *)sqlite3_column_text(st, 1);
+	json_array_foreach(near, i, pair) {
+		const char *cand = json_string_value(json_array_get(pair, 0));
+		const char *shown = json_string_value(json_array_get(pair, 1));
 		size_t d;
 
 		if (!cand || !shown)
@@ -339,7 +260,7 @@ static void suggest(gh_gov *g, size_t t, const char *ref, char *out, size_t outl
 			snprintf(out, outlen, "%s", shown);
 		}
 	}
-	sqlite3_reset(st);
+	json_decref(near);
 }
 
 /* "identity x not found" plus, when a name is close, "; did you mean y?". */
@@ -398,38 +319,22 @@ int gov_resolve_field(gh_gov *g, const char *table, const char *field, const cha
 
 const char *gov_name_of(gh_gov *g, const char *id, char *out, size_t outlen)
 {
-	static const struct {
-		const char *prefix, *sql;
-	} kinds[] = {
-		{"idn_", "SELECT name FROM identities WHERE id = ?"},
-		{"grp_", "SELECT name FROM groups WHERE id = ?"},
-		{"sys_", "SELECT name FROM systems WHERE id = ?"},
-		{"ent_", "SELECT s.name || '/' || e.name FROM entitlements e"
-			 " JOIN systems s ON s.id = e.system_id WHERE e.id = ?"},
-	};
-	sqlite3_stmt *st;
-	size_t k;
+	size_t t;
 
 	snprintf(out, outlen, "%s", id ? id : "");
 	if (!id)
 		return out;
-	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		if (strncmp(id, kinds[k].prefix, 4) == 0)
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		if (strncmp(id, tables[t].prefix, 4) == 0)
 			break;
 	/* anything else (a name already, "system:operator") reads as it is */
-	if (k == sizeof(kinds) / sizeof(kinds[0]) || gh_store_stmt(&st, g->store, kinds[k].sql))
-		return out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
+	if (t < sizeof(tables) / sizeof(tables[0]))
+		gh_store_name_of(out, outlen, g->store, tables[t].table, id);
 	return out;
 }
 
 int gov_page(gh_gov *g, const char *table, const gh_page *page, int *limit, int64_t *after_pk)
 {
-	char sql[128];
-	sqlite3_stmt *st = NULL;
 	int rc;
 
 	*limit = 50;
@@ -445,20 +350,11 @@ int gov_page(gh_gov *g, const char *table, const gh_page *page, int *limit, int6
 	}
 	if (!page->after || !*page->after)
 		return 0;
-	/* table comes from code, never from input */
-	snprintf(sql, sizeof(sql), "SELECT pk FROM %s WHERE id = ?", table);
-	if (sqlite3_prepare_v2(gh_store_db(g->store), sql, -1, &st, NULL) != SQLITE_OK)
-		return gh_store_fail(g->store, "paging");
-	sqlite3_bind_text(st, 1, page->after, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*after_pk = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
+	if ((rc = gh_store_page_after(after_pk, g->store, table, page->after)) == GH_ENOTFOUND) {
 		gh_error_field("after", "no such item to continue after");
 		return gh_error_fields_finish();
 	}
-	return 0;
+	return rc;
 }
 
 /* The shared column readers live with the store's statements; these keep the

@@ -2,9 +2,10 @@
  * activated by another (four eyes), at most one active, rollback by
  * activating an earlier version again. */
 #include "gov/gov_internal.h"
+#include "policy/policy.h"
+#include "store/policies.h"
 
 #include <stdio.h>
-#include "policy/policy.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -22,64 +23,25 @@
 /* The API shape of one version; with_text adds the policy text. Lock held. */
 static int version_load(json_t **out, gh_gov *g, const char *id, int with_text)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id, version, state, sha256, comment, proposed_by, proposed_at,"
-				" validation, activated_by, activated_at, text FROM policy_versions"
-				" WHERE id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-				 "id", gov_text_column(st, 0),
-				 "version", (json_int_t)sqlite3_column_int64(st, 1),
-				 "state", gov_text_column(st, 2),
-				 "sha256", gov_text_column(st, 3),
-				 "comment", gov_text_column(st, 4),
-				 "proposed_by", gov_text_column(st, 5),
-				 "proposed_at", gov_time_column(st, 6),
-				 "validation", gov_json_column(st, 7, 1),
-				 "activated_by", gov_text_column(st, 8),
-				 "activated_at", gov_time_column(st, 9));
-		if (*out && with_text)
-			json_object_set_new(*out, "text", gov_text_column(st, 10));
-	}
-	rc = rc == SQLITE_ROW ? (*out ? 0 : gh_error_set(GH_ERROR, "out of memory"))
-	     : rc == SQLITE_DONE ? gh_error_set(GH_ENOTFOUND, "policy version %s not found", id)
-	     : gh_store_fail(g->store, "loading a policy version");
-	sqlite3_reset(st);
-	return rc;
+	return gh_store_policy_get(out, g->store, id, with_text);
 }
 
 /* ref is an id ("pol_...") or a version number ("3"). Lock held. */
 static int version_resolve(gh_gov *g, const char *ref, char id[GH_ID_LEN])
 {
-	sqlite3_stmt *st;
 	int rc, by_version = ref && *ref && strspn(ref, "0123456789") == strlen(ref);
 
 	if (!ref || !*ref || strlen(ref) >= GH_ID_LEN || (!by_version && strncmp(ref, "pol_", 4)))
 		return gh_error_set(GH_ENOTFOUND, "policy version %s not found", ref ? ref : "");
-	if ((rc = gh_store_stmt(&st, g->store,
-				by_version ? "SELECT id FROM policy_versions WHERE version = ?"
-					   : "SELECT id FROM policy_versions WHERE id = ?")))
-		return rc;
 	if (by_version)
-		sqlite3_bind_int64(st, 1, strtoll(ref, NULL, 10));
-	else
-		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(id, GH_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
+		rc = gh_store_policy_id_of(id, GH_ID_LEN, g->store, strtoll(ref, NULL, 10));
+	else if ((rc = gh_store_policy_exists(g->store, ref)) >= 0) {
+		snprintf(id, GH_ID_LEN, "%s", ref);
+		rc = rc ? 0 : GH_ENOTFOUND;
+	}
+	if (rc == GH_ENOTFOUND)
 		return gh_error_set(GH_ENOTFOUND, "policy version %s not found", ref);
-	return gh_store_fail(g->store, "resolving a policy version");
+	return rc;
 }
 
 /* --- propose ---------------------------------------------------------------- */
@@ -301,42 +263,24 @@ static int propose_locked(json_t **out, gh_gov *g, const gh_actor *actor, const 
 {
 	unsigned char hash[crypto_hash_sha256_BYTES];
 	char id[GH_ID_LEN], hex[2 * crypto_hash_sha256_BYTES + 1];
-	char *vtext = NULL;
-	json_t *details = NULL;
-	sqlite3_stmt *st;
+	json_t *row = NULL, *details = NULL;
 	int64_t version = 0;
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT coalesce(max(version), 0) + 1 FROM policy_versions")))
-		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int64(st, 0);
-	else
-		rc = gh_store_fail(g->store, "numbering a policy version");
-	sqlite3_reset(st);
-	if (rc)
+	if ((rc = gh_store_policy_next_version(&version, g->store)))
 		return rc;
 	crypto_hash_sha256(hash, (const unsigned char *)text, len);
 	gh_hex(hex, hash, sizeof(hash));
 	gh_id_new(id, sizeof(id), "pol");
-	if (!(vtext = gh_json_canonical(validation)))
-		return gh_error_set(GH_ERROR, "out of memory");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO policy_versions(id, version, text, sha256, state,"
-				" proposed_by, proposed_at, comment, validation)"
-				" VALUES (?, ?, ?, ?, 'proposed', ?, ?, ?, ?)")))
+	row = json_pack("{s:s, s:I, s:s%, s:s, s:s, s:I, s:s?, s:O}", "id", id, "version",
+			(json_int_t)version, "text", text, len, "sha256", hex, "proposed_by",
+			actor->id, "proposed_at", (json_int_t)gh_now(), "comment", comment,
+			"validation", validation);
+	if (!row) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, version);
-	sqlite3_bind_text(st, 3, text, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, actor->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, gh_now());
-	if (comment)
-		sqlite3_bind_text(st, 7, comment, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, vtext, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "proposing a policy version")))
+	}
+	if ((rc = gh_store_policy_insert(g->store, row)))
 		goto cleanup;
 	details = json_pack("{s:I, s:s, s:I, s:b, s:s?}", "version", (json_int_t)version,
 			    "sha256", hex, "policies", (json_int_t)npolicies, "valid",
@@ -351,7 +295,7 @@ static int propose_locked(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	rc = version_load(out, g, id, 0);
 cleanup:
 	json_decref(details);
-	free(vtext);
+	json_decref(row);
 	return rc;
 }
 
@@ -415,54 +359,26 @@ typedef struct version_row {
 
 static int row_read(version_row *r, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
-	json_t *validation;
+	json_t *v = NULL;
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id, state, proposed_by, sha256, version, validation"
-				" FROM policy_versions WHERE id = ?")))
+	if ((rc = gh_store_policy_get(&v, g->store, id, 0)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(r->state, sizeof(r->state), "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(r->proposed_by, sizeof(r->proposed_by), "%s",
-			 (const char *)sqlite3_column_text(st, 2));
-		snprintf(r->sha256, sizeof(r->sha256), "%s", (const char *)sqlite3_column_text(st, 3));
-		r->version = sqlite3_column_int64(st, 4);
-		validation = gov_json_column(st, 5, 1);
-		r->nerrors = json_array_size(validation);
-		json_decref(validation);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return gh_error_set(GH_ENOTFOUND, "policy version %s not found", id);
-	return gh_store_fail(g->store, "loading a policy version");
+	snprintf(r->id, sizeof(r->id), "%s", json_string_value(json_object_get(v, "id")));
+	snprintf(r->state, sizeof(r->state), "%s", json_string_value(json_object_get(v, "state")));
+	snprintf(r->proposed_by, sizeof(r->proposed_by), "%s",
+		 json_string_value(json_object_get(v, "proposed_by")));
+	snprintf(r->sha256, sizeof(r->sha256), "%s", json_string_value(json_object_get(v, "sha256")));
+	r->version = json_integer_value(json_object_get(v, "version"));
+	r->nerrors = json_array_size(json_object_get(v, "validation"));
+	json_decref(v);
+	return 0;
 }
 
 /* The active version's id and number into prev (id "" when none). Lock held. */
 static int active_read(gh_gov *g, char id[GH_ID_LEN], int64_t *version)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	id[0] = '\0';
-	*version = 0;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id, version FROM policy_versions WHERE state = 'active'")))
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(id, GH_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
-		*version = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
-	       : gh_store_fail(g->store, "finding the active policy version");
+	return gh_store_policy_active(id, GH_ID_LEN, version, g->store);
 }
 
 static int activate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
@@ -471,7 +387,6 @@ static int activate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const
 	char id[GH_ID_LEN], prev[GH_ID_LEN];
 	version_row r = {0};
 	json_t *details = NULL, *effects = NULL;
-	sqlite3_stmt *st;
 	int64_t prev_version, now = gh_now();
 	int rc, rollback;
 
@@ -504,22 +419,9 @@ static int activate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const
 	rollback = strcmp(r.state, "superseded") == 0;
 	if ((rc = active_read(g, prev, &prev_version)))
 		return rc;
-	if (prev[0]) {
-		if ((rc = gh_store_stmt(&st, g->store,
-					"UPDATE policy_versions SET state = 'superseded' WHERE id = ?")))
-			return rc;
-		sqlite3_bind_text(st, 1, prev, -1, SQLITE_STATIC);
-		if ((rc = gov_step_done(g, st, "superseding a policy version")))
-			return rc;
-	}
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE policy_versions SET state = 'active', activated_by = ?2,"
-				" activated_at = ?3 WHERE id = ?1")))
+	if (prev[0] && (rc = gh_store_policy_supersede(g->store, prev)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, actor->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	if ((rc = gov_step_done(g, st, "activating a policy version")))
+	if ((rc = gh_store_policy_activate(g->store, id, actor->id, now)))
 		return rc;
 	/* what simulate predicted, decided by the same pass and applied here */
 	if ((rc = gov_policy_effects(&effects, g, next, actor->id)))
@@ -569,32 +471,24 @@ static void version_label(char *out, size_t outlen, int64_t version, const char 
 int gov_policy_version_decider(gh_decider *out, json_t **info, gh_gov *g, const char *ref)
 {
 	char id[GH_ID_LEN], label[64] = "";
-	sqlite3_stmt *st;
-	json_t *row = NULL, *warnings = NULL;
+	json_t *v = NULL, *row = NULL, *warnings = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (info)
 		*info = NULL;
 	gh_store_read_begin(g->store);
-	if (!(rc = version_resolve(g, ref, id)) &&
-	    !(rc = gh_store_stmt(&st, g->store, "SELECT version, sha256, text, validation"
-						" FROM policy_versions WHERE id = ?"))) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			version_label(label, sizeof(label), sqlite3_column_int64(st, 0), id,
-				      (const char *)sqlite3_column_text(st, 1));
-			row = json_pack("{s:s, s:I, s:o, s:o, s:o}", "id", id, "version",
-					(json_int_t)sqlite3_column_int64(st, 0), "sha256",
-					gov_text_column(st, 1), "text", gov_text_column(st, 2),
-					"validation", gov_json_column(st, 3, 1));
-			rc = row ? 0 : gh_error_set(GH_ERROR, "out of memory");
-		} else {
-			rc = gh_store_fail(g->store, "loading a policy version");
-		}
-		sqlite3_reset(st);
+	if (!(rc = version_resolve(g, ref, id)) && !(rc = version_load(&v, g, id, 1))) {
+		version_label(label, sizeof(label), json_integer_value(json_object_get(v, "version")),
+			      id, json_string_value(json_object_get(v, "sha256")));
+		row = json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", id, "version",
+				json_object_get(v, "version"), "sha256", json_object_get(v, "sha256"),
+				"text", json_object_get(v, "text"), "validation",
+				json_object_get(v, "validation"));
+		rc = row ? 0 : gh_error_set(GH_ERROR, "out of memory");
 	}
 	gh_store_read_end(g->store);
+	json_decref(v);
 	/* compiled outside the store lock: parsing is the slow part */
 	if (!rc && !(warnings = json_array()))
 		rc = gh_error_set(GH_ERROR, "out of memory");
@@ -743,11 +637,10 @@ int gh_gov_policy_active(json_t **out, gh_gov *g, const gh_actor *actor)
 
 int gh_gov_policy_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page)
 {
-	json_t *items = NULL, *item;
+	json_t *items = NULL;
 	const char *last = NULL;
-	sqlite3_stmt *st;
 	int64_t after;
-	int limit, rc, step, n = 0;
+	int limit, rc;
 
 	*out = NULL;
 	gh_error_clear();
@@ -756,30 +649,13 @@ int gh_gov_policy_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_
 	gh_store_read_begin(g->store);
 	if ((rc = gov_page(g, "policy_versions", page, &limit, &after)))
 		goto cleanup;
-	if (!(items = json_array())) {
-		rc = gh_error_set(GH_ERROR, "out of memory");
+	/* one row past the page says whether there is a next page */
+	if ((rc = gh_store_policy_list(&items, g->store, after, limit + 1)))
 		goto cleanup;
-	}
-	/* ids first: version_load reuses its own cached statement */
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id FROM policy_versions WHERE pk > ? ORDER BY pk LIMIT ?")))
-		goto cleanup;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int(st, 2, limit + 1);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && ++n <= limit)
-		json_array_append_new(items, json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_reset(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "listing policy versions");
-		goto cleanup;
-	}
-	for (size_t i = 0; i < json_array_size(items); i++) {
-		if ((rc = version_load(&item, g, json_string_value(json_array_get(items, i)), 0)))
-			goto cleanup;
-		json_array_set_new(items, i, item);
-	}
-	if (n > limit)
+	if (json_array_size(items) > (size_t)limit) {
+		json_array_remove(items, (size_t)limit);
 		last = json_string_value(json_object_get(json_array_get(items, limit - 1), "id"));
+	}
 	*out = json_pack("{s:O, s:o}", "items", items, "next", last ? json_string(last) : json_null());
 	rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
 cleanup:
