@@ -414,6 +414,12 @@ int gov_secret_matches(sqlite3_stmt *st, int col, const unsigned char hash[GOV_S
  * ...") as a write of its own; a failure is dropped (bookkeeping only). Call
  * outside any store section. */
 void gov_secret_touch(gh_gov *g, const char *sql, const char *id, int64_t now);
+/* 1 when stored (n bytes, NULL: nothing stored) is exactly hash; compares in
+ * constant time, against a dummy when nothing usable is stored. For hashes a
+ * store operation returned (tokens.c); gov_secret_matches and
+ * gov_secret_touch (secret_stmt.c) serve callers still holding a statement. */
+int gov_secret_equal(const void *stored, size_t n,
+		     const unsigned char hash[GOV_SECRET_HASH_BYTES]);
 
 /* --- four eyes on weakening changes (change.c) ----------------------------- */
 /* A write the four-eyes gate guards: the direct path's function (inside the

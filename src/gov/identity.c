@@ -1,13 +1,10 @@
 /* identity.c - identities (humans and NHIs): create, read, update and their lifecycle. */
 #include "gov/gov_internal.h"
+#include "store/identities.h"
+#include "store/tokens.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-
-#define IDENTITY_COLUMNS                                                                   \
-	"id, kind, name, display_name, email, status, owner_id, purpose, environment,"     \
-	" expires_at, roles, attributes, created_at, updated_at, status_reason, orphaned_at"
 
 /* Why Gatehouse itself suspended an NHI (identities.status_reason). */
 #define REASON_EXPIRED "expired"
@@ -15,29 +12,18 @@
 
 int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_ID_LEN])
 {
-	sqlite3_stmt *st;
-	char kind[32] = "", status[32] = "";
+	gh_store_identity_brief b;
 	int rc;
 
-	if ((rc = gov_resolve_field(g, "identities", field, ref, out)))
+	if ((rc = gov_resolve_field(g, "identities", field, ref, out)) ||
+	    (rc = gh_store_identity_brief_get(&b, g->store, out)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT kind, status FROM identities WHERE id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, out, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = gh_store_fail(g->store, "reading an owner");
-		sqlite3_reset(st);
-		return rc;
-	}
-	snprintf(kind, sizeof(kind), "%s", (const char *)sqlite3_column_text(st, 0));
-	snprintf(status, sizeof(status), "%s", (const char *)sqlite3_column_text(st, 1));
-	sqlite3_reset(st);
-	if (strcmp(kind, "human") != 0) {
-		gh_error_field(field, "must be a human identity; %s is a %s", ref, kind);
+	if (strcmp(b.kind, "human") != 0) {
+		gh_error_field(field, "must be a human identity; %s is a %s", ref, b.kind);
 		return GH_EINVALID;
 	}
-	if (strcmp(status, "active") != 0) {
-		gh_error_field(field, "must be an active identity; %s is %s", ref, status);
+	if (strcmp(b.status, "active") != 0) {
+		gh_error_field(field, "must be an active identity; %s is %s", ref, b.status);
 		return GH_EINVALID;
 	}
 	return 0;
@@ -45,43 +31,9 @@ int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_I
 
 /* --- rows ------------------------------------------------------------------ */
 
-static json_t *identity_row(sqlite3_stmt *st)
-{
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-			 " s:o, s:o}",
-			 "id", gov_text_column(st, 0), "kind", gov_text_column(st, 1),
-			 "name", gov_text_column(st, 2), "display_name", gov_text_column(st, 3),
-			 "email", gov_text_column(st, 4), "status", gov_text_column(st, 5),
-			 "owner", gov_text_column(st, 6), "purpose", gov_text_column(st, 7),
-			 "environment", gov_text_column(st, 8),
-			 "expires_at", gov_time_column(st, 9), "roles", gov_json_column(st, 10, 1),
-			 "attributes", gov_json_column(st, 11, 0),
-			 "created_at", gov_time_column(st, 12), "updated_at", gov_time_column(st, 13),
-			 "status_reason", gov_text_column(st, 14),
-			 "orphaned_at", gov_time_column(st, 15));
-}
-
 int gov_identity_load(json_t **out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT " IDENTITY_COLUMNS " FROM identities WHERE id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = identity_row(st);
-		rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
-	} else if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ENOTFOUND, "identity %s not found", id);
-	} else {
-		rc = gh_store_fail(g->store, "loading an identity");
-	}
-	sqlite3_reset(st);
-	return rc;
+	return gh_store_identity_get(out, g->store, id);
 }
 
 static const char *str_of(const json_t *obj, const char *key)
@@ -99,14 +51,6 @@ static int is_null_field(const json_t *in, const char *key)
 static int same_str(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static void bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 static unsigned roles_bits(const json_t *arr)
@@ -188,16 +132,6 @@ static int check_lifetime(gh_gov *g, const char *field, int64_t expires, int64_t
 	return GH_EINVALID;
 }
 
-static char *roles_text(unsigned bits)
-{
-	json_t *a = gh_roles_json(bits);
-	char *text = a ? gh_json_canonical(a) : NULL;
-
-	json_decref(a);
-	return text;
-}
-
-/* Ends a write and drops *out when it did not commit. */
 /* --- who may change roles and status (docs/api.md, Roles) ------------------ */
 
 /* Roles only an admin grants or removes: they manage identities and roles. */
@@ -207,23 +141,7 @@ static char *roles_text(unsigned bits)
  * not expired. Inside a transaction. */
 static int count_other_admins(gh_gov *g, const char *id, int64_t *out)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	*out = 0;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT count(*) FROM identities WHERE id <> ?1 AND status = 'active'"
-				" AND (expires_at IS NULL OR expires_at > ?2)"
-				" AND EXISTS (SELECT 1 FROM json_each(roles) WHERE value = 'admin')")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, gh_now());
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else
-		rc = gh_store_fail(g->store, "counting admins");
-	sqlite3_reset(st);
-	return rc;
+	return gh_store_identity_count_admins(out, g->store, id, gh_now());
 }
 
 /* GH_ECONFLICT when taking admin away from id (how) would leave no admin who
@@ -273,12 +191,10 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 	const char *kind = NULL, *name = NULL, *display = NULL, *email = NULL, *owner_ref = NULL;
 	const char *purpose = NULL, *env = NULL;
 	char owner[GH_ID_LEN] = "", id[GH_ID_LEN];
-	json_t *attrs = NULL, *details = NULL;
-	char *roles_s = NULL, *attrs_s = NULL;
+	json_t *attrs = NULL, *details = NULL, *row = NULL;
 	int64_t expires = 0, now = gh_now();
 	unsigned roles = 0;
 	int nhi, has_exp, rc;
-	sqlite3_stmt *st;
 
 	if (gh_jv_object(in, create_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
@@ -315,44 +231,27 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 		return gh_error_set(GH_EFORBIDDEN, "granting the %s role needs the role admin",
 				    (roles & GH_ROLE_ADMIN) ? "admin" : "iam");
 
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT 1 FROM identities WHERE name = ?")))
+	if ((rc = gh_store_identity_name_taken(g->store, name)) < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW) {
+	if (rc > 0) {
 		gh_error_set(GH_ECONFLICT, "name: an identity named %s already exists", name);
 		gh_error_field("name", "an identity named %s already exists", name);
 		return GH_ECONFLICT;
 	}
 
 	gh_id_new(id, sizeof(id), "idn");
-	roles_s = roles_text(roles);
-	attrs_s = attrs ? gh_json_canonical(attrs) : strdup("{}");
-	if (!roles_s || !attrs_s) {
+	row = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:o, s:o, s:I}",
+			"id", id, "kind", kind, "name", name, "display_name", display,
+			"email", email, "owner", owner[0] ? owner : NULL, "purpose", purpose,
+			"environment", env,
+			"expires_at", has_exp > 0 ? json_integer((json_int_t)expires) : json_null(),
+			"roles", gh_roles_json(roles),
+			"attributes", attrs ? json_incref(attrs) : json_object(), "created_at", (json_int_t)now);
+	if (!row) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
 	}
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO identities(id, kind, name, display_name, email, status,"
-				" owner_id, purpose, environment, expires_at, roles, attributes,"
-				" created_at, updated_at)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	bind_opt(st, 4, display);
-	bind_opt(st, 5, email);
-	bind_opt(st, 6, owner[0] ? owner : NULL);
-	bind_opt(st, 7, purpose);
-	bind_opt(st, 8, env);
-	if (has_exp > 0)
-		sqlite3_bind_int64(st, 9, expires);
-	sqlite3_bind_text(st, 10, roles_s, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, attrs_s, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 12, now);
-	if ((rc = gov_step_done(g, st, "creating an identity")))
+	if ((rc = gh_store_identity_insert(g->store, row)))
 		goto cleanup;
 
 	details = json_pack("{s:s, s:s, s:s?, s:s?, s:o}", "kind", kind, "name", name,
@@ -370,8 +269,7 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 	rc = gov_identity_load(out, g, id);
 cleanup:
 	json_decref(details);
-	free(roles_s);
-	free(attrs_s);
+	json_decref(row);
 	return rc;
 }
 
@@ -417,9 +315,8 @@ int gh_gov_identity_list_orphaned(json_t **out, gh_gov *g, const gh_actor *actor
 	static const char *const booleans[] = {"true", "false", NULL};
 	char owner_id[GH_ID_LEN];
 	json_t *items = NULL;
-	sqlite3_stmt *st;
 	int64_t after;
-	int limit, rc, step;
+	int limit, rc;
 
 	*out = NULL;
 	gh_error_clear();
@@ -436,35 +333,14 @@ int gh_gov_identity_list_orphaned(json_t **out, gh_gov *g, const gh_actor *actor
 	if ((rc = gov_page(g, "identities", page, &limit, &after)) ||
 	    (rc = gh_error_fields_finish()))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT " IDENTITY_COLUMNS " FROM identities WHERE pk > ?1"
-				" AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3)"
-				" AND (?4 IS NULL OR owner_id = ?4)"
-				" AND (?6 IS NULL OR (orphaned_at IS NOT NULL) = ?6)"
-				" ORDER BY pk LIMIT ?5")))
+	if ((rc = gh_store_identity_list(&items, g->store, after, limit, kind, status,
+					 owner ? owner_id : NULL,
+					 orphaned ? strcmp(orphaned, "true") == 0 : -1)))
 		goto cleanup;
-	sqlite3_bind_int64(st, 1, after);
-	bind_opt(st, 2, kind);
-	bind_opt(st, 3, status);
-	bind_opt(st, 4, owner ? owner_id : NULL);
-	sqlite3_bind_int(st, 5, limit);
-	if (orphaned)
-		sqlite3_bind_int(st, 6, strcmp(orphaned, "true") == 0);
-	if (!(items = json_array())) {
+	*out = gov_list_result(items, limit);
+	items = NULL;
+	if (!*out)
 		rc = gh_error_set(GH_ERROR, "out of memory");
-		goto cleanup;
-	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(items, identity_row(st));
-	if (step != SQLITE_DONE)
-		rc = gh_store_fail(g->store, "listing identities");
-	sqlite3_reset(st);
-	if (!rc) {
-		*out = gov_list_result(items, limit);
-		items = NULL;
-		if (!*out)
-			rc = gh_error_set(GH_ERROR, "out of memory");
-	}
 cleanup:
 	gh_store_read_end(g->store);
 	json_decref(items);
@@ -501,16 +377,10 @@ static int collect_ids(json_t **out, gh_gov *g, const char *sql, const char *p1,
 static int orphan_mark(gh_gov *g, const char *actor_id, const char *id, const char *owner,
 		       const char *why, int64_t at)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	/* updated_at stays: the NHI itself did not change, its owner did */
-	if ((rc = gh_store_stmt(&st, g->store, "UPDATE identities SET orphaned_at = ?2 WHERE id = ?1")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (at > 0)
-		sqlite3_bind_int64(st, 2, at);
-	if ((rc = gov_step_done(g, st, "marking an orphaned identity")))
+	if ((rc = gh_store_identity_set_orphaned(g->store, id, at)))
 		return rc;
 	if (at > 0)
 		gov_sched_poke(g, at + g->opts.orphan_grace);
@@ -529,13 +399,8 @@ static int orphans_of(gh_gov *g, const char *actor_id, const char *owner_id, int
 	int rc;
 
 	*out_count = 0;
-	rc = orphan ? collect_ids(&ids, g, "SELECT id FROM identities WHERE owner_id = ?1"
-				  " AND kind <> 'human' AND status <> 'decommissioned'"
-				  " AND orphaned_at IS NULL ORDER BY pk", owner_id,
-				  "finding the identities a person owns") :
-		      collect_ids(&ids, g, "SELECT id FROM identities WHERE owner_id = ?1"
-				  " AND orphaned_at IS NOT NULL ORDER BY pk", owner_id,
-				  "finding the orphans of a person");
+	/* orphan: those still in use and not yet orphaned; else the orphans */
+	rc = gh_store_identity_owned(&ids, g->store, owner_id, !orphan);
 	json_array_foreach(ids, i, item) {
 		if (rc || (rc = orphan_mark(g, actor_id, json_string_value(item), owner_id, why,
 					    orphan ? now : 0)))
@@ -652,11 +517,9 @@ static int update_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 			 const json_t *in)
 {
 	char id[GH_ID_LEN], owner[GH_ID_LEN] = "";
-	json_t *cur = NULL, *changed = NULL, *details = NULL;
-	char *roles_s = NULL, *attrs_s = NULL;
+	json_t *cur = NULL, *changed = NULL, *details = NULL, *row = NULL;
 	identity_next old, n;
 	const char *kind;
-	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = gov_resolve(g, "identities", ref, id)))
@@ -705,28 +568,17 @@ static int update_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 		goto cleanup;
 	}
 
-	roles_s = roles_text(n.roles);
-	attrs_s = gh_json_canonical(n.attributes);
-	if (!roles_s || !attrs_s) {
+	row = json_pack("{s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:O, s:I}",
+			"display_name", n.display_name, "email", n.email, "purpose", n.purpose,
+			"expires_at", n.has_expires ? json_integer((json_int_t)n.expires_at)
+						    : json_null(),
+			"owner", n.owner, "roles", gh_roles_json(n.roles),
+			"attributes", n.attributes, "updated_at", (json_int_t)gh_now());
+	if (!row) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
 	}
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE identities SET display_name = ?2, email = ?3, purpose = ?4,"
-				" expires_at = ?5, owner_id = ?6, roles = ?7, attributes = ?8,"
-				" updated_at = ?9 WHERE id = ?1")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	bind_opt(st, 2, n.display_name);
-	bind_opt(st, 3, n.email);
-	bind_opt(st, 4, n.purpose);
-	if (n.has_expires)
-		sqlite3_bind_int64(st, 5, n.expires_at);
-	bind_opt(st, 6, n.owner);
-	sqlite3_bind_text(st, 7, roles_s, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, attrs_s, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, gh_now());
-	if ((rc = gov_step_done(g, st, "updating an identity")))
+	if ((rc = gh_store_identity_update(g->store, id, row)))
 		goto cleanup;
 
 	if (!same_str(old.owner, n.owner)) {
@@ -771,8 +623,7 @@ cleanup:
 	json_decref(cur);
 	json_decref(changed);
 	json_decref(details);
-	free(roles_s);
-	free(attrs_s);
+	json_decref(row);
 	return rc;
 }
 
@@ -799,18 +650,7 @@ static const char *const status_fields[] = {"reason", NULL};
 /* Counts the systems a human owns (a system always needs an owner). */
 static int count_owned_systems(gh_gov *g, const char *id, int64_t *out)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT count(*) FROM systems WHERE owner_id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else
-		rc = gh_store_fail(g->store, "counting owned systems");
-	sqlite3_reset(st);
-	return rc;
+	return gh_store_identity_systems_owned(out, g->store, id);
 }
 
 /* Revokes every active grant of the identity with reason text (gov_grant_end
@@ -818,26 +658,13 @@ static int count_owned_systems(gh_gov *g, const char *id, int64_t *out)
 static int end_grants(gh_gov *g, const char *actor_id, const char *id, const char *text,
 		      int *out_count)
 {
-	json_t *ids = json_array(), *item;
-	sqlite3_stmt *st;
+	json_t *ids = NULL, *item;
 	size_t i;
-	int rc, step;
+	int rc;
 
 	*out_count = 0;
-	if (!ids)
-		return gh_error_set(GH_ERROR, "out of memory");
 	/* collect first: ending a grant writes to the table being read */
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id FROM grants WHERE subject_id = ?"
-				" AND status IN ('active', 'provisioning') ORDER BY pk")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(ids, gov_text_column(st, 0));
-	if (step != SQLITE_DONE)
-		rc = gh_store_fail(g->store, "reading an identity's grants");
-	sqlite3_reset(st);
-	if (rc)
+	if ((rc = gh_store_identity_live_grants(&ids, g->store, id)))
 		goto cleanup;
 	json_array_foreach(ids, i, item) {
 		if ((rc = gov_grant_end(g, actor_id, json_string_value(item), "revoked", text)))
@@ -860,19 +687,7 @@ static int revoke_grants(gh_gov *g, const gh_actor *actor, const char *id, const
 
 static int revoke_tokens(gh_gov *g, const char *id, int *out_count)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE tokens SET revoked_at = ?2 WHERE identity_id = ?1"
-				" AND revoked_at IS NULL")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, gh_now());
-	if ((rc = gov_step_done(g, st, "revoking an identity's tokens")))
-		return rc;
-	*out_count = sqlite3_changes(gh_store_db(g->store));
-	return 0;
+	return gh_store_tokens_revoke_identity(out_count, g->store, id, gh_now());
 }
 
 static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char *ref,
@@ -882,7 +697,6 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 	const char *reason = NULL, *to, *event;
 	json_t *cur = NULL, *details = NULL;
 	int grants = 0, tokens = 0, orphans = 0, admin, human, rc;
-	sqlite3_stmt *st;
 
 	if (!action || (strcmp(action, "suspend") != 0 && strcmp(action, "activate") != 0 &&
 			strcmp(action, "decommission") != 0)) {
@@ -973,14 +787,7 @@ static int status_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 			goto cleanup;
 	}
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE identities SET status = ?2, status_reason = NULL, updated_at = ?3"
-				" WHERE id = ?1")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, gh_now());
-	if ((rc = gov_step_done(g, st, "changing an identity's status")))
+	if ((rc = gh_store_identity_set_status(g->store, id, to, gh_now())))
 		goto cleanup;
 	if (human && (rc = orphans_of(g, actor->id, id, strcmp(to, "active") != 0,
 				      strcmp(to, "active") == 0 ? "owner activated" :
@@ -1062,32 +869,12 @@ int gov_identity_retire(gh_gov *g, const char *actor_id, const char *id, const c
 {
 	char text[64], owner[GH_ID_LEN] = "";
 	int64_t expires = 0, orphaned = 0;
-	int grants = 0, requests = 0, found = 0, rc, step;
-	sqlite3_stmt *st;
+	int grants = 0, requests = 0, rc;
 	json_t *details;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE identities SET status = 'suspended', status_reason = ?2,"
-				" updated_at = ?3 WHERE id = ?1 AND status = 'active' AND kind <> 'human'"
-				" RETURNING owner_id, expires_at, orphaned_at")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, why, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, gh_now());
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		found = 1;
-		if (sqlite3_column_text(st, 0))
-			snprintf(owner, sizeof(owner), "%s", sqlite3_column_text(st, 0));
-		expires = sqlite3_column_int64(st, 1);
-		orphaned = sqlite3_column_int64(st, 2);
-		step = sqlite3_step(st);
-	}
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE)
-		return gh_store_fail(g->store, "suspending an identity");
-	if (!found)
-		return 0;   /* no longer active: nothing to do */
+	if ((rc = gh_store_identity_suspend_nhi(g->store, id, why, gh_now(), owner, sizeof(owner),
+						&expires, &orphaned)) <= 0)
+		return rc;   /* 0: no longer active, nothing to do */
 	snprintf(text, sizeof(text), "identity %s", why);
 	if ((rc = end_grants(g, actor_id, id, text, &grants)) ||
 	    (rc = gov_credentials_end_identity(g, actor_id, id, text)) ||
@@ -1107,40 +894,24 @@ int gov_identity_retire(gh_gov *g, const char *actor_id, const char *id, const c
 
 int gov_identity_usable(gh_gov *g, const char *field, const char *id, int64_t now)
 {
-	sqlite3_stmt *st;
-	char name[128] = "", status[32] = "", why[48] = "";
-	int64_t expires = INT64_MAX;
+	gh_store_identity_brief b;
+	char why[sizeof(b.status_reason) + 4] = "";
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT name, status, expires_at, status_reason FROM identities"
-				" WHERE id = ?")))
+	if ((rc = gh_store_identity_brief_get(&b, g->store, id)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(name, sizeof(name), "%s", sqlite3_column_text(st, 0));
-		snprintf(status, sizeof(status), "%s", sqlite3_column_text(st, 1));
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-			expires = sqlite3_column_int64(st, 2);
-		if (sqlite3_column_text(st, 3))
-			snprintf(why, sizeof(why), " (%s)", sqlite3_column_text(st, 3));
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return gh_error_set(GH_ENOTFOUND, "identity %s not found", id);
-	if (rc != SQLITE_ROW)
-		return gh_store_fail(g->store, "reading an identity");
-	if (strcmp(status, "active") != 0) {
-		gh_error_field(field, "%s is %s%s; only an active identity can %s", name, status, why,
-			       strcmp(field, "subject") == 0 ? "receive access" : "request access");
+	if (b.status_reason[0])
+		snprintf(why, sizeof(why), " (%s)", b.status_reason);
+	if (strcmp(b.status, "active") != 0) {
+		gh_error_field(field, "%s is %s%s; only an active identity can %s", b.name, b.status,
+			       why, strcmp(field, "subject") == 0 ? "receive access" : "request access");
 		return GH_EINVALID;
 	}
-	if (expires <= now) {
+	if (b.has_expires && b.expires_at <= now) {
 		char when[40];
 
-		gh_time_format(when, sizeof(when), expires);
-		gh_error_field(field, "%s expired at %s; its owner renews it first", name, when);
+		gh_time_format(when, sizeof(when), b.expires_at);
+		gh_error_field(field, "%s expired at %s; its owner renews it first", b.name, when);
 		return GH_EINVALID;
 	}
 	return 0;
@@ -1156,7 +927,6 @@ static int renew_locked(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 	int64_t now = gh_now(), old = 0, to = 0, by = 0;
 	int has_at, has_by, reactivate, rc;
 	const char *field;
-	sqlite3_stmt *st;
 
 	if ((rc = gov_resolve(g, "identities", ref, id)))
 		return rc;
@@ -1206,17 +976,7 @@ static int renew_locked(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 	reactivate = strcmp(str_of(cur, "status"), "suspended") == 0 &&
 		     str_of(cur, "status_reason") &&
 		     strcmp(str_of(cur, "status_reason"), REASON_EXPIRED) == 0;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE identities SET expires_at = ?2, updated_at = ?3,"
-				" status = CASE WHEN ?4 THEN 'active' ELSE status END,"
-				" status_reason = CASE WHEN ?4 THEN NULL ELSE status_reason END"
-				" WHERE id = ?1")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int(st, 4, reactivate);
-	if ((rc = gov_step_done(g, st, "renewing an identity")) ||
+	if ((rc = gh_store_identity_renew(g->store, id, to, now, reactivate)) ||
 	    (rc = gov_audit_take(g, actor->id, "identity.renewed", "identity", id,
 				 json_pack("{s:o, s:o, s:b}", "from", time_or_null(old > 0, old),
 					   "to", time_or_null(1, to), "reactivated", reactivate))))

@@ -6,9 +6,10 @@
  * helpers, gov_secret_*, with prefixes of their own. */
 #include "gov/gov_internal.h"
 #include "gov/authlimit.h"
+#include "store/identities.h"
+#include "store/tokens.h"
 
 #include <sodium.h>
-#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,22 +40,13 @@ static int token_issue(char text[TOKEN_BUF], char id[GH_ID_LEN], gh_gov *g, cons
 	unsigned char hash[GOV_SECRET_HASH_BYTES];
 	char when[40];
 	json_t *details = NULL;
-	sqlite3_stmt *st;
 	int rc;
 
 	gov_secret_new(text, id, hash, "tok", "gh_");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO tokens(id, identity_id, name, secret_hash, created_at,"
-				" expires_at) VALUES (?, ?, ?, ?, ?, ?)")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, identity_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 4, hash, sizeof(hash), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
-	if (expires_at)
-		sqlite3_bind_int64(st, 6, expires_at);
-	if ((rc = gov_step_done(g, st, "creating a token")))
+	rc = gh_store_tokens_insert(g->store, id, identity_id, name, hash, sizeof(hash), now,
+				    expires_at);
+	sodium_memzero(hash, sizeof(hash));
+	if (rc)
 		goto cleanup;
 	/* never the secret nor its hash */
 	gh_time_format(when, sizeof(when), expires_at);
@@ -134,39 +126,19 @@ int gov_secret_parse(char id[GH_ID_LEN], unsigned char hash[GOV_SECRET_HASH_BYTE
 	return rc ? -1 : 0;
 }
 
-int gov_secret_matches(sqlite3_stmt *st, int col, const unsigned char hash[GOV_SECRET_HASH_BYTES])
+int gov_secret_equal(const void *stored, size_t n,
+		     const unsigned char hash[GOV_SECRET_HASH_BYTES])
 {
 	/* compared against when nothing usable is stored, so every path compares */
 	static const unsigned char dummy[GOV_SECRET_HASH_BYTES];
-	unsigned char stored[GOV_SECRET_HASH_BYTES];
-	int usable = st && sqlite3_column_bytes(st, col) == (int)sizeof(stored);
+	unsigned char copy[GOV_SECRET_HASH_BYTES];
+	int usable = stored && n == sizeof(copy);
 	int match;
 
-	memcpy(stored, usable ? sqlite3_column_blob(st, col) : dummy, sizeof(stored));
-	match = sodium_memcmp(stored, hash, sizeof(stored)) == 0;
-	sodium_memzero(stored, sizeof(stored));
+	memcpy(copy, usable ? stored : dummy, sizeof(copy));
+	match = sodium_memcmp(copy, hash, sizeof(copy)) == 0;
+	sodium_memzero(copy, sizeof(copy));
 	return usable && match;
-}
-
-void gov_secret_touch(gh_gov *g, const char *sql, const char *id, int64_t now)
-{
-	sqlite3_stmt *st;
-	int w;
-
-	if (gh_store_begin(g->store) == 0) {
-		w = gh_store_stmt(&st, g->store, sql);
-		if (!w) {
-			sqlite3_bind_int64(st, 1, now);
-			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-			w = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-			sqlite3_reset(st);
-		}
-		if (w)
-			gh_store_rollback(g->store);
-		else
-			gh_store_commit(g->store);
-	}
-	gh_error_clear();
 }
 
 /* --- bootstrap --------------------------------------------------------------- */
@@ -175,9 +147,8 @@ static int bootstrap_locked(char text[TOKEN_BUF], gh_gov *g, const char *admin_n
 {
 	static const char *const actor = "system:init";
 	char idn[GH_ID_LEN], tok[GH_ID_LEN];
-	json_t *details = NULL, *name_obj;
+	json_t *details = NULL, *row = NULL, *name_obj;
 	const char *name;
-	sqlite3_stmt *st;
 	int64_t now = gh_now(), count = 0;
 	int rc;
 
@@ -186,14 +157,7 @@ static int bootstrap_locked(char text[TOKEN_BUF], gh_gov *g, const char *admin_n
 	gh_jv_name(name_obj, "name", 1, &name);
 	if ((rc = gh_error_fields_finish()))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT count(*) FROM identities")))
-		goto cleanup;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		count = sqlite3_column_int64(st, 0);
-	else
-		rc = gh_store_fail(g->store, "counting identities");
-	sqlite3_reset(st);
-	if (rc)
+	if ((rc = gh_store_identity_count(&count, g->store)))
 		goto cleanup;
 	if (count > 0) {
 		rc = gh_error_set(GH_ECONFLICT, "already initialised: %lld identities exist",
@@ -201,15 +165,13 @@ static int bootstrap_locked(char text[TOKEN_BUF], gh_gov *g, const char *admin_n
 		goto cleanup;
 	}
 	gh_id_new(idn, sizeof(idn), "idn");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO identities(id, kind, name, status, roles, attributes,"
-				" created_at, updated_at)"
-				" VALUES (?1, 'human', ?2, 'active', '[\"admin\"]', '{}', ?3, ?3)")))
+	if (!(row = json_pack("{s:s, s:s, s:s, s:[s], s:{}, s:I}", "id", idn, "kind", "human",
+			      "name", name, "roles", "admin", "attributes",
+			      "created_at", (json_int_t)now))) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
-	sqlite3_bind_text(st, 1, idn, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	if ((rc = gov_step_done(g, st, "creating the first admin")))
+	}
+	if ((rc = gh_store_identity_insert(g->store, row)))
 		goto cleanup;
 	details = json_pack("{s:s, s:s, s:[s], s:b}", "kind", "human", "name", name, "roles",
 			    "admin", "bootstrap", 1);
@@ -226,6 +188,7 @@ static int bootstrap_locked(char text[TOKEN_BUF], gh_gov *g, const char *admin_n
 			 NULL);
 cleanup:
 	json_decref(details);
+	json_decref(row);
 	json_decref(name_obj);
 	return rc;
 }
@@ -255,7 +218,6 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 	const char *ref = NULL, *name = NULL;
 	char idn[GH_ID_LEN], tok[GH_ID_LEN], text[TOKEN_BUF], created[40], expires[40];
 	int64_t now = gh_now(), expires_in = 0, expires_at = 0, idn_expires = 0;
-	sqlite3_stmt *st;
 	int resolved = 0, rc;
 
 	if (gh_jv_object(in, create_fields) < 0 && !json_is_object(in))
@@ -269,22 +231,12 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 	gh_jv_string(in, "name", 1, 64, &name);
 	gh_jv_duration(in, "expires_in", 0, &expires_in);
 	if (resolved) {
-		char status[32] = "";
-		if ((rc = gh_store_stmt(&st, g->store,
-					"SELECT status, expires_at FROM identities WHERE id = ?")))
+		gh_store_identity_brief b;
+		if ((rc = gh_store_identity_brief_get(&b, g->store, idn)))
 			return rc;
-		sqlite3_bind_text(st, 1, idn, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			snprintf(status, sizeof(status), "%s", (const char *)sqlite3_column_text(st, 0));
-			idn_expires = sqlite3_column_int64(st, 1); /* 0 when NULL */
-		} else {
-			rc = gh_store_fail(g->store, "reading an identity");
-		}
-		sqlite3_reset(st);
-		if (rc)
-			return rc;
-		if (strcmp(status, "active") != 0)
-			gh_error_field("identity", "must be active; %s is %s", ref, status);
+		idn_expires = b.has_expires ? b.expires_at : 0;
+		if (strcmp(b.status, "active") != 0)
+			gh_error_field("identity", "must be active; %s is %s", ref, b.status);
 		else if (idn_expires && idn_expires <= now)
 			gh_error_field("identity", "%s expired; extend its expires_at first", ref);
 	}
@@ -327,46 +279,31 @@ int gh_gov_token_create(json_t **out, gh_gov *g, const gh_actor *actor, const js
 static int token_load(gh_gov *g, const char *token_id, char identity[GH_ID_LEN],
 		      char *name, size_t namelen, int *revoked)
 {
-	sqlite3_stmt *st;
+	gh_store_token t;
 	int rc;
 
 	if (!token_id || strlen(token_id) >= GH_ID_LEN)
 		return gh_error_set(GH_ENOTFOUND, "token not found");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT identity_id, name, revoked_at IS NOT NULL FROM tokens"
-				" WHERE id = ?")))
+	if ((rc = gh_store_tokens_get(&t, g->store, token_id)))
 		return rc;
-	sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(identity, GH_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
-		if (name)
-			snprintf(name, namelen, "%s", (const char *)sqlite3_column_text(st, 1));
-		*revoked = sqlite3_column_int(st, 2);
-	}
-	rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE
-	     ? gh_error_set(GH_ENOTFOUND, "token %s not found", token_id)
-	     : gh_store_fail(g->store, "reading a token");
-	sqlite3_reset(st);
-	return rc;
+	snprintf(identity, GH_ID_LEN, "%s", t.identity);
+	if (name)
+		snprintf(name, namelen, "%s", t.name);
+	*revoked = t.revoked;
+	return 0;
 }
 
 static int revoke_locked(gh_gov *g, const gh_actor *actor, const char *token_id)
 {
 	json_t *details = NULL;
 	char identity[GH_ID_LEN] = "";
-	sqlite3_stmt *st;
 	int revoked = 0, rc;
 
 	if ((rc = token_load(g, token_id, identity, NULL, 0, &revoked)))
 		return rc;
 	if (revoked)
 		return gh_error_set(GH_ECONFLICT, "token %s is already revoked", token_id);
-	if ((rc = gh_store_stmt(&st, g->store, "UPDATE tokens SET revoked_at = ? WHERE id = ?")))
-		return rc;
-	sqlite3_bind_int64(st, 1, gh_now());
-	sqlite3_bind_text(st, 2, token_id, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "revoking a token")))
+	if ((rc = gh_store_tokens_revoke(g->store, token_id, gh_now())))
 		return rc;
 	if (!(details = json_pack("{s:s}", "identity", identity)))
 		return gh_error_set(GH_ERROR, "out of memory");
@@ -396,21 +333,14 @@ int gh_gov_token_revoke(gh_gov *g, const gh_actor *actor, const char *token_id)
  * identity of a token always exists. Inside a transaction. */
 static int identity_state(gh_gov *g, const char *idn, char status[32], int64_t *expires)
 {
-	sqlite3_stmt *st;
+	gh_store_identity_brief b;
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT status, expires_at FROM identities WHERE id = ?")))
+	if ((rc = gh_store_identity_brief_get(&b, g->store, idn)))
 		return rc;
-	sqlite3_bind_text(st, 1, idn, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(status, 32, "%s", (const char *)sqlite3_column_text(st, 0));
-		*expires = sqlite3_column_int64(st, 1);
-	} else {
-		rc = gh_store_fail(g->store, "reading an identity");
-	}
-	sqlite3_reset(st);
-	return rc;
+	snprintf(status, 32, "%s", b.status);
+	*expires = b.has_expires ? b.expires_at : 0;
+	return 0;
 }
 
 /* A new token for idn with a fresh lifetime (never past the identity's
@@ -448,7 +378,6 @@ static int rotate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 {
 	char identity[GH_ID_LEN] = "", name[80] = "";
 	json_t *details = NULL;
-	sqlite3_stmt *st;
 	int revoked = 0, rc;
 
 	if ((rc = token_load(g, token_id, identity, name, sizeof(name), &revoked)))
@@ -461,14 +390,8 @@ static int rotate_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 				    token_id);
 	if ((rc = issue_fresh(out, g, actor->id, identity, name, NULL)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE tokens SET revoked_at = ?, rotated_to = ? WHERE id = ?")))
-		return rc;
-	sqlite3_bind_int64(st, 1, gh_now());
-	sqlite3_bind_text(st, 2, json_string_value(json_object_get(*out, "id")), -1,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, token_id, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "revoking the rotated token")))
+	if ((rc = gh_store_tokens_rotated(g->store, token_id, gh_now(),
+					  json_string_value(json_object_get(*out, "id")))))
 		return rc;
 	json_object_set_new(*out, "rotated_from", json_string(token_id));
 	if (!(details = json_pack("{s:s, s:O}", "identity", identity, "rotated_to",
@@ -493,36 +416,11 @@ int gh_gov_token_rotate(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 }
 
 
-#define TOKEN_STATUS \
-	"CASE WHEN t.revoked_at IS NOT NULL THEN 'revoked'" \
-	" WHEN t.expires_at IS NOT NULL AND t.expires_at <= ?9 THEN 'expired' ELSE 'active' END"
-
-static json_t *token_json(sqlite3_stmt *st)
-{
-	char created[40], expires[40], used[40], revoked[40];
-	int64_t e = sqlite3_column_int64(st, 4), u = sqlite3_column_int64(st, 5),
-		r = sqlite3_column_int64(st, 6);
-
-	gh_time_format(created, sizeof(created), sqlite3_column_int64(st, 3));
-	gh_time_format(expires, sizeof(expires), e);
-	gh_time_format(used, sizeof(used), u);
-	gh_time_format(revoked, sizeof(revoked), r);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?}",
-			 "id", (const char *)sqlite3_column_text(st, 0),
-			 "identity", (const char *)sqlite3_column_text(st, 1),
-			 "name", (const char *)sqlite3_column_text(st, 2),
-			 "status", (const char *)sqlite3_column_text(st, 8),
-			 "created_at", created, "expires_at", e ? expires : NULL,
-			 "last_used_at", u ? used : NULL, "revoked_at", r ? revoked : NULL,
-			 "rotated_to", (const char *)sqlite3_column_text(st, 7));
-}
-
 int gh_gov_token_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
 		      const char *identity, const char *status)
 {
 	char idn[GH_ID_LEN] = "";
-	json_t *items = NULL, *item;
-	sqlite3_stmt *st;
+	json_t *items = NULL;
 	int64_t after;
 	int limit, rc;
 
@@ -538,40 +436,9 @@ int gh_gov_token_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_p
 		goto cleanup;
 	if ((rc = gov_page(g, "tokens", page, &limit, &after)) || (rc = gh_error_fields_finish()))
 		goto cleanup;
-	/* never the secret's hash */
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT t.id, t.identity_id, t.name, t.created_at, t.expires_at,"
-				" t.last_used_at, t.revoked_at, t.rotated_to, " TOKEN_STATUS
-				" FROM tokens t WHERE t.pk > ?1"
-				" AND (?2 IS NULL OR t.identity_id = ?2)"
-				" AND (?3 IS NULL OR " TOKEN_STATUS " = ?3)"
-				" ORDER BY t.pk LIMIT ?4")))
+	if ((rc = gh_store_tokens_list(&items, g->store, after, limit, identity ? idn : NULL,
+				       status, gh_now())))
 		goto cleanup;
-	sqlite3_bind_int64(st, 1, after);
-	if (identity)
-		sqlite3_bind_text(st, 2, idn, -1, SQLITE_STATIC);
-	if (status)
-		sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, limit);
-	sqlite3_bind_int64(st, 9, gh_now());
-	if (!(items = json_array())) {
-		sqlite3_reset(st);
-		rc = gh_error_set(GH_ERROR, "out of memory");
-		goto cleanup;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!(item = token_json(st)) || json_array_append_new(items, item)) {
-			sqlite3_reset(st);
-			rc = gh_error_set(GH_ERROR, "out of memory");
-			goto cleanup;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "listing tokens");
-		goto cleanup;
-	}
-	rc = 0;
 	if (!(*out = gov_list_result(items, limit)))
 		rc = gh_error_set(GH_ERROR, "out of memory");
 	items = NULL;
@@ -585,30 +452,17 @@ static int admin_token_locked(json_t **out, gh_gov *g, const char *identity_ref,
 			      const char *name)
 {
 	char idn[GH_ID_LEN];
-	sqlite3_stmt *st;
-	json_t *roles = NULL;
+	json_t *identity = NULL, *item;
+	size_t i;
 	int admin = 0, rc;
 
-	if ((rc = gov_resolve(g, "identities", identity_ref, idn)))
+	if ((rc = gov_resolve(g, "identities", identity_ref, idn)) ||
+	    (rc = gh_store_identity_get(&identity, g->store, idn)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT roles FROM identities WHERE id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, idn, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		roles = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-	else
-		rc = gh_store_fail(g->store, "reading an identity");
-	sqlite3_reset(st);
-	if (rc)
-		return rc;
-	if (json_is_array(roles)) {
-		json_t *item;
-		size_t i;
-		json_array_foreach(roles, i, item)
-			if (json_is_string(item) && strcmp(json_string_value(item), "admin") == 0)
-				admin = 1;
-	}
-	json_decref(roles);
+	json_array_foreach(json_object_get(identity, "roles"), i, item)
+		if (json_is_string(item) && strcmp(json_string_value(item), "admin") == 0)
+			admin = 1;
+	json_decref(identity);
 	if (!admin)
 		return gh_error_set(GH_EDENIED, "%s does not hold the admin role", identity_ref);
 	return issue_fresh(out, g, "system:operator", idn, name, "admin-token");
@@ -704,7 +558,13 @@ static size_t auth_slot(const char *id)
 /* Writes last_used_at as a write of its own; a lost update costs nothing. */
 static void record_use(gh_gov *g, const char *id, int64_t now)
 {
-	gov_secret_touch(g, "UPDATE tokens SET last_used_at = ? WHERE id = ?", id, now);
+	if (gh_store_begin(g->store) == 0) {
+		if (gh_store_tokens_touch(g->store, id, now))
+			gh_store_rollback(g->store);
+		else
+			gh_store_commit(g->store);
+	}
+	gh_error_clear();
 }
 
 /* 1 when the cache vouches for (id, hash) now and *out is filled. */
@@ -760,20 +620,17 @@ static void auth_remember(gh_gov *g, const char *id, const unsigned char *hash,
 /* gh_gov_authenticate, saying in *reason why it failed. */
 static int authenticate(gh_actor *out, gh_gov *g, const char *token, int *reason)
 {
-	/* compared against when the id is unknown, so both paths hash and compare */
-	static const unsigned char dummy[crypto_hash_sha256_BYTES];
 	unsigned char hash[crypto_hash_sha256_BYTES];
-	unsigned char stored[crypto_hash_sha256_BYTES];
 	char id[GH_ID_LEN];
 	const char *why = NULL;
-	json_t *roles = NULL;
-	sqlite3_stmt *st;
+	gh_store_token_auth a;
 	int64_t now = gh_now(), last_used = 0;
 	int64_t token_expires = INT64_MAX, identity_expires = INT64_MAX;
 	uint64_t gen;
-	int found = 0, match, rc, step, why_reason = GOV_AUTH_UNKNOWN;
+	int found, match, rc, why_reason = GOV_AUTH_UNKNOWN;
 
 	memset(out, 0, sizeof(*out));
+	memset(&a, 0, sizeof(a));
 	gh_error_clear();
 	*reason = GOV_AUTH_MALFORMED;
 	if (gov_secret_parse(id, hash, token, "tok", "gh_") != 0)
@@ -782,44 +639,32 @@ static int authenticate(gh_actor *out, gh_gov *g, const char *token, int *reason
 		sodium_memzero(hash, sizeof(hash));
 		return 0;
 	}
-	memcpy(stored, dummy, sizeof(stored));
 
 	/* read before the database: a change committed meanwhile invalidates what we cache */
 	gen = atomic_load(&g->auth_gen);
 	gh_store_read_begin(g->store);
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT t.secret_hash, t.expires_at, t.revoked_at IS NOT NULL,"
-				" t.last_used_at, i.id, i.status, i.roles, i.expires_at"
-				" FROM tokens t JOIN identities i ON i.id = t.identity_id"
-				" WHERE t.id = ?")))
+	if ((rc = gh_store_tokens_auth(&a, g->store, id)) < 0)
 		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)sizeof(stored)) {
-		found = 1;
-		memcpy(stored, sqlite3_column_blob(st, 0), sizeof(stored));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			token_expires = sqlite3_column_int64(st, 1);
-		if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-			identity_expires = sqlite3_column_int64(st, 7);
+	found = rc == 1 && a.hash_ok;
+	rc = 0;
+	if (found) {
+		if (a.has_expires)
+			token_expires = a.expires_at;
+		if (a.identity_has_expires)
+			identity_expires = a.identity_expires_at;
 		if (token_expires <= now)
 			why = "token has expired", why_reason = GOV_AUTH_EXPIRED;
-		else if (sqlite3_column_int(st, 2))
+		else if (a.revoked)
 			why = "token has been revoked", why_reason = GOV_AUTH_REVOKED;
-		else if (strcmp((const char *)sqlite3_column_text(st, 5), "active") != 0)
+		else if (strcmp(a.identity_status, "active") != 0)
 			why = "the token's identity is not active", why_reason = GOV_AUTH_INACTIVE;
 		else if (identity_expires <= now)
 			why = "the token's identity has expired", why_reason = GOV_AUTH_INACTIVE;
-		last_used = sqlite3_column_int64(st, 3);
-		snprintf(out->id, sizeof(out->id), "%s", (const char *)sqlite3_column_text(st, 4));
-		roles = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
-	} else if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "authenticating");
+		last_used = a.last_used_at;
+		snprintf(out->id, sizeof(out->id), "%s", a.identity);
 	}
-	sqlite3_reset(st);
-	if (rc)
-		goto cleanup;
-	match = sodium_memcmp(stored, hash, sizeof(hash)) == 0;
+	/* both paths compare (against a dummy when the id is unknown) */
+	match = gov_secret_equal(found ? a.secret_hash : NULL, sizeof(a.secret_hash), hash);
 	/* details only to the holder of the right secret */
 	if (!found || !match) {
 		*reason = GOV_AUTH_UNKNOWN;
@@ -831,10 +676,10 @@ static int authenticate(gh_actor *out, gh_gov *g, const char *token, int *reason
 		rc = gh_error_set(GH_EUNAUTH, "%s", why);
 		goto cleanup;
 	}
-	if (json_is_array(roles)) {
+	{
 		json_t *item;
 		size_t i;
-		json_array_foreach(roles, i, item)
+		json_array_foreach(a.roles, i, item)
 			if (json_is_string(item))
 				out->roles |= gh_role_parse(json_string_value(item));
 	}
@@ -842,12 +687,13 @@ cleanup:
 	gh_store_read_end(g->store);
 	if (rc == 0) {
 		int use = now - last_used >= LAST_USED_EVERY;
-		auth_remember(g, id, stored, out, token_expires, identity_expires, gen, now,
+		auth_remember(g, id, a.secret_hash, out, token_expires, identity_expires, gen, now,
 			      use ? now : last_used);
 		if (use)
 			record_use(g, id, now);
 	}
-	json_decref(roles);
+	json_decref(a.roles);
+	sodium_memzero(&a, sizeof(a));
 	sodium_memzero(hash, sizeof(hash));
 	if (rc)
 		memset(out, 0, sizeof(*out));

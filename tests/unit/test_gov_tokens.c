@@ -331,6 +331,49 @@ static void test_gov_token_rotate__replaces_the_token_once(void)
 	gh_gov_free(g);
 }
 
+/* The list's status is computed at read time and filters: active, expired, revoked. */
+static void test_gov_token_list__filters_by_status_and_identity(void)
+{
+	static const char *const statuses[] = {"active", "expired", "revoked"};
+	static const char *const names[] = {"a", "b", "c"};
+	gh_gov *g = open_gov();
+	char *root = NULL, svc[GH_ID_LEN], ids[3][GH_ID_LEN];
+	json_t *out = NULL, *list = NULL, *item;
+
+	CHECK_INT(gh_gov_bootstrap(&root, g, "root"), 0);
+	make_nhi(g, "svc", "requester", svc);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(issue(&out, g, svc, names[i], "1h"), 0);
+		snprintf(ids[i], GH_ID_LEN, "%s", out ? sget(out, "id") : "");
+		json_decref(out);
+	}
+	exec_at(g, "UPDATE tokens SET expires_at = ? WHERE name = 'b'", -1);
+	CHECK_INT(gh_gov_token_revoke(g, &admin, ids[2]), 0);
+
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(gh_gov_token_list(&list, g, &admin, &(gh_page){0}, svc, statuses[i]), 0);
+		CHECK_INT(json_array_size(json_object_get(list, "items")), 1);
+		item = json_array_get(json_object_get(list, "items"), 0);
+		CHECK_STR(sget(item, "id"), ids[i]);
+		CHECK_STR(sget(item, "status"), statuses[i]);
+		CHECK_STR(sget(item, "name"), names[i]);
+		CHECK_STR(sget(item, "identity"), svc);
+		CHECK(sget(item, "expires_at") != NULL);
+		CHECK((sget(item, "revoked_at") != NULL) == (i == 2));
+		CHECK(json_object_get(item, "secret_hash") == NULL);
+		json_decref(list);
+	}
+	/* the bootstrap token is active too, but another identity's */
+	CHECK_INT(gh_gov_token_list(&list, g, &admin, &(gh_page){0}, NULL, "active"), 0);
+	CHECK_INT(json_array_size(json_object_get(list, "items")), 2);
+	json_decref(list);
+	CHECK_INT(gh_gov_token_list(&list, g, &admin, &(gh_page){0}, svc, NULL), 0);
+	CHECK_INT(json_array_size(json_object_get(list, "items")), 3);
+	json_decref(list);
+	free(root);
+	gh_gov_free(g);
+}
+
 /* The operator's offline way back in: only for an active admin, audited. */
 static void test_gov_admin_token__only_for_an_admin(void)
 {
@@ -560,6 +603,7 @@ int main(int argc, char **argv)
 		{"gov_token_create__expiry_never_outlives_the_identity", test_gov_token_create__expiry_never_outlives_the_identity},
 		{"gov_token_create__lifetime_is_configurable", test_gov_token_create__lifetime_is_configurable},
 		{"gov_token_rotate__replaces_the_token_once", test_gov_token_rotate__replaces_the_token_once},
+		{"gov_token_list__filters_by_status_and_identity", test_gov_token_list__filters_by_status_and_identity},
 		{"gov_admin_token__only_for_an_admin", test_gov_admin_token__only_for_an_admin},
 		{"gov_token_create__refusals_change_nothing", test_gov_token_create__refusals_change_nothing},
 		{"gov_authenticate__refuses_malformed_and_wrong_tokens", test_gov_authenticate__refuses_malformed_and_wrong_tokens},
