@@ -5,7 +5,6 @@
 #include "store/catalog.h"
 #include "store/delegations.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define DLG_MAX_SECONDS (90 * 86400)   /* a delegation lasts at most 90 days */
