@@ -2,6 +2,7 @@
 #include "gov/gov_internal.h"
 #include "common/config.h"
 #include "connect/connect.h"
+#include "store/catalog.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,28 +114,10 @@ static json_t *change_details(void)
 
 static int system_load(json_t **out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int rc = gh_store_system_get(out, g->store, id);
 
-	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id, name, description, owner_id, connector, created_at,"
-				" updated_at, connector_settings FROM systems WHERE id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-				 "id", gov_text_column(st, 0), "name", gov_text_column(st, 1),
-				 "description", gov_text_column(st, 2),
-				 "owner", gov_text_column(st, 3), "connector", gov_text_column(st, 4),
-				 "connector_settings", gov_json_column(st, 7, 0),
-				 "created_at", gov_time_column(st, 5),
-				 "updated_at", gov_time_column(st, 6));
-	rc = rc == SQLITE_ROW ? (*out ? 0 : gh_error_set(GH_ERROR, "out of memory"))
-	     : rc == SQLITE_DONE ? gh_error_set(GH_ENOTFOUND, "system %s not found", id)
-	     : gh_store_fail(g->store, "loading a system");
-	sqlite3_reset(st);
+	if (!rc && !*out)
+		rc = gh_error_set(GH_ENOTFOUND, "system %s not found", id);
 	return rc;
 }
 
@@ -176,30 +159,32 @@ static void settings_check(gh_gov *g, const char *connector, const json_t *setti
  * first of id's entitlements without one, recorded on field. */
 static int targets_present(gh_gov *g, const char *field, const char *sys_id)
 {
-	sqlite3_stmt *st;
+	json_t *ents, *e;
+	size_t i;
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT name FROM entitlements WHERE system_id = ?"
-				" AND coalesce(json_extract(attributes, '$.target'), '') = ''"
-				" ORDER BY pk LIMIT 1")))
+	if ((rc = gh_store_entitlement_attributes(&ents, g->store, sys_id)))
 		return rc;
-	sqlite3_bind_text(st, 1, sys_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		gh_error_field(field, "entitlement %s has no attributes.target, which a connected"
-			       " system needs", sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
-		gh_store_fail(g->store, "checking entitlement targets");
+	json_array_foreach(ents, i, e) {
+		const json_t *target = json_object_get(json_object_get(e, "attributes"), "target");
+
+		/* missing: absent, null or "" (any other value names something) */
+		if (!target || json_is_null(target) ||
+		    (json_is_string(target) && !*json_string_value(target))) {
+			gh_error_field(field, "entitlement %s has no attributes.target, which a"
+				       " connected system needs", str_of(e, "name"));
+			break;
+		}
+	}
+	json_decref(ents);
+	return 0;
 }
 
 static int system_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
 {
 	const char *name = NULL, *desc = NULL, *owner_ref = NULL, *connector = "manual";
-	char id[GH_ID_LEN], owner[GH_ID_LEN], *settings_s = NULL;
-	json_t *details, *settings = NULL;
-	sqlite3_stmt *st;
+	char id[GH_ID_LEN], owner[GH_ID_LEN];
+	json_t *details, *settings = NULL, *row;
 	int rc;
 
 	if (gh_jv_object(in, system_create_fields) < 0 && !json_is_object(in))
@@ -218,33 +203,21 @@ static int system_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 		return rc;
 	if ((rc = gh_error_fields_finish()))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT 1 FROM systems WHERE name = ?")))
+	if ((rc = gh_store_system_named(g->store, name)) < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW) {
+	if (rc) {
 		gh_error_set(GH_ECONFLICT, "name: a system named %s already exists", name);
 		gh_error_field("name", "a system named %s already exists", name);
 		return GH_ECONFLICT;
 	}
 	gh_id_new(id, sizeof(id), "sys");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO systems(id, name, description, owner_id, connector,"
-				" created_at, updated_at, connector_settings)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)")))
-		return rc;
-	if (!(settings_s = settings ? gh_json_canonical(settings) : strdup("{}")))
+	if (!(row = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:O*}", "id", id, "name", name,
+			      "description", desc, "owner", owner, "connector", connector,
+			      "connector_settings", settings)))
 		return gh_error_set(GH_ERROR, "out of memory");
-	sqlite3_bind_text(st, 7, settings_s, -1, free);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	if (desc)
-		sqlite3_bind_text(st, 3, desc, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, connector, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, gh_now());
-	if ((rc = gov_step_done(g, st, "creating a system")))
+	rc = gh_store_system_insert(g->store, row, gh_now());
+	json_decref(row);
+	if (rc)
 		return rc;
 	/* per-system parameters only: no secret, no reference to one */
 	if (!(details = json_pack("{s:s, s:s, s:s, s:O*}", "name", name, "owner", owner,
@@ -293,56 +266,28 @@ int gh_gov_system_get(json_t **out, gh_gov *g, const gh_actor *actor, const char
 	return rc;
 }
 
-/* Loads the rows of "SELECT id ..." (already bound) into a list page. Lock held. */
-static int list_ids(json_t **out, gh_gov *g, sqlite3_stmt *st, int limit,
-		    int (*load)(json_t **, gh_gov *, const char *))
+/* A page of items (taken) as a list's answer; items NULL is rc's failure. */
+static int page_result(json_t **out, int rc, json_t *items, int limit)
 {
-	json_t *ids = json_array(), *items = json_array(), *item, *row;
-	int rc = 0, step;
-	size_t i;
-
-	if (!ids || !items) {
-		rc = gh_error_set(GH_ERROR, "out of memory");
-		sqlite3_reset(st);
-		goto cleanup;
-	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(ids, gov_text_column(st, 0));
-	if (step != SQLITE_DONE)
-		rc = gh_store_fail(g->store, "listing");
-	sqlite3_reset(st);
-	json_array_foreach(ids, i, item) {
-		if (rc || (rc = load(&row, g, json_string_value(item))))
-			break;
-		json_array_append_new(items, row);
-	}
-	if (!rc) {
-		*out = gov_list_result(items, limit);
-		items = NULL;
-		if (!*out)
-			rc = gh_error_set(GH_ERROR, "out of memory");
-	}
-cleanup:
-	json_decref(ids);
-	json_decref(items);
+	if (!rc && !(*out = gov_list_result(items, limit)))
+		return gh_error_set(GH_ERROR, "out of memory");
+	if (rc)
+		json_decref(items);
 	return rc;
 }
 
 int gh_gov_system_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page)
 {
-	sqlite3_stmt *st;
+	json_t *items = NULL;
 	int64_t after;
 	int limit, rc;
 
 	*out = NULL;
 	gh_error_clear();
 	gh_store_read_begin(g->store);
-	if (!(rc = gov_page(g, "systems", page, &limit, &after)) &&
-	    !(rc = gh_store_stmt(&st, g->store,
-				 "SELECT id FROM systems WHERE pk > ? ORDER BY pk LIMIT ?"))) {
-		sqlite3_bind_int64(st, 1, after);
-		sqlite3_bind_int(st, 2, limit);
-		rc = list_ids(out, g, st, limit, system_load);
+	if (!(rc = gov_page(g, "systems", page, &limit, &after))) {
+		rc = gh_store_system_page(&items, g->store, after, limit);
+		rc = page_result(out, rc, items, limit);
 	}
 	gh_store_read_end(g->store);
 	if (!rc) {
@@ -362,10 +307,9 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 				const json_t *in)
 {
 	const char *desc = NULL, *owner_ref = NULL, *connector = NULL;
-	char id[GH_ID_LEN], owner[GH_ID_LEN] = "", *settings_s = NULL;
-	json_t *cur = NULL, *details = NULL, *settings = NULL;
+	char id[GH_ID_LEN], owner[GH_ID_LEN] = "";
+	json_t *cur = NULL, *details = NULL, *settings = NULL, *row = NULL;
 	int has_desc, clear_desc, rc;
-	sqlite3_stmt *st;
 
 	if ((rc = gov_resolve(g, "systems", ref, id)))
 		return rc;
@@ -412,28 +356,18 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 	if (settings && !json_equal(settings, json_object_get(cur, "connector_settings")))
 		note_change(details, "connector_settings", json_object_get(cur, "connector_settings"),
 			    json_incref(settings));
-	if (!(settings_s = gh_json_canonical(settings ? settings :
-					     json_object_get(cur, "connector_settings")))) {
-		rc = gh_error_set(GH_ERROR, "out of memory");
-		goto cleanup;
-	}
 	if (json_array_size(json_object_get(details, "changed")) == 0) {
 		*out = cur;
 		cur = NULL;
 		goto cleanup;
 	}
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE systems SET description = ?2, owner_id = ?3, connector = ?4,"
-				" updated_at = ?5, connector_settings = ?6 WHERE id = ?1")))
+	if (!(row = json_pack("{s:s, s:s?, s:s, s:s, s:O}", "id", id, "description", desc,
+			      "owner", owner, "connector", connector, "connector_settings",
+			      settings ? settings : json_object_get(cur, "connector_settings")))) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (desc)
-		sqlite3_bind_text(st, 2, desc, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, connector, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, gh_now());
-	sqlite3_bind_text(st, 6, settings_s, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "updating a system")) ||
+	}
+	if ((rc = gh_store_system_update(g->store, row, gh_now())) ||
 	    (rc = gh_audit_append(NULL, g->store, actor->id, "system.updated", "system", id,
 				  details)))
 		goto cleanup;
@@ -441,7 +375,7 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 cleanup:
 	json_decref(cur);
 	json_decref(details);
-	free(settings_s);
+	json_decref(row);
 	return rc;
 }
 
@@ -463,26 +397,24 @@ int gh_gov_system_update(json_t **out, gh_gov *g, const gh_actor *actor, const c
 
 int gh_gov_systems_unconfigured(json_t **out, gh_gov *g)
 {
-	sqlite3_stmt *st;
-	const char *conn;
-	int rc, step;
+	json_t *all = NULL, *sys;
+	size_t i;
+	int rc;
 
 	*out = NULL;
 	gh_error_clear();
 	if (!(*out = json_array()))
 		return gh_error_set(GH_ERROR, "out of memory");
 	gh_store_read_begin(g->store);
-	if (!(rc = gh_store_stmt(&st, g->store, "SELECT name, connector FROM systems ORDER BY pk"))) {
-		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-			conn = (const char *)sqlite3_column_text(st, 1);
-			if (!gh_connect_builtin(conn) && !gh_config_instance_find(g->opts.config, conn))
-				json_array_append_new(*out, json_pack("{s:o, s:s}", "name",
-						      gov_text_column(st, 0), "connector", conn));
-		}
-		rc = step == SQLITE_DONE ? 0 : gh_store_fail(g->store, "listing systems");
-		sqlite3_reset(st);
-	}
+	rc = gh_store_system_connectors(&all, g->store);
 	gh_store_read_end(g->store);
+	json_array_foreach(all, i, sys) {
+		const char *conn = str_of(sys, "connector");
+
+		if (!gh_connect_builtin(conn) && !gh_config_instance_find(g->opts.config, conn))
+			json_array_append(*out, sys);
+	}
+	json_decref(all);
 	if (rc) {
 		json_decref(*out);
 		*out = NULL;
@@ -496,19 +428,18 @@ int gh_gov_systems_unconfigured(json_t **out, gh_gov *g)
  * attributes.target (a role, a group DN...): recorded as a field error. */
 static int target_check(gh_gov *g, const char *sys_id, const json_t *attrs)
 {
-	sqlite3_stmt *st;
 	const char *target;
 	char connector[GH_CONFIG_NAME_MAX + 1] = "";
+	json_t *sys = NULL;
 	int rc, connected = 0;
 
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT connector FROM systems WHERE id = ?")))
+	if ((rc = gh_store_system_get(&sys, g->store, sys_id)))
 		return rc;
-	sqlite3_bind_text(st, 1, sys_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		connected = gov_connector_connected((const char *)sqlite3_column_text(st, 0));
-		snprintf(connector, sizeof(connector), "%s", sqlite3_column_text(st, 0));
+	if (sys) {
+		connected = gov_connector_connected(str_of(sys, "connector"));
+		snprintf(connector, sizeof(connector), "%s", str_of(sys, "connector"));
 	}
-	sqlite3_reset(st);
+	json_decref(sys);
 	if (!connected)
 		return 0;
 	target = json_string_value(json_object_get(attrs, "target"));
@@ -526,80 +457,12 @@ static int target_check(gh_gov *g, const char *sys_id, const json_t *attrs)
 	return 0;
 }
 
-static json_t *conflicts_json(gh_gov *g, const char *id, int *rc)
-{
-	json_t *ids = json_array();
-	sqlite3_stmt *st;
-	int step;
-
-	if (!ids) {
-		*rc = gh_error_set(GH_ERROR, "out of memory");
-		return NULL;
-	}
-	if ((*rc = gh_store_stmt(&st, g->store,
-				 "SELECT b FROM entitlement_conflicts WHERE a = ?1 UNION"
-				 " SELECT a FROM entitlement_conflicts WHERE b = ?1 ORDER BY 1"))) {
-		json_decref(ids);
-		return NULL;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(ids, gov_text_column(st, 0));
-	if (step != SQLITE_DONE) {
-		*rc = gh_store_fail(g->store, "reading entitlement conflicts");
-		json_decref(ids);
-		ids = NULL;
-	}
-	sqlite3_reset(st);
-	return ids;
-}
-
 int gov_entitlement_load(json_t **out, gh_gov *g, const char *id)
 {
-	json_t *tail = NULL, *conflicts;
-	char dur[32];
-	sqlite3_stmt *st;
-	int rc;
+	int rc = gh_store_entitlement_get(out, g->store, id);
 
-	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id, system_id, name, description, risk_tier, data_sensitivity,"
-				" environment, control_owner_group_id, max_duration, requestable,"
-				" attributes, created_at, updated_at, tags FROM entitlements WHERE id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		gh_duration_format(dur, sizeof(dur), sqlite3_column_int64(st, 8));
-		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:I, s:b}",
-				 "id", gov_text_column(st, 0), "system", gov_text_column(st, 1),
-				 "name", gov_text_column(st, 2),
-				 "description", gov_text_column(st, 3),
-				 "risk_tier", gov_text_column(st, 4),
-				 "data_sensitivity", gov_text_column(st, 5),
-				 "environment", gov_text_column(st, 6),
-				 "control_owner_group", gov_text_column(st, 7),
-				 "max_duration", dur,
-				 "max_duration_seconds", (json_int_t)sqlite3_column_int64(st, 8),
-				 "requestable", sqlite3_column_int(st, 9) != 0);
-		tail = json_pack("{s:o, s:o, s:o, s:o}", "attributes", gov_json_column(st, 10, 0),
-				 "tags", gov_json_column(st, 13, 1),
-				 "created_at", gov_time_column(st, 11),
-				 "updated_at", gov_time_column(st, 12));
-	}
-	rc = rc == SQLITE_ROW ? (*out && tail ? 0 : gh_error_set(GH_ERROR, "out of memory"))
-	     : rc == SQLITE_DONE ? gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id)
-	     : gh_store_fail(g->store, "loading an entitlement");
-	sqlite3_reset(st);
-	if (!rc && (conflicts = conflicts_json(g, id, &rc))) {
-		json_object_set_new(*out, "incompatible_with", conflicts);
-		json_object_update(*out, tail);
-	}
-	json_decref(tail);
-	if (rc) {
-		json_decref(*out);
-		*out = NULL;
-	}
+	if (!rc && !*out)
+		rc = gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id);
 	return rc;
 }
 
@@ -654,34 +517,6 @@ static int conflicts_parse(json_t **out, gh_gov *g, const json_t *in, const char
 	return 0;
 }
 
-/* Replaces the entitlement's conflicts with ids (each pair stored once, a < b). */
-static int conflicts_store(gh_gov *g, const char *id, const json_t *ids)
-{
-	sqlite3_stmt *st;
-	json_t *item;
-	size_t i;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"DELETE FROM entitlement_conflicts WHERE a = ?1 OR b = ?1")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "replacing entitlement conflicts")))
-		return rc;
-	json_array_foreach(ids, i, item) {
-		const char *other = json_string_value(item);
-		int lt = strcmp(id, other) < 0;
-		if ((rc = gh_store_stmt(&st, g->store,
-					"INSERT INTO entitlement_conflicts(a, b) VALUES (?, ?)")))
-			return rc;
-		sqlite3_bind_text(st, 1, lt ? id : other, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, lt ? other : id, -1, SQLITE_STATIC);
-		if ((rc = gov_step_done(g, st, "storing an entitlement conflict")))
-			return rc;
-	}
-	return 0;
-}
-
 static int in_array(const json_t *arr, const char *s)
 {
 	json_t *item;
@@ -718,19 +553,13 @@ static int conflicts_audit_others(gh_gov *g, const gh_actor *actor, const char *
 {
 	static const char *const sides[] = {"added", "removed"};
 	json_t *details, *item;
-	sqlite3_stmt *st;
 	size_t i;
 	int rc;
 
 	for (size_t s = 0; s < 2; s++) {
 		json_array_foreach(json_object_get(diff, sides[s]), i, item) {
 			const char *other = json_string_value(item);
-			if ((rc = gh_store_stmt(&st, g->store,
-						"UPDATE entitlements SET updated_at = ? WHERE id = ?")))
-				return rc;
-			sqlite3_bind_int64(st, 1, gh_now());
-			sqlite3_bind_text(st, 2, other, -1, SQLITE_STATIC);
-			if ((rc = gov_step_done(g, st, "updating a conflicting entitlement")))
+			if ((rc = gh_store_entitlement_touch(g->store, other, gh_now())))
 				return rc;
 			details = json_pack("{s:[s], s:{s:[], s:[]}, s:s}", "changed",
 					    "incompatible_with", "conflicts", "added", "removed",
@@ -760,10 +589,9 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	const char *env = NULL, *grp_ref = NULL;
 	char id[GH_ID_LEN], sys[GH_ID_LEN], grp[GH_ID_LEN];
 	json_t *attrs = NULL, *conflicts = NULL, *details = NULL, *diff = NULL, *tags = NULL;
-	char *attrs_s = NULL, *tags_s = NULL;
+	json_t *row = NULL;
 	int64_t max_dur = 0;
 	int requestable = 1, rc = 0, sys_ok;
-	sqlite3_stmt *st;
 
 	if (gh_jv_object(in, ent_create_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
@@ -792,14 +620,9 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	if ((rc = gh_error_fields_finish()))
 		goto cleanup;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT 1 FROM entitlements WHERE system_id = ? AND name = ?")))
+	if ((rc = gh_store_entitlement_named(g->store, sys, name)) < 0)
 		goto cleanup;
-	sqlite3_bind_text(st, 1, sys, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW) {
+	if (rc) {
 		gh_error_set(GH_ECONFLICT, "name: system %s already offers an entitlement named %s",
 			     sys_ref, name);
 		gh_error_field("name", "system %s already offers an entitlement named %s", sys_ref,
@@ -808,34 +631,17 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 		goto cleanup;
 	}
 	gh_id_new(id, sizeof(id), "ent");
-	if (!(attrs_s = attrs ? gh_json_canonical(attrs) : strdup("{}")) ||
-	    !(tags_s = tags ? gh_json_canonical(tags) : strdup("[]"))) {
+	if (!(row = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:I, s:b, s:O*, s:O*}",
+			      "id", id, "system", sys, "name", name, "description", desc,
+			      "risk_tier", risk, "data_sensitivity", sens, "environment", env,
+			      "control_owner_group", grp, "max_duration_seconds", (json_int_t)max_dur,
+			      "requestable", requestable, "attributes", attrs, "tags", tags))) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
 	}
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO entitlements(id, system_id, name, description, risk_tier,"
-				" data_sensitivity, environment, control_owner_group_id, max_duration,"
-				" requestable, attributes, created_at, updated_at, tags)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)")))
+	if ((rc = gh_store_entitlement_insert(g->store, row, gh_now())))
 		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sys, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	if (desc)
-		sqlite3_bind_text(st, 4, desc, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, risk, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, sens, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, env, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, grp, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, max_dur);
-	sqlite3_bind_int(st, 10, requestable);
-	sqlite3_bind_text(st, 11, attrs_s, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 12, gh_now());
-	sqlite3_bind_text(st, 13, tags_s, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "creating an entitlement")))
-		goto cleanup;
-	if (conflicts && (rc = conflicts_store(g, id, conflicts)))
+	if (conflicts && (rc = gh_store_entitlement_conflicts_set(g->store, id, conflicts)))
 		goto cleanup;
 	details = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:o}", "system", sys,
 			    "name", name, "risk_tier", risk, "data_sensitivity", sens,
@@ -867,8 +673,7 @@ cleanup:
 	json_decref(details);
 	json_decref(diff);
 	json_decref(tags);
-	free(attrs_s);
-	free(tags_s);
+	json_decref(row);
 	return rc;
 }
 
@@ -914,8 +719,9 @@ int gh_gov_entitlement_list_tag(json_t **out, gh_gov *g, const gh_actor *actor,
 				const gh_page *page, const char *system, const char *risk_tier,
 				const char *environment, const char *requestable, const char *tag)
 {
+	gh_store_entitlement_filter f = {NULL, risk_tier, environment, -1, tag};
 	char sys[GH_ID_LEN];
-	sqlite3_stmt *st;
+	json_t *items = NULL;
 	int64_t after;
 	int limit, req = -1, rc;
 
@@ -942,27 +748,10 @@ int gh_gov_entitlement_list_tag(json_t **out, gh_gov *g, const gh_actor *actor,
 	if ((rc = gov_page(g, "entitlements", page, &limit, &after)) ||
 	    (rc = gh_error_fields_finish()))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id FROM entitlements WHERE pk > ?1"
-				" AND (?2 IS NULL OR system_id = ?2) AND (?3 IS NULL OR risk_tier = ?3)"
-				" AND (?4 IS NULL OR environment = ?4) AND (?5 IS NULL OR requestable = ?5)"
-				" AND (?7 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags)"
-				"  WHERE value = ?7))"
-				" ORDER BY pk LIMIT ?6")))
-		goto cleanup;
-	sqlite3_bind_int64(st, 1, after);
-	if (system)
-		sqlite3_bind_text(st, 2, sys, -1, SQLITE_STATIC);
-	if (risk_tier)
-		sqlite3_bind_text(st, 3, risk_tier, -1, SQLITE_STATIC);
-	if (environment)
-		sqlite3_bind_text(st, 4, environment, -1, SQLITE_STATIC);
-	if (req >= 0)
-		sqlite3_bind_int(st, 5, req);
-	sqlite3_bind_int(st, 6, limit);
-	if (tag)
-		sqlite3_bind_text(st, 7, tag, -1, SQLITE_STATIC);
-	rc = list_ids(out, g, st, limit, gov_entitlement_load);
+	f.system_id = system ? sys : NULL;
+	f.requestable = req;
+	rc = gh_store_entitlement_page(&items, g->store, &f, after, limit);
+	rc = page_result(out, rc, items, limit);
 cleanup:
 	gh_store_read_end(g->store);
 	return rc;
@@ -985,11 +774,10 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	const char *desc = NULL, *risk = NULL, *sens = NULL, *grp_ref = NULL;
 	char id[GH_ID_LEN], grp[GH_ID_LEN] = "";
 	json_t *cur = NULL, *conflicts = NULL, *attrs = NULL, *details = NULL, *diff = NULL;
-	json_t *tags = NULL;
-	char *attrs_s = NULL, *tags_s = NULL, dur[32];
+	json_t *tags = NULL, *row = NULL;
+	char dur[32];
 	int64_t max_dur = 0;
 	int requestable = -1, has_desc, clear_desc, rc;
-	sqlite3_stmt *st;
 
 	if ((rc = gov_resolve(g, "entitlements", ref, id)))
 		return rc;
@@ -1071,30 +859,16 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 		cur = NULL;
 		goto cleanup;
 	}
-	if (!(attrs_s = gh_json_canonical(attrs)) || !(tags_s = gh_json_canonical(tags))) {
+	if (!(row = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:I, s:b, s:O, s:O}", "id", id,
+			      "description", desc, "risk_tier", risk, "data_sensitivity", sens,
+			      "control_owner_group", grp, "max_duration_seconds", (json_int_t)max_dur,
+			      "requestable", requestable, "attributes", attrs, "tags", tags))) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
 	}
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE entitlements SET description = ?2, risk_tier = ?3,"
-				" data_sensitivity = ?4, control_owner_group_id = ?5, max_duration = ?6,"
-				" requestable = ?7, attributes = ?8, updated_at = ?9, tags = ?10"
-				" WHERE id = ?1")))
+	if ((rc = gh_store_entitlement_update(g->store, row, gh_now())))
 		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (desc)
-		sqlite3_bind_text(st, 2, desc, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, risk, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, sens, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, grp, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, max_dur);
-	sqlite3_bind_int(st, 7, requestable);
-	sqlite3_bind_text(st, 8, attrs_s, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, gh_now());
-	sqlite3_bind_text(st, 10, tags_s, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "updating an entitlement")))
-		goto cleanup;
-	if (conflicts && (rc = conflicts_store(g, id, conflicts)))
+	if (conflicts && (rc = gh_store_entitlement_conflicts_set(g->store, id, conflicts)))
 		goto cleanup;
 	if ((rc = gh_audit_append(NULL, g->store, actor->id, "entitlement.updated", "entitlement",
 				  id, details)))
@@ -1108,8 +882,7 @@ cleanup:
 	json_decref(details);
 	json_decref(diff);
 	json_decref(tags);
-	free(attrs_s);
-	free(tags_s);
+	json_decref(row);
 	return rc;
 }
 

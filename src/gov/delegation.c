@@ -2,24 +2,13 @@
  * of a bounded part of its catalog (a system, or a tag) to another group, until
  * an expiry; created, revoked and consulted by the approval invariants. */
 #include "gov/gov_internal.h"
+#include "store/catalog.h"
+#include "store/delegations.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define DLG_MAX_SECONDS (90 * 86400)   /* a delegation lasts at most 90 days */
-
-/* status at ?9 (now) */
-#define DLG_STATUS                                                                          \
-	"(CASE WHEN d.revoked_at IS NOT NULL THEN 'revoked' WHEN d.expires_at <= ?9"          \
-	" THEN 'expired' ELSE 'active' END)"
-#define DLG_COLS                                                                            \
-	"d.id, d.from_group_id, fg.name, d.to_group_id, tg.name, d.scope_type, d.scope,"      \
-	" (SELECT name FROM systems WHERE id = d.scope), d.reason, d.expires_at, " DLG_STATUS \
-	", d.created_by, d.created_at, d.revoked_at, d.revoked_by, d.revoke_reason"
-#define DLG_FROM                                                                            \
-	" FROM delegations d JOIN groups fg ON fg.id = d.from_group_id"                       \
-	" JOIN groups tg ON tg.id = d.to_group_id"
-
+#define DLG_COVERING_MAX 16            /* live delegations looked at per entitlement */
 
 #define READERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER | GH_ROLE_AUDITOR)
 #define WRITERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_APPROVER)
@@ -29,89 +18,39 @@ static int nomem(const char *what)
 	return gh_error_set(GH_ERROR, "out of memory %s", what);
 }
 
-/* One delegation in its API shape from a row of DLG_COLS. */
-static json_t *delegation_json(sqlite3_stmt *st)
-{
-	json_t *scope;
-
-	if (strcmp((const char *)sqlite3_column_text(st, 5), "system") == 0)
-		scope = json_pack("{s:s, s:o, s:o}", "type", "system", "id", gov_text_column(st, 6),
-				  "name", gov_text_column(st, 7));
-	else
-		scope = json_pack("{s:s, s:o}", "type", "tag", "tag", gov_text_column(st, 6));
-	if (!scope)
-		return NULL;
-	return json_pack("{s:o, s:{s:o, s:o}, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-			 " s:o, s:o}",
-			 "id", gov_text_column(st, 0),
-			 "from_group", "id", gov_text_column(st, 1), "name", gov_text_column(st, 2),
-			 "to_group", "id", gov_text_column(st, 3), "name", gov_text_column(st, 4),
-			 "scope", scope, "reason", gov_text_column(st, 8),
-			 "expires_at", gov_time_column(st, 9), "status", gov_text_column(st, 10),
-			 "created_by", gov_text_column(st, 11), "created_at", gov_time_column(st, 12),
-			 "revoked_at", gov_time_column(st, 13), "revoked_by", gov_text_column(st, 14),
-			 "revoke_reason", gov_text_column(st, 15));
-}
-
 static int delegation_load(json_t **out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int rc = gh_store_delegation_get(out, g->store, id, gh_now());
 
-	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT " DLG_COLS DLG_FROM " WHERE d.id = ?1")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, gh_now());
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = (*out = delegation_json(st)) ? 0 : nomem("loading a delegation");
-	else if (rc == SQLITE_DONE)
+	if (!rc && !*out)
 		rc = gh_error_set(GH_ENOTFOUND, "delegation %s not found", id);
-	else
-		rc = gh_store_fail(g->store, "loading a delegation");
-	sqlite3_reset(st);
 	return rc;
 }
 
 int gov_delegation_covering(gh_gov *g, char out[GH_ID_LEN], const char *ent_id,
 			    const char *identity_id, int64_t now)
 {
-	char ids[16][GH_ID_LEN], groups[16][GH_ID_LEN];
-	sqlite3_stmt *st;
-	int rc, n = 0;
+	json_t *found, *d;
+	size_t i;
+	int rc;
 
 	out[0] = '\0';
 	/* only the entitlement's own control owner lends authority over it, so a
-	 * delegation received cannot be passed on */
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT d.id, d.to_group_id FROM entitlements e JOIN delegations d"
-				" ON d.from_group_id = e.control_owner_group_id"
-				" AND d.revoked_at IS NULL AND d.expires_at > ?2"
-				" WHERE e.id = ?1 AND ((d.scope_type = 'system' AND d.scope = e.system_id)"
-				"  OR (d.scope_type = 'tag' AND EXISTS (SELECT 1 FROM json_each(e.tags)"
-				"   WHERE value = d.scope)))"
-				" ORDER BY d.pk LIMIT 16")))
+	 * delegation received cannot be passed on (the store looks only there) */
+	if ((rc = gh_store_delegations_covering(&found, g->store, ent_id, now, DLG_COVERING_MAX)))
 		return rc;
-	sqlite3_bind_text(st, 1, ent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 16) {
-		snprintf(ids[n], GH_ID_LEN, "%s", sqlite3_column_text(st, 0));
-		snprintf(groups[n], GH_ID_LEN, "%s", sqlite3_column_text(st, 1));
-		n++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return gh_store_fail(g->store, "looking for delegations");
-	for (int i = 0; i < n; i++) {
-		if ((rc = gh_gov_group_contains(g, groups[i], identity_id)) < 0)
-			return rc;
+	json_array_foreach(found, i, d) {
+		const char *to = json_string_value(json_object_get(d, "to_group"));
+
+		if ((rc = gh_gov_group_contains(g, to, identity_id)) < 0)
+			break;
 		if (rc == 1) {
-			memcpy(out, ids[i], GH_ID_LEN);
-			return 1;
+			snprintf(out, GH_ID_LEN, "%s", json_string_value(json_object_get(d, "id")));
+			break;
 		}
 	}
-	return 0;
+	json_decref(found);
+	return rc;
 }
 
 /* --- create ----------------------------------------------------------------- */
@@ -183,23 +122,9 @@ static int dlg_read(dlg_intake *in, gh_gov *g, const json_t *body, int64_t now)
 /* How many entitlements in the scope from_group controls. */
 static int controlled_in_scope(gh_gov *g, const dlg_intake *in, int *count)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT count(*) FROM entitlements e WHERE e.control_owner_group_id = ?1"
-				" AND ((?2 IS NOT NULL AND e.system_id = ?2) OR (?3 IS NOT NULL AND"
-				"  EXISTS (SELECT 1 FROM json_each(e.tags) WHERE value = ?3)))")))
-		return rc;
-	sqlite3_bind_text(st, 1, in->from_id, -1, SQLITE_STATIC);
-	if (in->system)
-		sqlite3_bind_text(st, 2, in->system_id, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_text(st, 3, in->tag, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*count = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : gh_store_fail(g->store, "checking a delegation's scope");
+	return gh_store_entitlement_count_controlled(count, g->store, in->from_id,
+						     in->system ? in->system_id : NULL,
+						     in->system ? NULL : in->tag);
 }
 
 /* Asks the decider "delegate"; GH_EDENIED "policy_permits_delegate: ..." when denied. */
@@ -238,8 +163,7 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 	dlg_intake in;
 	char id[GH_ID_LEN], when[40];
 	int64_t now = gh_now();
-	sqlite3_stmt *st;
-	json_t *details;
+	json_t *details, *row;
 	int rc, count;
 
 	if ((rc = dlg_read(&in, g, body, now)) || (rc = gh_error_fields_finish()))
@@ -266,21 +190,16 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 		return rc;
 
 	gh_id_new(id, sizeof(id), "dlg");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO delegations(id, from_group_id, to_group_id, scope_type,"
-				" scope, reason, expires_at, created_by, created_at)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, in.from_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, in.to_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, in.system ? "system" : "tag", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, in.system ? in.system_id : in.tag, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, in.reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, in.expires_at);
-	sqlite3_bind_text(st, 8, actor->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, now);
-	if ((rc = gov_step_done(g, st, "creating a delegation")))
+	if (!(row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I}", "id", id,
+			      "from_group", in.from_id, "to_group", in.to_id,
+			      "scope_type", in.system ? "system" : "tag",
+			      "scope", in.system ? in.system_id : in.tag, "reason", in.reason,
+			      "expires_at", (json_int_t)in.expires_at, "created_by", actor->id,
+			      "created_at", (json_int_t)now)))
+		return nomem("creating a delegation");
+	rc = gh_store_delegation_insert(g->store, row);
+	json_decref(row);
+	if (rc)
 		return rc;
 	gh_time_format(when, sizeof(when), in.expires_at);
 	details = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "from_group", in.from_id,
@@ -333,8 +252,7 @@ int gh_gov_delegation_list(json_t **out, gh_gov *g, const gh_actor *actor, const
 			   const char *from_group, const char *to_group, const char *status)
 {
 	char from_id[GH_ID_LEN], to_id[GH_ID_LEN];
-	json_t *items = NULL, *item;
-	sqlite3_stmt *st;
+	json_t *items = NULL;
 	int64_t after;
 	int limit, rc;
 
@@ -354,38 +272,10 @@ int gh_gov_delegation_list(json_t **out, gh_gov *g, const gh_actor *actor, const
 	if ((rc = gov_page(g, "delegations", page, &limit, &after)) ||
 	    (rc = gh_error_fields_finish()))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT " DLG_COLS DLG_FROM
-				" WHERE d.pk > ?1 AND (?2 IS NULL OR d.from_group_id = ?2)"
-				" AND (?3 IS NULL OR d.to_group_id = ?3)"
-				" AND (?4 IS NULL OR " DLG_STATUS " = ?4) ORDER BY d.pk LIMIT ?5")))
+	if ((rc = gh_store_delegation_page(&items, g->store, from_group ? from_id : NULL,
+					   to_group ? to_id : NULL, status, after, limit,
+					   gh_now())))
 		goto cleanup;
-	sqlite3_bind_int64(st, 1, after);
-	if (from_group)
-		sqlite3_bind_text(st, 2, from_id, -1, SQLITE_STATIC);
-	if (to_group)
-		sqlite3_bind_text(st, 3, to_id, -1, SQLITE_STATIC);
-	if (status)
-		sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, limit);
-	sqlite3_bind_int64(st, 9, gh_now());
-	if (!(items = json_array())) {
-		sqlite3_reset(st);
-		rc = nomem("listing delegations");
-		goto cleanup;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!(item = delegation_json(st)) || json_array_append_new(items, item)) {
-			sqlite3_reset(st);
-			rc = nomem("listing delegations");
-			goto cleanup;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "listing delegations");
-		goto cleanup;
-	}
 	*out = gov_list_result(items, limit);
 	items = NULL;
 	rc = *out ? 0 : nomem("listing delegations");
@@ -401,27 +291,18 @@ static int revoke_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 			 const char *reason)
 {
 	char from[GH_ID_LEN] = "";
-	int64_t now = gh_now(), revoked = 0, expires = 0;
-	sqlite3_stmt *st;
-	json_t *details;
-	int rc;
+	int64_t now = gh_now(), expires;
+	json_t *details, *cur;
+	int rc, revoked;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT from_group_id, revoked_at IS NOT NULL, expires_at"
-				" FROM delegations WHERE id = ?")))
+	if ((rc = gh_store_delegation_state(&cur, g->store, id)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(from, sizeof(from), "%s", sqlite3_column_text(st, 0));
-		revoked = sqlite3_column_int(st, 1);
-		expires = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
+	if (!cur)
 		return gh_error_set(GH_ENOTFOUND, "delegation %s not found", id);
-	if (rc != SQLITE_ROW)
-		return gh_store_fail(g->store, "loading a delegation");
+	snprintf(from, sizeof(from), "%s", json_string_value(json_object_get(cur, "from_group")));
+	revoked = json_is_true(json_object_get(cur, "revoked"));
+	expires = (int64_t)json_integer_value(json_object_get(cur, "expires_at"));
+	json_decref(cur);
 	if (!(actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM))) {
 		if ((rc = gh_gov_group_contains(g, from, actor->id)) < 0)
 			return rc;
@@ -432,15 +313,7 @@ static int revoke_locked(json_t **out, gh_gov *g, const gh_actor *actor, const c
 	if (revoked || expires <= now)
 		return gh_error_set(GH_ECONFLICT, "delegation %s is %s; only an active delegation "
 				    "can be revoked", id, revoked ? "revoked" : "expired");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE delegations SET revoked_at = ?2, revoked_by = ?3,"
-				" revoke_reason = ?4 WHERE id = ?1")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, actor->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "revoking a delegation")))
+	if ((rc = gh_store_delegation_revoke(g->store, id, now, actor->id, reason)))
 		return rc;
 	if (!(details = json_pack("{s:s, s:s}", "reason", reason, "from_group", from)))
 		return nomem("auditing a delegation");

@@ -122,6 +122,37 @@ static void test_delegation_approve__tag_scope_and_no_authority_when_ended(void)
 	gh_gov_free(g);
 }
 
+/* A tag scope covers the entitlements carrying that very tag: "p_i" is not a
+ * pattern that "pci" would match. */
+static void test_delegation_approve__tag_scope_is_the_whole_tag(void)
+{
+	gh_gov *g = fx_world("dlg_tag_exact");
+	json_t *r = NULL;
+	char *dlg, *med, *web;
+
+	CHECK_INT(fx_exec(g, "UPDATE entitlements SET tags = '[\"p_i\"]' WHERE id = 'ent_web'"), 0);
+	dlg = delegate(g, &fx_admin, "{\"from_group\":\"grp_owners\",\"to_group\":\"grp_cover\","
+		       "\"tag\":\"p_i\",\"expires_in\":\"1d\",\"reason\":\"r\"}");
+	med = fx_request(g, &fx_alice, MED_REQ, "pending_approval");
+	web = fx_request(g, &fx_alice, "{\"channel\":\"portal\",\"subject\":\"alice\","
+			 "\"entitlement\":\"ent_web\",\"justification\":\"x\",\"duration\":\"1h\"}",
+			 "pending_approval");
+	/* ent_med is tagged pci: not in the scope */
+	CHECK_INT(fx_act(&r, g, &fx_carol, med, "{}", gh_gov_request_approve), GH_EDENIED);
+	CHECK_INT(fx_act(&r, g, &fx_carol, web, "{}", gh_gov_request_approve), 0);
+	CHECK_STR(fx_s(r, "state"), "active");
+	json_decref(r);
+	/* and a tag no entitlement of the group carries delegates nothing */
+	CHECK_INT(fx_body(&r, g, &fx_admin, "{\"from_group\":\"grp_owners\",\"to_group\":"
+			  "\"grp_cover\",\"tag\":\"p.i\",\"expires_in\":\"1d\",\"reason\":\"r\"}",
+			  gh_gov_delegation_create), GH_EDENIED);
+	CHECK(fx_contains(gh_error_last()->message, "bounded_scope"));
+	free(dlg);
+	free(med);
+	free(web);
+	gh_gov_free(g);
+}
+
 static void test_delegation_create__bounds_refuse_and_change_nothing(void)
 {
 	gh_gov *g = fx_world("dlg_bounds");
@@ -240,6 +271,8 @@ int main(int argc, char **argv)
 		 test_delegation_approve__through_a_system_delegation},
 		{"test_delegation_approve__tag_scope_and_no_authority_when_ended",
 		 test_delegation_approve__tag_scope_and_no_authority_when_ended},
+		{"test_delegation_approve__tag_scope_is_the_whole_tag",
+		 test_delegation_approve__tag_scope_is_the_whole_tag},
 		{"test_delegation_create__bounds_refuse_and_change_nothing",
 		 test_delegation_create__bounds_refuse_and_change_nothing},
 		{"test_delegation_create__governed_by_policy",

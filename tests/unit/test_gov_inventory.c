@@ -1087,6 +1087,47 @@ static void test_gov_entitlement_list__filters_and_pages(void)
 	gh_gov_free(g);
 }
 
+/* A tag matches only itself: not a tag it is a prefix of, and '_' or '.' in
+ * it are no wildcards. */
+static void test_gov_entitlement_list__tag_filter_matches_whole_tags(void)
+{
+	static const char *const tags[] = {"[\"a_b\"]", "[\"axb\"]", "[\"pci\",\"pci2\"]",
+					   "[\"pci2\"]", "[]"};
+	static const struct {
+		const char *tag;
+		const char *names;   /* the entitlements listed, in order */
+	} cases[] = {{"a_b", "e0"}, {"axb", "e1"}, {"pci", "e2"}, {"pci2", "e2,e3"},
+		     {"a", ""}, {"pc", ""}, {"a.b", ""}};
+	gh_gov *g = open_gov();
+	char alice[GH_ID_LEN], sys[GH_ID_LEN], name[8], got[64];
+	json_t *out = NULL, *in, *item;
+	size_t i;
+
+	catalog_fixture(g, alice, sys);
+	for (int k = 0; k < 5; k++) {
+		snprintf(name, sizeof(name), "e%d", k);
+		in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "system", "billing-db",
+			       "name", name, "risk_tier", "medium", "data_sensitivity", "internal",
+			       "environment", "prod", "control_owner_group", "owners",
+			       "max_duration", "8h", "tags", J(tags[k]));
+		CHECK_INT(gh_gov_entitlement_create(&out, g, &admin, in), 0);
+		json_decref(out);
+		json_decref(in);
+	}
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		CHECK_INT(gh_gov_entitlement_list_tag(&out, g, &admin, NULL, NULL, NULL, NULL, NULL,
+						      cases[c].tag), 0);
+		got[0] = '\0';
+		json_array_foreach(json_object_get(out, "items"), i, item)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? "," : "",
+				 sget(item, "name"));
+		if (!CHECK_STR(got, cases[c].names))
+			fprintf(stderr, "  tag %s\n", cases[c].tag);
+		json_decref(out);
+	}
+	gh_gov_free(g);
+}
+
 static void test_gov_inventory__audit_chain_stays_intact(void)
 {
 	gh_gov *g = open_gov();
@@ -1293,6 +1334,7 @@ int main(int argc, char **argv)
 		{"gov_entitlement__create_names_every_problem", test_gov_entitlement__create_names_every_problem},
 		{"gov_entitlement__conflicts_are_symmetric", test_gov_entitlement__conflicts_are_symmetric},
 		{"gov_entitlement_list__filters_and_pages", test_gov_entitlement_list__filters_and_pages},
+		{"gov_entitlement_list__tag_filter_matches_whole_tags", test_gov_entitlement_list__tag_filter_matches_whole_tags},
 		{"gov_inventory__audit_chain_stays_intact", test_gov_inventory__audit_chain_stays_intact},
 		{"gov_values__one_list_per_field", test_gov_values__one_list_per_field},
 		{"gov_audit_tree__roles_and_sizes", test_gov_audit_tree__roles_and_sizes},
