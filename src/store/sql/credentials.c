@@ -96,7 +96,7 @@ int gh_store_credential_list(json_t **out, gh_store *s, int64_t after_pk,
 	gh_sql_bind_text(q, 5, owner_id);
 	gh_sql_bind_int(q, 6, limit);
 	gh_sql_bind_int64(q, 7, now);
-	return gh_sql_rows(out, q, cred_json, "credentials");
+	return gh_sql_rows(out, q, cred_json, "listing credentials");
 }
 
 static json_t *grant_json(gh_sql *q)
