@@ -7,6 +7,7 @@
  * Nothing is cached: introspection reads the credential, its grant and its
  * NHI every time, so any change takes effect at once. */
 #include "gov/gov_internal.h"
+#include "store/credentials.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -23,21 +24,6 @@
 #define READERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR)
 #define REVOKERS (GH_ROLE_ADMIN | GH_ROLE_IAM)
 
-
-/* A credential's status at ?9 (now): its own state only; introspection also
- * checks its grant and its NHI. */
-#define CRED_STATUS                                                                         \
-	"CASE WHEN c.revoked_at IS NOT NULL THEN 'revoked'"                                  \
-	" WHEN min(c.expires_at, coalesce(c.valid_until, c.expires_at)) <= ?9 THEN 'expired'" \
-	" WHEN c.valid_until IS NOT NULL THEN 'expiring' ELSE 'active' END"
-
-#define CRED_COLS                                                                           \
-	"c.id, c.identity_id, c.grant_id, c.entitlement_id, e.system_id, c.created_by,"      \
-	" c.created_at, c.expires_at, c.valid_until, c.revoked_at, c.revoked_by,"            \
-	" c.revoke_reason, c.last_used_at, c.rotated_from, c.rotated_to, " CRED_STATUS
-
-#define CRED_FROM " FROM credentials c JOIN entitlements e ON e.id = c.entitlement_id"
-
 static int nomem(const char *what)
 {
 	return gh_error_set(GH_ERROR, "out of memory %s", what);
@@ -48,44 +34,13 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-/* One credential in its API shape from a row of CRED_COLS. */
-static json_t *cred_json(sqlite3_stmt *st)
-{
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-			 " s:o, s:o, s:o}",
-			 "id", gov_text_column(st, 0), "identity", gov_text_column(st, 1),
-			 "grant", gov_text_column(st, 2), "entitlement", gov_text_column(st, 3),
-			 "system", gov_text_column(st, 4), "created_by", gov_text_column(st, 5),
-			 "created_at", gov_time_column(st, 6), "expires_at", gov_time_column(st, 7),
-			 "valid_until", gov_time_column(st, 8), "revoked_at", gov_time_column(st, 9),
-			 "revoked_by", gov_text_column(st, 10),
-			 "revoke_reason", gov_text_column(st, 11),
-			 "last_used_at", gov_time_column(st, 12),
-			 "rotated_from", gov_text_column(st, 13), "rotated_to", gov_text_column(st, 14),
-			 "status", gov_text_column(st, 15));
-}
-
 static int cred_load(json_t **out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT " CRED_COLS CRED_FROM " WHERE c.id = ?1")))
+	if ((rc = gh_store_credential_get(out, g->store, id, gh_now())))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, gh_now());
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = cred_json(st);
-		rc = *out ? 0 : nomem("loading a credential");
-	} else if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ENOTFOUND, "credential %s not found", id);
-	} else {
-		rc = gh_store_fail(g->store, "loading a credential");
-	}
-	sqlite3_reset(st);
-	return rc;
+	return *out ? 0 : gh_error_set(GH_ENOTFOUND, "credential %s not found", id);
 }
 
 static int audit(gh_gov *g, const char *actor_id, const char *action, const char *id,
@@ -113,47 +68,47 @@ typedef struct grant_facts {
 	int64_t subject_expires;     /* INT64_MAX when none */
 } grant_facts;
 
-static void copy_text(char *out, size_t len, sqlite3_stmt *st, int col)
+static const char *str_of(const json_t *o, const char *key)
 {
-	const unsigned char *s = sqlite3_column_text(st, col);
+	const char *v = json_string_value(json_object_get(o, key));
 
-	snprintf(out, len, "%s", s ? (const char *)s : "");
+	return v ? v : "";
+}
+
+/* An integer of a fact record; absent when it is null. */
+static int64_t int_of(const json_t *o, const char *key, int64_t absent)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : absent;
+}
+
+static void copy_str(char *out, size_t len, const json_t *o, const char *key)
+{
+	snprintf(out, len, "%s", str_of(o, key));
 }
 
 static int grant_facts_load(grant_facts *f, gh_gov *g, const char *grant_id)
 {
-	sqlite3_stmt *st;
+	json_t *row;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT gr.status, gr.expires_at, gr.subject_id, gr.entitlement_id,"
-				" i.kind, i.status, i.expires_at, i.owner_id, s.connector"
-				" FROM grants gr JOIN identities i ON i.id = gr.subject_id"
-				" JOIN entitlements e ON e.id = gr.entitlement_id"
-				" JOIN systems s ON s.id = e.system_id WHERE gr.id = ?")))
+	if ((rc = gh_store_credential_grant(&row, g->store, grant_id)))
 		return rc;
-	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(f->status, sizeof(f->status), st, 0);
-		f->expires_at = sqlite3_column_int64(st, 1);
-		copy_text(f->subject, sizeof(f->subject), st, 2);
-		copy_text(f->entitlement, sizeof(f->entitlement), st, 3);
-		copy_text(f->kind, sizeof(f->kind), st, 4);
-		copy_text(f->subject_status, sizeof(f->subject_status), st, 5);
-		f->subject_expires = sqlite3_column_type(st, 6) == SQLITE_NULL
-				     ? INT64_MAX : sqlite3_column_int64(st, 6);
-		copy_text(f->owner, sizeof(f->owner), st, 7);
-		copy_text(f->connector, sizeof(f->connector), st, 8);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ENOTFOUND, "grant %s not found", grant_id);
-	} else {
-		rc = gh_store_fail(g->store, "reading a grant");
-	}
-	sqlite3_reset(st);
-	return rc;
+	if (!row)
+		return gh_error_set(GH_ENOTFOUND, "grant %s not found", grant_id);
+	copy_str(f->status, sizeof(f->status), row, "status");
+	f->expires_at = int_of(row, "expires_at", 0);
+	copy_str(f->subject, sizeof(f->subject), row, "subject");
+	copy_str(f->entitlement, sizeof(f->entitlement), row, "entitlement");
+	copy_str(f->kind, sizeof(f->kind), row, "subject_kind");
+	copy_str(f->subject_status, sizeof(f->subject_status), row, "subject_status");
+	f->subject_expires = int_of(row, "subject_expires_at", INT64_MAX);
+	copy_str(f->owner, sizeof(f->owner), row, "owner");
+	copy_str(f->connector, sizeof(f->connector), row, "connector");
+	json_decref(row);
+	return 0;
 }
 
 /* 409 unless a key may be issued for this grant now. */
@@ -197,26 +152,12 @@ static int cred_insert(char text[GOV_SECRET_TEXT_BUF], char id[GH_ID_LEN], gh_go
 {
 	unsigned char hash[GOV_SECRET_HASH_BYTES];
 	char when[40];
-	sqlite3_stmt *st;
 	int rc;
 
 	gov_secret_new(text, id, hash, ID_PREFIX, KEY_PREFIX);
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO credentials(id, grant_id, identity_id, entitlement_id,"
-				" secret_hash, created_by, created_at, expires_at, rotated_from)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, grant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, f->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, f->entitlement, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 5, hash, sizeof(hash), SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, actor_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_int64(st, 8, expires_at);
-	if (rotated_from)
-		sqlite3_bind_text(st, 9, rotated_from, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "creating a credential")))
+	if ((rc = gh_store_credential_insert(g->store, id, grant_id, f->subject, f->entitlement,
+					     hash, sizeof(hash), actor_id, now, expires_at,
+					     rotated_from)))
 		goto cleanup;
 	gh_time_format(when, sizeof(when), expires_at);
 	/* never the key nor its hash */
@@ -309,36 +250,25 @@ typedef struct cred_facts {
 
 static int cred_facts_load(cred_facts *c, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
+	json_t *row;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	if (strlen(id) >= GH_ID_LEN)
 		return gh_error_set(GH_ENOTFOUND, "credential not found");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT c.grant_id, i.owner_id, c.created_at, c.expires_at,"
-				" c.valid_until, c.revoked_at IS NOT NULL, c.rotated_to"
-				" FROM credentials c JOIN identities i ON i.id = c.identity_id"
-				" WHERE c.id = ?")))
+	if ((rc = gh_store_credential_facts(&row, g->store, id)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(c->grant, sizeof(c->grant), st, 0);
-		copy_text(c->owner, sizeof(c->owner), st, 1);
-		c->created_at = sqlite3_column_int64(st, 2);
-		c->expires_at = sqlite3_column_int64(st, 3);
-		c->valid_until = sqlite3_column_int64(st, 4);
-		c->revoked = sqlite3_column_int(st, 5);
-		copy_text(c->rotated_to, sizeof(c->rotated_to), st, 6);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ENOTFOUND, "credential %s not found", id);
-	} else {
-		rc = gh_store_fail(g->store, "reading a credential");
-	}
-	sqlite3_reset(st);
-	return rc;
+	if (!row)
+		return gh_error_set(GH_ENOTFOUND, "credential %s not found", id);
+	copy_str(c->grant, sizeof(c->grant), row, "grant");
+	copy_str(c->owner, sizeof(c->owner), row, "owner");
+	c->created_at = int_of(row, "created_at", 0);
+	c->expires_at = int_of(row, "expires_at", 0);
+	c->valid_until = int_of(row, "valid_until", 0);
+	c->revoked = !json_is_null(json_object_get(row, "revoked_at"));
+	copy_str(c->rotated_to, sizeof(c->rotated_to), row, "rotated_to");
+	json_decref(row);
+	return 0;
 }
 
 /* Someone who may not even read it is told it does not exist. */
@@ -358,7 +288,6 @@ int gh_gov_credential_rotate(json_t **out, gh_gov *g, const gh_actor *actor, con
 	json_t *previous = NULL;
 	grant_facts f;
 	cred_facts c;
-	sqlite3_stmt *st;
 	int rc;
 
 	*out = NULL;
@@ -387,14 +316,7 @@ int gh_gov_credential_rotate(json_t **out, gh_gov *g, const gh_actor *actor, con
 	valid_until = min64(now + overlap, c.expires_at);
 	if ((rc = cred_insert(text, new_id, g, actor->id, &f, c.grant, now, expires_at, id)))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE credentials SET valid_until = ?1, rotated_to = ?2"
-				" WHERE id = ?3 AND revoked_at IS NULL AND valid_until IS NULL")))
-		goto cleanup;
-	sqlite3_bind_int64(st, 1, valid_until);
-	sqlite3_bind_text(st, 2, new_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "rotating a credential")))
+	if ((rc = gh_store_credential_rotate(g->store, id, valid_until, new_id)))
 		goto cleanup;
 	gh_time_format(until, sizeof(until), valid_until);
 	if ((rc = audit(g, actor->id, "credential.rotated", id,
@@ -417,18 +339,9 @@ cleanup:
 static int revoke_one(gh_gov *g, const char *actor_id, const char *id, const char *grant,
 		      const char *reason, int64_t now)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE credentials SET revoked_at = ?1, revoked_by = ?2,"
-				" revoke_reason = ?3 WHERE id = ?4 AND revoked_at IS NULL")))
-		return rc;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, actor_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "revoking a credential")))
+	if ((rc = gh_store_credential_revoke(g->store, id, now, actor_id, reason)))
 		return rc;
 	return audit(g, actor_id, "credential.revoked", id,
 		     json_pack("{s:s, s:s}", "grant", grant, "reason", reason));
@@ -464,45 +377,23 @@ cleanup:
 	return gov_finish_out(g, rc, out);
 }
 
-/* Revokes every credential not yet revoked whose column col (grant_id or
- * identity_id) is id, with reason. */
+/* Revokes every credential not yet revoked of identity id (by_identity) or
+ * of grant id, with reason. */
 static int revoke_where(gh_gov *g, const char *actor_id, int by_identity, const char *id,
 			const char *reason)
 {
-	json_t *rows = json_array(), *item;
-	sqlite3_stmt *st;
+	json_t *rows = NULL, *item;
 	int64_t now = gh_now();
 	size_t i;
 	int rc;
 
-	if (!rows)
-		return nomem("revoking credentials");
-	if ((rc = by_identity ?
-		  gh_store_stmt(&st, g->store,
-				"SELECT id, grant_id FROM credentials WHERE identity_id = ?"
-				" AND revoked_at IS NULL ORDER BY pk") :
-		  gh_store_stmt(&st, g->store,
-				"SELECT id, grant_id FROM credentials WHERE grant_id = ?"
-				" AND revoked_at IS NULL ORDER BY pk")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(rows, json_pack("[s, s]",
-				(const char *)sqlite3_column_text(st, 0),
-				(const char *)sqlite3_column_text(st, 1))))
-			break;
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = rc == SQLITE_ROW ? nomem("revoking credentials")
-				      : gh_store_fail(g->store, "reading credentials to revoke");
-		goto cleanup;
-	}
-	rc = 0;
+	if ((rc = gh_store_credentials_unrevoked(&rows, g->store, by_identity ? id : NULL,
+						 by_identity ? NULL : id)))
+		return rc;
 	json_array_foreach(rows, i, item)
-		if ((rc = revoke_one(g, actor_id, json_string_value(json_array_get(item, 0)),
-				     json_string_value(json_array_get(item, 1)), reason, now)))
+		if ((rc = revoke_one(g, actor_id, str_of(item, "id"), str_of(item, "grant"), reason,
+				     now)))
 			break;
-cleanup:
 	json_decref(rows);
 	return rc;
 }
@@ -542,8 +433,7 @@ int gh_gov_credential_list(json_t **out, gh_gov *g, const gh_actor *actor, const
 			   const char *identity, const char *grant, const char *status)
 {
 	char idn[GH_ID_LEN] = "";
-	json_t *items = NULL, *item;
-	sqlite3_stmt *st;
+	json_t *items = NULL;
 	int64_t after;
 	int limit, rc;
 
@@ -560,44 +450,11 @@ int gh_gov_credential_list(json_t **out, gh_gov *g, const gh_actor *actor, const
 	if ((rc = gov_page(g, "credentials", page, &limit, &after)) ||
 	    (rc = gh_error_fields_finish()))
 		goto cleanup;
-	/* ?5: an owner without a reader role sees only its NHIs' credentials */
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT " CRED_COLS CRED_FROM " WHERE c.pk > ?1"
-				" AND (?2 IS NULL OR c.identity_id = ?2)"
-				" AND (?3 IS NULL OR c.grant_id = ?3)"
-				" AND (?4 IS NULL OR " CRED_STATUS " = ?4)"
-				" AND (?5 IS NULL OR c.identity_id IN"
-				"  (SELECT id FROM identities WHERE owner_id = ?5))"
-				" ORDER BY c.pk LIMIT ?6")))
+	/* an owner without a reader role sees only its NHIs' credentials */
+	if ((rc = gh_store_credential_list(&items, g->store, after, identity ? idn : NULL, grant,
+					   status, (actor->roles & READERS) ? NULL : actor->id,
+					   limit, gh_now())))
 		goto cleanup;
-	sqlite3_bind_int64(st, 1, after);
-	if (identity)
-		sqlite3_bind_text(st, 2, idn, -1, SQLITE_STATIC);
-	if (grant)
-		sqlite3_bind_text(st, 3, grant, -1, SQLITE_STATIC);
-	if (status)
-		sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
-	if (!(actor->roles & READERS))
-		sqlite3_bind_text(st, 5, actor->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, limit);
-	sqlite3_bind_int64(st, 9, gh_now());
-	if (!(items = json_array())) {
-		sqlite3_reset(st);
-		rc = nomem("listing credentials");
-		goto cleanup;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!(item = cred_json(st)) || json_array_append_new(items, item)) {
-			sqlite3_reset(st);
-			rc = nomem("listing credentials");
-			goto cleanup;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "listing credentials");
-		goto cleanup;
-	}
 	*out = gov_list_result(items, limit);
 	items = NULL;
 	rc = *out ? 0 : nomem("listing credentials");
@@ -609,19 +466,12 @@ cleanup:
 
 int gov_credential_entitlement(gh_gov *g, const char *ent_id)
 {
-	sqlite3_stmt *st;
+	char connector[32];
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT 1 FROM entitlements e JOIN systems s ON s.id = e.system_id"
-				" WHERE e.id = ? AND s.connector = 'credential'")))
+	if ((rc = gh_store_credential_connector(connector, sizeof(connector), g->store, ent_id)))
 		return rc;
-	sqlite3_bind_text(st, 1, ent_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "reading an entitlement's system");
+	return strcmp(connector, "credential") == 0;
 }
 
 /* --- introspection (RFC 7662) ---------------------------------------------- */
@@ -644,15 +494,57 @@ static const char *introspect_token(const json_t *in)
 	return json_string_value(tok);
 }
 
+/* 1 when stored (stored_len bytes; NULL: no credential) is exactly hash.
+ * Constant time, against a dummy when nothing usable is stored, so every
+ * path compares; gov_secret_matches does the same for a statement's column. */
+static int hash_matches(const unsigned char *stored, size_t stored_len,
+			const unsigned char hash[GOV_SECRET_HASH_BYTES])
+{
+	static const unsigned char dummy[GOV_SECRET_HASH_BYTES];
+	unsigned char copy[GOV_SECRET_HASH_BYTES];
+	int usable = stored && stored_len == sizeof(copy);
+	int match;
+
+	memcpy(copy, usable ? stored : dummy, sizeof(copy));
+	match = sodium_memcmp(copy, hash, sizeof(copy)) == 0;
+	sodium_memzero(copy, sizeof(copy));
+	return usable && match;
+}
+
+/* Whether the key of row is good now: not expired (nor past its rotation
+ * overlap), not revoked, its identity active and unexpired, its grant active
+ * and unexpired. *exp gets the key's end. */
+static int key_active(const json_t *row, int64_t now, int64_t *exp)
+{
+	int64_t until = int_of(row, "valid_until", INT64_MAX);
+
+	*exp = min64(int_of(row, "expires_at", 0), until);
+	return *exp > now && json_is_null(json_object_get(row, "revoked_at")) &&
+	       strcmp(str_of(row, "identity_status"), "active") == 0 &&
+	       int_of(row, "identity_expires_at", INT64_MAX) > now &&
+	       strcmp(str_of(row, "grant_status"), "active") == 0 &&
+	       int_of(row, "grant_expires_at", 0) > now;
+}
+
+/* Records that key id was used at now, at most every LAST_USED_EVERY seconds:
+ * a write of its own, whose failure is dropped (bookkeeping only). Outside
+ * any store section. */
+static void touch(gh_gov *g, const char *id, int64_t now)
+{
+	if (gh_store_begin(g->store) == 0)
+		gov_finish(g, gh_store_credential_touch(g->store, id, now, now - LAST_USED_EVERY));
+	gh_error_clear();
+}
+
 int gh_gov_introspect(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)
 {
-	unsigned char hash[GOV_SECRET_HASH_BYTES];
+	unsigned char hash[GOV_SECRET_HASH_BYTES], stored[GOV_SECRET_HASH_BYTES];
 	char id[GH_ID_LEN];
 	const char *text;
-	sqlite3_stmt *st = NULL;
-	int64_t now = gh_now(), exp = 0, iat = 0, last_used = 0;
-	json_t *answer = NULL;
-	int rc, step, match, active = 0;
+	size_t stored_len = 0;
+	int64_t now = gh_now(), exp = 0;
+	json_t *row = NULL, *answer = NULL;
+	int rc;
 
 	*out = NULL;
 	gh_error_clear();
@@ -665,58 +557,29 @@ int gh_gov_introspect(json_t **out, gh_gov *g, const gh_actor *actor, const json
 		goto inactive;
 
 	gh_store_read_begin(g->store);
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT c.secret_hash, c.created_at,"
-				" min(c.expires_at, coalesce(c.valid_until, c.expires_at)),"
-				" c.revoked_at IS NULL, c.last_used_at, c.identity_id, i.name,"
-				" i.status = 'active' AND coalesce(i.expires_at > ?2, 1),"
-				" gr.status = 'active' AND gr.expires_at > ?2, c.grant_id,"
-				" c.entitlement_id, e.name, e.system_id, i.owner_id"
-				" FROM credentials c JOIN identities i ON i.id = c.identity_id"
-				" JOIN grants gr ON gr.id = c.grant_id"
-				" JOIN entitlements e ON e.id = c.entitlement_id WHERE c.id = ?1"))) {
-		gh_store_read_end(g->store);
-		goto cleanup;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	step = sqlite3_step(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "introspecting");
-		sqlite3_reset(st);
-		gh_store_read_end(g->store);
-		goto cleanup;
-	}
-	/* the compare runs whether or not the id exists */
-	match = gov_secret_matches(step == SQLITE_ROW ? st : NULL, 0, hash);
-	if (match) {
-		iat = sqlite3_column_int64(st, 1);
-		exp = sqlite3_column_int64(st, 2);
-		last_used = sqlite3_column_int64(st, 4);
-		active = exp > now && sqlite3_column_int(st, 3) && sqlite3_column_int(st, 7) &&
-			 sqlite3_column_int(st, 8);
-	}
-	if (active) {
-		answer = json_pack("{s:b, s:o, s:o, s:s, s:o, s:s, s:I, s:I,"
-				   " s:{s:o, s:o, s:o, s:o}}",
-				   "active", 1, "sub", gov_text_column(st, 5),
-				   "username", gov_text_column(st, 6), "client_id", id,
-				   "scope", gov_text_column(st, 11), "token_type", "api_key",
-				   "iat", (json_int_t)iat, "exp", (json_int_t)exp, "gatehouse",
-				   "grant", gov_text_column(st, 9),
-				   "entitlement", gov_text_column(st, 10),
-				   "system", gov_text_column(st, 12), "owner", gov_text_column(st, 13));
-		if (!answer)
-			rc = nomem("introspecting");
-	}
-	sqlite3_reset(st);
+	rc = gh_store_credential_key(&row, stored, sizeof(stored), &stored_len, g->store, id);
 	gh_store_read_end(g->store);
 	if (rc)
 		goto cleanup;
-	if (answer) {
-		if (now - last_used >= LAST_USED_EVERY)
-			gov_secret_touch(g, "UPDATE credentials SET last_used_at = ?1 WHERE id = ?2"
-					    " AND coalesce(last_used_at <= ?1 - 60, 1)", id, now);  /* 60: LAST_USED_EVERY */
+	/* the compare runs whether or not the id exists */
+	if (hash_matches(row ? stored : NULL, stored_len, hash) && key_active(row, now, &exp)) {
+		answer = json_pack("{s:b, s:O, s:O, s:s, s:O, s:s, s:I, s:I,"
+				   " s:{s:O, s:O, s:O, s:O}}",
+				   "active", 1, "sub", json_object_get(row, "identity"),
+				   "username", json_object_get(row, "identity_name"), "client_id", id,
+				   "scope", json_object_get(row, "entitlement_name"),
+				   "token_type", "api_key",
+				   "iat", (json_int_t)int_of(row, "created_at", 0), "exp", (json_int_t)exp,
+				   "gatehouse", "grant", json_object_get(row, "grant"),
+				   "entitlement", json_object_get(row, "entitlement"),
+				   "system", json_object_get(row, "system"),
+				   "owner", json_object_get(row, "owner"));
+		if (!answer) {
+			rc = nomem("introspecting");
+			goto cleanup;
+		}
+		if (now - int_of(row, "last_used_at", 0) >= LAST_USED_EVERY)
+			touch(g, id, now);
 		*out = answer;
 		answer = NULL;
 		goto cleanup;
@@ -726,7 +589,9 @@ inactive:
 	if (!(*out = json_pack("{s:b}", "active", 0)))
 		rc = nomem("introspecting");
 cleanup:
+	json_decref(row);
 	json_decref(answer);
 	sodium_memzero(hash, sizeof(hash));
+	sodium_memzero(stored, sizeof(stored));
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* evidence.c - a request's whole chain in one document: who asked, what decided
  * and under which policy, who approved with which checks, the grant, the end. */
 #include "gov/gov_internal.h"
+#include "store/evidence.h"
 
 #include <string.h>
 
@@ -9,32 +10,31 @@ static int nomem(void)
 	return gh_error_set(GH_ERROR, "out of memory assembling evidence");
 }
 
-/* {"id","name","roles"} of an identity (roles only when with_roles), or null. */
+/* {"id","name"} of an identity, with "roles" (with_roles 1) or "kind" and
+ * "owner" (with_roles 2); {"id","name":null} when it is gone; null for none. */
 static json_t *who(gh_gov *g, const char *id, int with_roles, int *rc)
 {
-	sqlite3_stmt *st;
-	json_t *j = NULL;
+	json_t *row, *j;
 
 	if (!id || !*id)
 		return json_null();
-	if ((*rc = gh_store_stmt(&st, g->store,
-				 "SELECT id, name, roles, kind, owner_id FROM identities WHERE id = ?")))
+	if ((*rc = gh_store_evidence_identity(&row, g->store, id)))
 		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		j = with_roles == 1 ? json_pack("{s:o, s:o, s:o}", "id", gov_text_column(st, 0),
-						"name", gov_text_column(st, 1),
-						"roles", gov_json_column(st, 2, 1))
-		    : with_roles == 2 ? json_pack("{s:o, s:o, s:o, s:o}", "id", gov_text_column(st, 0),
-						  "name", gov_text_column(st, 1),
-						  "kind", gov_text_column(st, 3),
-						  "owner", gov_text_column(st, 4))
-		    : json_pack("{s:o, s:o}", "id", gov_text_column(st, 0),
-				"name", gov_text_column(st, 1));
-	} else {
+	if (!row)
 		j = json_pack("{s:s, s:n}", "id", id, "name");
-	}
-	sqlite3_reset(st);
+	else if (with_roles == 1)
+		j = json_pack("{s:O, s:O, s:O}", "id", json_object_get(row, "id"),
+			      "name", json_object_get(row, "name"),
+			      "roles", json_object_get(row, "roles"));
+	else if (with_roles == 2)
+		j = json_pack("{s:O, s:O, s:O, s:O}", "id", json_object_get(row, "id"),
+			      "name", json_object_get(row, "name"),
+			      "kind", json_object_get(row, "kind"),
+			      "owner", json_object_get(row, "owner"));
+	else
+		j = json_pack("{s:O, s:O}", "id", json_object_get(row, "id"),
+			      "name", json_object_get(row, "name"));
+	json_decref(row);
 	if (!j)
 		*rc = nomem();
 	return j;
@@ -55,24 +55,19 @@ static json_t *version_sha256(gh_gov *g, const char *version)
 {
 	const char *p = version ? strstr(version, "pol_") : NULL;
 	char id[GH_ID_LEN];
-	sqlite3_stmt *st;
 	json_t *sha = NULL;
 	size_t n;
 
 	if (!p)
 		return json_null();
 	n = strcspn(p, " ");
-	if (n >= sizeof(id) || gh_store_stmt(&st, g->store,
-					     "SELECT sha256 FROM policy_versions WHERE id = ?")) {
-		gh_error_clear();
+	if (n >= sizeof(id))
 		return json_null();
-	}
 	memcpy(id, p, n);
 	id[n] = '\0';
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		sha = gov_text_column(st, 0);
-	sqlite3_reset(st);
+	/* evidence without the hash rather than none */
+	if (gh_store_evidence_policy_sha256(&sha, g->store, id))
+		gh_error_clear();
 	return sha ? sha : json_null();
 }
 
@@ -174,24 +169,14 @@ static json_t *grant_evidence(gh_gov *g, const char *grant_id, int *rc)
 /* {"first_seq","last_seq","events"} over the request's and its grant's events. */
 static json_t *audit_summary(gh_gov *g, const char *req_id, const char *grant_id, int *rc)
 {
-	sqlite3_stmt *st;
-	json_t *j = NULL;
+	int64_t first, last, count;
+	json_t *j;
 
-	if ((*rc = gh_store_stmt(&st, g->store,
-				 "SELECT min(seq), max(seq), count(*) FROM audit_events"
-				 " WHERE object_id IN (?1, ?2)")))
+	if ((*rc = gh_store_evidence_audit_span(&first, &last, &count, g->store, req_id,
+						grant_id && *grant_id ? grant_id : NULL)))
 		return NULL;
-	sqlite3_bind_text(st, 1, req_id, -1, SQLITE_STATIC);
-	if (grant_id && *grant_id)
-		sqlite3_bind_text(st, 2, grant_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		j = json_pack("{s:I, s:I, s:I}", "first_seq", (json_int_t)sqlite3_column_int64(st, 0),
-			      "last_seq", (json_int_t)sqlite3_column_int64(st, 1),
-			      "events", (json_int_t)sqlite3_column_int64(st, 2));
-	else
-		*rc = gh_store_fail(g->store, "summarising the audit trail");
-	sqlite3_reset(st);
-	if (!j && !*rc)
+	if (!(j = json_pack("{s:I, s:I, s:I}", "first_seq", (json_int_t)first,
+			    "last_seq", (json_int_t)last, "events", (json_int_t)count)))
 		*rc = nomem();
 	return j;
 }
@@ -199,27 +184,12 @@ static json_t *audit_summary(gh_gov *g, const char *req_id, const char *grant_id
 /* {"id","name","system","risk_tier","control_owner_group"} with names. */
 static json_t *entitlement_evidence(gh_gov *g, const char *id, int *rc)
 {
-	sqlite3_stmt *st;
-	json_t *j = NULL;
+	json_t *j;
 
-	if ((*rc = gh_store_stmt(&st, g->store,
-				 "SELECT e.id, e.name, s.id, s.name, e.risk_tier, gr.id, gr.name"
-				 " FROM entitlements e JOIN systems s ON s.id = e.system_id"
-				 " JOIN groups gr ON gr.id = e.control_owner_group_id WHERE e.id = ?")))
+	if ((*rc = gh_store_evidence_entitlement(&j, g->store, id)))
 		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		j = json_pack("{s:o, s:o, s:{s:o, s:o}, s:o, s:{s:o, s:o}}",
-			      "id", gov_text_column(st, 0), "name", gov_text_column(st, 1),
-			      "system", "id", gov_text_column(st, 2), "name", gov_text_column(st, 3),
-			      "risk_tier", gov_text_column(st, 4),
-			      "control_owner_group", "id", gov_text_column(st, 5),
-			      "name", gov_text_column(st, 6));
-	else
+	if (!j)
 		*rc = gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id);
-	sqlite3_reset(st);
-	if (!j && !*rc)
-		*rc = nomem();
 	return j;
 }
 

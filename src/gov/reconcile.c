@@ -4,6 +4,7 @@
 #include "gov/gov_internal.h"
 #include "common/config.h"
 #include "connect/connect.h"
+#include "store/reconcile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,30 +40,79 @@ static void pair_key(char *out, size_t len, const char *account, const char *tar
 	snprintf(out, len, "%s\x1f%s", account, target);
 }
 
+/* The account a grant gives downstream when its grant job has not said: the
+ * subject's attribute named by the system's account_attribute, else its name;
+ * NULL when that attribute is absent or not a scalar. num holds a number's
+ * text. */
+static const char *account_of(const char *attr, const gh_reconcile_grant *gr, char num[32])
+{
+	json_t *v;
+
+	if (!attr)
+		return gr->subject_name;
+	v = json_object_get(gr->subject_attributes, attr);
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v) || json_is_boolean(v)) {
+		snprintf(num, 32, "%" JSON_INTEGER_FORMAT,
+			 json_is_integer(v) ? json_integer_value(v) : (json_int_t)json_is_true(v));
+		return num;
+	}
+	return NULL;
+}
+
+typedef struct grants_walk {
+	recon *r;
+	const char *account_attribute;   /* the system's setting, or NULL */
+} grants_walk;
+
+/* What each grant gave (its grant job), else what it would give: expected
+ * when the grant is active and its job is not still pending, otherwise
+ * neither missing nor shadow. */
+static int grant_seen(void *ctx, const gh_reconcile_grant *gr)
+{
+	grants_walk *w = ctx;
+	char key[2048], num[32];
+	const char *account = gr->job_account, *target = gr->job_target;
+
+	if (!account)
+		account = account_of(w->account_attribute, gr, num);
+	if (!target)
+		target = json_string_value(json_object_get(gr->entitlement_attributes, "target"));
+	if (!account || !target)
+		return 0;
+	pair_key(key, sizeof(key), account, target);
+	if (strcmp(gr->status, "active") == 0 &&
+	    !(gr->job_state && strcmp(gr->job_state, "pending") == 0)) {
+		json_object_set_new(w->r->expected, key, json_string(gr->id));
+		w->r->grants++;
+	} else {
+		json_object_set_new(w->r->skip, key, json_true());
+	}
+	return 0;
+}
+
 /* Reads the system, its targets and its grants. Inside a read section. */
 static int recon_read(gh_gov *g, recon *r, const char *sys_id)
 {
 	const gh_connector_kind *k;
-	sqlite3_stmt *st;
-	char key[2048];
-	int rc, step;
+	json_t *row = NULL, *targets = NULL, *params = NULL, *v;
+	grants_walk walk;
+	size_t i;
+	int rc;
 
 	snprintf(r->sys, sizeof(r->sys), "%s", sys_id);
 	if (!(r->expected = json_object()) || !(r->skip = json_object()))
 		return gh_error_set(GH_ERROR, "out of memory");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT name, connector, connector_settings FROM systems WHERE id = ?")))
+	if ((rc = gh_store_reconcile_system(&row, g->store, sys_id)))
 		return rc;
-	sqlite3_bind_text(st, 1, sys_id, -1, SQLITE_STATIC);
-	if ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(r->name, sizeof(r->name), "%s", sqlite3_column_text(st, 0));
-		snprintf(r->kind, sizeof(r->kind), "%s", sqlite3_column_text(st, 1));
-		r->settings = strdup((const char *)sqlite3_column_text(st, 2));
-	}
-	sqlite3_reset(st);
-	if (step != SQLITE_ROW)
-		return step == SQLITE_DONE ? gh_error_set(GH_ENOTFOUND, "system %s not found", sys_id)
-		       : gh_store_fail(g->store, "reading a system");
+	if (!row)
+		return gh_error_set(GH_ENOTFOUND, "system %s not found", sys_id);
+	snprintf(r->name, sizeof(r->name), "%s", json_string_value(json_object_get(row, "name")));
+	snprintf(r->kind, sizeof(r->kind), "%s",
+		 json_string_value(json_object_get(row, "connector")));
+	r->settings = strdup(json_string_value(json_object_get(row, "settings")));
+	json_decref(row);
 	if (!r->settings)
 		return gh_error_set(GH_ERROR, "out of memory");
 	if (gov_connector_connected(r->kind) &&
@@ -73,110 +123,47 @@ static int recon_read(gh_gov *g, recon *r, const char *sys_id)
 	if (!k || !k->list || !gov_connector_connected(r->kind))
 		return gh_error_set(GH_ECONFLICT, "connector %s cannot read access back", r->kind);
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT DISTINCT json_extract(attributes, '$.target') FROM entitlements"
-				" WHERE system_id = ?1 AND coalesce(json_extract(attributes, '$.target'),"
-				" '') <> '' ORDER BY 1 LIMIT ?2")))
+	if ((rc = gh_store_reconcile_targets(&targets, g->store, sys_id, TARGETS_MAX)))
 		return rc;
-	sqlite3_bind_text(st, 1, sys_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, TARGETS_MAX);
-	if (!(r->targets = calloc(TARGETS_MAX, sizeof(*r->targets)))) {
-		sqlite3_reset(st);
-		return gh_error_set(GH_ERROR, "out of memory");
+	if (json_array_size(targets) &&
+	    !(r->targets = calloc(json_array_size(targets), sizeof(*r->targets)))) {
+		rc = gh_error_set(GH_ERROR, "out of memory");
+		goto cleanup;
 	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && r->ntargets < TARGETS_MAX)
-		if ((r->targets[r->ntargets] = strdup((const char *)sqlite3_column_text(st, 0))))
+	json_array_foreach(targets, i, v)
+		if ((r->targets[r->ntargets] = strdup(json_string_value(v))))
 			r->ntargets++;
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE && step != SQLITE_ROW)
-		return gh_store_fail(g->store, "reading entitlement targets");
 
-	/* what each grant gave (its grant job), else what it would give */
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT gr.id, gr.status = 'active' AND coalesce(o.state, 'done') <> 'pending',"
-				" coalesce(o.account, CASE WHEN json_extract(?2, '$.account_attribute')"
-				"  IS NULL THEN i.name ELSE json_extract(i.attributes, '$.\"' ||"
-				"  json_extract(?2, '$.account_attribute') || '\"') END),"
-				" coalesce(o.target, json_extract(e.attributes, '$.target'))"
-				" FROM grants gr JOIN entitlements e ON e.id = gr.entitlement_id"
-				" JOIN identities i ON i.id = gr.subject_id"
-				" LEFT JOIN outbox o ON o.grant_id = gr.id AND o.op = 'grant'"
-				" WHERE e.system_id = ?1 AND gr.status IN ('active', 'provisioning')")))
-		return rc;
-	sqlite3_bind_text(st, 1, sys_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->settings, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *account = (const char *)sqlite3_column_text(st, 2);
-		const char *target = (const char *)sqlite3_column_text(st, 3);
-		if (!account || !target)
-			continue;
-		pair_key(key, sizeof(key), account, target);
-		if (sqlite3_column_int(st, 1)) {
-			json_object_set_new(r->expected, key, gov_text_column(st, 0));
-			r->grants++;
-		} else {
-			json_object_set_new(r->skip, key, json_true());
-		}
+	if (!(params = json_loads(r->settings, 0, NULL))) {
+		rc = gh_error_set(GH_EINVALID, "the system's connector_settings do not parse");
+		goto cleanup;
 	}
-	sqlite3_reset(st);
-	return step == SQLITE_DONE ? 0 : gh_store_fail(g->store, "reading a system's grants");
-}
-
-#define FINDING_COLS                                                                         \
-	"id, run_id, system_id, kind, account, target, grant_id, status, job_id, created_at,"   \
-	" updated_at"
-
-static json_t *finding_json(sqlite3_stmt *st)
-{
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "id", gov_text_column(st, 0), "run", gov_text_column(st, 1),
-			 "system", gov_text_column(st, 2), "kind", gov_text_column(st, 3),
-			 "account", gov_text_column(st, 4), "target", gov_text_column(st, 5),
-			 "grant", gov_text_column(st, 6), "status", gov_text_column(st, 7),
-			 "job", gov_text_column(st, 8), "created_at", gov_time_column(st, 9),
-			 "updated_at", gov_time_column(st, 10));
+	walk.r = r;
+	walk.account_attribute = json_string_value(json_object_get(params, "account_attribute"));
+	rc = gh_store_reconcile_grants(g->store, sys_id, grant_seen, &walk);
+cleanup:
+	json_decref(targets);
+	json_decref(params);
+	return rc;
 }
 
 static int finding_load(json_t **out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT " FINDING_COLS " FROM findings WHERE id = ?")))
+	if ((rc = gh_store_finding_get(out, g->store, id)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = (*out = finding_json(st)) ? 0 : gh_error_set(GH_ERROR, "out of memory");
-	else
-		rc = gh_store_fail(g->store, "loading a finding");
-	sqlite3_reset(st);
-	return rc;
+	return *out ? 0 : gh_error_set(GH_ENOTFOUND, "finding %s not found", id);
 }
 
 /* Puts the grant's grant job back in the queue (or writes one): its id into job. */
 static int requeue(gh_gov *g, const char *actor, const char *grant, const char *sys,
 		   const char *account, const char *target, char job[GH_ID_LEN], int64_t now)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	job[0] = '\0';
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE outbox SET state = 'pending', attempts = 0, next_at = ?2,"
-				" lease_until = NULL, last_error = NULL, done_at = NULL, updated_at = ?2"
-				" WHERE grant_id = ?1 AND op = 'grant' AND state <> 'pending'"
-				" RETURNING id")))
+	if ((rc = gh_store_reconcile_requeue(job, GH_ID_LEN, g->store, grant, now)))
 		return rc;
-	sqlite3_bind_text(st, 1, grant, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(job, GH_ID_LEN, "%s", sqlite3_column_text(st, 0));
-		rc = sqlite3_step(st);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return gh_store_fail(g->store, "queueing a grant job again");
 	if (!*job)
 		return gov_outbox_add(g, job, actor, grant, sys, "grant", account, target, now);
 	if ((rc = gov_audit_take(g, actor, "job.retried", "job", job,
@@ -192,28 +179,11 @@ static int finding_add(json_t *list, gh_gov *g, const char *actor, const recon *
 {
 	char id[GH_ID_LEN];
 	json_t *f = NULL;
-	sqlite3_stmt *st;
 	int rc;
 
 	gh_id_new(id, sizeof(id), "fnd");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO findings(id, run_id, system_id, kind, account, target,"
-				" grant_id, status, job_id, created_at, updated_at)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, run, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->sys, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, account, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, target, -1, SQLITE_STATIC);
-	if (grant)
-		sqlite3_bind_text(st, 7, grant, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, status, -1, SQLITE_STATIC);
-	if (job && *job)
-		sqlite3_bind_text(st, 9, job, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, now);
-	if ((rc = gov_step_done(g, st, "recording a finding")))
+	if ((rc = gh_store_finding_insert(g->store, id, run, r->sys, kind, account, target, grant,
+					  status, job && *job ? job : NULL, now)))
 		return rc;
 	if ((rc = gov_audit_take(g, actor, "reconcile.finding", "finding", id,
 			json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s?}", "run", run,
@@ -224,25 +194,6 @@ static int finding_add(json_t *list, gh_gov *g, const char *actor, const recon *
 	if ((rc = finding_load(&f, g, id)))
 		return rc;
 	return json_array_append_new(list, f) ? gh_error_set(GH_ERROR, "out of memory") : 0;
-}
-
-/* 1 when a revoke of this shadow access is already queued. */
-static int revoke_queued(gh_gov *g, const char *sys, const char *account, const char *target)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT 1 FROM outbox WHERE system_id = ?1 AND account = ?2 AND target = ?3"
-				" AND op = 'revoke' AND grant_id IS NULL AND state = 'pending'")))
-		return rc;
-	sqlite3_bind_text(st, 1, sys, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 :
-		gh_store_fail(g->store, "looking for a queued revoke");
 }
 
 /* One system: read, list downstream (no store section held), record. */
@@ -305,8 +256,8 @@ static int reconcile_one(json_t **out, gh_gov *g, const char *actor, const char 
 		if (json_object_get(r.expected, key) || json_object_get(r.skip, key))
 			continue;
 		job[0] = '\0';
-		if (revoke_shadow && (rc = revoke_queued(g, r.sys, acc[i].account,
-							 acc[i].target)) == 0)
+		if (revoke_shadow && (rc = gh_store_reconcile_revoke_queued(g->store, r.sys,
+				acc[i].account, acc[i].target)) == 0)
 			rc = gov_outbox_add(g, job, actor, NULL, r.sys, "revoke", acc[i].account,
 					    acc[i].target, now);
 		if (rc >= 0)
@@ -352,34 +303,33 @@ cleanup:
 /* Scheduled: every system whose connector reads access back, reporting only. */
 static int reconcile_all(json_t **out, gh_gov *g)
 {
-	json_t *ids = json_array(), *items = json_array(), *v, *one;
-	sqlite3_stmt *st;
+	json_t *systems = NULL, *items = json_array(), *v, *one;
 	size_t i;
 	int rc = 0;
 
-	if (!ids || !items) {
+	if (!items) {
 		rc = gh_error_set(GH_ERROR, "out of memory");
 		goto cleanup;
 	}
 	gh_store_read_begin(g->store);
-	if (!(rc = gh_store_stmt(&st, g->store, "SELECT id, connector FROM systems ORDER BY pk"))) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *name = (const char *)sqlite3_column_text(st, 1);
-			const gh_connector_kind *k = gov_connector_kind(g, name);
-			if (k && k->list && gov_connector_connected(name))
-				json_array_append_new(ids, gov_text_column(st, 0));
-		}
-		sqlite3_reset(st);
-	}
+	rc = gh_store_reconcile_systems(&systems, g->store);
 	gh_store_read_end(g->store);
-	json_array_foreach(ids, i, v) {
+	if (rc)
+		goto cleanup;
+	json_array_foreach(systems, i, v) {
+		const char *name = json_string_value(json_object_get(v, "connector"));
+		const gh_connector_kind *k = gov_connector_kind(g, name);
+
+		if (!k || !k->list || !gov_connector_connected(name))
+			continue;
 		/* one unreachable system does not stop the others */
-		if (reconcile_one(&one, g, RECONCILE_ACTOR, json_string_value(v), 0) == 0)
+		if (reconcile_one(&one, g, RECONCILE_ACTOR,
+				  json_string_value(json_object_get(v, "id")), 0) == 0)
 			json_array_append_new(items, one);
 	}
 	*out = json_pack("{s:O}", "items", items);
 cleanup:
-	json_decref(ids);
+	json_decref(systems);
 	json_decref(items);
 	return rc;
 }
@@ -413,7 +363,7 @@ int gh_gov_finding_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh
 			const char *system, const char *kind, const char *status)
 {
 	char sys[GH_ID_LEN] = "";
-	sqlite3_stmt *st;
+	json_t *items = NULL;
 	int64_t after;
 	int limit, rc;
 
@@ -432,20 +382,12 @@ int gh_gov_finding_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh
 		goto cleanup;
 	if ((rc = gov_page(g, "findings", page, &limit, &after)) || (rc = gh_error_fields_finish()))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT " FINDING_COLS " FROM findings WHERE pk > ?1"
-				" AND (?2 IS NULL OR system_id = ?2) AND (?3 IS NULL OR kind = ?3)"
-				" AND (?4 IS NULL OR status = ?4) ORDER BY pk LIMIT ?5")))
+	if ((rc = gh_store_findings_list(&items, g->store, after, *sys ? sys : NULL, kind, status,
+					 limit)))
 		goto cleanup;
-	sqlite3_bind_int64(st, 1, after);
-	if (*sys)
-		sqlite3_bind_text(st, 2, sys, -1, SQLITE_STATIC);
-	if (kind)
-		sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-	if (status)
-		sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, limit);
-	rc = gov_list_rows(out, g, st, limit, finding_json, "listing findings");
+	if (!(*out = gov_list_result(items, limit)))
+		rc = gh_error_set(GH_ERROR, "out of memory listing findings");
+	items = NULL;
 cleanup:
 	gh_store_read_end(g->store);
 	return rc;

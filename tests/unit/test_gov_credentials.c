@@ -316,7 +316,7 @@ static void test_gov_credentials_rotate__overlap_then_only_the_new_key(void)
 {
 	char grant[GH_ID_LEN] = "", sql[256];
 	gh_gov *g = world("cred-rotate", grant);
-	json_t *c = NULL, *r = NULL, *r0 = NULL, *again = NULL, *old = NULL;
+	json_t *c = NULL, *r = NULL, *r0 = NULL, *again = NULL, *old = NULL, *lst = NULL;
 	int64_t now = gh_now(), before;
 	const char *old_key, *new_key;
 
@@ -367,6 +367,14 @@ static void test_gov_credentials_rotate__overlap_then_only_the_new_key(void)
 	CHECK_INT(fx_exec(g, sql), 0);
 	CHECK_INT(introspect(g, old_key, NULL), 0);
 	CHECK_INT(introspect(g, new_key, NULL), 1);
+	/* the old one reads as expired, to the list's status filter too */
+	CHECK_INT(gh_gov_credential_list(&lst, g, &fx_admin, NULL, NULL, grant, "expired"), 0);
+	CHECK_INT(json_array_size(json_object_get(lst, "items")), 1);
+	CHECK_STR(fx_s(json_array_get(json_object_get(lst, "items"), 0), "id"), fx_s(c, "id"));
+	json_decref(lst);
+	lst = NULL;
+	CHECK_INT(gh_gov_credential_list(&lst, g, &fx_admin, NULL, NULL, grant, "expiring"), 0);
+	CHECK_INT(json_array_size(json_object_get(lst, "items")), 0);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'credential.rotated'"
 			 " AND object_id = '%q'", fx_s(c, "id")), 1);
 
@@ -378,6 +386,7 @@ static void test_gov_credentials_rotate__overlap_then_only_the_new_key(void)
 		CHECK_INT(introspect(g, fx_s(r0, "key"), NULL), 1);
 	}
 done:
+	json_decref(lst);
 	json_decref(r0);
 	json_decref(again);
 	json_decref(r);

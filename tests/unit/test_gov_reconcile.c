@@ -171,6 +171,35 @@ static void test_gov_reconcile__scheduled_run_reports_only(void)
 	gh_gov_free(g);
 }
 
+/* A grant whose grant job is gone: what it gives is worked out from the
+ * system's account_attribute (the subject's attribute) and the entitlement's
+ * target, and a new grant job is written for the missing access. */
+static void test_gov_reconcile__grant_without_job_uses_account_attribute(void)
+{
+	gh_gov *g = active_world("rc_nojob");
+	json_t *out, *f;
+
+	CHECK_INT(fx_exec(g, "UPDATE systems SET connector_settings = '{\"account_attribute\":"
+			     "\"login\"}' WHERE id = 'sys_db';"
+			     "UPDATE identities SET attributes = '{\"login\":\"alice.l\"}'"
+			     " WHERE name = 'alice';"
+			     "DELETE FROM outbox;"), 0);
+	out = reconcile(g, "{}", 0);
+	CHECK_INT(json_array_size(json_object_get(out, "missing")), 1);
+	f = json_array_get(json_object_get(out, "missing"), 0);
+	CHECK_STR(fx_s(f, "account"), "alice.l");
+	CHECK_STR(fx_s(f, "target"), "read-only");
+	CHECK_STR(fx_s(f, "status"), "reprovisioning");
+	CHECK_INT(fx_int(g, "SELECT count(*) FROM outbox WHERE id = %Q AND op = 'grant'"
+			 " AND account = 'alice.l' AND target = 'read-only'", fx_s(f, "job")), 1);
+	/* what the job had given under the name is now shadow access */
+	CHECK_INT(json_array_size(json_object_get(out, "shadow")), 1);
+	f = json_array_get(json_object_get(out, "shadow"), 0);
+	CHECK_STR(fx_s(f, "account"), "alice");
+	json_decref(out);
+	gh_gov_free(g);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -183,6 +212,8 @@ int main(int argc, char **argv)
 		{"gov_reconcile__provisioning_grant_counts_neither_way",
 		 test_gov_reconcile__provisioning_grant_counts_neither_way},
 		{"gov_reconcile__refusals_change_nothing", test_gov_reconcile__refusals_change_nothing},
+		{"gov_reconcile__grant_without_job_uses_account_attribute",
+		 test_gov_reconcile__grant_without_job_uses_account_attribute},
 		{"gov_reconcile__scheduled_run_reports_only",
 		 test_gov_reconcile__scheduled_run_reports_only},
 		{NULL, NULL},
