@@ -494,23 +494,6 @@ static const char *introspect_token(const json_t *in)
 	return json_string_value(tok);
 }
 
-/* 1 when stored (stored_len bytes; NULL: no credential) is exactly hash.
- * Constant time, against a dummy when nothing usable is stored, so every
- * path compares; gov_secret_matches does the same for a statement's column. */
-static int hash_matches(const unsigned char *stored, size_t stored_len,
-			const unsigned char hash[GOV_SECRET_HASH_BYTES])
-{
-	static const unsigned char dummy[GOV_SECRET_HASH_BYTES];
-	unsigned char copy[GOV_SECRET_HASH_BYTES];
-	int usable = stored && stored_len == sizeof(copy);
-	int match;
-
-	memcpy(copy, usable ? stored : dummy, sizeof(copy));
-	match = sodium_memcmp(copy, hash, sizeof(copy)) == 0;
-	sodium_memzero(copy, sizeof(copy));
-	return usable && match;
-}
-
 /* Whether the key of row is good now: not expired (nor past its rotation
  * overlap), not revoked, its identity active and unexpired, its grant active
  * and unexpired. *exp gets the key's end. */
@@ -562,7 +545,7 @@ int gh_gov_introspect(json_t **out, gh_gov *g, const gh_actor *actor, const json
 	if (rc)
 		goto cleanup;
 	/* the compare runs whether or not the id exists */
-	if (hash_matches(row ? stored : NULL, stored_len, hash) && key_active(row, now, &exp)) {
+	if (gov_secret_equal(row ? stored : NULL, stored_len, hash) && key_active(row, now, &exp)) {
 		answer = json_pack("{s:b, s:O, s:O, s:s, s:O, s:s, s:I, s:I,"
 				   " s:{s:O, s:O, s:O, s:O}}",
 				   "active", 1, "sub", json_object_get(row, "identity"),

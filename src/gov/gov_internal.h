@@ -407,17 +407,9 @@ void gov_secret_new(char text[GOV_SECRET_TEXT_BUF], char id[GH_ID_LEN],
  * when text is not exactly of that form (canonical base64url only). */
 int gov_secret_parse(char id[GH_ID_LEN], unsigned char hash[GOV_SECRET_HASH_BYTES],
 		     const char *text, const char *id_prefix, const char *text_prefix);
-/* 1 when column col of st (NULL: no row) holds exactly hash; compares in
- * constant time, against a dummy when nothing usable is stored. */
-int gov_secret_matches(sqlite3_stmt *st, int col, const unsigned char hash[GOV_SECRET_HASH_BYTES]);
-/* Runs sql (a string literal "UPDATE ... SET last_used_at = ?1 WHERE id = ?2
- * ...") as a write of its own; a failure is dropped (bookkeeping only). Call
- * outside any store section. */
-void gov_secret_touch(gh_gov *g, const char *sql, const char *id, int64_t now);
 /* 1 when stored (n bytes, NULL: nothing stored) is exactly hash; compares in
  * constant time, against a dummy when nothing usable is stored. For hashes a
- * store operation returned (tokens.c); gov_secret_matches and
- * gov_secret_touch (secret_stmt.c) serve callers still holding a statement. */
+ * store operation returned (tokens, API keys). */
 int gov_secret_equal(const void *stored, size_t n,
 		     const unsigned char hash[GOV_SECRET_HASH_BYTES]);
 
