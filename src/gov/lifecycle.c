@@ -92,7 +92,8 @@ static int request_decide(gh_gov *g, const char *id, const char *from, const cha
 		return gh_error_set(GH_ERROR, "request %s: moving %s -> %s needs a decision", id,
 				    from, to);
 	return gh_store_request_redecide(g->store, id, from, to, ch->decision,
-					 ch->required_approvals, ch->reason, now);
+					 ch->required_approvals,
+					 strcmp(to, "denied") == 0 ? ch->reason : NULL, now);
 }
 
 /* Open again after a failure, its close reason forgotten. */
