@@ -499,8 +499,8 @@ static int ent_connector(gh_gov *g, const char *ent, char sys[GH_ID_LEN], char k
 /* approved -> provisioning -> active: creates the grant (expiring after
  * min(requested, maximum)) and moves the request, auditing each step. The
  * request row must exist in state approved; the caller has audited
- * request.approved. A
- * break-glass grant (review_due > 0) waits for its review until review_due.
+ * request.approved. A break-glass grant (review_due > 0) waits for its review
+ * until review_due.
  * For a connected system the grant and the request stay 'provisioning' and
  * a grant job is written: the worker makes them active. */
 static int provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
