@@ -236,7 +236,7 @@ int gov_grant_end_ex(gh_gov *g, const char *actor_id, const char *grant_id, cons
 	if (!reason)
 		reason = "";
 	ch.reason = reason;
-	if ((rc = gh_store_grant_status(from, g->store, grant_id)))
+	if ((rc = gh_store_grant_status(from, req_state, g->store, grant_id)))
 		return rc;
 	if (strcmp(from, "active") != 0 && strcmp(from, "provisioning") != 0)
 		return gh_error_set(GH_ECONFLICT, "grant %s is neither active nor provisioning",
@@ -247,8 +247,6 @@ int gov_grant_end_ex(gh_gov *g, const char *actor_id, const char *grant_id, cons
 	if ((rc = gov_credentials_end_grant(g, actor_id, grant_id, status)))
 		return rc;
 	/* its request follows it, when it is where a grant's request stands */
-	if ((rc = gh_store_request_state(req_state, g->store, ch.request_id)))
-		return rc;
 	if ((strcmp(req_state, "active") == 0 || strcmp(req_state, "provisioning") == 0) &&
 	    (rc = gov_request_move(g, ch.request_id, req_state, status,
 				   &(gov_request_change){.now = now, .reason = reason})))

@@ -42,8 +42,10 @@ int gh_store_request_reopen(gh_store *s, const char *id, const char *from, const
 
 /* --- grants (grants.status) ------------------------------------------------ */
 
-/* The grant's status into out; "" when there is no grant id. */
-int gh_store_grant_status(char out[GH_STORE_STATE_LEN], gh_store *s, const char *id);
+/* The grant's status into out and, when request_state is not NULL, its
+ * request's state into that (one read); "" when there is no grant id. */
+int gh_store_grant_status(char out[GH_STORE_STATE_LEN], char *request_state, gh_store *s,
+			  const char *id);
 
 /* What an ended grant was about, from the row the move changed. */
 typedef struct gh_store_grant_ended {

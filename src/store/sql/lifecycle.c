@@ -24,8 +24,9 @@ static int move_done(gh_sql *q, const char *kind, const char *id, const char *fr
 	return rc;
 }
 
-/* One text column of a one-row query into out ("" when no row). */
-static int read_state(char out[GH_STORE_STATE_LEN], gh_sql *q, const char *what)
+/* The first text column of a one-row query into out, the second (when
+ * second is not NULL) into second; "" when there is no row. */
+static int read_state(char out[GH_STORE_STATE_LEN], gh_sql *q, char *second, const char *what)
 {
 	int rc = gh_sql_step(q);
 
@@ -34,6 +35,10 @@ static int read_state(char out[GH_STORE_STATE_LEN], gh_sql *q, const char *what)
 		const char *t = gh_sql_column_text(q, 0);
 
 		snprintf(out, GH_STORE_STATE_LEN, "%s", t ? t : "");
+		if (second) {
+			t = gh_sql_column_text(q, 1);
+			snprintf(second, GH_STORE_STATE_LEN, "%s", t ? t : "");
+		}
 		rc = 0;
 	} else if (rc == GH_SQL_DONE) {
 		rc = 0;
@@ -55,7 +60,7 @@ int gh_store_request_state(char out[GH_STORE_STATE_LEN], gh_store *s, const char
 	if ((rc = gh_sql_prepare(&q, s, "SELECT state FROM requests WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
-	return read_state(out, q, "reading a request's state");
+	return read_state(out, q, NULL, "reading a request's state");
 }
 
 int gh_store_request_close(gh_store *s, const char *id, const char *from, const char *to,
@@ -137,16 +142,20 @@ int gh_store_request_reopen(gh_store *s, const char *id, const char *from, const
 
 /* --- grants ----------------------------------------------------------------- */
 
-int gh_store_grant_status(char out[GH_STORE_STATE_LEN], gh_store *s, const char *id)
+int gh_store_grant_status(char out[GH_STORE_STATE_LEN], char *request_state, gh_store *s,
+			  const char *id)
 {
 	gh_sql *q;
 	int rc;
 
 	out[0] = '\0';
-	if ((rc = gh_sql_prepare(&q, s, "SELECT status FROM grants WHERE id = ?1")))
+	if (request_state)
+		request_state[0] = '\0';
+	if ((rc = gh_sql_prepare(&q, s, "SELECT gr.status, r.state FROM grants gr"
+					" JOIN requests r ON r.id = gr.request_id WHERE gr.id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
-	return read_state(out, q, "reading a grant's status");
+	return read_state(out, q, request_state, "reading a grant's status");
 }
 
 static void copy_column(char out[GH_STORE_ID_LEN], gh_sql *q, int col)
