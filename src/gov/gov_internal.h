@@ -471,4 +471,40 @@ int gov_identity_retire(gh_gov *g, const char *actor_id, const char *id, const c
  * and GH_EINVALID. Inside a transaction/read section. */
 int gov_identity_usable(gh_gov *g, const char *field, const char *id, int64_t now);
 
+/* --- the request and grant state machines (lifecycle.c) ----------------------- */
+/* What a request's move writes besides its state; each move reads the fields
+ * it needs (see the table in lifecycle.c). */
+typedef struct gov_request_change {
+	int64_t now;               /* updated_at (and closed_at); 0: gh_now() */
+	const char *reason;        /* close_reason of a move that closes it */
+	const char *grant_id;      /* approved -> provisioning/active: the new grant */
+	const char *decision;      /* redecided: the new decision (canonical JSON) */
+	int required_approvals;    /* redecided: with decision */
+} gov_request_change;
+
+/* What a grant's move writes besides its status, and what an ending tells. */
+typedef struct gov_grant_change {
+	int64_t now;               /* revoked_at of an ending; 0: gh_now() */
+	const char *by, *reason;   /* an ending: revoked_by, revoke_reason */
+	const char *receipt;       /* -> active: the system's answer (JSON text) or NULL */
+	char request_id[GH_ID_LEN], subject_id[GH_ID_LEN], entitlement_id[GH_ID_LEN];
+				   /* out, an ending: whose grant it was */
+} gov_grant_change;
+
+/* Moves request (grant) id from -> to when the table allows it and the row is
+ * still in from (compare-and-set); ch may be NULL. GH_ECONFLICT naming the
+ * states for a move not in the table, or one that lost to another writer;
+ * nothing changes then. The caller audits. Inside the caller's transaction. */
+int gov_request_move(gh_gov *g, const char *id, const char *from, const char *to,
+		     const gov_request_change *ch);
+int gov_grant_move(gh_gov *g, const char *id, const char *from, const char *to,
+		   gov_grant_change *ch);
+/* 0 when a new row may start in that state (the table's creations), else GH_ERROR. */
+int gov_request_check_new(const char *state);
+int gov_grant_check_new(const char *status);
+/* Entry i of machine "request" or "grant" (from NULL: a creation), for tests
+ * and docs; GH_ENOTFOUND past the end. */
+int gov_lifecycle_moves(const char *machine, size_t i, const char **from, const char **to,
+			const char **event);
+
 #endif

@@ -1,5 +1,6 @@
 /* grant.c - grants: reading them, revoking them, and ending one inside a transaction. */
 #include "gov/gov_internal.h"
+#include "store/lifecycle.h"
 
 #include <string.h>
 
@@ -223,62 +224,38 @@ int gov_grant_end_ex(gh_gov *g, const char *actor_id, const char *grant_id, cons
 		     const char *reason, int deprovision)
 {
 	int expired = strcmp(status, "expired") == 0;
-	char request_id[GH_ID_LEN], subject_id[GH_ID_LEN], ent_id[GH_ID_LEN];
+	char from[GH_STORE_STATE_LEN], req_state[GH_STORE_STATE_LEN];
 	int64_t now = gh_now();
+	gov_grant_change ch = {.now = now, .by = actor_id};
+	const char *request_id = ch.request_id;
 	json_t *details = NULL;
-	sqlite3_stmt *st;
 	int rc;
 
 	if (!expired && strcmp(status, "revoked") != 0)
 		return gh_error_set(GH_ERROR, "a grant cannot end as %s", status);
 	if (!reason)
 		reason = "";
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE grants SET status = ?1, revoked_at = ?2, revoked_by = ?3,"
-				" revoke_reason = ?4 WHERE id = ?5 AND status IN ('active', 'provisioning')"
-				" RETURNING request_id, subject_id, entitlement_id")))
+	ch.reason = reason;
+	if ((rc = gh_store_grant_status(from, req_state, g->store, grant_id)))
 		return rc;
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, actor_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, grant_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(request_id, sizeof(request_id), "%s", sqlite3_column_text(st, 0));
-		snprintf(subject_id, sizeof(subject_id), "%s", sqlite3_column_text(st, 1));
-		snprintf(ent_id, sizeof(ent_id), "%s", sqlite3_column_text(st, 2));
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ECONFLICT, "grant %s is neither active nor provisioning",
-				  grant_id);
-	} else {
-		rc = gh_store_fail(g->store, "ending a grant");
-	}
-	sqlite3_reset(st);
-	if (rc)
+	if (strcmp(from, "active") != 0 && strcmp(from, "provisioning") != 0)
+		return gh_error_set(GH_ECONFLICT, "grant %s is neither active nor provisioning",
+				    grant_id);
+	if ((rc = gov_grant_move(g, grant_id, from, status, &ch)))
 		return rc;
 	/* its API keys stop working with it (credentials.c) */
 	if ((rc = gov_credentials_end_grant(g, actor_id, grant_id, status)))
 		return rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE requests SET state = ?1, closed_at = ?2, close_reason = ?3,"
-				" updated_at = ?2 WHERE id = ?4 AND state IN ('active', 'provisioning')")))
+	/* its request follows it, when it is where a grant's request stands */
+	if ((strcmp(req_state, "active") == 0 || strcmp(req_state, "provisioning") == 0) &&
+	    (rc = gov_request_move(g, ch.request_id, req_state, status,
+				   &(gov_request_change){.now = now, .reason = reason})))
 		return rc;
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, request_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return gh_store_fail(g->store, "closing a grant's request");
 
 	if (deprovision && (rc = gov_outbox_grant_ended(g, actor_id, grant_id, now)))
 		return rc;
 	details = json_pack("{s:s, s:s, s:s, s:s}", "reason", reason, "request", request_id,
-			    "subject", subject_id, "entitlement", ent_id);
+			    "subject", ch.subject_id, "entitlement", ch.entitlement_id);
 	if (!details)
 		return gh_error_set(GH_ERROR, "out of memory auditing a grant");
 	rc = gh_audit_append(NULL, g->store, actor_id, expired ? "grant.expired" : "grant.revoked",

@@ -837,7 +837,6 @@ static int cancel_open_requests(gh_gov *g, const char *actor_id, const char *id,
 				const char *why, int *out_count)
 {
 	json_t *ids = NULL, *item;
-	sqlite3_stmt *st;
 	size_t i;
 	int rc;
 
@@ -846,14 +845,9 @@ static int cancel_open_requests(gh_gov *g, const char *actor_id, const char *id,
 			 " OR requester_id = ?1) AND state = 'pending_approval'"
 			 " ORDER BY pk", id, "finding an identity's open requests");
 	json_array_foreach(ids, i, item) {
-		if (rc || (rc = gh_store_stmt(&st, g->store,
-					      "UPDATE requests SET state = 'cancelled', closed_at = ?2,"
-					      " updated_at = ?2, close_reason = ?3 WHERE id = ?1")))
-			break;
-		sqlite3_bind_text(st, 1, json_string_value(item), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, gh_now());
-		sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
-		if ((rc = gov_step_done(g, st, "cancelling a request")) ||
+		if (rc || (rc = gov_request_move(g, json_string_value(item), "pending_approval",
+						 "cancelled", &(gov_request_change){
+							 .now = gh_now(), .reason = why})) ||
 		    (rc = gov_audit_take(g, actor_id, "request.cancelled", "request",
 					 json_string_value(item),
 					 json_pack("{s:s, s:s}", "reason", why,

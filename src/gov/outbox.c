@@ -2,6 +2,7 @@
  * workers through the connector outside any store section, each attempt and
  * its outcome recorded in one transaction. */
 #include "gov/gov_internal.h"
+#include "store/lifecycle.h"
 #include "common/config.h"
 #include "connect/connect.h"
 
@@ -452,6 +453,20 @@ static int grant_state(gh_gov *g, const char *grant, char status[32], char reque
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "reading a grant");
 }
 
+/* The job's grant moved: its request follows from -> to when it stands in
+ * from (it always does, unless something else moved it). */
+static int request_follows(gh_gov *g, const char *request, const char *from, const char *to,
+			   const char *reason, int64_t now)
+{
+	char state[GH_STORE_STATE_LEN];
+	int rc;
+
+	if ((rc = gh_store_request_state(state, g->store, request)) || strcmp(state, from) != 0)
+		return rc;
+	return gov_request_move(g, request, from, to,
+				&(gov_request_change){.now = now, .reason = reason});
+}
+
 /* The connector said done. */
 static int record_done(gh_gov *g, const job_run *j, const char *receipt, int64_t now)
 {
@@ -463,21 +478,9 @@ static int record_done(gh_gov *g, const job_run *j, const char *receipt, int64_t
 	if ((rc = grant_state(g, j->grant, status, request, &expires)))
 		return rc;
 	if (strcmp(j->op, "grant") == 0 && strcmp(status, "provisioning") == 0) {
-		if ((rc = gh_store_stmt(&st, g->store,
-					"UPDATE grants SET status = 'active', provisioning_status = 'done',"
-					" receipt = ?2 WHERE id = ?1")))
-			return rc;
-		sqlite3_bind_text(st, 1, j->grant, -1, SQLITE_STATIC);
-		if (receipt)
-			sqlite3_bind_text(st, 2, receipt, -1, SQLITE_STATIC);
-		if ((rc = step_changes(g, st, "activating a grant")) < 0 ||
-		    (rc = gh_store_stmt(&st, g->store,
-					"UPDATE requests SET state = 'active', updated_at = ?2"
-					" WHERE id = ?1 AND state = 'provisioning'")))
-			return rc;
-		sqlite3_bind_text(st, 1, request, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
-		if ((rc = step_changes(g, st, "activating a request")) < 0)
+		if ((rc = gov_grant_move(g, j->grant, status, "active",
+					 &(gov_grant_change){.now = now, .receipt = receipt})) ||
+		    (rc = request_follows(g, request, "provisioning", "active", NULL, now)))
 			return rc;
 		gh_time_format(when, sizeof(when), expires);
 		if ((rc = gov_audit_take(g, WORKER_ACTOR, "grant.provisioned", "grant", j->grant,
@@ -568,20 +571,8 @@ static int record_failed(gh_gov *g, const job_run *j, int code, const char *erro
 		return findings_settle(g, j->id, "reprovisioning", "failed", now);
 	if (strcmp(status, "provisioning") != 0)
 		return 0;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE grants SET status = 'failed', provisioning_status = 'failed'"
-				" WHERE id = ?1")))
-		return rc;
-	sqlite3_bind_text(st, 1, j->grant, -1, SQLITE_STATIC);
-	if ((rc = step_changes(g, st, "failing a grant")) < 0 ||
-	    (rc = gh_store_stmt(&st, g->store,
-				"UPDATE requests SET state = 'failed', close_reason = ?2, closed_at = ?3,"
-				" updated_at = ?3 WHERE id = ?1 AND state = 'provisioning'")))
-		return rc;
-	sqlite3_bind_text(st, 1, request, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	if ((rc = step_changes(g, st, "failing a request")) < 0)
+	if ((rc = gov_grant_move(g, j->grant, status, "failed", &(gov_grant_change){.now = now})) ||
+	    (rc = request_follows(g, request, "provisioning", "failed", error, now)))
 		return rc;
 	if ((rc = gov_audit_take(g, WORKER_ACTOR, "grant.provisioning_failed", "grant", j->grant,
 			json_pack("{s:s, s:i, s:s}", "job", j->id, "attempts", j->attempt,
@@ -944,7 +935,6 @@ static int grant_reopen(gh_gov *g, const gh_actor *actor, const char *grant, int
 {
 	char status[32], request[GH_ID_LEN];
 	int64_t expires = 0;
-	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = grant_state(g, grant, status, request, &expires)))
@@ -954,19 +944,9 @@ static int grant_reopen(gh_gov *g, const gh_actor *actor, const char *grant, int
 	if (expires <= now)
 		return gh_error_set(GH_ECONFLICT, "grant %s has expired; request the access again",
 				    grant);
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE grants SET status = 'provisioning', provisioning_status = 'pending'"
-				" WHERE id = ?1")))
-		return rc;
-	sqlite3_bind_text(st, 1, grant, -1, SQLITE_STATIC);
-	if ((rc = step_changes(g, st, "reopening a grant")) < 0 ||
-	    (rc = gh_store_stmt(&st, g->store,
-				"UPDATE requests SET state = 'provisioning', close_reason = NULL,"
-				" closed_at = NULL, updated_at = ?2 WHERE id = ?1 AND state = 'failed'")))
-		return rc;
-	sqlite3_bind_text(st, 1, request, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	if ((rc = step_changes(g, st, "reopening a request")) < 0)
+	if ((rc = gov_grant_move(g, grant, status, "provisioning",
+				 &(gov_grant_change){.now = now})) ||
+	    (rc = request_follows(g, request, "failed", "provisioning", NULL, now)))
 		return rc;
 	if ((rc = gov_audit_take(g, actor->id, "grant.provisioning_retried", "grant", grant,
 			json_pack("{s:s}", "request", request))))

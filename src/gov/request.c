@@ -498,8 +498,9 @@ static int ent_connector(gh_gov *g, const char *ent, char sys[GH_ID_LEN], char k
 
 /* approved -> provisioning -> active: creates the grant (expiring after
  * min(requested, maximum)) and moves the request, auditing each step. The
- * request row must exist; the caller has audited request.approved. A
- * break-glass grant (review_due > 0) waits for its review until review_due.
+ * request row must exist in state approved; the caller has audited
+ * request.approved. A break-glass grant (review_due > 0) waits for its review
+ * until review_due.
  * For a connected system the grant and the request stay 'provisioning' and
  * a grant job is written: the worker makes them active. */
 static int provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
@@ -520,7 +521,8 @@ static int provision(gh_gov *g, const char *actor_id, const char *request_id, co
 		return rc;
 	if ((rc = supersede(g, actor_id, request_id, grant_id, connected)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store,
+	if ((rc = gov_grant_check_new(connected ? "provisioning" : "active")) ||
+	    (rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO grants(id, subject_id, entitlement_id, request_id, status,"
 				" granted_at, expires_at, break_glass, review_due_at, review_state,"
 				" provisioning_status)"
@@ -553,18 +555,9 @@ static int provision(gh_gov *g, const char *actor_id, const char *request_id, co
 		return rc;
 	if (connected && (rc = gov_outbox_grant_job(g, actor_id, grant_id, sys, now)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE requests SET state = CASE WHEN ?4 THEN 'provisioning'"
-				" ELSE 'active' END, grant_id = ?1, updated_at = ?2 WHERE id = ?3")))
+	if ((rc = gov_request_move(g, request_id, "approved", connected ? "provisioning" : "active",
+				   &(gov_request_change){.now = now, .grant_id = grant_id})))
 		return rc;
-	sqlite3_bind_int(st, 4, connected);
-	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, request_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return gh_store_fail(g->store, "activating a request");
 	gov_sched_poke(g, review_due > 0 && review_due < expires ? review_due : expires);
 	if (connected)
 		return 0;
@@ -1005,7 +998,9 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	}
 
 	gh_id_new(id, sizeof(id), "req");
-	if ((rc = gh_store_stmt(&st, g->store,
+	/* an auto-approved request reaches active in provision() */
+	if ((rc = gov_request_check_new(strcmp(state, "active") == 0 ? "approved" : state)) ||
+	    (rc = gh_store_stmt(&st, g->store,
 				"INSERT INTO requests(id, state, ticket_ref, channel, submitted_by,"
 				" requester_id, subject_id, entitlement_id, justification, duration,"
 				" emergency, decision, required_approvals, sla_due_at, close_reason,"
@@ -1015,7 +1010,6 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 				" ?15, ?16, ?16, ?17, ?18, ?19, ?20)")))
 		goto cleanup;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	/* an auto-approved request reaches active in provision() */
 	sqlite3_bind_text(st, 2, strcmp(state, "active") == 0 ? "approved" : state, -1,
 			  SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, in.ticket_ref, -1, SQLITE_STATIC);
@@ -1096,26 +1090,6 @@ cleanup:
 	json_decref(decision);
 	free(decision_text);
 	return rc;
-}
-
-/* Ends a request in state (rejected, cancelled) with its reason; the caller audits. */
-static int close_request(gh_gov *g, const char *id, const char *state, const char *reason,
-			 int64_t now)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE requests SET state = ?1, closed_at = ?2, updated_at = ?2,"
-				" close_reason = ?3 WHERE id = ?4")))
-		return rc;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "closing a request");
 }
 
 /* --- approve and reject ---------------------------------------------------- */
@@ -1413,7 +1387,8 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	}
 
 	if (!approve) {
-		if ((rc = close_request(g, id, "rejected", comment, now)))
+		if ((rc = gov_request_move(g, id, r.state, "rejected",
+					   &(gov_request_change){.now = now, .reason = comment})))
 			goto cleanup;
 		if ((rc = audit(g, actor->id, "request.rejected", "request", id,
 				json_pack("{s:s, s:s, s:i, s:O}", "approver", actor->id,
@@ -1427,7 +1402,9 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 					  "policy", policy))))
 			goto cleanup;
 		if (step >= r.required) {
-			if ((rc = audit(g, actor->id, "request.approved", "request", id,
+			if ((rc = gov_request_move(g, id, r.state, "approved",
+						   &(gov_request_change){.now = now})) ||
+			    (rc = audit(g, actor->id, "request.approved", "request", id,
 					json_pack("{s:s, s:i}", "by", "approvals", "approvals", step))))
 				goto cleanup;
 			if ((rc = gov_provision(g, actor->id, id, r.subject, r.entitlement, r.duration,
@@ -1615,7 +1592,8 @@ int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const 
 				  "cancelled", id, r.state);
 		goto cleanup;
 	}
-	if ((rc = close_request(g, id, "cancelled", reason, now)))
+	if ((rc = gov_request_move(g, id, r.state, "cancelled",
+				   &(gov_request_change){.now = now, .reason = reason})))
 		goto cleanup;
 	if ((rc = audit(g, actor->id, "request.cancelled", "request", id,
 			json_pack("{s:s, s:s}", "reason", reason, "from", r.state))))

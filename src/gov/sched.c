@@ -62,19 +62,10 @@ static int expire_pending(gh_gov *g, int64_t now, id_buf *ids, int *n)
 	    (rc = due_ids(g, st, now, ids, n)))
 		return gov_finish(g, rc);
 	for (int i = 0; i < *n && !rc; i++) {
-		if ((rc = gh_store_stmt(&st, g->store,
-					"UPDATE requests SET state = 'expired', close_reason = 'sla_elapsed',"
-					" closed_at = ?1, updated_at = ?1"
-					" WHERE id = ?2 AND state = 'pending_approval'")))
+		if ((rc = gov_request_move(g, ids[i], "pending_approval", "expired",
+					   &(gov_request_change){.now = gh_now(),
+								 .reason = "sla_elapsed"})))
 			break;
-		sqlite3_bind_int64(st, 1, gh_now());
-		sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			rc = gh_store_fail(g->store, "expiring a pending request");
-			break;
-		}
 		if (!(details = json_pack("{s:s, s:s}", "reason", "sla_elapsed",
 					  "from", "pending_approval"))) {
 			rc = gh_error_set(GH_ERROR, "out of memory auditing an SLA expiry");

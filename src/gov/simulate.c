@@ -327,27 +327,18 @@ static int apply(gh_gov *g, const char *actor, const flip *f, int64_t now)
 			    : strcmp(f->effect, "grant") == 0 ? "approved" : "pending_approval";
 	json_t *dj = gov_decision_json(&f->d, f->catalog_max);
 	char *text = dj ? gh_json_canonical(dj) : NULL;
-	sqlite3_stmt *st;
 	int rc;
 
 	if (!text) {
 		rc = nomem();
 		goto cleanup;
 	}
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE requests SET state = ?2, decision = ?3, required_approvals = ?4,"
-				" updated_at = ?5,"
-				" close_reason = CASE WHEN ?2 = 'denied' THEN 'policy_changed'"
-				"  ELSE close_reason END,"
-				" closed_at = CASE WHEN ?2 = 'denied' THEN ?5 ELSE closed_at END"
-				" WHERE id = ?1 AND state = 'pending_approval'")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, f->p->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, f->d.required_approvals);
-	sqlite3_bind_int64(st, 5, now);
-	if ((rc = gov_step_done(g, st, "re-deciding a request")))
+	if ((rc = gov_request_move(g, f->p->id, "pending_approval", state,
+				   &(gov_request_change){
+					   .now = now, .decision = text,
+					   .required_approvals = f->d.required_approvals,
+					   .reason = strcmp(state, "denied") == 0 ? "policy_changed"
+										  : NULL})))
 		goto cleanup;
 	if ((rc = audit(g, actor, "request.redecided", f->p->id,
 			json_pack("{s:O, s:{s:s, s:i}, s:s, s:s, s:s}", "decision", dj, "from",
