@@ -2,9 +2,13 @@
  * store's own files only (src/store/store.c dispatches through it).
  *
  * A backend's store is a struct whose first member is a gh_store (so a
- * gh_store * converts to it), and a backend's statement one whose first member
- * is a gh_sql. The public functions of store/store.h and store/sql.h call
- * these entries; their contracts are the ones documented there. */
+ * gh_store * converts to it). A statement (gh_sql) is, for SQLite, the
+ * sqlite3_stmt itself: src/gov still hands its own sqlite3_stmt to the shared
+ * column helpers as a gh_sql. PostgreSQL's statements begin with a pointer to
+ * gh_pg_sql_ops, which is how the dispatch tells them apart (a
+ * sqlite3_stmt begins with its connection's address, never that one). The
+ * public functions of store/store.h and store/sql.h call these entries; their
+ * contracts are the ones documented there. */
 #ifndef GH_STORE_BACKEND_H
 #define GH_STORE_BACKEND_H
 
@@ -19,10 +23,6 @@ typedef struct gh_sql_ops gh_sql_ops;
 
 struct gh_store {
 	const gh_store_backend *be;
-};
-
-struct gh_sql {
-	const gh_sql_ops *ops;
 };
 
 struct gh_store_backend {
@@ -71,6 +71,10 @@ struct gh_sql_ops {
 	double (*column_double)(gh_sql *q, int col);
 	const void *(*column_blob)(gh_sql *q, int col, size_t *n);
 };
+
+/* The statement tables of the two backends. */
+extern const gh_sql_ops gh_sqlite_sql_ops;
+extern const gh_sql_ops gh_pg_sql_ops;
 
 /* The backends' open functions (gh_store_open picks one by the target). */
 int gh_store_sqlite_open(gh_store **out, const char *path, int create);

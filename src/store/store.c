@@ -117,6 +117,16 @@ void gh_store_after_commit(gh_store *s, void (*fn)(void *ctx, int64_t seq), void
 
 /* --- statements (store/sql.h) ----------------------------------------------- */
 
+/* The table of q's backend (see store/backend.h): the first word of a
+ * PostgreSQL statement is its table's address. */
+static const gh_sql_ops *ops(gh_sql *q)
+{
+	const void *first;
+
+	memcpy(&first, (const void *)q, sizeof(first));
+	return first == (const void *)&gh_pg_sql_ops ? &gh_pg_sql_ops : &gh_sqlite_sql_ops;
+}
+
 int gh_sql_prepare(gh_sql **out, gh_store *s, const char *sql)
 {
 	return s->be->prepare(out, s, sql);
@@ -130,90 +140,90 @@ int gh_sql_prepare_once(gh_sql **out, gh_store *s, const char *sql)
 void gh_sql_finalize(gh_sql *q)
 {
 	if (q)
-		q->ops->finalize(q);
+		ops(q)->finalize(q);
 }
 
 void gh_sql_bind_text(gh_sql *q, int i, const char *v)
 {
 	if (v)
-		q->ops->bind_text(q, i, v);
+		ops(q)->bind_text(q, i, v);
 	else
-		q->ops->bind_null(q, i);
+		ops(q)->bind_null(q, i);
 }
 
 void gh_sql_bind_int(gh_sql *q, int i, int v)
 {
-	q->ops->bind_int64(q, i, v);
+	ops(q)->bind_int64(q, i, v);
 }
 
 void gh_sql_bind_int64(gh_sql *q, int i, int64_t v)
 {
-	q->ops->bind_int64(q, i, v);
+	ops(q)->bind_int64(q, i, v);
 }
 
 void gh_sql_bind_double(gh_sql *q, int i, double v)
 {
-	q->ops->bind_double(q, i, v);
+	ops(q)->bind_double(q, i, v);
 }
 
 void gh_sql_bind_blob(gh_sql *q, int i, const void *p, size_t n)
 {
-	q->ops->bind_blob(q, i, p, n);
+	ops(q)->bind_blob(q, i, p, n);
 }
 
 void gh_sql_bind_null(gh_sql *q, int i)
 {
-	q->ops->bind_null(q, i);
+	ops(q)->bind_null(q, i);
 }
 
 int gh_sql_step(gh_sql *q)
 {
-	return q->ops->step(q);
+	return ops(q)->step(q);
 }
 
 void gh_sql_reset(gh_sql *q)
 {
-	q->ops->reset(q);
+	ops(q)->reset(q);
 }
 
 int gh_sql_fail(gh_sql *q, const char *what)
 {
-	return q->ops->fail(q, what);
+	return ops(q)->fail(q, what);
 }
 
 int gh_sql_changes(gh_sql *q)
 {
-	return q->ops->changes(q);
+	return ops(q)->changes(q);
 }
 
 int gh_sql_column_null(gh_sql *q, int col)
 {
-	return q->ops->column_null(q, col);
+	return ops(q)->column_null(q, col);
 }
 
 const char *gh_sql_column_text(gh_sql *q, int col)
 {
-	return q->ops->column_text(q, col);
+	return ops(q)->column_text(q, col);
 }
 
 int gh_sql_column_int(gh_sql *q, int col)
 {
-	return (int)q->ops->column_int64(q, col);
+	return (int)ops(q)->column_int64(q, col);
 }
 
 int64_t gh_sql_column_int64(gh_sql *q, int col)
 {
-	return q->ops->column_int64(q, col);
+	return ops(q)->column_int64(q, col);
 }
 
 double gh_sql_column_double(gh_sql *q, int col)
 {
-	return q->ops->column_double(q, col);
+	return ops(q)->column_double(q, col);
 }
 
 const void *gh_sql_column_blob(gh_sql *q, int col, size_t *n)
 {
-	return q->ops->column_blob(q, col, n);
+	return ops(q)->column_blob(q, col, n);
 }
 
 int gh_sql_exec(gh_store *s, const char *sql, const char *what)

@@ -14,7 +14,7 @@
 #define BYTEAOID 17   /* pg_type.h, which is not part of libpq's headers */
 
 struct gh_pg_sql {
-	gh_sql base;           /* first: the statement table */
+	const gh_sql_ops *ops; /* first: &gh_pg_sql_ops, which marks it */
 	gh_pg_conn *c;
 	char name[16];         /* the prepared statement; "" for a one-off */
 	char *text;            /* a one-off's SQL, placeholders rewritten */
@@ -31,7 +31,6 @@ struct gh_pg_sql {
 	int code;
 };
 
-static const gh_sql_ops pg_sql_ops;
 
 char *gh_pg_placeholders(const char *sql, int *nparams)
 {
@@ -153,7 +152,7 @@ static gh_pg_sql *sql_new(gh_pg_conn *c, int nparams)
 
 	if (!q)
 		return NULL;
-	q->base.ops = &pg_sql_ops;
+	q->ops = &gh_pg_sql_ops;
 	q->c = c;
 	q->nparams = nparams;
 	q->values = calloc(n, sizeof(*q->values));
@@ -181,7 +180,7 @@ int gh_pg_prepare(gh_sql **out, gh_pg_conn *c, const char *sql)
 			q = c->cache[k].q;
 			clear_result(q);
 			clear_bindings(q);
-			*out = &q->base;
+			*out = (gh_sql *)q;
 			return 0;
 		}
 		if (c->cache[k].sql)
@@ -205,7 +204,7 @@ int gh_pg_prepare(gh_sql **out, gh_pg_conn *c, const char *sql)
 		PQclear(r);
 		c->cache[k].sql = sql;
 		c->cache[k].q = q;
-		*out = &q->base;
+		*out = (gh_sql *)q;
 		return 0;
 	}
 	return gh_error_set(GH_ERROR, "statement cache is full");
@@ -225,7 +224,7 @@ int gh_pg_prepare_once(gh_sql **out, gh_pg_conn *c, const char *sql)
 		return gh_error_set(GH_ERROR, "out of memory");
 	}
 	q->text = text;   /* run with PQexecParams: nothing to deallocate */
-	*out = &q->base;
+	*out = (gh_sql *)q;
 	return 0;
 }
 
@@ -435,7 +434,7 @@ static const void *column_blob(gh_sql *g, int col, size_t *n)
 	return q->blobs[col];
 }
 
-static const gh_sql_ops pg_sql_ops = {
+const gh_sql_ops gh_pg_sql_ops = {
 	.finalize = finalize,
 	.bind_text = bind_text,
 	.bind_int64 = bind_int64,

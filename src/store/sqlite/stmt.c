@@ -1,23 +1,18 @@
 /* stmt.c - the statement interface (store/sql.h) over SQLite: a gh_sql is an
  * sqlite3_stmt of the connection the calling thread uses on the store. */
-#include "store/sqlite/stmt.h"
+#include "store/backend.h"
 #include "common/error.h"
 
-#include <stdlib.h>
+#include <sqlite3.h>
 
 static sqlite3_stmt *st(gh_sql *q)
 {
-	return ((gh_sqlite_sql *)q)->st;
+	return (sqlite3_stmt *)q;
 }
 
 static void finalize(gh_sql *q)
 {
-	gh_sqlite_sql *w = (gh_sqlite_sql *)q;
-
-	if (!w->owned)
-		return;
-	sqlite3_finalize(w->st);
-	free(w);
+	sqlite3_finalize(st(q));
 }
 
 static void bind_text(gh_sql *q, int i, const char *v)
@@ -103,7 +98,7 @@ static const void *column_blob(gh_sql *q, int col, size_t *n)
 	return p;
 }
 
-static const gh_sql_ops sqlite_sql_ops = {
+const gh_sql_ops gh_sqlite_sql_ops = {
 	.finalize = finalize,
 	.bind_text = bind_text,
 	.bind_int64 = bind_int64,
@@ -120,23 +115,3 @@ static const gh_sql_ops sqlite_sql_ops = {
 	.column_double = column_double,
 	.column_blob = column_blob,
 };
-
-void gh_sqlite_sql_init(gh_sqlite_sql *q, sqlite3_stmt *stmt)
-{
-	q->base.ops = &sqlite_sql_ops;
-	q->st = stmt;
-	q->owned = 0;
-}
-
-int gh_sqlite_sql_new(gh_sql **out, sqlite3_stmt *stmt)
-{
-	gh_sqlite_sql *q = calloc(1, sizeof(*q));
-
-	*out = NULL;
-	if (!q)
-		return GH_ERROR;
-	gh_sqlite_sql_init(q, stmt);
-	q->owned = 1;
-	*out = &q->base;
-	return 0;
-}

@@ -1,7 +1,6 @@
 /* store.c - the SQLite backend: open, migrate, lock, transactions, statement cache. */
 #include "store/backend.h"
 #include "store/sqlite/sqlite.h"
-#include "store/sqlite/stmt.h"
 #include "audit/merkle.h"
 #include "common/error.h"
 
@@ -19,7 +18,6 @@
 typedef struct stmt_cache {
 	const char *sql;
 	sqlite3_stmt *stmt;
-	gh_sqlite_sql q;         /* stmt as a gh_sql (store/sql.h) */
 } stmt_cache;
 
 typedef struct sqlite_store sqlite_store;
@@ -578,9 +576,7 @@ static void read_end(sqlite_store *s)
 	pthread_mutex_unlock(&s->readers_lock);
 }
 
-/* The cache entry of sql on the calling thread's connection, prepared on
- * first use, reset and with its bindings cleared. */
-static int cached(stmt_cache **out, sqlite_store *s, const char *sql)
+static int stmt(sqlite3_stmt **out, sqlite_store *s, const char *sql)
 {
 	size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
 	stmt_cache *cache = cur.store == s && cur.r ? cur.r->cache : s->cache;
@@ -591,7 +587,7 @@ static int cached(stmt_cache **out, sqlite_store *s, const char *sql)
 		if (cache[k].sql == sql) {
 			sqlite3_reset(cache[k].stmt);
 			sqlite3_clear_bindings(cache[k].stmt);
-			*out = &cache[k];
+			*out = cache[k].stmt;
 			return 0;
 		}
 		if (!cache[k].sql) {
@@ -599,8 +595,7 @@ static int cached(stmt_cache **out, sqlite_store *s, const char *sql)
 					       &cache[k].stmt, NULL) != SQLITE_OK)
 				return fail(s, "preparing a statement");
 			cache[k].sql = sql;
-			gh_sqlite_sql_init(&cache[k].q, cache[k].stmt);
-			*out = &cache[k];
+			*out = cache[k].stmt;
 			return 0;
 		}
 	}
@@ -610,17 +605,11 @@ static int cached(stmt_cache **out, sqlite_store *s, const char *sql)
 
 int gh_store_stmt(sqlite3_stmt **out, gh_store *g, const char *sql)
 {
-	stmt_cache *c;
-	int rc;
-
 	*out = NULL;
 	if (!g || g->be != &sqlite_backend)
 		return gh_error_set(GH_ERROR, "an SQLite statement on a %s store",
 				    g ? g->be->name : "closed");
-	if ((rc = cached(&c, (sqlite_store *)g, sql)))
-		return rc;
-	*out = c->stmt;
-	return 0;
+	return stmt(out, (sqlite_store *)g, sql);
 }
 
 /* --- the backend table (store/backend.h) ------------------------------------ */
@@ -630,16 +619,10 @@ static sqlite_store *sq(gh_store *g)
 	return (sqlite_store *)g;   /* the gh_store is the first member */
 }
 
+/* A gh_sql of SQLite is its sqlite3_stmt (store/backend.h). */
 static int prepare(gh_sql **out, gh_store *g, const char *sql)
 {
-	stmt_cache *c;
-	int rc;
-
-	*out = NULL;
-	if ((rc = cached(&c, sq(g), sql)))
-		return rc;
-	*out = &c->q.base;
-	return 0;
+	return stmt((sqlite3_stmt **)out, sq(g), sql);
 }
 
 static int prepare_once(gh_sql **out, gh_store *g, const char *sql)
@@ -649,10 +632,7 @@ static int prepare_once(gh_sql **out, gh_store *g, const char *sql)
 	*out = NULL;
 	if (sqlite3_prepare_v2(conn(sq(g)), sql, -1, &st, NULL) != SQLITE_OK)
 		return fail(sq(g), "preparing a statement");
-	if (gh_sqlite_sql_new(out, st)) {
-		sqlite3_finalize(st);
-		return gh_error_set(GH_ERROR, "out of memory");
-	}
+	*out = (gh_sql *)st;
 	return 0;
 }
 
