@@ -1,5 +1,6 @@
 /* store.c - the SQLite backend: open, migrate, lock, transactions, statement cache. */
-#include "store/store.h"
+#include "store/backend.h"
+#include "store/sqlite/sqlite.h"
 #include "audit/merkle.h"
 #include "common/error.h"
 
@@ -19,6 +20,8 @@ typedef struct stmt_cache {
 	sqlite3_stmt *stmt;
 } stmt_cache;
 
+typedef struct sqlite_store sqlite_store;
+
 /* A read-only connection; reads run on these, never behind the writer's lock,
  * and see only committed (durable) state. */
 typedef struct reader {
@@ -31,7 +34,7 @@ typedef struct reader {
 
 /* The read section the calling thread is in, if any. */
 static _Thread_local struct {
-	gh_store *store;
+	sqlite_store *store;
 	reader *r;
 	int depth;
 	int in_write;            /* no reader: the section reads through this
@@ -41,7 +44,7 @@ static _Thread_local struct {
 /* The store whose writer lock the calling thread holds, if any: when no
  * reader can be opened, a read section inside that write must not take the
  * lock again. */
-static _Thread_local gh_store *writing;
+static _Thread_local sqlite_store *writing;
 
 /* The calling thread runs the after_wait test hook (its commits skip it). */
 static _Thread_local int in_after_wait;
@@ -62,7 +65,8 @@ typedef struct waiter {
  * the COMMIT (and its fsync) is issued by the last operation of a burst, so
  * concurrent writers share one durable commit. Each caller still returns only
  * after its own changes are durable, and a failed commit fails all of them. */
-struct gh_store {
+struct sqlite_store {
+	gh_store base;           /* first: the backend table */
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	pthread_cond_t flushed;
@@ -90,12 +94,12 @@ struct gh_store {
 
 /* The connection the calling thread uses on s: its reader inside a read
  * section, the writer otherwise. */
-static sqlite3 *conn(gh_store *s)
+static sqlite3 *conn(sqlite_store *s)
 {
 	return cur.store == s && cur.r ? cur.r->db : s->db;
 }
 
-int gh_store_fail(gh_store *s, const char *what)
+static int fail(sqlite_store *s, const char *what)
 {
 	sqlite3 *db = conn(s);
 	int ext = sqlite3_extended_errcode(db);
@@ -104,14 +108,14 @@ int gh_store_fail(gh_store *s, const char *what)
 	return gh_error_set(code, "%s: %s", what, sqlite3_errmsg(db));
 }
 
-static int exec(gh_store *s, const char *sql, const char *what)
+static int exec(sqlite_store *s, const char *sql, const char *what)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return gh_store_fail(s, what);
+		return fail(s, what);
 	return 0;
 }
 
-static int migrate(gh_store *s)
+static int migrate(sqlite_store *s)
 {
 	sqlite3_stmt *st = NULL;
 	int current = 0;
@@ -122,17 +126,17 @@ static int migrate(gh_store *s)
 		return GH_ERROR;
 	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version),0) FROM schema_migrations",
 			       -1, &st, NULL) != SQLITE_OK)
-		return gh_store_fail(s, "reading schema version");
+		return fail(s, "reading schema version");
 	if (sqlite3_step(st) == SQLITE_ROW)
 		current = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 
-	for (const gh_migration *m = gh_store_migrations; m->sql; m++) {
+	for (const gh_migration *m = gh_store_migrations; m->sqlite; m++) {
 		if (m->version <= current)
 			continue;
 		if (exec(s, "BEGIN IMMEDIATE", "starting migration"))
 			return GH_ERROR;
-		if (exec(s, m->sql, m->name)) {
+		if (exec(s, m->sqlite, m->name)) {
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			return GH_ERROR;
 		}
@@ -156,10 +160,15 @@ static void configure_sqlite(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int gh_store_open(gh_store **out, const char *path, int create)
+static const gh_store_backend sqlite_backend;
+
+static void store_free(sqlite_store *s);
+static void rollback(sqlite_store *s);
+
+int gh_store_sqlite_open(gh_store **out, const char *path, int create)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	gh_store *s;
+	sqlite_store *s;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
 	*out = NULL;
@@ -178,24 +187,25 @@ int gh_store_open(gh_store **out, const char *path, int create)
 	}
 	if (!(s = calloc(1, sizeof(*s))))
 		return gh_error_set(GH_ERROR, "out of memory");
+	s->base.be = &sqlite_backend;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->flushed, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
 	s->max_readers = -1;
 	if (!(s->path = strdup(path))) {
-		gh_store_free(s);
+		store_free(s);
 		return gh_error_set(GH_ERROR, "out of memory");
 	}
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		gh_error_set(GH_ERROR, "opening %s: %s", path,
 			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		gh_store_free(s);
+		store_free(s);
 		return GH_ERROR;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
 	/* migration 9 builds the Merkle tree of an existing log through this */
 	if (gh_merkle_sql_register(s->db)) {
-		gh_store_free(s);
+		store_free(s);
 		return gh_error_set(GH_ERROR, "registering the Merkle backfill function");
 	}
 	if (exec(s, "PRAGMA journal_mode=WAL", "setting WAL") ||
@@ -205,10 +215,10 @@ int gh_store_open(gh_store **out, const char *path, int create)
 	    exec(s, "PRAGMA temp_store=MEMORY", "keeping statement journals in memory") ||
 	    exec(s, "PRAGMA wal_autocheckpoint=8192", "setting the checkpoint interval") ||
 	    migrate(s)) {
-		gh_store_free(s);
+		store_free(s);
 		return GH_ERROR;
 	}
-	*out = s;
+	*out = &s->base;
 	return 0;
 }
 
@@ -222,7 +232,7 @@ static void reader_free(reader *r)
 	free(r);
 }
 
-void gh_store_free(gh_store *s)
+static void store_free(sqlite_store *s)
 {
 	if (!s)
 		return;
@@ -242,18 +252,18 @@ void gh_store_free(gh_store *s)
 	free(s);
 }
 
-gh_store_head *gh_store_audit_head(gh_store *s)
+static gh_store_head *audit_head(sqlite_store *s)
 {
 	return &s->head;
 }
 
-void gh_store_before_release(gh_store *s, int (*fn)(gh_store *s, void *ctx), void *ctx)
+static void before_release(sqlite_store *s, int (*fn)(gh_store *s, void *ctx), void *ctx)
 {
 	s->before_release = fn;
 	s->before_release_ctx = ctx;
 }
 
-void gh_store_after_commit(gh_store *s, void (*fn)(void *ctx, int64_t seq), void *ctx)
+static void after_commit(sqlite_store *s, void (*fn)(void *ctx, int64_t seq), void *ctx)
 {
 	pthread_mutex_lock(&s->lock);
 	s->after_commit = fn;
@@ -261,7 +271,7 @@ void gh_store_after_commit(gh_store *s, void (*fn)(void *ctx, int64_t seq), void
 	pthread_mutex_unlock(&s->lock);
 }
 
-void gh_store_after_wait(gh_store *s, void (*fn)(gh_store *s, void *ctx), void *ctx)
+static void after_wait(sqlite_store *s, void (*fn)(gh_store *s, void *ctx), void *ctx)
 {
 	s->after_wait = fn;
 	s->after_wait_ctx = ctx;
@@ -269,15 +279,22 @@ void gh_store_after_wait(gh_store *s, void (*fn)(gh_store *s, void *ctx), void *
 
 sqlite3 *gh_store_db(gh_store *s)
 {
-	return conn(s);
+	return s && s->be == &sqlite_backend ? conn((sqlite_store *)s) : NULL;
 }
 
-int gh_store_version(gh_store *s)
+int gh_store_fail(gh_store *s, const char *what)
+{
+	if (!s || s->be != &sqlite_backend)
+		return gh_error_set(GH_ERROR, "%s: not an SQLite store", what);
+	return fail((sqlite_store *)s, what);
+}
+
+static int version(sqlite_store *s)
 {
 	return s->version;
 }
 
-static void lock(gh_store *s)
+static void lock(sqlite_store *s)
 {
 	if (pthread_mutex_trylock(&s->lock) == 0) {
 		writing = s;
@@ -290,14 +307,14 @@ static void lock(gh_store *s)
 }
 
 /* Commits the open batch (lock held) and wakes its waiters. */
-static int flush(gh_store *s)
+static int flush(sqlite_store *s)
 {
 	int rc = 0;
 
 	if (!s->in_tx)
 		return 0;
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = gh_store_fail(s, "committing");
+		rc = fail(s, "committing");
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	if (rc)
@@ -317,7 +334,7 @@ static int flush(gh_store *s)
 }
 
 /* Leaves the critical section: flushes unless someone is queued to add to the batch. */
-static void unlock(gh_store *s)
+static void unlock(sqlite_store *s)
 {
 	if (s->in_tx && (s->pending >= BATCH_MAX ||
 			 __atomic_load_n(&s->waiting, __ATOMIC_SEQ_CST) == 0))
@@ -329,7 +346,7 @@ static void unlock(gh_store *s)
 /* Forgets the cached audit head when another process (e.g. gatehouse
  * admin-token next to a running server) committed since our last transaction:
  * data_version changes only for other connections' commits. */
-static void other_writers(gh_store *s)
+static void other_writers(sqlite_store *s)
 {
 	int64_t v = -1;
 
@@ -344,12 +361,12 @@ static void other_writers(gh_store *s)
 	s->data_version = v;
 }
 
-int gh_store_begin(gh_store *s)
+static int begin(sqlite_store *s)
 {
 	lock(s);
 	if (!s->in_tx) {
 		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-			int rc = gh_store_fail(s, "starting a transaction");
+			int rc = fail(s, "starting a transaction");
 			writing = NULL;
 			pthread_mutex_unlock(&s->lock);
 			return rc;
@@ -358,24 +375,24 @@ int gh_store_begin(gh_store *s)
 		other_writers(s);
 	}
 	if (sqlite3_exec(s->db, "SAVEPOINT op", NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = gh_store_fail(s, "starting an operation");
+		int rc = fail(s, "starting an operation");
 		unlock(s);
 		return rc;
 	}
 	return 0;
 }
 
-int gh_store_commit(gh_store *s)
+static int commit(sqlite_store *s)
 {
 	waiter w = {0};
 	int rc;
 
-	if (s->before_release && (rc = s->before_release(s, s->before_release_ctx))) {
-		gh_store_rollback(s);
+	if (s->before_release && (rc = s->before_release(&s->base, s->before_release_ctx))) {
+		rollback(s);
 		return rc;
 	}
 	if (sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = gh_store_fail(s, "completing an operation");
+		rc = fail(s, "completing an operation");
 		sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
 		sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
 		unlock(s);
@@ -391,7 +408,7 @@ int gh_store_commit(gh_store *s)
 	pthread_mutex_unlock(&s->lock);
 	if (s->after_wait && !in_after_wait) {
 		in_after_wait = 1;
-		s->after_wait(s, s->after_wait_ctx);
+		s->after_wait(&s->base, s->after_wait_ctx);
 		in_after_wait = 0;
 	}
 	/* w is ours alone now: the commit that filled it unlinked it */
@@ -401,7 +418,7 @@ int gh_store_commit(gh_store *s)
 	return rc;
 }
 
-void gh_store_rollback(gh_store *s)
+static void rollback(sqlite_store *s)
 {
 	s->head.valid = s->head.dirty = 0;
 	sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
@@ -409,22 +426,22 @@ void gh_store_rollback(gh_store *s)
 	unlock(s);
 }
 
-int gh_store_trial_begin(gh_store *s)
+static int trial_begin(sqlite_store *s)
 {
 	int rc;
 
 	/* the audit head is written first, so that undoing the trial can reload it */
-	if (s->before_release && (rc = s->before_release(s, s->before_release_ctx)))
+	if (s->before_release && (rc = s->before_release(&s->base, s->before_release_ctx)))
 		return rc;
 	return exec(s, "SAVEPOINT trial", "starting a trial");
 }
 
-int gh_store_trial_keep(gh_store *s)
+static int trial_keep(sqlite_store *s)
 {
 	return exec(s, "RELEASE trial", "keeping a trial");
 }
 
-int gh_store_trial_undo(gh_store *s)
+static int trial_undo(sqlite_store *s)
 {
 	int rc;
 
@@ -434,7 +451,7 @@ int gh_store_trial_undo(gh_store *s)
 	return exec(s, "RELEASE trial", "ending a trial");
 }
 
-void gh_store_exclusive_begin(gh_store *s)
+static void exclusive_begin(sqlite_store *s)
 {
 	lock(s);
 	if (s->in_tx)
@@ -442,7 +459,7 @@ void gh_store_exclusive_begin(gh_store *s)
 	s->head.valid = s->head.dirty = 0;   /* raw SQL may change anything */
 }
 
-void gh_store_exclusive_end(gh_store *s)
+static void exclusive_end(sqlite_store *s)
 {
 	unlock(s);
 }
@@ -456,7 +473,7 @@ static int step_once(sqlite3_stmt *st)
 }
 
 /* A free reader, or a new one; NULL when none can be opened. */
-static reader *reader_take(gh_store *s)
+static reader *reader_take(sqlite_store *s)
 {
 	reader *r;
 
@@ -494,7 +511,7 @@ static reader *reader_take(gh_store *s)
 	return r;
 }
 
-void gh_store_read_begin(gh_store *s)
+static void read_begin(sqlite_store *s)
 {
 	reader *r;
 
@@ -531,14 +548,14 @@ void gh_store_read_begin(gh_store *s)
 		flush(s);
 }
 
-void gh_store_limit_readers(gh_store *s, int max)
+static void limit_readers(sqlite_store *s, int max)
 {
 	pthread_mutex_lock(&s->readers_lock);
 	s->max_readers = max < 0 ? -1 : max;
 	pthread_mutex_unlock(&s->readers_lock);
 }
 
-void gh_store_read_end(gh_store *s)
+static void read_end(sqlite_store *s)
 {
 	reader *r = cur.r;
 
@@ -559,7 +576,7 @@ void gh_store_read_end(gh_store *s)
 	pthread_mutex_unlock(&s->readers_lock);
 }
 
-int gh_store_stmt(sqlite3_stmt **out, gh_store *s, const char *sql)
+static int stmt(sqlite3_stmt **out, sqlite_store *s, const char *sql)
 {
 	size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
 	stmt_cache *cache = cur.store == s && cur.r ? cur.r->cache : s->cache;
@@ -576,7 +593,7 @@ int gh_store_stmt(sqlite3_stmt **out, gh_store *s, const char *sql)
 		if (!cache[k].sql) {
 			if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 					       &cache[k].stmt, NULL) != SQLITE_OK)
-				return gh_store_fail(s, "preparing a statement");
+				return fail(s, "preparing a statement");
 			cache[k].sql = sql;
 			*out = cache[k].stmt;
 			return 0;
@@ -586,38 +603,96 @@ int gh_store_stmt(sqlite3_stmt **out, gh_store *s, const char *sql)
 	return gh_error_set(GH_ERROR, "statement cache is full");
 }
 
-int gh_store_setting_get(char **out, gh_store *s, const char *key)
+int gh_store_stmt(sqlite3_stmt **out, gh_store *g, const char *sql)
 {
-	sqlite3_stmt *st;
-	int rc;
+	*out = NULL;
+	if (!g || g->be != &sqlite_backend)
+		return gh_error_set(GH_ERROR, "an SQLite statement on a %s store",
+				    g ? g->be->name : "closed");
+	return stmt(out, (sqlite_store *)g, sql);
+}
+
+/* --- the backend table (store/backend.h) ------------------------------------ */
+
+static sqlite_store *sq(gh_store *g)
+{
+	return (sqlite_store *)g;   /* the gh_store is the first member */
+}
+
+/* A gh_sql of SQLite is its sqlite3_stmt (store/backend.h). */
+static int prepare(gh_sql **out, gh_store *g, const char *sql)
+{
+	return stmt((sqlite3_stmt **)out, sq(g), sql);
+}
+
+static int prepare_once(gh_sql **out, gh_store *g, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
 
 	*out = NULL;
-	if ((rc = gh_store_stmt(&st, s, "SELECT value FROM settings WHERE key = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = strdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
-		return *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return gh_error_set(GH_ENOTFOUND, "setting %s is not set", key);
-	return gh_store_fail(s, "reading a setting");
+	if (sqlite3_prepare_v2(conn(sq(g)), sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(sq(g), "preparing a statement");
+	*out = (gh_sql *)st;
+	return 0;
 }
 
-int gh_store_setting_set(gh_store *s, const char *key, const char *value)
+static int exec_any(gh_store *g, const char *sql, const char *what)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, s, "INSERT INTO settings(key, value) VALUES (?, ?) "
-					"ON CONFLICT(key) DO UPDATE SET value = excluded.value")))
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : gh_store_fail(s, "writing a setting");
+	if (sqlite3_exec(conn(sq(g)), sql, NULL, NULL, NULL) != SQLITE_OK)
+		return fail(sq(g), what);
+	return 0;
 }
+
+static void be_free(gh_store *g) { store_free(sq(g)); }
+static int be_version(gh_store *g) { return version(sq(g)); }
+static int be_begin(gh_store *g) { return begin(sq(g)); }
+static int be_commit(gh_store *g) { return commit(sq(g)); }
+static void be_rollback(gh_store *g) { rollback(sq(g)); }
+static int be_trial_begin(gh_store *g) { return trial_begin(sq(g)); }
+static int be_trial_keep(gh_store *g) { return trial_keep(sq(g)); }
+static int be_trial_undo(gh_store *g) { return trial_undo(sq(g)); }
+static void be_read_begin(gh_store *g) { read_begin(sq(g)); }
+static void be_read_end(gh_store *g) { read_end(sq(g)); }
+static void be_limit_readers(gh_store *g, int max) { limit_readers(sq(g), max); }
+static void be_exclusive_begin(gh_store *g) { exclusive_begin(sq(g)); }
+static void be_exclusive_end(gh_store *g) { exclusive_end(sq(g)); }
+static gh_store_head *be_audit_head(gh_store *g) { return audit_head(sq(g)); }
+
+static void be_before_release(gh_store *g, int (*fn)(gh_store *s, void *ctx), void *ctx)
+{
+	before_release(sq(g), fn, ctx);
+}
+
+static void be_after_wait(gh_store *g, void (*fn)(gh_store *s, void *ctx), void *ctx)
+{
+	after_wait(sq(g), fn, ctx);
+}
+
+static void be_after_commit(gh_store *g, void (*fn)(void *ctx, int64_t seq), void *ctx)
+{
+	after_commit(sq(g), fn, ctx);
+}
+
+static const gh_store_backend sqlite_backend = {
+	.name = "sqlite",
+	.free = be_free,
+	.version = be_version,
+	.begin = be_begin,
+	.commit = be_commit,
+	.rollback = be_rollback,
+	.trial_begin = be_trial_begin,
+	.trial_keep = be_trial_keep,
+	.trial_undo = be_trial_undo,
+	.read_begin = be_read_begin,
+	.read_end = be_read_end,
+	.limit_readers = be_limit_readers,
+	.exclusive_begin = be_exclusive_begin,
+	.exclusive_end = be_exclusive_end,
+	.audit_head = be_audit_head,
+	.before_release = be_before_release,
+	.after_wait = be_after_wait,
+	.after_commit = be_after_commit,
+	.prepare = prepare,
+	.prepare_once = prepare_once,
+	.exec = exec_any,
+};
