@@ -558,6 +558,29 @@ cleanup:
 	return rc;
 }
 
+int gov_list_rows(json_t **out, gh_gov *g, sqlite3_stmt *st, int limit,
+		  json_t *(*row)(sqlite3_stmt *st), const char *what)
+{
+	json_t *items = json_array(), *item;
+	int step = SQLITE_NOMEM;
+
+	while (items && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(item = row(st)) || json_array_append_new(items, item)) {
+			step = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (step != SQLITE_DONE) {
+		json_decref(items);
+		return step == SQLITE_NOMEM ? gh_error_set(GH_ERROR, "out of memory %s", what) :
+		       gh_store_fail(g->store, what);
+	}
+	if (!(*out = gov_list_result(items, limit)))
+		return gh_error_set(GH_ERROR, "out of memory %s", what);
+	return 0;
+}
+
 int gov_exists(gh_gov *g, const char *sql, const char *p1, const char *p2, const char *what)
 {
 	sqlite3_stmt *st;

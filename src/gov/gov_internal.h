@@ -380,7 +380,7 @@ int gov_outbox_add(gh_gov *g, char out[GH_ID_LEN], const char *actor_id, const c
 int gov_audit_take(gh_gov *g, const char *actor, const char *action, const char *type,
 		   const char *id, json_t *details);
 /* Steps st (bound), each row made an item by row(), into {"items","next"}
- * (gov_list_result); what names the list in errors. */
+ * (gov_list_result); what names the list in errors (gov.c). */
 int gov_list_rows(json_t **out, gh_gov *g, sqlite3_stmt *st, int limit,
 		  json_t *(*row)(sqlite3_stmt *st), const char *what);
 /* Wakes the workers: a job was written (they also poll every second). */

@@ -3,6 +3,8 @@
  * its outcome recorded in one transaction. */
 #include "gov/gov_internal.h"
 #include "store/lifecycle.h"
+#include "store/outbox.h"
+#include "store/reconcile.h"
 #include "common/config.h"
 #include "connect/connect.h"
 
@@ -74,17 +76,6 @@ int gov_audit_take(gh_gov *g, const char *actor, const char *action, const char 
 	return rc;
 }
 
-/* Runs a write statement to completion; the number of rows it changed, or <0. */
-static int step_changes(gh_gov *g, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return gh_store_fail(g->store, what);
-	return sqlite3_changes(gh_store_db(g->store));
-}
-
 void gov_outbox_poke(gh_gov *g)
 {
 	struct gov_workers *w = g->workers;
@@ -101,25 +92,11 @@ int gov_outbox_add(gh_gov *g, char out[GH_ID_LEN], const char *actor_id, const c
 		   const char *system_id, const char *op, const char *account,
 		   const char *target, int64_t now)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	gh_id_new(out, GH_ID_LEN, "job");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO outbox(id, grant_id, system_id, op, account, target, state,"
-				" attempts, next_at, created_at, updated_at)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7, ?7)")))
-		return rc;
-	sqlite3_bind_text(st, 1, out, -1, SQLITE_STATIC);
-	if (grant_id)
-		sqlite3_bind_text(st, 2, grant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, system_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, op, -1, SQLITE_STATIC);
-	if (account)
-		sqlite3_bind_text(st, 5, account, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, target ? target : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, now);
-	if ((rc = step_changes(g, st, "writing a job")) < 0)
+	if ((rc = gh_store_job_insert(g->store, out, grant_id, system_id, op, account, target,
+				      now)))
 		return rc;
 	if ((rc = gov_audit_take(g, actor_id, "job.created", "job", out,
 			json_pack("{s:s, s:s?, s:s, s:s?, s:s}", "op", op, "grant", grant_id,
@@ -131,39 +108,54 @@ int gov_outbox_add(gh_gov *g, char out[GH_ID_LEN], const char *actor_id, const c
 	return 0;
 }
 
+/* A JSON value as a job records it: a string as it is, an integer as its
+ * digits, a boolean as 1 or 0, anything else as compact JSON; NULL for null
+ * or absent. *out is a new string. */
+static int value_text(char **out, const json_t *v)
+{
+	char num[32];
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_string(v)) {
+		*out = strdup(json_string_value(v));
+	} else if (json_is_integer(v) || json_is_boolean(v)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			 json_is_integer(v) ? json_integer_value(v) : (json_int_t)json_is_true(v));
+		*out = strdup(num);
+	} else {
+		*out = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+	}
+	return *out ? 0 : gh_error_set(GH_ERROR, "out of memory writing a job");
+}
+
 int gov_outbox_grant_job(gh_gov *g, const char *actor_id, const char *grant_id,
 			 const char *system_id, int64_t now)
 {
 	char job[GH_ID_LEN], *account = NULL, *target = NULL;
-	sqlite3_stmt *st;
+	const json_t *attr, *acc = NULL;
+	json_t *src = NULL;
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT CASE WHEN json_extract(s.connector_settings, '$.account_attribute')"
-				"  IS NULL THEN i.name ELSE json_extract(i.attributes, '$.\"' ||"
-				"  json_extract(s.connector_settings, '$.account_attribute') || '\"') END,"
-				" json_extract(e.attributes, '$.target')"
-				" FROM grants gr JOIN identities i ON i.id = gr.subject_id"
-				" JOIN entitlements e ON e.id = gr.entitlement_id"
-				" JOIN systems s ON s.id = ?2 WHERE gr.id = ?1")))
+	if ((rc = gh_store_job_grant_source(&src, g->store, grant_id, system_id)))
 		return rc;
-	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, system_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-			account = strdup((const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			target = strdup((const char *)sqlite3_column_text(st, 1));
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? gh_error_set(GH_ENOTFOUND, "grant %s not found", grant_id)
-		     : gh_store_fail(g->store, "reading what a grant gives downstream");
-	}
-	sqlite3_reset(st);
-	if (!rc)
+	if (!src)
+		return gh_error_set(GH_ENOTFOUND, "grant %s not found", grant_id);
+	/* the subject's attribute the system names, else its name; an attribute
+	 * that is not a string names nothing (the connectors refuse one) */
+	attr = json_object_get(json_object_get(src, "settings"), "account_attribute");
+	if (!attr || json_is_null(attr))
+		acc = json_object_get(src, "subject_name");
+	else if (json_is_string(attr))
+		acc = json_object_get(json_object_get(src, "subject_attributes"),
+				      json_string_value(attr));
+	if (!(rc = value_text(&account, acc)) &&
+	    !(rc = value_text(&target, json_object_get(json_object_get(src, "entitlement_attributes"),
+						       "target"))))
 		rc = gov_outbox_add(g, job, actor_id, grant_id, system_id, "grant", account, target,
 				    now);
+	json_decref(src);
 	free(account);
 	free(target);
 	return rc;
@@ -171,64 +163,27 @@ int gov_outbox_grant_job(gh_gov *g, const char *actor_id, const char *grant_id,
 
 int gov_outbox_grant_ended(gh_gov *g, const char *actor_id, const char *grant_id, int64_t now)
 {
-	char job[GH_ID_LEN], sys[GH_ID_LEN], *account = NULL, *target = NULL, *grant_job = NULL;
-	sqlite3_stmt *st;
-	int rc, found;
+	char job[GH_ID_LEN], grant_job[GH_ID_LEN];
+	json_t *access = NULL;
+	int rc;
 
 	/* a grant job no worker holds will not be needed: the revoke job cleans up */
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE outbox SET state = 'cancelled', updated_at = ?2,"
-				" last_error = 'cancelled: the grant ended'"
-				" WHERE grant_id = ?1 AND op = 'grant' AND state = 'pending'"
-				" AND (lease_until IS NULL OR lease_until <= ?2) RETURNING id")))
+	if ((rc = gh_store_job_cancel_unleased(grant_job, sizeof(grant_job), g->store, grant_id,
+					       now)))
 		return rc;
-	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		grant_job = strdup((const char *)sqlite3_column_text(st, 0));
-	if (rc == SQLITE_ROW)
-		rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return free(grant_job), gh_store_fail(g->store, "cancelling a grant job");
-	if (grant_job) {
-		rc = gov_audit_take(g, actor_id, "job.cancelled", "job", grant_job,
-			   json_pack("{s:s, s:s}", "grant", grant_id, "reason", "the grant ended"));
-		free(grant_job);
-		if (rc)
-			return rc;
-	}
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT system_id, account, target FROM outbox"
-				" WHERE grant_id = ? AND op = 'grant'")))
+	if (*grant_job &&
+	    (rc = gov_audit_take(g, actor_id, "job.cancelled", "job", grant_job,
+			json_pack("{s:s, s:s}", "grant", grant_id, "reason", "the grant ended"))))
 		return rc;
-	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	found = rc == SQLITE_ROW;
-	if (found) {
-		snprintf(sys, sizeof(sys), "%s", sqlite3_column_text(st, 0));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			account = strdup((const char *)sqlite3_column_text(st, 1));
-		target = strdup((const char *)sqlite3_column_text(st, 2));
-	}
-	sqlite3_reset(st);
-	if (!found && rc != SQLITE_DONE)
-		return gh_store_fail(g->store, "reading a grant job");
-	rc = 0;
-	if (found) {
-		if ((rc = gh_store_stmt(&st, g->store,
-					"UPDATE grants SET provisioning_status = 'removing' WHERE id = ?")) == 0) {
-			sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
-			rc = step_changes(g, st, "marking a grant for removal");
-		}
-		if (rc >= 0)
-			rc = gov_outbox_add(g, job, actor_id, grant_id, sys, "revoke", account, target,
-					    now);
-	}
-	free(account);
-	free(target);
-	return rc < 0 ? rc : 0;
+	if ((rc = gh_store_job_grant_access(&access, g->store, grant_id)) || !access)
+		return rc;
+	if (!(rc = gh_store_grant_provisioning_set(g->store, grant_id, "removing")))
+		rc = gov_outbox_add(g, job, actor_id, grant_id,
+				    json_string_value(json_object_get(access, "system")), "revoke",
+				    json_string_value(json_object_get(access, "account")),
+				    json_string_value(json_object_get(access, "target")), now);
+	json_decref(access);
+	return rc;
 }
 
 /* --- running jobs ---------------------------------------------------------- */
@@ -256,73 +211,61 @@ static void job_run_clear(job_run *j)
 	memset(j, 0, sizeof(*j));
 }
 
-static char *dup_column(sqlite3_stmt *st, int col)
+/* obj's string member key, copied; NULL when it is not a string. */
+static char *dup_member(const json_t *obj, const char *key)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = json_string_value(json_object_get(obj, key));
 
-	return t ? strdup((const char *)t) : NULL;
+	return t ? strdup(t) : NULL;
+}
+
+static void copy_member(char *out, size_t len, const json_t *obj, const char *key)
+{
+	const char *t = json_string_value(json_object_get(obj, key));
+
+	snprintf(out, len, "%s", t ? t : "");
 }
 
 /* Leases the next due job into j: 1 taken, 0 none due, <0 on error. */
 static int job_take(gh_gov *g, job_run *j, int64_t now)
 {
-	sqlite3_stmt *st;
+	json_t *jobs = NULL, *ctx = NULL;
+	const json_t *job;
 	int rc, taken = 0;
 
 	memset(j, 0, sizeof(*j));
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT o.id, o.grant_id, o.system_id, o.op, o.account, o.target,"
-				" o.attempts, s.name, s.connector, s.connector_settings,"
-				" gr.entitlement_id, e.name, gr.subject_id, i.name, gr.expires_at"
-				" FROM outbox o JOIN systems s ON s.id = o.system_id"
-				" LEFT JOIN grants gr ON gr.id = o.grant_id"
-				" LEFT JOIN entitlements e ON e.id = gr.entitlement_id"
-				" LEFT JOIN identities i ON i.id = gr.subject_id"
-				" WHERE o.state = 'pending' AND o.next_at <= ?1"
-				" AND (o.lease_until IS NULL OR o.lease_until <= ?1)"
-				/* a revoke waits for the grant job a worker still runs */
-				" AND NOT (o.op = 'revoke' AND o.grant_id IS NOT NULL AND EXISTS"
-				"  (SELECT 1 FROM outbox p WHERE p.grant_id = o.grant_id AND p.op = 'grant'"
-				"   AND p.state = 'pending' AND p.lease_until > ?1))"
-				" ORDER BY o.next_at, o.pk LIMIT 1")))
-		return gov_finish(g, rc);
-	sqlite3_bind_int64(st, 1, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(j->id, sizeof(j->id), "%s", sqlite3_column_text(st, 0));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			snprintf(j->grant, sizeof(j->grant), "%s", sqlite3_column_text(st, 1));
-		snprintf(j->system, sizeof(j->system), "%s", sqlite3_column_text(st, 2));
-		snprintf(j->op, sizeof(j->op), "%s", sqlite3_column_text(st, 3));
-		j->account = dup_column(st, 4);
-		j->target = dup_column(st, 5);
-		j->attempt = sqlite3_column_int(st, 6) + 1;
-		j->system_name = dup_column(st, 7);
-		j->kind = dup_column(st, 8);
-		j->settings = dup_column(st, 9);
-		j->ent_id = dup_column(st, 10);
-		j->ent_name = dup_column(st, 11);
-		j->subject_id = dup_column(st, 12);
-		j->subject_name = dup_column(st, 13);
-		j->expires_at = sqlite3_column_int64(st, 14);
-		taken = 1;
-		rc = (!j->target || !j->system_name || !j->kind || !j->settings) ?
-			gh_error_set(GH_ERROR, "out of memory taking a job") : 0;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "finding a due job");
+	if ((rc = gh_store_jobs_claim(&jobs, g->store, now, now + GOV_JOB_LEASE, 1)) ||
+	    !(job = json_array_get(jobs, 0)))
+		goto cleanup;
+	taken = 1;
+	copy_member(j->id, sizeof(j->id), job, "id");
+	copy_member(j->grant, sizeof(j->grant), job, "grant");
+	copy_member(j->system, sizeof(j->system), job, "system");
+	copy_member(j->op, sizeof(j->op), job, "op");
+	j->account = dup_member(job, "account");
+	j->target = dup_member(job, "target");
+	j->attempt = (int)json_integer_value(json_object_get(job, "attempts")) + 1;
+	if ((rc = gh_store_job_context(&ctx, g->store, j->system, *j->grant ? j->grant : NULL)))
+		goto cleanup;
+	if (!ctx) {
+		rc = gh_error_set(GH_ENOTFOUND, "system %s not found", j->system);
+		goto cleanup;
 	}
-	sqlite3_reset(st);
-	if (!rc && taken && !(rc = gh_store_stmt(&st, g->store,
-						   "UPDATE outbox SET lease_until = ?2, updated_at = ?3"
-						   " WHERE id = ?1"))) {
-		sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now + GOV_JOB_LEASE);
-		sqlite3_bind_int64(st, 3, now);
-		rc = step_changes(g, st, "leasing a job");
-		rc = rc < 0 ? rc : 0;
-	}
+	j->system_name = dup_member(ctx, "system_name");
+	j->kind = dup_member(ctx, "connector");
+	j->settings = dup_member(ctx, "settings");
+	j->ent_id = dup_member(ctx, "entitlement");
+	j->ent_name = dup_member(ctx, "entitlement_name");
+	j->subject_id = dup_member(ctx, "subject");
+	j->subject_name = dup_member(ctx, "subject_name");
+	j->expires_at = (int64_t)json_integer_value(json_object_get(ctx, "expires_at"));
+	rc = (!j->target || !j->system_name || !j->kind || !j->settings) ?
+		gh_error_set(GH_ERROR, "out of memory taking a job") : 0;
+cleanup:
+	json_decref(jobs);
+	json_decref(ctx);
 	rc = gov_finish(g, rc);
 	if (rc) {
 		job_run_clear(j);
@@ -395,29 +338,12 @@ static int job_call(gh_gov *g, const job_run *j, json_t **receipt)
 static int findings_settle(gh_gov *g, const char *job, const char *from, const char *to,
 			   int64_t now)
 {
-	json_t *ids = json_array(), *v;
-	sqlite3_stmt *st;
+	json_t *ids = NULL, *v;
 	size_t i;
 	int rc;
 
-	if (!ids)
-		return gh_error_set(GH_ERROR, "out of memory");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE findings SET status = ?3, updated_at = ?4"
-				" WHERE job_id = ?1 AND status = ?2 RETURNING id")))
+	if ((rc = gh_store_findings_settle(&ids, g->store, job, from, to, now)))
 		goto cleanup;
-	sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(ids, gov_text_column(st, 0));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "settling findings");
-		goto cleanup;
-	}
-	rc = 0;
 	json_array_foreach(ids, i, v) {
 		if ((rc = gov_audit_take(g, WORKER_ACTOR, "reconcile.finding_settled", "finding",
 				json_string_value(v),
@@ -430,27 +356,13 @@ cleanup:
 }
 
 /* Grant and request state of the job's grant ("" when none). */
-static int grant_state(gh_gov *g, const char *grant, char status[32], char request[GH_ID_LEN],
-		       int64_t *expires)
+static int grant_state(gh_gov *g, const char *grant, char status[GH_STORE_STATE_LEN],
+		       char request[GH_ID_LEN], int64_t *expires)
 {
-	sqlite3_stmt *st;
-	int rc;
-
 	status[0] = request[0] = '\0';
 	if (!*grant)
 		return 0;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT status, request_id, expires_at FROM grants WHERE id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, grant, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(status, 32, "%s", sqlite3_column_text(st, 0));
-		snprintf(request, GH_ID_LEN, "%s", sqlite3_column_text(st, 1));
-		*expires = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "reading a grant");
+	return gh_store_job_grant_state(status, request, expires, g->store, grant);
 }
 
 /* The job's grant moved: its request follows from -> to when it stands in
@@ -470,9 +382,8 @@ static int request_follows(gh_gov *g, const char *request, const char *from, con
 /* The connector said done. */
 static int record_done(gh_gov *g, const job_run *j, const char *receipt, int64_t now)
 {
-	char status[32], request[GH_ID_LEN], when[40];
+	char status[GH_STORE_STATE_LEN], request[GH_ID_LEN], when[40];
 	int64_t expires = 0;
-	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = grant_state(g, j->grant, status, request, &expires)))
@@ -497,11 +408,7 @@ static int record_done(gh_gov *g, const job_run *j, const char *receipt, int64_t
 		    (rc = findings_settle(g, j->id, "reprovisioning", "reprovisioned", now)))
 			return rc;
 	} else if (strcmp(j->op, "revoke") == 0 && *j->grant) {
-		if ((rc = gh_store_stmt(&st, g->store,
-					"UPDATE grants SET provisioning_status = 'removed' WHERE id = ?")))
-			return rc;
-		sqlite3_bind_text(st, 1, j->grant, -1, SQLITE_STATIC);
-		if ((rc = step_changes(g, st, "recording a removal")) < 0 ||
+		if ((rc = gh_store_grant_provisioning_set(g->store, j->grant, "removed")) ||
 		    (rc = gov_audit_take(g, WORKER_ACTOR, "grant.deprovisioned", "grant", j->grant,
 				json_pack("{s:s, s:i, s:s, s:s}", "job", j->id, "attempts", j->attempt,
 					  "account", j->account, "target", j->target))))
@@ -511,28 +418,16 @@ static int record_done(gh_gov *g, const job_run *j, const char *receipt, int64_t
 			return rc;
 	}
 	/* a grant job whose grant ended meanwhile: the revoke job follows it */
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE outbox SET state = 'done', attempts = ?2, lease_until = NULL,"
-				" last_error = NULL, receipt = ?3, done_at = ?4, updated_at = ?4"
-				" WHERE id = ?1")))
-		return rc;
-	sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, j->attempt);
-	if (receipt)
-		sqlite3_bind_text(st, 3, receipt, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	rc = step_changes(g, st, "finishing a job");
-	return rc < 0 ? rc : 0;
+	return gh_store_job_done(g->store, j->id, j->attempt, receipt, now);
 }
 
 /* The connector failed: retry later, or (a grant job out of attempts, or
  * told the job is invalid) fail the job and its grant. */
 static int record_failed(gh_gov *g, const job_run *j, int code, const char *error, int64_t now)
 {
-	char status[32], request[GH_ID_LEN];
+	char status[GH_STORE_STATE_LEN], request[GH_ID_LEN];
 	int64_t expires = 0;
 	int grant_job = strcmp(j->op, "grant") == 0, give_up, ended;
-	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = grant_state(g, j->grant, status, request, &expires)))
@@ -540,30 +435,11 @@ static int record_failed(gh_gov *g, const job_run *j, int code, const char *erro
 	/* the grant ended while this ran: its revoke job cleans up, no retry */
 	ended = grant_job && (strcmp(status, "expired") == 0 || strcmp(status, "revoked") == 0);
 	give_up = grant_job && (j->attempt >= GOV_JOB_MAX_ATTEMPTS || code == GH_EINVALID);
-	if (ended) {
-		if ((rc = gh_store_stmt(&st, g->store,
-					"UPDATE outbox SET state = 'cancelled', attempts = ?2,"
-					" lease_until = NULL, last_error = ?3, updated_at = ?4"
-					" WHERE id = ?1")))
-			return rc;
-		sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, j->attempt);
-		sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, now);
-		rc = step_changes(g, st, "cancelling a grant job");
-		return rc < 0 ? rc : 0;
-	}
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE outbox SET state = ?2, attempts = ?3, next_at = ?4,"
-				" lease_until = NULL, last_error = ?5, updated_at = ?6 WHERE id = ?1")))
-		return rc;
-	sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, give_up ? "failed" : "pending", -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, j->attempt);
-	sqlite3_bind_int64(st, 4, give_up ? now : now + gov_job_backoff(j->attempt));
-	sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
-	if ((rc = step_changes(g, st, "recording a failed attempt")) < 0)
+	if (ended)
+		return gh_store_job_cancel(g->store, j->id, j->attempt, error, now);
+	if ((rc = gh_store_job_failed(g->store, j->id, give_up ? "failed" : "pending", j->attempt,
+				      give_up ? now : now + gov_job_backoff(j->attempt), error,
+				      now)))
 		return rc;
 	if (!give_up)
 		return 0;
@@ -587,8 +463,8 @@ static int job_record(gh_gov *g, const job_run *j, int code, const char *error,
 		      const json_t *receipt, int64_t now)
 {
 	char *receipt_s = receipt ? gh_json_canonical(receipt) : NULL;
-	sqlite3_stmt *st;
-	int rc, pending;
+	char state[GH_STORE_STATE_LEN];
+	int rc;
 
 	if ((rc = gh_store_begin(g->store))) {
 		free(receipt_s);
@@ -601,13 +477,7 @@ static int job_record(gh_gov *g, const job_run *j, int code, const char *error,
 				  "grant", *j->grant ? j->grant : NULL, "system", j->system))))
 		goto cleanup;
 	/* a job retried or cancelled by someone else meanwhile keeps its new state */
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT state = 'pending' FROM outbox WHERE id = ?")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
-	pending = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	if (!pending)
+	if ((rc = gh_store_job_state(state, NULL, g->store, j->id)) || strcmp(state, "pending") != 0)
 		goto cleanup;
 	rc = code == 0 ? record_done(g, j, receipt_s, now) : record_failed(g, j, code, error, now);
 cleanup:
@@ -807,72 +677,15 @@ void gov_reconcile_stop(gh_gov *g)
 
 /* --- the jobs API ---------------------------------------------------------- */
 
-#define JOB_COLS                                                                              \
-	"o.id, o.grant_id, o.system_id, o.op, o.account, o.target, o.state, o.attempts,"      \
-	" o.next_at, o.lease_until, o.last_error, o.receipt, o.created_at, o.updated_at,"     \
-	" o.done_at"
-
-static json_t *job_json(sqlite3_stmt *st)
-{
-	json_t *receipt = sqlite3_column_type(st, 11) == SQLITE_NULL ? json_null() :
-			  gov_json_column(st, 11, 0);
-
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o,"
-			 " s:o}",
-			 "id", gov_text_column(st, 0), "grant", gov_text_column(st, 1),
-			 "system", gov_text_column(st, 2), "op", gov_text_column(st, 3),
-			 "account", gov_text_column(st, 4), "target", gov_text_column(st, 5),
-			 "state", gov_text_column(st, 6),
-			 "attempts", (json_int_t)sqlite3_column_int64(st, 7),
-			 "next_at", gov_time_column(st, 8), "lease_until", gov_time_column(st, 9),
-			 "last_error", gov_text_column(st, 10), "receipt", receipt,
-			 "created_at", gov_time_column(st, 12), "updated_at", gov_time_column(st, 13),
-			 "done_at", gov_time_column(st, 14));
-}
-
 #define JOB_READERS (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_AUDITOR)
-
-int gov_list_rows(json_t **out, gh_gov *g, sqlite3_stmt *st, int limit,
-		  json_t *(*row)(sqlite3_stmt *st), const char *what)
-{
-	json_t *items = json_array(), *item;
-	int step = SQLITE_NOMEM;
-
-	while (items && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!(item = row(st)) || json_array_append_new(items, item)) {
-			step = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE) {
-		json_decref(items);
-		return step == SQLITE_NOMEM ? gh_error_set(GH_ERROR, "out of memory %s", what) :
-		       gh_store_fail(g->store, what);
-	}
-	if (!(*out = gov_list_result(items, limit)))
-		return gh_error_set(GH_ERROR, "out of memory %s", what);
-	return 0;
-}
 
 static int job_load(json_t **out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT " JOB_COLS " FROM outbox o WHERE o.id = ?")))
+	if ((rc = gh_store_job_get(out, g->store, id)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = (*out = job_json(st)) ? 0 : gh_error_set(GH_ERROR, "out of memory loading a job");
-	else if (rc == SQLITE_DONE)
-		rc = gh_error_set(GH_ENOTFOUND, "job %s not found", id);
-	else
-		rc = gh_store_fail(g->store, "loading a job");
-	sqlite3_reset(st);
-	return rc;
+	return *out ? 0 : gh_error_set(GH_ENOTFOUND, "job %s not found", id);
 }
 
 int gh_gov_job_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id)
@@ -893,7 +706,7 @@ int gh_gov_job_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_pag
 		    const char *state, const char *system, const char *grant)
 {
 	char sys[GH_ID_LEN] = "";
-	sqlite3_stmt *st;
+	json_t *items = NULL;
 	int64_t after;
 	int limit, rc;
 
@@ -911,21 +724,14 @@ int gh_gov_job_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_pag
 		goto cleanup;
 	if ((rc = gov_page(g, "outbox", page, &limit, &after)) || (rc = gh_error_fields_finish()))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT " JOB_COLS " FROM outbox o WHERE o.pk > ?1"
-				" AND (?2 IS NULL OR o.state = ?2) AND (?3 IS NULL OR o.system_id = ?3)"
-				" AND (?4 IS NULL OR o.grant_id = ?4) ORDER BY o.pk LIMIT ?5")))
+	if ((rc = gh_store_job_list(&items, g->store, after, state, *sys ? sys : NULL, grant,
+				    limit)))
 		goto cleanup;
-	sqlite3_bind_int64(st, 1, after);
-	if (state)
-		sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	if (*sys)
-		sqlite3_bind_text(st, 3, sys, -1, SQLITE_STATIC);
-	if (grant)
-		sqlite3_bind_text(st, 4, grant, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, limit);
-	rc = gov_list_rows(out, g, st, limit, job_json, "listing jobs");
+	*out = gov_list_result(items, limit);
+	items = NULL;
+	rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory listing jobs");
 cleanup:
+	json_decref(items);
 	gh_store_read_end(g->store);
 	return rc;
 }
@@ -933,7 +739,7 @@ cleanup:
 /* A failed grant job's grant provisions again (when it has not expired). */
 static int grant_reopen(gh_gov *g, const gh_actor *actor, const char *grant, int64_t now)
 {
-	char status[32], request[GH_ID_LEN];
+	char status[GH_STORE_STATE_LEN], request[GH_ID_LEN];
 	int64_t expires = 0;
 	int rc;
 
@@ -957,9 +763,8 @@ static int grant_reopen(gh_gov *g, const gh_actor *actor, const char *grant, int
 
 int gh_gov_job_retry(json_t **out, gh_gov *g, const gh_actor *actor, const char *id)
 {
-	char state[16] = "", grant[GH_ID_LEN] = "";
+	char state[GH_STORE_STATE_LEN], grant[GH_ID_LEN];
 	int64_t now = gh_now();
-	sqlite3_stmt *st;
 	int rc;
 
 	*out = NULL;
@@ -968,20 +773,10 @@ int gh_gov_job_retry(json_t **out, gh_gov *g, const gh_actor *actor, const char 
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT state, grant_id FROM outbox WHERE id = ?")))
+	if ((rc = gh_store_job_state(state, grant, g->store, id)))
 		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(state, sizeof(state), "%s", sqlite3_column_text(st, 0));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			snprintf(grant, sizeof(grant), "%s", sqlite3_column_text(st, 1));
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
+	if (!*state)
 		rc = gh_error_set(GH_ENOTFOUND, "job %s not found", id);
-	else if (rc != SQLITE_ROW)
-		rc = gh_store_fail(g->store, "reading a job");
 	else if (strcmp(state, "failed") != 0 && strcmp(state, "pending") != 0)
 		rc = gh_error_set(GH_ECONFLICT, "job %s is %s; only a failed or pending job can be"
 				  " retried", id, state);
@@ -991,16 +786,7 @@ int gh_gov_job_retry(json_t **out, gh_gov *g, const gh_actor *actor, const char 
 		goto cleanup;
 	if (strcmp(state, "failed") == 0 && *grant && (rc = grant_reopen(g, actor, grant, now)))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE outbox SET state = 'pending', next_at = ?2, updated_at = ?2,"
-				" attempts = CASE WHEN state = 'failed' THEN 0 ELSE attempts END,"
-				/* a worker may hold a pending one: its lease stays */
-				" lease_until = CASE WHEN state = 'failed' THEN NULL ELSE lease_until END"
-				" WHERE id = ?1")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	if ((rc = step_changes(g, st, "retrying a job")) < 0)
+	if ((rc = gh_store_job_requeue(g->store, id, now)))
 		goto cleanup;
 	if ((rc = gov_audit_take(g, actor->id, "job.retried", "job", id, json_pack("{s:s}", "from", state))))
 		goto cleanup;

@@ -79,4 +79,9 @@ int gh_store_finding_get(json_t **out, gh_store *s, const char *id);
 int gh_store_findings_list(json_t **out, gh_store *s, int64_t after_pk, const char *system_id,
 			   const char *kind, const char *status, int limit);
 
+/* Moves the findings that wait on job_id from status from to status to
+ * (updated_at = now); *ids is a new array of their ids. */
+int gh_store_findings_settle(json_t **ids, gh_store *s, const char *job_id, const char *from,
+			     const char *to, int64_t now);
+
 #endif

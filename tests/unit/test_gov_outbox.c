@@ -3,6 +3,7 @@
  * after 8 attempts, revocation retried until confirmed, the jobs API and
  * connector settings in the catalog. */
 #include "fake_connector.h"
+#include "store/outbox.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -434,6 +435,81 @@ static void test_gov_outbox_account__from_the_named_attribute(void)
 	gh_gov_free(g);
 }
 
+/* The account is the attribute's text: a number its digits, a boolean 1 or 0;
+ * with account_attribute null the subject's name. */
+static void test_gov_outbox_account__scalar_attribute_as_text(void)
+{
+	gh_gov *g = fake_world("ob_account_scalar");
+	char *req, *acc;
+
+	CHECK_INT(fx_exec(g, "UPDATE systems SET connector_settings = '{\"account_attribute\":"
+			  "\"uid\"}' WHERE id = 'sys_db';"
+			  "UPDATE identities SET attributes = '{\"uid\":1042}' WHERE name = 'alice';"
+			  "UPDATE identities SET attributes = '{\"uid\":true}' WHERE name = 'bob'"), 0);
+	req = fx_request(g, &fx_alice, FAKE_REQ("alice", "read-only"), "provisioning");
+	free(req);
+	req = fx_request(g, &fx_admin, FAKE_REQ("bob", "read-only"), "provisioning");
+	free(req);
+	acc = fx_text(g, "SELECT group_concat(account, ',') FROM"
+			 " (SELECT account FROM outbox ORDER BY pk)");
+	CHECK_STR(acc, "1042,1");
+	free(acc);
+	gh_gov_free(g);
+
+	g = fake_world("ob_account_null");
+	CHECK_INT(fx_exec(g, "UPDATE systems SET connector_settings = '{\"account_attribute\":"
+			  "null}' WHERE id = 'sys_db'"), 0);
+	req = fx_request(g, &fx_alice, FAKE_REQ("alice", "read-only"), "provisioning");
+	free(req);
+	acc = fx_text(g, "SELECT account FROM outbox");
+	CHECK_STR(acc, "alice");
+	free(acc);
+	gh_gov_free(g);
+}
+
+/* One claim leases each due job to one claimer until its lease runs out. */
+static void test_gov_outbox_claim__leases_each_due_job_once(void)
+{
+	gh_gov *g = fake_world("ob_claim");
+	gh_store *s = gh_gov_store(g);
+	json_t *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+	int64_t now = gh_now() + 1;
+	char *req;
+
+	req = fx_request(g, &fx_alice, FAKE_REQ("alice", "read-only"), "provisioning");
+	free(req);
+	req = fx_request(g, &fx_admin, FAKE_REQ("bob", "read-only"), "provisioning");
+	free(req);
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_jobs_claim(&a, s, now, now + 60, 1), 0);
+	CHECK_INT(gh_store_jobs_claim(&b, s, now, now + 60, 1), 0);
+	CHECK_INT(gh_store_jobs_claim(&c, s, now, now + 60, 5), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+	CHECK_INT((int)json_array_size(a), 1);
+	CHECK_INT((int)json_array_size(b), 1);
+	CHECK_INT((int)json_array_size(c), 0);
+	/* oldest due first, each taken once, returned as leased */
+	CHECK(strcmp(fx_s(json_array_get(a, 0), "id"), fx_s(json_array_get(b, 0), "id")) != 0);
+	CHECK_STR(fx_s(json_array_get(a, 0), "op"), "grant");
+	CHECK(json_is_string(json_object_get(json_array_get(a, 0), "lease_until")));
+	CHECK_INT(fx_int(g, "SELECT count(*) FROM outbox WHERE lease_until = %lld",
+			 (long long)(now + 60)), 2);
+	CHECK_INT(fx_int(g, "SELECT pk FROM outbox WHERE id = %Q",
+			 fx_s(json_array_get(a, 0), "id")) <
+		  fx_int(g, "SELECT pk FROM outbox WHERE id = %Q",
+			 fx_s(json_array_get(b, 0), "id")), 1);
+	/* the leases ran out: both are due again */
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_jobs_claim(&d, s, now + 60, now + 120, 5), 0);
+	CHECK_INT(gh_store_commit(s), 0);
+	CHECK_INT((int)json_array_size(d), 2);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	json_decref(d);
+	gh_gov_free(g);
+}
+
 static void test_gov_outbox_jobs_api__filters_roles_and_bad_input(void)
 {
 	gh_gov *g = fake_world("ob_api");
@@ -655,6 +731,10 @@ int main(int argc, char **argv)
 		{"gov_outbox_extension__keeps_the_access", test_gov_outbox_extension__keeps_the_access},
 		{"gov_outbox_account__from_the_named_attribute",
 		 test_gov_outbox_account__from_the_named_attribute},
+		{"gov_outbox_account__scalar_attribute_as_text",
+		 test_gov_outbox_account__scalar_attribute_as_text},
+		{"gov_outbox_claim__leases_each_due_job_once",
+		 test_gov_outbox_claim__leases_each_due_job_once},
 		{"gov_outbox_jobs_api__filters_roles_and_bad_input",
 		 test_gov_outbox_jobs_api__filters_roles_and_bad_input},
 		{"gov_outbox_catalog__settings_checked_and_targets_required",

@@ -287,3 +287,26 @@ int gh_store_findings_list(json_t **out, gh_store *s, int64_t after_pk, const ch
 	gh_sql_bind_int(q, 5, limit);
 	return gh_sql_rows(out, q, finding_json, "listing findings");
 }
+
+static json_t *id_json(gh_sql *q)
+{
+	return gh_sql_text_column(q, 0);
+}
+
+int gh_store_findings_settle(json_t **ids, gh_store *s, const char *job_id, const char *from,
+			     const char *to, int64_t now)
+{
+	gh_sql *q;
+	int rc;
+
+	*ids = NULL;
+	if ((rc = gh_sql_prepare(&q, s,
+				 "UPDATE findings SET status = ?3, updated_at = ?4"
+				 " WHERE job_id = ?1 AND status = ?2 RETURNING id")))
+		return rc;
+	gh_sql_bind_text(q, 1, job_id);
+	gh_sql_bind_text(q, 2, from);
+	gh_sql_bind_text(q, 3, to);
+	gh_sql_bind_int64(q, 4, now);
+	return gh_sql_rows(ids, q, id_json, "settling findings");
+}
