@@ -1,6 +1,6 @@
 /* store.c - the SQLite backend: open, migrate, lock, transactions, statement cache. */
 #include "store/store.h"
-#include "audit/merkle.h"
+#include "store/log.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -73,7 +73,7 @@ struct gh_store {
 	int version;
 	int64_t data_version;    /* PRAGMA data_version at our last BEGIN */
 	sqlite3_stmt *data_version_stmt;
-	gh_store_head head;
+	gh_store_log_cache log;   /* the audit module's; we only invalidate it */
 	int (*before_release)(gh_store *s, void *ctx);
 	void *before_release_ctx;
 	void (*after_wait)(gh_store *s, void *ctx);
@@ -150,6 +150,20 @@ static int migrate(gh_store *s)
 	return 0;
 }
 
+/* SELECT gh_merkle_backfill(): the tree of a log written before it existed
+ * (migration 9; tests rebuild a damaged tree with it). */
+static void sql_backfill(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int64_t leaves;
+
+	(void)argc;
+	(void)argv;
+	if (gh_store_log_backfill(&leaves, sqlite3_user_data(ctx)))
+		sqlite3_result_error(ctx, gh_error_last()->message, -1);
+	else
+		sqlite3_result_int64(ctx, leaves);
+}
+
 static void configure_sqlite(void)
 {
 	/* SQLite's memory statistics take a global mutex on every allocation */
@@ -194,7 +208,8 @@ int gh_store_open(gh_store **out, const char *path, int create)
 	}
 	sqlite3_busy_timeout(s->db, 10000);
 	/* migration 9 builds the Merkle tree of an existing log through this */
-	if (gh_merkle_sql_register(s->db)) {
+	if (sqlite3_create_function(s->db, "gh_merkle_backfill", 0, SQLITE_UTF8, s, sql_backfill,
+				    NULL, NULL) != SQLITE_OK) {
 		gh_store_free(s);
 		return gh_error_set(GH_ERROR, "registering the Merkle backfill function");
 	}
@@ -242,9 +257,9 @@ void gh_store_free(gh_store *s)
 	free(s);
 }
 
-gh_store_head *gh_store_audit_head(gh_store *s)
+gh_store_log_cache *gh_store_log_cached(gh_store *s)
 {
-	return &s->head;
+	return &s->log;
 }
 
 void gh_store_before_release(gh_store *s, int (*fn)(gh_store *s, void *ctx), void *ctx)
@@ -301,9 +316,9 @@ static int flush(gh_store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	if (rc)
-		s->head.valid = s->head.dirty = 0;
+		s->log.valid = 0;
 	else if (s->after_commit && s->pending > 0)   /* not a batch of rolled-back operations */
-		s->after_commit(s->after_commit_ctx, s->head.valid ? s->head.seq : -1);
+		s->after_commit(s->after_commit_ctx, s->log.valid ? s->log.seq : -1);
 	for (waiter *w = s->waiters; w; w = w->next) {
 		w->rc = rc;
 		snprintf(w->msg, sizeof(w->msg), "%s", rc ? gh_error_last()->message : "");
@@ -340,7 +355,7 @@ static void other_writers(gh_store *s)
 		sqlite3_reset(s->data_version_stmt);
 	}
 	if (v < 0 || v != s->data_version)
-		s->head.valid = s->head.dirty = 0;
+		s->log.valid = 0;
 	s->data_version = v;
 }
 
@@ -403,7 +418,7 @@ int gh_store_commit(gh_store *s)
 
 void gh_store_rollback(gh_store *s)
 {
-	s->head.valid = s->head.dirty = 0;
+	s->log.valid = 0;
 	sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
 	sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
 	unlock(s);
@@ -428,7 +443,7 @@ int gh_store_trial_undo(gh_store *s)
 {
 	int rc;
 
-	s->head.valid = s->head.dirty = 0;   /* its events are gone: reload the head */
+	s->log.valid = 0;   /* its events are gone: reload the head */
 	if ((rc = exec(s, "ROLLBACK TO trial", "undoing a trial")))
 		return rc;
 	return exec(s, "RELEASE trial", "ending a trial");
@@ -439,7 +454,7 @@ void gh_store_exclusive_begin(gh_store *s)
 	lock(s);
 	if (s->in_tx)
 		flush(s);
-	s->head.valid = s->head.dirty = 0;   /* raw SQL may change anything */
+	s->log.valid = 0;   /* raw SQL may change anything */
 }
 
 void gh_store_exclusive_end(gh_store *s)
