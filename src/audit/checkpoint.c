@@ -4,6 +4,7 @@
 #include "audit/audit.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "store/checkpoints.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -305,24 +306,13 @@ typedef struct last_checkpoint {
 
 static int load_last(last_checkpoint *out, gh_store *s)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = gh_store_stmt(&st, s, "SELECT size, root FROM checkpoints ORDER BY pk DESC"
-					" LIMIT 1")))
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->found = 1;
-		out->size = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_bytes(st, 1) == GH_MERKLE_HASH_LEN)
-			memcpy(out->root, sqlite3_column_blob(st, 1), GH_MERKLE_HASH_LEN);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : gh_store_fail(s, "reading the last checkpoint");
-	}
-	sqlite3_reset(st);
+	rc = gh_store_checkpoint_latest(&out->size, out->root, NULL, s);
+	if (rc == GH_ENOTFOUND)
+		return 0;
+	out->found = rc == 0;
 	return rc;
 }
 
@@ -337,7 +327,6 @@ static int sign_locked(char **note, gh_store *s, const gh_signer *k, const char 
 	char size_text[24];
 	gh_merkle_hash root, old_root;
 	last_checkpoint last;
-	sqlite3_stmt *st;
 	json_t *details = NULL;
 	int64_t size;
 	int rc;
@@ -366,16 +355,7 @@ static int sign_locked(char **note, gh_store *s, const gh_signer *k, const char 
 	snprintf(body, sizeof(body), "%s\n%lld\n%s\n", origin, (long long)size, b64);
 	if (!(*note = note_sign(k, body)))
 		return gh_error_set(GH_ERROR, "out of memory");
-	if ((rc = gh_store_stmt(&st, s, "INSERT INTO checkpoints(size, root, note, created_at)"
-					" VALUES (?, ?, ?, ?)")))
-		goto cleanup;
-	sqlite3_bind_int64(st, 1, size);
-	sqlite3_bind_blob(st, 2, root, GH_MERKLE_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, *note, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, gh_now());
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : gh_store_fail(s, "storing a checkpoint");
-	sqlite3_reset(st);
-	if (rc)
+	if ((rc = gh_store_checkpoint_insert(s, size, root, *note, gh_now())))
 		goto cleanup;
 	snprintf(size_text, sizeof(size_text), "%lld", (long long)size);
 	if (!(details = json_pack("{s:s, s:I, s:s}", "origin", origin, "size", (json_int_t)size,
@@ -429,44 +409,26 @@ int gh_checkpoint_sign_if_grew(char **note, gh_store *s, const gh_signer *k, con
 
 int gh_checkpoint_latest(char **note, gh_store *s)
 {
-	sqlite3_stmt *st;
+	int64_t size;
 	int rc;
 
-	*note = NULL;
 	gh_store_read_begin(s);
-	if ((rc = gh_store_stmt(&st, s, "SELECT note FROM checkpoints ORDER BY pk DESC LIMIT 1")))
-		goto cleanup;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = (*note = strdup((const char *)sqlite3_column_text(st, 0))) ? 0
-			: gh_error_set(GH_ERROR, "out of memory");
-	else if (rc == SQLITE_DONE)
-		rc = gh_error_set(GH_ENOTFOUND, "no checkpoint has been signed yet");
-	else
-		rc = gh_store_fail(s, "reading the latest checkpoint");
-	sqlite3_reset(st);
-cleanup:
+	rc = gh_store_checkpoint_latest(&size, NULL, note, s);
 	gh_store_read_end(s);
 	return rc;
 }
 
 int gh_checkpoint_latest_size(int64_t *size, gh_store *s)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	*size = -1;
 	gh_store_read_begin(s);
-	if ((rc = gh_store_stmt(&st, s, "SELECT size FROM checkpoints ORDER BY pk DESC LIMIT 1")))
-		goto cleanup;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*size = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
-		: gh_store_fail(s, "reading the latest checkpoint");
-	sqlite3_reset(st);
-cleanup:
+	rc = gh_store_checkpoint_latest(size, NULL, NULL, s);
 	gh_store_read_end(s);
+	if (rc == GH_ENOTFOUND) {
+		gh_error_clear();
+		return 0;     /* *size is -1: none yet */
+	}
 	return rc;
 }
 

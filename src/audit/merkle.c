@@ -1,7 +1,6 @@
 /* merkle.c - the audit log as an RFC 9162 Merkle tree: storage, roots, proofs, verification. */
 #include "audit/merkle.h"
 #include "audit/audit.h"
-#include "audit/sha256.h"
 #include "common/error.h"
 #include "common/util.h"
 
@@ -11,29 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LEVELS 64
-/* Subtrees of fewer than 2^MIN_LEVEL leaves are not stored: they are hashed
- * from the leaves when needed (one short range read), which saves 7 of every
- * 8 node rows an append would write. */
-#define MIN_LEVEL 3
-
-void gh_merkle_leaf_hash(gh_merkle_hash out, int64_t seq, int64_t ts, const char *actor,
-			 const char *action, const char *object_type, const char *object_id,
-			 const char *details, size_t details_len)
-{
-	gh_audit_hashes(NULL, out, NULL, seq, ts, actor, action, object_type, object_id, details,
-			details_len);
-}
-
-void gh_merkle_node_hash(gh_merkle_hash out, const gh_merkle_hash left, const gh_merkle_hash right)
-{
-	unsigned char buf[1 + 2 * GH_MERKLE_HASH_LEN];
-
-	buf[0] = 0x01;
-	memcpy(buf + 1, left, GH_MERKLE_HASH_LEN);
-	memcpy(buf + 1 + GH_MERKLE_HASH_LEN, right, GH_MERKLE_HASH_LEN);
-	gh_sha256(out, buf, sizeof(buf));
-}
+#define MAX_LEVELS GH_MERKLE_MAX_LEVELS
+#define MIN_LEVEL GH_MERKLE_MIN_STORED   /* lower subtrees are not stored */
 
 /* ---- the algorithms over a node source ---- */
 
@@ -315,23 +293,12 @@ typedef struct leaf_block {
 
 static int block_load(leaf_block *b, int64_t block)
 {
-	sqlite3_stmt *st;
-	int rc, step;
+	int rc;
 
 	b->block = -1;
 	b->count = 0;
-	if ((rc = gh_store_stmt(&st, b->s, "SELECT leaf_hash FROM audit_events WHERE seq >= ?"
-					   " AND seq < ? ORDER BY seq")))
-		return rc;
-	sqlite3_bind_int64(st, 1, (block << MIN_LEVEL) + 1);
-	sqlite3_bind_int64(st, 2, ((block + 1) << MIN_LEVEL) + 1);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && b->count < (1 << MIN_LEVEL) &&
-	       sqlite3_column_bytes(st, 0) == GH_MERKLE_HASH_LEN)
-		memcpy(b->h[b->count++], sqlite3_column_blob(st, 0), GH_MERKLE_HASH_LEN);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = gh_store_fail(b->s, "reading the Merkle tree");
-	sqlite3_reset(st);
-	if (!rc)
+	if (!(rc = gh_store_log_leaves(b->h, &b->count, b->s, (block << MIN_LEVEL) + 1,
+				       1 << MIN_LEVEL)))
 		b->block = block;
 	return rc;
 }
@@ -359,30 +326,17 @@ static int small_subtree(gh_merkle_hash out, leaf_block *b, int level, int64_t i
 
 static int node_get(gh_merkle_hash out, gh_store *s, int level, int64_t index)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int rc, n = 0;
 
-	if (level == 0) {
-		if ((rc = gh_store_stmt(&st, s, "SELECT leaf_hash FROM audit_events WHERE seq = ?")))
-			return rc;
-		sqlite3_bind_int64(st, 1, index + 1);
-	} else {
-		if ((rc = gh_store_stmt(&st, s, "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?")))
-			return rc;
-		sqlite3_bind_int(st, 1, level);
-		sqlite3_bind_int64(st, 2, index);
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == GH_MERKLE_HASH_LEN) {
-		memcpy(out, sqlite3_column_blob(st, 0), GH_MERKLE_HASH_LEN);
-		rc = 0;
-	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+	if (level == 0)
+		rc = gh_store_log_leaves((gh_merkle_hash *)out, &n, s, index + 1, 1);
+	else if ((rc = gh_store_log_node(out, s, level, index)) == GH_ENOTFOUND)
+		n = rc = 0;
+	else
+		n = 1;
+	if (!rc && n == 0)
 		rc = gh_error_set(GH_ERROR, "the Merkle tree has no node at level %d, index %lld",
 				  level, (long long)index);
-	} else {
-		rc = gh_store_fail(s, "reading the Merkle tree");
-	}
-	sqlite3_reset(st);
 	return rc;
 }
 
@@ -412,21 +366,9 @@ static int block_get(gh_merkle_hash out, int level, int64_t index, void *ctx)
 
 int gh_merkle_size(int64_t *out, gh_store *s)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int found;
 
-	*out = 0;
-	if ((rc = gh_store_stmt(&st, s, "SELECT seq FROM audit_head WHERE one = 1")))
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : gh_store_fail(s, "reading the tree size");
-	}
-	sqlite3_reset(st);
-	return rc;
+	return gh_store_log_head(&found, out, NULL, s);
 }
 
 static int check_size(gh_store *s, const char *field, int64_t size, int64_t min)
@@ -502,191 +444,65 @@ int gh_merkle_consistency(gh_merkle_hash **out, size_t *n, gh_store *s, int64_t 
 
 /* ---- appending ---- */
 
-int gh_merkle_load_frontier(gh_store *s, gh_store_head *h)
+int gh_merkle_load_frontier(gh_store *s, int64_t size, gh_merkle_hash *frontier)
 {
 	int rc;
 
 	for (int l = 0; l < MAX_LEVELS - 1; l++) {
-		if (!((h->seq >> l) & 1))
+		if (!((size >> l) & 1))
 			continue;
-		if ((rc = store_get(h->frontier[l], l, (h->seq >> l) - 1, s)))
+		if ((rc = store_get(frontier[l], l, (size >> l) - 1, s)))
 			return rc;
 	}
 	return 0;
 }
 
-static int put_node(gh_store *s, int level, int64_t idx, const gh_merkle_hash hash)
+int gh_merkle_append(gh_store *s, int64_t size, gh_merkle_hash *frontier, const gh_merkle_hash leaf)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, s, "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?,?,?)")))
-		return rc;
-	sqlite3_bind_int(st, 1, level);
-	sqlite3_bind_int64(st, 2, idx);
-	sqlite3_bind_blob(st, 3, hash, GH_MERKLE_HASH_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : gh_store_fail(s, "storing a Merkle node");
-	sqlite3_reset(st);
-	return rc;
-}
-
-int gh_merkle_append(gh_store *s, gh_store_head *h, const gh_merkle_hash leaf)
-{
-	int64_t idx = h->seq - 1;      /* the new leaf's index; h->seq counts it */
+	int64_t idx = size - 1;        /* the new leaf's index; size counts it */
 	gh_merkle_hash cur;
 	int l = 0, rc;
 
 	memcpy(cur, leaf, sizeof(cur));
 	/* while the new node is a right child, its left sibling is on the frontier */
 	while (idx & 1) {
-		gh_merkle_node_hash(cur, h->frontier[l], cur);
+		gh_merkle_node_hash(cur, frontier[l], cur);
 		idx >>= 1;
 		l++;
-		if (l >= MIN_LEVEL && (rc = put_node(s, l, idx, cur)))
+		if (l >= MIN_LEVEL && (rc = gh_store_log_put_node(s, l, idx, cur)))
 			return rc;
 	}
-	memcpy(h->frontier[l], cur, sizeof(cur));
+	memcpy(frontier[l], cur, sizeof(cur));
 	return 0;
-}
-
-/* ---- a streaming builder, for the backfill and for verification ---- */
-
-typedef struct builder {
-	int64_t count;                        /* leaves pushed (global position) */
-	int cap;                              /* no node above this level */
-	gh_merkle_hash f[MAX_LEVELS];
-	/* called with every node completed at level >= 1 */
-	int (*node)(struct builder *b, int level, int64_t idx, const gh_merkle_hash h);
-	void *ctx;
-} builder;
-
-/* Pushes a complete subtree of 2^level leaves at the builder's right edge. */
-static int push(builder *b, int level, const gh_merkle_hash h)
-{
-	int64_t idx = b->count >> level;
-	gh_merkle_hash cur;
-	int l = level, rc;
-
-	memcpy(cur, h, sizeof(cur));
-	while ((idx & 1) && l < b->cap) {
-		gh_merkle_node_hash(cur, b->f[l], cur);
-		idx >>= 1;
-		l++;
-		if ((rc = b->node(b, l, idx, cur)))
-			return rc;
-	}
-	memcpy(b->f[l], cur, sizeof(cur));
-	b->count += (int64_t)1 << level;
-	return 0;
-}
-
-/* The root of everything pushed into a builder that started at 0. */
-static void builder_root(gh_merkle_hash out, const builder *b)
-{
-	int have = 0;
-
-	if (b->count == 0) {
-		crypto_hash_sha256(out, (const unsigned char *)"", 0);
-		return;
-	}
-	for (int l = 0; l < MAX_LEVELS; l++) {
-		if (!((b->count >> l) & 1))
-			continue;
-		if (have)
-			gh_merkle_node_hash(out, b->f[l], out);
-		else
-			memcpy(out, b->f[l], GH_MERKLE_HASH_LEN);
-		have = 1;
-	}
-}
-
-/* ---- migration 9: the tree of an existing log ---- */
-
-typedef struct backfill {
-	sqlite3 *db;
-	sqlite3_stmt *ins;
-} backfill;
-
-static int backfill_node(builder *b, int level, int64_t idx, const gh_merkle_hash h)
-{
-	backfill *bf = b->ctx;
-	int rc;
-
-	if (level < MIN_LEVEL)
-		return 0;
-
-	sqlite3_bind_int(bf->ins, 1, level);
-	sqlite3_bind_int64(bf->ins, 2, idx);
-	sqlite3_bind_blob(bf->ins, 3, h, GH_MERKLE_HASH_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(bf->ins) == SQLITE_DONE ? 0 : GH_ERROR;
-	sqlite3_reset(bf->ins);
-	return rc;
-}
-
-static void sql_backfill(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	sqlite3 *db = sqlite3_context_db_handle(ctx);
-	sqlite3_stmt *sel = NULL, *upd = NULL;
-	backfill bf = {db, NULL};
-	builder b = {0, MAX_LEVELS - 1, {{0}}, backfill_node, &bf};
-	int step = SQLITE_DONE;
-
-	(void)argc;
-	(void)argv;
-	if (sqlite3_prepare_v2(db, "SELECT seq, ts, actor, action, object_type, object_id, details"
-				   " FROM audit_events ORDER BY seq", -1, &sel, NULL) ||
-	    sqlite3_prepare_v2(db, "UPDATE audit_events SET leaf_hash = ? WHERE seq = ?", -1, &upd,
-			       NULL) ||
-	    sqlite3_prepare_v2(db, "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?,?,?)", -1,
-			       &bf.ins, NULL))
-		goto fail;
-	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-		gh_merkle_hash leaf;
-		int64_t seq = sqlite3_column_int64(sel, 0);
-
-		gh_audit_row_hashes(NULL, leaf, NULL, sel);
-		sqlite3_bind_blob(upd, 1, leaf, GH_MERKLE_HASH_LEN, SQLITE_STATIC);
-		sqlite3_bind_int64(upd, 2, seq);
-		if (sqlite3_step(upd) != SQLITE_DONE)
-			goto fail;
-		sqlite3_reset(upd);
-		if (push(&b, 0, leaf))
-			goto fail;
-	}
-	if (step != SQLITE_DONE)
-		goto fail;
-	sqlite3_result_int64(ctx, b.count);
-	goto cleanup;
-fail:
-	sqlite3_result_error(ctx, sqlite3_errmsg(db), -1);
-cleanup:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	sqlite3_finalize(bf.ins);
-}
-
-int gh_merkle_sql_register(sqlite3 *db)
-{
-	return sqlite3_create_function(db, "gh_merkle_backfill", 0, SQLITE_UTF8, NULL, sql_backfill,
-				       NULL, NULL) == SQLITE_OK ? 0 : GH_ERROR;
 }
 
 /* ---- verifying everything ---- */
 
 enum { MAX_WORKERS = 8, MIN_PER_WORKER = 16384 };
 
+/* A worker's reads of one level's stored nodes, in index order, a batch at
+ * a time: nodes complete in index order at every level. */
+#define NODE_BATCH 256
+typedef struct level_cursor {
+	int64_t next;                /* first index not read yet */
+	int pos, count;
+	int64_t idx[NODE_BATCH];
+	gh_merkle_hash hash[NODE_BATCH];
+} level_cursor;
+
 typedef struct verify_job {
-	const char *path;
+	gh_store *store;             /* read in the worker's own read section */
 	int64_t lo, hi;              /* leaves lo..hi-1; lo aligned to 2^cap */
 	int cap;
-	builder b;
-	sqlite3 *db;
-	gh_store *store;             /* the top job reads through the store */
-	sqlite3_stmt *level[MAX_LEVELS];
+	gh_merkle_builder b;
+	int64_t expect;              /* the next event's sequence number */
+	level_cursor *level[MAX_LEVELS];
 	int failed;                  /* could not read */
 	int64_t bad_leaf;            /* first leaf covered by what is wrong, -1 if none */
 	char why[256];
 } verify_job;
+
+enum { STOP = 1 };   /* a scan callback found what is wrong */
 
 static int job_bad(verify_job *j, int64_t first_leaf, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -702,101 +518,93 @@ static int job_bad(verify_job *j, int64_t first_leaf, const char *fmt, ...)
 	return GH_EINVALID;
 }
 
-/* Nodes complete in index order at every level: one cursor per level. */
-static int verify_node(builder *b, int level, int64_t idx, const gh_merkle_hash h)
+static int job_failed(verify_job *j, const char *what)
+{
+	j->failed = 1;
+	snprintf(j->why, sizeof(j->why), "%.*s", (int)sizeof(j->why) - 1, what);
+	return GH_ERROR;
+}
+
+static int verify_node(gh_merkle_builder *b, int level, int64_t idx, const gh_merkle_hash h)
 {
 	verify_job *j = b->ctx;
-	sqlite3_stmt *st = j->level[level];
+	level_cursor *c = j->level[level];
 	int64_t first = idx << level;
 
 	if (level < MIN_LEVEL)
 		return 0;      /* not stored: hashed from the leaves just checked */
-	if (!st) {
-		if (sqlite3_prepare_v2(j->db, "SELECT idx, hash FROM merkle_nodes WHERE level = ?"
-					      " AND idx >= ? AND idx < ? ORDER BY idx", -1, &st, NULL)) {
-			j->failed = 1;
-			snprintf(j->why, sizeof(j->why), "reading the Merkle tree: %s",
-				 sqlite3_errmsg(j->db));
-			return GH_ERROR;
-		}
-		sqlite3_bind_int(st, 1, level);
-		sqlite3_bind_int64(st, 2, j->lo >> level);
-		sqlite3_bind_int64(st, 3, j->hi >> level);
-		j->level[level] = st;
+	if (!c) {
+		if (!(c = calloc(1, sizeof(*c))))
+			return job_failed(j, "out of memory verifying the Merkle tree");
+		c->next = j->lo >> level;
+		j->level[level] = c;
 	}
-	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) != idx)
+	if (c->pos == c->count && c->next < j->hi >> level) {
+		c->pos = 0;
+		if (gh_store_log_nodes(c->idx, c->hash, &c->count, j->store, level, c->next,
+				       j->hi >> level, NODE_BATCH))
+			return job_failed(j, gh_error_last()->message);
+		if (c->count > 0)
+			c->next = c->idx[c->count - 1] + 1;
+		else
+			c->next = j->hi >> level;
+	}
+	if (c->pos == c->count || c->idx[c->pos] != idx)
 		return job_bad(j, first, "Merkle node (level %d, index %lld) is missing", level,
 			       (long long)idx);
-	if (sqlite3_column_bytes(st, 1) != GH_MERKLE_HASH_LEN ||
-	    memcmp(sqlite3_column_blob(st, 1), h, GH_MERKLE_HASH_LEN) != 0)
+	if (memcmp(c->hash[c->pos++], h, GH_MERKLE_HASH_LEN) != 0)
 		return job_bad(j, first, "Merkle node (level %d, index %lld) does not match its children",
 			       level, (long long)idx);
 	return 0;
 }
 
+static int check_leaf(void *ctx, const gh_store_log_event *ev)
+{
+	verify_job *j = ctx;
+	gh_merkle_hash leaf;
+
+	if (ev->seq != j->expect) {
+		job_bad(j, j->expect - 1, "leaf %lld: event %lld is missing",
+			(long long)(j->expect - 1), (long long)j->expect);
+		return STOP;
+	}
+	j->expect++;
+	gh_audit_event_hashes(NULL, leaf, NULL, ev);
+	if (!ev->leaf_hash || memcmp(ev->leaf_hash, leaf, GH_MERKLE_HASH_LEN) != 0) {
+		job_bad(j, ev->seq - 1, "leaf %lld does not match event %lld", (long long)(ev->seq - 1),
+			(long long)ev->seq);
+		return STOP;
+	}
+	return gh_merkle_builder_push(&j->b, 0, leaf) ? STOP : 0;
+}
+
 static void *verify_leaves(void *arg)
 {
 	verify_job *j = arg;
-	sqlite3_stmt *st = NULL;
-	int64_t expect = j->lo + 1;
-	int step;
+	int rc;
 
+	j->expect = j->lo + 1;
 	j->b.count = j->lo;
 	j->b.cap = j->cap;
 	j->b.node = verify_node;
 	j->b.ctx = j;
-	if (sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ||
-	    sqlite3_exec(j->db, "BEGIN", NULL, NULL, NULL) ||
-	    sqlite3_prepare_v2(j->db, "SELECT seq, ts, actor, action, object_type, object_id, details,"
-				      " leaf_hash FROM audit_events WHERE seq > ? AND seq <= ?"
-				      " ORDER BY seq", -1, &st, NULL)) {
-		j->failed = 1;
-		snprintf(j->why, sizeof(j->why), "reading audit events: %s",
-			 j->db ? sqlite3_errmsg(j->db) : "out of memory");
-		goto cleanup;
+	gh_store_read_begin(j->store);
+	rc = gh_store_log_scan(j->store, j->lo + 1, j->hi, check_leaf, j);
+	gh_store_read_end(j->store);
+	if (rc && rc != STOP)
+		job_failed(j, gh_error_last()->message);
+	else if (!rc && j->expect != j->hi + 1)
+		job_bad(j, j->expect - 1, "leaf %lld: event %lld is missing",
+			(long long)(j->expect - 1), (long long)j->expect);
+	for (int l = 0; l < MAX_LEVELS; l++) {
+		free(j->level[l]);
+		j->level[l] = NULL;
 	}
-	sqlite3_bind_int64(st, 1, j->lo);
-	sqlite3_bind_int64(st, 2, j->hi);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		gh_merkle_hash leaf;
-		int64_t seq = sqlite3_column_int64(st, 0);
-
-		if (seq != expect) {
-			job_bad(j, expect - 1, "leaf %lld: event %lld is missing", (long long)(expect - 1),
-				(long long)expect);
-			goto cleanup;
-		}
-		expect++;
-		gh_audit_row_hashes(NULL, leaf, NULL, st);
-		if (sqlite3_column_bytes(st, 7) != GH_MERKLE_HASH_LEN ||
-		    memcmp(sqlite3_column_blob(st, 7), leaf, GH_MERKLE_HASH_LEN) != 0) {
-			job_bad(j, seq - 1, "leaf %lld does not match event %lld", (long long)(seq - 1),
-				(long long)seq);
-			goto cleanup;
-		}
-		if (push(&j->b, 0, leaf))
-			goto cleanup;
-	}
-	if (step != SQLITE_DONE) {
-		j->failed = 1;
-		snprintf(j->why, sizeof(j->why), "reading audit events: %s", sqlite3_errmsg(j->db));
-	} else if (expect != j->hi + 1) {
-		job_bad(j, expect - 1, "leaf %lld: event %lld is missing", (long long)(expect - 1),
-			(long long)expect);
-	}
-cleanup:
-	sqlite3_finalize(st);
-	for (int l = 0; l < MAX_LEVELS; l++)
-		sqlite3_finalize(j->level[l]);
-	if (j->db)
-		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(j->db);
-	j->db = NULL;
 	return NULL;
 }
 
 /* Nodes above the workers' ranges, checked by the calling thread. */
-static int verify_top_node(builder *b, int level, int64_t idx, const gh_merkle_hash h)
+static int verify_top_node(gh_merkle_builder *b, int level, int64_t idx, const gh_merkle_hash h)
 {
 	verify_job *j = b->ctx;
 	gh_merkle_hash stored;
@@ -812,22 +620,6 @@ static int verify_top_node(builder *b, int level, int64_t idx, const gh_merkle_h
 	return 0;
 }
 
-/* How many nodes are stored, in the same snapshot as the size. */
-static int count_nodes(gh_store *s, int64_t *have)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, s, "SELECT count(*) FROM merkle_nodes")))
-		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*have = sqlite3_column_int64(st, 0);
-	else
-		rc = gh_store_fail(s, "counting Merkle nodes");
-	sqlite3_reset(st);
-	return rc;
-}
-
 /* A tree of n leaves stores its complete subtrees from MIN_LEVEL up. */
 static int64_t stored_nodes(int64_t n)
 {
@@ -841,7 +633,6 @@ static int64_t stored_nodes(int64_t n)
 int gh_merkle_verify_all(int64_t *out_leaves, gh_store *s, char *why, size_t whylen)
 {
 	verify_job jobs[MAX_WORKERS], top;
-	const char *path = sqlite3_db_filename(gh_store_db(s), "main");
 	int64_t n, chunk, have = 0;
 	gh_merkle_hash root, stored_root;
 	int workers, cap = 0, rc;
@@ -851,13 +642,11 @@ int gh_merkle_verify_all(int64_t *out_leaves, gh_store *s, char *why, size_t why
 		*why = 0;
 	gh_store_read_begin(s);
 	rc = gh_merkle_size(&n, s);
-	if (!rc)
-		rc = count_nodes(s, &have);
+	if (!rc)   /* in the same snapshot as the size */
+		rc = gh_store_log_count_nodes(&have, s);
 	gh_store_read_end(s);
 	if (rc)
 		return rc;
-	if (!path || !*path)
-		return gh_error_set(GH_ERROR, "Merkle verification needs a database file");
 	workers = gh_audit_workers(n, MAX_WORKERS, MIN_PER_WORKER);
 	/* ranges of a power-of-two size, so nodes below it never straddle two */
 	while (((int64_t)1 << cap) * workers < n)
@@ -866,7 +655,7 @@ int gh_merkle_verify_all(int64_t *out_leaves, gh_store *s, char *why, size_t why
 	workers = n ? (int)((n + chunk - 1) / chunk) : 0;
 	memset(jobs, 0, sizeof(jobs));
 	for (int i = 0; i < workers; i++) {
-		jobs[i].path = path;
+		jobs[i].store = s;
 		jobs[i].lo = chunk * i;
 		jobs[i].hi = chunk * (i + 1) < n ? chunk * (i + 1) : n;
 		jobs[i].cap = cap;
@@ -895,12 +684,12 @@ int gh_merkle_verify_all(int64_t *out_leaves, gh_store *s, char *why, size_t why
 		int64_t len = jobs[i].hi - jobs[i].lo;
 
 		if (len == chunk) {
-			rc = push(&top.b, cap, jobs[i].b.f[cap]);
+			rc = gh_merkle_builder_push(&top.b, cap, jobs[i].b.f[cap]);
 			continue;
 		}
 		for (int l = cap - 1; l >= 0 && !rc; l--)
 			if ((len >> l) & 1)
-				rc = push(&top.b, l, jobs[i].b.f[l]);
+				rc = gh_merkle_builder_push(&top.b, l, jobs[i].b.f[l]);
 	}
 	if (!rc && top.bad_leaf < 0)
 		rc = gh_merkle_root_with(stored_root, store_get, s, n);
@@ -912,7 +701,7 @@ int gh_merkle_verify_all(int64_t *out_leaves, gh_store *s, char *why, size_t why
 	}
 	if (rc)
 		return rc;
-	builder_root(root, &top.b);
+	gh_merkle_builder_root(root, &top.b);
 	if (memcmp(root, stored_root, GH_MERKLE_HASH_LEN) != 0) {
 		snprintf(why, whylen, "the root from the stored nodes differs from the recomputed one");
 		return gh_error_set(GH_EINVALID, "Merkle tree broken: %s", why);

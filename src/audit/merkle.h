@@ -21,19 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/loghash.h"
 #include "store/store.h"
 
-#define GH_MERKLE_HASH_LEN 32
-
-typedef unsigned char gh_merkle_hash[GH_MERKLE_HASH_LEN];
-
-/* The leaf hash of one event (fields as stored: details is canonical JSON). */
-void gh_merkle_leaf_hash(gh_merkle_hash out, int64_t seq, int64_t ts, const char *actor,
-			 const char *action, const char *object_type, const char *object_id,
-			 const char *details, size_t details_len);
-/* SHA-256(0x01 || left || right) */
-void gh_merkle_node_hash(gh_merkle_hash out, const gh_merkle_hash left,
-			 const gh_merkle_hash right);
+/* GH_MERKLE_HASH_LEN, gh_merkle_hash, gh_merkle_leaf_hash and
+ * gh_merkle_node_hash are common/loghash.h's. */
 
 /* Leaves in the tree now (= the number of audit events). */
 int gh_merkle_size(int64_t *out, gh_store *s);
@@ -66,15 +58,14 @@ int gh_merkle_verify_consistency(int64_t old_size, int64_t new_size, const gh_me
  * under what is wrong; why says what. */
 int gh_merkle_verify_all(int64_t *out_leaves, gh_store *s, char *why, size_t whylen);
 
-/* Internal to the audit module and the store (additive to the contract). */
-/* Loads h->frontier for a tree of h->seq leaves (audit.c, with the head). */
-int gh_merkle_load_frontier(gh_store *s, gh_store_head *h);
-/* Adds leaf index h->seq - 1 (already stored with the event): writes the
- * subtrees it completes and moves the frontier. O(log n), no reads. */
-int gh_merkle_append(gh_store *s, gh_store_head *h, const gh_merkle_hash leaf);
-/* Registers gh_merkle_backfill() on a writer connection: fills the leaf
- * hashes and subtrees of an existing log (migration 9). */
-int gh_merkle_sql_register(sqlite3 *db);
+/* Internal to the audit module: the tree's right edge (frontier[l] is the
+ * complete subtree of 2^l leaves ending the tree when bit l of size is set,
+ * GH_MERKLE_MAX_LEVELS entries) as the chain's head keeps it (audit.c). */
+/* Loads the frontier of a tree of size leaves. */
+int gh_merkle_load_frontier(gh_store *s, int64_t size, gh_merkle_hash *frontier);
+/* Adds leaf size - 1 (already stored with its event): writes the subtrees
+ * it completes and moves the frontier. O(log n), no reads. */
+int gh_merkle_append(gh_store *s, int64_t size, gh_merkle_hash *frontier, const gh_merkle_hash leaf);
 
 /* The proof algorithms over any node source, for tests and tools:
  * get(out, level, index, ctx) yields the complete subtree at level (leaf

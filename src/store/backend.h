@@ -42,7 +42,7 @@ struct gh_store_backend {
 	void (*exclusive_begin)(gh_store *s);
 	void (*exclusive_end)(gh_store *s);
 
-	gh_store_head *(*audit_head)(gh_store *s);
+	gh_store_log_cache *(*log_cached)(gh_store *s);
 	void (*before_release)(gh_store *s, int (*fn)(gh_store *s, void *ctx), void *ctx);
 	void (*after_wait)(gh_store *s, void (*fn)(gh_store *s, void *ctx), void *ctx);
 	void (*after_commit)(gh_store *s, void (*fn)(void *ctx, int64_t seq), void *ctx);

@@ -95,9 +95,9 @@ void gh_store_exclusive_end(gh_store *s)
 	s->be->exclusive_end(s);
 }
 
-gh_store_head *gh_store_audit_head(gh_store *s)
+gh_store_log_cache *gh_store_log_cached(gh_store *s)
 {
-	return s->be->audit_head(s);
+	return s->be->log_cached(s);
 }
 
 void gh_store_before_release(gh_store *s, int (*fn)(gh_store *s, void *ctx), void *ctx)

@@ -56,21 +56,21 @@ void gh_store_exclusive_end(gh_store *s);
 
 /* (gh_store_db, gh_store_stmt and gh_store_fail: store/sqlite/sqlite.h) */
 
-/* The audit chain's head as of the running transaction, kept by audit.c so
- * that an append needs no read of audit_head. The store forgets it (valid =
- * 0) whenever a rollback or raw access may have changed the table. Use only
- * inside a write transaction. */
-typedef struct gh_store_head {
-	int valid;
-	int dirty;                 /* changed in this operation, not yet written */
-	int64_t seq;
-	unsigned char hash[32];
-	/* the Merkle tree's right edge (merkle.c): frontier[l] is the complete
-	 * subtree of 2^l leaves ending the tree when bit l of seq is set */
-	unsigned char frontier[64][32];
-} gh_store_head;
+/* What the audit module keeps in memory about the log as of the running
+ * write (its head and the Merkle tree's right edge), so that an append needs
+ * no read. The store keeps one per store and knows only valid and seq: it
+ * clears valid whenever a rollback, a trial's undo, exclusive access, a
+ * failed commit or another process's commit may have made it stale, and
+ * hands seq to the gh_store_after_commit hook while valid. area is the
+ * owner's, opaque to the store. Use only inside a write transaction. */
+#define GH_STORE_LOG_AREA 2560
+typedef struct gh_store_log_cache {
+	int valid;                 /* 0: stale, the owner reloads before use */
+	int64_t seq;               /* the log's last sequence number */
+	_Alignas(16) unsigned char area[GH_STORE_LOG_AREA];
+} gh_store_log_cache;
 
-gh_store_head *gh_store_audit_head(gh_store *s);
+gh_store_log_cache *gh_store_log_cached(gh_store *s);
 
 /* fn runs inside every operation just before it is released into the
  * batch (gh_store_commit); a failure rolls the operation back. One hook. */

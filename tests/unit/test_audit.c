@@ -4,6 +4,7 @@
 #include "common/jsonv.h"
 #include "common/util.h"
 #include "harness.h"
+#include "store/events.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,18 +351,15 @@ static void test_audit_hash__canonical_details_sorted_and_compact(void)
 static void test_audit_event_json__shape(void)
 {
 	gh_store *s = open_log("json", 2);
-	sqlite3_stmt *st = NULL;
-	json_t *ev;
+	json_t *items = NULL, *ev;
 
 	if (!s)
 		return;
-	CHECK_INT(sqlite3_prepare_v2(gh_store_db(s),
-				     "SELECT seq, ts, actor, action, object_type, object_id, details,"
-				     " prev_hash, hash FROM audit_events WHERE seq = 2", -1, &st, NULL),
-		  SQLITE_OK);
-	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	ev = gh_audit_event_json(st);
-	sqlite3_finalize(st);
+	gh_store_read_begin(s);
+	CHECK_INT(gh_store_events_page(&items, s, 1, 1, NULL), 0);
+	gh_store_read_end(s);
+	ev = json_incref(json_array_get(items, 0));
+	json_decref(items);
 	if (!CHECK(ev != NULL)) {
 		gh_store_free(s);
 		return;

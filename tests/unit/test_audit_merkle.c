@@ -1,7 +1,7 @@
 /* test_audit_merkle.c - the Merkle tree: RFC 6962 vectors, random sizes against a naive tree, proofs, tampering. */
 #include "audit/audit.h"
 #include "audit/merkle.h"
-#include "audit/sha256.h"
+#include "common/sha256.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "harness.h"

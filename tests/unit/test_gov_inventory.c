@@ -2,6 +2,8 @@
 #include "gov/gov.h"
 #include "gov/gov_internal.h"
 #include "harness.h"
+#include "store/events.h"
+#include "store/log.h"
 #include "audit/checkpoint.h"
 
 #include <stdlib.h>
@@ -64,38 +66,35 @@ static int64_t audit_count(gh_gov *g)
 /* The last audit event as JSON (caller frees). */
 static json_t *last_event(gh_gov *g)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *ev = NULL;
+	json_t *items = NULL, *ev = NULL;
+	int64_t last;
 
-	gh_store_exclusive_begin(gh_gov_store(g));
-	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)),
-			       "SELECT seq, ts, actor, action, object_type, object_id, details,"
-			       " prev_hash, hash FROM audit_events ORDER BY seq DESC LIMIT 1",
-			       -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		ev = gh_audit_event_json(st);
-	sqlite3_finalize(st);
-	gh_store_exclusive_end(gh_gov_store(g));
+	gh_store_read_begin(gh_gov_store(g));
+	if (gh_store_log_last_seq(&last, gh_gov_store(g)) == 0 &&
+	    gh_store_events_page(&items, gh_gov_store(g), last - 1, 1, NULL) == 0)
+		ev = json_incref(json_array_get(items, 0));
+	json_decref(items);
+	gh_store_read_end(gh_gov_store(g));
 	return ev;
 }
 
 /* The latest audit event with this action on this object, or NULL (caller frees). */
 static json_t *event_of(gh_gov *g, const char *action, const char *object_id)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *ev = NULL;
+	json_t *items = NULL, *ev = NULL;
+	size_t i;
 
 	gh_store_read_begin(gh_gov_store(g));
-	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)),
-			       "SELECT seq, ts, actor, action, object_type, object_id, details,"
-			       " prev_hash, hash FROM audit_events WHERE action = ? AND object_id = ?"
-			       " ORDER BY seq DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, object_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			ev = gh_audit_event_json(st);
+	if (gh_store_events_about(&items, gh_gov_store(g), object_id, NULL) == 0) {
+		/* the latest one with that action */
+		for (i = json_array_size(items); i > 0 && !ev; i--) {
+			json_t *e = json_array_get(items, i - 1);
+
+			if (strcmp(json_string_value(json_object_get(e, "action")), action) == 0)
+				ev = json_incref(e);
+		}
 	}
-	sqlite3_finalize(st);
+	json_decref(items);
 	gh_store_read_end(gh_gov_store(g));
 	return ev;
 }

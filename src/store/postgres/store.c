@@ -24,7 +24,7 @@ struct pg_store {
 	gh_pg_conn *writer;
 	pthread_mutex_t lock;    /* the writer's: one write at a time */
 	int version;
-	gh_store_head head;      /* forgotten at every begin: other nodes write too */
+	gh_store_log_cache log;  /* the audit module's; forgotten at every begin: other nodes write too */
 	int (*before_release)(gh_store *s, void *ctx);
 	void *before_release_ctx;
 	void (*after_wait)(gh_store *s, void *ctx);
@@ -338,7 +338,7 @@ static int begin(gh_store *g)
 
 	lock(s);
 	revive(s->writer);
-	s->head.valid = s->head.dirty = 0;
+	s->log.valid = 0;
 	if ((rc = gh_pg_exec(s->writer, "BEGIN", "starting a transaction")))
 		unlock(s);
 	return rc;
@@ -348,7 +348,7 @@ static void rollback(gh_store *g)
 {
 	pg_store *s = ps(g);
 
-	s->head.valid = s->head.dirty = 0;
+	s->log.valid = 0;
 	PQclear(PQexec(s->writer->db, "ROLLBACK"));
 	unlock(s);
 }
@@ -372,9 +372,9 @@ static int commit(gh_store *g)
 					    " after a failed statement");
 	PQclear(r);
 	if (rc)
-		s->head.valid = s->head.dirty = 0;
+		s->log.valid = 0;
 	else if (s->after_commit)
-		s->after_commit(s->after_commit_ctx, s->head.valid ? s->head.seq : -1);
+		s->after_commit(s->after_commit_ctx, s->log.valid ? s->log.seq : -1);
 	unlock(s);
 	if (s->after_wait && !in_after_wait) {
 		in_after_wait = 1;
@@ -405,7 +405,7 @@ static int trial_undo(gh_store *g)
 	pg_store *s = ps(g);
 	int rc;
 
-	s->head.valid = s->head.dirty = 0;   /* its events are gone: reload the head */
+	s->log.valid = 0;   /* its events are gone: reload the head */
 	if ((rc = gh_pg_exec(s->writer, "ROLLBACK TO SAVEPOINT trial", "undoing a trial")))
 		return rc;
 	return gh_pg_exec(s->writer, "RELEASE SAVEPOINT trial", "ending a trial");
@@ -417,7 +417,7 @@ static void exclusive_begin(gh_store *g)
 
 	lock(s);
 	revive(s->writer);
-	s->head.valid = s->head.dirty = 0;   /* raw SQL may change anything */
+	s->log.valid = 0;   /* raw SQL may change anything */
 }
 
 static void exclusive_end(gh_store *g)
@@ -531,9 +531,9 @@ static void limit_readers(gh_store *g, int max)
 
 /* --- hooks and statements ------------------------------------------------------------ */
 
-static gh_store_head *audit_head(gh_store *g)
+static gh_store_log_cache *log_cached(gh_store *g)
 {
-	return &ps(g)->head;
+	return &ps(g)->log;
 }
 
 static void before_release(gh_store *g, int (*fn)(gh_store *s, void *ctx), void *ctx)
@@ -588,7 +588,7 @@ static const gh_store_backend pg_backend = {
 	.limit_readers = limit_readers,
 	.exclusive_begin = exclusive_begin,
 	.exclusive_end = exclusive_end,
-	.audit_head = audit_head,
+	.log_cached = log_cached,
 	.before_release = before_release,
 	.after_wait = after_wait,
 	.after_commit = after_commit,

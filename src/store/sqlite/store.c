@@ -1,7 +1,7 @@
 /* store.c - the SQLite backend: open, migrate, lock, transactions, statement cache. */
 #include "store/backend.h"
+#include "store/log.h"
 #include "store/sqlite/sqlite.h"
-#include "audit/merkle.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -77,7 +77,7 @@ struct sqlite_store {
 	int version;
 	int64_t data_version;    /* PRAGMA data_version at our last BEGIN */
 	sqlite3_stmt *data_version_stmt;
-	gh_store_head head;
+	gh_store_log_cache log;   /* the audit module's; we only invalidate it */
 	int (*before_release)(gh_store *s, void *ctx);
 	void *before_release_ctx;
 	void (*after_wait)(gh_store *s, void *ctx);
@@ -154,6 +154,20 @@ static int migrate(sqlite_store *s)
 	return 0;
 }
 
+/* SELECT gh_merkle_backfill(): the tree of a log written before it existed
+ * (migration 9; tests rebuild a damaged tree with it). */
+static void sql_backfill(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int64_t leaves;
+
+	(void)argc;
+	(void)argv;
+	if (gh_store_log_backfill(&leaves, sqlite3_user_data(ctx)))
+		sqlite3_result_error(ctx, gh_error_last()->message, -1);
+	else
+		sqlite3_result_int64(ctx, leaves);
+}
+
 static void configure_sqlite(void)
 {
 	/* SQLite's memory statistics take a global mutex on every allocation */
@@ -204,7 +218,8 @@ int gh_store_sqlite_open(gh_store **out, const char *path, int create)
 	}
 	sqlite3_busy_timeout(s->db, 10000);
 	/* migration 9 builds the Merkle tree of an existing log through this */
-	if (gh_merkle_sql_register(s->db)) {
+	if (sqlite3_create_function(s->db, "gh_merkle_backfill", 0, SQLITE_UTF8, &s->base,
+				    sql_backfill, NULL, NULL) != SQLITE_OK) {
 		store_free(s);
 		return gh_error_set(GH_ERROR, "registering the Merkle backfill function");
 	}
@@ -252,9 +267,9 @@ static void store_free(sqlite_store *s)
 	free(s);
 }
 
-static gh_store_head *audit_head(sqlite_store *s)
+static gh_store_log_cache *log_cached(sqlite_store *s)
 {
-	return &s->head;
+	return &s->log;
 }
 
 static void before_release(sqlite_store *s, int (*fn)(gh_store *s, void *ctx), void *ctx)
@@ -318,9 +333,9 @@ static int flush(sqlite_store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	if (rc)
-		s->head.valid = s->head.dirty = 0;
+		s->log.valid = 0;
 	else if (s->after_commit && s->pending > 0)   /* not a batch of rolled-back operations */
-		s->after_commit(s->after_commit_ctx, s->head.valid ? s->head.seq : -1);
+		s->after_commit(s->after_commit_ctx, s->log.valid ? s->log.seq : -1);
 	for (waiter *w = s->waiters; w; w = w->next) {
 		w->rc = rc;
 		snprintf(w->msg, sizeof(w->msg), "%s", rc ? gh_error_last()->message : "");
@@ -357,7 +372,7 @@ static void other_writers(sqlite_store *s)
 		sqlite3_reset(s->data_version_stmt);
 	}
 	if (v < 0 || v != s->data_version)
-		s->head.valid = s->head.dirty = 0;
+		s->log.valid = 0;
 	s->data_version = v;
 }
 
@@ -420,7 +435,7 @@ static int commit(sqlite_store *s)
 
 static void rollback(sqlite_store *s)
 {
-	s->head.valid = s->head.dirty = 0;
+	s->log.valid = 0;
 	sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
 	sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
 	unlock(s);
@@ -445,7 +460,7 @@ static int trial_undo(sqlite_store *s)
 {
 	int rc;
 
-	s->head.valid = s->head.dirty = 0;   /* its events are gone: reload the head */
+	s->log.valid = 0;   /* its events are gone: reload the head */
 	if ((rc = exec(s, "ROLLBACK TO trial", "undoing a trial")))
 		return rc;
 	return exec(s, "RELEASE trial", "ending a trial");
@@ -456,7 +471,7 @@ static void exclusive_begin(sqlite_store *s)
 	lock(s);
 	if (s->in_tx)
 		flush(s);
-	s->head.valid = s->head.dirty = 0;   /* raw SQL may change anything */
+	s->log.valid = 0;   /* raw SQL may change anything */
 }
 
 static void exclusive_end(sqlite_store *s)
@@ -656,7 +671,7 @@ static void be_read_end(gh_store *g) { read_end(sq(g)); }
 static void be_limit_readers(gh_store *g, int max) { limit_readers(sq(g), max); }
 static void be_exclusive_begin(gh_store *g) { exclusive_begin(sq(g)); }
 static void be_exclusive_end(gh_store *g) { exclusive_end(sq(g)); }
-static gh_store_head *be_audit_head(gh_store *g) { return audit_head(sq(g)); }
+static gh_store_log_cache *be_log_cached(gh_store *g) { return log_cached(sq(g)); }
 
 static void be_before_release(gh_store *g, int (*fn)(gh_store *s, void *ctx), void *ctx)
 {
@@ -688,7 +703,7 @@ static const gh_store_backend sqlite_backend = {
 	.limit_readers = be_limit_readers,
 	.exclusive_begin = be_exclusive_begin,
 	.exclusive_end = be_exclusive_end,
-	.audit_head = be_audit_head,
+	.log_cached = be_log_cached,
 	.before_release = be_before_release,
 	.after_wait = be_after_wait,
 	.after_commit = be_after_commit,

@@ -1,5 +1,5 @@
 /* sha256.c - SHA-256 with x86 SHA-NI when available, else libsodium's portable code. */
-#include "audit/sha256.h"
+#include "common/sha256.h"
 
 #include <pthread.h>
 #include <sodium.h>
