@@ -1,19 +1,18 @@
 /* request.c - the request lifecycle: intake, decision, approvals with their
  * invariants, provisioning into a grant, cancellation and history. */
 #include "gov/gov_internal.h"
+#include "store/approvals.h"
+#include "store/breakglass.h"
+#include "store/catalog.h"
 #include "store/events.h"
+#include "store/groups.h"
+#include "store/identities.h"
+#include "store/provision.h"
+#include "store/requests.h"
+#include "store/sod.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define REQ_COLS                                                                            \
-	"r.id, r.state, r.ticket_ref, r.channel, r.submitted_by, r.requester_id,"            \
-	" r.subject_id, r.entitlement_id, r.justification, r.duration, r.emergency,"          \
-	" r.decision, r.required_approvals, r.sla_due_at, r.grant_id, r.close_reason,"        \
-	" r.created_at, r.updated_at, r.closed_at, r.extends_grant_id, r.break_glass,"         \
-	" r.incident_ref"
-
-
 
 /* What the workflow needs to know about a subject and an entitlement. */
 typedef struct subject_info {
@@ -31,26 +30,10 @@ typedef struct ent_info {
 	json_t *facts;
 } ent_info;
 
-/* What approving, rejecting and cancelling need about a request. */
+/* What approving, rejecting and cancelling need about a request: its row,
+ * whose max_duration the decision's cap has lowered (decision_cap). */
 typedef struct req_info {
-	char state[24];
-	char submitted_by[GH_ID_LEN];
-	char requester[GH_ID_LEN];
-	char subject[GH_ID_LEN];
-	char subject_owner[GH_ID_LEN];
-	char subject_name[128];
-	char subject_status[24];
-	char entitlement[GH_ID_LEN];
-	char ent_name[128];
-	char control_group[GH_ID_LEN];
-	char channel[24];
-	char ticket_ref[72];       /* "" for none */
-	int emergency;
-	int required;
-	int requestable;           /* the entitlement's, now */
-	int64_t duration;
-	int64_t max_duration;
-	int64_t subject_expires;   /* INT64_MAX when the subject has no expiry */
+	gh_store_request_brief row;
 	json_t *approver_groups;   /* group ids from the decision; owned, may be NULL */
 } req_info;
 
@@ -72,13 +55,6 @@ static int submits_own_only(const gh_actor *actor)
 	return (actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM | GH_ROLE_SERVICEDESK)) == 0;
 }
 
-static void copy_text(char *out, size_t outlen, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	snprintf(out, outlen, "%s", t ? (const char *)t : "");
-}
-
 static int nomem(const char *what)
 {
 	return gh_error_set(GH_ERROR, "out of memory %s", what);
@@ -98,111 +74,16 @@ static int audit(gh_gov *g, const char *actor, const char *action, const char *t
 
 /* --- loading ------------------------------------------------------------ */
 
-static json_t *approvals_json(gh_gov *g, const char *request_id, int *rc)
-{
-	sqlite3_stmt *st;
-	json_t *a = json_array(), *item;
-	int step;
-
-	*rc = 0;
-	if (!a) {
-		*rc = nomem("loading approvals");
-		return NULL;
-	}
-	if ((*rc = gh_store_stmt(&st, g->store,
-				 "SELECT approver_id, decision, comment, step, created_at, checks, policy"
-				 " FROM approvals WHERE request_id = ? ORDER BY step, pk"))) {
-		json_decref(a);
-		return NULL;
-	}
-	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		item = json_pack("{s:o, s:o, s:o, s:i, s:o, s:o, s:o}",
-				 "approver", gov_text_column(st, 0),
-				 "decision", gov_text_column(st, 1), "comment", gov_text_column(st, 2),
-				 "step", sqlite3_column_int(st, 3), "at", gov_time_column(st, 4),
-				 "checks", gov_json_column(st, 5, 1),
-				 "policy", sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null() :
-				 gov_json_column(st, 6, 0));
-		if (!item || json_array_append_new(a, item)) {
-			*rc = nomem("loading approvals");
-			break;
-		}
-	}
-	if (!*rc && step != SQLITE_DONE)
-		*rc = gh_store_fail(g->store, "loading approvals");
-	sqlite3_reset(st);
-	if (*rc) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
-/* One request in its API shape from a row of REQ_COLS, with its approvals. */
-static int request_json(json_t **out, gh_gov *g, sqlite3_stmt *st)
-{
-	char dur[32];
-	json_t *approvals, *decision;
-	int rc;
-
-	*out = NULL;
-	gh_duration_format(dur, sizeof(dur), sqlite3_column_int64(st, 9));
-	if (!(approvals = approvals_json(g, (const char *)sqlite3_column_text(st, 0), &rc)))
-		return rc;
-	decision = sqlite3_column_type(st, 11) == SQLITE_NULL ? json_null() :
-							       gov_json_column(st, 11, 0);
-	*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:I, s:b, s:o, s:i,"
-			 " s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "id", gov_text_column(st, 0), "state", gov_text_column(st, 1),
-			 "ticket_ref", gov_text_column(st, 2), "channel", gov_text_column(st, 3),
-			 "submitted_by", gov_text_column(st, 4), "requester", gov_text_column(st, 5),
-			 "subject", gov_text_column(st, 6), "entitlement", gov_text_column(st, 7),
-			 "justification", gov_text_column(st, 8), "duration", dur,
-			 "duration_seconds", (json_int_t)sqlite3_column_int64(st, 9),
-			 "emergency", sqlite3_column_int(st, 10) != 0, "decision", decision,
-			 "required_approvals", sqlite3_column_int(st, 12), "approvals", approvals,
-			 "grant", gov_text_column(st, 14), "sla_due_at", gov_time_column(st, 13),
-			 "close_reason", gov_text_column(st, 15),
-			 "created_at", gov_time_column(st, 16), "updated_at", gov_time_column(st, 17),
-			 "closed_at", gov_time_column(st, 18), "extends", gov_text_column(st, 19));
-	if (*out && (json_object_set_new(*out, "break_glass",
-					 json_boolean(sqlite3_column_int(st, 20))) ||
-		     json_object_set_new(*out, "incident_ref", gov_text_column(st, 21)))) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return *out ? 0 : nomem("loading a request");
-}
-
 int gov_request_load(json_t **out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT " REQ_COLS " FROM requests r WHERE r.id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = request_json(out, g, st);
-	else if (rc == SQLITE_DONE)
-		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
-	else
-		rc = gh_store_fail(g->store, "loading a request");
-	sqlite3_reset(st);
-	return rc;
+	return gh_store_request_get(out, g->store, id);
 }
 
 /* 1 when the request concerns who (submitter, requester, subject or the
  * subject's owner), 0 when not (also for an unknown request). */
 static int request_concerns(gh_gov *g, const char *request_id, const char *who)
 {
-	return gov_exists(g, "SELECT 1 FROM requests r JOIN identities s ON s.id = r.subject_id"
-			     " WHERE r.id = ?1 AND (r.submitted_by = ?2 OR r.requester_id = ?2"
-			     " OR r.subject_id = ?2 OR s.owner_id = ?2)",
-			  request_id, who, "checking who a request concerns");
+	return gh_store_request_concerns(g->store, request_id, who);
 }
 
 #define GROUPS_MAX 1024   /* groups one identity may be in, directly or not */
@@ -219,23 +100,18 @@ static int cmp_json_str(const void *a, const void *b)
  * query's temporary tables on the hot path of every decision. */
 static int subject_groups(json_t *facts, gh_gov *g, const char *id)
 {
-	json_t *groups = json_array(), *sorted, *found[GROUPS_MAX];
-	sqlite3_stmt *st;
-	size_t n = 0, next = 0, i;
-	int rc = 0, step;
+	json_t *groups = json_array(), *sorted, *found[GROUPS_MAX], *parents = NULL, *p;
+	size_t n = 0, next = 0, i, k;
+	int rc = 0;
 
 	if (!groups || json_object_set_new(facts, "groups", groups))
 		return nomem("loading a subject's groups");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT group_id FROM group_members WHERE member_id = ?1"
-				" AND member_type = ?2")))
-		return rc;
 	for (const char *member = id, *type = "identity"; member && !rc;
 	     member = next < n ? json_string_value(found[next++]) : NULL, type = "group") {
-		sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-		while ((step = sqlite3_step(st)) == SQLITE_ROW && !rc) {
-			const char *gid = (const char *)sqlite3_column_text(st, 0);
+		if ((rc = gh_store_group_parents(&parents, g->store, type, member)))
+			break;
+		json_array_foreach(parents, k, p) {
+			const char *gid = json_string_value(p);
 			json_t *v;
 
 			for (i = 0; i < n && strcmp(json_string_value(found[i]), gid) != 0; i++)
@@ -252,10 +128,11 @@ static int subject_groups(json_t *facts, gh_gov *g, const char *id)
 				rc = nomem("loading a subject's groups");
 			else
 				found[n++] = v;   /* held by groups */
+			if (rc)
+				break;
 		}
-		sqlite3_reset(st);
-		if (!rc && step != SQLITE_DONE && step != SQLITE_ROW)
-			rc = gh_store_fail(g->store, "loading a subject's groups");
+		json_decref(parents);
+		parents = NULL;
 	}
 	if (rc)
 		return rc;
@@ -271,36 +148,35 @@ static int subject_groups(json_t *facts, gh_gov *g, const char *id)
 							     : 0;
 }
 
+/* A new object of the keys of from (a record in its API shape), in order;
+ * a key from lacks is null. */
+static json_t *facts_of(const json_t *from, const char *const keys[])
+{
+	json_t *out = json_object(), *v;
+
+	for (size_t i = 0; out && keys[i]; i++) {
+		v = json_object_get(from, keys[i]);
+		if (json_object_set_new(out, keys[i], v ? json_incref(v) : json_null())) {
+			json_decref(out);
+			out = NULL;
+		}
+	}
+	return out;
+}
+
 int gov_identity_facts(json_t **out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
+	static const char *const keys[] = {"id", "kind", "name", "status", "owner", "environment",
+					   "roles", "attributes", "purpose", NULL};
+	json_t *identity = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id, kind, name, status, owner_id, environment, roles, attributes,"
-				" purpose FROM identities WHERE id = ?")))
+	if ((rc = gh_store_identity_get(&identity, g->store, id)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-				 "id", gov_text_column(st, 0), "kind", gov_text_column(st, 1),
-				 "name", gov_text_column(st, 2), "status", gov_text_column(st, 3),
-				 "owner", gov_text_column(st, 4),
-				 "environment", gov_text_column(st, 5),
-				 "roles", gov_json_column(st, 6, 1),
-				 "attributes", gov_json_column(st, 7, 0),
-				 "purpose", gov_text_column(st, 8));
-		rc = *out ? 0 : nomem("loading an identity");
-	} else if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ENOTFOUND, "identity %s not found", id);
-	} else {
-		rc = gh_store_fail(g->store, "loading an identity");
-	}
-	sqlite3_reset(st);
-	if (!rc)
-		rc = subject_groups(*out, g, id);
+	*out = facts_of(identity, keys);
+	json_decref(identity);
+	rc = *out ? subject_groups(*out, g, id) : nomem("loading an identity");
 	if (rc) {
 		json_decref(*out);
 		*out = NULL;
@@ -330,37 +206,21 @@ static int subject_load(subject_info *out, gh_gov *g, const char *id)
 
 int gov_entitlement_facts(json_t **out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
+	static const char *const keys[] = {"id", "system", "name", "risk_tier", "data_sensitivity",
+					   "environment", "control_owner_group",
+					   "max_duration_seconds", "requestable", "attributes",
+					   "tags", NULL};
+	json_t *ent = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id, system_id, name, risk_tier, data_sensitivity, environment,"
-				" control_owner_group_id, max_duration, requestable, attributes, tags"
-				" FROM entitlements WHERE id = ?")))
+	if ((rc = gh_store_entitlement_get(&ent, g->store, id)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o}",
-				 "id", gov_text_column(st, 0), "system", gov_text_column(st, 1),
-				 "name", gov_text_column(st, 2),
-				 "risk_tier", gov_text_column(st, 3),
-				 "data_sensitivity", gov_text_column(st, 4),
-				 "environment", gov_text_column(st, 5),
-				 "control_owner_group", gov_text_column(st, 6),
-				 "max_duration_seconds", (json_int_t)sqlite3_column_int64(st, 7),
-				 "requestable", sqlite3_column_int(st, 8) != 0,
-				 "attributes", gov_json_column(st, 9, 0),
-				 "tags", gov_json_column(st, 10, 1));
-		rc = *out ? 0 : nomem("loading an entitlement");
-	} else if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id);
-	} else {
-		rc = gh_store_fail(g->store, "loading an entitlement");
-	}
-	sqlite3_reset(st);
-	return rc;
+	if (!ent)
+		return gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id);
+	*out = facts_of(ent, keys);
+	json_decref(ent);
+	return *out ? 0 : nomem("loading an entitlement");
 }
 
 static int ent_load(ent_info *out, gh_gov *g, const char *id)
@@ -380,66 +240,29 @@ static int ent_load(ent_info *out, gh_gov *g, const char *id)
 
 /* A decider's cap on the grant (decision_json) lowers the catalog's maximum;
  * its approver groups (resolved ids) bind every approver. */
-static void decision_cap(req_info *out, sqlite3_stmt *st, int col)
+static void decision_cap(req_info *out, const json_t *d)
 {
-	json_t *d = gov_json_column(st, col, 0);
 	json_t *cap = json_object_get(d, "max_duration_seconds");
 	json_t *groups = json_object_get(d, "approver_groups");
 
 	if (json_is_integer(cap) && json_integer_value(cap) > 0 &&
-	    json_integer_value(cap) < out->max_duration)
-		out->max_duration = json_integer_value(cap);
+	    json_integer_value(cap) < out->row.max_duration)
+		out->row.max_duration = json_integer_value(cap);
 	if (json_is_array(groups) && json_array_size(groups) > 0)
 		out->approver_groups = json_incref(groups);
-	json_decref(d);
 }
 
 static int req_info_load(req_info *out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT r.state, r.submitted_by, r.requester_id, r.subject_id,"
-				" s.owner_id, r.entitlement_id, e.control_owner_group_id,"
-				" r.required_approvals, r.duration, e.max_duration, s.name, s.status,"
-				" e.name, r.decision, r.channel, r.ticket_ref, r.emergency,"
-				" s.expires_at, e.requestable"
-				" FROM requests r JOIN identities s ON s.id = r.subject_id"
-				" JOIN entitlements e ON e.id = r.entitlement_id WHERE r.id = ?")))
+	if ((rc = gh_store_request_brief_get(&out->row, g->store, id)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(out->state, sizeof(out->state), st, 0);
-		copy_text(out->submitted_by, sizeof(out->submitted_by), st, 1);
-		copy_text(out->requester, sizeof(out->requester), st, 2);
-		copy_text(out->subject, sizeof(out->subject), st, 3);
-		copy_text(out->subject_owner, sizeof(out->subject_owner), st, 4);
-		copy_text(out->entitlement, sizeof(out->entitlement), st, 5);
-		copy_text(out->control_group, sizeof(out->control_group), st, 6);
-		out->required = sqlite3_column_int(st, 7);
-		out->duration = sqlite3_column_int64(st, 8);
-		out->max_duration = sqlite3_column_int64(st, 9);
-		copy_text(out->subject_name, sizeof(out->subject_name), st, 10);
-		copy_text(out->subject_status, sizeof(out->subject_status), st, 11);
-		copy_text(out->ent_name, sizeof(out->ent_name), st, 12);
-		decision_cap(out, st, 13);
-		copy_text(out->channel, sizeof(out->channel), st, 14);
-		copy_text(out->ticket_ref, sizeof(out->ticket_ref), st, 15);
-		out->emergency = sqlite3_column_int(st, 16);
-		out->subject_expires = sqlite3_column_type(st, 17) == SQLITE_NULL ? INT64_MAX :
-				       sqlite3_column_int64(st, 17);
-		out->requestable = sqlite3_column_int(st, 18);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
-	} else {
-		rc = gh_store_fail(g->store, "loading a request");
-	}
-	sqlite3_reset(st);
-	return rc;
+	decision_cap(out, out->row.decision);
+	json_decref(out->row.decision);
+	out->row.decision = NULL;
+	return 0;
 }
 
 /* --- provisioning --------------------------------------------------------- */
@@ -451,20 +274,10 @@ static int supersede(gh_gov *g, const char *actor_id, const char *request_id,
 		     const char *new_grant, int connected)
 {
 	char old[GH_ID_LEN] = "", reason[128];
-	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT gr.id FROM requests r JOIN grants gr ON gr.id = r.extends_grant_id"
-				" WHERE r.id = ? AND gr.status = 'active'")))
+	if ((rc = gh_store_grant_extended_by(old, g->store, request_id)))
 		return rc;
-	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		copy_text(old, sizeof(old), st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return gh_store_fail(g->store, "looking for the grant an extension replaces");
 	if (!*old)
 		return 0;
 	snprintf(reason, sizeof(reason), "superseded by %s (extension, request %s)", new_grant,
@@ -472,28 +285,6 @@ static int supersede(gh_gov *g, const char *actor_id, const char *request_id,
 	/* a connected system keeps the access: the new grant's job grants the
 	 * same again, so removing it for the old one would race that */
 	return gov_grant_end_ex(g, actor_id, old, "revoked", reason, !connected);
-}
-
-/* The system of entitlement ent (into sys) and its connector kind (into kind). */
-static int ent_connector(gh_gov *g, const char *ent, char sys[GH_ID_LEN], char kind[32])
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT s.id, s.connector FROM entitlements e"
-				" JOIN systems s ON s.id = e.system_id WHERE e.id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, ent, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(sys, GH_ID_LEN, st, 0);
-		copy_text(kind, 32, st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return gh_error_set(GH_ENOTFOUND, "entitlement %s not found", ent);
-	return rc == SQLITE_ROW ? 0 : gh_store_fail(g->store, "reading an entitlement's system");
 }
 
 /* approved -> provisioning -> active: creates the grant (expiring after
@@ -509,11 +300,10 @@ static int provision(gh_gov *g, const char *actor_id, const char *request_id, co
 {
 	char grant_id[GH_ID_LEN], when[40], due[40], sys[GH_ID_LEN], kind[32];
 	int64_t expires = now + (duration < max_duration ? duration : max_duration);
-	sqlite3_stmt *st;
 	int rc, connected;
 
 	gh_id_new(grant_id, sizeof(grant_id), "grt");
-	if ((rc = ent_connector(g, ent, sys, kind)))
+	if ((rc = gh_store_entitlement_connector(sys, kind, g->store, ent)))
 		return rc;
 	connected = gov_connector_connected(kind);
 	if ((rc = audit(g, actor_id, "request.provisioning", "request", request_id,
@@ -522,27 +312,12 @@ static int provision(gh_gov *g, const char *actor_id, const char *request_id, co
 	if ((rc = supersede(g, actor_id, request_id, grant_id, connected)))
 		return rc;
 	if ((rc = gov_grant_check_new(connected ? "provisioning" : "active")) ||
-	    (rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO grants(id, subject_id, entitlement_id, request_id, status,"
-				" granted_at, expires_at, break_glass, review_due_at, review_state,"
-				" provisioning_status)"
-				" VALUES (?1, ?2, ?3, ?4, CASE WHEN ?8 THEN 'provisioning' ELSE 'active' END,"
-				" ?5, ?6, ?7 IS NOT NULL, ?7, CASE WHEN ?7 IS NOT NULL THEN 'pending' END,"
-				" CASE WHEN ?8 THEN 'pending' ELSE 'done' END)")))
+	    (rc = gh_store_grant_insert(g->store, &(gh_store_grant_new){
+			.id = grant_id, .subject_id = subject, .entitlement_id = ent,
+			.request_id = request_id, .status = connected ? "provisioning" : "active",
+			.provisioning = connected ? "pending" : "done", .granted_at = now,
+			.expires_at = expires, .review_due_at = review_due > 0 ? review_due : 0})))
 		return rc;
-	sqlite3_bind_int(st, 8, connected);
-	if (review_due > 0)
-		sqlite3_bind_int64(st, 7, review_due);
-	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ent, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, request_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, expires);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return gh_store_fail(g->store, "creating a grant");
 	gh_time_format(when, sizeof(when), expires);
 	gh_time_format(due, sizeof(due), review_due);
 	if ((rc = audit(g, actor_id, "grant.created", "grant", grant_id,
@@ -645,28 +420,12 @@ static int intake_resolve(intake *in, gh_gov *g, const gh_actor *actor)
  * the grant it will supersede when granted ("" when none). */
 static int check_duplicate(gh_gov *g, const char *subject, const char *ent, char *extends)
 {
-	sqlite3_stmt *st;
 	char req[GH_ID_LEN] = "", grant[GH_ID_LEN] = "";
 	int rc;
 
 	extends[0] = '\0';
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT (SELECT id FROM requests WHERE subject_id = ?1"
-				"   AND entitlement_id = ?2 AND state IN ('submitted',"
-				"   'pending_approval', 'approved', 'provisioning') LIMIT 1),"
-				" (SELECT id FROM grants WHERE subject_id = ?1 AND status = 'active'"
-				"   AND entitlement_id = ?2 LIMIT 1)")))
+	if ((rc = gh_store_request_open_for(req, grant, g->store, subject, ent)))
 		return rc;
-	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ent, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(req, sizeof(req), st, 0);
-		copy_text(grant, sizeof(grant), st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return gh_store_fail(g->store, "looking for open requests");
 	if (*req)
 		return gh_error_set(GH_ECONFLICT, "an open request for this subject and "
 				    "entitlement exists (%s)", req);
@@ -679,37 +438,27 @@ static int check_duplicate(gh_gov *g, const char *subject, const char *ent, char
 int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, const char *subject,
 		      const char *ent, const char *ent_name)
 {
-	sqlite3_stmt *st;
-	int rc, n = 0;
+	json_t *held, *h;
+	size_t i;
+	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				/* driven from the (usually empty) conflict set, not the
-				 * subject's grants */
-				"SELECT e.id, e.name, gr.id FROM"
-				" (SELECT b AS other FROM entitlement_conflicts WHERE a = ?2"
-				"  UNION SELECT a FROM entitlement_conflicts WHERE b = ?2) c"
-				" JOIN grants gr ON gr.subject_id = ?1 AND gr.entitlement_id = c.other"
-				"  AND gr.status IN ('active', 'provisioning')"
-				" JOIN entitlements e ON e.id = c.other"
-				" ORDER BY e.name")))
+	if ((rc = gh_store_sod_held(&held, g->store, subject, ent)))
 		return rc;
-	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ent, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	json_array_foreach(held, i, h) {
 		char buf[512];
+
 		snprintf(buf, sizeof(buf), "segregation of duties: subject %s holds %s (grant %s),"
-			 " which conflicts with %s", subject_name, sqlite3_column_text(st, 1),
-			 sqlite3_column_text(st, 2), ent_name);
+			 " which conflicts with %s", subject_name,
+			 json_string_value(json_object_get(h, "name")),
+			 json_string_value(json_object_get(h, "grant")), ent_name);
 		if (json_array_append_new(reasons, json_string(buf))) {
-			sqlite3_reset(st);
+			json_decref(held);
 			return nomem("recording a conflict");
 		}
-		n++;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return gh_store_fail(g->store, "checking segregation of duties");
-	return n;
+	rc = (int)json_array_size(held);
+	json_decref(held);
+	return rc;
 }
 
 int gov_resolve_approver_groups(gh_gov *g, gh_decision *d)
@@ -846,8 +595,7 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	char id[GH_ID_LEN], extends[GH_ID_LEN] = "";
 	json_t *facts = NULL, *decision = NULL, *submitter = NULL;
 	char *decision_text = NULL;
-	const char *state;
-	sqlite3_stmt *st;
+	const char *state, *stored_state;
 	int64_t now = gh_now();
 	int rc, n;
 
@@ -999,47 +747,22 @@ int gh_gov_request_submit(json_t **out, gh_gov *g, const gh_actor *actor, const 
 
 	gh_id_new(id, sizeof(id), "req");
 	/* an auto-approved request reaches active in provision() */
-	if ((rc = gov_request_check_new(strcmp(state, "active") == 0 ? "approved" : state)) ||
-	    (rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO requests(id, state, ticket_ref, channel, submitted_by,"
-				" requester_id, subject_id, entitlement_id, justification, duration,"
-				" emergency, decision, required_approvals, sla_due_at, close_reason,"
-				" created_at, updated_at, closed_at, extends_grant_id, break_glass,"
-				" incident_ref)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-				" ?15, ?16, ?16, ?17, ?18, ?19, ?20)")))
+	stored_state = strcmp(state, "active") == 0 ? "approved" : state;
+	if ((rc = gov_request_check_new(stored_state)) ||
+	    (rc = gh_store_request_insert(g->store, &(gh_store_request_new){
+			.id = id, .state = stored_state, .ticket_ref = in.ticket_ref,
+			.channel = in.channel, .submitted_by = actor->id,
+			.requester_id = in.requester_id, .subject_id = in.subject_id,
+			.entitlement_id = in.ent_id, .justification = in.justification,
+			.duration = in.duration, .emergency = in.emergency,
+			.decision = decision_text, .required_approvals = d.required_approvals,
+			.sla_due_at = strcmp(state, "pending_approval") == 0 ?
+				      now + g->opts.pending_sla : 0,
+			.close_reason = strcmp(state, "denied") == 0 ? "decision_denied" : NULL,
+			.created_at = now, .closed_at = strcmp(state, "denied") == 0 ? now : 0,
+			.extends_grant_id = *extends ? extends : NULL,
+			.break_glass = in.break_glass, .incident_ref = in.incident_ref})))
 		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, strcmp(state, "active") == 0 ? "approved" : state, -1,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, in.ticket_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, in.channel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, actor->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, in.requester_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, in.subject_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, in.ent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, in.justification, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, in.duration);
-	sqlite3_bind_int(st, 11, in.emergency);
-	sqlite3_bind_text(st, 12, decision_text, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 13, d.required_approvals);
-	if (strcmp(state, "pending_approval") == 0)
-		sqlite3_bind_int64(st, 14, now + g->opts.pending_sla);
-	if (strcmp(state, "denied") == 0) {
-		sqlite3_bind_text(st, 15, "decision_denied", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 17, now);
-	}
-	sqlite3_bind_int64(st, 16, now);
-	if (*extends)
-		sqlite3_bind_text(st, 18, extends, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 19, in.break_glass);
-	sqlite3_bind_text(st, 20, in.incident_ref, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "recording a request");
-		goto cleanup;
-	}
 
 	if ((rc = audit(g, actor->id, "request.submitted", "request", id,
 			json_pack("{s:s, s:s*, s:s, s:s, s:s, s:s, s:I, s:b, s:s, s:s*}",
@@ -1097,23 +820,25 @@ cleanup:
 /* The approver as stored: active, and whether it holds the servicedesk role. */
 static int approver_load(gh_gov *g, const char *id, int *active, int *servicedesk)
 {
-	sqlite3_stmt *st;
+	json_t *who = NULL, *role;
+	const char *status;
+	size_t i;
 	int rc;
 
 	*active = *servicedesk = 0;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT status = 'active', EXISTS (SELECT 1 FROM json_each(roles)"
-				" WHERE value = 'servicedesk') FROM identities WHERE id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*active = sqlite3_column_int(st, 0);
-		*servicedesk = sqlite3_column_int(st, 1);
+	if ((rc = gh_store_identity_get(&who, g->store, id))) {
+		if (rc != GH_ENOTFOUND)
+			return rc;
+		gh_error_clear();   /* nobody: not active */
+		return 0;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
-						      gh_store_fail(g->store, "loading the approver");
+	status = json_string_value(json_object_get(who, "status"));
+	*active = status && strcmp(status, "active") == 0;
+	json_array_foreach(json_object_get(who, "roles"), i, role)
+		if (json_is_string(role) && strcmp(json_string_value(role), "servicedesk") == 0)
+			*servicedesk = 1;
+	json_decref(who);
+	return 0;
 }
 
 static int add_check(json_t *checks, const char *name)
@@ -1139,22 +864,22 @@ static int check_decider(gh_gov *g, const gh_actor *actor, const req_info *r, js
 	if (!active)
 		return gh_error_set(GH_EDENIED, "the approver %s is not an active identity",
 				    gov_name_of(g, actor->id, name, sizeof(name)));
-	if (strcmp(actor->id, r->submitted_by) == 0)
+	if (strcmp(actor->id, r->row.submitted_by) == 0)
 		return gh_error_set(GH_EDENIED, "not_submitter: nobody approves a request "
 				    "they submitted");
 	if ((rc = add_check(checks, "not_submitter")))
 		return rc;
-	if (strcmp(actor->id, r->requester) == 0)
+	if (strcmp(actor->id, r->row.requester) == 0)
 		return gh_error_set(GH_EDENIED, "not_requester: nobody approves a request "
 				    "made on their behalf");
 	if ((rc = add_check(checks, "not_requester")))
 		return rc;
-	if (strcmp(actor->id, r->subject) == 0)
+	if (strcmp(actor->id, r->row.subject) == 0)
 		return gh_error_set(GH_EDENIED, "not_subject: nobody approves access they "
 				    "would receive");
 	if ((rc = add_check(checks, "not_subject")))
 		return rc;
-	if (strcmp(actor->id, r->subject_owner) == 0)
+	if (strcmp(actor->id, r->row.subject_owner) == 0)
 		return gh_error_set(GH_EDENIED, "not_subject_owner: nobody approves access for "
 				    "an identity they own");
 	if ((rc = add_check(checks, "not_subject_owner")))
@@ -1175,17 +900,17 @@ static int check_decider(gh_gov *g, const gh_actor *actor, const req_info *r, js
 	if (json_array_size(r->approver_groups) > 0 &&
 	    (rc = add_check(checks, "in_approver_group")))
 		return rc;
-	if ((rc = gh_gov_group_contains(g, r->control_group, actor->id)) < 0)
+	if ((rc = gh_gov_group_contains(g, r->row.control_group, actor->id)) < 0)
 		return rc;
 	if (rc == 1)
 		return add_check(checks, "in_control_owner_group");
-	if ((rc = gov_delegation_covering(g, dlg, r->entitlement, actor->id, gh_now())) < 0)
+	if ((rc = gov_delegation_covering(g, dlg, r->row.entitlement, actor->id, gh_now())) < 0)
 		return rc;
 	if (rc == 0)
 		return gh_error_set(GH_EDENIED, "in_control_owner_group: the approver is not a "
 				    "member of the entitlement's control-owner group %s, and no "
 				    "active delegation covers it",
-				    gov_name_of(g, r->control_group, name, sizeof(name)));
+				    gov_name_of(g, r->row.control_group, name, sizeof(name)));
 	{
 		char check[GH_ID_LEN + 16];
 
@@ -1198,25 +923,13 @@ static int check_decider(gh_gov *g, const gh_actor *actor, const req_info *r, js
 static int check_approver(gh_gov *g, const gh_actor *actor, const char *request_id,
 			  const req_info *r, json_t *checks, int *step)
 {
-	sqlite3_stmt *st;
-	int rc, decided = 0;
+	int rc, count, decided;
 
 	if ((rc = check_decider(g, actor, r, checks)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT count(*), coalesce(sum(approver_id = ?2), 0) FROM approvals"
-				" WHERE request_id = ?1")))
+	if ((rc = gh_store_approval_tally(&count, &decided, g->store, request_id, actor->id)))
 		return rc;
-	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, actor->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*step = sqlite3_column_int(st, 0) + 1;
-		decided = sqlite3_column_int(st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return gh_store_fail(g->store, "counting approvals");
+	*step = count + 1;
 	if (decided) {
 		char name[128];
 
@@ -1255,16 +968,18 @@ static int check_policy_approve(gh_gov *g, const gh_actor *actor, const char *re
 
 	*record = NULL;
 	if ((rc = gov_identity_facts(&approver, g, actor->id)) ||
-	    (rc = gov_identity_facts(&subject, g, r->subject)) ||
-	    (rc = gov_entitlement_facts(&ent, g, r->entitlement)))
+	    (rc = gov_identity_facts(&subject, g, r->row.subject)) ||
+	    (rc = gov_entitlement_facts(&ent, g, r->row.entitlement)))
 		goto cleanup;
 	facts = json_pack("{s:o, s:o, s:o, s:{s:s, s:s, s:s, s:s, s:I, s:b, s:i, s:s, s:s*}}",
 			  "approver", approver, "subject", subject, "entitlement", ent,
-			  "request", "id", request_id, "state", r->state, "requester", r->requester,
-			  "submitted_by", r->submitted_by,
-			  "duration_seconds", (json_int_t)r->duration, "emergency", r->emergency,
-			  "required_approvals", r->required, "channel", r->channel,
-			  "ticket_ref", *r->ticket_ref ? r->ticket_ref : NULL);
+			  "request", "id", request_id, "state", r->row.state,
+			  "requester", r->row.requester,
+			  "submitted_by", r->row.submitted_by,
+			  "duration_seconds", (json_int_t)r->row.duration,
+			  "emergency", r->row.emergency,
+			  "required_approvals", r->row.required, "channel", r->row.channel,
+			  "ticket_ref", *r->row.ticket_ref ? r->row.ticket_ref : NULL);
 	approver = subject = ent = NULL;
 	if (!facts) {
 		rc = nomem("building approval facts");
@@ -1299,19 +1014,20 @@ static int check_grantable(gh_gov *g, const req_info *r)
 	json_t *reasons;
 	int n;
 
-	if (strcmp(r->subject_status, "active") != 0)
+	if (strcmp(r->row.subject_status, "active") != 0)
 		return gh_error_set(GH_ECONFLICT, "subject %s is %s; access cannot be granted",
-				    r->subject_name, r->subject_status);
-	if (r->subject_expires <= gh_now())
+				    r->row.subject_name, r->row.subject_status);
+	if (r->row.has_subject_expires && r->row.subject_expires <= gh_now())
 		return gh_error_set(GH_ECONFLICT, "subject %s has passed its expires_at; access "
-				    "cannot be granted until its owner renews it", r->subject_name);
-	if (!r->requestable)
+				    "cannot be granted until its owner renews it", r->row.subject_name);
+	if (!r->row.requestable)
 		return gh_error_set(GH_ECONFLICT, "entitlement %s is no longer requestable; access "
 				    "cannot be granted (reject this request, or make the "
-				    "entitlement requestable again)", r->ent_name);
+				    "entitlement requestable again)", r->row.ent_name);
 	if (!(reasons = json_array()))
 		return nomem("checking segregation of duties");
-	n = gov_sod_conflicts(g, reasons, r->subject_name, r->subject, r->entitlement, r->ent_name);
+	n = gov_sod_conflicts(g, reasons, r->row.subject_name, r->row.subject, r->row.entitlement,
+			      r->row.ent_name);
 	if (n > 0)
 		gh_error_set(GH_ECONFLICT, "%s; reject this request or revoke the other grant first",
 			     json_string_value(json_array_get(reasons, 0)));
@@ -1327,7 +1043,6 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	req_info r = {0};
 	json_t *checks = NULL, *policy = NULL;
 	char *checks_text = NULL, *policy_text = NULL, approval_id[GH_ID_LEN];
-	sqlite3_stmt *st;
 	int64_t now = gh_now();
 	int rc, step = 1;
 
@@ -1347,9 +1062,9 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	}
 	if ((rc = req_info_load(&r, g, id)))
 		goto cleanup;
-	if (strcmp(r.state, "pending_approval") != 0) {
+	if (strcmp(r.row.state, "pending_approval") != 0) {
 		rc = gh_error_set(GH_ECONFLICT, "request %s is %s; only a pending request can be %s",
-				  id, r.state, approve ? "approved" : "rejected");
+				  id, r.row.state, approve ? "approved" : "rejected");
 		goto cleanup;
 	}
 	if ((rc = check_approver(g, actor, id, &r, checks, &step)))
@@ -1357,7 +1072,7 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	/* policy comes after the invariants: it can refuse, never allow more */
 	if (approve && (rc = check_policy_approve(g, actor, id, &r, checks, &policy)))
 		goto cleanup;
-	if (approve && step >= r.required && (rc = check_grantable(g, &r)))
+	if (approve && step >= r.row.required && (rc = check_grantable(g, &r)))
 		goto cleanup;
 	if (!(checks_text = gh_json_canonical(checks)) ||
 	    (policy && !(policy_text = gh_json_canonical(policy)))) {
@@ -1365,29 +1080,15 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		goto cleanup;
 	}
 	gh_id_new(approval_id, sizeof(approval_id), "apr");
-	if ((rc = gh_store_stmt(&st, g->store,
-				"INSERT INTO approvals(id, request_id, approver_id, decision, comment,"
-				" step, checks, created_at, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")))
+	if ((rc = gh_store_approval_insert(g->store, &(gh_store_approval_new){
+			.id = approval_id, .request_id = id, .approver_id = actor->id,
+			.decision = approve ? "approve" : "reject", .comment = comment,
+			.step = step, .checks = checks_text, .created_at = now,
+			.policy = policy_text})))
 		goto cleanup;
-	sqlite3_bind_text(st, 1, approval_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, actor->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, approve ? "approve" : "reject", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, comment, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, step);
-	sqlite3_bind_text(st, 7, checks_text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, now);
-	if (policy_text)
-		sqlite3_bind_text(st, 9, policy_text, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "recording an approval");
-		goto cleanup;
-	}
 
 	if (!approve) {
-		if ((rc = gov_request_move(g, id, r.state, "rejected",
+		if ((rc = gov_request_move(g, id, r.row.state, "rejected",
 					   &(gov_request_change){.now = now, .reason = comment})))
 			goto cleanup;
 		if ((rc = audit(g, actor->id, "request.rejected", "request", id,
@@ -1398,30 +1099,21 @@ static int decide_request(json_t **out, gh_gov *g, const gh_actor *actor, const 
 		if ((rc = audit(g, actor->id, "request.approval_recorded", "request", id,
 				json_pack("{s:s, s:s*, s:i, s:i, s:O, s:O*}", "approver", actor->id,
 					  "comment", comment, "step", step,
-					  "required_approvals", r.required, "checks", checks,
+					  "required_approvals", r.row.required, "checks", checks,
 					  "policy", policy))))
 			goto cleanup;
-		if (step >= r.required) {
-			if ((rc = gov_request_move(g, id, r.state, "approved",
+		if (step >= r.row.required) {
+			if ((rc = gov_request_move(g, id, r.row.state, "approved",
 						   &(gov_request_change){.now = now})) ||
 			    (rc = audit(g, actor->id, "request.approved", "request", id,
 					json_pack("{s:s, s:i}", "by", "approvals", "approvals", step))))
 				goto cleanup;
-			if ((rc = gov_provision(g, actor->id, id, r.subject, r.entitlement, r.duration,
-					    r.max_duration, now)))
+			if ((rc = gov_provision(g, actor->id, id, r.row.subject, r.row.entitlement,
+						r.row.duration, r.row.max_duration, now)))
 				goto cleanup;
 		} else {
-			if ((rc = gh_store_stmt(&st, g->store,
-						"UPDATE requests SET updated_at = ? WHERE id = ?")))
+			if ((rc = gh_store_request_touch(g->store, id, now)))
 				goto cleanup;
-			sqlite3_bind_int64(st, 1, now);
-			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-			rc = sqlite3_step(st);
-			sqlite3_reset(st);
-			if (rc != SQLITE_DONE) {
-				rc = gh_store_fail(g->store, "recording an approval");
-				goto cleanup;
-			}
 		}
 	}
 	rc = gov_request_load(out, g, id);
@@ -1459,33 +1151,19 @@ int gh_gov_request_reject(json_t **out, gh_gov *g, const gh_actor *actor, const 
 static int review_target(gh_gov *g, const char *grant_id, char request_id[GH_ID_LEN],
 			 int *active)
 {
-	char state[16] = "";
-	sqlite3_stmt *st;
-	int rc, bg = 0;
+	gh_store_grant_review rv;
+	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT request_id, break_glass, coalesce(review_state, ''),"
-				" status IN ('active', 'provisioning') FROM grants WHERE id = ?")))
+	if ((rc = gh_store_grant_review_get(&rv, g->store, grant_id)))
 		return rc;
-	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(request_id, GH_ID_LEN, st, 0);
-		bg = sqlite3_column_int(st, 1);
-		copy_text(state, sizeof(state), st, 2);
-		*active = sqlite3_column_int(st, 3);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return gh_error_set(GH_ENOTFOUND, "grant %s not found", grant_id);
-	if (rc != SQLITE_ROW)
-		return gh_store_fail(g->store, "loading a grant");
-	if (!bg)
+	snprintf(request_id, GH_ID_LEN, "%s", rv.request_id);
+	*active = rv.live;
+	if (!rv.break_glass)
 		return gh_error_set(GH_ECONFLICT, "grant %s is not a break-glass grant; only those "
 				    "are reviewed", grant_id);
-	if (strcmp(state, "pending") != 0)
+	if (strcmp(rv.review_state, "pending") != 0)
 		return gh_error_set(GH_ECONFLICT, "the review of grant %s is %s; only a pending "
-				    "review can be decided", grant_id, state);
+				    "review can be decided", grant_id, rv.review_state);
 	return 0;
 }
 
@@ -1497,7 +1175,6 @@ int gh_gov_grant_review(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 	char request_id[GH_ID_LEN], reason[2100];
 	req_info r = {0};
 	json_t *checks = NULL;
-	sqlite3_stmt *st;
 	int64_t now = gh_now();
 	int rc, active = 0, revoke;
 
@@ -1523,16 +1200,8 @@ int gh_gov_grant_review(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 	    (rc = req_info_load(&r, g, request_id)) ||
 	    (rc = check_decider(g, actor, &r, checks)))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"UPDATE grants SET review_state = ?2, reviewed_by = ?3, reviewed_at = ?4,"
-				" review_comment = ?5 WHERE id = ?1 AND review_state = 'pending'")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, revoke ? "revoked" : "confirmed", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, actor->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_text(st, 5, comment, -1, SQLITE_STATIC);
-	if ((rc = gov_step_done(g, st, "recording a review")))
+	if ((rc = gh_store_grant_review_set(g->store, grant_id, revoke ? "revoked" : "confirmed",
+					    actor->id, now, comment)))
 		goto cleanup;
 	if ((rc = audit(g, actor->id, "grant.reviewed", "grant", grant_id,
 			json_pack("{s:s, s:s, s:s, s:O}", "outcome", outcome, "comment", comment,
@@ -1581,22 +1250,23 @@ int gh_gov_request_cancel(json_t **out, gh_gov *g, const gh_actor *actor, const 
 			rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
 		goto cleanup;
 	}
-	if (strcmp(actor->id, r.submitted_by) != 0 && strcmp(actor->id, r.requester) != 0 &&
+	if (strcmp(actor->id, r.row.submitted_by) != 0 &&
+	    strcmp(actor->id, r.row.requester) != 0 &&
 	    !(actor->roles & (GH_ROLE_ADMIN | GH_ROLE_IAM))) {
 		rc = gh_error_set(GH_EFORBIDDEN, "only the submitter, the requester, admin or iam "
 				  "may cancel a request");
 		goto cleanup;
 	}
-	if (strcmp(r.state, "pending_approval") != 0 && strcmp(r.state, "submitted") != 0) {
+	if (strcmp(r.row.state, "pending_approval") != 0 && strcmp(r.row.state, "submitted") != 0) {
 		rc = gh_error_set(GH_ECONFLICT, "request %s is %s; only a pending request can be "
-				  "cancelled", id, r.state);
+				  "cancelled", id, r.row.state);
 		goto cleanup;
 	}
-	if ((rc = gov_request_move(g, id, r.state, "cancelled",
+	if ((rc = gov_request_move(g, id, r.row.state, "cancelled",
 				   &(gov_request_change){.now = now, .reason = reason})))
 		goto cleanup;
 	if ((rc = audit(g, actor->id, "request.cancelled", "request", id,
-			json_pack("{s:s, s:s}", "reason", reason, "from", r.state))))
+			json_pack("{s:s, s:s}", "reason", reason, "from", r.row.state))))
 		goto cleanup;
 	rc = gov_request_load(out, g, id);
 cleanup:
@@ -1638,28 +1308,28 @@ int gh_gov_request_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh
 {
 	gov_list_query q = {.table = "requests", .enum_field = "state", .enum_values = gov_request_states,
 			    .enum_value = state, .subject = subject, .entitlement = entitlement};
-	sqlite3_stmt *st;
-	int rc;
+	json_t *items = NULL;
+	const char *last = NULL;
+	int rc, more;
 
 	*out = NULL;
 	gh_error_clear();
 	gh_store_read_begin(g->store);
 	if ((rc = gov_list_filter(g, &q, page)))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT " REQ_COLS " FROM requests r WHERE r.pk > ?1"
-				" AND (?2 IS NULL OR r.state = ?2)"
-				" AND (?3 IS NULL OR r.subject_id = ?3)"
-				" AND (?4 IS NULL OR r.entitlement_id = ?4)"
-				" AND (?5 IS NULL OR r.submitted_by = ?5 OR r.requester_id = ?5"
-				"  OR r.subject_id = ?5"
-				"  OR r.subject_id IN (SELECT id FROM identities WHERE owner_id = ?5))"
-				" ORDER BY r.pk LIMIT ?6")))
+	if ((rc = gh_store_request_page(&items, &more, g->store, &(gh_store_request_filter){
+			.state = q.enum_value, .subject_id = q.subject_id[0] ? q.subject_id : NULL,
+			.entitlement_id = q.ent_id[0] ? q.ent_id : NULL,
+			.concerns = reads_own_only(actor) ? actor->id : NULL}, q.after_pk, q.limit)))
 		goto cleanup;
-	gov_list_bind(st, &q, reads_own_only(actor) ? actor->id : NULL);
-	rc = gov_list_collect(out, g, st, &q, request_json);
+	if (more)
+		last = json_string_value(json_object_get(json_array_get(items, q.limit - 1), "id"));
+	*out = json_pack("{s:O, s:o}", "items", items, "next",
+			 last ? json_string(last) : json_null());
+	rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory listing requests");
 cleanup:
 	gh_store_read_end(g->store);
+	json_decref(items);
 	return rc;
 }
 
@@ -1667,28 +1337,13 @@ int gh_gov_request_history(json_t **out, gh_gov *g, const gh_actor *actor, const
 {
 	char grant_id[GH_ID_LEN] = "";
 	json_t *items = NULL;
-	sqlite3_stmt *st;
 	int rc;
 
 	*out = NULL;
 	gh_store_read_begin(g->store);
-	if ((rc = gov_request_visible(g, actor, id)))
+	if ((rc = gov_request_visible(g, actor, id)) ||
+	    (rc = gh_store_request_grant_of(grant_id, g->store, id)))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT grant_id FROM requests WHERE id = ?")))
-		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		copy_text(grant_id, sizeof(grant_id), st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
-		goto cleanup;
-	}
-	if (rc != SQLITE_ROW) {
-		rc = gh_store_fail(g->store, "loading a request");
-		goto cleanup;
-	}
 	if ((rc = gh_store_events_about(&items, g->store, id, *grant_id ? grant_id : NULL)))
 		goto cleanup;
 	*out = json_pack("{s:O}", "items", items);
