@@ -216,7 +216,7 @@ int gov_entitlement_load(json_t **out, gh_gov *g, const char *id);
 int gov_request_load(json_t **out, gh_gov *g, const char *id);
 int gov_grant_load(json_t **out, gh_gov *g, const char *id);
 
-/* What deciders see (request.c). Identity facts: {"id","kind","name","status",
+/* What deciders see (facts.c). Identity facts: {"id","kind","name","status",
  * "owner","environment","roles","attributes","purpose","groups"}; entitlement
  * facts: {"id","system","name","risk_tier","data_sensitivity","environment",
  * "control_owner_group","max_duration_seconds","requestable","attributes",
@@ -224,17 +224,17 @@ int gov_grant_load(json_t **out, gh_gov *g, const char *id);
 int gov_identity_facts(json_t **out, gh_gov *g, const char *id);
 int gov_entitlement_facts(json_t **out, gh_gov *g, const char *id);
 
-/* approved -> provisioning -> active for a request whose row exists and whose
- * request.approved is audited: creates the grant expiring after
- * min(duration, max_duration) from now. Inside the caller's transaction. */
+/* (provision.c) approved -> provisioning -> active for a request whose row
+ * exists and whose request.approved is audited: creates the grant expiring
+ * after min(duration, max_duration) from now. Inside the caller's transaction. */
 int gov_provision(gh_gov *g, const char *actor_id, const char *request_id, const char *subject,
 		  const char *ent, int64_t duration, int64_t max_duration, int64_t now);
-/* The decision's @approver_group values (names or ids) become group ids; one
- * that names no group denies (fail closed, with a reason) and drops them.
- * Inside a transaction/read section. */
+/* (approval.c) The decision's @approver_group values (names or ids) become
+ * group ids; one that names no group denies (fail closed, with a reason) and
+ * drops them. Inside a transaction/read section. */
 int gov_resolve_approver_groups(gh_gov *g, gh_decision *d);
-/* Appends one reason per active grant of subject that conflicts (SoD) with
- * ent; returns how many, or <0 on error. */
+/* (sod.c) Appends one reason per active grant of subject that conflicts (SoD)
+ * with ent; returns how many, or <0 on error. */
 int gov_sod_conflicts(gh_gov *g, json_t *reasons, const char *subject_name, const char *subject,
 		      const char *ent, const char *ent_name);
 
@@ -337,7 +337,7 @@ int gov_delegation_covering(gh_gov *g, char out[GH_ID_LEN], const char *ent_id,
  * concerns it), else GH_ENOTFOUND. Inside a read section (request.c). */
 int gov_request_visible(gh_gov *g, const gh_actor *actor, const char *id);
 /* A decision's reasons joined with "; " into buf (or "no policy permits it"
- * when there are none), for a refusal's message (request.c). */
+ * when there are none), for a refusal's message (approval.c). */
 void gov_reasons_text(char *buf, size_t len, const json_t *reasons);
 /* An entitlement tag: [a-z0-9][a-z0-9._-]{0,63} (catalog.c). */
 int gov_tag_valid(const char *s);

@@ -22,23 +22,23 @@
  *   it today; a request found in it may still be cancelled, as before.
  *
  * Who moves a request:
- *   - intake (request.c) creates it in pending_approval, approved (the
+ *   - intake (intake.c) creates it in pending_approval, approved (the
  *     decision or break glass granted it) or denied (gov_request_check_new).
- *   - approvers (request.c): pending_approval -> approved once enough
+ *   - approvers (approval.c): pending_approval -> approved once enough
  *     approvals are in, or -> rejected. The submitter, requester, admin or
  *     iam: -> cancelled; so does the retirement of an NHI (identity.c).
  *   - the scheduler (sched.c): pending_approval -> expired past its SLA.
  *   - a policy activation (simulate.c) re-decides pending requests: -> denied,
  *     -> approved, or pending_approval again with the new decision.
- *   - provisioning (request.c): approved -> active, or -> provisioning for a
+ *   - provisioning (provision.c): approved -> active, or -> provisioning for a
  *     connected system, whose worker (outbox.c) then moves it -> active or
  *     -> failed; retrying the job (outbox.c) moves failed -> provisioning.
  *   - the end of its grant (grant.c): provisioning/active -> expired/revoked.
  *
  * A GRANT (grants.status)
  *
- *    (new) --[provision (request.c), connected system]--> provisioning
- *    (new) --[provision (request.c), otherwise]---------> active
+ *    (new) --[provision (provision.c), connected system]--> provisioning
+ *    (new) --[provision (provision.c), otherwise]---------> active
  *
  *    provisioning --[worker: the system confirmed]--> active
  *    provisioning --[worker gave up: attempts, or the job is invalid]--> failed

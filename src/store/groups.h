@@ -37,6 +37,10 @@ int gh_store_group_member_insert(gh_store *s, const char *group_id, const char *
 int gh_store_group_member_delete(gh_store *s, const char *group_id, const char *type,
 				 const char *member_id);
 
+/* The groups that member (type "identity" or "group", member_id) belongs to
+ * directly, as a new array of ids (in no particular order). */
+int gh_store_group_parents(json_t **ids, gh_store *s, const char *type, const char *member_id);
+
 /* Walks of nested groups, each followed at most 64 levels (so they end even
  * on a database that somehow holds a cycle). */
 /* 1 when group inner is outer or nested (transitively) inside it, 0 when

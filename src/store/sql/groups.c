@@ -180,6 +180,25 @@ int gh_store_group_member_delete(gh_store *s, const char *group_id, const char *
 	return gh_sql_step_done(q, "removing a group member");
 }
 
+static json_t *group_id_json(gh_sql *q)
+{
+	return gh_sql_text_column(q, 0);
+}
+
+int gh_store_group_parents(json_t **ids, gh_store *s, const char *type, const char *member_id)
+{
+	gh_sql *q;
+	int rc;
+
+	*ids = NULL;
+	if ((rc = gh_sql_prepare(&q, s, "SELECT group_id FROM group_members WHERE member_id = ?1"
+					" AND member_type = ?2")))
+		return rc;
+	gh_sql_bind_text(q, 1, member_id);
+	gh_sql_bind_text(q, 2, type);
+	return gh_sql_rows(ids, q, group_id_json, "a subject's groups");
+}
+
 /* (id, depth) pairs are distinct and depth is bounded, so the walks below end
  * even on a cycle */
 #define WALK_DOWN(bound)                                                                     \
