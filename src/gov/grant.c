@@ -1,18 +1,9 @@
 /* grant.c - grants: reading them, revoking them, and ending one inside a transaction. */
 #include "gov/gov_internal.h"
+#include "store/grants.h"
 #include "store/lifecycle.h"
 
 #include <string.h>
-
-#define GRANT_COLS                                                                          \
-	"gr.id, gr.subject_id, gr.entitlement_id, gr.request_id, gr.status, gr.granted_at,"  \
-	" gr.expires_at, gr.revoked_at, gr.revoked_by, gr.revoke_reason,"                    \
-	" gr.provisioning_status, gr.receipt, gr.break_glass,"                               \
-	" (SELECT incident_ref FROM requests WHERE id = gr.request_id), gr.review_due_at,"   \
-	" gr.review_state, gr.reviewed_by, gr.reviewed_at, gr.review_comment,"              \
-	" (SELECT attempts FROM outbox WHERE grant_id = gr.id ORDER BY pk DESC LIMIT 1),"    \
-	" (SELECT last_error FROM outbox WHERE grant_id = gr.id ORDER BY pk DESC LIMIT 1)"
-
 
 /* A reader who holds no role but requester sees only what concerns them. */
 static int reads_own_only(const gh_actor *actor)
@@ -20,83 +11,9 @@ static int reads_own_only(const gh_actor *actor)
 	return (actor->roles & ~(unsigned)GH_ROLE_REQUESTER) == 0;
 }
 
-/* A break-glass grant's flag and review, or null for a normal grant. */
-static json_t *break_glass_json(sqlite3_stmt *st)
-{
-	if (!sqlite3_column_int(st, 12))
-		return json_null();
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "incident_ref", gov_text_column(st, 13),
-			 "review_due_at", gov_time_column(st, 14),
-			 "review_state", gov_text_column(st, 15),
-			 "reviewed_by", gov_text_column(st, 16),
-			 "reviewed_at", gov_time_column(st, 17),
-			 "comment", gov_text_column(st, 18));
-}
-
-/* Where the grant stands downstream: {"status","attempts","last_error","receipt"}. */
-static json_t *provisioning_json(sqlite3_stmt *st)
-{
-	json_t *receipt = sqlite3_column_type(st, 11) == SQLITE_NULL ? json_null() :
-			  gov_json_column(st, 11, 0);
-
-	return json_pack("{s:o, s:I, s:o, s:o}", "status", gov_text_column(st, 10),
-			 "attempts", (json_int_t)sqlite3_column_int64(st, 19),
-			 "last_error", gov_text_column(st, 20), "receipt", receipt);
-}
-
-/* One grant in its API shape from a row of GRANT_COLS. */
-static json_t *grant_json(sqlite3_stmt *st)
-{
-	json_t *g = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			      "id", gov_text_column(st, 0), "subject", gov_text_column(st, 1),
-			      "entitlement", gov_text_column(st, 2),
-			      "request", gov_text_column(st, 3),
-			      "status", gov_text_column(st, 4), "granted_at", gov_time_column(st, 5),
-			      "expires_at", gov_time_column(st, 6),
-			      "revoked_at", gov_time_column(st, 7),
-			      "revoked_by", gov_text_column(st, 8),
-			      "revoke_reason", gov_text_column(st, 9),
-			      "provisioning_status", gov_text_column(st, 10),
-			      "receipt", gov_text_column(st, 11), "break_glass", break_glass_json(st));
-
-	if (g && json_object_set_new(g, "provisioning", provisioning_json(st))) {
-		json_decref(g);
-		return NULL;
-	}
-	return g;
-}
-
 int gov_grant_load(json_t **out, gh_gov *g, const char *id)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	*out = NULL;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT " GRANT_COLS " FROM grants gr WHERE gr.id = ?")))
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = grant_json(st);
-		rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory loading a grant");
-	} else if (rc == SQLITE_DONE) {
-		rc = gh_error_set(GH_ENOTFOUND, "grant %s not found", id);
-	} else {
-		rc = gh_store_fail(g->store, "loading a grant");
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
-/* 1 when the grant concerns who: its subject, the subject's owner, or the
- * one who asked for it. */
-static int grant_concerns(gh_gov *g, const char *grant_id, const char *who)
-{
-	return gov_exists(g, "SELECT 1 FROM grants gr JOIN requests r ON r.id = gr.request_id"
-			     " JOIN identities s ON s.id = gr.subject_id WHERE gr.id = ?1 AND"
-			     " (gr.subject_id = ?2 OR s.owner_id = ?2 OR r.requester_id = ?2"
-			     "  OR r.submitted_by = ?2)",
-			  grant_id, who, "checking a grant's owner");
+	return gh_store_grant_get(out, g->store, id);
 }
 
 int gh_gov_grant_get(json_t **out, gh_gov *g, const gh_actor *actor, const char *id)
@@ -106,7 +23,7 @@ int gh_gov_grant_get(json_t **out, gh_gov *g, const gh_actor *actor, const char 
 	*out = NULL;
 	gh_store_read_begin(g->store);
 	if (reads_own_only(actor)) {
-		rc = grant_concerns(g, id, actor->id);
+		rc = gh_store_grant_concerns(g->store, id, actor->id);
 		if (rc == 0)
 			rc = gh_error_set(GH_ENOTFOUND, "grant %s not found", id);
 		if (rc < 0)
@@ -118,10 +35,18 @@ cleanup:
 	return rc;
 }
 
-static int grant_row(json_t **item, gh_gov *g, sqlite3_stmt *st)
+/* A page of items (up to limit + 1, the one past the page saying there is a
+ * next page) as {"items","next"}; takes items. */
+static int page_of(json_t **out, json_t *items, int limit)
 {
-	*item = grant_json(st);
-	return *item ? 0 : gh_error_set(GH_ERROR, "out of memory listing grants");
+	const char *last = NULL;
+
+	if (json_array_size(items) > (size_t)limit) {
+		json_array_remove(items, (size_t)limit);
+		last = json_string_value(json_object_get(json_array_get(items, limit - 1), "id"));
+	}
+	*out = json_pack("{s:o, s:o}", "items", items, "next", last ? json_string(last) : json_null());
+	return *out ? 0 : gh_error_set(GH_ERROR, "out of memory listing grants");
 }
 
 int gh_gov_grant_list(json_t **out, gh_gov *g, const gh_actor *actor, const gh_page *page,
@@ -136,7 +61,8 @@ int gh_gov_grant_list_review(json_t **out, gh_gov *g, const gh_actor *actor,
 {
 	gov_list_query q = {.table = "grants", .enum_field = "status", .enum_values = gov_grant_statuses,
 			    .enum_value = status, .subject = subject, .entitlement = entitlement};
-	sqlite3_stmt *st;
+	gh_store_grant_filter f = {.review_state = review_state};
+	json_t *items = NULL;
 	int rc;
 
 	*out = NULL;
@@ -146,24 +72,16 @@ int gh_gov_grant_list_review(json_t **out, gh_gov *g, const gh_actor *actor,
 	gh_store_read_begin(g->store);
 	if ((rc = gov_list_filter(g, &q, page)))
 		goto cleanup;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT " GRANT_COLS " FROM grants gr WHERE gr.pk > ?1"
-				" AND (?7 IS NULL OR gr.review_state = ?7)"
-				" AND (?2 IS NULL OR gr.status = ?2)"
-				" AND (?3 IS NULL OR gr.subject_id = ?3)"
-				" AND (?4 IS NULL OR gr.entitlement_id = ?4)"
-				" AND (?5 IS NULL OR gr.subject_id = ?5"
-				"  OR gr.subject_id IN (SELECT id FROM identities WHERE owner_id = ?5)"
-				"  OR gr.request_id IN (SELECT id FROM requests"
-				"   WHERE requester_id = ?5 OR submitted_by = ?5))"
-				" ORDER BY gr.pk LIMIT ?6")))
-		goto cleanup;
-	gov_list_bind(st, &q, reads_own_only(actor) ? actor->id : NULL);
-	if (review_state)
-		sqlite3_bind_text(st, 7, review_state, -1, SQLITE_STATIC);
-	rc = gov_list_collect(out, g, st, &q, grant_row);
+	f.status = q.enum_value;
+	f.subject_id = q.subject_id[0] ? q.subject_id : NULL;
+	f.entitlement_id = q.ent_id[0] ? q.ent_id : NULL;
+	f.own_only = reads_own_only(actor) ? actor->id : NULL;
+	if (!(rc = gh_store_grant_list(&items, g->store, &f, q.after_pk, q.limit + 1)))
+		rc = page_of(out, items, q.limit);
+	items = NULL;
 cleanup:
 	gh_store_read_end(g->store);
+	json_decref(items);
 	return rc;
 }
 
@@ -171,8 +89,8 @@ int gh_gov_grant_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 			const json_t *in)
 {
 	static const char *const allowed[] = {"reason", NULL};
-	const char *reason = NULL, *status;
-	sqlite3_stmt *st;
+	const char *reason = NULL;
+	char status[GH_STORE_STATE_LEN];
 	int rc;
 
 	*out = NULL;
@@ -185,21 +103,13 @@ int gh_gov_grant_revoke(json_t **out, gh_gov *g, const gh_actor *actor, const ch
 		return rc;
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store, "SELECT status FROM grants WHERE id = ?")))
+	if ((rc = gh_store_grant_status(status, NULL, g->store, id)))
 		goto cleanup;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		status = (const char *)sqlite3_column_text(st, 0);
-		rc = strcmp(status, "active") == 0 || strcmp(status, "provisioning") == 0 ? 0 :
-			gh_error_set(GH_ECONFLICT, "grant %s is %s; only an active or provisioning"
-				     " grant can be revoked", id, status);
-	} else if (rc == SQLITE_DONE) {
+	if (!status[0])
 		rc = gh_error_set(GH_ENOTFOUND, "grant %s not found", id);
-	} else {
-		rc = gh_store_fail(g->store, "reading a grant");
-	}
-	sqlite3_reset(st);
+	else if (strcmp(status, "active") != 0 && strcmp(status, "provisioning") != 0)
+		rc = gh_error_set(GH_ECONFLICT, "grant %s is %s; only an active or provisioning"
+				  " grant can be revoked", id, status);
 	if (rc)
 		goto cleanup;
 	if ((rc = gov_grant_end(g, actor->id, id, "revoked", reason)))

@@ -349,29 +349,6 @@ cleanup:
 
 /* --- orphans (an NHI whose owner is no longer active) ----------------------- */
 
-/* The ids of the one-text-parameter query sql (a string literal) into *out. */
-static int collect_ids(json_t **out, gh_gov *g, const char *sql, const char *p1,
-		       const char *what)
-{
-	sqlite3_stmt *st;
-	int rc, step;
-
-	if (!(*out = json_array()))
-		return gh_error_set(GH_ERROR, "out of memory %s", what);
-	if ((rc = gh_store_stmt(&st, g->store, sql)))
-		return rc;
-	sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(*out, gov_text_column(st, 0))) {
-			step = SQLITE_NOMEM;
-			break;
-		}
-	sqlite3_reset(st);
-	if (step == SQLITE_NOMEM)
-		return gh_error_set(GH_ERROR, "out of memory %s", what);
-	return step == SQLITE_DONE ? 0 : gh_store_fail(g->store, what);
-}
-
 /* Sets (at > 0) or clears (at 0) the orphaned_at of NHI id and audits
  * identity.orphaned or identity.orphan_cleared with the owner and why. */
 static int orphan_mark(gh_gov *g, const char *actor_id, const char *id, const char *owner,
@@ -841,9 +818,7 @@ static int cancel_open_requests(gh_gov *g, const char *actor_id, const char *id,
 	int rc;
 
 	*out_count = 0;
-	rc = collect_ids(&ids, g, "SELECT id FROM requests WHERE (subject_id = ?1"
-			 " OR requester_id = ?1) AND state = 'pending_approval'"
-			 " ORDER BY pk", id, "finding an identity's open requests");
+	rc = gh_store_identity_open_requests(&ids, g->store, id);
 	json_array_foreach(ids, i, item) {
 		if (rc || (rc = gov_request_move(g, json_string_value(item), "pending_approval",
 						 "cancelled", &(gov_request_change){

@@ -3,6 +3,8 @@
  * their expiry or orphaned beyond the grace, in batches, from a background
  * thread or on demand. */
 #include "gov/gov_internal.h"
+#include "store/grants.h"
+#include "store/sched.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,36 +14,15 @@
 #define SCHED_ACTOR "system:scheduler"
 #define SCHED_BATCH 1000   /* rows per transaction: bounds lock hold time */
 
-typedef char id_buf[GH_ID_LEN];
-
-/* Fills ids with up to SCHED_BATCH ids from a one-parameter (now) query. */
-static int due_ids(gh_gov *g, sqlite3_stmt *st, int64_t now, id_buf *ids, int *n)
-{
-	int rc;
-
-	*n = 0;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, SCHED_BATCH);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < SCHED_BATCH)
-		snprintf(ids[(*n)++], GH_ID_LEN, "%s", sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return gh_store_fail(g->store, "finding what is due");
-	return 0;
-}
+typedef char id_buf[GH_STORE_ID_LEN];
 
 static int expire_grants(gh_gov *g, int64_t now, id_buf *ids, int *n)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id FROM grants WHERE status IN ('active', 'provisioning')"
-				" AND expires_at <= ?1"
-				" ORDER BY expires_at LIMIT ?2")) ||
-	    (rc = due_ids(g, st, now, ids, n)))
+	if ((rc = gh_store_sched_due(ids, n, g->store, GH_STORE_DUE_GRANT_EXPIRY, now, SCHED_BATCH)))
 		return gov_finish(g, rc);
 	for (int i = 0; i < *n && !rc; i++)
 		rc = gov_grant_end(g, SCHED_ACTOR, ids[i], "expired", "duration_elapsed");
@@ -50,16 +31,12 @@ static int expire_grants(gh_gov *g, int64_t now, id_buf *ids, int *n)
 
 static int expire_pending(gh_gov *g, int64_t now, id_buf *ids, int *n)
 {
-	sqlite3_stmt *st;
 	json_t *details;
 	int rc;
 
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id FROM requests WHERE state = 'pending_approval'"
-				" AND sla_due_at <= ?1 ORDER BY sla_due_at LIMIT ?2")) ||
-	    (rc = due_ids(g, st, now, ids, n)))
+	if ((rc = gh_store_sched_due(ids, n, g->store, GH_STORE_DUE_REQUEST_SLA, now, SCHED_BATCH)))
 		return gov_finish(g, rc);
 	for (int i = 0; i < *n && !rc; i++) {
 		if ((rc = gov_request_move(g, ids[i], "pending_approval", "expired",
@@ -82,32 +59,18 @@ static int expire_pending(gh_gov *g, int64_t now, id_buf *ids, int *n)
  * grant (when still active) is revoked. Reported by ?review_state=missed. */
 static int review_missed(gh_gov *g, int64_t now, id_buf *ids, int *n)
 {
-	sqlite3_stmt *st;
+	char status[GH_STORE_STATE_LEN];
 	json_t *details;
 	int rc, active;
 
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT id FROM grants WHERE review_state = 'pending'"
-				" AND review_due_at <= ?1 ORDER BY review_due_at LIMIT ?2")) ||
-	    (rc = due_ids(g, st, now, ids, n)))
+	if ((rc = gh_store_sched_due(ids, n, g->store, GH_STORE_DUE_REVIEW, now, SCHED_BATCH)))
 		return gov_finish(g, rc);
 	for (int i = 0; i < *n && !rc; i++) {
-		if ((rc = gh_store_stmt(&st, g->store,
-					"UPDATE grants SET review_state = 'missed', reviewed_at = ?1"
-					" WHERE id = ?2 AND review_state = 'pending'"
-					" RETURNING status = 'active'")))
-			break;
-		sqlite3_bind_int64(st, 1, gh_now());
-		sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		active = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW) {
-			rc = gh_store_fail(g->store, "recording a missed review");
-			break;
-		}
+		if ((rc = gh_store_grant_review_miss(status, g->store, ids[i], gh_now())) <= 0)
+			continue;   /* 0: no longer pending (another writer recorded it) */
+		active = strcmp(status, "active") == 0;
 		if (!(details = json_pack("{s:s, s:b}", "reason", "break-glass review missed",
 					  "revoked", active))) {
 			rc = gh_error_set(GH_ERROR, "out of memory auditing a missed review");
@@ -123,17 +86,16 @@ static int review_missed(gh_gov *g, int64_t now, id_buf *ids, int *n)
 	return gov_finish(g, rc);
 }
 
-/* NHIs due (the query's ?1 is now, or now - grace for orphans) are
+/* NHIs due of kind what (at is now, or now - grace for orphans) are
  * suspended with why as their status_reason (gov_identity_retire). */
-static int retire_nhis(gh_gov *g, const char *sql, int64_t at, const char *why, id_buf *ids,
+static int retire_nhis(gh_gov *g, gh_store_due what, int64_t at, const char *why, id_buf *ids,
 		       int *n)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	if ((rc = gh_store_stmt(&st, g->store, sql)) || (rc = due_ids(g, st, at, ids, n)))
+	if ((rc = gh_store_sched_due(ids, n, g->store, what, at, SCHED_BATCH)))
 		return gov_finish(g, rc);
 	for (int i = 0; i < *n && !rc; i++)
 		rc = gov_identity_retire(g, SCHED_ACTOR, ids[i], why);
@@ -145,18 +107,12 @@ static int retire_nhis(gh_gov *g, const char *sql, int64_t at, const char *why, 
 
 static int expire_nhis(gh_gov *g, int64_t now, id_buf *ids, int *n)
 {
-	/* the condition of the partial index identities_expiry */
-	return retire_nhis(g, "SELECT id FROM identities WHERE status = 'active'"
-			   " AND expires_at IS NOT NULL AND expires_at <= ?1 AND kind <> 'human'"
-			   " ORDER BY expires_at LIMIT ?2", now, "expired", ids, n);
+	return retire_nhis(g, GH_STORE_DUE_NHI_EXPIRY, now, "expired", ids, n);
 }
 
 static int suspend_orphans(gh_gov *g, int64_t now, id_buf *ids, int *n)
 {
-	return retire_nhis(g, "SELECT id FROM identities WHERE orphaned_at IS NOT NULL"
-			   " AND orphaned_at <= ?1 AND status = 'active' AND kind <> 'human'"
-			   " ORDER BY orphaned_at LIMIT ?2", now - g->opts.orphan_grace, "orphaned",
-			   ids, n);
+	return retire_nhis(g, GH_STORE_DUE_ORPHAN, now - g->opts.orphan_grace, "orphaned", ids, n);
 }
 
 int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla)
@@ -206,28 +162,11 @@ cleanup:
 
 int64_t gh_gov_sched_next_due(gh_gov *g)
 {
-	sqlite3_stmt *st;
-	int64_t due = INT64_MAX;
+	int64_t due;
 
 	gh_store_read_begin(g->store);
-	if (gh_store_stmt(&st, g->store,
-			  "SELECT (SELECT min(expires_at) FROM grants"
-			  "   WHERE status IN ('active', 'provisioning')),"
-			  " (SELECT min(sla_due_at) FROM requests WHERE state = 'pending_approval'),"
-			  " (SELECT min(review_due_at) FROM grants WHERE review_state = 'pending'),"
-			  " (SELECT min(expires_at) FROM identities WHERE status = 'active'"
-			  "   AND expires_at IS NOT NULL AND kind <> 'human'),"
-			  " (SELECT min(orphaned_at) + ?1 FROM identities WHERE orphaned_at IS NOT NULL"
-			  "   AND status = 'active' AND kind <> 'human')") == 0) {
-		sqlite3_bind_int64(st, 1, g->opts.orphan_grace);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			for (int i = 0; i < 5; i++)
-				if (sqlite3_column_type(st, i) != SQLITE_NULL &&
-				    sqlite3_column_int64(st, i) < due)
-					due = sqlite3_column_int64(st, i);
-		}
-		sqlite3_reset(st);
-	}
+	if (gh_store_sched_next_due(&due, g->store, g->opts.orphan_grace))
+		due = INT64_MAX;   /* the next wake-up (at most max sleep) asks again */
 	gh_store_read_end(g->store);
 	return due;
 }

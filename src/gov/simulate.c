@@ -3,6 +3,9 @@
  * One pass serves the what-if (read-only) and activation (which applies the
  * flips in its own transaction), so the two cannot disagree. */
 #include "gov/gov_internal.h"
+#include "store/catalog.h"
+#include "store/policies.h"
+#include "store/simulate.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -11,22 +14,7 @@
 #define SIMULATE_TEXT_MAX (1024 * 1024)
 
 /* A pending request, or an active grant with the request it came from. */
-typedef struct item {
-	char id[GH_ID_LEN];         /* the request's, or the grant's */
-	char request[GH_ID_LEN];
-	char subject[GH_ID_LEN];
-	char ent[GH_ID_LEN];
-	char requester[GH_ID_LEN];
-	char submitted_by[GH_ID_LEN];
-	char channel[16];
-	char ticket[72];
-	int has_ticket;
-	int emergency;
-	int required;               /* pending: the approvals it requires now */
-	int approvals;              /* pending: the approvals recorded */
-	int64_t duration;
-	int64_t expires_at;         /* grants */
-} item;
+typedef gh_store_sim_item item;
 
 /* One re-decision pass. */
 typedef struct pass {
@@ -48,52 +36,6 @@ typedef struct flip {
 static int nomem(void)
 {
 	return gh_error_set(GH_ERROR, "out of memory simulating a policy version");
-}
-
-static void copy_col(char *out, size_t outlen, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	snprintf(out, outlen, "%s", t ? (const char *)t : "");
-}
-
-/* Reads every row of st (the columns of PENDING_SQL / GRANTS_SQL) into *out. */
-static int items_load(item **out, size_t *n, gh_gov *g, sqlite3_stmt *st)
-{
-	size_t cap = 0;
-	item *p;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if (!(p = realloc(*out, cap * sizeof(*p)))) {
-				sqlite3_reset(st);
-				return nomem();
-			}
-			*out = p;
-		}
-		p = &(*out)[(*n)++];
-		memset(p, 0, sizeof(*p));
-		copy_col(p->id, sizeof(p->id), st, 0);
-		copy_col(p->subject, sizeof(p->subject), st, 1);
-		copy_col(p->ent, sizeof(p->ent), st, 2);
-		copy_col(p->requester, sizeof(p->requester), st, 3);
-		copy_col(p->submitted_by, sizeof(p->submitted_by), st, 4);
-		copy_col(p->channel, sizeof(p->channel), st, 5);
-		p->has_ticket = sqlite3_column_type(st, 6) != SQLITE_NULL;
-		copy_col(p->ticket, sizeof(p->ticket), st, 6);
-		p->duration = sqlite3_column_int64(st, 7);
-		p->emergency = sqlite3_column_int(st, 8) != 0;
-		p->required = sqlite3_column_int(st, 9);
-		p->approvals = sqlite3_column_int(st, 10);
-		p->expires_at = sqlite3_column_int64(st, 11);
-		copy_col(p->request, sizeof(p->request), st, 12);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, "reading what a policy decides");
 }
 
 /* Facts of id from cache, loading them once (borrowed). */
@@ -150,9 +92,7 @@ static int sod(int *n, pass *ps, gh_decision *d, const item *p, const char *snam
 
 		if (strcmp(json_string_value(json_object_get(v, "subject")), p->subject) != 0)
 			continue;
-		rc = gov_exists(ps->g, "SELECT 1 FROM entitlement_conflicts"
-				" WHERE (a = ?1 AND b = ?2) OR (a = ?2 AND b = ?1)", p->ent, other,
-				"checking segregation of duties");
+		rc = gh_store_entitlement_conflict(ps->g->store, p->ent, other);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
@@ -368,20 +308,13 @@ static int pending_pass(json_t *out, pass *ps, const char *apply_as)
 	flip *flips = NULL;
 	names nm;
 	json_t *list = json_array(), *j;
-	sqlite3_stmt *st;
 	size_t n = 0, nf = 0;
 	int64_t now = gh_now();
 	int rc;
 
 	if (!list)
 		return nomem();
-	if ((rc = gh_store_stmt(&st, ps->g->store,
-				"SELECT r.id, r.subject_id, r.entitlement_id, r.requester_id,"
-				" r.submitted_by, r.channel, r.ticket_ref, r.duration, r.emergency,"
-				" r.required_approvals, (SELECT count(*) FROM approvals a"
-				"  WHERE a.request_id = r.id AND a.decision = 'approve'), 0, r.id"
-				" FROM requests r WHERE r.state = 'pending_approval' ORDER BY r.pk")) ||
-	    (rc = items_load(&items, &n, ps->g, st)))
+	if ((rc = gh_store_sim_pending(&items, &n, ps->g->store)))
 		goto cleanup;
 	if (n && !(flips = calloc(n, sizeof(*flips)))) {
 		rc = nomem();
@@ -429,20 +362,13 @@ static int grants_pass(json_t *out, pass *ps)
 	names nm;
 	json_t *list = json_array(), *j;
 	gh_decision d = {0};
-	sqlite3_stmt *st;
 	int64_t max;
 	size_t n = 0;
 	int rc;
 
 	if (!list)
 		return nomem();
-	if ((rc = gh_store_stmt(&st, ps->g->store,
-				"SELECT gr.id, gr.subject_id, gr.entitlement_id, r.requester_id,"
-				" r.submitted_by, r.channel, r.ticket_ref, r.duration, r.emergency,"
-				" 0, 0, gr.expires_at, r.id"
-				" FROM grants gr JOIN requests r ON r.id = gr.request_id"
-				" WHERE gr.status = 'active' ORDER BY gr.pk")) ||
-	    (rc = items_load(&items, &n, ps->g, st)))
+	if ((rc = gh_store_sim_grants(&items, &n, ps->g->store)))
 		goto cleanup;
 	for (size_t i = 0; i < n && !rc; i++) {
 		if ((rc = redecide(&d, &max, ps, &items[i], 1)))
@@ -563,20 +489,15 @@ static int candidate(gh_decider *dc, json_t *answer, gh_gov *g, const json_t *in
 
 static int active_version(json_t *answer, gh_gov *g)
 {
-	sqlite3_stmt *st;
+	char id[GH_ID_LEN];
+	int64_t version;
 	int rc;
 
-	if ((rc = gh_store_stmt(&st, g->store,
-				"SELECT version FROM policy_versions WHERE state = 'active'")))
+	if ((rc = gh_store_policy_active(id, sizeof(id), &version, g->store)))
 		return rc;
-	rc = sqlite3_step(st);
-	if (json_object_set_new(answer, "active_version", rc == SQLITE_ROW
-				? json_integer(sqlite3_column_int64(st, 0)) : json_null()))
-		rc = -1;
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		return 0;
-	return rc < 0 ? nomem() : gh_store_fail(g->store, "finding the active policy version");
+	if (json_object_set_new(answer, "active_version", id[0] ? json_integer(version) : json_null()))
+		return nomem();
+	return 0;
 }
 
 int gh_gov_policy_simulate(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in)

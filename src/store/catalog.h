@@ -58,6 +58,9 @@ int gh_store_entitlement_touch(gh_store *s, const char *id, int64_t now);
 /* Replaces id's SoD conflicts with ids (an array of entitlement ids; each
  * pair is stored once, whichever side it is read from). */
 int gh_store_entitlement_conflicts_set(gh_store *s, const char *id, const json_t *ids);
+/* 1 when entitlements a and b conflict (SoD, either way round), 0 when not,
+ * <0 on error. */
+int gh_store_entitlement_conflict(gh_store *s, const char *a, const char *b);
 
 /* Filters of a page of entitlements: NULL (or requestable -1) for any. */
 typedef struct gh_store_entitlement_filter {

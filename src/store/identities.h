@@ -54,6 +54,9 @@ int gh_store_identity_owned(json_t **ids, gh_store *s, const char *owner_id, int
 /* The ids (new array of strings, oldest first) of identity id's grants that
  * are active or provisioning. */
 int gh_store_identity_live_grants(json_t **ids, gh_store *s, const char *id);
+/* The ids (new array of strings, oldest first) of the requests pending
+ * approval that name identity id as subject or requester. */
+int gh_store_identity_open_requests(json_t **ids, gh_store *s, const char *id);
 
 /* Inserts row: {"id","kind","name","display_name"?,"email"?,"owner"?,
  * "purpose"?,"environment"?,"expires_at"? (unix seconds),"roles" (array),

@@ -392,6 +392,19 @@ int gh_store_entitlement_conflicts_set(gh_store *s, const char *id, const json_t
 	return 0;
 }
 
+int gh_store_entitlement_conflict(gh_store *s, const char *a, const char *b)
+{
+	gh_sql *q;
+	int rc;
+
+	if ((rc = gh_sql_prepare(&q, s, "SELECT 1 FROM entitlement_conflicts"
+					" WHERE (a = ?1 AND b = ?2) OR (a = ?2 AND b = ?1)")))
+		return rc;
+	gh_sql_bind_text(q, 1, a);
+	gh_sql_bind_text(q, 2, b);
+	return gh_sql_exists(q, "checking segregation of duties");
+}
+
 int gh_store_entitlement_page(json_t **items, gh_store *s, const gh_store_entitlement_filter *f,
 			      int64_t after, int limit)
 {

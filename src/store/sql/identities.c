@@ -259,6 +259,20 @@ int gh_store_identity_live_grants(json_t **ids, gh_store *s, const char *id)
 	return gh_sql_rows(ids, q, id_json, "an identity's grants");
 }
 
+int gh_store_identity_open_requests(json_t **ids, gh_store *s, const char *id)
+{
+	gh_sql *q;
+	int rc;
+
+	*ids = NULL;
+	if ((rc = gh_sql_prepare(&q, s, "SELECT id FROM requests WHERE (subject_id = ?1"
+					" OR requester_id = ?1) AND state = 'pending_approval'"
+					" ORDER BY pk")))
+		return rc;
+	gh_sql_bind_text(q, 1, id);
+	return gh_sql_rows(ids, q, id_json, "an identity's open requests");
+}
+
 int gh_store_identity_insert(gh_store *s, const json_t *row)
 {
 	gh_sql *q;
