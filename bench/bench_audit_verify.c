@@ -1,6 +1,7 @@
 /* bench_audit_verify.c - builds an audit log of N events and times verifying it,
  * with a breakdown: SQLite scan alone, scan plus hashing, raw SHA-256 speed. */
 #include "audit/audit.h"
+#include "store/sqlite/sqlite.h"
 #include "common/error.h"
 #include "common/util.h"
 

@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "gov/gov_internal.h"
+#include "store/sqlite/sqlite.h"
 
 #include <stdarg.h>
 #include <stdio.h>

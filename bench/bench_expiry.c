@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "gov/gov.h"
+#include "store/sqlite/sqlite.h"
 
 #include <stdio.h>
 #include <stdlib.h>

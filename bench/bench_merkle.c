@@ -2,6 +2,7 @@
  * tree maintained (peer: the bare hash chain, as appended before issue 6),
  * inclusion proofs at 10,000,000 events, full verification of 1,000,000. */
 #include "audit/audit.h"
+#include "store/sqlite/sqlite.h"
 #include "audit/merkle.h"
 #include "common/error.h"
 #include "common/jsonv.h"

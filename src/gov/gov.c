@@ -2,7 +2,6 @@
 #include "gov/gov_internal.h"
 #include "gov/authlimit.h"
 #include "store/lookup.h"
-#include "store/sql.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -357,23 +356,6 @@ int gov_page(gh_gov *g, const char *table, const gh_page *page, int *limit, int6
 	return rc;
 }
 
-/* The shared column readers live with the store's statements; these keep the
- * domain files that still hold SQL working until they move into the store. */
-json_t *gov_json_column(sqlite3_stmt *st, int col, int is_array)
-{
-	return gh_sql_json_column((gh_sql *)st, col, is_array);
-}
-
-json_t *gov_time_column(sqlite3_stmt *st, int col)
-{
-	return gh_sql_time_column((gh_sql *)st, col);
-}
-
-json_t *gov_text_column(sqlite3_stmt *st, int col)
-{
-	return gh_sql_text_column((gh_sql *)st, col);
-}
-
 /* --- helpers every domain file uses (declared in gov_internal.h) --------- */
 
 json_t *gov_list_result(json_t *items, int limit)
@@ -427,14 +409,6 @@ int gov_jv_environment(const json_t *obj, const char *key, int required, const c
 	}
 	*out = s;
 	return 1;
-}
-
-int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : gh_store_fail(g->store, what);
-
-	sqlite3_reset(st);
-	return rc;
 }
 
 /* A number given as text (a query parameter) in lo..hi into *out, or a field
@@ -509,90 +483,3 @@ int gov_list_filter(gh_gov *g, gov_list_query *q, const gh_page *page)
 	return gh_error_fields_finish();
 }
 
-void gov_list_bind(sqlite3_stmt *st, const gov_list_query *q, const char *own_only)
-{
-	sqlite3_bind_int64(st, 1, q->after_pk);
-	if (q->enum_value)
-		sqlite3_bind_text(st, 2, q->enum_value, -1, SQLITE_STATIC);
-	if (q->subject_id[0])
-		sqlite3_bind_text(st, 3, q->subject_id, -1, SQLITE_STATIC);
-	if (q->ent_id[0])
-		sqlite3_bind_text(st, 4, q->ent_id, -1, SQLITE_STATIC);
-	if (own_only)
-		sqlite3_bind_text(st, 5, own_only, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, q->limit + 1);
-}
-
-int gov_list_collect(json_t **out, gh_gov *g, sqlite3_stmt *st, const gov_list_query *q,
-		     int (*row)(json_t **item, gh_gov *g, sqlite3_stmt *st))
-{
-	json_t *items = json_array(), *item;
-	const char *last = NULL;
-	int rc, n = 0;
-
-	*out = NULL;
-	if (!items)
-		return gh_error_set(GH_ERROR, "out of memory listing %s", q->table);
-	/* one row past the page says whether there is a next page */
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (++n > q->limit)
-			break;
-		if ((rc = row(&item, g, st)))
-			goto cleanup;
-		if (json_array_append_new(items, item)) {
-			rc = gh_error_set(GH_ERROR, "out of memory listing %s", q->table);
-			goto cleanup;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = gh_store_fail(g->store, "listing");
-		goto cleanup;
-	}
-	if (n > q->limit)
-		last = json_string_value(json_object_get(json_array_get(items, q->limit - 1), "id"));
-	*out = json_pack("{s:O, s:o}", "items", items, "next", last ? json_string(last) : json_null());
-	rc = *out ? 0 : gh_error_set(GH_ERROR, "out of memory listing %s", q->table);
-cleanup:
-	sqlite3_reset(st);
-	json_decref(items);
-	return rc;
-}
-
-int gov_list_rows(json_t **out, gh_gov *g, sqlite3_stmt *st, int limit,
-		  json_t *(*row)(sqlite3_stmt *st), const char *what)
-{
-	json_t *items = json_array(), *item;
-	int step = SQLITE_NOMEM;
-
-	while (items && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!(item = row(st)) || json_array_append_new(items, item)) {
-			step = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE) {
-		json_decref(items);
-		return step == SQLITE_NOMEM ? gh_error_set(GH_ERROR, "out of memory %s", what) :
-		       gh_store_fail(g->store, what);
-	}
-	if (!(*out = gov_list_result(items, limit)))
-		return gh_error_set(GH_ERROR, "out of memory %s", what);
-	return 0;
-}
-
-int gov_exists(gh_gov *g, const char *sql, const char *p1, const char *p2, const char *what)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = gh_store_stmt(&st, g->store, sql)))
-		return rc;
-	sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : gh_store_fail(g->store, what);
-}

@@ -183,23 +183,6 @@ typedef struct gov_list_query {
 } gov_list_query;
 
 int gov_list_filter(gh_gov *g, gov_list_query *q, const gh_page *page);
-/* Binds the shared parameters ?1 after_pk, ?2 enum value, ?3 subject, ?4
- * entitlement, ?5 own-only identity (NULL for all) and ?6 limit + 1. */
-void gov_list_bind(sqlite3_stmt *st, const gov_list_query *q, const char *own_only);
-/* Steps st, turning each row into an item with row(), into {"items","next"}. */
-int gov_list_collect(json_t **out, gh_gov *g, sqlite3_stmt *st, const gov_list_query *q,
-		     int (*row)(json_t **item, gh_gov *g, sqlite3_stmt *st));
-
-/* 1 when the one-row query sql (a string literal) with text parameters ?1 and
- * ?2 finds a row, 0 when not, <0 on error (what names the check). */
-int gov_exists(gh_gov *g, const char *sql, const char *p1, const char *p2, const char *what);
-
-/* Loads a JSON column value, or an empty object/array on NULL or bad text. */
-json_t *gov_json_column(sqlite3_stmt *st, int col, int is_array);
-/* RFC 3339 string for unix seconds, or JSON null for a NULL column. */
-json_t *gov_time_column(sqlite3_stmt *st, int col);
-json_t *gov_text_column(sqlite3_stmt *st, int col);
-
 /* Ends a write: commits when rc == 0, otherwise rolls back; returns rc (or the
  * commit's failure). */
 int gov_finish(gh_gov *g, int rc);
@@ -268,8 +251,6 @@ int gov_jv_environment(const json_t *obj, const char *key, int required, const c
  * or, when required, is a field error; a bad one is a field error naming it. */
 void gov_take_int(const char *v, const char *name, int64_t lo, int64_t hi, int64_t *out,
 		  int required);
-/* Steps a cached write statement to completion and resets it; 0 or the store's error. */
-int gov_step_done(gh_gov *g, sqlite3_stmt *st, const char *what);
 /* (identity.c) Resolves ref (field of the body) to an ACTIVE HUMAN identity's id; otherwise
  * records a field error and returns GH_EINVALID (or another error). Inside a transaction. */
 int gov_check_owner(gh_gov *g, const char *field, const char *ref, char out[GH_ID_LEN]);
@@ -379,10 +360,6 @@ int gov_outbox_add(gh_gov *g, char out[GH_ID_LEN], const char *actor_id, const c
  * of memory). Inside the caller's transaction. */
 int gov_audit_take(gh_gov *g, const char *actor, const char *action, const char *type,
 		   const char *id, json_t *details);
-/* Steps st (bound), each row made an item by row(), into {"items","next"}
- * (gov_list_result); what names the list in errors (gov.c). */
-int gov_list_rows(json_t **out, gh_gov *g, sqlite3_stmt *st, int limit,
-		  json_t *(*row)(sqlite3_stmt *st), const char *what);
 /* Wakes the workers: a job was written (they also poll every second). */
 void gov_outbox_poke(gh_gov *g);
 /* As gov_grant_end; deprovision 0 leaves what is downstream (an extension's

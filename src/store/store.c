@@ -1,6 +1,5 @@
 /* store.c - the store's public functions (store/store.h, store/sql.h):
  * picks a backend by the target's form and dispatches through its table. */
-#define GH_STORE_NO_SQLITE
 #include "store/backend.h"
 #include "common/error.h"
 

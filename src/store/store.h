@@ -97,11 +97,4 @@ int gh_store_version(gh_store *s);
 int gh_store_setting_get(char **out, gh_store *s, const char *key);
 int gh_store_setting_set(gh_store *s, const char *key, const char *value);
 
-/* Transitional, until no file outside src/store/sqlite calls SQLite (issue
- * 12): the SQLite backend's own calls come with this header. A file that
- * defines GH_STORE_NO_SQLITE before including it shows it needs none. */
-#ifndef GH_STORE_NO_SQLITE
-#include "store/sqlite/sqlite.h"
-#endif
-
 #endif

@@ -6,6 +6,7 @@
 #define GH_FUZZ_DB_H
 
 #include "gov/gov.h"
+#include "store/sqlite/sqlite.h"
 #include "common/error.h"
 
 #include <dirent.h>

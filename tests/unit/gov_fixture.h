@@ -4,6 +4,7 @@
 #define GH_TEST_GOV_FIXTURE_H
 
 #include "gov/gov_internal.h"
+#include "store/sqlite/sqlite.h"
 #include "harness.h"
 
 #include <stdarg.h>

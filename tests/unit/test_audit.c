@@ -1,5 +1,6 @@
 /* test_audit.c - the hash-chained audit log: append, verify, every kind of tampering. */
 #include "audit/audit.h"
+#include "store/sqlite/sqlite.h"
 #include "common/error.h"
 #include "common/jsonv.h"
 #include "common/util.h"

@@ -1,6 +1,7 @@
 /* test_audit_checkpoint.c - signing keys, signed checkpoints (C2SP signed
  * notes) and their offline verification, and the consistency guard. */
 #include "audit/audit.h"
+#include "store/sqlite/sqlite.h"
 #include "audit/checkpoint.h"
 #include "common/error.h"
 #include "common/util.h"

@@ -3,6 +3,7 @@
  * times, that many callers asking at once get one signature, what it refuses
  * to wait for, and that a refusal to sign reaches the waiters. */
 #include "audit/audit.h"
+#include "store/sqlite/sqlite.h"
 #include "audit/checkpoint.h"
 #include "common/error.h"
 #include "common/util.h"

@@ -1,5 +1,6 @@
 /* test_audit_merkle.c - the Merkle tree: RFC 6962 vectors, random sizes against a naive tree, proofs, tampering. */
 #include "audit/audit.h"
+#include "store/sqlite/sqlite.h"
 #include "audit/merkle.h"
 #include "common/sha256.h"
 #include "common/error.h"

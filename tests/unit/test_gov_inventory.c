@@ -1,5 +1,6 @@
 /* test_gov_inventory.c - identities, groups, systems and entitlements against a real SQLite file. */
 #include "gov/gov.h"
+#include "store/sqlite/sqlite.h"
 #include "gov/gov_internal.h"
 #include "harness.h"
 #include "store/events.h"

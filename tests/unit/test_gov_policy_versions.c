@@ -2,6 +2,7 @@
  * with their position), four-eyes activation, supersession, rollback, roles,
  * schema validation and the audit events. Against a real SQLite file. */
 #include "gov/gov_internal.h"
+#include "store/sqlite/sqlite.h"
 #include "harness.h"
 
 #include <sodium.h>

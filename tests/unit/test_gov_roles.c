@@ -4,6 +4,7 @@
  * refused write changes nothing. Also the owner, SoD-audit and inactive-
  * approver rules. Against a real SQLite file. */
 #include "gov/gov_internal.h"
+#include "store/sqlite/sqlite.h"
 #include "harness.h"
 #include "store/events.h"
 

@@ -1,5 +1,6 @@
 /* test_gov_tokens.c - bootstrap, token issue, revoke and authentication against a real SQLite file. */
 #include "gov/gov.h"
+#include "store/sqlite/sqlite.h"
 #include "gov/gov_internal.h"
 #include "harness.h"
 

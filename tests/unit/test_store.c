@@ -1,5 +1,6 @@
 /* test_store.c - migrations, transactions and group commit of the SQLite store. */
 #include "audit/audit.h"
+#include "store/sqlite/sqlite.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "harness.h"

@@ -2,6 +2,7 @@
  * names and page bounds (store/lookup.h), on a real SQLite store. */
 #include "common/error.h"
 #include "harness.h"
+#include "store/sqlite/sqlite.h"
 #include "store/lookup.h"
 #include "store/store.h"
 

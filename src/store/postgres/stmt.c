@@ -1,7 +1,6 @@
 /* stmt.c - the statement interface (store/sql.h) over libpq: statements are
  * prepared once per connection (named gh1, gh2, ...), parameters go as text
  * (blobs as binary), results come back as text and integers are parsed. */
-#define GH_STORE_NO_SQLITE
 #include "store/postgres/pg.h"
 #include "common/error.h"
 

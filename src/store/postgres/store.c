@@ -2,7 +2,6 @@
  * gh_store_begin/commit one transaction, trials as savepoints, writers of
  * this process serialised by the store's lock), pooled connections for read
  * sections (REPEATABLE READ READ ONLY: one snapshot), migrations. */
-#define GH_STORE_NO_SQLITE
 #include "store/postgres/pg.h"
 #include "common/error.h"
 

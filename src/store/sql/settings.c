@@ -1,5 +1,4 @@
 /* settings.c - key-value settings kept in the database (store/store.h). */
-#define GH_STORE_NO_SQLITE
 #include "store/sql.h"
 #include "common/error.h"
 
