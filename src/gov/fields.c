@@ -172,6 +172,10 @@ const char *gh_gov_field_problem(char *why, size_t n, gh_gov_field field, const 
 		snprintf(why, n, "is not a field the domain knows");
 		return why;
 	}
+	if (!value) {
+		snprintf(why, n, "is required");
+		return why;
+	}
 	if (r->reader == TEXT)
 		return text_problem(why, n, r, value, strlen(value));
 	/* durations and times: the very readers the domain uses, on the value alone */
