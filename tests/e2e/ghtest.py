@@ -388,6 +388,82 @@ def leak_check(text, what):
         raise Failure("%s: the database password appears in its output" % what)
 
 
+def _pg_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, bytes):
+        return "'\\x%s'::bytea" % v.hex()
+    return "'%s'" % str(v).replace("'", "''")
+
+
+def _pg_bind(sql, params):
+    parts = sql.split("?")
+    expect(len(parts) == len(params) + 1, "%d parameters for %r" % (len(params), sql))
+    out = parts[0]
+    for v, rest in zip(params, parts[1:]):
+        out += _pg_literal(v) + rest
+    return out
+
+
+def _db_of(where):
+    return where.db if hasattr(where, "db") else where
+
+
+def query(where, sql, params=()):
+    """Rows (tuples) of a SELECT in a server's database (or a path / URL),
+    on either backend: "?" parameters; write SQL both databases accept.
+    PostgreSQL gives bytea as "\\x<hex>" text."""
+    db = _db_of(where)
+    if not is_url(db):
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+    name = db.rsplit("/", 1)[1].split("?")[0]
+    text = pg_psql("SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM (%s) q"
+                   % _pg_bind(sql, params), name)
+    return [tuple(r.values()) for r in json.loads(text)]
+
+
+def execute(where, sql, params=()):
+    """Runs one write statement behind the server's back (to seed a state
+    the API cannot make), on either backend."""
+    db = _db_of(where)
+    if not is_url(db):
+        con = sqlite3.connect(db, timeout=10)
+        try:
+            with con:
+                con.execute(sql, params)
+        finally:
+            con.close()
+        return
+    pg_psql(_pg_bind(sql, params), db.rsplit("/", 1)[1].split("?")[0])
+
+
+def all_rows_text(where):
+    """Every row of every table as one text, for "this secret is stored
+    nowhere" checks."""
+    db = _db_of(where)
+    if not is_url(db):
+        out = []
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+        try:
+            for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+                out.extend(repr(r) for r in con.execute('SELECT * FROM "%s"' % t))
+        finally:
+            con.close()
+        return "\n".join(out)
+    name = db.rsplit("/", 1)[1].split("?")[0]
+    tables = pg_psql("SELECT table_name FROM information_schema.tables WHERE table_schema ="
+                     " 'public'", name).split()
+    return pg_psql(" UNION ALL ".join("SELECT t::text FROM %s t" % t for t in tables), name)
+
+
 def is_url(db):
     return db.startswith("postgresql://") or db.startswith("postgres://")
 
