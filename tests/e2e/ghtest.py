@@ -820,6 +820,8 @@ def pg_snapshot(url):
     """snapshot() of a PostgreSQL database: each table's rows in key order,
     as text, digested by the server (two psql calls)."""
     name = url.rsplit("/", 1)[1].split("?")[0]
+    if name in _pg_snapshot_sql:
+        return _pg_snapshot_read(name, _pg_snapshot_sql[name])
     meta = pg_psql(
         "SELECT c.table_name, string_agg(quote_ident(c.column_name), ',' ORDER BY"
         " c.ordinal_position), coalesce((SELECT string_agg(quote_ident(a.attname), ','"
@@ -838,9 +840,19 @@ def pg_snapshot(url):
                      " ORDER BY %s), '')) FROM %s" % (t, cols, pk, t))
     if not parts:
         raise Failure("no tables found in %s" % name)
+    sql = ("%s UNION ALL SELECT 'audit_len', coalesce(max(seq), 0), '' FROM audit_events"
+           % " UNION ALL ".join(parts))
+    if "schema_migrations" in sql:     # the schema is there: it stays as it is
+        _pg_snapshot_sql[name] = sql
+    return _pg_snapshot_read(name, sql)
+
+
+_pg_snapshot_sql = {}   # database name -> its snapshot query (the schema does not change)
+
+
+def _pg_snapshot_read(name, sql):
     out = {}
-    rows = pg_psql("%s UNION ALL SELECT 'audit_len', coalesce(max(seq), 0), '' FROM"
-                   " audit_events" % " UNION ALL ".join(parts), name)
+    rows = pg_psql(sql, name)
     for line in rows.splitlines():
         if line.count("|") != 2:
             continue
