@@ -622,4 +622,33 @@ int gh_gov_credential_list(json_t **out, gh_gov *g, const gh_actor *actor, const
  * minute per key. */
 int gh_gov_introspect(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
 
+/* --- moving an installation to another database (migrate.c) ------------ */
+#define GH_GOV_MIGRATE_MAX_TABLES 64
+/* What gh_gov_migrate did: each table's rows in the source and, after the
+ * copy, in the target; the audit log as verified on arrival. */
+typedef struct gh_gov_migrate_report {
+	size_t ntables;
+	struct {
+		const char *name;        /* static */
+		int64_t source_rows;
+		int64_t target_rows;     /* -1 when not counted */
+	} tables[GH_GOV_MIGRATE_MAX_TABLES];
+	int copied;              /* 1 when the copy was committed (and, on a failed
+				  * verification, removed again) */
+	int64_t events;          /* audit events verified on arrival */
+	int64_t bad_seq;         /* first bad sequence number, 0 when intact */
+	char reason[256];        /* why verification failed, "" when it did not */
+} gh_gov_migrate_report;
+/* Copies the installation in from (an SQLite file, which must exist) into
+ * to (a postgresql:// URL, or another SQLite path): every table in one
+ * transaction, rows exactly as stored, generated keys moved past the copied
+ * ones; then verifies, over the target, the audit chain and Merkle tree
+ * (as gh_gov_audit_verify) and that every table holds as many rows as the
+ * source. Run it with no server using either database.
+ * 0 when all of that holds. GH_ECONFLICT when the target already holds
+ * data: nothing is changed. GH_EINVALID when verification fails (reason in
+ * out and the error): the copy is deleted from the target again. Messages
+ * name a URL without its password. */
+int gh_gov_migrate(gh_gov_migrate_report *out, const char *from, const char *to);
+
 #endif

@@ -19,13 +19,23 @@ static int members_fill(gh_store *s, json_t *group)
 	int rc;
 
 	/* dialect: rowid is the order members were added in; group_members has
-	 * no column of its own that keeps it */
-	if ((rc = gh_sql_prepare(&q, s,
-				 "SELECT m.member_type, m.member_id, coalesce(i.name, s.name)"
-				 " FROM group_members m"
-				 " LEFT JOIN identities i ON m.member_type = 'identity' AND i.id = m.member_id"
-				 " LEFT JOIN groups s ON m.member_type = 'group' AND s.id = m.member_id"
-				 " WHERE m.group_id = ?1 ORDER BY m.rowid")))
+	 * no column of its own that keeps it. PostgreSQL has no rowid: the time
+	 * added, then the row's place (a stopgap until a column keeps the order) */
+	if (strcmp(gh_store_backend_name(s), "postgresql") == 0)
+		rc = gh_sql_prepare(&q, s,
+				    "SELECT m.member_type, m.member_id, coalesce(i.name, s.name)"
+				    " FROM group_members m"
+				    " LEFT JOIN identities i ON m.member_type = 'identity' AND i.id = m.member_id"
+				    " LEFT JOIN groups s ON m.member_type = 'group' AND s.id = m.member_id"
+				    " WHERE m.group_id = ?1 ORDER BY m.added_at, m.ctid");
+	else
+		rc = gh_sql_prepare(&q, s,
+				    "SELECT m.member_type, m.member_id, coalesce(i.name, s.name)"
+				    " FROM group_members m"
+				    " LEFT JOIN identities i ON m.member_type = 'identity' AND i.id = m.member_id"
+				    " LEFT JOIN groups s ON m.member_type = 'group' AND s.id = m.member_id"
+				    " WHERE m.group_id = ?1 ORDER BY m.rowid");
+	if (rc)
 		return rc;
 	gh_sql_bind_text(q, 1, json_string_value(json_object_get(group, "id")));
 	if ((rc = gh_sql_rows(&members, q, member_json, "reading group members")))
