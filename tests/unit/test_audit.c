@@ -20,8 +20,7 @@ static gh_store *open_log(const char *name, int events)
 	gh_store *s = NULL;
 	int64_t seq = 0;
 
-	snprintf(path, sizeof(path), "%s/%s.db", gh_test_tmpdir(), name);
-	remove(path);
+	sf_targetf(path, sizeof(path), 1, "%s.db", name);
 	if (!CHECK_INT(gh_store_open(&s, path, 1), 0))
 		return NULL;
 	for (int i = 1; i <= events; i++) {
@@ -302,7 +301,7 @@ static void test_audit_append__survives_reopen(void)
 	if (!s)
 		return;
 	gh_store_free(s);
-	snprintf(path, sizeof(path), "%s/reopen.db", gh_test_tmpdir());
+	sf_targetf(path, sizeof(path), 0, "reopen.db");
 	if (!CHECK_INT(gh_store_open(&s, path, 0), 0))
 		return;
 	CHECK_INT(gh_store_begin(s), 0);

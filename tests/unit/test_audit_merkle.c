@@ -349,8 +349,7 @@ static gh_store *open_log(const char *name, int events, int per_tx)
 	char path[512];
 	gh_store *s = NULL;
 
-	snprintf(path, sizeof(path), "%s/%s.db", gh_test_tmpdir(), name);
-	remove(path);
+	sf_targetf(path, sizeof(path), 1, "%s.db", name);
 	if (!CHECK_INT(gh_store_open(&s, path, 1), 0))
 		return NULL;
 	for (int i = 1; i <= events;) {

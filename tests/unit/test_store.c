@@ -17,8 +17,7 @@ static gh_store *open_fresh(const char *name)
 	char path[512];
 	gh_store *s = NULL;
 
-	snprintf(path, sizeof(path), "%s/%s", gh_test_tmpdir(), name);
-	remove(path);
+	sf_targetf(path, sizeof(path), 1, "%s", name);
 	CHECK_INT(gh_store_open(&s, path, 1), 0);
 	return s;
 }
@@ -47,7 +46,7 @@ static void test_store_open__migrates_and_refuses_missing_file(void)
 	CHECK(gh_store_version(s) >= 1);
 	CHECK_INT(count(s, "SELECT count(*) FROM schema_migrations"), gh_store_version(s));
 	gh_store_free(s);
-	snprintf(path, sizeof(path), "%s/absent.db", gh_test_tmpdir());
+	sf_targetf(path, sizeof(path), FRESH?, "absent.db");
 	CHECK_INT(gh_store_open(&t, path, 0), GH_ENOTFOUND);
 	CHECK(t == NULL);
 }
@@ -62,7 +61,7 @@ static void test_store_open__new_files_are_owner_only(void)
 	gh_store *s = NULL;
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/modes.db", gh_test_tmpdir());
+	sf_targetf(path, sizeof(path), FRESH?, "modes.db");
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(file, sizeof(file), "%s%s", path, suffix[i]);
 		remove(file);
