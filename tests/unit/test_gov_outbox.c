@@ -461,7 +461,7 @@ static void test_gov_outbox_account__scalar_attribute_as_text(void)
 	req = fx_request(g, &fx_admin, FAKE_REQ("bob", "read-only"), "provisioning");
 	free(req);
 	acc = fx_text(g, "SELECT group_concat(account, ',') FROM"
-			 " (SELECT account FROM outbox ORDER BY pk)");
+			 " (SELECT account FROM outbox ORDER BY pk) o");
 	CHECK_STR(acc, "1042,1");
 	free(acc);
 	gh_gov_free(g);

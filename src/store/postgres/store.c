@@ -574,6 +574,7 @@ static int exec_any(gh_store *g, const char *sql, const char *what)
 
 static const gh_store_backend pg_backend = {
 	.name = "postgresql",
+	.dialect = GH_SQL_POSTGRESQL,
 	.free = store_free,
 	.version = version,
 	.begin = begin,
