@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "harness.h"
+#include "store/log.h"
 #include "store/sql.h"
 #include "store/store.h"
 
@@ -115,38 +116,75 @@ sf_targetf(char *out, size_t n, int fresh, const char *fmt, ...)
  * the database needs a dialect (e.g. json_extract against ->>). */
 #define SF_SQL(sqlite_sql, postgresql_sql) (sf_on_postgres() ? (postgresql_sql) : (sqlite_sql))
 
-/* A malloc'd copy of a test's SQLite query with group_concat(x, sep) as
- * PostgreSQL's string_agg(x, sep). */
+/* A malloc'd copy of a test's SQLite statement in PostgreSQL's words for
+ * the few functions tests use: group_concat(x, sep) is string_agg,
+ * zeroblob(32) and x'00' are bytea values. */
 static SF_UNUSED char *sf_pg_dialect(const char *sql)
 {
-	static const char from[] = "group_concat(", to[] = "string_agg(";
-	char *out = malloc(strlen(sql) + 1), *o = out;
+	static const char *const words[][2] = {
+		{"group_concat(", "string_agg("},
+		{"zeroblob(32)", "decode(repeat('00', 32), 'hex')"},
+		{"x'00'", "'\\x00'::bytea"},
+	};
+	char *out = malloc(strlen(sql) * 3 + 1), *o = out;
+	size_t i;
 
 	if (!out)
 		return NULL;
 	for (const char *p = sql; *p;) {
-		if (strncmp(p, from, sizeof(from) - 1) == 0) {
-			memcpy(o, to, sizeof(to) - 1);
-			o += sizeof(to) - 1;
-			p += sizeof(from) - 1;
-		} else {
+		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strncmp(p, words[i][0], strlen(words[i][0])) == 0)
+				break;
+		if (i == sizeof(words) / sizeof(words[0])) {
 			*o++ = *p++;
+			continue;
 		}
+		memcpy(o, words[i][1], strlen(words[i][1]));
+		o += strlen(words[i][1]);
+		p += strlen(words[i][0]);
 	}
 	*o = '\0';
 	return out;
 }
 
-/* Runs sql (no parameters; several statements allowed) outside any write. */
+/* sql (a test's SQLite statement) for the backend under test: malloc'd. */
+static SF_UNUSED char *sf_sql(const char *sql)
+{
+	return sf_on_postgres() ? sf_pg_dialect(sql) : strdup(sql);
+}
+
+/* Runs sql (no parameters; several statements allowed; sf_sql's words)
+ * outside any write. */
 static SF_UNUSED int sf_exec(gh_store *s, const char *sql)
 {
+	char *text = sf_sql(sql);
 	int rc;
 
+	if (!text)
+		return GH_ERROR;
 	gh_store_exclusive_begin(s);
-	if ((rc = gh_sql_exec(s, sql, "test SQL")))
+	if ((rc = gh_sql_exec(s, text, "test SQL")))
 		fprintf(stderr, "  test SQL failed: %s\n", gh_error_last()->message);
 	gh_store_exclusive_end(s);
+	free(text);
 	return rc;
+}
+
+/* Rebuilds the Merkle tree over the log's rows as they are, in a write of
+ * its own (what migration 9 does on SQLite), e.g. after a test forged rows. */
+static SF_UNUSED int sf_backfill(gh_store *s)
+{
+	int64_t leaves;
+	int rc;
+
+	if ((rc = gh_store_begin(s)))
+		return rc;
+	if ((rc = gh_store_log_backfill(&leaves, s))) {
+		fprintf(stderr, "  backfill: %s\n", gh_error_last()->message);
+		gh_store_rollback(s);
+		return rc;
+	}
+	return gh_store_commit(s);
 }
 
 /* The first column of the first row of sql (text parameters p1, p2 as ?1,
