@@ -468,7 +468,8 @@ static void test_store_postgres_events__page(void)
 
 /* --- PostgreSQL only ------------------------------------------------------------ */
 
-/* A new database starts at the last version, from the baseline alone; opening
+/* A new database starts at the last version, from the baseline and the
+ * versions after it; opening
  * it again changes nothing; a database without the schema is refused without
  * create. */
 static void test_store_postgres_open__migrates_once(void)
@@ -479,13 +480,15 @@ static void test_store_postgres_open__migrates_once(void)
 	if (!s)
 		return;
 	CHECK_INT(gh_store_version(s), last_version());
-	CHECK_INT(count(s, "SELECT count(*) FROM schema_migrations"), 1);
+	CHECK_INT(count(s, "SELECT count(*) FROM schema_migrations"),
+		  last_version() - gh_store_postgres_baseline() + 1);
 	CHECK_INT(count(s, "SELECT max(version) FROM schema_migrations"), last_version());
 	gh_store_free(s);
 	CHECK_INT(gh_store_open(&t, url, 0), 0);
 	if (t) {
 		CHECK_INT(gh_store_version(t), last_version());
-		CHECK_INT(count(t, "SELECT count(*) FROM schema_migrations"), 1);
+		CHECK_INT(count(t, "SELECT count(*) FROM schema_migrations"),
+			  last_version() - gh_store_postgres_baseline() + 1);
 		gh_store_free(t);
 	}
 	fresh_database(empty, sizeof(empty), "gh_empty");
