@@ -1,5 +1,6 @@
 /* test_audit.c - the hash-chained audit log: append, verify, every kind of tampering. */
 #include "audit/audit.h"
+#include "audit/merkle.h"
 #include "store_fixture.h"
 #include "common/error.h"
 #include "common/jsonv.h"
@@ -7,6 +8,7 @@
 #include "harness.h"
 #include "store/events.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -299,6 +301,62 @@ static void test_audit_append__survives_reopen(void)
 	gh_store_free(s);
 }
 
+#define NODES 2
+#define NODE_THREADS 2
+#define NODE_OPS 40
+
+static void *node_writer(void *arg)
+{
+	gh_store *s = arg;
+
+	for (int i = 0; i < NODE_OPS; i++) {
+		if (gh_store_begin(s))
+			return (void *)1;
+		if (gh_audit_append(NULL, s, "t", "grant.created", "grant", "grt_1", NULL) ||
+		    gh_audit_append(NULL, s, "t", "grant.expired", "grant", "grt_1", NULL)) {
+			gh_store_rollback(s);
+			return (void *)1;
+		}
+		if (gh_store_commit(s))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* Two stores on one database (two nodes on PostgreSQL, two processes on
+ * SQLite) appending at once keep one chain and one tree: each append reads
+ * the head the other committed. */
+static void test_audit_append__two_stores_keep_one_chain(void)
+{
+	gh_store *s[NODES] = {open_log("nodes", 0), NULL};   /* empty: the first appends race too */
+	pthread_t t[NODES * NODE_THREADS];
+	gh_audit_report r;
+	char path[512], why[256];
+	int64_t leaves = 0;
+	void *res;
+
+	if (!s[0])
+		return;
+	sf_target(path, sizeof(path), "nodes.db", 0);
+	if (!CHECK_INT(gh_store_open(&s[1], path, 0), 0)) {
+		gh_store_free(s[0]);
+		return;
+	}
+	for (int i = 0; i < NODES * NODE_THREADS; i++)
+		pthread_create(&t[i], NULL, node_writer, s[i % NODES]);
+	for (int i = 0; i < NODES * NODE_THREADS; i++) {
+		pthread_join(t[i], &res);
+		CHECK(res == NULL);
+	}
+	CHECK_INT(count_events(s[0]), NODES * NODE_THREADS * NODE_OPS * 2);
+	CHECK_INT(gh_audit_verify(&r, s[1]), 0);
+	CHECK_INT(r.events, NODES * NODE_THREADS * NODE_OPS * 2);
+	CHECK_INT(gh_merkle_verify_all(&leaves, s[0], why, sizeof(why)), 0);
+	CHECK_INT(leaves, NODES * NODE_THREADS * NODE_OPS * 2);
+	gh_store_free(s[0]);
+	gh_store_free(s[1]);
+}
+
 static void hex_of(char out[2 * GH_AUDIT_HASH_LEN + 1], const unsigned char *h)
 {
 	gh_hex(out, h, GH_AUDIT_HASH_LEN);
@@ -386,6 +444,8 @@ int main(int argc, char **argv)
 		{"audit_tamper__head_removed", test_audit_tamper__head_removed},
 		{"audit_append__rollback_leaves_no_event", test_audit_append__rollback_leaves_no_event},
 		{"audit_append__survives_reopen", test_audit_append__survives_reopen},
+		{"audit_append__two_stores_keep_one_chain",
+		 test_audit_append__two_stores_keep_one_chain},
 		{"audit_hash__canonical_encoding_is_stable", test_audit_hash__canonical_encoding_is_stable},
 		{"audit_hash__canonical_details_sorted_and_compact",
 		 test_audit_hash__canonical_details_sorted_and_compact},
