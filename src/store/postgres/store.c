@@ -342,8 +342,13 @@ static int step_open(void *ctx)
 {
 	pg_store *s = ctx;
 
-	s->log.valid = 0;   /* other nodes append too: the audit head is read again */
-	return start(s->writer, "BEGIN", "starting a transaction");
+	/* Other nodes append too: the audit head is read again at the first
+	 * append. Its row is locked first, here, so every writer takes the
+	 * head before any other row: two nodes never wait on each other's rows
+	 * while holding it (no deadlock). */
+	s->log.valid = 0;
+	return start(s->writer, "BEGIN; SELECT 1 FROM audit_head WHERE one = 1 FOR UPDATE",
+		     "starting a transaction");
 }
 
 static int step_commit(void *ctx)
