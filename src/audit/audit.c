@@ -58,8 +58,12 @@ static int load_head(gh_store *s, gh_store_log_cache *c)
 
 	c->valid = 0;
 	memset(h, 0, sizeof(*h));
-	/* no head row: an empty log, seq 0 and a hash of zeros */
-	if ((rc = gh_store_log_head(&found, &c->seq, h->hash, s)) ||
+	/* no head row: an empty log, seq 0 and a hash of zeros. Read at the
+	 * first append of a write (the store clears valid at the start of every
+	 * transaction another process may have written before): on PostgreSQL
+	 * this read holds the head until the transaction ends, so appends from
+	 * other nodes queue behind it and the frontier read next is current. */
+	if ((rc = gh_store_log_head_for_append(&found, &c->seq, h->hash, s)) ||
 	    (rc = gh_merkle_load_frontier(s, c->seq, h->frontier)))
 		return rc;
 	c->valid = 1;

@@ -27,6 +27,7 @@ struct gh_store {
 
 struct gh_store_backend {
 	const char *name;   /* "sqlite", "postgresql": in messages */
+	int dialect;        /* GH_SQL_SQLITE or GH_SQL_POSTGRESQL (store/sql.h) */
 	void (*free)(gh_store *s);
 	int (*version)(gh_store *s);
 

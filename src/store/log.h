@@ -37,6 +37,11 @@ int gh_store_log_append(gh_store *s, const gh_store_log_event *ev);
 /* The head row: *found 0 (seq 0, hash zeros) when the log has none yet. hash
  * may be NULL. */
 int gh_store_log_head(int *found, int64_t *seq, unsigned char *hash, gh_store *s);
+/* The head row as gh_store_log_head, for the first append of a write: on
+ * PostgreSQL it also locks the head until the transaction ends (other nodes'
+ * appends wait for it, then read the head this one wrote), and serialises
+ * the very first appends of an empty log too. Inside a write only. */
+int gh_store_log_head_for_append(int *found, int64_t *seq, unsigned char *hash, gh_store *s);
 /* Writes the head row (one row, replaced). */
 int gh_store_log_set_head(gh_store *s, int64_t seq, const unsigned char *hash);
 /* The highest stored sequence number, 0 for an empty log. */

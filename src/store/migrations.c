@@ -701,6 +701,20 @@ const gh_migration gh_store_migrations[] = {
 "ALTER TABLE tokens ADD COLUMN rotated_to TEXT;"           /* the token that replaced it */
 ,
 .postgres = pg_schema_11},
+/* rowid kept the order members were added in; PostgreSQL has no rowid. Rows
+ * added by hand (pos NULL) come first, by member. */
+{.version = 12, .name = "group members keep the order they were added in",
+ .sqlite =
+"ALTER TABLE group_members ADD COLUMN pos INTEGER;"
+"UPDATE group_members SET pos = rowid;"
+"CREATE INDEX group_members_pos ON group_members(pos);",
+ .postgres =
+"ALTER TABLE group_members ADD COLUMN pos BIGINT;"
+"UPDATE group_members m SET pos = o.n FROM (SELECT group_id, member_type, member_id,"
+"  row_number() OVER (ORDER BY added_at, ctid) AS n FROM group_members) o"
+" WHERE m.group_id = o.group_id AND m.member_type = o.member_type"
+"  AND m.member_id = o.member_id;"
+"CREATE INDEX group_members_pos ON group_members(pos);"},
 {.version = 0}
 };
 

@@ -30,6 +30,14 @@ enum {
  * sql must be a string literal (the cache is keyed by its address). Borrowed:
  * never finalize it. 0, or GH_ERROR with the error set. */
 int gh_sql_prepare(gh_sql **out, gh_store *s, const char *sql);
+/* Where the two databases must be given different text (sparingly: most
+ * statements are portable), both as string literals: the one for the
+ * store's backend, cached like gh_sql_prepare. Say why next to the call. */
+int gh_sql_prepare_dialect(gh_sql **out, gh_store *s, const char *sqlite_sql,
+			   const char *postgresql_sql);
+/* The store's SQL dialect, for the rare operation whose steps differ. */
+enum { GH_SQL_SQLITE = 0, GH_SQL_POSTGRESQL = 1 };
+int gh_sql_dialect(gh_store *s);
 /* A statement for sql built at run time (not cached); free with
  * gh_sql_finalize. */
 int gh_sql_prepare_once(gh_sql **out, gh_store *s, const char *sql);

@@ -131,6 +131,17 @@ int gh_sql_prepare(gh_sql **out, gh_store *s, const char *sql)
 	return s->be->prepare(out, s, sql);
 }
 
+int gh_sql_prepare_dialect(gh_sql **out, gh_store *s, const char *sqlite_sql,
+			   const char *postgresql_sql)
+{
+	return s->be->prepare(out, s, s->be->dialect == GH_SQL_POSTGRESQL ? postgresql_sql : sqlite_sql);
+}
+
+int gh_sql_dialect(gh_store *s)
+{
+	return s->be->dialect;
+}
+
 int gh_sql_prepare_once(gh_sql **out, gh_store *s, const char *sql)
 {
 	return s->be->prepare_once(out, s, sql);

@@ -175,7 +175,7 @@ static FX_UNUSED gh_gov *fake_world(const char *name)
 	if (!(g = fx_world_opts(name, &opts)))
 		return NULL;
 	if (fx_exec(g, "UPDATE systems SET connector = 'fake' WHERE id = 'sys_db';"
-		       "UPDATE entitlements SET attributes = json_object('target', name)"
+		       "UPDATE entitlements SET attributes = '{\"target\":\"' || name || '\"}'"
 		       " WHERE system_id = 'sys_db';")) {
 		gh_gov_free(g);
 		return NULL;
@@ -203,20 +203,16 @@ static FX_UNUSED char *fake_grant_of(gh_gov *g, const gh_actor *actor, const cha
 
 static FX_UNUSED char *fx_text(gh_gov *g, const char *fmt, ...)
 {
-	gh_store *s = gh_gov_store(g);
-	sqlite3_stmt *st = NULL;
-	char *v = NULL, *sql;
+	char *v = NULL, *sql, *pg;
 	va_list ap;
 
 	va_start(ap, fmt);
-	sql = sqlite3_vmprintf(fmt, ap);
+	sql = sqlite3_vmprintf(fmt, ap);   /* a formatter: %q and %Q quote for both */
 	va_end(ap);
-	gh_store_exclusive_begin(s);
-	if (sqlite3_prepare_v2(gh_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		v = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	gh_store_exclusive_end(s);
+	pg = sql ? sf_pg_dialect(sql) : NULL;
+	if (pg)
+		v = sf_text(gh_gov_store(g), sf_on_postgres() ? pg : sql, NULL, NULL);
+	free(pg);
 	sqlite3_free(sql);
 	return v ? v : strdup("");
 }

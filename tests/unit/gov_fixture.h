@@ -1,11 +1,13 @@
 /* gov_fixture.h - a small governed estate and a configurable test decider,
- * shared by the delegation and break-glass unit tests (header-only). */
+ * shared by the delegation and break-glass unit tests (header-only). The
+ * estate lives on SQLite or PostgreSQL (store_fixture.h). */
 #ifndef GH_TEST_GOV_FIXTURE_H
 #define GH_TEST_GOV_FIXTURE_H
 
 #include "gov/gov_internal.h"
 #include "store/sqlite/sqlite.h"
 #include "harness.h"
+#include "store_fixture.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -76,36 +78,29 @@ static FX_UNUSED void fx_install(gh_gov *g, fx_answers *a)
 static FX_UNUSED int fx_exec(gh_gov *g, const char *sql)
 {
 	gh_store *s = gh_gov_store(g);
-	char *err = NULL;
 
 	if (gh_store_begin(s))
 		return -1;
-	if (sqlite3_exec(gh_store_db(s), sql, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "  fixture SQL failed: %s\n", err);
-		sqlite3_free(err);
+	if (gh_sql_exec(s, sql, "fixture SQL")) {
+		fprintf(stderr, "  %s\n", gh_error_last()->message);
 		gh_store_rollback(s);
 		return -1;
 	}
 	return gh_store_commit(s);
 }
 
+/* The integer sql (a printf format: sqlite3_vmprintf, for its %q and %Q
+ * quoting, which PostgreSQL reads alike) finds, read after every commit. */
 static FX_UNUSED int64_t fx_int(gh_gov *g, const char *fmt, ...)
 {
-	gh_store *s = gh_gov_store(g);
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
+	int64_t v;
 	va_list ap;
 	char *sql;
 
 	va_start(ap, fmt);
 	sql = sqlite3_vmprintf(fmt, ap);
 	va_end(ap);
-	gh_store_exclusive_begin(s);
-	if (sqlite3_prepare_v2(gh_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	gh_store_exclusive_end(s);
+	v = sql ? sf_int(gh_gov_store(g), sql, NULL, NULL) : -1;
 	sqlite3_free(sql);
 	return v;
 }
@@ -120,7 +115,7 @@ static FX_UNUSED int64_t fx_footprint(gh_gov *g)
 			 " + (SELECT count(*) FROM audit_events)"
 			 " + (SELECT coalesce(sum(length(status) + length(coalesce(review_state,''))), 0)"
 			 "    FROM grants)"
-			 " + (SELECT coalesce(sum(revoked_at IS NOT NULL), 0) FROM delegations)");
+			 " + (SELECT count(revoked_at) FROM delegations)");
 }
 
 /* The fixture's world, opened with opts (NULL: defaults). */
@@ -157,11 +152,11 @@ static FX_UNUSED gh_gov *fx_world_opts(const char *name, const gh_gov_options *o
 		" ('ent_web','sys_web','deploy','medium','internal','prod','grp_owners',86400,1,'[]',0,0),"
 		" ('ent_other','sys_db','backup','medium','internal','prod','grp_others',86400,1,"
 		"  '[\"pci\"]',0,0);";
-	char path[512];
+	char file[256], path[768];
 	gh_gov *g = NULL;
 
-	snprintf(path, sizeof(path), "%s/%s.db", gh_test_tmpdir(), name);
-	unlink(path);
+	snprintf(file, sizeof(file), "%s.db", name);
+	sf_target(path, sizeof(path), file, 1);
 	if (gh_gov_open(&g, path, 1, opts) != 0) {
 		fprintf(stderr, "  open failed: %s\n", gh_error_last()->message);
 		return NULL;

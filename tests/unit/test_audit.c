@@ -1,12 +1,14 @@
 /* test_audit.c - the hash-chained audit log: append, verify, every kind of tampering. */
 #include "audit/audit.h"
-#include "store/sqlite/sqlite.h"
+#include "audit/merkle.h"
+#include "store_fixture.h"
 #include "common/error.h"
 #include "common/jsonv.h"
 #include "common/util.h"
 #include "harness.h"
 #include "store/events.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -20,8 +22,7 @@ static gh_store *open_log(const char *name, int events)
 	gh_store *s = NULL;
 	int64_t seq = 0;
 
-	snprintf(path, sizeof(path), "%s/%s.db", gh_test_tmpdir(), name);
-	remove(path);
+	sf_targetf(path, sizeof(path), 1, "%s.db", name);
 	if (!CHECK_INT(gh_store_open(&s, path, 1), 0))
 		return NULL;
 	for (int i = 1; i <= events; i++) {
@@ -40,25 +41,13 @@ static gh_store *open_log(const char *name, int events)
 
 static void exec_sql(gh_store *s, const char *sql)
 {
-	char *err = NULL;
-
-	if (sqlite3_exec(gh_store_db(s), sql, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "  sql failed: %s: %s\n", sql, err ? err : "?");
+	if (sf_exec(s, sql) != 0)
 		CHECK(!"tampering SQL ran");
-	}
-	sqlite3_free(err);
 }
 
 static long long count_events(gh_store *s)
 {
-	sqlite3_stmt *st = NULL;
-	long long n = -1;
-
-	if (sqlite3_prepare_v2(gh_store_db(s), "SELECT count(*) FROM audit_events", -1, &st,
-			       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return sf_int(s, "SELECT count(*) FROM audit_events", NULL, NULL);
 }
 
 /* Tampers a fresh log with sql and expects verify to name bad_seq. */
@@ -84,7 +73,8 @@ static void test_audit_append__chain_verifies(void)
 {
 	gh_audit_report r;
 	gh_store *s = open_log("intact", EVENTS);
-	sqlite3_stmt *st = NULL;
+	char *sql = sf_sql("SELECT count(*) FROM audit_events WHERE seq = 1"
+			   " AND prev_hash = zeroblob(32)"), *details;
 
 	if (!s)
 		return;
@@ -92,21 +82,15 @@ static void test_audit_append__chain_verifies(void)
 	CHECK_INT(r.events, EVENTS);
 	CHECK_INT(r.bad_seq, 0);
 	/* each prev_hash is the previous hash; the first is all zeros */
-	CHECK_INT(sqlite3_prepare_v2(gh_store_db(s),
-				     "SELECT count(*) FROM audit_events a JOIN audit_events b"
-				     " ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash", -1, &st, NULL),
-		  SQLITE_OK);
-	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int64(st, 0), EVENTS - 1);
-	sqlite3_finalize(st);
-	CHECK_INT(sqlite3_prepare_v2(gh_store_db(s),
-				     "SELECT prev_hash = zeroblob(32), details FROM audit_events"
-				     " WHERE seq = 1", -1, &st, NULL), SQLITE_OK);
-	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 1);
+	CHECK_INT(sf_int(s, "SELECT count(*) FROM audit_events a JOIN audit_events b"
+			    " ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash", NULL, NULL),
+		  EVENTS - 1);
+	CHECK_INT(sf_int(s, sql, NULL, NULL), 1);
 	/* details are stored canonical: sorted keys, compact */
-	CHECK_STR((const char *)sqlite3_column_text(st, 1), "{\"n\":1,\"why\":\"test\"}");
-	sqlite3_finalize(st);
+	details = sf_text(s, "SELECT details FROM audit_events WHERE seq = 1", NULL, NULL);
+	CHECK_STR(details, "{\"n\":1,\"why\":\"test\"}");
+	free(details);
+	free(sql);
 	gh_store_free(s);
 }
 
@@ -126,7 +110,7 @@ static void test_audit_append__null_details_stored_as_empty_object(void)
 {
 	gh_audit_report r;
 	gh_store *s = open_log("nulldetails", 0);
-	sqlite3_stmt *st = NULL;
+	char *details;
 	int64_t seq = 0;
 
 	if (!s)
@@ -136,11 +120,9 @@ static void test_audit_append__null_details_stored_as_empty_object(void)
 				  "grt_fedcba9876543210", NULL), 0);
 	CHECK_INT(gh_store_commit(s), 0);
 	CHECK_INT(seq, 1);
-	CHECK_INT(sqlite3_prepare_v2(gh_store_db(s), "SELECT details FROM audit_events", -1, &st,
-				     NULL), SQLITE_OK);
-	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_STR((const char *)sqlite3_column_text(st, 0), "{}");
-	sqlite3_finalize(st);
+	details = sf_text(s, "SELECT details FROM audit_events", NULL, NULL);
+	CHECK_STR(details, "{}");
+	free(details);
 	CHECK_INT(gh_audit_verify(&r, s), 0);
 	gh_store_free(s);
 }
@@ -234,25 +216,30 @@ static void test_audit_tamper__row_forged_with_valid_hash(void)
 	gh_audit_report r;
 	gh_store *s = open_log("forgedvalid", EVENTS);
 	unsigned char prev[GH_AUDIT_HASH_LEN], hash[GH_AUDIT_HASH_LEN];
-	sqlite3_stmt *st = NULL;
+	gh_sql *st = NULL;
+	const void *p;
+	size_t n = 0;
 
 	if (!s)
 		return;
-	CHECK_INT(sqlite3_prepare_v2(gh_store_db(s), "SELECT hash FROM audit_events WHERE seq = 5",
-				     -1, &st, NULL), SQLITE_OK);
-	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	memcpy(prev, sqlite3_column_blob(st, 0), sizeof(prev));
-	sqlite3_finalize(st);
+	memset(prev, 0, sizeof(prev));
+	gh_store_exclusive_begin(s);
+	CHECK_INT(gh_sql_prepare_once(&st, s, "SELECT hash FROM audit_events WHERE seq = 5"), 0);
+	CHECK_INT(gh_sql_step(st), GH_SQL_ROW);
+	p = gh_sql_column_blob(st, 0, &n);
+	if (CHECK_INT(n, sizeof(prev)))
+		memcpy(prev, p, sizeof(prev));
+	gh_sql_finalize(st);
 	gh_audit_hash(hash, prev, 6, 1, "idn_evil", "grant.created", "grant", "grt_1", "{}", 2);
-	CHECK_INT(sqlite3_prepare_v2(gh_store_db(s),
-				     "INSERT INTO audit_events(seq, ts, actor, action, object_type,"
-				     " object_id, details, prev_hash, hash) VALUES (6, 1, 'idn_evil',"
-				     " 'grant.created', 'grant', 'grt_1', '{}', ?, ?)", -1, &st, NULL),
-		  SQLITE_OK);
-	sqlite3_bind_blob(st, 1, prev, sizeof(prev), SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
-	CHECK_INT(sqlite3_step(st), SQLITE_DONE);
-	sqlite3_finalize(st);
+	CHECK_INT(gh_sql_prepare_once(&st, s, "INSERT INTO audit_events(seq, ts, actor, action,"
+					      " object_type, object_id, details, prev_hash, hash)"
+					      " VALUES (6, 1, 'idn_evil', 'grant.created', 'grant',"
+					      " 'grt_1', '{}', ?1, ?2)"), 0);
+	gh_sql_bind_blob(st, 1, prev, sizeof(prev));
+	gh_sql_bind_blob(st, 2, hash, sizeof(hash));
+	CHECK_INT(gh_sql_step(st), GH_SQL_DONE);
+	gh_sql_finalize(st);
+	gh_store_exclusive_end(s);
 	CHECK_INT(gh_audit_verify(&r, s), GH_EINVALID);
 	CHECK_INT(r.bad_seq, 6);
 	gh_store_free(s);
@@ -302,7 +289,7 @@ static void test_audit_append__survives_reopen(void)
 	if (!s)
 		return;
 	gh_store_free(s);
-	snprintf(path, sizeof(path), "%s/reopen.db", gh_test_tmpdir());
+	sf_targetf(path, sizeof(path), 0, "reopen.db");
 	if (!CHECK_INT(gh_store_open(&s, path, 0), 0))
 		return;
 	CHECK_INT(gh_store_begin(s), 0);
@@ -312,6 +299,62 @@ static void test_audit_append__survives_reopen(void)
 	CHECK_INT(gh_audit_verify(&r, s), 0);
 	CHECK_INT(r.events, 4);
 	gh_store_free(s);
+}
+
+#define NODES 2
+#define NODE_THREADS 2
+#define NODE_OPS 40
+
+static void *node_writer(void *arg)
+{
+	gh_store *s = arg;
+
+	for (int i = 0; i < NODE_OPS; i++) {
+		if (gh_store_begin(s))
+			return (void *)1;
+		if (gh_audit_append(NULL, s, "t", "grant.created", "grant", "grt_1", NULL) ||
+		    gh_audit_append(NULL, s, "t", "grant.expired", "grant", "grt_1", NULL)) {
+			gh_store_rollback(s);
+			return (void *)1;
+		}
+		if (gh_store_commit(s))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* Two stores on one database (two nodes on PostgreSQL, two processes on
+ * SQLite) appending at once keep one chain and one tree: each append reads
+ * the head the other committed. */
+static void test_audit_append__two_stores_keep_one_chain(void)
+{
+	gh_store *s[NODES] = {open_log("nodes", 0), NULL};   /* empty: the first appends race too */
+	pthread_t t[NODES * NODE_THREADS];
+	gh_audit_report r;
+	char path[512], why[256];
+	int64_t leaves = 0;
+	void *res;
+
+	if (!s[0])
+		return;
+	sf_target(path, sizeof(path), "nodes.db", 0);
+	if (!CHECK_INT(gh_store_open(&s[1], path, 0), 0)) {
+		gh_store_free(s[0]);
+		return;
+	}
+	for (int i = 0; i < NODES * NODE_THREADS; i++)
+		pthread_create(&t[i], NULL, node_writer, s[i % NODES]);
+	for (int i = 0; i < NODES * NODE_THREADS; i++) {
+		pthread_join(t[i], &res);
+		CHECK(res == NULL);
+	}
+	CHECK_INT(count_events(s[0]), NODES * NODE_THREADS * NODE_OPS * 2);
+	CHECK_INT(gh_audit_verify(&r, s[1]), 0);
+	CHECK_INT(r.events, NODES * NODE_THREADS * NODE_OPS * 2);
+	CHECK_INT(gh_merkle_verify_all(&leaves, s[0], why, sizeof(why)), 0);
+	CHECK_INT(leaves, NODES * NODE_THREADS * NODE_OPS * 2);
+	gh_store_free(s[0]);
+	gh_store_free(s[1]);
 }
 
 static void hex_of(char out[2 * GH_AUDIT_HASH_LEN + 1], const unsigned char *h)
@@ -401,6 +444,8 @@ int main(int argc, char **argv)
 		{"audit_tamper__head_removed", test_audit_tamper__head_removed},
 		{"audit_append__rollback_leaves_no_event", test_audit_append__rollback_leaves_no_event},
 		{"audit_append__survives_reopen", test_audit_append__survives_reopen},
+		{"audit_append__two_stores_keep_one_chain",
+		 test_audit_append__two_stores_keep_one_chain},
 		{"audit_hash__canonical_encoding_is_stable", test_audit_hash__canonical_encoding_is_stable},
 		{"audit_hash__canonical_details_sorted_and_compact",
 		 test_audit_hash__canonical_details_sorted_and_compact},

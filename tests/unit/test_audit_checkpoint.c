@@ -1,7 +1,7 @@
 /* test_audit_checkpoint.c - signing keys, signed checkpoints (C2SP signed
  * notes) and their offline verification, and the consistency guard. */
 #include "audit/audit.h"
-#include "store/sqlite/sqlite.h"
+#include "store_fixture.h"
 #include "audit/checkpoint.h"
 #include "common/error.h"
 #include "common/util.h"
@@ -27,7 +27,7 @@ static gh_store *open_log(const char *name, int n)
 	char path[512];
 	gh_store *s = NULL;
 
-	path_for(path, sizeof(path), name);
+	sf_target(path, sizeof(path), name, 1);
 	if (!CHECK_INT(gh_store_open(&s, path, 1), 0))
 		return NULL;
 	CHECK_INT(gh_store_begin(s), 0);
@@ -64,29 +64,12 @@ static void add_events(gh_store *s, int n)
 
 static void exec_sql(gh_store *s, const char *sql)
 {
-	char *err = NULL;
-
-	gh_store_exclusive_begin(s);
-	if (sqlite3_exec(gh_store_db(s), sql, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "  sql failed: %s: %s\n", sql, err ? err : "?");
-		CHECK(!"SQL ran");
-	}
-	sqlite3_free(err);
-	gh_store_exclusive_end(s);
+	CHECK_INT(sf_exec(s, sql), 0);
 }
 
 static long long count(gh_store *s, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	long long n = -1;
-
-	gh_store_exclusive_begin(s);
-	if (sqlite3_prepare_v2(gh_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	gh_store_exclusive_end(s);
-	return n;
+	return sf_int(s, sql, NULL, NULL);
 }
 
 static int verify(const char *note, const char *vkey, char *why, size_t whylen)
@@ -452,7 +435,8 @@ static void test_checkpoint_sign__refuses_after_rewrite(void)
 	/* a forger rewrites event 3 and rebuilds the stored tree consistently:
 	 * the root of every earlier checkpoint size changes */
 	exec_sql(s, "UPDATE audit_events SET details = '{\"n\":33}' WHERE seq = 3;"
-		    "DELETE FROM merkle_nodes; SELECT gh_merkle_backfill();");
+		    "DELETE FROM merkle_nodes");
+	CHECK_INT(sf_backfill(s), 0);
 	CHECK_INT(gh_checkpoint_sign(&again, s, k, ORIGIN), GH_ECONFLICT);
 	CHECK(again == NULL);
 	CHECK(strstr(gh_error_last()->message, "refusing to sign") != NULL);
@@ -464,7 +448,8 @@ static void test_checkpoint_sign__refuses_after_rewrite(void)
 	exec_sql(s, "UPDATE audit_events SET details = '{\"n\":3}' WHERE seq = 3;"
 		    "DELETE FROM audit_events WHERE seq > 5; UPDATE audit_head SET seq = 5,"
 		    " hash = (SELECT hash FROM audit_events WHERE seq = 5);"
-		    "DELETE FROM merkle_nodes; SELECT gh_merkle_backfill();");
+		    "DELETE FROM merkle_nodes");
+	CHECK_INT(sf_backfill(s), 0);
 	CHECK_INT(gh_checkpoint_sign(&again, s, k, ORIGIN), GH_ECONFLICT);
 	CHECK(strstr(gh_error_last()->message, "fewer than") != NULL);
 cleanup:

@@ -3,7 +3,7 @@
  * times, that many callers asking at once get one signature, what it refuses
  * to wait for, and that a refusal to sign reaches the waiters. */
 #include "audit/audit.h"
-#include "store/sqlite/sqlite.h"
+#include "store_fixture.h"
 #include "audit/checkpoint.h"
 #include "common/error.h"
 #include "common/util.h"
@@ -34,12 +34,6 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void path_for(char *out, size_t outlen, const char *name)
-{
-	snprintf(out, outlen, "%s/%s", gh_test_tmpdir(), name);
-	remove(out);
-}
-
 /* n events in one transaction; the last one's sequence number. */
 static int64_t add_events(gh_store *s, int n)
 {
@@ -65,8 +59,8 @@ static int setup_with(fixture *f, const char *name, int n, const gh_checkpointer
 	char path[512], key[600];
 
 	memset(f, 0, sizeof(*f));
-	path_for(path, sizeof(path), name);
-	snprintf(key, sizeof(key), "%s.key", path);
+	sf_target(path, sizeof(path), name, 1);
+	snprintf(key, sizeof(key), "%s/%s.key", gh_test_tmpdir(), name);
 	remove(key);
 	if (!CHECK_INT(gh_store_open(&f->s, path, 1), 0) ||
 	    !CHECK_INT(gh_signer_create(key, ORIGIN), 0) || !CHECK_INT(gh_signer_load(&f->k, key), 0))
@@ -313,17 +307,14 @@ cleanup:
 static void test_checkpointer__refusal_reaches_waiters(void)
 {
 	fixture f;
-	char *note = NULL, *err = NULL;
+	char *note = NULL;
 	int64_t seq, t0;
 
 	if (setup(&f, "refuse.db", 6, -1, 20))
 		goto cleanup;
-	gh_store_exclusive_begin(f.s);
-	CHECK_INT(sqlite3_exec(gh_store_db(f.s), "UPDATE audit_events SET details = '{\"n\":33}'"
-			       " WHERE seq = 3; DELETE FROM merkle_nodes;"
-			       " SELECT gh_merkle_backfill();", NULL, NULL, &err), SQLITE_OK);
-	sqlite3_free(err);
-	gh_store_exclusive_end(f.s);
+	CHECK_INT(sf_exec(f.s, "UPDATE audit_events SET details = '{\"n\":33}'"
+			       " WHERE seq = 3; DELETE FROM merkle_nodes"), 0);
+	CHECK_INT(sf_backfill(f.s), 0);
 	seq = add_events(f.s, 1);
 	t0 = now_ms();
 	CHECK_INT(gh_checkpointer_wait(&note, f.c, seq, 5000), GH_ECONFLICT);

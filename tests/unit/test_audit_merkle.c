@@ -1,6 +1,6 @@
 /* test_audit_merkle.c - the Merkle tree: RFC 6962 vectors, random sizes against a naive tree, proofs, tampering. */
 #include "audit/audit.h"
-#include "store/sqlite/sqlite.h"
+#include "store_fixture.h"
 #include "audit/merkle.h"
 #include "common/sha256.h"
 #include "common/error.h"
@@ -349,8 +349,7 @@ static gh_store *open_log(const char *name, int events, int per_tx)
 	char path[512];
 	gh_store *s = NULL;
 
-	snprintf(path, sizeof(path), "%s/%s.db", gh_test_tmpdir(), name);
-	remove(path);
+	sf_targetf(path, sizeof(path), 1, "%s.db", name);
 	if (!CHECK_INT(gh_store_open(&s, path, 1), 0))
 		return NULL;
 	for (int i = 1; i <= events;) {
@@ -370,31 +369,29 @@ static gh_store *open_log(const char *name, int events, int per_tx)
 /* The leaf hashes recomputed from the stored events. */
 static gh_merkle_hash *event_leaves(gh_store *s, int64_t *n)
 {
-	sqlite3_stmt *st = NULL;
+	gh_sql *st = NULL;
 	gh_merkle_hash *out = NULL;
 	int64_t cap = 0;
 
 	*n = 0;
 	gh_store_read_begin(s);
-	if (sqlite3_prepare_v2(gh_store_db(s), "SELECT seq, ts, actor, action, object_type, object_id,"
-			       " details FROM audit_events ORDER BY seq", -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
+	if (gh_sql_prepare_once(&st, s, "SELECT seq, ts, actor, action, object_type, object_id,"
+					" details FROM audit_events ORDER BY seq") == 0) {
+		while (gh_sql_step(st) == GH_SQL_ROW) {
 			if (*n == cap) {
 				cap = cap ? 2 * cap : 64;
 				out = realloc(out, (size_t)cap * sizeof(*out));
 			}
-			const char *d = (const char *)sqlite3_column_text(st, 6);
+			const char *d = gh_sql_column_text(st, 6);
 
-			gh_merkle_leaf_hash(out[*n], sqlite3_column_int64(st, 0),
-					    sqlite3_column_int64(st, 1),
-					    (const char *)sqlite3_column_text(st, 2),
-					    (const char *)sqlite3_column_text(st, 3),
-					    (const char *)sqlite3_column_text(st, 4),
-					    (const char *)sqlite3_column_text(st, 5), d, strlen(d));
+			gh_merkle_leaf_hash(out[*n], gh_sql_column_int64(st, 0),
+					    gh_sql_column_int64(st, 1), gh_sql_column_text(st, 2),
+					    gh_sql_column_text(st, 3), gh_sql_column_text(st, 4),
+					    gh_sql_column_text(st, 5), d, strlen(d));
 			(*n)++;
 		}
 	}
-	sqlite3_finalize(st);
+	gh_sql_finalize(st);
 	gh_store_read_end(s);
 	return out;
 }
@@ -491,13 +488,7 @@ static void test_merkle_store__rollback_keeps_tree(void)
 
 static void raw(gh_store *s, const char *sql)
 {
-	char *err = NULL;
-
-	gh_store_exclusive_begin(s);
-	if (!CHECK_INT(sqlite3_exec(gh_store_db(s), sql, NULL, NULL, &err), SQLITE_OK))
-		fprintf(stderr, "  %s: %s\n", sql, err ? err : "?");
-	sqlite3_free(err);
-	gh_store_exclusive_end(s);
+	CHECK_INT(sf_exec(s, sql), 0);
 }
 
 /* Tampers a fresh log of 100 events; verify_all must name first_leaf. */
@@ -589,7 +580,7 @@ static void test_merkle_backfill__rebuilds_the_same_tree(void)
 	/* what migration 9 finds in a database from before it: events only */
 	raw(s, "UPDATE audit_events SET leaf_hash = NULL; DELETE FROM merkle_nodes");
 	CHECK_INT(gh_merkle_verify_all(&leaves, s, why, sizeof(why)), GH_EINVALID);
-	raw(s, "BEGIN; SELECT gh_merkle_backfill(); COMMIT");
+	CHECK_INT(sf_backfill(s), 0);
 	CHECK_INT(gh_merkle_verify_all(&leaves, s, why, sizeof(why)), 0);
 	gh_store_read_begin(s);
 	CHECK_INT(gh_merkle_root(after, s, 77), 0);

@@ -74,9 +74,9 @@ static void test_breakglass_submit__granted_at_once_capped_and_flagged(void)
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'request.break_glass'"
 			 " AND object_id = %Q", fx_s(r, "id")), 1);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'grant.created'"
-			 " AND json_extract(details, '$.break_glass') = 1"), 1);
+			 " AND details LIKE '%%\"break_glass\":true%%'"), 1);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'request.approved'"
-			 " AND json_extract(details, '$.by') = 'break_glass'"), 1);
+			 " AND details LIKE '%%\"by\":\"break_glass\"%%'"), 1);
 	CHECK(gh_gov_sched_next_due(g) <= gh_now() + 3600);
 	json_decref(gr);
 	json_decref(r);

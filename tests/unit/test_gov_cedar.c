@@ -73,8 +73,7 @@ static gh_gov *world(const char *name)
 	char path[512], err[600] = "";
 	gh_gov *g = NULL;
 
-	snprintf(path, sizeof(path), "%s/cedar_%s.db", gh_test_tmpdir(), name);
-	unlink(path);
+	sf_targetf(path, sizeof(path), 1, "cedar_%s.db", name);
 	if (gh_gov_open(&g, path, 1, &opts) != 0) {
 		fprintf(stderr, "  open failed: %s\n", gh_error_last()->message);
 		return NULL;
@@ -407,7 +406,7 @@ static void test_gov_cedar_lifecycle__activation_switches_decisions(void)
 	/* rollback through the same path */
 	CHECK_INT(gh_gov_policy_activate(&out, g, &a_iam2, "1", NULL), 0);
 	json_decref(out);
-	snprintf(path, sizeof(path), "%s/cedar_lifecycle.db", gh_test_tmpdir());
+	sf_targetf(path, sizeof(path), 0, "cedar_lifecycle.db");
 	gh_gov_free(g);
 	g = NULL;
 	CHECK_INT(gh_gov_open(&g, path, 0, NULL), 0);

@@ -29,16 +29,11 @@ static char *state_text(gh_gov *g)
 		" || updated_at, ';') FROM systems), '')"
 		" || '|' || coalesce((SELECT group_concat(a || b, ';') FROM entitlement_conflicts), '')"
 		" || '|' || (SELECT count(*) FROM requests) || (SELECT count(*) FROM grants)";
-	gh_store *s = gh_gov_store(g);
-	sqlite3_stmt *st = NULL;
-	char *out = NULL;
+	char *pg = sf_pg_dialect(sql), *out;
 
-	gh_store_exclusive_begin(s);
-	if (sqlite3_prepare_v2(gh_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		out = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	gh_store_exclusive_end(s);
+	/* group_concat is string_agg on PostgreSQL */
+	out = pg ? sf_text(gh_gov_store(g), sf_on_postgres() ? pg : sql, NULL, NULL) : NULL;
+	free(pg);
 	return out ? out : strdup("?");
 }
 
@@ -112,19 +107,9 @@ static int withdraw(gh_gov *g, const gh_actor *a, const char *id, const char *bo
 
 static char *controls_of(gh_gov *g, const char *ent)
 {
-	gh_store *s = gh_gov_store(g);
-	sqlite3_stmt *st = NULL;
-	char *out = NULL;
+	char *out = sf_text(gh_gov_store(g), "SELECT controls_changed_by FROM entitlements"
+				       " WHERE id = ?1", ent, NULL);
 
-	gh_store_exclusive_begin(s);
-	if (sqlite3_prepare_v2(gh_store_db(s), "SELECT controls_changed_by FROM entitlements"
-			       " WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, ent, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			out = strdup((const char *)sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
-	gh_store_exclusive_end(s);
 	return out ? out : strdup("?");
 }
 

@@ -1,8 +1,8 @@
 /* test_gov_inventory.c - identities, groups, systems and entitlements against a real SQLite file. */
 #include "gov/gov.h"
-#include "store/sqlite/sqlite.h"
 #include "gov/gov_internal.h"
 #include "harness.h"
+#include "store_fixture.h"
 #include "store/events.h"
 #include "store/log.h"
 #include "audit/checkpoint.h"
@@ -39,7 +39,7 @@ static gh_gov *open_gov(void)
 	char path[512];
 	gh_gov *g = NULL;
 
-	snprintf(path, sizeof(path), "%s/inventory-%d.db", gh_test_tmpdir(), ++db_seq);
+	sf_targetf(path, sizeof(path), 1, "inventory-%d.db", ++db_seq);
 	if (!CHECK_INT(gh_gov_open(&g, path, 1, NULL), 0))
 		exit(2);
 	return g;
@@ -47,16 +47,7 @@ static gh_gov *open_gov(void)
 
 static int64_t count(gh_gov *g, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t n = -1;
-
-	gh_store_exclusive_begin(gh_gov_store(g));
-	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	gh_store_exclusive_end(gh_gov_store(g));
-	return n;
+	return sf_int(gh_gov_store(g), sql, NULL, NULL);
 }
 
 static int64_t audit_count(gh_gov *g)
@@ -1242,7 +1233,7 @@ static void test_gov_checkpoints__service(void)
 	int off = -1;
 
 	snprintf(key, sizeof(key), "%s/inventory-ckpt-%d.key", gh_test_tmpdir(), db_seq);
-	remove(key);
+	unlink(key);
 	o.key_path = key;
 	CHECK_INT(gh_gov_checkpoints_start(g, &o, &off), 0);
 	CHECK_INT(off, 1);

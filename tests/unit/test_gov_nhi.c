@@ -88,14 +88,14 @@ static void test_gov_nhi_expiry__scheduler_suspends_and_ends_everything(void)
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM grants WHERE subject_id = 'idn_etl'"
 			 " AND status = 'revoked' AND revoke_reason = 'identity expired'"), 2);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'grant.revoked'"
-			 " AND json_extract(details, '$.reason') = 'identity expired'"), 2);
+			 " AND details LIKE '%%\"reason\":\"identity expired\"%%'"), 2);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM credentials WHERE revoked_at IS NULL"), 0);
 	CHECK_INT(introspect_active(g, key), 0);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM requests WHERE id = %Q AND state = 'cancelled'",
 			 pend), 1);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.expired'"
-			 " AND object_id = 'idn_etl' AND json_extract(details, '$.grants_ended') = 2"
-			 " AND json_extract(details, '$.requests_cancelled') = 1"), 1);
+			 " AND object_id = 'idn_etl' AND details LIKE '%%\"grants_ended\":2,%%'"
+			 " AND details LIKE '%%\"requests_cancelled\":1%%'"), 1);
 	/* the request's evidence shows the grant's end and why */
 	CHECK_INT(gh_gov_request_evidence(&ev, g, &fx_admin, req), 0);
 	CHECK_STR(fx_s(json_object_get(ev, "grant"), "end_reason"), "identity expired");
@@ -237,8 +237,8 @@ static void test_gov_nhi_renew__owner_within_the_maximum_reactivates_an_expired_
 	json_decref(r);
 	r = NULL;
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.renewed'"
-			 " AND object_id = 'idn_etl' AND json_extract(details, '$.reactivated') = 1"
-			 " AND json_extract(details, '$.from') IS NOT NULL"), 1);
+			 " AND object_id = 'idn_etl' AND details LIKE '%%\"reactivated\":true%%'"
+			 " AND details LIKE '%%\"from\":%%'"), 1);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM grants WHERE status = 'revoked'"), 1);
 
 	/* suspended by a person: a renewal leaves it suspended */
@@ -293,10 +293,10 @@ static void test_gov_nhi_orphans__owner_suspended_then_grace_suspends(void)
 	g->opts.orphan_grace = 600;   /* shorter than the grant's hour */
 	CHECK_INT(set_status(g, "owner", "suspend", "on leave"), 0);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.orphaned'"
-			 " AND object_id = 'idn_etl' AND json_extract(details, '$.owner') = 'idn_owner'"
-			 " AND json_extract(details, '$.reason') = 'owner suspended'"), 1);
-	CHECK_INT(fx_int(g, "SELECT json_extract(details, '$.nhis_orphaned') FROM audit_events"
-			 " WHERE action = 'identity.suspended' AND object_id = 'idn_owner'"), 1);
+			 " AND object_id = 'idn_etl' AND details LIKE '%%\"owner\":\"idn_owner\"%%'"
+			 " AND details LIKE '%%\"reason\":\"owner suspended\"%%'"), 1);
+	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE details LIKE '%%\"nhis_orphaned\":1%%'"
+			 " AND action = 'identity.suspended' AND object_id = 'idn_owner'"), 1);
 	CHECK_INT(listed(g, "true"), 1);
 	CHECK_INT(listed(g, "false"), total - 1);
 	CHECK_INT(listed(g, "maybe"), -1);
@@ -315,7 +315,7 @@ static void test_gov_nhi_orphans__owner_suspended_then_grace_suspends(void)
 			 " AND status = 'revoked' AND revoke_reason = 'identity orphaned'"), 1);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events"
 			 " WHERE action = 'identity.orphan_suspended' AND object_id = 'idn_etl'"
-			 " AND json_extract(details, '$.owner') = 'idn_owner'"), 1);
+			 " AND details LIKE '%%\"owner\":\"idn_owner\"%%'"), 1);
 	CHECK_INT(gh_gov_request_evidence(&ev, g, &fx_admin, req), 0);
 	CHECK_STR(fx_s(json_object_get(ev, "grant"), "end_reason"), "identity orphaned");
 	json_decref(ev);
@@ -359,7 +359,7 @@ static void test_gov_nhi_orphans__a_new_owner_clears_and_stops_the_grace(void)
 	CHECK(json_is_null(json_object_get(json_object_get(r, "result"), "orphaned_at")));
 	json_decref(r);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM audit_events WHERE action = 'identity.orphan_cleared'"
-			 " AND json_extract(details, '$.owner') = 'idn_bob'"), 1);
+			 " AND details LIKE '%%\"owner\":\"idn_bob\"%%'"), 1);
 	CHECK_INT(gh_gov_sched_run(g, at + 8 * 86400, NULL, NULL), 0);
 	CHECK_INT(fx_int(g, "SELECT count(*) FROM identities WHERE id = 'idn_etl'"
 			 " AND status = 'active'"), 1);

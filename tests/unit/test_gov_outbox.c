@@ -266,6 +266,16 @@ static void test_gov_outbox_end__provisioning_grant_cancels_its_job(void)
 	gh_gov_free(g);
 }
 
+/* Another worker (or process) leases every job for seconds from now. */
+static int hold_jobs(gh_gov *g, int seconds)
+{
+	char sql[100];
+
+	snprintf(sql, sizeof(sql), "UPDATE outbox SET lease_until = %lld",
+		 (long long)gh_now() + seconds);
+	return fx_exec(g, sql);
+}
+
 static void test_gov_outbox_lease__held_job_is_not_run_twice(void)
 {
 	gh_gov *g = fake_world("ob_lease");
@@ -275,7 +285,7 @@ static void test_gov_outbox_lease__held_job_is_not_run_twice(void)
 	int ran;
 
 	/* another worker (or process) holds it */
-	CHECK_INT(fx_exec(g, "UPDATE outbox SET lease_until = strftime('%s','now') + 60"), 0);
+	CHECK_INT(hold_jobs(g, 60), 0);
 	CHECK_INT(gh_gov_jobs_run_once(g, now, 0, &ran), 0);
 	CHECK_INT(ran, 0);
 	/* revoking meanwhile: the revoke waits for the held grant job */
@@ -310,7 +320,7 @@ static void test_gov_outbox_lease__grant_job_failing_after_its_grant_ended_stops
 	int ran;
 
 	/* a worker holds the grant job while the grant is revoked */
-	CHECK_INT(fx_exec(g, "UPDATE outbox SET lease_until = strftime('%s','now') + 60"), 0);
+	CHECK_INT(hold_jobs(g, 60), 0);
 	CHECK_INT(fx_act(&gr, g, &fx_admin, grant, "{\"reason\":\"x\"}", gh_gov_grant_revoke), 0);
 	json_decref(gr);
 	/* its attempt fails: no retry that could grant after the removal */
@@ -451,7 +461,7 @@ static void test_gov_outbox_account__scalar_attribute_as_text(void)
 	req = fx_request(g, &fx_admin, FAKE_REQ("bob", "read-only"), "provisioning");
 	free(req);
 	acc = fx_text(g, "SELECT group_concat(account, ',') FROM"
-			 " (SELECT account FROM outbox ORDER BY pk)");
+			 " (SELECT account FROM outbox ORDER BY pk) o");
 	CHECK_STR(acc, "1042,1");
 	free(acc);
 	gh_gov_free(g);
@@ -686,7 +696,7 @@ static void test_gov_outbox_instance__unconfigured_instance_retried(void)
 	free(err);
 	free(state);
 	/* the operator configures it and restarts */
-	snprintf(path, sizeof(path), "%s/ob_unconfigured.db", gh_test_tmpdir());
+	sf_targetf(path, sizeof(path), 0, "ob_unconfigured.db");
 	gh_gov_free(g);
 	gh_config_add_instance(&fake_config, "gone", "fake", NULL);
 	opts.config = &fake_config;

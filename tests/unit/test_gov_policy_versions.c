@@ -2,8 +2,8 @@
  * with their position), four-eyes activation, supersession, rollback, roles,
  * schema validation and the audit events. Against a real SQLite file. */
 #include "gov/gov_internal.h"
-#include "store/sqlite/sqlite.h"
 #include "harness.h"
+#include "store_fixture.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -25,7 +25,7 @@ static gh_gov *open_gov(void)
 	char path[512];
 	gh_gov *g = NULL;
 
-	snprintf(path, sizeof(path), "%s/policies-%d.db", gh_test_tmpdir(), ++db_seq);
+	sf_targetf(path, sizeof(path), 1, "policies-%d.db", ++db_seq);
 	if (!CHECK_INT(gh_gov_open(&g, path, 1, NULL), 0))
 		exit(1);
 	return g;
@@ -48,37 +48,24 @@ static int64_t iget(const json_t *obj, const char *key)
 
 static int64_t count(gh_gov *g, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t n = -1;
-
-	gh_store_read_begin(gh_gov_store(g));
-	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	gh_store_read_end(gh_gov_store(g));
-	return n;
+	return sf_int(gh_gov_store(g), sql, NULL, NULL);
 }
 
 /* The details of the last audit event with action, or NULL. Caller frees. */
 static json_t *last_event(gh_gov *g, const char *action, char actor[64])
 {
-	sqlite3_stmt *st = NULL;
 	json_t *details = NULL;
+	char *text = sf_text(gh_gov_store(g), "SELECT details FROM audit_events WHERE action = ?1"
+				 " ORDER BY seq DESC LIMIT 1", action, NULL);
+	char *who = actor ? sf_text(gh_gov_store(g), "SELECT actor FROM audit_events"
+				    " WHERE action = ?1 ORDER BY seq DESC LIMIT 1", action, NULL) : NULL;
 
-	gh_store_read_begin(gh_gov_store(g));
-	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)),
-			       "SELECT details, actor FROM audit_events WHERE action = ?"
-			       " ORDER BY seq DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			details = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-			if (actor)
-				snprintf(actor, 64, "%s", (const char *)sqlite3_column_text(st, 1));
-		}
-	}
-	sqlite3_finalize(st);
-	gh_store_read_end(gh_gov_store(g));
+	if (text)
+		details = json_loads(text, 0, NULL);
+	if (actor && who)
+		snprintf(actor, 64, "%s", who);
+	free(text);
+	free(who);
 	return details;
 }
 
@@ -295,14 +282,12 @@ static void test_policy_store__a_second_active_row_is_refused_by_the_index(void)
 {
 	gh_gov *g = open_gov();
 	char v1[GH_ID_LEN], v2[GH_ID_LEN];
-	sqlite3 *db = gh_store_db(gh_gov_store(g));
-
 	CHECK_INT(propose(g, &ivy, good, v1), 0);
 	CHECK_INT(propose(g, &ivy, other, v2), 0);
 	CHECK_INT(activate(g, &root, v1), 0);
 	gh_store_exclusive_begin(gh_gov_store(g));
-	CHECK(sqlite3_exec(db, "UPDATE policy_versions SET state = 'active' WHERE version = 2",
-			   NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(gh_sql_exec(gh_gov_store(g), "UPDATE policy_versions SET state = 'active'"
+			  " WHERE version = 2", "activating a second version") != 0);
 	gh_store_exclusive_end(gh_gov_store(g));
 	CHECK_INT(count(g, "SELECT count(*) FROM policy_versions WHERE state = 'active'"), 1);
 	gh_gov_free(g);
@@ -431,9 +416,8 @@ static void test_policy_validation__annotations_are_checked_and_block_activation
 	json_t *out = NULL, *v;
 
 	CHECK_INT(gh_store_begin(s), 0);
-	CHECK_INT(sqlite3_exec(gh_store_db(s), "INSERT INTO groups(id, name, created_at, updated_at)"
-			       " VALUES ('grp_0000000000000001','dba-owners',0,0)", NULL, NULL,
-			       NULL), SQLITE_OK);
+	CHECK_INT(gh_sql_exec(s, "INSERT INTO groups(id, name, created_at, updated_at)"
+			      " VALUES ('grp_0000000000000001','dba-owners',0,0)", "adding a group"), 0);
 	CHECK_INT(gh_store_commit(s), 0);
 	CHECK_INT(propose(g, &ivy, bad_text, bad), 0);
 	CHECK_INT(gh_gov_policy_get(&out, g, &ivy, bad), 0);

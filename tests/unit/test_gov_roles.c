@@ -6,6 +6,7 @@
 #include "gov/gov_internal.h"
 #include "store/sqlite/sqlite.h"
 #include "harness.h"
+#include "store_fixture.h"
 #include "store/events.h"
 
 #include <sodium.h>
@@ -48,16 +49,7 @@ static int contains(const char *s, const char *part)
 
 static int64_t count(gh_gov *g, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t n = -1;
-
-	gh_store_read_begin(gh_gov_store(g));
-	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	gh_store_read_end(gh_gov_store(g));
-	return n;
+	return sf_int(gh_gov_store(g), sql, NULL, NULL);
 }
 
 static int64_t audit_count(gh_gov *g)
@@ -65,15 +57,48 @@ static int64_t audit_count(gh_gov *g)
 	return count(g, "SELECT count(*) FROM audit_events");
 }
 
-/* A digest of every row of every table: equal digests, nothing changed. */
+/* A digest of every row of every table: equal digests, nothing changed.
+ * PostgreSQL: each row as text, in text order. */
+static void digest_postgres(gh_gov *g, crypto_generichash_state *h)
+{
+	gh_store *s = gh_gov_store(g);
+	gh_sql *tables = NULL, *st = NULL;
+	char sql[200];
+
+	if (gh_sql_prepare_once(&tables, s, "SELECT table_name FROM information_schema.tables"
+					    " WHERE table_schema = current_schema()"
+					    " ORDER BY table_name COLLATE \"C\"") != 0)
+		return;
+	while (gh_sql_step(tables) == GH_SQL_ROW) {
+		const char *name = gh_sql_column_text(tables, 0);
+
+		crypto_generichash_update(h, (const unsigned char *)name, strlen(name));
+		snprintf(sql, sizeof(sql), "SELECT CAST(t AS TEXT) FROM \"%s\" t ORDER BY 1", name);
+		if (gh_sql_prepare_once(&st, s, sql) != 0)
+			continue;
+		while (gh_sql_step(st) == GH_SQL_ROW) {
+			const char *v = gh_sql_column_text(st, 0);
+			crypto_generichash_update(h, (const unsigned char *)"|", 1);
+			crypto_generichash_update(h, (const unsigned char *)v, strlen(v));
+		}
+		gh_sql_finalize(st);
+	}
+	gh_sql_finalize(tables);
+}
+
 static void digest(gh_gov *g, unsigned char out[32])
 {
-	sqlite3 *db = gh_store_db(gh_gov_store(g));
+	sqlite3 *db;
 	crypto_generichash_state h;
 	sqlite3_stmt *tables = NULL, *st = NULL;
 
 	crypto_generichash_init(&h, NULL, 0, 32);
 	gh_store_read_begin(gh_gov_store(g));
+	if (sf_on_postgres()) {
+		digest_postgres(g, &h);
+		goto done;
+	}
+	db = gh_store_db(gh_gov_store(g));
 	if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'"
 			       " AND name NOT LIKE 'sqlite_%' ORDER BY name", -1, &tables,
 			       NULL) == SQLITE_OK) {
@@ -97,6 +122,7 @@ static void digest(gh_gov *g, unsigned char out[32])
 		}
 	}
 	sqlite3_finalize(tables);
+done:
 	gh_store_read_end(gh_gov_store(g));
 	crypto_generichash_final(&h, out, 32);
 }
@@ -240,7 +266,7 @@ static int world_open(world *w)
 	int rc;
 
 	memset(w, 0, sizeof(*w));
-	snprintf(path, sizeof(path), "%s/roles-%d.db", gh_test_tmpdir(), ++db_seq);
+	sf_targetf(path, sizeof(path), 1, "roles-%d.db", ++db_seq);
 	if (!CHECK_INT(gh_gov_open(&w->g, path, 1, NULL), 0) ||
 	    !CHECK_INT(gh_gov_bootstrap(&token, w->g, "root"), 0))
 		return -1;
@@ -612,17 +638,15 @@ static void test_roles_last_admin__cannot_be_demoted_suspended_or_decommissioned
 	/* nor is an expired one */
 	CHECK_INT(set_status(w.g, &w.root, "adm2", "activate"), 0);
 	gh_store_begin(gh_gov_store(w.g));
-	CHECK_INT(sqlite3_exec(gh_store_db(gh_gov_store(w.g)),
-			       "UPDATE identities SET expires_at = 1 WHERE name = 'adm2'", NULL, NULL,
-			       NULL), SQLITE_OK);
+	CHECK_INT(gh_sql_exec(gh_gov_store(w.g), "UPDATE identities SET expires_at = 1"
+			      " WHERE name = 'adm2'", "ageing adm2"), 0);
 	gh_store_commit(gh_gov_store(w.g));
 	remember(w.g, &b);
 	CHECK_INT(set_roles(w.g, &cli, "root", "[]"), GH_ECONFLICT);
 	unchanged(w.g, &b);
 	gh_store_begin(gh_gov_store(w.g));
-	CHECK_INT(sqlite3_exec(gh_store_db(gh_gov_store(w.g)),
-			       "UPDATE identities SET expires_at = NULL WHERE name = 'adm2'", NULL,
-			       NULL, NULL), SQLITE_OK);
+	CHECK_INT(gh_sql_exec(gh_gov_store(w.g), "UPDATE identities SET expires_at = NULL"
+			      " WHERE name = 'adm2'", "renewing adm2"), 0);
 	gh_store_commit(gh_gov_store(w.g));
 
 	/* with a second admin active, each of the three is allowed in turn */

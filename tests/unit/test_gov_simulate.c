@@ -56,16 +56,7 @@ static const char v2[] =
 
 static int64_t count(gh_gov *g, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t n = -1;
-
-	gh_store_read_begin(gh_gov_store(g));
-	if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	gh_store_read_end(gh_gov_store(g));
-	return n;
+	return sf_int(gh_gov_store(g), sql, NULL, NULL);
 }
 
 static const char *sget(const json_t *obj, const char *key)
@@ -119,8 +110,7 @@ static gh_gov *world(const char *name)
 	json_t *out = NULL;
 	gh_gov *g = NULL;
 
-	snprintf(path, sizeof(path), "%s/simulate_%s.db", gh_test_tmpdir(), name);
-	unlink(path);
+	sf_targetf(path, sizeof(path), 1, "simulate_%s.db", name);
 	if (gh_gov_open(&g, path, 1, NULL) != 0 || fx_exec(g, sql) || propose(g, v1) ||
 	    gh_gov_policy_activate(&out, g, &a_iam2, "1", NULL)) {
 		fprintf(stderr, "  world: %s\n", gh_error_last()->message);
@@ -303,18 +293,13 @@ static void test_gov_simulate__predicts_exactly_what_activation_does(void)
 	CHECK_INT(count(g, "SELECT count(*) FROM grants WHERE status = 'active'"), 4);
 	CHECK_INT(count(g, "SELECT count(*) FROM audit_events WHERE action = 'request.redecided'"), 4);
 	ev = NULL;
-	gh_store_read_begin(gh_gov_store(g));
 	{
-		sqlite3_stmt *st = NULL;
+		char *text = sf_text(gh_gov_store(g), "SELECT details FROM audit_events WHERE action ="
+				     " 'policy.activated' ORDER BY seq DESC LIMIT 1", NULL, NULL);
 
-		if (sqlite3_prepare_v2(gh_store_db(gh_gov_store(g)),
-				       "SELECT details FROM audit_events WHERE action ="
-				       " 'policy.activated' ORDER BY seq DESC LIMIT 1", -1, &st,
-				       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-			ev = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-		sqlite3_finalize(st);
+		ev = text ? json_loads(text, 0, NULL) : NULL;
+		free(text);
 	}
-	gh_store_read_end(gh_gov_store(g));
 	CHECK(ev && json_equal(json_object_get(ev, "effects"), json_object_get(act, "effects")));
 	json_decref(ev);
 

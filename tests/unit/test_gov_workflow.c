@@ -76,8 +76,7 @@ static gh_gov *world(const char *name, int64_t pending_sla)
 	char path[512];
 	gh_gov *g = NULL;
 
-	snprintf(path, sizeof(path), "%s/%s.db", gh_test_tmpdir(), name);
-	unlink(path);
+	sf_targetf(path, sizeof(path), 1, "%s.db", name);
 	if (gh_gov_open(&g, path, 1, &opts) != 0) {
 		fprintf(stderr, "  open failed: %s\n", gh_error_last()->message);
 		return NULL;

@@ -2,7 +2,7 @@
  * names and page bounds (store/lookup.h), on a real SQLite store. */
 #include "common/error.h"
 #include "harness.h"
-#include "store/sqlite/sqlite.h"
+#include "store_fixture.h"
 #include "store/lookup.h"
 #include "store/store.h"
 
@@ -27,12 +27,9 @@ static gh_store *open_fixture(const char *name)
 	char path[512];
 	gh_store *s = NULL;
 
-	snprintf(path, sizeof(path), "%s/%s", gh_test_tmpdir(), name);
-	remove(path);
+	sf_targetf(path, sizeof(path), 1, "%s", name);
 	CHECK_INT(gh_store_open(&s, path, 1), 0);
-	gh_store_exclusive_begin(s);
-	CHECK_INT(sqlite3_exec(gh_store_db(s), fixture, NULL, NULL, NULL), SQLITE_OK);
-	gh_store_exclusive_end(s);
+	CHECK_INT(sf_exec(s, fixture), 0);
 	return s;
 }
 

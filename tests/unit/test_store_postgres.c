@@ -3,6 +3,7 @@
  * statement cases run on SQLite too, so both backends answer alike. Skipped
  * (exit 0, with a message) only when PostgreSQL's server programs are not
  * installed (scripts/install-deps.sh installs them). */
+#include "audit/audit.h"
 #include "common/error.h"
 #include "harness.h"
 #include "store/backend.h"
@@ -468,7 +469,8 @@ static void test_store_postgres_events__page(void)
 
 /* --- PostgreSQL only ------------------------------------------------------------ */
 
-/* A new database starts at the last version, from the baseline alone; opening
+/* A new database starts at the last version, from the baseline and the
+ * versions after it; opening
  * it again changes nothing; a database without the schema is refused without
  * create. */
 static void test_store_postgres_open__migrates_once(void)
@@ -479,13 +481,15 @@ static void test_store_postgres_open__migrates_once(void)
 	if (!s)
 		return;
 	CHECK_INT(gh_store_version(s), last_version());
-	CHECK_INT(count(s, "SELECT count(*) FROM schema_migrations"), 1);
+	CHECK_INT(count(s, "SELECT count(*) FROM schema_migrations"),
+		  last_version() - gh_store_postgres_baseline() + 1);
 	CHECK_INT(count(s, "SELECT max(version) FROM schema_migrations"), last_version());
 	gh_store_free(s);
 	CHECK_INT(gh_store_open(&t, url, 0), 0);
 	if (t) {
 		CHECK_INT(gh_store_version(t), last_version());
-		CHECK_INT(count(t, "SELECT count(*) FROM schema_migrations"), 1);
+		CHECK_INT(count(t, "SELECT count(*) FROM schema_migrations"),
+			  last_version() - gh_store_postgres_baseline() + 1);
 		gh_store_free(t);
 	}
 	fresh_database(empty, sizeof(empty), "gh_empty");
@@ -590,6 +594,76 @@ static void test_store_postgres_tx__failed_statement_fails_the_commit(void)
 	gh_store_free(s);
 }
 
+/* Stops the test server (fast shutdown: sessions are cut) and, with again,
+ * starts it on the same port. */
+static int server_bounce(int again)
+{
+	char cmd[1200];
+
+	snprintf(cmd, sizeof(cmd), "'%s' stop '%s' >/dev/null 2>&1", script, dir);
+	if (system(cmd) != 0)
+		return 0;
+	return again ? server_start() : 1;
+}
+
+/* One write: a setting and its audit event. */
+static int write_one(gh_store *s, const char *key)
+{
+	int rc;
+
+	if ((rc = gh_store_begin(s)))
+		return rc;
+	if ((rc = gh_store_setting_set(s, key, "x")) ||
+	    (rc = gh_audit_append(NULL, s, "t", "setting.set", "setting", key, NULL))) {
+		gh_store_rollback(s);
+		return rc;
+	}
+	return gh_store_commit(s);
+}
+
+/* A server restart between two operations: the next one works on a new
+ * session (writer and readers), without reopening the store. One cut in
+ * the middle of an operation fails it cleanly, leaving nothing of it; while
+ * the server is down an operation fails at once. */
+static void test_store_postgres_reconnect__server_restart(void)
+{
+	gh_store *s = open_pg();
+	gh_audit_report r;
+	char *v = NULL;
+
+	if (!s)
+		return;
+	CHECK_INT(write_one(s, "before"), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM settings"), 1);   /* a reader is pooled */
+
+	/* between two operations */
+	CHECK(server_bounce(1));
+	CHECK_INT(write_one(s, "after"), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM settings"), 2);
+
+	/* in the middle of one */
+	CHECK_INT(gh_store_begin(s), 0);
+	CHECK_INT(gh_store_setting_set(s, "cut", "x"), 0);
+	CHECK_INT(gh_audit_append(NULL, s, "t", "setting.set", "setting", "cut", NULL), 0);
+	CHECK(server_bounce(1));
+	CHECK(gh_store_commit(s) != 0);
+	CHECK_INT(write_one(s, "next"), 0);
+	gh_store_read_begin(s);
+	CHECK_INT(gh_store_setting_get(&v, s, "cut"), GH_ENOTFOUND);
+	gh_store_read_end(s);
+	free(v);
+
+	/* while it is down: an error, not a wait; then it works again */
+	CHECK(server_bounce(0));
+	CHECK(write_one(s, "down") != 0);
+	CHECK(server_start());
+	CHECK_INT(write_one(s, "up"), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM settings"), 4);
+	CHECK_INT(gh_audit_verify(&r, s), 0);
+	CHECK_INT(r.events, 4);
+	gh_store_free(s);
+}
+
 /* An unreachable server: a clear error naming the URL, never its password. */
 static void test_store_postgres_open__unreachable_names_the_url_without_password(void)
 {
@@ -645,6 +719,8 @@ int main(int argc, char **argv)
 		{"test_store_postgres_read__sees_committed_only",
 		 test_store_postgres_read__sees_committed_only},
 		{"test_store_postgres_events__page", test_store_postgres_events__page},
+		{"test_store_postgres_reconnect__server_restart",
+		 test_store_postgres_reconnect__server_restart},
 		{NULL, NULL},
 	};
 

@@ -1,8 +1,10 @@
-/* store.c - the PostgreSQL backend: one connection for writes (each
- * gh_store_begin/commit one transaction, trials as savepoints, writers of
- * this process serialised by the store's lock), pooled connections for read
- * sections (REPEATABLE READ READ ONLY: one snapshot), migrations. */
+/* store.c - the PostgreSQL backend: one connection for writes, with group
+ * commit (store/batch.h: each gh_store_begin/commit a savepoint, a burst of
+ * them one transaction; trials as nested savepoints), pooled connections for
+ * read sections (REPEATABLE READ READ ONLY: one snapshot), migrations, and
+ * reconnection after the server went away. */
 #include "store/postgres/pg.h"
+#include "store/batch.h"
 #include "common/error.h"
 
 #include <pthread.h>
@@ -14,6 +16,11 @@
 /* Held for the whole migration, so nodes starting together migrate once. */
 #define MIGRATION_LOCK "4747001"
 
+/* A batch's operations are subtransactions; past 64 in one transaction
+ * PostgreSQL's per-backend cache of them overflows and every other session's
+ * snapshots get slower. */
+#define PG_BATCH_MAX 32
+
 typedef struct pg_store pg_store;
 
 struct pg_store {
@@ -21,15 +28,13 @@ struct pg_store {
 	char *url;               /* as given: may hold a password, never shown */
 	char *shown;             /* the URL without its password, for messages */
 	gh_pg_conn *writer;
-	pthread_mutex_t lock;    /* the writer's: one write at a time */
+	gh_store_batch batch;    /* the writer's lock and group commit */
 	int version;
-	gh_store_log_cache log;  /* the audit module's; forgotten at every begin: other nodes write too */
+	gh_store_log_cache log;  /* the audit module's; forgotten at every batch: other nodes write too */
 	int (*before_release)(gh_store *s, void *ctx);
 	void *before_release_ctx;
 	void (*after_wait)(gh_store *s, void *ctx);
 	void *after_wait_ctx;
-	void (*after_commit)(void *ctx, int64_t seq);
-	void *after_commit_ctx;
 	pthread_mutex_t readers_lock;
 	gh_pg_conn *free_readers;
 	gh_pg_conn *all_readers;
@@ -44,13 +49,11 @@ static _Thread_local struct {
 	int in_write;            /* on the writer inside this thread's own write */
 } cur;
 
-/* The store whose writer lock the calling thread holds, if any. */
-static _Thread_local pg_store *writing;
-
 /* The calling thread runs the after_wait test hook (its commits skip it). */
 static _Thread_local int in_after_wait;
 
 static const gh_store_backend pg_backend;
+static const gh_store_batch_steps pg_steps;
 
 static pg_store *ps(gh_store *g)
 {
@@ -165,6 +168,21 @@ static void revive(gh_pg_conn *c)
 	gh_pg_conn_forget(c);
 }
 
+/* Starts a transaction with sql (BEGIN ...). A connection found broken only
+ * now (the server restarted since its last use) is reconnected and the
+ * start tried once more: nothing had run in it yet. */
+static int start(gh_pg_conn *c, const char *sql, const char *what)
+{
+	int rc;
+
+	revive(c);
+	if ((rc = gh_pg_exec(c, sql, what)) && PQstatus(c->db) != CONNECTION_OK) {
+		revive(c);
+		rc = gh_pg_exec(c, sql, what);
+	}
+	return rc;
+}
+
 /* --- migrations -------------------------------------------------------------- */
 
 static int one_value(char **out, gh_pg_conn *c, const char *sql, const char *what)
@@ -270,7 +288,7 @@ static void store_free(gh_store *g)
 	}
 	gh_pg_conn_free(s->writer);
 	pthread_mutex_destroy(&s->readers_lock);
-	pthread_mutex_destroy(&s->lock);
+	gh_store_batch_destroy(&s->batch);
 	if (s->url) {
 		explicit_bzero(s->url, strlen(s->url));
 		free(s->url);
@@ -289,7 +307,8 @@ int gh_store_postgres_open(gh_store **out, const char *url, int create)
 	if (!(s = calloc(1, sizeof(*s))))
 		return gh_error_set(GH_ERROR, "out of memory");
 	s->base.be = &pg_backend;
-	pthread_mutex_init(&s->lock, NULL);
+	gh_store_batch_init(&s->batch, &pg_steps, s, &s->log);
+	s->batch.max = PG_BATCH_MAX;
 	pthread_mutex_init(&s->readers_lock, NULL);
 	s->max_readers = -1;
 	if (!(s->url = strdup(url)) || !(s->shown = redact(url))) {
@@ -318,51 +337,26 @@ static int version(gh_store *g)
 
 /* --- writes ------------------------------------------------------------------------ */
 
-static void lock(pg_store *s)
+/* The steps of group commit (store/batch.h) on the writer. */
+static int step_open(void *ctx)
 {
-	pthread_mutex_lock(&s->lock);
-	writing = s;
-}
+	pg_store *s = ctx;
 
-static void unlock(pg_store *s)
-{
-	writing = NULL;
-	pthread_mutex_unlock(&s->lock);
-}
-
-static int begin(gh_store *g)
-{
-	pg_store *s = ps(g);
-	int rc;
-
-	lock(s);
-	revive(s->writer);
+	/* Other nodes append too: the audit head is read again at the first
+	 * append. Its row is locked first, here, so every writer takes the
+	 * head before any other row: two nodes never wait on each other's rows
+	 * while holding it (no deadlock). */
 	s->log.valid = 0;
-	if ((rc = gh_pg_exec(s->writer, "BEGIN", "starting a transaction")))
-		unlock(s);
-	return rc;
+	return start(s->writer, "BEGIN; SELECT 1 FROM audit_head WHERE one = 1 FOR UPDATE",
+		     "starting a transaction");
 }
 
-static void rollback(gh_store *g)
+static int step_commit(void *ctx)
 {
-	pg_store *s = ps(g);
-
-	s->log.valid = 0;
-	PQclear(PQexec(s->writer->db, "ROLLBACK"));
-	unlock(s);
-}
-
-static int commit(gh_store *g)
-{
-	pg_store *s = ps(g);
-	PGresult *r;
+	pg_store *s = ctx;
+	PGresult *r = PQexec(s->writer->db, "COMMIT");
 	int rc = 0;
 
-	if (s->before_release && (rc = s->before_release(g, s->before_release_ctx))) {
-		rollback(g);
-		return rc;
-	}
-	r = PQexec(s->writer->db, "COMMIT");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = gh_error_set(gh_pg_error_code(r), "committing: %.*s",
 				  (int)strcspn(PQresultErrorMessage(r), "\n"), PQresultErrorMessage(r));
@@ -370,16 +364,63 @@ static int commit(gh_store *g)
 		rc = gh_error_set(GH_ERROR, "committing: the transaction was rolled back"
 					    " after a failed statement");
 	PQclear(r);
-	if (rc)
-		s->log.valid = 0;
-	else if (s->after_commit)
-		s->after_commit(s->after_commit_ctx, s->log.valid ? s->log.seq : -1);
-	unlock(s);
+	if (rc && PQtransactionStatus(s->writer->db) != PQTRANS_IDLE)
+		PQclear(PQexec(s->writer->db, "ROLLBACK"));
+	return rc;
+}
+
+static int step_savepoint(void *ctx)
+{
+	return gh_pg_exec(((pg_store *)ctx)->writer, "SAVEPOINT op", "starting an operation");
+}
+
+static int step_release(void *ctx)
+{
+	return gh_pg_exec(((pg_store *)ctx)->writer, "RELEASE SAVEPOINT op", "completing an operation");
+}
+
+static void step_undo(void *ctx)
+{
+	PQclear(PQexec(((pg_store *)ctx)->writer->db,
+		       "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op"));
+}
+
+static const gh_store_batch_steps pg_steps = {
+	.open = step_open,
+	.commit = step_commit,
+	.savepoint = step_savepoint,
+	.release = step_release,
+	.undo = step_undo,
+};
+
+static int begin(gh_store *g)
+{
+	return gh_store_batch_begin(&ps(g)->batch);
+}
+
+static void rollback(gh_store *g)
+{
+	gh_store_batch_undo(&ps(g)->batch);
+}
+
+static int commit(gh_store *g)
+{
+	pg_store *s = ps(g);
+	char msg[sizeof(((gh_error *)0)->message)];
+	int rc;
+
+	if (s->before_release && (rc = s->before_release(g, s->before_release_ctx))) {
+		rollback(g);
+		return rc;
+	}
+	rc = gh_store_batch_release(&s->batch, msg);
 	if (s->after_wait && !in_after_wait) {
 		in_after_wait = 1;
 		s->after_wait(g, s->after_wait_ctx);
 		in_after_wait = 0;
 	}
+	if (rc)
+		gh_error_set(rc, "%s", msg);
 	return rc;
 }
 
@@ -414,14 +455,14 @@ static void exclusive_begin(gh_store *g)
 {
 	pg_store *s = ps(g);
 
-	lock(s);
+	gh_store_batch_lock(&s->batch);
 	revive(s->writer);
 	s->log.valid = 0;   /* raw SQL may change anything */
 }
 
 static void exclusive_end(gh_store *g)
 {
-	unlock(ps(g));
+	gh_store_batch_unlock(&ps(g)->batch);
 }
 
 /* --- reads --------------------------------------------------------------------------- */
@@ -476,8 +517,7 @@ static void read_begin(gh_store *g)
 		return;
 	}
 	if ((r = reader_take(s))) {
-		revive(r);
-		if (gh_pg_exec(r, snapshot, "starting a read") == 0) {
+		if (start(r, snapshot, "starting a read") == 0) {
 			cur.store = s;
 			cur.r = r;
 			cur.depth = 1;
@@ -488,14 +528,13 @@ static void read_begin(gh_store *g)
 	cur.store = s;
 	cur.r = NULL;
 	cur.depth = 1;
-	if (writing == s) {
+	if (gh_store_batch_held(&s->batch)) {
 		/* inside this thread's own write: read through it */
 		cur.in_write = 1;
 		return;
 	}
-	lock(s);
-	revive(s->writer);
-	gh_pg_exec(s->writer, snapshot, "starting a read");
+	gh_store_batch_lock(&s->batch);   /* commits an open batch first */
+	start(s->writer, snapshot, "starting a read");
 }
 
 static void read_end(gh_store *g)
@@ -510,7 +549,7 @@ static void read_end(gh_store *g)
 	if (!r) {
 		if (!cur.in_write) {
 			PQclear(PQexec(s->writer->db, "COMMIT"));
-			unlock(s);
+			gh_store_batch_unlock(&s->batch);
 		}
 		cur.in_write = 0;
 		return;
@@ -549,12 +588,7 @@ static void after_wait(gh_store *g, void (*fn)(gh_store *s, void *ctx), void *ct
 
 static void after_commit(gh_store *g, void (*fn)(void *ctx, int64_t seq), void *ctx)
 {
-	pg_store *s = ps(g);
-
-	pthread_mutex_lock(&s->lock);
-	s->after_commit = fn;
-	s->after_commit_ctx = ctx;
-	pthread_mutex_unlock(&s->lock);
+	gh_store_batch_after_commit(&ps(g)->batch, fn, ctx);
 }
 
 static int prepare(gh_sql **out, gh_store *g, const char *sql)
@@ -574,6 +608,7 @@ static int exec_any(gh_store *g, const char *sql, const char *what)
 
 static const gh_store_backend pg_backend = {
 	.name = "postgresql",
+	.dialect = GH_SQL_POSTGRESQL,
 	.free = store_free,
 	.version = version,
 	.begin = begin,

@@ -30,10 +30,9 @@ static const copy_table tables[] = {
 	 " environment, expires_at, roles, attributes, created_at, updated_at, status_reason,"
 	 " orphaned_at", "itttttttttittiiti", "CASE WHEN owner_id IS NULL THEN 0 ELSE 1 END, pk", 1},
 	{"groups", "pk, id, name, description, created_at, updated_at", "itttii", "pk", 1},
-	/* read from SQLite in rowid order, the order members were added in,
-	 * which lists show (see sql/groups.c) */
-	{"group_members", "group_id, member_type, member_id, added_at", "ttti",
-	 "group_id, member_type, member_id", 0},
+	/* pos keeps the order members were added in (sql/groups.c) */
+	{"group_members", "group_id, member_type, member_id, added_at, pos", "tttii",
+	 "pos, group_id, member_type, member_id", 0},
 	{"systems", "pk, id, name, description, owner_id, connector, created_at, updated_at,"
 	 " connector_settings", "itttttiit", "pk", 1},
 	{"entitlements", "pk, id, system_id, name, description, risk_tier, data_sensitivity,"
@@ -153,10 +152,6 @@ int gh_store_copy_rows(int64_t *copied, gh_store *from, gh_store *to, size_t i)
 	t = &tables[i];
 	n = strlen(t->kinds);
 	order = t->order;
-	/* dialect: rowid keeps the order group members were added in on SQLite */
-	if (strcmp(t->name, "group_members") == 0 &&
-	    strcmp(gh_store_backend_name(from), "sqlite") == 0)
-		order = "rowid";
 	if ((rc = sql_text(t->name, snprintf(select, sizeof(select),
 			   "SELECT %s FROM %s ORDER BY %s", t->columns, t->name, order))) ||
 	    (rc = insert_text(insert, t, n)) ||

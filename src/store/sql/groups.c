@@ -18,24 +18,14 @@ static int members_fill(gh_store *s, json_t *group)
 	gh_sql *q;
 	int rc;
 
-	/* dialect: rowid is the order members were added in; group_members has
-	 * no column of its own that keeps it. PostgreSQL has no rowid: the time
-	 * added, then the row's place (a stopgap until a column keeps the order) */
-	if (strcmp(gh_store_backend_name(s), "postgresql") == 0)
-		rc = gh_sql_prepare(&q, s,
-				    "SELECT m.member_type, m.member_id, coalesce(i.name, s.name)"
-				    " FROM group_members m"
-				    " LEFT JOIN identities i ON m.member_type = 'identity' AND i.id = m.member_id"
-				    " LEFT JOIN groups s ON m.member_type = 'group' AND s.id = m.member_id"
-				    " WHERE m.group_id = ?1 ORDER BY m.added_at, m.ctid");
-	else
-		rc = gh_sql_prepare(&q, s,
-				    "SELECT m.member_type, m.member_id, coalesce(i.name, s.name)"
-				    " FROM group_members m"
-				    " LEFT JOIN identities i ON m.member_type = 'identity' AND i.id = m.member_id"
-				    " LEFT JOIN groups s ON m.member_type = 'group' AND s.id = m.member_id"
-				    " WHERE m.group_id = ?1 ORDER BY m.rowid");
-	if (rc)
+	/* pos: the order they were added in (rows added by hand have none) */
+	if ((rc = gh_sql_prepare(&q, s,
+				 "SELECT m.member_type, m.member_id, coalesce(i.name, s.name)"
+				 " FROM group_members m"
+				 " LEFT JOIN identities i ON m.member_type = 'identity' AND i.id = m.member_id"
+				 " LEFT JOIN groups s ON m.member_type = 'group' AND s.id = m.member_id"
+				 " WHERE m.group_id = ?1"
+				 " ORDER BY coalesce(m.pos, 0), m.member_type, m.member_id")))
 		return rc;
 	gh_sql_bind_text(q, 1, json_string_value(json_object_get(group, "id")));
 	if ((rc = gh_sql_rows(&members, q, member_json, "reading group members")))
@@ -164,8 +154,9 @@ int gh_store_group_member_insert(gh_store *s, const char *group_id, const char *
 	int rc;
 
 	if ((rc = gh_sql_prepare(&q, s,
-				 "INSERT INTO group_members(group_id, member_type, member_id, added_at)"
-				 " VALUES (?1, ?2, ?3, ?4)")))
+				 "INSERT INTO group_members(group_id, member_type, member_id, added_at,"
+				 " pos) VALUES (?1, ?2, ?3, ?4,"
+				 " (SELECT coalesce(max(pos), 0) + 1 FROM group_members))")))
 		return rc;
 	gh_sql_bind_text(q, 1, group_id);
 	gh_sql_bind_text(q, 2, type);

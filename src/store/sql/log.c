@@ -40,18 +40,18 @@ int gh_store_log_append(gh_store *s, const gh_store_log_event *ev)
 	return gh_sql_step_done(q, "appending an audit event");
 }
 
-int gh_store_log_head(int *found, int64_t *seq, unsigned char *hash, gh_store *s)
+#define HEAD_SQL "SELECT seq, hash FROM audit_head WHERE one = 1"
+
+/* Steps q, a head query: the head into seq and hash (may be NULL). */
+static int head_row(int *found, int64_t *seq, unsigned char *hash, gh_sql *q)
 {
 	const unsigned char *h;
-	gh_sql *q;
-	int rc;
+	int rc = 0;
 
 	*found = 0;
 	*seq = 0;
 	if (hash)
 		memset(hash, 0, HASH_LEN);
-	if ((rc = gh_sql_prepare(&q, s, "SELECT seq, hash FROM audit_head WHERE one = 1")))
-		return rc;
 	switch (gh_sql_step(q)) {
 	case GH_SQL_ROW:
 		*found = 1;
@@ -66,6 +66,44 @@ int gh_store_log_head(int *found, int64_t *seq, unsigned char *hash, gh_store *s
 	}
 	gh_sql_reset(q);
 	return rc;
+}
+
+int gh_store_log_head(int *found, int64_t *seq, unsigned char *hash, gh_store *s)
+{
+	gh_sql *q;
+	int rc;
+
+	*found = 0;
+	*seq = 0;
+	if (hash)
+		memset(hash, 0, HASH_LEN);
+	if ((rc = gh_sql_prepare(&q, s, HEAD_SQL)))
+		return rc;
+	return head_row(found, seq, hash, q);
+}
+
+int gh_store_log_head_for_append(int *found, int64_t *seq, unsigned char *hash, gh_store *s)
+{
+	gh_sql *q;
+	int rc;
+
+	/* dialect: on PostgreSQL other nodes append too. FOR UPDATE waits for
+	 * the one appending now and then reads the head it committed (READ
+	 * COMMITTED re-reads a row it waited for); SQLite's write lock already
+	 * serialises every writer. */
+	if ((rc = gh_sql_prepare_dialect(&q, s, HEAD_SQL, HEAD_SQL " FOR UPDATE")) ||
+	    (rc = head_row(found, seq, hash, q)) || *found ||
+	    gh_sql_dialect(s) != GH_SQL_POSTGRESQL)
+		return rc;
+	/* an empty log has no row to lock: its first appenders queue on a lock
+	 * held until their transaction ends, then look again */
+	if ((rc = gh_sql_prepare(&q, s, "SELECT pg_advisory_xact_lock(4747002)")) ||
+	    (rc = gh_sql_step(q) == GH_SQL_FAIL ? gh_sql_fail(q, "locking the audit log") : 0))
+		return rc;
+	gh_sql_reset(q);
+	if ((rc = gh_sql_prepare(&q, s, HEAD_SQL " FOR UPDATE")))
+		return rc;
+	return head_row(found, seq, hash, q);
 }
 
 int gh_store_log_set_head(gh_store *s, int64_t seq, const unsigned char *hash)

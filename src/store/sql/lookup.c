@@ -17,24 +17,31 @@ static const struct named {
 	const char *by_name;    /* ?1 name -> id */
 	const char *name_of;    /* ?1 id -> name as shown */
 	const char *near;       /* ?1 lo, ?2 hi, ?3 limit -> compared, shown */
+	const char *near_pg;    /* the same on PostgreSQL */
 } named[] = {
 	{"identities", "SELECT id FROM identities WHERE id = ?1",
 	 "SELECT id FROM identities WHERE name = ?1",
 	 "SELECT name FROM identities WHERE id = ?1",
-	 /* dialect: a byte-wise range; PostgreSQL needs COLLATE "C" (and bounds
-	  * that are valid UTF-8) to scan it the same way */
+	 /* dialect: a byte-wise range; PostgreSQL needs COLLATE "C" to scan it
+	  * the same way (near_pg), and bounds that are valid UTF-8 */
 	 "SELECT name, name FROM identities WHERE name >= ?1 AND name < ?2"
-	 " ORDER BY name LIMIT ?3"},
+	 " ORDER BY name LIMIT ?3",
+	 "SELECT name, name FROM identities WHERE name COLLATE \"C\" >= ?1"
+	 " AND name COLLATE \"C\" < ?2 ORDER BY name COLLATE \"C\" LIMIT ?3"},
 	{"groups", "SELECT id FROM groups WHERE id = ?1",
 	 "SELECT id FROM groups WHERE name = ?1",
 	 "SELECT name FROM groups WHERE id = ?1",
 	 "SELECT name, name FROM groups WHERE name >= ?1 AND name < ?2"
-	 " ORDER BY name LIMIT ?3"},
+	 " ORDER BY name LIMIT ?3",
+	 "SELECT name, name FROM groups WHERE name COLLATE \"C\" >= ?1"
+	 " AND name COLLATE \"C\" < ?2 ORDER BY name COLLATE \"C\" LIMIT ?3"},
 	{"systems", "SELECT id FROM systems WHERE id = ?1",
 	 "SELECT id FROM systems WHERE name = ?1",
 	 "SELECT name FROM systems WHERE id = ?1",
 	 "SELECT name, name FROM systems WHERE name >= ?1 AND name < ?2"
-	 " ORDER BY name LIMIT ?3"},
+	 " ORDER BY name LIMIT ?3",
+	 "SELECT name, name FROM systems WHERE name COLLATE \"C\" >= ?1"
+	 " AND name COLLATE \"C\" < ?2 ORDER BY name COLLATE \"C\" LIMIT ?3"},
 	/* a bare name; "system/name" is entitlement_qualified below */
 	{"entitlements", "SELECT id FROM entitlements WHERE id = ?1",
 	 "SELECT id FROM entitlements WHERE name = ?1 LIMIT 2",
@@ -42,7 +49,10 @@ static const struct named {
 	 " ON s.id = e.system_id WHERE e.id = ?1",
 	 "SELECT e.name, " ENTITLEMENT_SHOWN " FROM entitlements e"
 	 " JOIN systems s ON s.id = e.system_id WHERE e.name >= ?1 AND e.name < ?2"
-	 " ORDER BY e.name LIMIT ?3"},
+	 " ORDER BY e.name LIMIT ?3",
+	 "SELECT e.name, " ENTITLEMENT_SHOWN " FROM entitlements e"
+	 " JOIN systems s ON s.id = e.system_id WHERE e.name COLLATE \"C\" >= ?1"
+	 " AND e.name COLLATE \"C\" < ?2 ORDER BY e.name COLLATE \"C\" LIMIT ?3"},
 };
 
 #define NAMED_ENTITLEMENTS 3
@@ -61,6 +71,13 @@ static const char entitlement_qualified_near[] =
 	" UNION SELECT " ENTITLEMENT_SHOWN ", " ENTITLEMENT_SHOWN " FROM entitlements e"
 	" JOIN systems s ON s.id = e.system_id WHERE e.name >= ?3 AND e.name < ?4"
 	" LIMIT ?5";
+static const char entitlement_qualified_near_pg[] =
+	"SELECT " ENTITLEMENT_SHOWN ", " ENTITLEMENT_SHOWN " FROM entitlements e"
+	" JOIN systems s ON s.id = e.system_id WHERE s.name COLLATE \"C\" >= ?1"
+	" AND s.name COLLATE \"C\" < ?2"
+	" UNION SELECT " ENTITLEMENT_SHOWN ", " ENTITLEMENT_SHOWN " FROM entitlements e"
+	" JOIN systems s ON s.id = e.system_id WHERE e.name COLLATE \"C\" >= ?3"
+	" AND e.name COLLATE \"C\" < ?4 LIMIT ?5";
 
 static const struct named *named_table(const char *table)
 {
@@ -146,21 +163,25 @@ int gh_store_names_near(json_t **out, gh_store *s, const char *table, const char
 	const char *slash;
 	char lo[2] = {0}, hi[2] = {0}, lo2[2] = {0}, hi2[2] = {0};
 	gh_sql *q;
-	int rc;
+	int rc, pg;
 
 	*out = NULL;
 	if (!t)
 		return GH_ERROR;
 	slash = t == &named[NAMED_ENTITLEMENTS] ? strchr(ref, '/') : NULL;
-	/* [first byte, the byte after it): no such bound past 0xFF */
-	if (!ref[0] || (unsigned char)ref[0] == 0xFF ||
-	    (slash && (!slash[1] || (unsigned char)slash[1] == 0xFF))) {
+	/* [first byte, the byte after it): no such bound past 0xFF, nor on
+	 * PostgreSQL past ASCII (one byte of a longer character is no text) */
+	pg = gh_sql_dialect(s) == GH_SQL_POSTGRESQL;
+	if (!ref[0] || (unsigned char)ref[0] >= (pg ? 0x7F : 0xFF) ||
+	    (slash && (!slash[1] || (unsigned char)slash[1] >= (pg ? 0x7F : 0xFF)))) {
 		*out = json_array();
 		return *out ? 0 : gh_error_set(GH_ERROR, "out of memory");
 	}
 	lo[0] = ref[0];
 	hi[0] = (char)((unsigned char)ref[0] + 1);
-	if ((rc = gh_sql_prepare(&q, s, slash ? entitlement_qualified_near : t->near)))
+	if ((rc = slash ? gh_sql_prepare_dialect(&q, s, entitlement_qualified_near,
+						 entitlement_qualified_near_pg)
+		   : gh_sql_prepare_dialect(&q, s, t->near, t->near_pg)))
 		return rc;
 	gh_sql_bind_text(q, 1, lo);
 	gh_sql_bind_text(q, 2, hi);
