@@ -16,16 +16,19 @@
 
 typedef char id_buf[GH_STORE_ID_LEN];
 
-static int expire_grants(gh_gov *g, int64_t now, id_buf *ids, int *n)
+/* The due query reads each grant's status and request state with it, so a
+ * grant's end starts with its moves (no read per grant first). */
+static int expire_grants(gh_gov *g, int64_t now, gh_store_due_grant *due, int *n)
 {
 	int rc;
 
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	if ((rc = gh_store_sched_due(ids, n, g->store, GH_STORE_DUE_GRANT_EXPIRY, now, SCHED_BATCH)))
+	if ((rc = gh_store_sched_due_grants(due, n, g->store, now, SCHED_BATCH)))
 		return gov_finish(g, rc);
 	for (int i = 0; i < *n && !rc; i++)
-		rc = gov_grant_end(g, SCHED_ACTOR, ids[i], "expired", "duration_elapsed");
+		rc = gov_grant_end_from(g, SCHED_ACTOR, due[i].id, due[i].status,
+					due[i].request_state, "expired", "duration_elapsed", 1);
 	return gov_finish(g, rc);
 }
 
@@ -118,14 +121,18 @@ static int suspend_orphans(gh_gov *g, int64_t now, id_buf *ids, int *n)
 int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla)
 {
 	id_buf *ids = malloc(SCHED_BATCH * sizeof(*ids));
+	gh_store_due_grant *due = malloc(SCHED_BATCH * sizeof(*due));
 	int rc = 0, n, expired = 0, sla = 0;
 
 	if (out_expired)
 		*out_expired = 0;
 	if (out_sla)
 		*out_sla = 0;
-	if (!ids)
+	if (!ids || !due) {
+		free(ids);
+		free(due);
 		return gh_error_set(GH_ERROR, "out of memory running the scheduler");
+	}
 	/* each batch ends what it selected, so a full batch means maybe more;
 	 * missed reviews first: they revoke before an expiry would */
 	do {
@@ -142,7 +149,7 @@ int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla)
 			goto cleanup;
 	} while (n == SCHED_BATCH);
 	do {
-		if ((rc = expire_grants(g, now, ids, &n)))
+		if ((rc = expire_grants(g, now, due, &n)))
 			goto cleanup;
 		expired += n;
 	} while (n == SCHED_BATCH);
@@ -153,6 +160,7 @@ int gh_gov_sched_run(gh_gov *g, int64_t now, int *out_expired, int *out_sla)
 	} while (n == SCHED_BATCH);
 cleanup:
 	free(ids);
+	free(due);
 	if (out_expired)
 		*out_expired = expired;
 	if (out_sla)
@@ -171,7 +179,6 @@ int64_t gh_gov_sched_next_due(gh_gov *g)
 	return due;
 }
 
-/* Absolute CLOCK_REALTIME deadline ms from now (the condition's clock). */
 /* The absolute CLOCK_REALTIME instant at which gh_now() first reads due,
  * or ms from now, whichever is sooner. */
 static struct timespec wake_time(int64_t due, int64_t ms)
@@ -209,7 +216,9 @@ static void *sched_main(void *arg)
 		g->sched_wake = 0;      /* busy planning: no pokes needed */
 		pthread_mutex_unlock(&g->sched_lock);
 		gh_gov_auth_failures_flush(g, 0);   /* failed sign-ins of windows that ended */
-		now = gh_now();
+		/* the clock the wake-up was set on: time() (gh_now) lags it by up to a
+		 * tick, and read just past the second would still say the one before */
+		now = gh_now_us() / 1000000;
 		due = gh_gov_sched_next_due(g);
 		if (due <= now && !failed) {
 			/* a failure (e.g. a busy disk) waits a full period before retrying */
