@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,17 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user, system) this process has used: on a shared machine the
+ * wall time waits for other processes too, the CPU time does not. */
+static void cpu_s(double *user, double *sys)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	*sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static int exec(sqlite3 *db, const char *sql)
@@ -167,24 +179,79 @@ static long count(gh_gov *g, const char *sql)
 	return n;
 }
 
-static int open_fresh(gh_gov **g, const char *path, long n, long expiring, int64_t now,
-		      int64_t due)
+/* Copies file from to to (both closed or quiet: the WAL folded in). */
+static int copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	static char buf[1 << 20];
+	size_t k;
+	int rc = in && out ? 0 : -1;
+
+	while (!rc && (k = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, k, out) != k)
+			rc = -1;
+	if (in && ferror(in))
+		rc = -1;
+	/* on disk before the run: its writeback must not land inside the measurement */
+	if (out && (fflush(out) || fsync(fileno(out))))
+		rc = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		rc = -1;
+	if (rc)
+		fprintf(stderr, "copying %s to %s failed\n", from, to);
+	return rc;
+}
+
+/* Folds the WAL into the database file, on a connection of its own (the
+ * store's are inside transactions or read-only). */
+static int checkpoint(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(path, &db) == SQLITE_OK &&
+		 exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") == 0 ? 0 : -1;
+
+	sqlite3_close(db);
+	return rc;
+}
+
+/* A fresh database at path with n active grants, expiring of them at *at
+ * (the rest a year later). With a seed file: copied from it when it exists
+ * (*at read back from it), else populated and then saved as the seed, so
+ * repeated runs at 10,000,000 grants start from the same file. */
+static int open_fresh(gh_gov **g, const char *path, const char *seed, long n, long expiring,
+		      int64_t now, int64_t *at)
 {
 	static const char *const suffixes[] = {"", "-wal", "-shm"};
 	double t0 = now_s();
+	int seeded = seed && access(seed, R_OK) == 0;
 
 	for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
 		char p[1024];
 		snprintf(p, sizeof(p), "%s%s", path, suffixes[k]);
 		unlink(p);
 	}
+	if (seeded && copy_file(seed, path))
+		return -1;
 	if (gh_gov_open(g, path, 1, NULL)) {
 		fprintf(stderr, "open: %s\n", gh_error_last()->message);
 		return -1;
 	}
-	if (populate(*g, n, expiring, now, due))
+	if (seeded) {
+		long have = count(*g, "SELECT count(*) FROM grants WHERE status = 'active'");
+
+		*at = count(*g, "SELECT min(expires_at) FROM grants WHERE status = 'active'");
+		if (have != n) {
+			fprintf(stderr, "seed %s holds %ld active grants, not %ld\n", seed, have, n);
+			return -1;
+		}
+	} else if (populate(*g, n, expiring, now, *at) || checkpoint(path) ||
+		   (seed && copy_file(path, seed))) {
 		return -1;
-	printf("expiry_setup grants=%ld expiring=%ld seconds=%.1f\n", n, expiring, now_s() - t0);
+	}
+	printf("expiry_setup grants=%ld expiring=%ld seeded=%d seconds=%.1f\n", n, expiring, seeded,
+	       now_s() - t0);
 	return 0;
 }
 
@@ -274,37 +341,32 @@ static int lag_report(gh_gov *g, long expiring, int64_t due_us, const char *labe
 static int move_due(gh_gov *g, const char *path, int64_t at, int64_t due, double *took)
 {
 	gh_store *s = gh_gov_store(g);
-	sqlite3 *db = NULL;
 	double t0 = now_s();
 	char sql[256];
 
 	snprintf(sql, sizeof(sql), "UPDATE grants SET expires_at = %lld WHERE status IN"
 		 " ('active', 'provisioning') AND expires_at = %lld", (long long)due,
 		 (long long)at);
-	if (gh_store_begin(s) || exec(gh_store_db(s), sql) || gh_store_commit(s))
+	if (gh_store_begin(s) || exec(gh_store_db(s), sql) || gh_store_commit(s) ||
+	    checkpoint(path))
 		return -1;
-	/* a connection of its own: the store's are inside transactions or read-only */
-	if (sqlite3_open(path, &db) != SQLITE_OK || exec(db, "PRAGMA wal_checkpoint(TRUNCATE)")) {
-		sqlite3_close(db);
-		return -1;
-	}
-	sqlite3_close(db);
 	*took = now_s() - t0;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = "bench-expiry.db";
+	const char *path = "bench-expiry.db", *seed = NULL;
 	long n = 1000000, expiring = 10000;
 	int opt, thread = 1, direct = 1, sleep_ms = 1000, margin = 3, rc = 1;
 	gh_gov *g = NULL;
 
-	while ((opt = getopt(argc, argv, "n:e:d:s:m:DTh")) != -1) {
+	while ((opt = getopt(argc, argv, "n:e:d:S:s:m:DTh")) != -1) {
 		switch (opt) {
 		case 'n': n = atol(optarg); break;
 		case 'e': expiring = atol(optarg); break;
 		case 'd': path = optarg; break;
+		case 'S': seed = optarg; break;
 		case 's': sleep_ms = atoi(optarg); break;
 		case 'm': margin = atoi(optarg); break;
 		case 'D': thread = 0; break;  /* only the direct call */
@@ -312,7 +374,8 @@ int main(int argc, char **argv)
 		case 'h':
 		default:
 			fprintf(stderr, "usage: %s [-n grants] [-e expiring] [-d db] [-s max_sleep_ms]"
-				" [-m margin_s] [-D|-T]\n"
+				" [-S seed] [-m margin_s] [-D|-T]\n"
+				"  -S  copy the populated database from this file (made on first use)\n"
 				"  -n  active grants (default 1000000)\n"
 				"  -e  of them due in the same second (default 10000)\n"
 				"  -m  seconds between the end of setup and the due time (default 3)\n"
@@ -331,18 +394,20 @@ int main(int argc, char **argv)
 		/* due in an hour; the scheduler is run for that second by hand */
 		int64_t now = gh_now(), due = now + 3600;
 		int expired = 0, sla = 0;
-		double t0;
+		double t0, u0, s0, u1, s1;
 
-		if (open_fresh(&g, path, n, expiring, now, due))
+		if (open_fresh(&g, path, seed, n, expiring, now, &due))
 			goto out;
 		print_machine("before");
+		cpu_s(&u0, &s0);
 		t0 = now_s();
 		if (gh_gov_sched_run(g, due, &expired, &sla)) {
 			fprintf(stderr, "gh_gov_sched_run: %s\n", gh_error_last()->message);
 			goto out;
 		}
-		printf("expiry_direct grants=%ld due=%ld expired=%d seconds=%.3f\n", n, expiring,
-		       expired, now_s() - t0);
+		cpu_s(&u1, &s1);
+		printf("expiry_direct grants=%ld due=%ld expired=%d seconds=%.3f cpu_user_s=%.3f"
+		       " cpu_sys_s=%.3f\n", n, expiring, expired, now_s() - t0, u1 - u0, s1 - s0);
 		/* lag here: from the start of the call to each grant's event */
 		if (expired != expiring || check(g, expiring) ||
 		    lag_report(g, expiring, (int64_t)(t0 * 1e6) + gh_time_offset() * 1000000,
@@ -356,14 +421,15 @@ int main(int argc, char **argv)
 		 * to `due`), and due lies `margin` seconds after that preparation
 		 * ended, so setup never eats into the measured lag. The scheduler
 		 * thread then starts idle and must wake for due on its own. */
-		int64_t now = gh_now(), at = now + 3600, due = 0, prev = at;
+		int64_t now = gh_now(), at = now + 3600, due = 0, prev;
 		double took = 0, t_done, deadline, p_vis[3] = {-1, -1, -1};
 		long done = 0, remaining = -1;
 		sqlite3 *watch = NULL;
 		sqlite3_stmt *left = NULL;
 
-		if (open_fresh(&g, path, n, expiring, now, at))
+		if (open_fresh(&g, path, seed, n, expiring, now, &at))
 			goto out;
+		prev = at;
 		for (int tries = 0; tries < 4; tries++) {
 			due = gh_now() + margin + (int64_t)(2 * took);
 			if (move_due(g, path, prev, due, &took))
