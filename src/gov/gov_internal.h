@@ -366,12 +366,6 @@ void gov_outbox_poke(gh_gov *g);
  * new grant takes over the same access). */
 int gov_grant_end_ex(gh_gov *g, const char *actor_id, const char *grant_id, const char *status,
 		     const char *reason, int deprovision);
-/* As gov_grant_end_ex with the grant's status (from) and its request's state
- * already read in this transaction (the scheduler's due query reads them for
- * a whole batch); the move is still a compare-and-set on from. */
-int gov_grant_end_from(gh_gov *g, const char *actor_id, const char *grant_id, const char *from,
-		       const char *req_state, const char *status, const char *reason,
-		       int deprovision);
 /* Stops the scheduled reconciliation (reconcile.c); called by the worker stop. */
 void gov_reconcile_stop(gh_gov *g);
 /* Secret texts (tokens.c), shared by bearer tokens ("gh_", id "tok_...") and

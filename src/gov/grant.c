@@ -133,20 +133,8 @@ int gov_grant_end(gh_gov *g, const char *actor_id, const char *grant_id, const c
 int gov_grant_end_ex(gh_gov *g, const char *actor_id, const char *grant_id, const char *status,
 		     const char *reason, int deprovision)
 {
-	char from[GH_STORE_STATE_LEN], req_state[GH_STORE_STATE_LEN];
-	int rc;
-
-	if ((rc = gh_store_grant_status(from, req_state, g->store, grant_id)))
-		return rc;
-	return gov_grant_end_from(g, actor_id, grant_id, from, req_state, status, reason,
-				  deprovision);
-}
-
-int gov_grant_end_from(gh_gov *g, const char *actor_id, const char *grant_id, const char *from,
-		       const char *req_state, const char *status, const char *reason,
-		       int deprovision)
-{
 	int expired = strcmp(status, "expired") == 0;
+	char from[GH_STORE_STATE_LEN], req_state[GH_STORE_STATE_LEN];
 	int64_t now = gh_now();
 	gov_grant_change ch = {.now = now, .by = actor_id};
 	const char *request_id = ch.request_id;
@@ -158,6 +146,8 @@ int gov_grant_end_from(gh_gov *g, const char *actor_id, const char *grant_id, co
 	if (!reason)
 		reason = "";
 	ch.reason = reason;
+	if ((rc = gh_store_grant_status(from, req_state, g->store, grant_id)))
+		return rc;
 	if (strcmp(from, "active") != 0 && strcmp(from, "provisioning") != 0)
 		return gh_error_set(GH_ECONFLICT, "grant %s is neither active nor provisioning",
 				    grant_id);

@@ -30,21 +30,6 @@ typedef enum gh_store_due {
 int gh_store_sched_due(char (*ids)[GH_STORE_ID_LEN], int *n, gh_store *s, gh_store_due what,
 		       int64_t at, int limit);
 
-/* A grant due to expire with what ending it reads first: its status and its
- * request's state ("" when it has no request row). */
-typedef struct gh_store_due_grant {
-	char id[GH_STORE_ID_LEN];
-	char status[GH_STORE_STATE_LEN];
-	char request_state[GH_STORE_STATE_LEN];
-} gh_store_due_grant;
-
-/* As gh_store_sched_due(GH_STORE_DUE_GRANT_EXPIRY) into out[0..*n), each with
- * its status and request state read by the same statement (in the caller's
- * transaction, so as current as a read per grant would be): the scheduler's
- * batch of expiries then needs no further read per grant before its moves. */
-int gh_store_sched_due_grants(gh_store_due_grant *out, int *n, gh_store *s, int64_t at,
-			      int limit);
-
 /* The earliest time anything above falls due into *out (an orphan: its
  * orphaned_at + orphan_grace), INT64_MAX when nothing waits. */
 int gh_store_sched_next_due(int64_t *out, gh_store *s, int64_t orphan_grace);

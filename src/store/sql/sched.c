@@ -55,42 +55,6 @@ int gh_store_sched_due(char (*ids)[GH_STORE_ID_LEN], int *n, gh_store *s, gh_sto
 	return rc;
 }
 
-static void copy_text(char *out, size_t len, gh_sql *q, int col)
-{
-	const char *t = gh_sql_column_text(q, col);
-
-	snprintf(out, len, "%s", t ? t : "");
-}
-
-int gh_store_sched_due_grants(gh_store_due_grant *out, int *n, gh_store *s, int64_t at,
-			      int limit)
-{
-	gh_sql *q;
-	int rc;
-
-	*n = 0;
-	/* grants_active_expiry gives the candidates in due order; each request is
-	 * one lookup by its unique id (the row the end moves next). LEFT JOIN: a
-	 * grant is found whatever its request row, as by the plain due query. */
-	if ((rc = gh_sql_prepare(&q, s, "SELECT gr.id, gr.status, coalesce(r.state, '')"
-				 " FROM grants gr LEFT JOIN requests r ON r.id = gr.request_id"
-				 " WHERE gr.status IN ('active', 'provisioning')"
-				 " AND gr.expires_at <= ?1 ORDER BY gr.expires_at LIMIT ?2")))
-		return rc;
-	gh_sql_bind_int64(q, 1, at);
-	gh_sql_bind_int(q, 2, limit);
-	while (*n < limit && (rc = gh_sql_step(q)) == GH_SQL_ROW) {
-		gh_store_due_grant *d = &out[(*n)++];
-
-		copy_text(d->id, sizeof(d->id), q, 0);
-		copy_text(d->status, sizeof(d->status), q, 1);
-		copy_text(d->request_state, sizeof(d->request_state), q, 2);
-	}
-	rc = rc == GH_SQL_FAIL ? gh_sql_fail(q, "finding the grants due to expire") : 0;
-	gh_sql_reset(q);
-	return rc;
-}
-
 int gh_store_sched_next_due(int64_t *out, gh_store *s, int64_t orphan_grace)
 {
 	gh_sql *q;
