@@ -1,6 +1,8 @@
 /* bench_expiry.c - N active grants (bulk-inserted with their identities,
- * entitlements and requests), E of them expiring at the same second: how long
- * the scheduler takes to expire them all, called directly and as its thread. */
+ * entitlements and requests), E of them due in the same second: how long the
+ * scheduler takes to end them, called directly and as its thread, per grant
+ * (from the due time to its grant.expired event: p50, p99, max). The due set
+ * is prepared before the scheduler starts and well before the due time. */
 #include "common/error.h"
 #include "common/util.h"
 #include "gov/gov.h"
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +24,17 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user, system) this process has used: on a shared machine the
+ * wall time waits for other processes too, the CPU time does not. */
+static void cpu_s(double *user, double *sys)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	*sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static int exec(sqlite3 *db, const char *sql)
@@ -165,24 +179,79 @@ static long count(gh_gov *g, const char *sql)
 	return n;
 }
 
-static int open_fresh(gh_gov **g, const char *path, long n, long expiring, int64_t now,
-		      int64_t due)
+/* Copies file from to to (both closed or quiet: the WAL folded in). */
+static int copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	static char buf[1 << 20];
+	size_t k;
+	int rc = in && out ? 0 : -1;
+
+	while (!rc && (k = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, k, out) != k)
+			rc = -1;
+	if (in && ferror(in))
+		rc = -1;
+	/* on disk before the run: its writeback must not land inside the measurement */
+	if (out && (fflush(out) || fsync(fileno(out))))
+		rc = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		rc = -1;
+	if (rc)
+		fprintf(stderr, "copying %s to %s failed\n", from, to);
+	return rc;
+}
+
+/* Folds the WAL into the database file, on a connection of its own (the
+ * store's are inside transactions or read-only). */
+static int checkpoint(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(path, &db) == SQLITE_OK &&
+		 exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") == 0 ? 0 : -1;
+
+	sqlite3_close(db);
+	return rc;
+}
+
+/* A fresh database at path with n active grants, expiring of them at *at
+ * (the rest a year later). With a seed file: copied from it when it exists
+ * (*at read back from it), else populated and then saved as the seed, so
+ * repeated runs at 10,000,000 grants start from the same file. */
+static int open_fresh(gh_gov **g, const char *path, const char *seed, long n, long expiring,
+		      int64_t now, int64_t *at)
 {
 	static const char *const suffixes[] = {"", "-wal", "-shm"};
 	double t0 = now_s();
+	int seeded = seed && access(seed, R_OK) == 0;
 
 	for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
 		char p[1024];
 		snprintf(p, sizeof(p), "%s%s", path, suffixes[k]);
 		unlink(p);
 	}
+	if (seeded && copy_file(seed, path))
+		return -1;
 	if (gh_gov_open(g, path, 1, NULL)) {
 		fprintf(stderr, "open: %s\n", gh_error_last()->message);
 		return -1;
 	}
-	if (populate(*g, n, expiring, now, due))
+	if (seeded) {
+		long have = count(*g, "SELECT count(*) FROM grants WHERE status = 'active'");
+
+		*at = count(*g, "SELECT min(expires_at) FROM grants WHERE status = 'active'");
+		if (have != n) {
+			fprintf(stderr, "seed %s holds %ld active grants, not %ld\n", seed, have, n);
+			return -1;
+		}
+	} else if (populate(*g, n, expiring, now, *at) || checkpoint(path) ||
+		   (seed && copy_file(path, seed))) {
 		return -1;
-	printf("expiry_setup grants=%ld expiring=%ld seconds=%.1f\n", n, expiring, now_s() - t0);
+	}
+	printf("expiry_setup grants=%ld expiring=%ld seeded=%d seconds=%.1f\n", n, expiring, seeded,
+	       now_s() - t0);
 	return 0;
 }
 
@@ -191,35 +260,133 @@ static int check(gh_gov *g, long expiring)
 	long grants = count(g, "SELECT count(*) FROM grants WHERE status = 'expired'");
 	long reqs = count(g, "SELECT count(*) FROM requests WHERE state = 'expired'");
 	long active = count(g, "SELECT count(*) FROM grants WHERE status = 'active'");
+	long events = count(g, "SELECT count(*) FROM audit_events WHERE action = 'grant.expired'");
+	long once = count(g, "SELECT count(DISTINCT object_id) FROM audit_events"
+			     " WHERE action = 'grant.expired'");
 
-	printf("expiry_check expired_grants=%ld expired_requests=%ld still_active=%ld\n", grants,
-	       reqs, active);
-	return grants == expiring && reqs == expiring ? 0 : -1;
+	printf("expiry_check expired_grants=%ld expired_requests=%ld still_active=%ld"
+	       " grant_expired_events=%ld distinct=%ld\n", grants, reqs, active, events, once);
+	return grants == expiring && reqs == expiring && events == expiring && once == expiring
+		       ? 0 : -1;
+}
+
+/* The machine the numbers come from: CPU model, cores, load average. */
+static void print_machine(const char *when)
+{
+	char line[256], model[128] = "?", load[64] = "?";
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	int cores = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "model name", 10) == 0) {
+			char *v = strchr(line, ':');
+			if (v && model[0] == '?')
+				snprintf(model, sizeof(model), "%s", v + 1 + (v[1] == ' '));
+			cores++;
+		}
+	}
+	if (f)
+		fclose(f);
+	model[strcspn(model, "\n")] = '\0';
+	if ((f = fopen("/proc/loadavg", "r"))) {
+		if (fgets(load, sizeof(load), f))
+			load[strcspn(load, "\n")] = '\0';
+		fclose(f);
+	}
+	printf("expiry_machine when=%s cpu=\"%s\" cores=%d loadavg=\"%s\"\n", when, model, cores,
+	       load);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Per grant: from its due time to the ts of its grant.expired event (the
+ * moment the scheduler ended it, inside the transaction that committed it). */
+static int lag_report(gh_gov *g, long expiring, int64_t due_us, const char *label)
+{
+	gh_store *s = gh_gov_store(g);
+	sqlite3_stmt *st = NULL;
+	int64_t *lag = malloc((size_t)expiring * sizeof(*lag));
+	long n = 0;
+	int rc = -1;
+
+	if (!lag)
+		return -1;
+	gh_store_read_begin(s);
+	if (sqlite3_prepare_v2(gh_store_db(s), "SELECT ts FROM audit_events"
+				" WHERE action = 'grant.expired'", -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW && n < expiring)
+			lag[n++] = sqlite3_column_int64(st, 0) - due_us;
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	gh_store_read_end(s);
+	if (rc == 0 && n > 0) {
+		qsort(lag, (size_t)n, sizeof(*lag), cmp_i64);
+		printf("expiry_lag mode=%s events=%ld p50_s=%.3f p99_s=%.3f max_s=%.3f min_s=%.3f\n",
+		       label, n, (double)lag[n / 2] / 1e6, (double)lag[(n * 99 - 1) / 100] / 1e6,
+		       (double)lag[n - 1] / 1e6, (double)lag[0] / 1e6);
+	}
+	free(lag);
+	return rc == 0 && n == expiring ? 0 : -1;
+}
+
+/* Moves the expiring grants (all at placeholder `at`) to due through the
+ * index of active expiries, then folds the WAL into the database so the
+ * scheduler starts from a quiet file. Seconds it took into *took. */
+static int move_due(gh_gov *g, const char *path, int64_t at, int64_t due, double *took)
+{
+	gh_store *s = gh_gov_store(g);
+	double t0 = now_s();
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "UPDATE grants SET expires_at = %lld WHERE status IN"
+		 " ('active', 'provisioning') AND expires_at = %lld", (long long)due,
+		 (long long)at);
+	if (gh_store_begin(s) || exec(gh_store_db(s), sql) || gh_store_commit(s) ||
+	    checkpoint(path))
+		return -1;
+	*took = now_s() - t0;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = "bench-expiry.db";
+	const char *path = "bench-expiry.db", *seed = NULL;
 	long n = 1000000, expiring = 10000;
-	int opt, thread = 1, direct = 1, sleep_ms = 1000, rc = 1;
+	int opt, thread = 1, direct = 1, sleep_ms = 1000, margin = 3, rc = 1;
 	gh_gov *g = NULL;
 
-	while ((opt = getopt(argc, argv, "n:e:d:s:DT")) != -1) {
+	while ((opt = getopt(argc, argv, "n:e:d:S:s:m:DTh")) != -1) {
 		switch (opt) {
 		case 'n': n = atol(optarg); break;
 		case 'e': expiring = atol(optarg); break;
 		case 'd': path = optarg; break;
+		case 'S': seed = optarg; break;
 		case 's': sleep_ms = atoi(optarg); break;
+		case 'm': margin = atoi(optarg); break;
 		case 'D': thread = 0; break;  /* only the direct call */
 		case 'T': direct = 0; break;  /* only the scheduler thread */
+		case 'h':
 		default:
 			fprintf(stderr, "usage: %s [-n grants] [-e expiring] [-d db] [-s max_sleep_ms]"
-				" [-D|-T]\n", argv[0]);
-			return 2;
+				" [-S seed] [-m margin_s] [-D|-T]\n"
+				"  -S  copy the populated database from this file (made on first use)\n"
+				"  -n  active grants (default 1000000)\n"
+				"  -e  of them due in the same second (default 10000)\n"
+				"  -m  seconds between the end of setup and the due time (default 3)\n"
+				"  -D  only the direct call; -T only the scheduler thread\n", argv[0]);
+			return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (n < 1 || expiring < 1 || expiring > n)
+	if (optind < argc || n < 1 || expiring < 1 || expiring > n || margin < 1) {
+		fprintf(stderr, "%s: bad arguments (-h for usage)\n", argv[0]);
 		return 2;
+	}
 	if (gh_init())
 		return 1;
 
@@ -227,76 +394,100 @@ int main(int argc, char **argv)
 		/* due in an hour; the scheduler is run for that second by hand */
 		int64_t now = gh_now(), due = now + 3600;
 		int expired = 0, sla = 0;
-		double t0;
+		double t0, u0, s0, u1, s1;
 
-		if (open_fresh(&g, path, n, expiring, now, due))
+		if (open_fresh(&g, path, seed, n, expiring, now, &due))
 			goto out;
+		print_machine("before");
+		cpu_s(&u0, &s0);
 		t0 = now_s();
 		if (gh_gov_sched_run(g, due, &expired, &sla)) {
 			fprintf(stderr, "gh_gov_sched_run: %s\n", gh_error_last()->message);
 			goto out;
 		}
-		printf("expiry_direct grants=%ld due=%ld expired=%d seconds=%.3f\n", n, expiring,
-		       expired, now_s() - t0);
-		if (expired != expiring || check(g, expiring))
+		cpu_s(&u1, &s1);
+		printf("expiry_direct grants=%ld due=%ld expired=%d seconds=%.3f cpu_user_s=%.3f"
+		       " cpu_sys_s=%.3f\n", n, expiring, expired, now_s() - t0, u1 - u0, s1 - s0);
+		/* lag here: from the start of the call to each grant's event */
+		if (expired != expiring || check(g, expiring) ||
+		    lag_report(g, expiring, (int64_t)(t0 * 1e6) + gh_time_offset() * 1000000,
+			       "direct"))
 			goto out;
 		gh_gov_free(g);
 		g = NULL;
 	}
 	if (thread) {
-		/* due a few seconds after setup; the thread must notice on its own */
-		int64_t now = gh_now(), due;
-		double t_done, deadline;
-		long done = 0;
+		/* The due set is prepared first (placeholder an hour ahead, then moved
+		 * to `due`), and due lies `margin` seconds after that preparation
+		 * ended, so setup never eats into the measured lag. The scheduler
+		 * thread then starts idle and must wake for due on its own. */
+		int64_t now = gh_now(), at = now + 3600, due = 0, prev;
+		double took = 0, t_done, deadline, p_vis[3] = {-1, -1, -1};
+		long done = 0, remaining = -1;
 		sqlite3 *watch = NULL;
 		sqlite3_stmt *left = NULL;
 
-		if (open_fresh(&g, path, n, expiring, now, now + 3600))
+		if (open_fresh(&g, path, seed, n, expiring, now, &at))
 			goto out;
-		due = gh_now() + 3;
-		{
-			/* move the expiring grants' time to just ahead, now that setup is over */
-			char sql[256];
-			gh_store *s = gh_gov_store(g);
-			snprintf(sql, sizeof(sql), "UPDATE grants SET expires_at = %lld WHERE"
-				 " expires_at = %lld", (long long)due, (long long)(now + 3600));
-			if (gh_store_begin(s) || exec(gh_store_db(s), sql) || gh_store_commit(s))
+		prev = at;
+		for (int tries = 0; tries < 4; tries++) {
+			due = gh_now() + margin + (int64_t)(2 * took);
+			if (move_due(g, path, prev, due, &took))
 				goto out;
+			prev = due;
+			if (now_s() + margin / 2.0 < (double)due)
+				break;   /* finished with time to spare: a quiet start */
 		}
+		printf("expiry_prepare seconds=%.3f due_in_s=%.3f\n", took, (double)due - now_s());
+		if (now_s() >= (double)due) {
+			fprintf(stderr, "preparing the due set overran the due time\n");
+			goto out;
+		}
+		print_machine("before");
 		if (gh_gov_sched_start(g, sleep_ms)) {
 			fprintf(stderr, "gh_gov_sched_start: %s\n", gh_error_last()->message);
 			goto out;
 		}
 		/* watch on a separate read-only connection (WAL readers do not block
-		 * the writer) with a query on the partial index of active grants */
+		 * the writer) with a query on the partial index of active grants;
+		 * the share still not visible gives the commit-visible percentiles */
 		if (sqlite3_open_v2(path, &watch, SQLITE_OPEN_READONLY, NULL) ||
-		    sqlite3_prepare_v2(watch, "SELECT count(*) FROM grants WHERE status = 'active'"
-					      " AND expires_at <= ?", -1, &left, NULL)) {
+		    sqlite3_prepare_v2(watch, "SELECT count(*) FROM grants WHERE status IN"
+					      " ('active', 'provisioning') AND expires_at <= ?",
+				       -1, &left, NULL)) {
 			fprintf(stderr, "watching: %s\n", sqlite3_errmsg(watch));
 			sqlite3_finalize(left);
 			sqlite3_close(watch);
 			goto out;
 		}
 		sqlite3_bind_int64(left, 1, due);
-		deadline = (double)due + 60;
+		deadline = (double)due + 120;
+		while (now_s() < (double)due - 0.05)
+			usleep(10000);
 		while (now_s() < deadline) {
-			long remaining = -1;
-
 			if (sqlite3_step(left) == SQLITE_ROW)
 				remaining = (long)sqlite3_column_int64(left, 0);
 			sqlite3_reset(left);
+			if (remaining >= 0 && p_vis[0] < 0 && remaining <= expiring / 2)
+				p_vis[0] = now_s() - (double)due;
+			if (remaining >= 0 && p_vis[1] < 0 && remaining <= expiring / 100)
+				p_vis[1] = now_s() - (double)due;
 			if (remaining == 0)
 				break;
 			usleep(2000);
 		}
 		t_done = now_s();
+		p_vis[2] = t_done - (double)due;
+		print_machine("after");
 		done = count(g, "SELECT count(*) FROM grants WHERE status = 'expired'");
 		gh_gov_sched_stop(g);
 		sqlite3_finalize(left);
 		sqlite3_close(watch);
 		printf("expiry_thread grants=%ld due=%ld expired=%ld max_sleep_ms=%d"
 		       " seconds_after_due=%.3f\n", n, expiring, done, sleep_ms, t_done - (double)due);
-		if (done < expiring || check(g, expiring))
+		printf("expiry_visible p50_s=%.3f p99_s=%.3f max_s=%.3f\n", p_vis[0], p_vis[1],
+		       p_vis[2]);
+		if (done < expiring || check(g, expiring) || lag_report(g, expiring, due * 1000000, "thread"))
 			goto out;
 	}
 	rc = 0;

@@ -16,13 +16,42 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int usage(const char *argv0, int rc)
+{
+	fprintf(rc ? stderr : stdout,
+		"usage: %s [-d db] [-t seconds] [db [seconds]]\n"
+		"  -d  the database file to create and remove (default floor.db)\n"
+		"  -t  how long to commit for (default 3)\n", argv0);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : "floor.db";
-	double seconds = argc > 2 ? atof(argv[2]) : 3.0, start, end;
+	const char *path = "floor.db";
+	double seconds = 3.0, start, end;
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	long n = 0;
+	int opt;
+
+	/* flags are flags: a name starting with '-' is never taken for the file */
+	while ((opt = getopt(argc, argv, "d:t:h")) != -1) {
+		switch (opt) {
+		case 'd': path = optarg; break;
+		case 't': seconds = atof(optarg); break;
+		case 'h': return usage(argv[0], 0);
+		default: return usage(argv[0], 2);
+		}
+	}
+	/* the positional form bench/run.sh has always used: [db [seconds]] */
+	if (optind < argc)
+		path = argv[optind++];
+	if (optind < argc)
+		seconds = atof(argv[optind++]);
+	if (optind < argc || !*path || seconds <= 0) {
+		fprintf(stderr, "%s: bad arguments\n", argv[0]);
+		return usage(argv[0], 2);
+	}
 
 	unlink(path);
 	if (sqlite3_open(path, &db) != SQLITE_OK ||

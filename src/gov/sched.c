@@ -171,7 +171,6 @@ int64_t gh_gov_sched_next_due(gh_gov *g)
 	return due;
 }
 
-/* Absolute CLOCK_REALTIME deadline ms from now (the condition's clock). */
 /* The absolute CLOCK_REALTIME instant at which gh_now() first reads due,
  * or ms from now, whichever is sooner. */
 static struct timespec wake_time(int64_t due, int64_t ms)
@@ -191,6 +190,18 @@ static struct timespec wake_time(int64_t due, int64_t ms)
 		if (due_real < at.tv_sec || (due_real == at.tv_sec && at.tv_nsec > 0)) {
 			at.tv_sec = due_real;
 			at.tv_nsec = 1000000L;   /* just past the second boundary */
+		}
+		/* already past it while gh_now() (time(), which lags this clock by up
+		 * to a tick) still reads the second before: wait a millisecond for it
+		 * rather than re-plan at once (measured: ~150 busy re-plans per due
+		 * second, each with its queries) */
+		if (at.tv_sec < now.tv_sec || (at.tv_sec == now.tv_sec && at.tv_nsec <= now.tv_nsec)) {
+			at = now;
+			at.tv_nsec += 1000000L;
+			if (at.tv_nsec >= 1000000000L) {
+				at.tv_sec++;
+				at.tv_nsec -= 1000000000L;
+			}
 		}
 	}
 	return at;
