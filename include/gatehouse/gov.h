@@ -83,6 +83,41 @@ const char *const *gh_gov_values(const char *name);
 extern const char *const gh_gov_risk_tiers[];
 extern const char *const gh_gov_data_sensitivities[];
 
+/* --- field rules (fields.c) -------------------------------------------- */
+/* The rules of the domain's text fields, in one place: the domain reads its
+ * input with them, and a front end may check a value before it sends it
+ * (catalog as code) and get the message the API gives under that field. */
+typedef enum gh_gov_field {
+	GH_GOV_FIELD_NAME,        /* a group's, system's, entitlement's or identity's
+				   * name: [a-z0-9][a-z0-9._-]{0,63} */
+	GH_GOV_FIELD_REF,         /* another object by id or name: 1 to 256 bytes */
+	GH_GOV_FIELD_DESCRIPTION, /* free text, at most 1000 bytes, may be empty */
+	GH_GOV_FIELD_REASON,      /* why (a delegation's reason): 1 to 1000 bytes */
+	GH_GOV_FIELD_ENVIRONMENT, /* 1 to 32 of [a-z0-9-], such as "prod" */
+	GH_GOV_FIELD_TAG,         /* an entitlement's tag, or a delegation's scope: as a name */
+	GH_GOV_FIELD_CONNECTOR,   /* a system's connector: "manual", "credential" or a
+				   * connector instance's name (which exist only the
+				   * server knows) */
+	GH_GOV_FIELD_DURATION,    /* "30m", "8h", "7d", "1h30m": 1 s to 10 years */
+	GH_GOV_FIELD_TIME,        /* an RFC 3339 time such as "2027-01-31T00:00:00Z" */
+	GH_GOV_FIELD_POLICY_TEXT, /* a Cedar policy set's text: 1 byte to 1 MiB (its
+				   * syntax is the policy library's) */
+	GH_GOV_FIELD_COMMENT,     /* a policy version's comment: at most 1000 bytes */
+} gh_gov_field;
+
+/* Items a list field holds at most: an entitlement's tags, its incompatible_with. */
+#define GH_GOV_TAGS_MAX 16
+#define GH_GOV_CONFLICTS_MAX 100
+/* Bytes enough for any message of gh_gov_field_problem. */
+#define GH_GOV_FIELD_PROBLEM_MAX 160
+
+/* The longest value of field, in bytes (0 for an unknown field). */
+size_t gh_gov_field_max(gh_gov_field field);
+/* NULL when value is a good value of field; otherwise why not, as the API
+ * says it under the field's name (e.g. "must not be empty"), written to why
+ * (n bytes) and returned. Durations and times are text here, as in a file. */
+const char *gh_gov_field_problem(char *why, size_t n, gh_gov_field field, const char *value);
+
 /* Role names <-> bits; gh_role_parse returns 0 for an unknown name. */
 unsigned gh_role_parse(const char *name);
 json_t *gh_roles_json(unsigned roles);
@@ -586,5 +621,34 @@ int gh_gov_credential_list(json_t **out, gh_gov *g, const gh_actor *actor, const
  * only for a body without a token. Updates last_used_at at most once a
  * minute per key. */
 int gh_gov_introspect(json_t **out, gh_gov *g, const gh_actor *actor, const json_t *in);
+
+/* --- moving an installation to another database (migrate.c) ------------ */
+#define GH_GOV_MIGRATE_MAX_TABLES 64
+/* What gh_gov_migrate did: each table's rows in the source and, after the
+ * copy, in the target; the audit log as verified on arrival. */
+typedef struct gh_gov_migrate_report {
+	size_t ntables;
+	struct {
+		const char *name;        /* static */
+		int64_t source_rows;
+		int64_t target_rows;     /* -1 when not counted */
+	} tables[GH_GOV_MIGRATE_MAX_TABLES];
+	int copied;              /* 1 when the copy was committed (and, on a failed
+				  * verification, removed again) */
+	int64_t events;          /* audit events verified on arrival */
+	int64_t bad_seq;         /* first bad sequence number, 0 when intact */
+	char reason[256];        /* why verification failed, "" when it did not */
+} gh_gov_migrate_report;
+/* Copies the installation in from (an SQLite file, which must exist) into
+ * to (a postgresql:// URL, or another SQLite path): every table in one
+ * transaction, rows exactly as stored, generated keys moved past the copied
+ * ones; then verifies, over the target, the audit chain and Merkle tree
+ * (as gh_gov_audit_verify) and that every table holds as many rows as the
+ * source. Run it with no server using either database.
+ * 0 when all of that holds. GH_ECONFLICT when the target already holds
+ * data: nothing is changed. GH_EINVALID when verification fails (reason in
+ * out and the error): the copy is deleted from the target again. Messages
+ * name a URL without its password. */
+int gh_gov_migrate(gh_gov_migrate_report *out, const char *from, const char *to);
 
 #endif

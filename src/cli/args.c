@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gatehouse/errors.h"
 #include "gatehouse/common.h"
@@ -166,10 +167,62 @@ static const char *env_or(const char *name, const char *fallback)
 	return v && *v ? v : fallback;
 }
 
+int gh_cli_db_is_url(const char *db)
+{
+	return db && (strncasecmp(db, "postgresql://", 13) == 0 ||
+		      strncasecmp(db, "postgres://", 11) == 0);
+}
+
+void gh_cli_db_redact(char *out, size_t outlen, const char *db)
+{
+	const char *start, *p, *at;
+	size_t o = 0, host_end;
+
+	if (!outlen)
+		return;
+	out[0] = '\0';
+	if (!db)
+		return;
+	if (!gh_cli_db_is_url(db)) {
+		snprintf(out, outlen, "%s", db);
+		return;
+	}
+	start = strstr(db, "://") + 3;
+	host_end = strcspn(start, "/?");
+	p = db;
+#define PUT(ch) do { if (o + 1 < outlen) out[o++] = (ch); } while (0)
+	/* user:password@host: keep "user", drop ":password" */
+	if ((at = memchr(start, '@', host_end)) != NULL) {
+		const char *colon = memchr(start, ':', (size_t)(at - start));
+
+		if (colon) {
+			while (p < colon)
+				PUT(*p++);
+			p = at;
+		}
+	}
+	while (*p) {
+		/* ...?password=x&... in the query: left out up to the next '&' */
+		if (p > start + host_end && (p[-1] == '?' || p[-1] == '&') &&
+		    strncasecmp(p, "password=", 9) == 0) {
+			p += strcspn(p, "&");
+			if (*p == '&')
+				p++;
+			else if (o > 0 && (out[o - 1] == '&' || out[o - 1] == '?'))
+				o--;
+			continue;
+		}
+		PUT(*p++);
+	}
+#undef PUT
+	out[o] = '\0';
+}
+
 void gh_cli_defaults(gh_cli *c)
 {
 	if (!c->db)
 		c->db = env_or("GATEHOUSE_DB", GH_CLI_DEFAULT_DB);
+	gh_cli_db_redact(c->db_shown, sizeof(c->db_shown), c->db);
 	if (!c->server)
 		c->server = env_or("GATEHOUSE_SERVER", GH_CLI_DEFAULT_SERVER);
 	if (!c->token)

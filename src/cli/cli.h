@@ -35,7 +35,8 @@ typedef struct gh_cli_opt {
 /* The command line after gh_cli_parse; strings are borrowed from argv (or
  * the environment after gh_cli_defaults). */
 typedef struct gh_cli {
-	const char *db;          /* --db */
+	const char *db;          /* --db: an SQLite path or a postgresql:// URL */
+	char db_shown[1024];     /* db as messages show it: a URL without its password */
 	const char *server;      /* --server */
 	const char *token;       /* --token */
 	int json;                /* --json: print the raw JSON answer */
@@ -69,8 +70,17 @@ int gh_cli_parse(gh_cli *out, int argc, char **argv);
 const char *gh_cli_nearest(const char *word, const char *const candidates[]);
 
 /* Fills db, server and token from $GATEHOUSE_DB, $GATEHOUSE_SERVER and
- * $GATEHOUSE_TOKEN, or the defaults, where the command line left them unset. */
+ * $GATEHOUSE_TOKEN, or the defaults, where the command line left them unset,
+ * and db_shown from db. */
 void gh_cli_defaults(gh_cli *c);
+
+/* 1 when db is a libpq URL (postgresql:// or postgres://): PostgreSQL, no
+ * file; 0 for an SQLite path. */
+int gh_cli_db_is_url(const char *db);
+/* db as it may be shown (messages, output): a URL's password, in its user
+ * part or a password= parameter, is left out; a path is kept. Cut to fit
+ * outlen. */
+void gh_cli_db_redact(char *out, size_t outlen, const char *db);
 
 /* The value of the last --name (NULL when absent or given without value);
  * gh_cli_has says whether --name was given at all. */
@@ -204,6 +214,9 @@ int gh_cmd_jobs_run_once(gh_cli *c);
 int gh_cmd_audit_export(gh_cli *c);
 void gh_cmd_export_usage(FILE *f);
 int gh_cmd_demo(gh_cli *c);
+/* gatehouse migrate --from FILE.db --to URL (cmd_migrate.c). */
+int gh_cmd_migrate(gh_cli *c);
+void gh_cmd_migrate_usage(FILE *f);
 /* A resource subcommand (identities, groups, ... audit events/export);
  * returns an exit code. GH_EXIT_USAGE with a message for unknown ones. */
 int gh_cmd_client(gh_cli *c);
@@ -257,7 +270,9 @@ int gh_apply_check(struct gh_yaml_doc *d, json_t **texts, const char *text, size
 int gh_cli_db_initialised(gh_gov *g);
 
 /* --- cmd_checkpoint.c: signed checkpoints ------------------------------ */
-/* The signing key's path: --signing-key, else "<db>.signing-key". */
+/* The signing key's path: --signing-key, else $GATEHOUSE_SIGNING_KEY, else
+ * "<db>.signing-key" for an SQLite file. A PostgreSQL database has no file
+ * to put it beside: GH_ENOTFOUND (with the error set) when neither is given. */
 int gh_cli_signing_key_path(char *out, size_t outlen, const gh_cli *c);
 /* gatehouse key export: prints the verifier key (local, no server). */
 int gh_cmd_key(gh_cli *c);

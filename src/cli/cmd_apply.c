@@ -12,95 +12,71 @@
 #include "gatehouse/common.h"
 
 #define MAX_PAGES 1000               /* list pages read per collection */
-#define MAX_TEXT (1024 * 1024)       /* a policy file */
 #define PATH_MAX_LEN 4096            /* bytes of a policy file's path */
 
 /* --- the file's schema (docs/catalog-as-code.md) ------------------------- */
 
+/* A value of a domain field is checked by the domain's own rule
+ * (gh_gov_field_problem), with the message the API would give: the file and
+ * the server cannot disagree. Strings are bounded here only by the file's
+ * size; the rule says how long a value may be. */
+#define BY_RULE GH_YAML_MAX_BYTES
 
-static int has_control(const char *s, int allow_newlines)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 && !(allow_newlines && (*s == '\n' || *s == '\t' ||
-								      *s == '\r')))
-			return 1;
-	return 0;
-}
+/* the last field problem (the command is single-threaded; the schema check
+ * copies the message at once) */
+static char field_why[GH_GOV_FIELD_PROBLEM_MAX];
 
-static const char *check_name(const char *s)
-{
-	size_t n = strlen(s);
+#define FIELD_CHECK(fn, field)                                                     \
+	static const char *fn(const char *s)                                       \
+	{                                                                          \
+		return gh_gov_field_problem(field_why, sizeof(field_why), field, s); \
+	}
+FIELD_CHECK(check_name, GH_GOV_FIELD_NAME)
+FIELD_CHECK(check_ref, GH_GOV_FIELD_REF)
+FIELD_CHECK(check_description, GH_GOV_FIELD_DESCRIPTION)
+FIELD_CHECK(check_reason, GH_GOV_FIELD_REASON)
+FIELD_CHECK(check_environment, GH_GOV_FIELD_ENVIRONMENT)
+FIELD_CHECK(check_tag, GH_GOV_FIELD_TAG)
+FIELD_CHECK(check_connector, GH_GOV_FIELD_CONNECTOR)
+FIELD_CHECK(check_duration, GH_GOV_FIELD_DURATION)
+FIELD_CHECK(check_time, GH_GOV_FIELD_TIME)
+FIELD_CHECK(check_policy_text, GH_GOV_FIELD_POLICY_TEXT)
+FIELD_CHECK(check_comment, GH_GOV_FIELD_COMMENT)
 
-	if (n < 1 || n > 64 || !((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
-		return "must be a name: [a-z0-9][a-z0-9._-]{0,63}";
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-		      *s == '_' || *s == '-'))
-			return "must be a name: [a-z0-9][a-z0-9._-]{0,63}";
-	return NULL;
-}
-
-static const char *check_text(const char *s)
-{
-	if (!*s)
-		return "must not be empty";
-	return has_control(s, 0) ? "must not hold control characters" : NULL;
-}
-
-static const char *check_policy_text(const char *s)
+/* a policy file's path: the command's own, no domain field */
+static const char *check_path(const char *s)
 {
 	if (!*s)
 		return "must not be empty";
-	return has_control(s, 1) ? "must not hold control characters" : NULL;
-}
-
-static const char *check_environment(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > 32)
-		return "must be 1 to 32 of lowercase letters, digits and '-', such as \"prod\"";
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-			return "must be 1 to 32 of lowercase letters, digits and '-', such as \"prod\"";
+		if ((unsigned char)*s < 0x20)
+			return "must not contain control characters";
 	return NULL;
 }
 
-static const char *check_duration(const char *s)
-{
-	int64_t v;
-
-	return gh_duration_parse(&v, s) ? "must be a duration such as \"8h\", \"30m\" or \"7d\""
-					: NULL;
-}
-
-static const char *check_time(const char *s)
-{
-	int64_t v;
-
-	return gh_time_parse(&v, s) ? "must be an RFC 3339 time such as \"2026-12-31T00:00:00Z\""
-				    : NULL;
-}
-
-static const gh_yaml_schema s_name = {GH_YAML_STRING, .max = 64, .check = check_name};
-static const gh_yaml_schema s_ref = {GH_YAML_STRING, .max = 256, .check = check_text};
-static const gh_yaml_schema s_desc = {GH_YAML_STRING, .max = 1000, .check = check_text};
+static const gh_yaml_schema s_name = {GH_YAML_STRING, .max = BY_RULE, .check = check_name};
+static const gh_yaml_schema s_ref = {GH_YAML_STRING, .max = BY_RULE, .check = check_ref};
+static const gh_yaml_schema s_desc = {GH_YAML_STRING, .max = BY_RULE, .check = check_description};
+static const gh_yaml_schema s_reason = {GH_YAML_STRING, .max = BY_RULE, .check = check_reason};
 static const gh_yaml_schema s_risk = {GH_YAML_STRING, .values = gh_gov_risk_tiers};
 static const gh_yaml_schema s_sens = {GH_YAML_STRING, .values = gh_gov_data_sensitivities};
 /* a connector instance of the server's configuration, or manual / credential:
  * which exist only the server knows, and it says so */
-static const gh_yaml_schema s_connector = {GH_YAML_STRING, .max = 64, .check = check_name};
-static const gh_yaml_schema s_env = {GH_YAML_STRING, .max = 32, .check = check_environment};
-static const gh_yaml_schema s_duration = {GH_YAML_STRING, .max = 32, .check = check_duration};
-static const gh_yaml_schema s_time = {GH_YAML_STRING, .max = 64, .check = check_time};
+static const gh_yaml_schema s_connector = {GH_YAML_STRING, .max = BY_RULE,
+					    .check = check_connector};
+static const gh_yaml_schema s_env = {GH_YAML_STRING, .max = BY_RULE, .check = check_environment};
+static const gh_yaml_schema s_tag = {GH_YAML_STRING, .max = BY_RULE, .check = check_tag};
+static const gh_yaml_schema s_duration = {GH_YAML_STRING, .max = BY_RULE, .check = check_duration};
+static const gh_yaml_schema s_time = {GH_YAML_STRING, .max = BY_RULE, .check = check_time};
 static const gh_yaml_schema s_bool = {.kind = GH_YAML_BOOL};
 static const gh_yaml_schema s_version = {GH_YAML_INT, .min_int = 1, .max_int = 1000};
-static const gh_yaml_schema s_policy_text = {GH_YAML_STRING, .max = MAX_TEXT,
+static const gh_yaml_schema s_policy_text = {GH_YAML_STRING, .max = BY_RULE,
 					      .check = check_policy_text};
-static const gh_yaml_schema s_path = {GH_YAML_STRING, .max = 1024, .check = check_text};
+static const gh_yaml_schema s_comment = {GH_YAML_STRING, .max = BY_RULE, .check = check_comment};
+static const gh_yaml_schema s_path = {GH_YAML_STRING, .max = 1024, .check = check_path};
 static const gh_yaml_schema s_attributes = {.kind = GH_YAML_FREE_MAP};
-static const gh_yaml_schema s_refs = {GH_YAML_LIST, .item = &s_ref, .max = 100};
-static const gh_yaml_schema s_tags = {GH_YAML_LIST, .item = &s_name, .max = 16};
+static const gh_yaml_schema s_refs = {GH_YAML_LIST, .item = &s_ref, .max = GH_GOV_CONFLICTS_MAX};
+static const gh_yaml_schema s_tags = {GH_YAML_LIST, .item = &s_tag, .max = GH_GOV_TAGS_MAX};
 
 static const gh_yaml_key member_keys[] = {{"group", 1, &s_ref}, {NULL, 0, NULL}};
 static const gh_yaml_schema s_member = {GH_YAML_SCALAR_OR_MAP, .keys = member_keys,
@@ -123,10 +99,10 @@ static const gh_yaml_key entitlement_keys[] = {
 	{"attributes", 0, &s_attributes}, {NULL, 0, NULL}};
 static const gh_yaml_key delegation_keys[] = {
 	{"from_group", 1, &s_ref}, {"to_group", 1, &s_ref}, {"system", 0, &s_ref},
-	{"tag", 0, &s_name}, {"expires_at", 1, &s_time}, {"reason", 1, &s_desc},
+	{"tag", 0, &s_tag}, {"expires_at", 1, &s_time}, {"reason", 1, &s_reason},
 	{NULL, 0, NULL}};
 static const gh_yaml_key policy_keys[] = {
-	{"file", 0, &s_path}, {"text", 0, &s_policy_text}, {"comment", 0, &s_desc},
+	{"file", 0, &s_path}, {"text", 0, &s_policy_text}, {"comment", 0, &s_comment},
 	{NULL, 0, NULL}};
 
 static const gh_yaml_schema s_group = {GH_YAML_MAP, .keys = group_keys};
@@ -488,10 +464,13 @@ static void check_policies(gh_yaml_doc *d, const char *dir, json_t *texts, json_
 		}
 		if (!(full = join_path(dir, file))) {
 			gh_yaml_problem(d, path, "the path is too long");
-		} else if (gh_cli_read_file(&buf, &len, full, MAX_TEXT)) {
+		} else if (gh_cli_read_file(&buf, &len, full,
+					    gh_gov_field_max(GH_GOV_FIELD_POLICY_TEXT))) {
 			gh_yaml_problem(d, path, "%s", gh_error_last()->message);
-		} else if (!len || memchr(buf, '\0', len) || has_control(buf, 1)) {
-			gh_yaml_problem(d, path, "%s is empty or not text", file);
+		} else if (memchr(buf, '\0', len)) {
+			gh_yaml_problem(d, path, "%s is not text", file);
+		} else if (check_policy_text(buf)) {
+			gh_yaml_problem(d, path, "%s %s", file, field_why);
 		} else {
 			json_t *s = json_stringn(buf, len);
 

@@ -20,6 +20,13 @@ int gh_cli_signing_key_path(char *out, size_t outlen, const gh_cli *c)
 
 	if (gh_cli_has(c, "signing-key") && !given)
 		return gh_error_set(GH_EINVALID, "option --signing-key needs a path");
+	if (!given && getenv("GATEHOUSE_SIGNING_KEY") && *getenv("GATEHOUSE_SIGNING_KEY"))
+		given = getenv("GATEHOUSE_SIGNING_KEY");
+	/* a URL has no file to put the key beside (and may hold a password) */
+	if (!given && gh_cli_db_is_url(c->db))
+		return gh_error_set(GH_ENOTFOUND, "a PostgreSQL database keeps its checkpoint"
+				    " signing key in a file of its own: pass --signing-key PATH"
+				    " or set GATEHOUSE_SIGNING_KEY");
 	n = given ? snprintf(out, outlen, "%s", given)
 		  : snprintf(out, outlen, "%s.signing-key", c->db);
 	if (n < 0 || (size_t)n >= outlen)
@@ -29,9 +36,10 @@ int gh_cli_signing_key_path(char *out, size_t outlen, const gh_cli *c)
 
 void gh_cmd_checkpoint_usage(FILE *f)
 {
-	fprintf(f, "usage: gatehouse [--db PATH] key export|create [--signing-key PATH]\n"
+	fprintf(f, "usage: gatehouse [--db PATH|URL] key export|create [--signing-key PATH]\n"
 		   "  export prints the verifier key of the checkpoint signing key (default\n"
-		   "  <db>.signing-key), for auditors to verify checkpoints with; create makes\n"
+		   "  $GATEHOUSE_SIGNING_KEY, else <db>.signing-key beside an SQLite file), for\n"
+		   "  auditors to verify checkpoints with; create makes\n"
 		   "  a new key for the database's origin at a path that does not exist yet\n"
 		   "  (rotation: move the old key away first) and prints its verifier key.\n"
 		   "usage: gatehouse checkpoint verify FILE --key VKEY|VKEYFILE\n"

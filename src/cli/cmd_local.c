@@ -32,15 +32,17 @@ void gh_cli_error(const char *what)
 	}
 }
 
-static int open_existing(gh_gov **out, const char *db, const gh_gov_options *opts)
+/* Opens c's database, which must exist (init made it). Messages name the
+ * database without a URL's password. */
+static int open_existing(gh_gov **out, const gh_cli *c, const gh_gov_options *opts)
 {
-	int rc = gh_gov_open(out, db, 0, opts);
+	int rc = gh_gov_open(out, c->db, 0, opts);
 
-	if (rc == GH_ENOTFOUND)
+	if (rc == GH_ENOTFOUND && !gh_cli_db_is_url(c->db))
 		fprintf(stderr, "gatehouse: database %s does not exist; run 'gatehouse init' first"
-			" (or pass --db PATH)\n", db);
+			" (or pass --db PATH)\n", c->db_shown);
 	else if (rc)
-		gh_cli_error(db);
+		gh_cli_error(c->db_shown);
 	return rc;
 }
 
@@ -73,13 +75,13 @@ int gh_cmd_init(gh_cli *c)
 		return GH_EXIT_USAGE;
 	}
 	if ((rc = gh_gov_open(&g, c->db, 1, NULL))) {
-		gh_cli_error(c->db);
+		gh_cli_error(c->db_shown);
 		return GH_EXIT_FAIL;
 	}
 	if ((rc = gh_cli_db_initialised(g)) != 0) {
 		if (rc > 0)
 			fprintf(stderr, "gatehouse: %s is already initialised; nothing was changed\n",
-				c->db);
+				c->db_shown);
 		else
 			gh_cli_error("checking the database");
 		goto cleanup;
@@ -93,7 +95,7 @@ int gh_cmd_init(gh_cli *c)
 	if ((rc = gh_gov_bootstrap(&token, g, "admin")) || !token) {
 		if (rc == GH_ECONFLICT || !rc)
 			fprintf(stderr, "gatehouse: %s is already initialised; nothing was changed\n",
-				c->db);
+				c->db_shown);
 		else
 			gh_cli_error("creating the admin identity");
 		goto cleanup;
@@ -104,7 +106,7 @@ int gh_cmd_init(gh_cli *c)
 	       gh_gov_schema_version(g));
 	printf("admin token: %s\n", token);
 	printf("This token is shown once and will not be shown again; keep it safe.\n");
-	printf("database: %s\n", c->db);
+	printf("database: %s\n", c->db_shown);
 	printf("use it with: export GATEHOUSE_TOKEN=<the admin token>\n");
 	fflush(stdout);
 	if (gh_gov_checkpoint_key_create(origin, sizeof(origin), vkey, sizeof(vkey), g, keypath)) {
@@ -205,7 +207,7 @@ int gh_cmd_serve(gh_cli *c)
 	gh_gov *g = NULL;
 	gh_api *api = NULL;
 	sigset_t set;
-	int sig = 0, exit_code = GH_EXIT_FAIL, sched = 0;
+	int sig = 0, exit_code = GH_EXIT_FAIL, sched = 0, rc;
 	char host[256];
 
 	if (gh_cli_check_options(c, "serve", allowed)) {
@@ -348,14 +350,18 @@ int gh_cmd_serve(gh_cli *c)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if (open_existing(&g, c->db, &gopts))
+	if (open_existing(&g, c, &gopts))
 		goto cleanup;
 	warn_unconfigured(g);
-	if (gh_cli_signing_key_path(keypath, sizeof(keypath), c)) {
+	if ((rc = gh_cli_signing_key_path(keypath, sizeof(keypath), c)) == GH_ENOTFOUND) {
+		/* a URL and no key named: as with a missing key file, no checkpoints */
+		fprintf(stderr, "gatehouse: %s; checkpoints are off\n", gh_error_last()->message);
+		keypath[0] = '\0';
+	} else if (rc) {
 		gh_cli_error("finding the checkpoint signing key");
 		goto cleanup;
 	}
-	{
+	if (keypath[0]) {
 		long workers_n = aopts.threads ? aopts.threads : 8 * sysconf(_SC_NPROCESSORS_ONLN);
 		gh_gov_checkpoint_options co = {
 			.key_path = keypath,
@@ -427,7 +433,7 @@ int gh_cmd_admin_token(gh_cli *c)
 		fprintf(stderr, "usage: gatehouse [--db PATH] admin-token --identity NAME [--name N]\n");
 		return GH_EXIT_USAGE;
 	}
-	if (open_existing(&g, c->db, NULL))
+	if (open_existing(&g, c, NULL))
 		return GH_EXIT_FAIL;
 	if (gh_gov_admin_token(&out, g, identity, name)) {
 		gh_cli_error("issuing an admin token");
@@ -463,7 +469,7 @@ int gh_cmd_audit_verify(gh_cli *c)
 		gh_cli_error(NULL);
 		return GH_EXIT_USAGE;
 	}
-	if (open_existing(&g, c->db, NULL))
+	if (open_existing(&g, c, NULL))
 		return GH_EXIT_FAIL;
 	rc = gh_gov_audit_verify(&report, g);
 	if (rc == 0) {
@@ -515,7 +521,7 @@ int gh_cmd_jobs_run_once(gh_cli *c)
 		return GH_EXIT_USAGE;
 	}
 	gopts.config = &cfg;
-	if (open_existing(&g, c->db, &gopts)) {
+	if (open_existing(&g, c, &gopts)) {
 		gh_config_free(&cfg);
 		return GH_EXIT_FAIL;
 	}

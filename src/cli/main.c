@@ -8,7 +8,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gatehouse [--db PATH] [--server URL] [--token TOKEN] [--json] [--all]\n"
+		"usage: gatehouse [--db PATH|URL] [--server URL] [--token TOKEN] [--json] [--all]\n"
 		"                 COMMAND ...\n"
 		"       gatehouse --version | --help\n"
 		"\n"
@@ -23,6 +23,9 @@ static void usage(FILE *f)
 		"  demo                      seed a realistic demo estate and print persona tokens\n"
 		"  audit verify              recompute the audit hash chain and Merkle tree\n"
 		"  admin-token --identity NAME  a new admin token when it is lost or expired\n"
+		"  migrate --from FILE.db --to postgresql://...\n"
+		"                            copy an SQLite installation into PostgreSQL and\n"
+		"                            verify it there\n"
 		"  key export|create         print the checkpoint verifier key / make a new key\n"
 		"  checkpoint verify FILE --key VKEY\n"
 		"                            verify a signed checkpoint offline\n"
@@ -53,7 +56,9 @@ static void usage(FILE *f)
 		"  version                   print the version (also --version)\n"
 		"\n"
 		"global options (before COMMAND only these; after it they may appear anywhere):\n"
-		"  --db PATH        database file (default $GATEHOUSE_DB or ./gatehouse.db)\n"
+		"  --db PATH|URL    SQLite database file, or a PostgreSQL URL\n"
+		"                   (postgresql://USER@HOST:PORT/DB); default $GATEHOUSE_DB or\n"
+		"                   ./gatehouse.db\n"
 		"  --server URL     server for client commands (default $GATEHOUSE_SERVER or\n"
 		"                   http://127.0.0.1:8080)\n"
 		"  --token TOKEN    bearer token (default $GATEHOUSE_TOKEN)\n"
@@ -79,8 +84,8 @@ static void usage(FILE *f)
 
 /* Every command word main dispatches, for "did you mean". */
 static const char *const commands[] = {
-	"init", "serve", "demo", "audit", "admin-token", "key", "checkpoint", "policy", "apply",
-	"introspect", "evidence", "identities", "groups", "systems", "entitlements", "requests",
+	"init", "serve", "demo", "audit", "admin-token", "migrate", "key", "checkpoint", "policy",
+	"apply", "introspect", "evidence", "identities", "groups", "systems", "entitlements", "requests",
 	"grants", "delegations", "policies", "changes", "jobs", "reconcile", "findings", "tokens",
 	"credentials", "help", "version", NULL};
 
@@ -90,8 +95,9 @@ static int local_usage(const char *cmd)
 		printf("usage: gatehouse [--db PATH] init [--signing-key PATH]\n"
 		       "  Creates the database, applies migrations, creates the 'admin' identity\n"
 		       "  and prints its token once, and creates the checkpoint signing key\n"
-		       "  (default <db>.signing-key, mode 0600). Refuses an initialised database\n"
-		       "  and an existing key file.\n");
+		       "  (default $GATEHOUSE_SIGNING_KEY, else <db>.signing-key beside an SQLite\n"
+		       "  file; a PostgreSQL URL needs one of the two), mode 0600. Refuses an\n"
+		       "  initialised database and an existing key file.\n");
 	else if (strcmp(cmd, "serve") == 0)
 		printf("usage: gatehouse [--db PATH] serve [--listen HOST:PORT] [--threads N]"
 		       " [--sla DURATION]\n"
@@ -168,6 +174,8 @@ int main(int argc, char **argv)
 			gh_cmd_policy_usage(stdout);
 		} else if (c.npos > 1 && strcmp(c.pos[1], "apply") == 0) {
 			gh_cmd_apply_usage(stdout);
+		} else if (c.npos > 1 && strcmp(c.pos[1], "migrate") == 0) {
+			gh_cmd_migrate_usage(stdout);
 		} else if (c.npos > 1) {
 			local_usage(c.pos[1]);
 		} else {
@@ -201,6 +209,8 @@ int main(int argc, char **argv)
 			return local_usage(cmd);
 		return gh_cmd_admin_token(&c);
 	}
+	if (strcmp(cmd, "migrate") == 0)
+		return gh_cmd_migrate(&c);
 	if (strcmp(cmd, "key") == 0)
 		return gh_cmd_key(&c);
 	if (strcmp(cmd, "checkpoint") == 0)

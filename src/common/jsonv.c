@@ -133,30 +133,6 @@ int gh_jv_string(const json_t *obj, const char *key, int required, size_t maxlen
 	return 1;
 }
 
-int gh_jv_name(const json_t *obj, const char *key, int required, const char **out)
-{
-	const char *s;
-	int rc = gh_jv_string(obj, key, required, 64, &s);
-
-	if (rc <= 0)
-		return rc;
-	for (const char *p = s; *p; p++) {
-		int ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			 (p != s && (*p == '.' || *p == '_' || *p == '-'));
-		if (!ok) {
-			gh_error_field(key, "must be lowercase letters, digits, '.', '_' or '-', "
-				       "starting with a letter or digit");
-			return -1;
-		}
-	}
-	if (!*s) {
-		gh_error_field(key, "must not be empty");
-		return -1;
-	}
-	*out = s;
-	return 1;
-}
-
 int gh_jv_enum(const json_t *obj, const char *key, int required,
 	       const char *const values[], const char **out)
 {

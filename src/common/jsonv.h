@@ -23,8 +23,6 @@ int gh_jv_object(const json_t *obj, const char *const allowed[]);
 /* Strings: non-empty when required, at most maxlen bytes, no control chars. */
 int gh_jv_string(const json_t *obj, const char *key, int required, size_t maxlen,
 		 const char **out);
-/* A short name: [a-z0-9][a-z0-9._-]{0,63}. */
-int gh_jv_name(const json_t *obj, const char *key, int required, const char **out);
 /* One of values (NULL-ended). */
 int gh_jv_enum(const json_t *obj, const char *key, int required,
 	       const char *const values[], const char **out);

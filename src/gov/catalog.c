@@ -7,25 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-#define MAX_CONFLICTS 100
-#define MAX_TAGS 16
-
-/* A tag: [a-z0-9][a-z0-9._-]{0,63}, like a name. */
-int gov_tag_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > 64 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
-		      s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-/* tags: an array of at most MAX_TAGS tags -> *out, sorted and distinct (NULL
+/* tags: an array of at most GH_GOV_TAGS_MAX tags -> *out, sorted and distinct (NULL
  * when absent or wrong; problems are field errors). */
 static int tags_parse(json_t **out, const json_t *in)
 {
@@ -33,14 +15,17 @@ static int tags_parse(json_t **out, const json_t *in)
 	size_t i;
 
 	*out = NULL;
-	if (gh_jv_string_array(in, "tags", 0, MAX_TAGS, 64, &tags) <= 0)
+	if (gh_jv_string_array(in, "tags", 0, GH_GOV_TAGS_MAX, gh_gov_field_max(GH_GOV_FIELD_TAG),
+			       &tags) <= 0)
 		return 0;
-	json_array_foreach(tags, i, v)
-		if (!gov_tag_valid(json_string_value(v))) {
-			gh_error_field("tags", "\"%s\" is not a tag: 1 to 64 of a-z, 0-9, '.', '_', '-',"
-				       " starting with a letter or digit", json_string_value(v));
+	json_array_foreach(tags, i, v) {
+		char why[GH_GOV_FIELD_PROBLEM_MAX];
+
+		if (gh_gov_field_problem(why, sizeof(why), GH_GOV_FIELD_TAG, json_string_value(v))) {
+			gh_error_field("tags", "\"%s\" %s", json_string_value(v), why);
 			return 0;
 		}
+	}
 	if (!(*out = json_array()))
 		return gh_error_set(GH_ERROR, "out of memory");
 	json_array_foreach(tags, i, v) {
@@ -132,7 +117,7 @@ static const char *connector_read(gh_gov *g, const json_t *in)
 	const char *name = NULL;
 	size_t before = gh_error_field_count();
 
-	if (gh_jv_string(in, "connector", 0, 64, &name) <= 0)
+	if (gov_jv_field(in, "connector", GH_GOV_FIELD_CONNECTOR, 0, &name) <= 0)
 		return NULL;
 	/* no parameters yet: only whether the name exists is checked here */
 	if (!gh_connect_builtin(name) && !gh_config_instance_find(g->opts.config, name)) {
@@ -196,9 +181,9 @@ static int system_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 		settings_check(g, connector, settings);
 	if (!connector)
 		connector = "manual";
-	gh_jv_name(in, "name", 1, &name);
-	gh_jv_string(in, "description", 0, 1000, &desc);
-	if (gh_jv_string(in, "owner", 1, 256, &owner_ref) > 0 &&
+	gov_jv_field(in, "name", GH_GOV_FIELD_NAME, 1, &name);
+	gov_jv_field(in, "description", GH_GOV_FIELD_DESCRIPTION, 0, &desc);
+	if (gov_jv_field(in, "owner", GH_GOV_FIELD_REF, 1, &owner_ref) > 0 &&
 	    (rc = gov_check_owner(g, "owner", owner_ref, owner)) && rc != GH_EINVALID)
 		return rc;
 	if ((rc = gh_error_fields_finish()))
@@ -316,10 +301,10 @@ static int system_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, 
 	if (gh_jv_object(in, system_update_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
 	clear_desc = is_null_field(in, "description");
-	has_desc = gh_jv_string(in, "description", 0, 1000, &desc) > 0;
+	has_desc = gov_jv_field(in, "description", GH_GOV_FIELD_DESCRIPTION, 0, &desc) > 0;
 	if (is_null_field(in, "owner"))
 		gh_error_field("owner", "cannot be cleared; a system needs an active human owner");
-	else if (gh_jv_string(in, "owner", 0, 256, &owner_ref) > 0 &&
+	else if (gov_jv_field(in, "owner", GH_GOV_FIELD_REF, 0, &owner_ref) > 0 &&
 		 (rc = gov_check_owner(g, "owner", owner_ref, owner)) && rc != GH_EINVALID)
 		return rc;
 	if (is_null_field(in, "connector"))
@@ -477,8 +462,8 @@ static int compare_strings(const void *a, const void *b)
  * store or of memory returns its code. */
 static int conflicts_parse(json_t **out, gh_gov *g, const json_t *in, const char *self_id)
 {
-	const char *ids[MAX_CONFLICTS];
-	char resolved[MAX_CONFLICTS][GH_ID_LEN];
+	const char *ids[GH_GOV_CONFLICTS_MAX];
+	char resolved[GH_GOV_CONFLICTS_MAX][GH_ID_LEN];
 	json_t *arr, *item;
 	size_t i, n = 0;
 	int rc, bad = 0;
@@ -488,7 +473,8 @@ static int conflicts_parse(json_t **out, gh_gov *g, const json_t *in, const char
 		gh_error_field("incompatible_with", "must be an array of entitlements; use [] for none");
 		return 0;
 	}
-	if (gh_jv_string_array(in, "incompatible_with", 0, MAX_CONFLICTS, 256, &arr) <= 0)
+	if (gh_jv_string_array(in, "incompatible_with", 0, GH_GOV_CONFLICTS_MAX,
+			       gh_gov_field_max(GH_GOV_FIELD_REF), &arr) <= 0)
 		return 0;
 	json_array_foreach(arr, i, item) {
 		const char *ref = json_string_value(item);
@@ -595,16 +581,16 @@ static int ent_create_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 
 	if (gh_jv_object(in, ent_create_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
-	if (gh_jv_string(in, "system", 1, 256, &sys_ref) > 0 &&
+	if (gov_jv_field(in, "system", GH_GOV_FIELD_REF, 1, &sys_ref) > 0 &&
 	    (rc = gov_resolve_field(g, "systems", "system", sys_ref, sys)) && rc != GH_EINVALID)
 		return rc;
 	sys_ok = sys_ref && rc == 0;
-	gh_jv_name(in, "name", 1, &name);
-	gh_jv_string(in, "description", 0, 1000, &desc);
+	gov_jv_field(in, "name", GH_GOV_FIELD_NAME, 1, &name);
+	gov_jv_field(in, "description", GH_GOV_FIELD_DESCRIPTION, 0, &desc);
 	gh_jv_enum(in, "risk_tier", 1, gh_gov_risk_tiers, &risk);
 	gh_jv_enum(in, "data_sensitivity", 1, gh_gov_data_sensitivities, &sens);
-	gov_jv_environment(in, "environment", 1, &env);
-	if (gh_jv_string(in, "control_owner_group", 1, 256, &grp_ref) > 0 &&
+	gov_jv_field(in, "environment", GH_GOV_FIELD_ENVIRONMENT, 1, &env);
+	if (gov_jv_field(in, "control_owner_group", GH_GOV_FIELD_REF, 1, &grp_ref) > 0 &&
 	    (rc = gov_resolve_field(g, "groups", "control_owner_group", grp_ref, grp)) &&
 	    rc != GH_EINVALID)
 		return rc;
@@ -729,8 +715,8 @@ int gh_gov_entitlement_list_tag(json_t **out, gh_gov *g, const gh_actor *actor,
 	gh_error_clear();
 	if (risk_tier)
 		gov_check_enum("risk_tier", gh_gov_risk_tiers, risk_tier);
-	if (environment && !gov_environment_valid(environment))
-		gh_error_field("environment", "must be 1 to 32 of lowercase letters, digits and '-'");
+	if (environment)
+		gov_field_check("environment", GH_GOV_FIELD_ENVIRONMENT, environment);
 	if (requestable) {
 		if (strcmp(requestable, "true") == 0)
 			req = 1;
@@ -739,8 +725,8 @@ int gh_gov_entitlement_list_tag(json_t **out, gh_gov *g, const gh_actor *actor,
 		else
 			gh_error_field("requestable", "must be true or false");
 	}
-	if (tag && !gov_tag_valid(tag))
-		gh_error_field("tag", "must be 1 to 64 of a-z, 0-9, '.', '_', '-'");
+	if (tag)
+		gov_field_check("tag", GH_GOV_FIELD_TAG, tag);
 	gh_store_read_begin(g->store);
 	if (system && (rc = gov_resolve_field(g, "systems", "system", system, sys)) &&
 	    rc != GH_EINVALID)
@@ -784,13 +770,13 @@ static int ent_update_locked(json_t **out, gh_gov *g, const gh_actor *actor, con
 	if (gh_jv_object(in, ent_update_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
 	clear_desc = is_null_field(in, "description");
-	has_desc = gh_jv_string(in, "description", 0, 1000, &desc) > 0;
+	has_desc = gov_jv_field(in, "description", GH_GOV_FIELD_DESCRIPTION, 0, &desc) > 0;
 	refuse_null(in, "risk_tier");
 	gh_jv_enum(in, "risk_tier", 0, gh_gov_risk_tiers, &risk);
 	refuse_null(in, "data_sensitivity");
 	gh_jv_enum(in, "data_sensitivity", 0, gh_gov_data_sensitivities, &sens);
 	refuse_null(in, "control_owner_group");
-	if (gh_jv_string(in, "control_owner_group", 0, 256, &grp_ref) > 0 &&
+	if (gov_jv_field(in, "control_owner_group", GH_GOV_FIELD_REF, 0, &grp_ref) > 0 &&
 	    (rc = gov_resolve_field(g, "groups", "control_owner_group", grp_ref, grp)) &&
 	    rc != GH_EINVALID)
 		return rc;

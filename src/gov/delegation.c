@@ -73,13 +73,13 @@ static int dlg_read(dlg_intake *in, gh_gov *g, const json_t *body, int64_t now)
 	memset(in, 0, sizeof(*in));
 	if (gh_jv_object(body, allowed) < 0 && !json_is_object(body))
 		return 0;
-	if (gh_jv_string(body, "from_group", 1, 256, &in->from) > 0 &&
+	if (gov_jv_field(body, "from_group", GH_GOV_FIELD_REF, 1, &in->from) > 0 &&
 	    (rc = gov_resolve_field(g, "groups", "from_group", in->from, in->from_id))) {
 		if (rc != GH_EINVALID)
 			return rc;
 		in->from = NULL;
 	}
-	if (gh_jv_string(body, "to_group", 1, 256, &in->to) > 0 &&
+	if (gov_jv_field(body, "to_group", GH_GOV_FIELD_REF, 1, &in->to) > 0 &&
 	    (rc = gov_resolve_field(g, "groups", "to_group", in->to, in->to_id))) {
 		if (rc != GH_EINVALID)
 			return rc;
@@ -87,8 +87,8 @@ static int dlg_read(dlg_intake *in, gh_gov *g, const json_t *body, int64_t now)
 	}
 	if (in->from && in->to && strcmp(in->from_id, in->to_id) == 0)
 		gh_error_field("to_group", "must differ from from_group");
-	gh_jv_string(body, "system", 0, 256, &in->system);
-	gh_jv_string(body, "tag", 0, 64, &in->tag);
+	gov_jv_field(body, "system", GH_GOV_FIELD_REF, 0, &in->system);
+	gov_jv_field(body, "tag", GH_GOV_FIELD_TAG, 0, &in->tag);
 	if (json_object_get(body, "system") && json_object_get(body, "tag"))
 		gh_error_field("tag", "give system or tag, not both");
 	else if (!json_object_get(body, "system") && !json_object_get(body, "tag"))
@@ -99,8 +99,6 @@ static int dlg_read(dlg_intake *in, gh_gov *g, const json_t *body, int64_t now)
 			return rc;
 		in->system = NULL;
 	}
-	if (in->tag && !gov_tag_valid(in->tag))
-		gh_error_field("tag", "must be 1 to 64 of a-z, 0-9, '.', '_', '-'");
 	has_at = gh_jv_time(body, "expires_at", 0, &at);
 	has_in = gh_jv_duration(body, "expires_in", 0, &in_s);
 	expiry_field = json_object_get(body, "expires_in") ? "expires_in" : "expires_at";
@@ -115,7 +113,7 @@ static int dlg_read(dlg_intake *in, gh_gov *g, const json_t *body, int64_t now)
 		else if (in->expires_at - now > DLG_MAX_SECONDS)
 			gh_error_field(expiry_field, "a delegation lasts at most 90 days");
 	}
-	gh_jv_string(body, "reason", 1, 1000, &in->reason);
+	gov_jv_field(body, "reason", GH_GOV_FIELD_REASON, 1, &in->reason);
 	return 0;
 }
 

@@ -385,32 +385,6 @@ int gov_check_enum(const char *field, const char *const values[], const char *s)
 	return GH_EINVALID;
 }
 
-int gov_environment_valid(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (n >= 32 || !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
-				 s[n] == '-'))
-			return 0;
-	return n > 0;
-}
-
-int gov_jv_environment(const json_t *obj, const char *key, int required, const char **out)
-{
-	const char *s;
-	int rc = gh_jv_string(obj, key, required, 64, &s);
-
-	if (rc <= 0)
-		return rc;
-	if (!gov_environment_valid(s)) {
-		gh_error_field(key, "must be 1 to 32 of lowercase letters, digits and '-', such as \"prod\"");
-		return -1;
-	}
-	*out = s;
-	return 1;
-}
-
 /* A number given as text (a query parameter) in lo..hi into *out, or a field
  * error naming it; absent (NULL) leaves *out alone, or is an error when
  * required. */

@@ -244,9 +244,14 @@ void gov_checkpoints_free(gh_gov *g);
 json_t *gov_list_result(json_t *items, int limit);
 /* 0 when s is one of values; otherwise records a field error and returns GH_EINVALID. */
 int gov_check_enum(const char *field, const char *const values[], const char *s);
-/* An environment token: [a-z0-9-]{1,32}. */
-int gov_environment_valid(const char *s);
-int gov_jv_environment(const json_t *obj, const char *key, int required, const char **out);
+/* Field rules (fields.c, gatehouse/gov.h gh_gov_field): reads obj[key] as a
+ * value of field, as the gh_jv_* getters do (1 present and good, 0 absent and
+ * not required, -1 a recorded field error); durations and times are read by
+ * gh_jv_duration / gh_jv_time, *out their text. gov_field_check records a
+ * field error under key when value breaks field's rule (GH_EINVALID), else 0. */
+int gov_jv_field(const json_t *obj, const char *key, gh_gov_field field, int required,
+		 const char **out);
+int gov_field_check(const char *key, gh_gov_field field, const char *value);
 /* A number given as text in lo..hi into *out; absent (NULL) leaves it alone
  * or, when required, is a field error; a bad one is a field error naming it. */
 void gov_take_int(const char *v, const char *name, int64_t lo, int64_t hi, int64_t *out,
@@ -320,8 +325,6 @@ int gov_request_visible(gh_gov *g, const gh_actor *actor, const char *id);
 /* A decision's reasons joined with "; " into buf (or "no policy permits it"
  * when there are none), for a refusal's message (approval.c). */
 void gov_reasons_text(char *buf, size_t len, const json_t *reasons);
-/* An entitlement tag: [a-z0-9][a-z0-9._-]{0,63} (catalog.c). */
-int gov_tag_valid(const char *s);
 
 /* Wakes the scheduler to re-plan when due comes before its planned wake-up. */
 void gov_sched_poke(gh_gov *g, int64_t due);

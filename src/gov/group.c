@@ -36,8 +36,8 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 
 	if (gh_jv_object(in, create_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
-	gh_jv_name(in, "name", 1, &name);
-	gh_jv_string(in, "description", 0, 1000, &desc);
+	gov_jv_field(in, "name", GH_GOV_FIELD_NAME, 1, &name);
+	gov_jv_field(in, "description", GH_GOV_FIELD_DESCRIPTION, 0, &desc);
 	if ((rc = gh_error_fields_finish()))
 		return rc;
 	if ((rc = gh_store_group_named(g->store, name)) < 0)
@@ -159,8 +159,8 @@ static int add_locked(json_t **out, gh_gov *g, const gh_actor *actor, const char
 		return rc;
 	if (gh_jv_object(in, member_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
-	has_i = gh_jv_string(in, "identity", 0, 256, &iref);
-	has_g = gh_jv_string(in, "group", 0, 256, &gref);
+	has_i = gov_jv_field(in, "identity", GH_GOV_FIELD_REF, 0, &iref);
+	has_g = gov_jv_field(in, "group", GH_GOV_FIELD_REF, 0, &gref);
 	if (has_i > 0 && has_g > 0)
 		gh_error_field("group", "name either an identity or a group, not both");
 	else if (has_i == 0 && has_g == 0)

@@ -200,7 +200,7 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 		return gh_error_fields_finish();
 	gh_jv_enum(in, "kind", 1, gov_identity_kinds, &kind);
 	nhi = kind && strcmp(kind, "human") != 0;
-	gh_jv_name(in, "name", 1, &name);
+	gov_jv_field(in, "name", GH_GOV_FIELD_NAME, 1, &name);
 	gh_jv_string(in, "display_name", 0, 200, &display);
 	email_parse(in, &email);
 	if (!nhi || nhi_required(in, "owner", kind)) {
@@ -216,7 +216,7 @@ static int create_locked(json_t **out, gh_gov *g, const gh_actor *actor, const j
 	    gh_jv_string(in, "purpose", 0, 500, &purpose) > 0 && nhi && !*purpose)
 		gh_error_field("purpose", "must not be empty");
 	if (!nhi || nhi_required(in, "environment", kind))
-		gov_jv_environment(in, "environment", 0, &env);
+		gov_jv_field(in, "environment", GH_GOV_FIELD_ENVIRONMENT, 0, &env);
 	has_exp = (!nhi || nhi_required(in, "expires_at", kind)) ?
 		  gh_jv_time(in, "expires_at", 0, &expires) : 0;
 	if (has_exp > 0 && expires <= now)

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POLICY_TEXT_MAX (1024 * 1024)
-#define POLICY_COMMENT_MAX 1000
 #define POLICY_MAX_APPROVALS 10  /* the decider's bound on @approvals (decide_cedar.c) */
 /* settings key of a Cedar schema (.cedarschema text) new versions are checked against */
 #define POLICY_SCHEMA_SETTING "policy.schema"
@@ -48,34 +46,17 @@ static int version_resolve(gh_gov *g, const char *ref, char id[GH_ID_LEN])
 
 static const char *const propose_fields[] = {"text", "comment", NULL};
 
-/* The policy text of in, checked: a non-empty string of at most
- * POLICY_TEXT_MAX bytes without NUL. Records a field error otherwise. */
+/* The policy text of in, checked (GH_GOV_FIELD_POLICY_TEXT: a non-empty
+ * string of at most 1 MiB without NUL), its length in *len; NULL with a
+ * field error otherwise. */
 static const char *text_field(const json_t *in, size_t *len)
 {
-	json_t *v = json_object_get(in, "text");
+	const char *text = NULL;
 
-	if (!v) {
-		gh_error_field("text", "is required");
+	if (gov_jv_field(in, "text", GH_GOV_FIELD_POLICY_TEXT, 1, &text) <= 0)
 		return NULL;
-	}
-	if (!json_is_string(v)) {
-		gh_error_field("text", "must be a string");
-		return NULL;
-	}
-	*len = json_string_length(v);
-	if (*len == 0) {
-		gh_error_field("text", "must not be empty");
-		return NULL;
-	}
-	if (*len > POLICY_TEXT_MAX) {
-		gh_error_field("text", "must be at most %d bytes", POLICY_TEXT_MAX);
-		return NULL;
-	}
-	if (strlen(json_string_value(v)) != *len) {
-		gh_error_field("text", "must not contain NUL characters");
-		return NULL;
-	}
-	return json_string_value(v);
+	*len = strlen(text);
+	return text;
 }
 
 /* What the schema says of ps: a JSON array of {"policy","line","column",
@@ -315,7 +296,7 @@ int gh_gov_policy_propose(json_t **out, gh_gov *g, const gh_actor *actor, const 
 	if (gh_jv_object(in, propose_fields) < 0 && !json_is_object(in))
 		return gh_error_fields_finish();
 	text = text_field(in, &len);
-	gh_jv_string(in, "comment", 0, POLICY_COMMENT_MAX, &comment);
+	gov_jv_field(in, "comment", GH_GOV_FIELD_COMMENT, 0, &comment);
 	if (text && gh_policy_set_parse(&ps, text, len, &perr))
 		gh_error_field("text", "%d:%d: %s", perr.line, perr.column, perr.message);
 	if ((rc = gh_error_fields_finish()))
@@ -527,7 +508,7 @@ int gh_gov_policy_activate(json_t **out, gh_gov *g, const gh_actor *actor, const
 	if (in) {
 		if (gh_jv_object(in, activate_fields) < 0 && !json_is_object(in))
 			return gh_error_fields_finish();
-		gh_jv_string(in, "comment", 0, POLICY_COMMENT_MAX, &comment);
+		gov_jv_field(in, "comment", GH_GOV_FIELD_COMMENT, 0, &comment);
 	}
 	if ((rc = gh_error_fields_finish()))
 		return rc;

@@ -154,7 +154,7 @@ static int bootstrap_locked(char text[TOKEN_BUF], gh_gov *g, const char *admin_n
 
 	if (!(name_obj = json_pack("{s:s?}", "name", admin_name)))
 		return gh_error_set(GH_ERROR, "out of memory");
-	gh_jv_name(name_obj, "name", 1, &name);
+	gov_jv_field(name_obj, "name", GH_GOV_FIELD_NAME, 1, &name);
 	if ((rc = gh_error_fields_finish()))
 		goto cleanup;
 	if ((rc = gh_store_identity_count(&count, g->store)))

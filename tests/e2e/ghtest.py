@@ -1,9 +1,17 @@
 """ghtest.py - shared helpers for Gatehouse end-to-end tests.
 
-A real server on 127.0.0.1 over a fresh SQLite file, a tiny HTTP client, helpers
+A real server on 127.0.0.1 over a fresh database, a tiny HTTP client, helpers
 to create identities with roles and tokens for them, a snapshot of the database
 to assert that a refused call changed nothing, and a mini test runner that
 prints "N passed, M failed" and exits non-zero on failure.
+
+The backend comes from GH_TEST_BACKEND: "sqlite" (the default: a fresh file
+in the server's temp dir) or "postgresql": a fresh database (CREATE DATABASE
+... LOCALE 'C') on the cluster in GH_TEST_PG_DIR (started by tests/run.sh
+with tests/support/pg_server.sh), or on one this process starts and stops
+itself when GH_TEST_PG_DIR is unset. The URL carries the role's password:
+run_cli and Server.stop fail when it appears in any output. Cases about
+SQLite itself run only there (Runner.sqlite_case, main(sqlite_only=...)).
 
 Every wait is bounded: server start-up (10 s), requests (15 s each), shutdown
 (10 s), CLI commands (120 s) and the whole test file (GH_E2E_TIMEOUT, 600 s).
@@ -11,6 +19,7 @@ Python 3 standard library only.
 """
 
 import argparse
+import atexit
 import datetime
 import hashlib
 import http.client
@@ -37,6 +46,13 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
                    "AddressSanitizer:DEADLYSIGNAL")
 
 _DEFAULT = object()
+
+BACKEND = os.environ.get("GH_TEST_BACKEND", "sqlite")
+if BACKEND not in ("sqlite", "postgresql"):
+    raise SystemExit("GH_TEST_BACKEND must be sqlite or postgresql, not %r" % BACKEND)
+PG_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support",
+                         "pg_server.sh")
+PG_TIMEOUT = 60.0
 
 
 class Failure(AssertionError):
@@ -247,14 +263,20 @@ def find_token(text):
 # --- CLI ----------------------------------------------------------------------
 
 def run_cli(binary, db, *args, env=None, timeout=CLI_TIMEOUT):
-    """Runs `gatehouse --db db args...`; returns CompletedProcess (text)."""
+    """Runs `gatehouse --db db args...`; returns CompletedProcess (text). A
+    PostgreSQL database's signing key (GATEHOUSE_SIGNING_KEY) is the one its
+    Server chose, unless env names another."""
     full_env = dict(os.environ)
+    if db in _pg_keys:
+        full_env["GATEHOUSE_SIGNING_KEY"] = _pg_keys[db]
     full_env.update(env or {})
     try:
-        return subprocess.run([binary, "--db", db] + list(args), capture_output=True,
-                              text=True, timeout=timeout, env=full_env)
+        r = subprocess.run([binary, "--db", db] + list(args), capture_output=True,
+                           text=True, timeout=timeout, env=full_env)
     except subprocess.TimeoutExpired as e:
         raise Failure("gatehouse %s timed out after %d s" % (" ".join(args), timeout)) from e
+    leak_check(r.stdout + r.stderr, "gatehouse %s" % " ".join(args))
+    return r
 
 
 def sanitizer_report(text):
@@ -262,6 +284,188 @@ def sanitizer_report(text):
         if mark in text:
             return mark
     return None
+
+
+# --- PostgreSQL -------------------------------------------------------------
+
+_pg = {}            # "dir", "port", "password", "own" (this process started it)
+_pg_keys = {}       # database URL -> its signing key path
+_pg_databases = []  # databases this process created
+
+
+def _pg_cluster():
+    """The test cluster's dir, port and password, starting one on first use
+    when GH_TEST_PG_DIR names none."""
+    if _pg:
+        return _pg
+    d = os.environ.get("GH_TEST_PG_DIR")
+    if not d:
+        base = tempfile.mkdtemp(prefix="gh-e2e-pg-")
+        os.chmod(base, 0o711)       # the server may run as nobody (see pg_server.sh)
+        d = os.path.join(base, "pg")
+        _pg["own"] = base
+        atexit.register(_pg_stop)
+    try:
+        r = subprocess.run([PG_SERVER, "start", d], capture_output=True, text=True,
+                           timeout=PG_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        raise Failure("pg_server.sh start timed out") from e
+    if r.returncode != 0:
+        raise Failure("pg_server.sh start %s failed: %s" % (d, r.stderr[-1000:]))
+    with open(os.path.join(d, "port")) as f:
+        port = int(f.read().strip())
+    with open(os.path.join(d, "password")) as f:
+        password = f.read().strip()
+    _pg.update(dir=os.path.abspath(d), port=port, password=password)
+    return _pg
+
+
+def _pg_stop():
+    if _pg.get("own"):
+        subprocess.run([PG_SERVER, "stop", _pg["dir"]], capture_output=True, timeout=PG_TIMEOUT)
+        shutil.rmtree(_pg["own"], ignore_errors=True)
+
+
+def _psql_binary():
+    if "psql" not in _pg:
+        found = shutil.which("psql")
+        for d in sorted(__import__("glob").glob("/usr/lib/postgresql/*/bin"), reverse=True):
+            if os.access(os.path.join(d, "psql"), os.X_OK):
+                found = os.path.join(d, "psql")
+                break
+        expect(found, "no psql found")
+        _pg["psql"] = found
+    return _pg["psql"]
+
+
+def pg_psql(sql, dbname="postgres"):
+    """Runs sql in dbname as the cluster's superuser (over its socket); the
+    rows unaligned, fields separated by "|"."""
+    c = _pg_cluster()
+    try:
+        r = subprocess.run([_psql_binary(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                            "-h", c["dir"], "-p", str(c["port"]), "-U", "postgres",
+                            "-d", dbname, "-c", sql], capture_output=True, text=True,
+                           timeout=PG_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        raise Failure("psql timed out: %s" % sql[:200]) from e
+    if r.returncode != 0:
+        raise Failure("psql failed: %s: %s" % (sql[:200], r.stderr[-1000:]))
+    return r.stdout
+
+
+def pg_url(dbname, password=True):
+    c = _pg_cluster()
+    return "postgresql://gatehouse%s@127.0.0.1:%d/%s" % (
+        (":" + c["password"]) if password else "", c["port"], dbname)
+
+
+def pg_new_database(key_path=None):
+    """A fresh, empty database owned by gatehouse; its URL (with the
+    password). key_path: the signing key run_cli passes for it."""
+    name = "gh_e2e_%d_%d_%s" % (os.getpid(), len(_pg_databases),
+                                hashlib.sha256(os.urandom(8)).hexdigest()[:8])
+    pg_psql("CREATE DATABASE %s OWNER gatehouse TEMPLATE template0 ENCODING 'UTF8'"
+            " LOCALE 'C'" % name)
+    _pg_databases.append(name)
+    url = pg_url(name)
+    if key_path:
+        _pg_keys[url] = key_path
+    return url
+
+
+def pg_drop_database(url):
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    if name in _pg_databases:
+        _pg_databases.remove(name)
+        pg_psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+    _pg_keys.pop(url, None)
+
+
+def leak_check(text, what):
+    """Fails when the test cluster's password appears in text."""
+    if _pg.get("password") and _pg["password"] in text:
+        raise Failure("%s: the database password appears in its output" % what)
+
+
+def _pg_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, bytes):
+        return "'\\x%s'::bytea" % v.hex()
+    return "'%s'" % str(v).replace("'", "''")
+
+
+def _pg_bind(sql, params):
+    parts = sql.split("?")
+    expect(len(parts) == len(params) + 1, "%d parameters for %r" % (len(params), sql))
+    out = parts[0]
+    for v, rest in zip(params, parts[1:]):
+        out += _pg_literal(v) + rest
+    return out
+
+
+def _db_of(where):
+    return where.db if hasattr(where, "db") else where
+
+
+def query(where, sql, params=()):
+    """Rows (tuples) of a SELECT in a server's database (or a path / URL),
+    on either backend: "?" parameters; write SQL both databases accept.
+    PostgreSQL gives bytea as "\\x<hex>" text."""
+    db = _db_of(where)
+    if not is_url(db):
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+    name = db.rsplit("/", 1)[1].split("?")[0]
+    text = pg_psql("SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM (%s) q"
+                   % _pg_bind(sql, params), name)
+    return [tuple(r.values()) for r in json.loads(text)]
+
+
+def execute(where, sql, params=()):
+    """Runs one write statement behind the server's back (to seed a state
+    the API cannot make), on either backend."""
+    db = _db_of(where)
+    if not is_url(db):
+        con = sqlite3.connect(db, timeout=10)
+        try:
+            with con:
+                con.execute(sql, params)
+        finally:
+            con.close()
+        return
+    pg_psql(_pg_bind(sql, params), db.rsplit("/", 1)[1].split("?")[0])
+
+
+def all_rows_text(where):
+    """Every row of every table as one text, for "this secret is stored
+    nowhere" checks."""
+    db = _db_of(where)
+    if not is_url(db):
+        out = []
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+        try:
+            for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+                out.extend(repr(r) for r in con.execute('SELECT * FROM "%s"' % t))
+        finally:
+            con.close()
+        return "\n".join(out)
+    name = db.rsplit("/", 1)[1].split("?")[0]
+    tables = pg_psql("SELECT table_name FROM information_schema.tables WHERE table_schema ="
+                     " 'public'", name).split()
+    return pg_psql(" UNION ALL ".join("SELECT t::text FROM %s t" % t for t in tables), name)
+
+
+def is_url(db):
+    return db.startswith("postgresql://") or db.startswith("postgres://")
 
 
 # --- the server ---------------------------------------------------------------
@@ -276,7 +480,16 @@ class Server:
         self.env = dict(env or {})
         self.serve_args = list(serve_args)
         self.dir = workdir or tempfile.mkdtemp(prefix="gh-e2e-")
+        # beside the SQLite file, or where GATEHOUSE_SIGNING_KEY says for a URL
+        self.key_path = os.path.join(self.dir, "gh.db.signing-key")
+        self.own_db = db is None and BACKEND == "postgresql"
+        if self.own_db:
+            db = pg_new_database(self.key_path)
+            self.env.setdefault("GATEHOUSE_SIGNING_KEY", self.key_path)
         self.db = db or os.path.join(self.dir, "gh.db")
+        if not is_url(self.db):
+            self.key_path = self.db + ".signing-key"
+        self.backend = "postgresql" if is_url(self.db) else "sqlite"
         self.token = token
         self.port = None
         self.proc = None
@@ -371,6 +584,10 @@ class Server:
         mark = sanitizer_report(err)
         if mark:
             problems.append("sanitizer report (%s) in server stderr" % mark)
+        try:
+            leak_check(err + self.stdout(), "the server")
+        except Failure as e:
+            problems.append(str(e))
         if problems:
             raise Failure("; ".join(problems) + "; stderr tail: " + err[-2000:])
 
@@ -380,6 +597,13 @@ class Server:
     def stderr(self):
         try:
             with open(self.stderr_path, "r", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stdout(self):
+        try:
+            with open(self.stdout_path, "r", errors="replace") as f:
                 return f.read()
         except OSError:
             return ""
@@ -394,6 +618,12 @@ class Server:
             self._kill()
             self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.own_db:
+            self.own_db = False
+            try:
+                pg_drop_database(self.db)
+            except Failure as e:
+                print("warning: %s" % e)
 
     # HTTP
 
@@ -553,7 +783,10 @@ VOLATILE = {"tokens": {"last_used_at"}}
 
 def snapshot(db_path):
     """{table: (row count, digest of contents)} plus "audit_len", read directly
-    from the SQLite file (read-only, alongside a running server)."""
+    from the SQLite file (read-only, alongside a running server) or the
+    PostgreSQL database."""
+    if is_url(db_path):
+        return pg_snapshot(db_path)
     con = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True, timeout=10)
     try:
         out = {}
@@ -581,6 +814,51 @@ def snapshot(db_path):
         return out
     finally:
         con.close()
+
+
+def pg_snapshot(url):
+    """snapshot() of a PostgreSQL database: each table's rows in key order,
+    as text, digested by the server (two psql calls)."""
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    if name in _pg_snapshot_sql:
+        return _pg_snapshot_read(name, _pg_snapshot_sql[name])
+    meta = pg_psql(
+        "SELECT c.table_name, string_agg(quote_ident(c.column_name), ',' ORDER BY"
+        " c.ordinal_position), coalesce((SELECT string_agg(quote_ident(a.attname), ','"
+        " ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i JOIN pg_attribute a"
+        " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid ="
+        " quote_ident(c.table_name)::regclass AND i.indisprimary), '1')"
+        " FROM information_schema.columns c WHERE c.table_schema = 'public'"
+        " GROUP BY c.table_name ORDER BY c.table_name", name)
+    parts = []
+    for line in meta.splitlines():
+        if line.count("|") != 2:
+            continue
+        t, cols, pk = line.split("|")
+        cols = ",".join(c for c in cols.split(",") if c not in VOLATILE.get(t, ()))
+        parts.append("SELECT '%s', count(*), md5(coalesce(string_agg(ROW(%s)::text, E'\\n'"
+                     " ORDER BY %s), '')) FROM %s" % (t, cols, pk, t))
+    if not parts:
+        raise Failure("no tables found in %s" % name)
+    sql = ("%s UNION ALL SELECT 'audit_len', coalesce(max(seq), 0), '' FROM audit_events"
+           % " UNION ALL ".join(parts))
+    if "schema_migrations" in sql:     # the schema is there: it stays as it is
+        _pg_snapshot_sql[name] = sql
+    return _pg_snapshot_read(name, sql)
+
+
+_pg_snapshot_sql = {}   # database name -> its snapshot query (the schema does not change)
+
+
+def _pg_snapshot_read(name, sql):
+    out = {}
+    rows = pg_psql(sql, name)
+    for line in rows.splitlines():
+        if line.count("|") != 2:
+            continue
+        t, n, digest = line.split("|")
+        out[t] = int(n) if t == "audit_len" else (int(n), digest)
+    return out
 
 
 def snapshot_diff(before, after):
@@ -632,6 +910,14 @@ class Runner:
         print("ok    %s (%.2fs)" % (name, time.monotonic() - t0), flush=True)
         return result if result is not None else True
 
+    def sqlite_case(self, reason, name, fn, *args, **kw):
+        """A case about SQLite itself (its file, its modes): run only on
+        SQLite; elsewhere a line says why it was left out."""
+        if BACKEND != "sqlite":
+            print("skip  %s (SQLite only: %s)" % (name, reason), flush=True)
+            return None
+        return self.case(name, fn, *args, **kw)
+
     def _fail(self, name, msg):
         self.failed += 1
         self.failures.append(name)
@@ -661,13 +947,20 @@ class Runner:
         return 1 if self.failed or not self.passed else 0
 
 
-def main(body):
+def main(body, sqlite_only=None):
     """Entry point of a test file: parses --bin, runs body(runner, binary) under
-    a global time limit, and exits with the runner's code."""
+    a global time limit, and exits with the runner's code. sqlite_only: why
+    the whole file is about SQLite itself; on another backend it says so and
+    passes without running."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True, help="path to the gatehouse binary")
     args = ap.parse_args()
     title = os.path.basename(sys.argv[0])
+    if BACKEND != "sqlite":
+        title += "[%s]" % BACKEND
+    if sqlite_only and BACKEND != "sqlite":
+        print("%s: skipped (SQLite only: %s)" % (title, sqlite_only))
+        sys.exit(0)
     runner = Runner(title)
     limit = int(os.environ.get("GH_E2E_TIMEOUT", "600"))
 

@@ -260,7 +260,8 @@ BAD = [
     ("tag", "version: !!int 1\n", "version: tags are not allowed", ":1:10:"),
     ("two documents", "version: 1\n---\nversion: 1\n", "only one document", ":2:1:"),
     ("bad value", "version: 1\nsystems:\n  - name: Not A Name\n    owner: julia\n",
-     "systems[0].name: must be a name", ":3:5:"),
+     "systems[0].name: must be lowercase letters, digits, '.', '_' or '-', starting with a"
+     " letter or digit", ":3:5:"),
     ("huge file", "version: 1\ngroups:\n  - name: huge\n    description: %s\n" % ("x" * (1 << 20)),
      "larger than 1 MiB", ":1:1:"),
 ]
@@ -285,6 +286,43 @@ def bad_files_exit_2_and_change_nothing():
         expect(what in r.stderr, "all problems reported: %r\n%s" % (what, out(r)))
     ghtest.unchanged(W.srv, before, "bad files")
     eq(W.writes(), writes, "no write for bad files")
+
+
+# A value the server refuses is refused by apply with the server's own words
+# (the domain's field rules): the API route, the body and the same value in a file.
+SAME_RULE = [
+    ("/v1/groups", {"name": "Not A Name"}, "name",
+     "version: 1\ngroups:\n  - name: Not A Name\n", "groups[0].name", ":3:5:"),
+    ("/v1/entitlements", {"environment": "Prod"}, "environment",
+     "version: 1\nentitlements:\n  - environment: Prod\n", "entitlements[0].environment",
+     ":3:5:"),
+    ("/v1/entitlements", {"tags": ["Pci!"]}, "tags",
+     "version: 1\nentitlements:\n  - tags: [Pci!]\n", "entitlements[0].tags[0]", ":3:12:"),
+    ("/v1/delegations", {"reason": "", "tag": "pci"}, "reason",
+     "version: 1\ndelegations:\n  - reason: ''\n    tag: pci\n", "delegations[0].reason",
+     ":3:5:"),
+]
+
+
+def bad_values_are_refused_in_the_servers_words():
+    before, writes = W.srv.snapshot(), W.writes()
+    for route, body, field, text, path, where in SAME_RULE:
+        r = W.srv.post(route, body)
+        eq(r.status, 400, "%s %r: the server refuses it" % (route, body))
+        reasons = [e.get("reason") or e.get("detail") or e.get("message")
+                   for e in (r.json or {}).get("errors", []) if e.get("field") == field]
+        expect(len(reasons) == 1 and reasons[0], "%s: one reason for %s: %s" % (route, field, r.text))
+        if not reasons or not reasons[0]:
+            continue
+        # a tag's reason names the value first: "\"Pci!\" must be ..."
+        words = reasons[0].split('" ', 1)[1] if field == "tags" else reasons[0]
+        fpath = W.write("same-rule.yaml", text)
+        a = W.apply(fpath)
+        eq(a.returncode, 2, "%s: exit status (%s)" % (path, out(a)))
+        expect("%s%s %s: %s" % (fpath, where, path, words) in a.stderr,
+               "apply says %r at %s%s %s:\n%s" % (words, fpath, where, path, out(a)))
+    ghtest.unchanged(W.srv, before, "refused values")
+    eq(W.writes(), writes, "no write for refused values")
 
 
 def plan_problems_exit_1_before_any_write():
@@ -367,6 +405,8 @@ def body(t, binary):
     t.case("a policy text is proposed once, never activated", policy_is_proposed_once)
     t.case("bad files exit 2, name path and line:column, change nothing",
            bad_files_exit_2_and_change_nothing)
+    t.case("a value the server refuses, apply refuses in the server's words",
+           bad_values_are_refused_in_the_servers_words)
     t.case("server-side plan problems exit 1 before any write", plan_problems_exit_1_before_any_write)
     t.case("a refused call stops the run with exit 1", refused_call_stops_the_run)
     t.case("usage errors exit 2", usage_errors_exit_2)

@@ -191,4 +191,4 @@ def body(t, binary):
 
 
 if __name__ == "__main__":
-    ghtest.main(body)
+    ghtest.main(body, sqlite_only="tampers with the SQLite file through the sqlite3 module")

@@ -45,7 +45,7 @@ def write(path, data):
 
 def body(t, binary):
     srv = t.server(binary, name="checkpoint")
-    keypath = srv.db + ".signing-key"
+    keypath = srv.key_path
     st = {}
 
     def init():

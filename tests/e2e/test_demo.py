@@ -74,7 +74,7 @@ def request_states(srv):
 
 
 def signs_checkpoints(srv):
-    key = srv.db + ".signing-key"
+    key = srv.key_path
     expect(os.path.exists(key), "the demo created the signing key %s" % key)
     eq(os.stat(key).st_mode & 0o777, 0o600, "the key file's mode")
     cp = status(srv.get("/v1/audit/checkpoint"), 200)

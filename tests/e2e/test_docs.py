@@ -5,7 +5,6 @@ unknown route, and no 5xx) with real ids, and README.md shows the quick start.""
 
 import os
 import re
-import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -61,12 +60,9 @@ def setup(srv, ids):
                                               "reason": "docs"}), 201)
     # a provisioning job (issue 5): a failed shadow-access removal, as the outbox holds it
     job = "job_" + "d0c5" * 4
-    con = sqlite3.connect(srv.db, timeout=10)
-    con.execute("INSERT INTO outbox(id, system_id, op, account, target, state, attempts,"
-                " next_at, created_at, updated_at) VALUES (?, ?, 'revoke', 'x', 'y', 'failed',"
-                " 8, 0, 0, 0)", (job, sysm["id"]))
-    con.commit()
-    con.close()
+    ghtest.execute(srv, "INSERT INTO outbox(id, system_id, op, account, target, state,"
+                   " attempts, next_at, created_at, updated_at) VALUES (?, ?, 'revoke', 'x',"
+                   " 'y', 'failed', 8, 0, 0, 0)", (job, sysm["id"]))
     # issue 5: a credential system's grant and its key
     ksys = srv.system("docs-keys", owner["id"], connector="credential")
     kent = srv.entitlement(ksys["id"], "key", "low", "1h", grp["id"])

@@ -33,7 +33,9 @@ class World:
 def cli(w, *args, db=False):
     cmd = [w.binary] + (["--db", w.srv.db] if db else ["--server", "http://127.0.0.1:%d" %
                                                         w.srv.port, "--token", w.srv.token])
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
+    env = dict(os.environ, **w.srv.env)   # a PostgreSQL database's signing key
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60,
+                          env=env)
 
 
 def verify(w, path, key=None):
@@ -138,8 +140,7 @@ def edited_event_named(w):
 def other_key_refused(w, t, binary):
     other = t.server(binary, name="other-log")
     other.init()
-    r = subprocess.run([binary, "--db", other.db, "key", "export"], capture_output=True,
-                       text=True, timeout=60)
+    r = other.cli("key", "export")
     eq(r.returncode, 0, "key export")
     r = verify(w, w.bundle, key=r.stdout.strip())
     eq(r.returncode, 1, "another log's key refused")

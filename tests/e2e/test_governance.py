@@ -6,7 +6,7 @@ real scheduler, the grants?review_state filter, the evidence view, and bad
 input on every new body (400 naming the field, nothing changed)."""
 
 import os
-import sqlite3
+import time
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -127,15 +127,12 @@ def make_break_glass(srv, w):
     w.bg_req = a
     w.bg_grant, w.missed_grant = ghtest.grant_id_of(a), ghtest.grant_id_of(b)
     srv.stop()
-    con = sqlite3.connect(srv.db)
-    with con:
-        con.execute("UPDATE requests SET break_glass = 1, incident_ref = 'INC-9' WHERE id IN (?, ?)",
-                    (a["id"], b["id"]))
-        con.execute("UPDATE grants SET break_glass = 1, review_state = 'pending',"
-                    " review_due_at = strftime('%s','now') + 3600 WHERE id = ?", (w.bg_grant,))
-        con.execute("UPDATE grants SET break_glass = 1, review_state = 'pending',"
-                    " review_due_at = 1000 WHERE id = ?", (w.missed_grant,))
-    con.close()
+    ghtest.execute(srv, "UPDATE requests SET break_glass = 1, incident_ref = 'INC-9'"
+                   " WHERE id IN (?, ?)", (a["id"], b["id"]))
+    ghtest.execute(srv, "UPDATE grants SET break_glass = 1, review_state = 'pending',"
+                   " review_due_at = ? WHERE id = ?", (int(time.time()) + 3600, w.bg_grant))
+    ghtest.execute(srv, "UPDATE grants SET break_glass = 1, review_state = 'pending',"
+                   " review_due_at = 1000 WHERE id = ?", (w.missed_grant,))
     srv.start()
 
 

@@ -34,12 +34,8 @@ def flip(b, i, bit=1):
 
 def events(srv, db=None):
     """Leaf hashes recomputed in Python from the stored events (read-only)."""
-    con = sqlite3.connect("file:%s?mode=ro" % (db or srv.db), uri=True, timeout=10)
-    try:
-        rows = con.execute("SELECT seq, ts, actor, action, object_type, object_id, details"
-                           " FROM audit_events ORDER BY seq").fetchall()
-    finally:
-        con.close()
+    rows = ghtest.query(db or srv, "SELECT seq, ts, actor, action, object_type, object_id,"
+                        " details FROM audit_events ORDER BY seq")
     for i, r in enumerate(rows):
         eq(r[0], i + 1, "events are 1..n")
     return [ref.leaf_hash(ref.event_data(*r)) for r in rows]
@@ -241,7 +237,8 @@ def body(t, binary):
          "sequence 4"),
     ]
     for name, sql, what in tampers:
-        t.case("tamper: %s -> audit verify exit 1" % name, tamper, name, sql, what)
+        t.sqlite_case("tampers with a copy of the SQLite file",
+                      "tamper: %s -> audit verify exit 1" % name, tamper, name, sql, what)
 
 
 if __name__ == "__main__":

@@ -160,7 +160,7 @@ def exec_patch_refused(w):
 def secret_exfiltration_refused(w):
     listener = Listener()
     try:
-        keyref = "file:" + w.srv.db + ".signing-key"
+        keyref = "file:" + w.srv.key_path
         before = w.srv.snapshot()
         for conn, settings, field in (
                 ("ldap", {"url": "ldap://127.0.0.1:%d" % listener.port,

@@ -331,15 +331,10 @@ def failed_authentications_are_slowed(srv, bad_tokens):
 def failures_are_audited_once(srv, bad_tokens):
     """After the flush (at shutdown here; the scheduler writes them when a
     source's minute is over): one auth.failed event with the counts, no token."""
-    import sqlite3
     srv.stop()
-    db = sqlite3.connect(srv.db)
-    try:
-        rows = db.execute("SELECT actor, object_type, object_id, details FROM audit_events"
-                          " WHERE action = 'auth.failed'").fetchall()
-        everything = " ".join(r[0] for r in db.execute("SELECT details FROM audit_events"))
-    finally:
-        db.close()
+    rows = ghtest.query(srv, "SELECT actor, object_type, object_id, details FROM audit_events"
+                        " WHERE action = 'auth.failed'")
+    everything = " ".join(r[0] for r in ghtest.query(srv, "SELECT details FROM audit_events"))
     eq(len(rows), 1, "auth.failed events")
     actor, otype, oid, details = rows[0]
     eq((actor, otype, oid), ("system:auth", "source", "127.0.0.1"), "the event's actor and object")
@@ -362,7 +357,8 @@ def body(t, binary):
     srv = t.server(binary, name="limits", serve_args=["--request-timeout", str(REQUEST_TIMEOUT)])
     if not t.case("start", srv.start):
         return
-    t.case("database, -wal and -shm are 0600 (serve, init, demo)",
+    t.sqlite_case("file modes of the SQLite database",
+                  "database, -wal and -shm are 0600 (serve, init, demo)",
            database_files_are_owner_only, srv, binary)
     t.case("a slow sender is cut off at the request timeout", slow_sender_is_cut_off, srv)
     t.case("a slowly uploaded body is cut off too", slow_body_is_cut_off, srv)

@@ -1,6 +1,7 @@
 /* fuzz_json.c - fuzz target: bounded JSON parsing and field validation of request bodies. */
 #include "common/error.h"
 #include "common/jsonv.h"
+#include "gatehouse/gov.h"
 
 #include <stdint.h>
 
@@ -17,7 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (gh_json_parse(&v, (const char *)data, size) == 0) {
 		gh_jv_object(v, allowed);
-		gh_jv_name(v, "name", 1, &s);
+		if (gh_jv_string(v, "name", 1, 1024, &s) > 0) {
+			char why[GH_GOV_FIELD_PROBLEM_MAX];
+			gh_gov_field_problem(why, sizeof(why), GH_GOV_FIELD_NAME, s);
+		}
 		gh_jv_string(v, "kind", 1, 64, &s);
 		gh_jv_duration(v, "duration", 0, &n);
 		gh_jv_time(v, "expires_at", 0, &n);

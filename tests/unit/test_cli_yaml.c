@@ -5,6 +5,7 @@
 #include "harness.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static int load(gh_yaml_doc *d, const char *text)
 {
@@ -429,6 +430,122 @@ static void test_apply_check__policy_files_relative_to_the_catalog(void)
 	gh_yaml_doc_free(&d);
 }
 
+/* What the domain answers for body: the reason of its field error on field
+ * (into buf), or NULL. */
+static const char *domain_reason(char *buf, size_t n, gh_gov *g, const json_t *body,
+				 const char *field,
+				 int (*create)(json_t **, gh_gov *, const gh_actor *,
+					       const json_t *))
+{
+	static const gh_actor admin = {"idn_admin", GH_ROLE_ADMIN};
+	json_t *out = NULL, *fields;
+
+	if (create(&out, g, &admin, body) != GH_EINVALID) {
+		json_decref(out);
+		return NULL;
+	}
+	fields = gh_error_last()->fields;
+	for (size_t i = 0; i < json_array_size(fields); i++) {
+		json_t *f = json_array_get(fields, i);
+
+		if (strcmp(sget(f, "field"), field) == 0) {
+			snprintf(buf, n, "%s", sget(f, "reason"));
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* A value the domain refuses is refused by apply, with the domain's own
+ * message: the file is checked by the rules the API applies, not a copy. */
+static void test_apply_check__refuses_a_field_as_the_domain_does(void)
+{
+	static const struct {
+		const char *yaml;        /* the catalog */
+		const char *path;        /* the problem's path in it */
+		const char *body;        /* the same value sent to the domain */
+		const char *field;       /* the domain's field error */
+		gh_gov_field rule;
+		int (*create)(json_t **, gh_gov *, const gh_actor *, const json_t *);
+	} cases[] = {
+		{"groups: [{name: Not A Name}]", "groups[0].name", "{\"name\": \"Not A Name\"}",
+		 "name", GH_GOV_FIELD_NAME, gh_gov_group_create},
+		{"groups: [{name: " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]",
+		 "groups[0].name",
+		 "{\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+		 "name", GH_GOV_FIELD_NAME, gh_gov_group_create},
+		{"groups: [{name: g, description: \"a\\x01b\"}]", "groups[0].description",
+		 "{\"name\": \"g\", \"description\": \"a\\u0001b\"}", "description",
+		 GH_GOV_FIELD_DESCRIPTION, gh_gov_group_create},
+		{"systems: [{name: '-lead', owner: o}]", "systems[0].name",
+		 "{\"name\": \"-lead\", \"owner\": \"o\"}", "name", GH_GOV_FIELD_NAME,
+		 gh_gov_system_create},
+		{"systems: [{name: s, owner: o, connector: Not Valid}]", "systems[0].connector",
+		 "{\"name\": \"s\", \"owner\": \"o\", \"connector\": \"Not Valid\"}", "connector",
+		 GH_GOV_FIELD_CONNECTOR, gh_gov_system_create},
+		{"entitlements: [{environment: Prod}]", "entitlements[0].environment",
+		 "{\"environment\": \"Prod\"}", "environment", GH_GOV_FIELD_ENVIRONMENT,
+		 gh_gov_entitlement_create},
+		{"entitlements: [{environment: production-eu-west-1-primary-node-42}]",
+		 "entitlements[0].environment", "{\"environment\": \"production-eu-west-1-primary-node-42\"}",
+		 "environment", GH_GOV_FIELD_ENVIRONMENT, gh_gov_entitlement_create},
+		{"entitlements: [{max_duration: 8 hours}]", "entitlements[0].max_duration",
+		 "{\"max_duration\": \"8 hours\"}", "max_duration", GH_GOV_FIELD_DURATION,
+		 gh_gov_entitlement_create},
+		{"delegations: [{tag: _x}]", "delegations[0].tag", "{\"tag\": \"_x\"}", "tag",
+		 GH_GOV_FIELD_TAG, gh_gov_delegation_create},
+		{"delegations: [{expires_at: soon}]", "delegations[0].expires_at",
+		 "{\"expires_at\": \"soon\"}", "expires_at", GH_GOV_FIELD_TIME,
+		 gh_gov_delegation_create},
+		{"delegations: [{reason: ''}]", "delegations[0].reason", "{\"reason\": \"\"}",
+		 "reason", GH_GOV_FIELD_REASON, gh_gov_delegation_create},
+	};
+	char path[512], text[512], why[GH_GOV_FIELD_PROBLEM_MAX], reason[512];
+	gh_gov *g = NULL;
+
+	snprintf(path, sizeof(path), "%s/fields.db", gh_test_tmpdir());
+	unlink(path);
+	CHECK_INT(gh_gov_open(&g, path, 1, NULL), 0);
+	if (!g)
+		return;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *body = json_loads(cases[i].body, 0, NULL);
+		const char *theirs = domain_reason(reason, sizeof(reason), g, body,
+						   cases[i].field, cases[i].create);
+		const char *rule = NULL;
+		json_t *p, *v = json_object_get(body, cases[i].field);
+		gh_yaml_doc d;
+
+		snprintf(text, sizeof(text), "version: 1\n%s\n", cases[i].yaml);
+		catalog(&d, text);
+		p = problem(&d, cases[i].path, "");
+		if (!theirs || !p)
+			fprintf(stderr, "  case %zu (%s): domain %s, apply %s\n", i, cases[i].path,
+				theirs ? theirs : "accepts it", p ? "refuses it" : "accepts it");
+		CHECK(theirs != NULL);
+		CHECK(p != NULL);
+		if (theirs && p)
+			CHECK_STR(sget(p, "message"), theirs);
+		/* and both are the rule's word */
+		rule = gh_gov_field_problem(why, sizeof(why), cases[i].rule, json_string_value(v));
+		CHECK(rule != NULL);
+		if (rule && theirs)
+			CHECK_STR(rule, theirs);
+		gh_yaml_doc_free(&d);
+		json_decref(body);
+	}
+	gh_gov_free(g);
+
+	/* what the rule accepts; checking a value leaves no field error behind */
+	gh_error_clear();
+	CHECK(gh_gov_field_problem(why, sizeof(why), GH_GOV_FIELD_NAME, "billing-db.v2") == NULL);
+	CHECK(gh_gov_field_problem(why, sizeof(why), GH_GOV_FIELD_DESCRIPTION, "") == NULL);
+	CHECK(gh_gov_field_problem(why, sizeof(why), GH_GOV_FIELD_DURATION, "1h30m") == NULL);
+	CHECK(gh_gov_field_problem(why, sizeof(why), GH_GOV_FIELD_TIME,
+				   "2030-01-01T00:00:00Z") == NULL);
+	CHECK_INT((int)gh_error_field_count(), 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -448,6 +565,8 @@ int main(int argc, char **argv)
 		{"apply_check__file_level_mistakes", test_apply_check__file_level_mistakes},
 		{"apply_check__policy_files_relative_to_the_catalog",
 		 test_apply_check__policy_files_relative_to_the_catalog},
+		{"apply_check__refuses_a_field_as_the_domain_does",
+		 test_apply_check__refuses_a_field_as_the_domain_does},
 		{NULL, NULL},
 	};
 
