@@ -78,6 +78,8 @@ for dir in "$BUILD" "$ASAN"; do
     [ -f "$e" ] && run "$(basename "$dir")/e2e/$(basename "$e")" python3 "$e" --bin "$dir/gatehouse"
   done
 done
+pg_stop   # the unit tests' server; the PostgreSQL e2e pass below starts its own
+pg_dir=""
 # The end-to-end suite again on PostgreSQL (normal build only): one cluster
 # for the whole pass, a fresh database for each server (tests/e2e/ghtest.py).
 # E2E_PG=0 leaves it out. Files listed in PG_SKIP run on SQLite only (see
