@@ -15,6 +15,28 @@ failures=()
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# The unit tests that open a store run a second time on PostgreSQL: one
+# throwaway server (tests/support/pg_server.sh) for the whole run, each store a
+# fresh schema of its database (tests/unit/store_target.h reads GH_TEST_PG).
+# Skipped, with a note, when PostgreSQL's server programs are not installed.
+pg_url=""
+pg_dir=""
+pg_stop() { [ -n "$pg_dir" ] && tests/support/pg_server.sh stop "$pg_dir/pg" >/dev/null 2>&1; [ -n "$pg_dir" ] && rm -rf "$pg_dir"; }
+if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ]; then
+  pg_dir=$(mktemp -d)
+  chmod 0711 "$pg_dir"   # the server runs as nobody when we are root
+  trap pg_stop EXIT
+  if info=$(tests/support/pg_server.sh start "$pg_dir/pg") &&
+     tests/support/pg_server.sh psql "$pg_dir/pg" "CREATE DATABASE gh_unit OWNER gatehouse" >/dev/null; then
+    pg_port=$(sed -n 's/^conninfo=.* port=\([0-9]*\).*/\1/p' <<<"$info")
+    pg_url="postgresql://gatehouse:$(cat "$pg_dir/pg/password")@127.0.0.1:$pg_port/gh_unit"
+  else
+    echo "FAIL  starting PostgreSQL for the unit tests"; failed=$((failed + 1)); failures+=("unit[postgresql] server")
+  fi
+else
+  echo "note: PostgreSQL's server programs are not installed: unit tests run on SQLite only"
+fi
+
 timings=$(mktemp)
 run() { # name command...
   local name=$1; shift
@@ -36,6 +58,17 @@ for dir in "$BUILD" "$ASAN"; do
   for t in "$dir"/test_*; do
     [ -x "$t" ] && run "$(basename "$dir")/$(basename "$t")" "$t"
   done
+  # again on PostgreSQL: every test that opens a store on the normal build,
+  # the store and audit tests on the sanitizer build (test_store_postgres
+  # starts its own server and covers both backends already)
+  if [ -n "$pg_url" ]; then
+    if [ "$dir" = "$BUILD" ]; then pg_tests=("$dir"/test_store* "$dir"/test_audit* "$dir"/test_gov_*)
+    else pg_tests=("$dir"/test_store* "$dir"/test_audit*); fi
+    for t in "${pg_tests[@]}"; do
+      [ -x "$t" ] && [ "$(basename "$t")" != test_store_postgres ] &&
+        run "$(basename "$dir")/unit[postgresql] $(basename "$t")" env GH_TEST_PG="$pg_url" "$t"
+    done
+  fi
   for f in "$dir"/fuzz_*; do
     [ -x "$f" ] || continue
     corpus=tests/fuzz/corpus/$(basename "$f" | sed 's/^fuzz_//')
@@ -45,6 +78,8 @@ for dir in "$BUILD" "$ASAN"; do
     [ -f "$e" ] && run "$(basename "$dir")/e2e/$(basename "$e")" python3 "$e" --bin "$dir/gatehouse"
   done
 done
+pg_stop   # the unit tests' server; the PostgreSQL e2e pass below starts its own
+pg_dir=""
 # The end-to-end suite again on PostgreSQL (normal build only): one cluster
 # for the whole pass, a fresh database for each server (tests/e2e/ghtest.py).
 # E2E_PG=0 leaves it out. Files listed in PG_SKIP run on SQLite only (see

@@ -6,6 +6,7 @@
 #include "gatehouse/errors.h"
 #include "gatehouse/gov.h"
 #include "harness.h"
+#include "store_target.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,8 @@ static gh_gov *open_gov(gh_actor *admin, const char *name, char *keypath, size_t
 	gh_gov *g = NULL;
 	json_t *out = NULL, *in;
 
-	path_for(path, sizeof(path), name);
-	snprintf(keypath, keylen, "%s.signing-key", path);
+	sf_target(path, sizeof(path), name, 1);
+	snprintf(keypath, keylen, "%s/%s.signing-key", gh_test_tmpdir(), name);
 	remove(keypath);
 	if (!CHECK_INT(gh_gov_open(&g, path, 1, NULL), 0))
 		return NULL;
