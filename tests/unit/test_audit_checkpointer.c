@@ -375,6 +375,45 @@ cleanup:
 	teardown(&f);
 }
 
+static int never(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+/* Another node holds the signing duty: this signer signs nothing on its own,
+ * and a waiter here is answered by the other node's checkpoint once observed. */
+static void test_checkpointer__another_node_signs(void)
+{
+	gh_checkpointer_options o = {50, 50, HOUR_MS, 0, never, NULL};
+	fixture f;
+	asker a;
+	pthread_t th;
+	char *note = NULL;
+	int64_t seq, t0;
+
+	if (setup_with(&f, "other.db", 3, &o))
+		goto cleanup;
+	seq = add_events(f.s, 2);
+	sleep_ms(300);       /* several windows of 50 ms: it would have signed */
+	CHECK_INT(gh_checkpointer_signed(f.c), 0);
+	CHECK_INT(latest_size(f.s), -1);
+	a = (asker){f.c, seq, -100, -1};
+	t0 = now_ms();
+	CHECK_INT(pthread_create(&th, NULL, ask, &a), 0);
+	/* the other node signs, and this one sees it in the database */
+	CHECK_INT(gh_checkpoint_sign(&note, f.s, f.k, ORIGIN), 0);
+	gh_checkpointer_observe(f.c, seq + 1, size_of(note));
+	pthread_join(th, NULL);
+	CHECK_INT(a.rc, 0);
+	CHECK(a.size >= seq);
+	CHECK(now_ms() - t0 < 4000);
+	CHECK_INT(gh_checkpointer_signed(f.c), 0);
+cleanup:
+	free(note);
+	teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -387,6 +426,7 @@ int main(int argc, char **argv)
 		{"checkpointer__refusal_reaches_waiters", test_checkpointer__refusal_reaches_waiters},
 		{"checkpointer__sign_now_wakes_waiters", test_checkpointer__sign_now_wakes_waiters},
 		{"checkpointer__stop_wakes_waiters", test_checkpointer__stop_wakes_waiters},
+		{"checkpointer__another_node_signs", test_checkpointer__another_node_signs},
 		{NULL, NULL}};
 
 	if (gh_init())
