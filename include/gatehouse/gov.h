@@ -459,6 +459,30 @@ typedef struct gh_gov_audit_report {
  * intact; GH_EINVALID with the first bad sequence number and the reason. */
 int gh_gov_audit_verify(gh_gov_audit_report *out, gh_gov *g);
 
+/* --- several nodes on one database (cluster.c) ------------------------- */
+/* Any number of servers may share one PostgreSQL database
+ * (docs/operations.md, "Several nodes"). Each names itself in the leases it
+ * takes: jobs its workers run, the checkpoint signer's duty, scheduled
+ * reconciliation. */
+typedef struct gh_gov_cluster_options {
+	const char *node_id;     /* NULL: "<host>-<pid>-<random>"; two live nodes must
+				  * never share one */
+	int poll_ms;             /* how often the node follows what other nodes
+				  * changed (revoked tokens, identities, the active
+				  * policy, the log's growth) and renews its signing
+				  * lease; 0: 1000 (50 to 60000) */
+	int64_t job_lease;       /* seconds a worker holds a job before another node
+				  * may take it over; 0: 120 */
+} gh_gov_cluster_options;
+/* Names the node and starts its follower thread; the checkpoint signer (when
+ * started after) signs on its own only while this node holds the signing
+ * lease (5 poll intervals, renewed every poll). Stopped by
+ * gh_gov_cluster_stop (also by gh_gov_free). */
+int gh_gov_cluster_start(gh_gov *g, const gh_gov_cluster_options *o);
+void gh_gov_cluster_stop(gh_gov *g);
+/* This node's id (borrowed). */
+const char *gh_gov_node_id(gh_gov *g);
+
 /* --- signed checkpoints (checkpoints.c) -------------------------------- */
 typedef struct gh_gov_checkpoint_options {
 	const char *key_path;    /* the signing key file (mode 0600) */

@@ -73,6 +73,11 @@ typedef struct gh_checkpointer_options {
 	int64_t every_ms;         /* idle upper bound between attempts (>= 1) */
 	int max_waiters;          /* callers waiting at once (each holds an HTTP worker
 				   * thread); 0: GH_CHECKPOINT_WAITERS_MAX */
+	/* several nodes: 1 when this one may sign on its own now (it holds the
+	 * signing duty); NULL: always. Asked before every attempt of the thread;
+	 * signing on request (sign_now) does not ask. */
+	int (*may_sign)(void *ctx);
+	void *may_sign_ctx;
 } gh_checkpointer_options;
 
 #define GH_CHECKPOINT_AFTER_MS 1000          /* default window after a change */
@@ -118,6 +123,11 @@ int gh_checkpointer_sign_now(char **note, gh_checkpointer *c);
 int64_t gh_checkpointer_signed(gh_checkpointer *c);
 /* Callers waiting now (tests). */
 int gh_checkpointer_waiting(gh_checkpointer *c);
+/* What another node did, as seen in the database: the log holds head_seq
+ * events and the latest checkpoint covers signed_size (-1 none). Wakes the
+ * thread when there is something new to sign, and the waiters a newer
+ * checkpoint satisfies. */
+void gh_checkpointer_observe(gh_checkpointer *c, int64_t head_seq, int64_t signed_size);
 
 /* Verifies note against the verifier key vkey (offline): 0 with the size and
  * root, or GH_EINVALID with why ("signature does not verify", "no signature

@@ -146,6 +146,37 @@ static int attempt(gh_checkpointer *c, int force, char **out)
 	return rc;
 }
 
+static int may_sign(const gh_checkpointer *c)
+{
+	return !c->opt.may_sign || c->opt.may_sign(c->opt.may_sign_ctx);
+}
+
+void gh_checkpointer_observe(gh_checkpointer *c, int64_t head_seq, int64_t signed_size)
+{
+	int64_t now;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	now = max64(now_ms(), 1);
+	if (signed_size > c->st.signed_size) {
+		c->st.signed_size = signed_size;
+		if (c->st.wanted <= signed_size)
+			c->st.wanted = 0;
+		if (c->st.head_seq <= signed_size + 1)
+			c->st.pending_since = 0;
+		pthread_cond_broadcast(&c->done);
+	}
+	if (head_seq > c->st.head_seq) {
+		c->st.head_seq = head_seq;
+		if (head_seq > c->st.signed_size + 1 && !c->st.pending_since) {
+			c->st.pending_since = now;
+			pthread_cond_signal(&c->wake);
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
 static void *run(void *arg)
 {
 	gh_checkpointer *c = arg;
@@ -158,6 +189,12 @@ static void *run(void *arg)
 			struct timespec at = at_ms(due);
 
 			pthread_cond_timedwait(&c->wake, &c->mu, &at);
+			continue;
+		}
+		if (!may_sign(c)) {
+			/* another node signs: ask again after the interval; its
+			 * checkpoints reach the waiters through observe */
+			c->st.last_attempt = max64(now, 1);
 			continue;
 		}
 		pthread_mutex_unlock(&c->mu);
@@ -205,7 +242,10 @@ int gh_checkpointer_start(gh_checkpointer **out, gh_store *s, const gh_signer *k
 	gh_store_after_commit(s, on_commit, c);
 	/* at start, when the log grew since the latest checkpoint (or has none);
 	 * a refusal is logged and retried, the server still serves */
-	attempt(c, 0, NULL);
+	if (may_sign(c))
+		attempt(c, 0, NULL);
+	else if (!gh_checkpoint_latest_size(&size, s))
+		c->st.signed_size = size;
 	if (pthread_create(&c->thread, NULL, run, c) != 0) {
 		rc = gh_error_set(GH_ERROR, "cannot start the checkpoint signer's thread");
 		goto fail;

@@ -188,7 +188,8 @@ int gh_cmd_serve(gh_cli *c)
 					      "reconcile-every", "signing-key",
 					      "checkpoint-every", "checkpoint-after-write",
 					      "config", "request-timeout",
-					      "auth-failures", "per-address-connections", NULL};
+					      "auth-failures", "per-address-connections",
+					      "node-id", "poll-interval", "job-lease", NULL};
 	const char *ck_every = gh_cli_get(c, "checkpoint-every");
 	const char *ck_after = gh_cli_get(c, "checkpoint-after-write");
 	int64_t ck_every_s = 3600, ck_after_s = 0;   /* 0: the signer's default */
@@ -199,6 +200,8 @@ int gh_cmd_serve(gh_cli *c)
 	const char *req_timeout = gh_cli_get(c, "request-timeout");
 	const char *auth_failures = gh_cli_get(c, "auth-failures");
 	const char *per_address = gh_cli_get(c, "per-address-connections");
+	const char *poll = gh_cli_get(c, "poll-interval"), *job_lease = gh_cli_get(c, "job-lease");
+	gh_gov_cluster_options copts = {.node_id = gh_cli_get(c, "node-id")};
 	int64_t every_s = 0, req_timeout_s = 0;
 	long nworkers = 2;
 	gh_gov_options gopts = {0};
@@ -223,13 +226,36 @@ int gh_cmd_serve(gh_cli *c)
 	    (gh_cli_has(c, "request-timeout") && !req_timeout) ||
 	    (gh_cli_has(c, "auth-failures") && !auth_failures) ||
 	    (gh_cli_has(c, "per-address-connections") && !per_address) ||
+	    (gh_cli_has(c, "node-id") && !copts.node_id) ||
+	    (gh_cli_has(c, "poll-interval") && !poll) ||
+	    (gh_cli_has(c, "job-lease") && !job_lease) ||
 	    (gh_cli_has(c, "signing-key") && !gh_cli_get(c, "signing-key")) ||
 	    (gh_cli_has(c, "config") && !gh_cli_get(c, "config"))) {
 		fprintf(stderr, "usage: gatehouse serve [--listen HOST:PORT] [--threads N] [--sla DURATION]"
 			" [--workers N] [--reconcile-every DURATION] [--signing-key PATH]"
 			" [--checkpoint-every DURATION] [--checkpoint-after-write DURATION|off]"
 			" [--config FILE] [--request-timeout DURATION]"
-			" [--auth-failures N] [--per-address-connections N]\n");
+			" [--auth-failures N] [--per-address-connections N]"
+			" [--node-id ID] [--poll-interval MS] [--job-lease DURATION]\n");
+		return GH_EXIT_USAGE;
+	}
+	if (poll) {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(poll, &end, 10);
+		if (errno || *end || n < 50 || n > 60000) {
+			fprintf(stderr, "gatehouse: --poll-interval %s: expected 50 to 60000"
+				" (milliseconds)\n", poll);
+			return GH_EXIT_USAGE;
+		}
+		copts.poll_ms = (int)n;
+	}
+	if (job_lease && (parse_seconds(&copts.job_lease, job_lease) || copts.job_lease < 1 ||
+			  copts.job_lease > 86400)) {
+		fprintf(stderr, "gatehouse: --job-lease %s: expected a duration from 1s to 1d\n",
+			job_lease);
 		return GH_EXIT_USAGE;
 	}
 	if (req_timeout && (parse_seconds(&req_timeout_s, req_timeout) || req_timeout_s < 1 ||
@@ -353,6 +379,11 @@ int gh_cmd_serve(gh_cli *c)
 	if (open_existing(&g, c, &gopts))
 		goto cleanup;
 	warn_unconfigured(g);
+	/* before the signer: it signs on its own only under this node's lease */
+	if (gh_gov_cluster_start(g, &copts)) {
+		gh_cli_error("starting the cluster follower");
+		goto cleanup;
+	}
 	if ((rc = gh_cli_signing_key_path(keypath, sizeof(keypath), c)) == GH_ENOTFOUND) {
 		/* a URL and no key named: as with a missing key file, no checkpoints */
 		fprintf(stderr, "gatehouse: %s; checkpoints are off\n", gh_error_last()->message);

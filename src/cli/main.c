@@ -19,6 +19,7 @@ static void usage(FILE *f)
 		"        [--checkpoint-every DURATION] [--checkpoint-after-write DURATION|off]\n"
 		"        [--config FILE] [--request-timeout DURATION]\n"
 		"        [--auth-failures N] [--per-address-connections N]\n"
+		"        [--node-id ID] [--poll-interval MS] [--job-lease DURATION]\n"
 		"                            serve the HTTP API until SIGINT or SIGTERM\n"
 		"  demo                      seed a realistic demo estate and print persona tokens\n"
 		"  audit verify              recompute the audit hash chain and Merkle tree\n"

@@ -41,6 +41,10 @@ int gh_gov_checkpoints_start(gh_gov *g, const gh_gov_checkpoint_options *o, int 
 	co.min_interval_ms = GH_CHECKPOINT_MIN_INTERVAL_MS;
 	co.every_ms = o->every_ms;
 	co.max_waiters = o->max_waiters;
+	/* several nodes: one signs on its own at a time (cluster.c) */
+	co.may_sign = gov_cluster_may_sign;
+	co.may_sign_ctx = g;
+	gov_cluster_signer_started(g);
 	/* signs at start when the log grew since the latest checkpoint */
 	rc = gh_checkpointer_start(&g->checkpointer, g->store, g->signer, g->origin, &co);
 cleanup:

@@ -78,6 +78,7 @@ int gh_gov_open(gh_gov **out, const char *db_path, int create, const gh_gov_opti
 	if (g->opts.token_lifetime <= 0)
 		g->opts.token_lifetime = 90 * 86400;
 	g->decider = gh_builtin_decider;
+	gov_cluster_init(g);
 	pthread_rwlock_init(&g->decider_lock, NULL);
 	pthread_mutex_init(&g->sched_lock, NULL);
 	pthread_cond_init(&g->sched_cond, NULL);
@@ -97,6 +98,7 @@ void gh_gov_free(gh_gov *g)
 	if (!g)
 		return;
 	gh_gov_sched_stop(g);
+	gh_gov_cluster_stop(g);         /* it looks at the signer */
 	gov_checkpoints_free(g);
 	/* what the failed authentications of the last window add up to */
 	if (g->store)

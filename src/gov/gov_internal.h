@@ -72,6 +72,8 @@ typedef struct gh_decider {
 
 typedef struct gov_auth_cache gov_auth_cache;
 
+#define GOV_NODE_ID_LEN 64
+
 struct gh_gov {
 	gh_store *store;
 	gov_auth_cache *auth;      /* recently authenticated tokens (tokens.c) */
@@ -96,7 +98,23 @@ struct gh_gov {
 	/* provisioning workers and scheduled reconciliation (outbox.c), NULL
 	 * until started; stopped by gh_gov_sched_stop */
 	struct gov_workers *workers;
+	/* several nodes on one database (cluster.c) */
+	char node_id[GOV_NODE_ID_LEN];   /* this process in leases and job claims */
+	int64_t job_lease;       /* seconds a worker holds a job it runs */
+	struct gov_cluster *cluster;     /* the follower thread; NULL until started */
 };
+
+/* --- several nodes on one database (cluster.c) ---------------------------- */
+/* Sets the node id (host-pid-random) and the job lease at open. */
+void gov_cluster_init(gh_gov *g);
+/* Takes (renew 1: or keeps) lease name for ms milliseconds for this node:
+ * 1 held, 0 another node holds it, <0 on error. Its own transaction. */
+int gov_lease_take(gh_gov *g, const char *name, int64_t ms, int renew);
+/* The checkpointer's hook: 1 when this node may sign on its own now (it
+ * holds the signing lease with time to spare, or no follower runs). */
+int gov_cluster_may_sign(void *ctx);
+/* Called as the checkpoint signer starts: takes the signing lease at once. */
+void gov_cluster_signer_started(gh_gov *g);
 
 /* The built-in catalog rule (decide.c). */
 extern const gh_decider gh_builtin_decider;

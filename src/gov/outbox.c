@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -194,6 +195,7 @@ typedef struct job_run {
 	char *account, *target, *system_name, *kind, *settings;
 	char *ent_id, *ent_name, *subject_id, *subject_name;
 	int64_t expires_at;
+	int64_t lease_until;       /* the claim's: recording checks it is still ours */
 	int attempt;
 } job_run;
 
@@ -236,7 +238,8 @@ static int job_take(gh_gov *g, job_run *j, int64_t now)
 	memset(j, 0, sizeof(*j));
 	if ((rc = gh_store_begin(g->store)))
 		return rc;
-	if ((rc = gh_store_jobs_claim(&jobs, g->store, now, now + GOV_JOB_LEASE, 1)) ||
+	j->lease_until = now + g->job_lease;
+	if ((rc = gh_store_jobs_claim(&jobs, g->store, now, j->lease_until, g->node_id, 1)) ||
 	    !(job = json_array_get(jobs, 0)))
 		goto cleanup;
 	taken = 1;
@@ -464,11 +467,20 @@ static int job_record(gh_gov *g, const job_run *j, int code, const char *error,
 {
 	char *receipt_s = receipt ? gh_json_canonical(receipt) : NULL;
 	char state[GH_STORE_STATE_LEN];
-	int rc;
+	int rc, held = 0;
 
 	if ((rc = gh_store_begin(g->store))) {
 		free(receipt_s);
 		return rc;
+	}
+	/* a worker whose lease ran out (and was taken over) records nothing: the
+	 * job's new holder runs it again and records that */
+	if ((rc = gh_store_job_hold(&held, g->store, j->id, g->node_id, j->lease_until, now)))
+		goto cleanup;
+	if (!held) {
+		fprintf(stderr, "gatehouse: job %s: the lease ran out before its attempt ended;"
+			" not recorded (another worker runs it)\n", j->id);
+		goto cleanup;
 	}
 	if ((rc = gov_audit_take(g, WORKER_ACTOR, "connector.attempt", "job", j->id,
 			json_pack("{s:s, s:s, s:i, s:b, s:s?, s:s?, s:s}", "job", j->id,
@@ -634,9 +646,13 @@ static void *recon_main(void *arg)
 		if (w->stop)
 			break;
 		pthread_mutex_unlock(&w->lock);
-		out = NULL;
-		gh_gov_reconcile(&out, g, NULL, NULL, NULL);
-		json_decref(out);
+		/* several nodes: the one that takes this period's lease runs it */
+		if (gov_lease_take(g, "reconcile", w->recon_period * 1000 - 500, 0) == 1) {
+			out = NULL;
+			gh_gov_reconcile(&out, g, NULL, NULL, NULL);
+			json_decref(out);
+		}
+		gh_error_clear();
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);

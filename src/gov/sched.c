@@ -13,6 +13,7 @@
 
 #define SCHED_ACTOR "system:scheduler"
 #define SCHED_BATCH 1000   /* rows per transaction: bounds lock hold time */
+#define SCHED_BACKOFF_MS 200  /* after a run that found its due rows held elsewhere */
 
 typedef char id_buf[GH_STORE_ID_LEN];
 
@@ -223,9 +224,17 @@ static void *sched_main(void *arg)
 		now = gh_now();
 		due = gh_gov_sched_next_due(g);
 		if (due <= now && !failed) {
+			int ended = 0, sla = 0;
+
 			/* a failure (e.g. a busy disk) waits a full period before retrying */
-			failed = gh_gov_sched_run(g, now, NULL, NULL) != 0;
+			failed = gh_gov_sched_run(g, now, &ended, &sla) != 0;
 			pthread_mutex_lock(&g->sched_lock);
+			/* due yet nothing ended: another node holds those rows (its
+			 * batch ends them); look again shortly rather than spin */
+			if (!failed && ended + sla == 0 && !g->sched_stop && !g->sched_poked) {
+				until = wake_time(INT64_MAX, SCHED_BACKOFF_MS);
+				pthread_cond_timedwait(&g->sched_cond, &g->sched_lock, &until);
+			}
 			continue;
 		}
 		failed = 0;

@@ -5,6 +5,7 @@
  * once, when the token is created. API keys (credentials.c) use the same
  * helpers, gov_secret_*, with prefixes of their own. */
 #include "gov/gov_internal.h"
+#include "store/cluster.h"
 #include "gov/authlimit.h"
 #include "store/identities.h"
 #include "store/tokens.h"
@@ -12,6 +13,7 @@
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -497,8 +499,9 @@ int gh_gov_admin_token(json_t **out, gh_gov *g, const char *identity_ref, const 
 /* A direct-mapped cache of tokens that authenticated recently, so the hot
  * path needs no database read. An entry holds only what the database holds
  * (the secret's hash, never the secret) and is trusted while its generation
- * is current (any token or identity change bumps it) and for at most
- * AUTH_TTL seconds (changes made by another process). */
+ * is current (any token or identity change bumps it, here and, through the
+ * stored generation, on other nodes within their poll interval: cluster.c)
+ * and for at most AUTH_TTL seconds (a change whose generation was lost). */
 #define AUTH_SLOTS 1024
 #define AUTH_TTL 2
 
@@ -539,6 +542,13 @@ void gov_auth_cache_free(gh_gov *g)
 void gov_auth_changed(gh_gov *g)
 {
 	atomic_fetch_add(&g->auth_gen, 1);
+	/* other nodes follow the stored generation (cluster.c); were this write
+	 * lost, their cached entries still end within AUTH_TTL */
+	if (gh_store_begin(g->store) == 0 &&
+	    gov_finish(g, gh_store_generation_bump(g->store, "auth")) != 0)
+		fprintf(stderr, "gatehouse: telling other nodes that tokens changed: %s\n",
+			gh_error_last()->message);
+	gh_error_clear();
 }
 
 void gh_gov_auth_flush(gh_gov *g)

@@ -715,6 +715,31 @@ const gh_migration gh_store_migrations[] = {
 " WHERE m.group_id = o.group_id AND m.member_type = o.member_type"
 "  AND m.member_id = o.member_id;"
 "CREATE INDEX group_members_pos ON group_members(pos);"},
+{.version = 13, .name = "several nodes: job lease owners, leases, generations",
+ .sqlite =
+"ALTER TABLE outbox ADD COLUMN leased_by TEXT;"
+"CREATE TABLE leases ("
+"  name TEXT PRIMARY KEY,"
+"  holder TEXT NOT NULL,"
+"  until_ms INTEGER NOT NULL,"
+"  updated_at INTEGER NOT NULL"
+");"
+"CREATE TABLE generations ("
+"  name TEXT PRIMARY KEY,"
+"  value INTEGER NOT NULL DEFAULT 0"
+");",
+ .postgres =
+"ALTER TABLE outbox ADD COLUMN leased_by TEXT;"
+"CREATE TABLE leases ("
+"  name TEXT PRIMARY KEY,"
+"  holder TEXT NOT NULL,"
+"  until_ms BIGINT NOT NULL,"
+"  updated_at BIGINT NOT NULL"
+");"
+"CREATE TABLE generations ("
+"  name TEXT PRIMARY KEY,"
+"  value BIGINT NOT NULL DEFAULT 0"
+");"},
 {.version = 0}
 };
 

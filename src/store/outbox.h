@@ -10,7 +10,8 @@
  * or "revoke"),"account" (or null),"target","state" ("pending","done",
  * "failed","cancelled"),"attempts","next_at","lease_until" (or null),
  * "last_error" (or null),"receipt" (object, or null),"created_at",
- * "updated_at","done_at" (or null)}, times RFC 3339.
+ * "updated_at","done_at" (or null)}, times RFC 3339. (leased_by, the node
+ * holding a job's lease, is the workers' own and not shown.)
  *
  * Claims: a worker leases a due job by setting its lease_until; a job whose
  * lease has not run out is not due for anyone else. */
@@ -54,10 +55,21 @@ int gh_store_job_grant_access(json_t **out, gh_store *s, const char *grant_id);
 
 /* Claims up to max due jobs, oldest due first, in one statement: each pending
  * job with next_at <= now and no lease running past now gets lease_until =
- * lease_until and updated_at = now, except a revoke job whose grant's grant
- * job is still leased (it waits for it). *out is a new array of the claimed
- * jobs (as the API shows them, after the claim), in no set order. */
-int gh_store_jobs_claim(json_t **out, gh_store *s, int64_t now, int64_t lease_until, int max);
+ * lease_until, leased_by = holder (the claiming node) and updated_at = now,
+ * except a revoke job whose grant's grant job is still leased (it waits for
+ * it). Jobs another transaction is claiming are skipped, not waited for.
+ * *out is a new array of the claimed jobs (as the API shows them, after the
+ * claim), in no set order. */
+int gh_store_jobs_claim(json_t **out, gh_store *s, int64_t now, int64_t lease_until,
+			const char *holder, int max);
+
+/* Recording an attempt starts here: *held 1 when job id is still pending and
+ * leased to holder with this lease_until (the claim's), and then it stays
+ * the caller's until its transaction ends; 0 when the lease was lost (it ran
+ * out and another worker claimed the job, or the job moved on): the attempt
+ * must record nothing. */
+int gh_store_job_hold(int *held, gh_store *s, const char *id, const char *holder,
+		      int64_t lease_until, int64_t now);
 
 /* What a worker hands the connector besides the job itself:
  * {"system_name","connector","settings" (connector_settings: JSON text as

@@ -72,7 +72,7 @@ static int setup_with(fixture *f, const char *name, int n, const gh_checkpointer
 
 static int setup(fixture *f, const char *name, int n, int64_t after_ms, int64_t min_interval_ms)
 {
-	gh_checkpointer_options o = {after_ms, min_interval_ms, HOUR_MS, 0};
+	gh_checkpointer_options o = {after_ms, min_interval_ms, HOUR_MS, 0, NULL, NULL};
 
 	return setup_with(f, name, n, &o);
 }
@@ -106,21 +106,21 @@ static void test_checkpoint_due__rule(void)
 		gh_checkpointer_options o;
 		int64_t due;
 	} cases[] = {
-		{"idle: the next idle attempt", {10, 9, 0, 0, 1000}, {1000, 1000, 60000, 0}, 61000},
-		{"a change: at the window's end", {12, 9, 0, 5000, 1000}, {1000, 1000, 60000, 0}, 6000},
+		{"idle: the next idle attempt", {10, 9, 0, 0, 1000}, {1000, 1000, 60000, 0, NULL, NULL}, 61000},
+		{"a change: at the window's end", {12, 9, 0, 5000, 1000}, {1000, 1000, 60000, 0, NULL, NULL}, 6000},
 		{"a change right after a signature: not before the interval",
-		 {12, 9, 0, 1100, 1000}, {100, 1000, 60000, 0}, 2000},
+		 {12, 9, 0, 1100, 1000}, {100, 1000, 60000, 0, NULL, NULL}, 2000},
 		{"only the checkpoint's own record: nothing to sign", {10, 9, 0, 5000, 1000},
-		 {1000, 1000, 60000, 0}, 61000},
+		 {1000, 1000, 60000, 0, NULL, NULL}, 61000},
 		{"after-write signing off: only the idle attempt", {12, 9, 0, 5000, 1000},
-		 {-1, 1000, 60000, 0}, 61000},
-		{"an ask: as soon as the interval allows", {12, 9, 12, 0, 1000}, {-1, 1000, 60000, 0},
+		 {-1, 1000, 60000, 0, NULL, NULL}, 61000},
+		{"an ask: as soon as the interval allows", {12, 9, 12, 0, 1000}, {-1, 1000, 60000, 0, NULL, NULL},
 		 2000},
-		{"an ask already covered: idle", {12, 12, 12, 0, 1000}, {-1, 1000, 60000, 0}, 61000},
-		{"an ask and a change: the earlier", {12, 9, 11, 1500, 1000}, {5000, 1000, 60000, 0},
+		{"an ask already covered: idle", {12, 12, 12, 0, 1000}, {-1, 1000, 60000, 0, NULL, NULL}, 61000},
+		{"an ask and a change: the earlier", {12, 9, 11, 1500, 1000}, {5000, 1000, 60000, 0, NULL, NULL},
 		 2000},
 		{"no checkpoint yet, nothing asked: the idle attempt", {0, -1, 0, 0, 0},
-		 {1000, 1, 5, 0}, 5},
+		 {1000, 1, 5, 0, NULL, NULL}, 5},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -239,7 +239,7 @@ cleanup:
  * turned away at once (GH_ELIMITED) instead of queueing. */
 static void test_checkpointer__waiters_capped(void)
 {
-	gh_checkpointer_options o = {-1, HOUR_MS, HOUR_MS, 2};
+	gh_checkpointer_options o = {-1, HOUR_MS, HOUR_MS, 2, NULL, NULL};
 	asker a[2], extra;
 	pthread_t th[2];
 	fixture f;
@@ -375,6 +375,45 @@ cleanup:
 	teardown(&f);
 }
 
+static int never(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+/* Another node holds the signing duty: this signer signs nothing on its own,
+ * and a waiter here is answered by the other node's checkpoint once observed. */
+static void test_checkpointer__another_node_signs(void)
+{
+	gh_checkpointer_options o = {50, 50, HOUR_MS, 0, never, NULL};
+	fixture f;
+	asker a;
+	pthread_t th;
+	char *note = NULL;
+	int64_t seq, t0;
+
+	if (setup_with(&f, "other.db", 3, &o))
+		goto cleanup;
+	seq = add_events(f.s, 2);
+	sleep_ms(300);       /* several windows of 50 ms: it would have signed */
+	CHECK_INT(gh_checkpointer_signed(f.c), 0);
+	CHECK_INT(latest_size(f.s), -1);
+	a = (asker){f.c, seq, -100, -1};
+	t0 = now_ms();
+	CHECK_INT(pthread_create(&th, NULL, ask, &a), 0);
+	/* the other node signs, and this one sees it in the database */
+	CHECK_INT(gh_checkpoint_sign(&note, f.s, f.k, ORIGIN), 0);
+	gh_checkpointer_observe(f.c, seq + 1, size_of(note));
+	pthread_join(th, NULL);
+	CHECK_INT(a.rc, 0);
+	CHECK(a.size >= seq);
+	CHECK(now_ms() - t0 < 4000);
+	CHECK_INT(gh_checkpointer_signed(f.c), 0);
+cleanup:
+	free(note);
+	teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
 	static const gh_test_case cases[] = {
@@ -387,6 +426,7 @@ int main(int argc, char **argv)
 		{"checkpointer__refusal_reaches_waiters", test_checkpointer__refusal_reaches_waiters},
 		{"checkpointer__sign_now_wakes_waiters", test_checkpointer__sign_now_wakes_waiters},
 		{"checkpointer__stop_wakes_waiters", test_checkpointer__stop_wakes_waiters},
+		{"checkpointer__another_node_signs", test_checkpointer__another_node_signs},
 		{NULL, NULL}};
 
 	if (gh_init())

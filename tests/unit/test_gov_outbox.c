@@ -491,9 +491,9 @@ static void test_gov_outbox_claim__leases_each_due_job_once(void)
 	req = fx_request(g, &fx_admin, FAKE_REQ("bob", "read-only"), "provisioning");
 	free(req);
 	CHECK_INT(gh_store_begin(s), 0);
-	CHECK_INT(gh_store_jobs_claim(&a, s, now, now + 60, 1), 0);
-	CHECK_INT(gh_store_jobs_claim(&b, s, now, now + 60, 1), 0);
-	CHECK_INT(gh_store_jobs_claim(&c, s, now, now + 60, 5), 0);
+	CHECK_INT(gh_store_jobs_claim(&a, s, now, now + 60, "node-a", 1), 0);
+	CHECK_INT(gh_store_jobs_claim(&b, s, now, now + 60, "node-a", 1), 0);
+	CHECK_INT(gh_store_jobs_claim(&c, s, now, now + 60, "node-a", 5), 0);
 	CHECK_INT(gh_store_commit(s), 0);
 	CHECK_INT((int)json_array_size(a), 1);
 	CHECK_INT((int)json_array_size(b), 1);
@@ -510,9 +510,24 @@ static void test_gov_outbox_claim__leases_each_due_job_once(void)
 			 fx_s(json_array_get(b, 0), "id")), 1);
 	/* the leases ran out: both are due again */
 	CHECK_INT(gh_store_begin(s), 0);
-	CHECK_INT(gh_store_jobs_claim(&d, s, now + 60, now + 120, 5), 0);
+	CHECK_INT(gh_store_jobs_claim(&d, s, now + 60, now + 120, "node-a", 5), 0);
 	CHECK_INT(gh_store_commit(s), 0);
 	CHECK_INT((int)json_array_size(d), 2);
+	/* d's claim took the jobs over: a's holder lost its lease and holds nothing */
+	{
+		const char *id = fx_s(json_array_get(a, 0), "id");
+		int held = -1;
+
+		CHECK_INT(gh_store_begin(s), 0);
+		CHECK_INT(gh_store_job_hold(&held, s, id, "node-a", now + 60, now + 61), 0);
+		CHECK_INT(held, 0);
+		CHECK_INT(gh_store_job_hold(&held, s, id, "node-b", now + 120, now + 61), 0);
+		CHECK_INT(held, 0);
+		CHECK_INT(gh_store_job_hold(&held, s, id, "node-a", now + 120, now + 61), 0);
+		CHECK_INT(held, 1);
+		CHECK_INT(gh_store_commit(s), 0);
+		CHECK_INT(fx_int(g, "SELECT count(*) FROM outbox WHERE leased_by = 'node-a'"), 2);
+	}
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);

@@ -61,8 +61,8 @@ static const copy_table tables[] = {
 	 " expires_at, created_by, created_at, revoked_at, revoked_by, revoke_reason",
 	 "ittttttitiitt", "pk", 1},
 	{"outbox", "pk, id, grant_id, system_id, op, account, target, state, attempts, next_at,"
-	 " lease_until, last_error, receipt, created_at, updated_at, done_at",
-	 "itttttttiiittiii", "pk", 1},
+	 " lease_until, last_error, receipt, created_at, updated_at, done_at, leased_by",
+	 "itttttttiiittiiit", "pk", 1},
 	{"findings", "pk, id, run_id, system_id, kind, account, target, grant_id, status, job_id,"
 	 " created_at, updated_at", "itttttttttii", "pk", 1},
 	{"credentials", "pk, id, grant_id, identity_id, entitlement_id, secret_hash, created_by,"
@@ -73,6 +73,9 @@ static const copy_table tables[] = {
 	{"changes", "pk, id, object_type, object_id, operation, payload, weakens,"
 	 " base_updated_at, state, proposed_by, proposed_at, comment, decided_by, decided_at,"
 	 " decision_comment", "ittttttittittit", "pk", 1},
+	/* several nodes (sql/cluster.c) */
+	{"leases", "name, holder, until_ms, updated_at", "ttii", "name", 0},
+	{"generations", "name, value", "ti", "name", 0},
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

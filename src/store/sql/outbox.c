@@ -151,30 +151,63 @@ int gh_store_job_grant_access(json_t **out, gh_store *s, const char *grant_id)
 
 /* --- claiming and running jobs ---------------------------------------------- */
 
-int gh_store_jobs_claim(json_t **out, gh_store *s, int64_t now, int64_t lease_until, int max)
+/* The claim: a subquery picks due jobs, the update leases them to holder. */
+#define CLAIM_PICK                                                                           \
+	"UPDATE outbox SET lease_until = ?2, leased_by = ?4, updated_at = ?1"                \
+	" WHERE pk IN (SELECT o.pk FROM outbox o"                                            \
+	"  WHERE o.state = 'pending' AND o.next_at <= ?1"                                    \
+	"  AND (o.lease_until IS NULL OR o.lease_until <= ?1)"                               \
+	/* a revoke waits for the grant job a worker still runs */                          \
+	"  AND NOT (o.op = 'revoke' AND o.grant_id IS NOT NULL AND EXISTS"                   \
+	"   (SELECT 1 FROM outbox p WHERE p.grant_id = o.grant_id"                           \
+	"    AND p.op = 'grant' AND p.state = 'pending' AND p.lease_until > ?1))"            \
+	"  ORDER BY o.next_at, o.pk LIMIT ?3"
+
+int gh_store_jobs_claim(json_t **out, gh_store *s, int64_t now, int64_t lease_until,
+			const char *holder, int max)
 {
 	gh_sql *q;
 	int rc;
 
 	*out = NULL;
 	/* one statement picks and leases, so two claimers never take the same job;
-	 * on PostgreSQL the subquery is where FOR UPDATE SKIP LOCKED belongs */
-	if ((rc = gh_sql_prepare(&q, s,
-				 "UPDATE outbox SET lease_until = ?2, updated_at = ?1"
-				 " WHERE pk IN (SELECT o.pk FROM outbox o"
-				 "  WHERE o.state = 'pending' AND o.next_at <= ?1"
-				 "  AND (o.lease_until IS NULL OR o.lease_until <= ?1)"
-				 /* a revoke waits for the grant job a worker still runs */
-				 "  AND NOT (o.op = 'revoke' AND o.grant_id IS NOT NULL AND EXISTS"
-				 "   (SELECT 1 FROM outbox p WHERE p.grant_id = o.grant_id"
-				 "    AND p.op = 'grant' AND p.state = 'pending' AND p.lease_until > ?1))"
-				 "  ORDER BY o.next_at, o.pk LIMIT ?3)"
-				 " RETURNING " JOB_COLS)))
+	 * dialect: on PostgreSQL other nodes claim too, and the pick skips the
+	 * rows their claims hold rather than waiting for them */
+	if ((rc = gh_sql_prepare_dialect(&q, s,
+					 CLAIM_PICK ") RETURNING " JOB_COLS,
+					 CLAIM_PICK " FOR UPDATE OF o SKIP LOCKED) RETURNING " JOB_COLS)))
 		return rc;
 	gh_sql_bind_int64(q, 1, now);
 	gh_sql_bind_int64(q, 2, lease_until);
 	gh_sql_bind_int(q, 3, max);
+	gh_sql_bind_text(q, 4, holder);
 	return gh_sql_rows(out, q, job_json, "claiming due jobs");
+}
+
+int gh_store_job_hold(int *held, gh_store *s, const char *id, const char *holder,
+		      int64_t lease_until, int64_t now)
+{
+	gh_sql *q;
+	int rc;
+
+	*held = 0;
+	/* a compare-and-set on the claim: the same holder and the same lease;
+	 * the row stays locked until the caller's transaction ends */
+	if ((rc = gh_sql_prepare(&q, s,
+				 "UPDATE outbox SET updated_at = ?4 WHERE id = ?1 AND state = 'pending'"
+				 " AND leased_by = ?2 AND lease_until = ?3 RETURNING id")))
+		return rc;
+	gh_sql_bind_text(q, 1, id);
+	gh_sql_bind_text(q, 2, holder);
+	gh_sql_bind_int64(q, 3, lease_until);
+	gh_sql_bind_int64(q, 4, now);
+	if ((rc = gh_sql_step(q)) == GH_SQL_ROW) {
+		*held = 1;
+		rc = gh_sql_step(q);
+	}
+	rc = rc == GH_SQL_DONE ? 0 : gh_sql_fail(q, "holding a job");
+	gh_sql_reset(q);
+	return rc;
 }
 
 static json_t *context_json(gh_sql *q)
@@ -239,7 +272,7 @@ int gh_store_job_done(gh_store *s, const char *id, int attempts, const char *rec
 
 	if ((rc = gh_sql_prepare(&q, s,
 				 "UPDATE outbox SET state = 'done', attempts = ?2, lease_until = NULL,"
-				 " last_error = NULL, receipt = ?3, done_at = ?4, updated_at = ?4"
+				 " leased_by = NULL, last_error = NULL, receipt = ?3, done_at = ?4, updated_at = ?4"
 				 " WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
@@ -257,7 +290,8 @@ int gh_store_job_failed(gh_store *s, const char *id, const char *state, int atte
 
 	if ((rc = gh_sql_prepare(&q, s,
 				 "UPDATE outbox SET state = ?2, attempts = ?3, next_at = ?4,"
-				 " lease_until = NULL, last_error = ?5, updated_at = ?6 WHERE id = ?1")))
+				 " lease_until = NULL, leased_by = NULL, last_error = ?5, updated_at = ?6"
+				 " WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
 	gh_sql_bind_text(q, 2, state);
@@ -276,7 +310,7 @@ int gh_store_job_cancel(gh_store *s, const char *id, int attempts, const char *e
 
 	if ((rc = gh_sql_prepare(&q, s,
 				 "UPDATE outbox SET state = 'cancelled', attempts = ?2,"
-				 " lease_until = NULL, last_error = ?3, updated_at = ?4"
+				 " lease_until = NULL, leased_by = NULL, last_error = ?3, updated_at = ?4"
 				 " WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
@@ -295,7 +329,8 @@ int gh_store_job_requeue(gh_store *s, const char *id, int64_t now)
 				 "UPDATE outbox SET state = 'pending', next_at = ?2, updated_at = ?2,"
 				 " attempts = CASE WHEN state = 'failed' THEN 0 ELSE attempts END,"
 				 /* a worker may hold a pending one: its lease stays */
-				 " lease_until = CASE WHEN state = 'failed' THEN NULL ELSE lease_until END"
+				 " lease_until = CASE WHEN state = 'failed' THEN NULL ELSE lease_until END,"
+				 " leased_by = CASE WHEN state = 'failed' THEN NULL ELSE leased_by END"
 				 " WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);

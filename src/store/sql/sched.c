@@ -9,27 +9,31 @@
  * grants_review_due, identities_expiry, identities_orphaned) so it reads only
  * candidates, in the index's order: the cost follows what is due, not what
  * is active. */
+/* dialect: on PostgreSQL other nodes' schedulers read the same rows; each
+ * claims what it reads (FOR UPDATE) and skips what another holds. */
+#define DUE(sql) gh_sql_prepare_dialect(q, s, sql, sql " FOR UPDATE SKIP LOCKED")
+
 static int prepare_due(gh_sql **q, gh_store *s, gh_store_due what)
 {
 	switch (what) {
 	case GH_STORE_DUE_GRANT_EXPIRY:
-		return gh_sql_prepare(q, s, "SELECT id FROM grants"
-				      " WHERE status IN ('active', 'provisioning')"
-				      " AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2");
+		return DUE("SELECT id FROM grants"
+			   " WHERE status IN ('active', 'provisioning')"
+			   " AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2");
 	case GH_STORE_DUE_REQUEST_SLA:
-		return gh_sql_prepare(q, s, "SELECT id FROM requests WHERE state = 'pending_approval'"
-				      " AND sla_due_at <= ?1 ORDER BY sla_due_at LIMIT ?2");
+		return DUE("SELECT id FROM requests WHERE state = 'pending_approval'"
+			   " AND sla_due_at <= ?1 ORDER BY sla_due_at LIMIT ?2");
 	case GH_STORE_DUE_REVIEW:
-		return gh_sql_prepare(q, s, "SELECT id FROM grants WHERE review_state = 'pending'"
-				      " AND review_due_at <= ?1 ORDER BY review_due_at LIMIT ?2");
+		return DUE("SELECT id FROM grants WHERE review_state = 'pending'"
+			   " AND review_due_at <= ?1 ORDER BY review_due_at LIMIT ?2");
 	case GH_STORE_DUE_NHI_EXPIRY:
-		return gh_sql_prepare(q, s, "SELECT id FROM identities WHERE status = 'active'"
-				      " AND expires_at IS NOT NULL AND expires_at <= ?1"
-				      " AND kind <> 'human' ORDER BY expires_at LIMIT ?2");
+		return DUE("SELECT id FROM identities WHERE status = 'active'"
+			   " AND expires_at IS NOT NULL AND expires_at <= ?1"
+			   " AND kind <> 'human' ORDER BY expires_at LIMIT ?2");
 	case GH_STORE_DUE_ORPHAN:
-		return gh_sql_prepare(q, s, "SELECT id FROM identities WHERE orphaned_at IS NOT NULL"
-				      " AND orphaned_at <= ?1 AND status = 'active'"
-				      " AND kind <> 'human' ORDER BY orphaned_at LIMIT ?2");
+		return DUE("SELECT id FROM identities WHERE orphaned_at IS NOT NULL"
+			   " AND orphaned_at <= ?1 AND status = 'active'"
+			   " AND kind <> 'human' ORDER BY orphaned_at LIMIT ?2");
 	}
 	return gh_error_set(GH_ERROR, "nothing falls due as %d", (int)what);
 }
