@@ -3,6 +3,7 @@
 #include "store/batch.h"
 #include "store/log.h"
 #include "store/sqlite/sqlite.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 typedef struct stmt_cache {
 	const char *sql;
 	sqlite3_stmt *stmt;
+	sqlite_sql q;            /* the statement as store/sql.h hands it out */
 } stmt_cache;
 
 typedef struct sqlite_store sqlite_store;
@@ -640,7 +642,8 @@ static void read_end(sqlite_store *s)
 	pthread_mutex_unlock(&s->readers_lock);
 }
 
-static int stmt(sqlite3_stmt **out, sqlite_store *s, const char *sql)
+/* The cache entry of sql on the calling thread's connection, prepared. */
+static int cached(stmt_cache **out, sqlite_store *s, const char *sql)
 {
 	size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
 	stmt_cache *cache = cur.store == s && cur.r ? cur.r->cache : s->cache;
@@ -651,7 +654,7 @@ static int stmt(sqlite3_stmt **out, sqlite_store *s, const char *sql)
 		if (cache[k].sql == sql) {
 			sqlite3_reset(cache[k].stmt);
 			sqlite3_clear_bindings(cache[k].stmt);
-			*out = cache[k].stmt;
+			*out = &cache[k];
 			return 0;
 		}
 		if (!cache[k].sql) {
@@ -659,7 +662,9 @@ static int stmt(sqlite3_stmt **out, sqlite_store *s, const char *sql)
 					       &cache[k].stmt, NULL) != SQLITE_OK)
 				return fail(s, "preparing a statement");
 			cache[k].sql = sql;
-			*out = cache[k].stmt;
+			cache[k].q.base.ops = &gh_sqlite_sql_ops;
+			cache[k].q.st = cache[k].stmt;
+			*out = &cache[k];
 			return 0;
 		}
 	}
@@ -673,7 +678,12 @@ int gh_store_stmt(sqlite3_stmt **out, gh_store *g, const char *sql)
 	if (!g || g->be != &sqlite_backend)
 		return gh_error_set(GH_ERROR, "an SQLite statement on a %s store",
 				    g ? g->be->name : "closed");
-	return stmt(out, (sqlite_store *)g, sql);
+	stmt_cache *c;
+	int rc = cached(&c, (sqlite_store *)g, sql);
+
+	if (rc == 0)
+		*out = c->stmt;
+	return rc;
 }
 
 /* --- the backend table (store/backend.h) ------------------------------------ */
@@ -683,20 +693,28 @@ static sqlite_store *sq(gh_store *g)
 	return (sqlite_store *)g;   /* the gh_store is the first member */
 }
 
-/* A gh_sql of SQLite is its sqlite3_stmt (store/backend.h). */
 static int prepare(gh_sql **out, gh_store *g, const char *sql)
 {
-	return stmt((sqlite3_stmt **)out, sq(g), sql);
+	stmt_cache *c;
+	int rc = cached(&c, sq(g), sql);
+
+	*out = rc ? NULL : &c->q.base;
+	return rc;
 }
 
 static int prepare_once(gh_sql **out, gh_store *g, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite_sql *q;
 
 	*out = NULL;
-	if (sqlite3_prepare_v2(conn(sq(g)), sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(q = calloc(1, sizeof(*q))))
+		return gh_error_set(GH_ERROR, "out of memory preparing a statement");
+	if (sqlite3_prepare_v2(conn(sq(g)), sql, -1, &q->st, NULL) != SQLITE_OK) {
+		free(q);
 		return fail(sq(g), "preparing a statement");
-	*out = (gh_sql *)st;
+	}
+	q->base.ops = &gh_sqlite_sql_ops;
+	*out = &q->base;
 	return 0;
 }
 
