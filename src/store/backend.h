@@ -1,14 +1,11 @@
 /* backend.h - the table of functions a storage backend implements, for the
  * store's own files only (src/store/store.c dispatches through it).
  *
- * A backend's store is a struct whose first member is a gh_store (so a
- * gh_store * converts to it). A statement (gh_sql) is, for SQLite, the
- * sqlite3_stmt itself: src/gov still hands its own sqlite3_stmt to the shared
- * column helpers as a gh_sql. PostgreSQL's statements begin with a pointer to
- * gh_pg_sql_ops, which is how the dispatch tells them apart (a
- * sqlite3_stmt begins with its connection's address, never that one). The
- * public functions of store/store.h and store/sql.h call these entries; their
- * contracts are the ones documented there. */
+ * A backend's store is a struct whose first member is a gh_store, and a
+ * backend's statement one whose first member is a gh_sql (so each converts
+ * to it): the store carries its backend's table, the statement its
+ * statement table. The public functions of store/store.h and store/sql.h
+ * call these entries; their contracts are the ones documented there. */
 #ifndef GH_STORE_BACKEND_H
 #define GH_STORE_BACKEND_H
 
@@ -23,6 +20,10 @@ typedef struct gh_sql_ops gh_sql_ops;
 
 struct gh_store {
 	const gh_store_backend *be;
+};
+
+struct gh_sql {
+	const gh_sql_ops *ops;
 };
 
 struct gh_store_backend {

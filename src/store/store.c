@@ -116,14 +116,9 @@ void gh_store_after_commit(gh_store *s, void (*fn)(void *ctx, int64_t seq), void
 
 /* --- statements (store/sql.h) ----------------------------------------------- */
 
-/* The table of q's backend (see store/backend.h): the first word of a
- * PostgreSQL statement is its table's address. */
 static const gh_sql_ops *ops(gh_sql *q)
 {
-	const void *first;
-
-	memcpy(&first, (const void *)q, sizeof(first));
-	return first == (const void *)&gh_pg_sql_ops ? &gh_pg_sql_ops : &gh_sqlite_sql_ops;
+	return q->ops;
 }
 
 int gh_sql_prepare(gh_sql **out, gh_store *s, const char *sql)

@@ -13,7 +13,7 @@
 #define BYTEAOID 17   /* pg_type.h, which is not part of libpq's headers */
 
 struct gh_pg_sql {
-	const gh_sql_ops *ops; /* first: &gh_pg_sql_ops, which marks it */
+	gh_sql base;           /* first: its table, &gh_pg_sql_ops */
 	gh_pg_conn *c;
 	char name[16];         /* the prepared statement; "" for a one-off */
 	char *text;            /* a one-off's SQL, placeholders rewritten */
@@ -151,7 +151,7 @@ static gh_pg_sql *sql_new(gh_pg_conn *c, int nparams)
 
 	if (!q)
 		return NULL;
-	q->ops = &gh_pg_sql_ops;
+	q->base.ops = &gh_pg_sql_ops;
 	q->c = c;
 	q->nparams = nparams;
 	q->values = calloc(n, sizeof(*q->values));
@@ -179,7 +179,7 @@ int gh_pg_prepare(gh_sql **out, gh_pg_conn *c, const char *sql)
 			q = c->cache[k].q;
 			clear_result(q);
 			clear_bindings(q);
-			*out = (gh_sql *)q;
+			*out = &q->base;
 			return 0;
 		}
 		if (c->cache[k].sql)
@@ -203,7 +203,7 @@ int gh_pg_prepare(gh_sql **out, gh_pg_conn *c, const char *sql)
 		PQclear(r);
 		c->cache[k].sql = sql;
 		c->cache[k].q = q;
-		*out = (gh_sql *)q;
+		*out = &q->base;
 		return 0;
 	}
 	return gh_error_set(GH_ERROR, "statement cache is full");
@@ -223,7 +223,7 @@ int gh_pg_prepare_once(gh_sql **out, gh_pg_conn *c, const char *sql)
 		return gh_error_set(GH_ERROR, "out of memory");
 	}
 	q->text = text;   /* run with PQexecParams: nothing to deallocate */
-	*out = (gh_sql *)q;
+	*out = &q->base;
 	return 0;
 }
 

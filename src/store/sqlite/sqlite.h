@@ -1,8 +1,7 @@
 /* sqlite.h - what only the SQLite backend offers: its connection and its
- * statements, for the files that still call SQLite directly (src/gov and
- * src/audit until their SQL moves behind typed operations, the unit tests,
- * the fuzz drivers and the benchmarks, which look at the database). Portable
- * code uses store/sql.h instead. */
+ * statements, for the unit tests, the fuzz drivers and the benchmarks, which
+ * look at the database. Nothing in src/ outside src/store/sqlite includes
+ * it; portable code uses store/sql.h. */
 #ifndef GH_STORE_SQLITE_H
 #define GH_STORE_SQLITE_H
 
@@ -23,5 +22,10 @@ int gh_store_stmt(sqlite3_stmt **out, gh_store *s, const char *sql);
 /* Sets the error from the connection's last SQLite error, prefixed by what.
  * Returns GH_ECONFLICT for constraint failures, GH_ERROR otherwise. */
 int gh_store_fail(gh_store *s, const char *what);
+
+/* How many complete WAL checkpoints the store's checkpointer thread has
+ * run (off the writer, once a commit leaves the WAL long enough); 0 on a
+ * store of another backend. */
+int gh_store_sqlite_checkpoints(gh_store *s);
 
 #endif

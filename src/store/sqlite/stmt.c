@@ -1,18 +1,20 @@
-/* stmt.c - the statement interface (store/sql.h) over SQLite: a gh_sql is an
- * sqlite3_stmt of the connection the calling thread uses on the store. */
-#include "store/backend.h"
+/* stmt.c - the statement interface (store/sql.h) over SQLite: a gh_sql
+ * wraps an sqlite3_stmt of the connection the calling thread uses. */
+#include "store/sqlite/sqlite_internal.h"
 #include "common/error.h"
 
-#include <sqlite3.h>
+#include <stdlib.h>
 
 static sqlite3_stmt *st(gh_sql *q)
 {
-	return (sqlite3_stmt *)q;
+	return ((sqlite_sql *)q)->st;
 }
 
+/* Only for gh_sql_prepare_once's statements, which are allocated. */
 static void finalize(gh_sql *q)
 {
 	sqlite3_finalize(st(q));
+	free(q);
 }
 
 static void bind_text(gh_sql *q, int i, const char *v)

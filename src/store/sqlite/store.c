@@ -1,7 +1,9 @@
 /* store.c - the SQLite backend: open, migrate, lock, transactions, statement cache. */
 #include "store/backend.h"
+#include "store/batch.h"
 #include "store/log.h"
 #include "store/sqlite/sqlite.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STMT_CACHE 256
@@ -18,6 +21,7 @@
 typedef struct stmt_cache {
 	const char *sql;
 	sqlite3_stmt *stmt;
+	sqlite_sql q;            /* the statement as store/sql.h hands it out */
 } stmt_cache;
 
 typedef struct sqlite_store sqlite_store;
@@ -41,39 +45,35 @@ static _Thread_local struct {
 				  * thread's own open write */
 } cur;
 
-/* The store whose writer lock the calling thread holds, if any: when no
- * reader can be opened, a read section inside that write must not take the
- * lock again. */
-static _Thread_local sqlite_store *writing;
-
 /* The calling thread runs the after_wait test hook (its commits skip it). */
 static _Thread_local int in_after_wait;
 
-#define BATCH_MAX 128          /* operations that may share one commit */
+/* Writes go through group commit (store/batch.h): an operation is a
+ * savepoint inside the batch's BEGIN IMMEDIATE transaction, and the last
+ * operation of a burst commits them all at once. */
+/* WAL frames after a commit that wake the checkpointer (about 32 MiB). */
+#define CHECKPOINT_FRAMES 8192
+#define CHECKPOINT_RETRY_MS 50  /* an unfinished checkpoint is tried again after */
+#define CHECKPOINT_RETRIES 100  /* at most this many times (5 s) */
 
-/* One operation released into the open batch, on its caller's stack: the
- * commit writes the result into it, so no result slot is ever shared or
- * reused while its waiter still needs it. */
-typedef struct waiter {
-	int done;
-	int rc;
-	char msg[sizeof(((gh_error *)0)->message)];
-	struct waiter *next;
-} waiter;
+/* Checkpoints run on a thread and connection of their own, so that copying
+ * the WAL back into the database (and its fsync) is never part of a
+ * writer's COMMIT: a commit that crossed SQLite's auto-checkpoint threshold
+ * used to take several times as long as the others. Started at the first
+ * commit that crosses CHECKPOINT_FRAMES. */
+typedef struct checkpointer {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	int started, due, stop;
+	int runs;                /* complete checkpoints (gh_store_sqlite_checkpoints) */
+} checkpointer;
 
-/* Group commit: an operation runs as a savepoint inside an open transaction;
- * the COMMIT (and its fsync) is issued by the last operation of a burst, so
- * concurrent writers share one durable commit. Each caller still returns only
- * after its own changes are durable, and a failed commit fails all of them. */
 struct sqlite_store {
 	gh_store base;           /* first: the backend table */
 	sqlite3 *db;
-	pthread_mutex_t lock;
-	pthread_cond_t flushed;
-	int waiting;             /* threads blocked on lock */
-	int in_tx;               /* an outer transaction is open */
-	int pending;             /* operations released into it, not yet durable */
-	struct waiter *waiters;  /* the open batch's operations, waiting for its commit */
+	gh_store_batch batch;    /* the writer's lock and group commit */
+	checkpointer ckpt;
 	int version;
 	int64_t data_version;    /* PRAGMA data_version at our last BEGIN */
 	sqlite3_stmt *data_version_stmt;
@@ -82,8 +82,6 @@ struct sqlite_store {
 	void *before_release_ctx;
 	void (*after_wait)(gh_store *s, void *ctx);
 	void *after_wait_ctx;
-	void (*after_commit)(void *ctx, int64_t seq);
-	void *after_commit_ctx;
 	char *path;
 	pthread_mutex_t readers_lock;
 	reader *free_readers;
@@ -168,6 +166,88 @@ static void sql_backfill(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_int64(ctx, leaves);
 }
 
+/* Copies the WAL back while it is due; a checkpoint that could not copy
+ * everything (a reader's snapshot, the writer's commit still ending) is
+ * tried again a little later, a bounded number of times, and then waits for
+ * the next commit's wake-up. */
+static void *checkpoint_main(void *arg)
+{
+	sqlite_store *s = arg;
+	sqlite3 *db = NULL;
+	int retries = 0;
+
+	/* a connection learns WAL mode from its first read; until then a
+	 * checkpoint finds no WAL */
+	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_busy_timeout(db, 10000);
+		sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	}
+	pthread_mutex_lock(&s->ckpt.lock);
+	for (;;) {
+		int rc, frames = 0, copied = 0;
+
+		while (!s->ckpt.due && !s->ckpt.stop && retries == 0)
+			pthread_cond_wait(&s->ckpt.wake, &s->ckpt.lock);
+		if (retries > 0 && !s->ckpt.due && !s->ckpt.stop) {
+			struct timespec t;
+
+			clock_gettime(CLOCK_REALTIME, &t);
+			t.tv_nsec += CHECKPOINT_RETRY_MS * 1000000L;
+			t.tv_sec += t.tv_nsec / 1000000000L;
+			t.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&s->ckpt.wake, &s->ckpt.lock, &t);
+		}
+		if (s->ckpt.stop)
+			break;
+		s->ckpt.due = 0;
+		pthread_mutex_unlock(&s->ckpt.lock);
+		/* PASSIVE: never waits for the writer or readers */
+		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+		pthread_mutex_lock(&s->ckpt.lock);
+		if (rc == SQLITE_OK && frames >= 0 && copied >= frames) {
+			s->ckpt.runs++;
+			retries = 0;
+		} else {
+			retries = retries < CHECKPOINT_RETRIES ? retries + 1 : 0;
+		}
+	}
+	pthread_mutex_unlock(&s->ckpt.lock);
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* After each commit on the writer (sqlite3_wal_hook, in place of SQLite's
+ * auto-checkpoint): wakes the checkpointer once the WAL is long enough. */
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	sqlite_store *s = ctx;
+
+	if (frames < CHECKPOINT_FRAMES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&s->ckpt.lock);
+	if (!s->ckpt.started && !s->ckpt.stop)
+		s->ckpt.started = pthread_create(&s->ckpt.thread, NULL, checkpoint_main, s) == 0;
+	s->ckpt.due = 1;
+	pthread_cond_signal(&s->ckpt.wake);
+	pthread_mutex_unlock(&s->ckpt.lock);
+	if (!s->ckpt.started)   /* no thread: checkpoint here, as SQLite would */
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+static void checkpointer_stop(sqlite_store *s)
+{
+	pthread_mutex_lock(&s->ckpt.lock);
+	s->ckpt.stop = 1;
+	pthread_cond_signal(&s->ckpt.wake);
+	pthread_mutex_unlock(&s->ckpt.lock);
+	if (s->ckpt.started)
+		pthread_join(s->ckpt.thread, NULL);
+	pthread_mutex_destroy(&s->ckpt.lock);
+	pthread_cond_destroy(&s->ckpt.wake);
+}
+
 static void configure_sqlite(void)
 {
 	/* SQLite's memory statistics take a global mutex on every allocation */
@@ -175,9 +255,23 @@ static void configure_sqlite(void)
 }
 
 static const gh_store_backend sqlite_backend;
+static const gh_store_batch_steps sqlite_steps;
 
 static void store_free(sqlite_store *s);
 static void rollback(sqlite_store *s);
+
+int gh_store_sqlite_checkpoints(gh_store *g)
+{
+	sqlite_store *s = (sqlite_store *)g;
+	int n;
+
+	if (!g || g->be != &sqlite_backend)
+		return 0;
+	pthread_mutex_lock(&s->ckpt.lock);
+	n = s->ckpt.runs;
+	pthread_mutex_unlock(&s->ckpt.lock);
+	return n;
+}
 
 int gh_store_sqlite_open(gh_store **out, const char *path, int create)
 {
@@ -202,8 +296,9 @@ int gh_store_sqlite_open(gh_store **out, const char *path, int create)
 	if (!(s = calloc(1, sizeof(*s))))
 		return gh_error_set(GH_ERROR, "out of memory");
 	s->base.be = &sqlite_backend;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->flushed, NULL);
+	gh_store_batch_init(&s->batch, &sqlite_steps, s, &s->log);
+	pthread_mutex_init(&s->ckpt.lock, NULL);
+	pthread_cond_init(&s->ckpt.wake, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
 	s->max_readers = -1;
 	if (!(s->path = strdup(path))) {
@@ -217,6 +312,7 @@ int gh_store_sqlite_open(gh_store **out, const char *path, int create)
 		return GH_ERROR;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
+	sqlite3_wal_hook(s->db, wal_hook, s);
 	/* migration 9 builds the Merkle tree of an existing log through this */
 	if (sqlite3_create_function(s->db, "gh_merkle_backfill", 0, SQLITE_UTF8, &s->base,
 				    sql_backfill, NULL, NULL) != SQLITE_OK) {
@@ -228,7 +324,6 @@ int gh_store_sqlite_open(gh_store **out, const char *path, int create)
 	    exec(s, "PRAGMA foreign_keys=ON", "enabling foreign keys") ||
 	    exec(s, "PRAGMA cache_size=-65536", "setting cache size") ||
 	    exec(s, "PRAGMA temp_store=MEMORY", "keeping statement journals in memory") ||
-	    exec(s, "PRAGMA wal_autocheckpoint=8192", "setting the checkpoint interval") ||
 	    migrate(s)) {
 		store_free(s);
 		return GH_ERROR;
@@ -251,6 +346,7 @@ static void store_free(sqlite_store *s)
 {
 	if (!s)
 		return;
+	checkpointer_stop(s);
 	while (s->all_readers) {
 		reader *r = s->all_readers;
 		s->all_readers = r->all;
@@ -262,8 +358,7 @@ static void store_free(sqlite_store *s)
 		sqlite3_finalize(s->cache[i].stmt);
 	sqlite3_finalize(s->data_version_stmt);
 	sqlite3_close(s->db);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->flushed);
+	gh_store_batch_destroy(&s->batch);
 	free(s);
 }
 
@@ -280,10 +375,7 @@ static void before_release(sqlite_store *s, int (*fn)(gh_store *s, void *ctx), v
 
 static void after_commit(sqlite_store *s, void (*fn)(void *ctx, int64_t seq), void *ctx)
 {
-	pthread_mutex_lock(&s->lock);
-	s->after_commit = fn;
-	s->after_commit_ctx = ctx;
-	pthread_mutex_unlock(&s->lock);
+	gh_store_batch_after_commit(&s->batch, fn, ctx);
 }
 
 static void after_wait(sqlite_store *s, void (*fn)(gh_store *s, void *ctx), void *ctx)
@@ -309,55 +401,6 @@ static int version(sqlite_store *s)
 	return s->version;
 }
 
-static void lock(sqlite_store *s)
-{
-	if (pthread_mutex_trylock(&s->lock) == 0) {
-		writing = s;
-		return;
-	}
-	__atomic_add_fetch(&s->waiting, 1, __ATOMIC_SEQ_CST);
-	pthread_mutex_lock(&s->lock);
-	__atomic_sub_fetch(&s->waiting, 1, __ATOMIC_SEQ_CST);
-	writing = s;
-}
-
-/* Commits the open batch (lock held) and wakes its waiters. */
-static int flush(sqlite_store *s)
-{
-	int rc = 0;
-
-	if (!s->in_tx)
-		return 0;
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = fail(s, "committing");
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	if (rc)
-		s->log.valid = 0;
-	else if (s->after_commit && s->pending > 0)   /* not a batch of rolled-back operations */
-		s->after_commit(s->after_commit_ctx, s->log.valid ? s->log.seq : -1);
-	for (waiter *w = s->waiters; w; w = w->next) {
-		w->rc = rc;
-		snprintf(w->msg, sizeof(w->msg), "%s", rc ? gh_error_last()->message : "");
-		w->done = 1;
-	}
-	s->waiters = NULL;
-	s->in_tx = 0;
-	s->pending = 0;
-	pthread_cond_broadcast(&s->flushed);
-	return rc;
-}
-
-/* Leaves the critical section: flushes unless someone is queued to add to the batch. */
-static void unlock(sqlite_store *s)
-{
-	if (s->in_tx && (s->pending >= BATCH_MAX ||
-			 __atomic_load_n(&s->waiting, __ATOMIC_SEQ_CST) == 0))
-		flush(s);
-	writing = NULL;
-	pthread_mutex_unlock(&s->lock);
-}
-
 /* Forgets the cached audit head when another process (e.g. gatehouse
  * admin-token next to a running server) committed since our last transaction:
  * data_version changes only for other connections' commits. */
@@ -376,69 +419,81 @@ static void other_writers(sqlite_store *s)
 	s->data_version = v;
 }
 
+/* The steps of group commit (store/batch.h) on the writer. */
+static int step_open(void *ctx)
+{
+	sqlite_store *s = ctx;
+	int rc = exec(s, "BEGIN IMMEDIATE", "starting a transaction");
+
+	if (rc == 0)
+		other_writers(s);
+	return rc;
+}
+
+static int step_commit(void *ctx)
+{
+	sqlite_store *s = ctx;
+	int rc = exec(s, "COMMIT", "committing");
+
+	if (rc)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int step_savepoint(void *ctx)
+{
+	return exec(ctx, "SAVEPOINT op", "starting an operation");
+}
+
+static int step_release(void *ctx)
+{
+	return exec(ctx, "RELEASE op", "completing an operation");
+}
+
+static void step_undo(void *ctx)
+{
+	sqlite_store *s = ctx;
+
+	sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
+	sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
+}
+
+static const gh_store_batch_steps sqlite_steps = {
+	.open = step_open,
+	.commit = step_commit,
+	.savepoint = step_savepoint,
+	.release = step_release,
+	.undo = step_undo,
+};
+
 static int begin(sqlite_store *s)
 {
-	lock(s);
-	if (!s->in_tx) {
-		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-			int rc = fail(s, "starting a transaction");
-			writing = NULL;
-			pthread_mutex_unlock(&s->lock);
-			return rc;
-		}
-		s->in_tx = 1;
-		other_writers(s);
-	}
-	if (sqlite3_exec(s->db, "SAVEPOINT op", NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = fail(s, "starting an operation");
-		unlock(s);
-		return rc;
-	}
-	return 0;
+	return gh_store_batch_begin(&s->batch);
+}
+
+static void rollback(sqlite_store *s)
+{
+	gh_store_batch_undo(&s->batch);
 }
 
 static int commit(sqlite_store *s)
 {
-	waiter w = {0};
+	char msg[sizeof(((gh_error *)0)->message)];
 	int rc;
 
 	if (s->before_release && (rc = s->before_release(&s->base, s->before_release_ctx))) {
 		rollback(s);
 		return rc;
 	}
-	if (sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = fail(s, "completing an operation");
-		sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
-		sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
-		unlock(s);
-		return rc;
-	}
-	s->pending++;
-	w.next = s->waiters;
-	s->waiters = &w;
-	unlock(s);
-	pthread_mutex_lock(&s->lock);
-	while (!w.done)
-		pthread_cond_wait(&s->flushed, &s->lock);
-	pthread_mutex_unlock(&s->lock);
+	rc = gh_store_batch_release(&s->batch, msg);
 	if (s->after_wait && !in_after_wait) {
 		in_after_wait = 1;
 		s->after_wait(&s->base, s->after_wait_ctx);
 		in_after_wait = 0;
 	}
-	/* w is ours alone now: the commit that filled it unlinked it */
-	rc = w.rc;
 	if (rc)
-		gh_error_set(rc, "%s", w.msg);
+		gh_error_set(rc, "%s", msg);
 	return rc;
-}
-
-static void rollback(sqlite_store *s)
-{
-	s->log.valid = 0;
-	sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
-	sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
-	unlock(s);
 }
 
 static int trial_begin(sqlite_store *s)
@@ -468,15 +523,13 @@ static int trial_undo(sqlite_store *s)
 
 static void exclusive_begin(sqlite_store *s)
 {
-	lock(s);
-	if (s->in_tx)
-		flush(s);
+	gh_store_batch_lock(&s->batch);   /* commits an open batch first */
 	s->log.valid = 0;   /* raw SQL may change anything */
 }
 
 static void exclusive_end(sqlite_store *s)
 {
-	unlock(s);
+	gh_store_batch_unlock(&s->batch);
 }
 
 static int step_once(sqlite3_stmt *st)
@@ -551,16 +604,14 @@ static void read_begin(sqlite_store *s)
 	cur.store = s;
 	cur.r = NULL;
 	cur.depth = 1;
-	if (writing == s) {
+	if (gh_store_batch_held(&s->batch)) {
 		/* inside this thread's own write: taking the lock again would
 		 * wait forever, so read through the writer (its pending changes
 		 * included) */
 		cur.in_write = 1;
 		return;
 	}
-	lock(s);
-	if (s->in_tx)
-		flush(s);
+	gh_store_batch_lock(&s->batch);   /* commits an open batch first */
 }
 
 static void limit_readers(sqlite_store *s, int max)
@@ -580,7 +631,7 @@ static void read_end(sqlite_store *s)
 	cur.r = NULL;
 	if (!r) {
 		if (!cur.in_write)
-			unlock(s);
+			gh_store_batch_unlock(&s->batch);
 		cur.in_write = 0;
 		return;
 	}
@@ -591,7 +642,8 @@ static void read_end(sqlite_store *s)
 	pthread_mutex_unlock(&s->readers_lock);
 }
 
-static int stmt(sqlite3_stmt **out, sqlite_store *s, const char *sql)
+/* The cache entry of sql on the calling thread's connection, prepared. */
+static int cached(stmt_cache **out, sqlite_store *s, const char *sql)
 {
 	size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
 	stmt_cache *cache = cur.store == s && cur.r ? cur.r->cache : s->cache;
@@ -602,7 +654,7 @@ static int stmt(sqlite3_stmt **out, sqlite_store *s, const char *sql)
 		if (cache[k].sql == sql) {
 			sqlite3_reset(cache[k].stmt);
 			sqlite3_clear_bindings(cache[k].stmt);
-			*out = cache[k].stmt;
+			*out = &cache[k];
 			return 0;
 		}
 		if (!cache[k].sql) {
@@ -610,7 +662,9 @@ static int stmt(sqlite3_stmt **out, sqlite_store *s, const char *sql)
 					       &cache[k].stmt, NULL) != SQLITE_OK)
 				return fail(s, "preparing a statement");
 			cache[k].sql = sql;
-			*out = cache[k].stmt;
+			cache[k].q.base.ops = &gh_sqlite_sql_ops;
+			cache[k].q.st = cache[k].stmt;
+			*out = &cache[k];
 			return 0;
 		}
 	}
@@ -624,7 +678,12 @@ int gh_store_stmt(sqlite3_stmt **out, gh_store *g, const char *sql)
 	if (!g || g->be != &sqlite_backend)
 		return gh_error_set(GH_ERROR, "an SQLite statement on a %s store",
 				    g ? g->be->name : "closed");
-	return stmt(out, (sqlite_store *)g, sql);
+	stmt_cache *c;
+	int rc = cached(&c, (sqlite_store *)g, sql);
+
+	if (rc == 0)
+		*out = c->stmt;
+	return rc;
 }
 
 /* --- the backend table (store/backend.h) ------------------------------------ */
@@ -634,20 +693,28 @@ static sqlite_store *sq(gh_store *g)
 	return (sqlite_store *)g;   /* the gh_store is the first member */
 }
 
-/* A gh_sql of SQLite is its sqlite3_stmt (store/backend.h). */
 static int prepare(gh_sql **out, gh_store *g, const char *sql)
 {
-	return stmt((sqlite3_stmt **)out, sq(g), sql);
+	stmt_cache *c;
+	int rc = cached(&c, sq(g), sql);
+
+	*out = rc ? NULL : &c->q.base;
+	return rc;
 }
 
 static int prepare_once(gh_sql **out, gh_store *g, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite_sql *q;
 
 	*out = NULL;
-	if (sqlite3_prepare_v2(conn(sq(g)), sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(q = calloc(1, sizeof(*q))))
+		return gh_error_set(GH_ERROR, "out of memory preparing a statement");
+	if (sqlite3_prepare_v2(conn(sq(g)), sql, -1, &q->st, NULL) != SQLITE_OK) {
+		free(q);
 		return fail(sq(g), "preparing a statement");
-	*out = (gh_sql *)st;
+	}
+	q->base.ops = &gh_sqlite_sql_ops;
+	*out = &q->base;
 	return 0;
 }
 
