@@ -87,6 +87,11 @@ json_t *gh_sql_time_column(gh_sql *q, int col);
 json_t *gh_sql_text_column(gh_sql *q, int col);
 /* An integer column as a JSON integer, or JSON null. */
 json_t *gh_sql_int_column(gh_sql *q, int col);
+/* The one-row query q (bound) as row(q) in *out, or *out NULL when it finds
+ * no row (0 either way); what names it in errors. Resets q. */
+int gh_sql_one(json_t **out, gh_sql *q, json_t *(*row)(gh_sql *q), const char *what);
+/* A text column into out (truncated to outlen), "" for NULL. */
+void gh_sql_copy_text(char *out, size_t outlen, gh_sql *q, int col);
 /* Steps q (bound) to the end, appending row(q) for each row to a new array in
  * *out; what names the list in errors. Resets q. */
 int gh_sql_rows(json_t **out, gh_sql *q, json_t *(*row)(gh_sql *q), const char *what);

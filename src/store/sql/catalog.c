@@ -19,20 +19,6 @@ static int nomem(void)
 	return gh_error_set(GH_ERROR, "out of memory");
 }
 
-/* A one-row query (bound): *out = row(q), or NULL when it finds nothing. */
-static int one_row(json_t **out, gh_sql *q, json_t *(*row)(gh_sql *q), const char *what)
-{
-	int rc = gh_sql_step(q);
-
-	*out = NULL;
-	if (rc == GH_SQL_ROW)
-		rc = (*out = row(q)) ? 0 : nomem();
-	else
-		rc = rc == GH_SQL_DONE ? 0 : gh_sql_fail(q, what);
-	gh_sql_reset(q);
-	return rc;
-}
-
 /* The LIKE pattern that finds tag in a tags column: the column holds a JSON
  * array of tags, and a tag ([a-z0-9._-]) is written there as itself between
  * double quotes, so "tag" appears in the text exactly when tag is an item.
@@ -82,7 +68,7 @@ int gh_store_system_get(json_t **out, gh_store *s, const char *id)
 	if ((rc = gh_sql_prepare(&q, s, "SELECT " SYSTEM_COLS " FROM systems WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
-	return one_row(out, q, system_json, "loading a system");
+	return gh_sql_one(out, q, system_json, "loading a system");
 }
 
 int gh_store_system_named(gh_store *s, const char *name)
@@ -249,7 +235,7 @@ int gh_store_entitlement_get(json_t **out, gh_store *s, const char *id)
 	if ((rc = gh_sql_prepare(&q, s, "SELECT " ENT_COLS " FROM entitlements WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
-	if ((rc = one_row(out, q, ent_json, "loading an entitlement")) || !*out)
+	if ((rc = gh_sql_one(out, q, ent_json, "loading an entitlement")) || !*out)
 		return rc;
 	if ((rc = conflicts_fill(s, *out))) {
 		json_decref(*out);

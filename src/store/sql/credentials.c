@@ -43,22 +43,6 @@ static json_t *cred_json(gh_sql *q)
 			 "rotated_to", gh_sql_text_column(q, 14), "status", gh_sql_text_column(q, 15));
 }
 
-/* Steps the bound one-row query q: *out = row(q), or NULL when there is none. */
-static int one_row(json_t **out, gh_sql *q, json_t *(*row)(gh_sql *q), const char *what)
-{
-	int rc = gh_sql_step(q);
-
-	*out = NULL;
-	if (rc == GH_SQL_ROW)
-		rc = (*out = row(q)) ? 0 : nomem(what);
-	else if (rc == GH_SQL_DONE)
-		rc = 0;
-	else
-		rc = gh_sql_fail(q, what);
-	gh_sql_reset(q);
-	return rc;
-}
-
 int gh_store_credential_get(json_t **out, gh_store *s, const char *id, int64_t now)
 {
 	gh_sql *q;
@@ -69,7 +53,7 @@ int gh_store_credential_get(json_t **out, gh_store *s, const char *id, int64_t n
 		return rc;
 	gh_sql_bind_text(q, 1, id);
 	gh_sql_bind_int64(q, 2, now);
-	return one_row(out, q, cred_json, "loading a credential");
+	return gh_sql_one(out, q, cred_json, "loading a credential");
 }
 
 int gh_store_credential_list(json_t **out, gh_store *s, int64_t after_pk,
@@ -124,7 +108,7 @@ int gh_store_credential_grant(json_t **out, gh_store *s, const char *grant_id)
 				 " JOIN systems s ON s.id = e.system_id WHERE gr.id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, grant_id);
-	return one_row(out, q, grant_json, "reading a grant");
+	return gh_sql_one(out, q, grant_json, "reading a grant");
 }
 
 static json_t *facts_json(gh_sql *q)
@@ -149,7 +133,7 @@ int gh_store_credential_facts(json_t **out, gh_store *s, const char *id)
 				 " WHERE c.id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
-	return one_row(out, q, facts_json, "reading a credential");
+	return gh_sql_one(out, q, facts_json, "reading a credential");
 }
 
 int gh_store_credential_insert(gh_store *s, const char *id, const char *grant_id,

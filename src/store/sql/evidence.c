@@ -3,25 +3,6 @@
 #include "store/sql.h"
 #include "common/error.h"
 
-static int nomem(void)
-{
-	return gh_error_set(GH_ERROR, "out of memory assembling evidence");
-}
-
-/* Steps the bound one-row query q: *out = row(q), or NULL when there is none. */
-static int one_row(json_t **out, gh_sql *q, json_t *(*row)(gh_sql *q), const char *what)
-{
-	int rc = gh_sql_step(q);
-
-	*out = NULL;
-	if (rc == GH_SQL_ROW)
-		rc = (*out = row(q)) ? 0 : nomem();
-	else
-		rc = rc == GH_SQL_DONE ? 0 : gh_sql_fail(q, what);
-	gh_sql_reset(q);
-	return rc;
-}
-
 static json_t *identity_json(gh_sql *q)
 {
 	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "id", gh_sql_text_column(q, 0),
@@ -39,7 +20,7 @@ int gh_store_evidence_identity(json_t **out, gh_store *s, const char *id)
 					" WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
-	return one_row(out, q, identity_json, "reading an identity");
+	return gh_sql_one(out, q, identity_json, "reading an identity");
 }
 
 static json_t *entitlement_json(gh_sql *q)
@@ -64,7 +45,7 @@ int gh_store_evidence_entitlement(json_t **out, gh_store *s, const char *id)
 				 " JOIN groups gr ON gr.id = e.control_owner_group_id WHERE e.id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
-	return one_row(out, q, entitlement_json, "reading an entitlement");
+	return gh_sql_one(out, q, entitlement_json, "reading an entitlement");
 }
 
 static json_t *sha256_json(gh_sql *q)
@@ -81,7 +62,7 @@ int gh_store_evidence_policy_sha256(json_t **out, gh_store *s, const char *id)
 	if ((rc = gh_sql_prepare(&q, s, "SELECT sha256 FROM policy_versions WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
-	return one_row(out, q, sha256_json, "reading a policy version");
+	return gh_sql_one(out, q, sha256_json, "reading a policy version");
 }
 
 int gh_store_evidence_audit_span(int64_t *first, int64_t *last, int64_t *count, gh_store *s,

@@ -35,13 +35,6 @@ static json_t *id_json(gh_sql *q)
 	return gh_sql_text_column(q, 0);
 }
 
-static void copy_text(char *out, size_t outlen, gh_sql *q, int col)
-{
-	const char *v = gh_sql_column_text(q, col);
-
-	snprintf(out, outlen, "%s", v ? v : "");
-}
-
 /* The one-row count query q (bound) into *out. */
 static int count_of(int64_t *out, gh_sql *q, const char *what)
 {
@@ -126,10 +119,10 @@ int gh_store_identity_brief_get(gh_store_identity_brief *out, gh_store *s, const
 	gh_sql_bind_text(q, 1, id);
 	rc = gh_sql_step(q);
 	if (rc == GH_SQL_ROW) {
-		copy_text(out->name, sizeof(out->name), q, 0);
-		copy_text(out->kind, sizeof(out->kind), q, 1);
-		copy_text(out->status, sizeof(out->status), q, 2);
-		copy_text(out->status_reason, sizeof(out->status_reason), q, 3);
+		gh_sql_copy_text(out->name, sizeof(out->name), q, 0);
+		gh_sql_copy_text(out->kind, sizeof(out->kind), q, 1);
+		gh_sql_copy_text(out->status, sizeof(out->status), q, 2);
+		gh_sql_copy_text(out->status_reason, sizeof(out->status_reason), q, 3);
 		if (!gh_sql_column_null(q, 4)) {
 			out->has_expires = 1;
 			out->expires_at = gh_sql_column_int64(q, 4);
@@ -393,7 +386,7 @@ int gh_store_identity_suspend_nhi(gh_store *s, const char *id, const char *why, 
 	step = gh_sql_step(q);
 	if (step == GH_SQL_ROW) {
 		found = 1;
-		copy_text(owner, ownerlen, q, 0);
+		gh_sql_copy_text(owner, ownerlen, q, 0);
 		*expires_at = gh_sql_column_null(q, 1) ? 0 : gh_sql_column_int64(q, 1);
 		*orphaned_at = gh_sql_column_null(q, 2) ? 0 : gh_sql_column_int64(q, 2);
 		step = gh_sql_step(q);

@@ -10,11 +10,6 @@
 	"id, grant_id, system_id, op, account, target, state, attempts, next_at, lease_until,"  \
 	" last_error, receipt, created_at, updated_at, done_at"
 
-static int nomem(const char *what)
-{
-	return gh_error_set(GH_ERROR, "out of memory %s", what);
-}
-
 static json_t *job_json(gh_sql *q)
 {
 	json_t *receipt = gh_sql_column_null(q, 11) ? json_null() : gh_sql_json_column(q, 11, 0);
@@ -30,28 +25,6 @@ static json_t *job_json(gh_sql *q)
 			 "last_error", gh_sql_text_column(q, 10), "receipt", receipt,
 			 "created_at", gh_sql_time_column(q, 12), "updated_at", gh_sql_time_column(q, 13),
 			 "done_at", gh_sql_time_column(q, 14));
-}
-
-/* Steps the one-row query q (bound): *out = row(q), or NULL when there is no
- * row. Resets q. */
-static int one_row(json_t **out, gh_sql *q, json_t *(*row)(gh_sql *q), const char *what)
-{
-	int rc = gh_sql_step(q);
-
-	*out = NULL;
-	if (rc == GH_SQL_ROW)
-		rc = (*out = row(q)) ? 0 : nomem(what);
-	else
-		rc = rc == GH_SQL_DONE ? 0 : gh_sql_fail(q, what);
-	gh_sql_reset(q);
-	return rc;
-}
-
-static void copy_text(char *out, size_t len, gh_sql *q, int col)
-{
-	const char *t = gh_sql_column_text(q, col);
-
-	snprintf(out, len, "%s", t ? t : "");
 }
 
 /* --- writing jobs ------------------------------------------------------------ */
@@ -101,7 +74,7 @@ int gh_store_job_grant_source(json_t **out, gh_store *s, const char *grant_id,
 		return rc;
 	gh_sql_bind_text(q, 1, grant_id);
 	gh_sql_bind_text(q, 2, system_id);
-	return one_row(out, q, source_json, "reading what a grant gives downstream");
+	return gh_sql_one(out, q, source_json, "reading what a grant gives downstream");
 }
 
 int gh_store_job_cancel_unleased(char *job, size_t joblen, gh_store *s, const char *grant_id,
@@ -121,7 +94,7 @@ int gh_store_job_cancel_unleased(char *job, size_t joblen, gh_store *s, const ch
 	gh_sql_bind_int64(q, 2, now);
 	/* (grant_id, op) is unique: one row at most */
 	if ((rc = gh_sql_step(q)) == GH_SQL_ROW) {
-		copy_text(job, joblen, q, 0);
+		gh_sql_copy_text(job, joblen, q, 0);
 		rc = gh_sql_step(q);
 	}
 	rc = rc == GH_SQL_DONE ? 0 : gh_sql_fail(q, "cancelling a grant job");
@@ -146,7 +119,7 @@ int gh_store_job_grant_access(json_t **out, gh_store *s, const char *grant_id)
 				 " WHERE grant_id = ?1 AND op = 'grant'")))
 		return rc;
 	gh_sql_bind_text(q, 1, grant_id);
-	return one_row(out, q, access_json, "reading a grant job");
+	return gh_sql_one(out, q, access_json, "reading a grant job");
 }
 
 /* --- claiming and running jobs ---------------------------------------------- */
@@ -236,7 +209,7 @@ int gh_store_job_context(json_t **out, gh_store *s, const char *system_id, const
 		return rc;
 	gh_sql_bind_text(q, 1, system_id);
 	gh_sql_bind_text(q, 2, grant_id);
-	return one_row(out, q, context_json, "reading a job's system and grant");
+	return gh_sql_one(out, q, context_json, "reading a job's system and grant");
 }
 
 int gh_store_job_state(char state[GH_STORE_STATE_LEN], char *grant, gh_store *s,
@@ -253,9 +226,9 @@ int gh_store_job_state(char state[GH_STORE_STATE_LEN], char *grant, gh_store *s,
 	gh_sql_bind_text(q, 1, id);
 	rc = gh_sql_step(q);
 	if (rc == GH_SQL_ROW) {
-		copy_text(state, GH_STORE_STATE_LEN, q, 0);
+		gh_sql_copy_text(state, GH_STORE_STATE_LEN, q, 0);
 		if (grant)
-			copy_text(grant, GH_STORE_ID_LEN, q, 1);
+			gh_sql_copy_text(grant, GH_STORE_ID_LEN, q, 1);
 		rc = 0;
 	} else {
 		rc = rc == GH_SQL_DONE ? 0 : gh_sql_fail(q, "reading a job");
@@ -354,8 +327,8 @@ int gh_store_job_grant_state(char status[GH_STORE_STATE_LEN], char *request, int
 	gh_sql_bind_text(q, 1, grant_id);
 	rc = gh_sql_step(q);
 	if (rc == GH_SQL_ROW) {
-		copy_text(status, GH_STORE_STATE_LEN, q, 0);
-		copy_text(request, GH_STORE_ID_LEN, q, 1);
+		gh_sql_copy_text(status, GH_STORE_STATE_LEN, q, 0);
+		gh_sql_copy_text(request, GH_STORE_ID_LEN, q, 1);
 		*expires = gh_sql_column_int64(q, 2);
 		rc = 0;
 	} else {
@@ -389,7 +362,7 @@ int gh_store_job_get(json_t **out, gh_store *s, const char *id)
 	if ((rc = gh_sql_prepare(&q, s, "SELECT " JOB_COLS " FROM outbox WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
-	return one_row(out, q, job_json, "loading a job");
+	return gh_sql_one(out, q, job_json, "loading a job");
 }
 
 int gh_store_job_list(json_t **out, gh_store *s, int64_t after_pk, const char *state,

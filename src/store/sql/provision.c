@@ -6,13 +6,6 @@
 
 #include <stdio.h>
 
-static void copy_text(char *out, size_t outlen, gh_sql *q, int col)
-{
-	const char *t = gh_sql_column_text(q, col);
-
-	snprintf(out, outlen, "%s", t ? t : "");
-}
-
 int gh_store_entitlement_connector(char system_id[GH_STORE_GRANT_ID_LEN],
 				   char connector[GH_STORE_CONNECTOR_LEN], gh_store *s,
 				   const char *entitlement_id)
@@ -28,8 +21,8 @@ int gh_store_entitlement_connector(char system_id[GH_STORE_GRANT_ID_LEN],
 	gh_sql_bind_text(q, 1, entitlement_id);
 	rc = gh_sql_step(q);
 	if (rc == GH_SQL_ROW) {
-		copy_text(system_id, GH_STORE_GRANT_ID_LEN, q, 0);
-		copy_text(connector, GH_STORE_CONNECTOR_LEN, q, 1);
+		gh_sql_copy_text(system_id, GH_STORE_GRANT_ID_LEN, q, 0);
+		gh_sql_copy_text(connector, GH_STORE_CONNECTOR_LEN, q, 1);
 		rc = 0;
 	} else if (rc == GH_SQL_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "entitlement %s not found", entitlement_id);
@@ -54,7 +47,7 @@ int gh_store_grant_extended_by(char out[GH_STORE_GRANT_ID_LEN], gh_store *s,
 	gh_sql_bind_text(q, 1, request_id);
 	rc = gh_sql_step(q);
 	if (rc == GH_SQL_ROW)
-		copy_text(out, GH_STORE_GRANT_ID_LEN, q, 0);
+		gh_sql_copy_text(out, GH_STORE_GRANT_ID_LEN, q, 0);
 	rc = rc == GH_SQL_FAIL ? gh_sql_fail(q, "looking for the grant an extension replaces") : 0;
 	gh_sql_reset(q);
 	return rc;

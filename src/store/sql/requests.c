@@ -20,13 +20,6 @@ static int nomem(const char *what)
 	return gh_error_set(GH_ERROR, "out of memory %s", what);
 }
 
-static void copy_text(char *out, size_t outlen, gh_sql *q, int col)
-{
-	const char *t = gh_sql_column_text(q, col);
-
-	snprintf(out, outlen, "%s", t ? t : "");
-}
-
 /* A request from a row of REQ_COLS, with approvals [] in their place until
  * approvals_fill (replacing a key keeps its position). */
 static json_t *request_json(gh_sql *q)
@@ -163,7 +156,7 @@ int gh_store_request_grant_of(char out[GH_STORE_REQ_ID_LEN], gh_store *s, const 
 	gh_sql_bind_text(q, 1, id);
 	rc = gh_sql_step(q);
 	if (rc == GH_SQL_ROW) {
-		copy_text(out, GH_STORE_REQ_ID_LEN, q, 0);
+		gh_sql_copy_text(out, GH_STORE_REQ_ID_LEN, q, 0);
 		rc = 0;
 	} else if (rc == GH_SQL_DONE) {
 		rc = gh_error_set(GH_ENOTFOUND, "request %s not found", id);
@@ -193,8 +186,8 @@ int gh_store_request_open_for(char open_request[GH_STORE_REQ_ID_LEN],
 	gh_sql_bind_text(q, 2, entitlement_id);
 	rc = gh_sql_step(q);
 	if (rc == GH_SQL_ROW) {
-		copy_text(open_request, GH_STORE_REQ_ID_LEN, q, 0);
-		copy_text(active_grant, GH_STORE_REQ_ID_LEN, q, 1);
+		gh_sql_copy_text(open_request, GH_STORE_REQ_ID_LEN, q, 0);
+		gh_sql_copy_text(active_grant, GH_STORE_REQ_ID_LEN, q, 1);
 		rc = 0;
 	} else {
 		rc = gh_sql_fail(q, "looking for open requests");
@@ -276,22 +269,22 @@ int gh_store_request_brief_get(gh_store_request_brief *out, gh_store *s, const c
 	gh_sql_bind_text(q, 1, id);
 	rc = gh_sql_step(q);
 	if (rc == GH_SQL_ROW) {
-		copy_text(out->state, sizeof(out->state), q, 0);
-		copy_text(out->submitted_by, sizeof(out->submitted_by), q, 1);
-		copy_text(out->requester, sizeof(out->requester), q, 2);
-		copy_text(out->subject, sizeof(out->subject), q, 3);
-		copy_text(out->subject_owner, sizeof(out->subject_owner), q, 4);
-		copy_text(out->entitlement, sizeof(out->entitlement), q, 5);
-		copy_text(out->control_group, sizeof(out->control_group), q, 6);
+		gh_sql_copy_text(out->state, sizeof(out->state), q, 0);
+		gh_sql_copy_text(out->submitted_by, sizeof(out->submitted_by), q, 1);
+		gh_sql_copy_text(out->requester, sizeof(out->requester), q, 2);
+		gh_sql_copy_text(out->subject, sizeof(out->subject), q, 3);
+		gh_sql_copy_text(out->subject_owner, sizeof(out->subject_owner), q, 4);
+		gh_sql_copy_text(out->entitlement, sizeof(out->entitlement), q, 5);
+		gh_sql_copy_text(out->control_group, sizeof(out->control_group), q, 6);
 		out->required = gh_sql_column_int(q, 7);
 		out->duration = gh_sql_column_int64(q, 8);
 		out->max_duration = gh_sql_column_int64(q, 9);
-		copy_text(out->subject_name, sizeof(out->subject_name), q, 10);
-		copy_text(out->subject_status, sizeof(out->subject_status), q, 11);
-		copy_text(out->ent_name, sizeof(out->ent_name), q, 12);
+		gh_sql_copy_text(out->subject_name, sizeof(out->subject_name), q, 10);
+		gh_sql_copy_text(out->subject_status, sizeof(out->subject_status), q, 11);
+		gh_sql_copy_text(out->ent_name, sizeof(out->ent_name), q, 12);
 		out->decision = gh_sql_json_column(q, 13, 0);
-		copy_text(out->channel, sizeof(out->channel), q, 14);
-		copy_text(out->ticket_ref, sizeof(out->ticket_ref), q, 15);
+		gh_sql_copy_text(out->channel, sizeof(out->channel), q, 14);
+		gh_sql_copy_text(out->ticket_ref, sizeof(out->ticket_ref), q, 15);
 		out->emergency = gh_sql_column_int(q, 16);
 		out->has_subject_expires = !gh_sql_column_null(q, 17);
 		out->subject_expires = out->has_subject_expires ? gh_sql_column_int64(q, 17) : 0;

@@ -4,6 +4,8 @@
 #include "common/error.h"
 #include "common/util.h"
 
+#include <stdio.h>
+
 int gh_sql_step_done(gh_sql *q, const char *what)
 {
 	int rc = gh_sql_step(q) == GH_SQL_DONE ? 0 : gh_sql_fail(q, what);
@@ -55,6 +57,26 @@ json_t *gh_sql_int_column(gh_sql *q, int col)
 	if (gh_sql_column_null(q, col))
 		return json_null();
 	return json_integer((json_int_t)gh_sql_column_int64(q, col));
+}
+
+int gh_sql_one(json_t **out, gh_sql *q, json_t *(*row)(gh_sql *q), const char *what)
+{
+	int rc = gh_sql_step(q);
+
+	*out = NULL;
+	if (rc == GH_SQL_ROW)
+		rc = (*out = row(q)) ? 0 : gh_error_set(GH_ERROR, "out of memory reading %s", what);
+	else
+		rc = rc == GH_SQL_DONE ? 0 : gh_sql_fail(q, what);
+	gh_sql_reset(q);
+	return rc;
+}
+
+void gh_sql_copy_text(char *out, size_t outlen, gh_sql *q, int col)
+{
+	const char *t = gh_sql_column_text(q, col);
+
+	snprintf(out, outlen, "%s", t ? t : "");
 }
 
 int gh_sql_rows(json_t **out, gh_sql *q, json_t *(*row)(gh_sql *q), const char *what)

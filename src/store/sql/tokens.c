@@ -13,13 +13,6 @@
 	" WHEN t.expires_at IS NOT NULL AND t.expires_at <= ?5 THEN 'expired'"            \
 	" ELSE 'active' END"
 
-static void copy_text(char *out, size_t outlen, gh_sql *q, int col)
-{
-	const char *v = gh_sql_column_text(q, col);
-
-	snprintf(out, outlen, "%s", v ? v : "");
-}
-
 static int64_t time_of(gh_sql *q, int col)
 {
 	return gh_sql_column_null(q, col) ? 0 : gh_sql_column_int64(q, col);
@@ -76,8 +69,8 @@ int gh_store_tokens_get(gh_store_token *out, gh_store *s, const char *id)
 	gh_sql_bind_text(q, 1, id);
 	rc = gh_sql_step(q);
 	if (rc == GH_SQL_ROW) {
-		copy_text(out->identity, sizeof(out->identity), q, 0);
-		copy_text(out->name, sizeof(out->name), q, 1);
+		gh_sql_copy_text(out->identity, sizeof(out->identity), q, 0);
+		gh_sql_copy_text(out->name, sizeof(out->name), q, 1);
 		out->revoked = !gh_sql_column_null(q, 2);
 		rc = 0;
 	} else if (rc == GH_SQL_DONE) {
@@ -114,8 +107,8 @@ int gh_store_tokens_auth(gh_store_token_auth *out, gh_store *s, const char *id)
 		out->expires_at = time_of(q, 1);
 		out->revoked = !gh_sql_column_null(q, 2);
 		out->last_used_at = time_of(q, 3);
-		copy_text(out->identity, sizeof(out->identity), q, 4);
-		copy_text(out->identity_status, sizeof(out->identity_status), q, 5);
+		gh_sql_copy_text(out->identity, sizeof(out->identity), q, 4);
+		gh_sql_copy_text(out->identity_status, sizeof(out->identity_status), q, 5);
 		out->identity_has_expires = !gh_sql_column_null(q, 7);
 		out->identity_expires_at = time_of(q, 7);
 		out->roles = gh_sql_json_column(q, 6, 1);
