@@ -379,8 +379,10 @@ int gov_change_write(json_t **out, gh_gov *g, const gh_actor *actor, const gov_c
 		*out = NULL;
 		return rc;
 	}
+	if (proposed)            /* undone and proposed: nothing changed yet */
+		return GH_PROPOSED;
 	gov_auth_changed(g);     /* an identity's fields may have changed */
-	return proposed ? GH_PROPOSED : 0;
+	return 0;
 }
 
 /* --- confirm and withdraw -------------------------------------------------------- */
