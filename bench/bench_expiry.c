@@ -2,10 +2,14 @@
  * entitlements and requests), E of them due in the same second: how long the
  * scheduler takes to end them, called directly and as its thread, per grant
  * (from the due time to its grant.expired event: p50, p99, max). The due set
- * is prepared before the scheduler starts and well before the due time. */
+ * is prepared before the scheduler starts and well before the due time.
+ * -d is an SQLite file or a postgresql:// URL (an empty database, populated
+ * server-side with generate_series, or one that already holds the grants,
+ * e.g. a copy made with CREATE DATABASE ... TEMPLATE of a -P run's). */
 #include "common/error.h"
 #include "common/util.h"
 #include "gov/gov.h"
+#include "store/sql.h"
 #include "store/sqlite/sqlite.h"
 
 #include <stdio.h>
@@ -164,19 +168,108 @@ done:
 	return rc;
 }
 
-static long count(gh_gov *g, const char *sql)
+static int is_url(const char *path)
+{
+	return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
+}
+
+/* The same data as populate() on PostgreSQL, made by the server from
+ * generate_series in one transaction (no round trip per row), then ANALYZE
+ * so the planner knows the partial index of active expiries is selective. */
+static int populate_pg(gh_gov *g, long n, long expiring, int64_t now, int64_t due)
 {
 	gh_store *s = gh_gov_store(g);
-	sqlite3_stmt *st = NULL;
+	long subjects = (n + ENTITLEMENTS - 1) / ENTITLEMENTS, every = n / expiring;
+	char sql[2048];
+	int rc = -1;
+
+	if (gh_store_begin(s))
+		return -1;
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO identities(id, kind, name, roles, created_at, updated_at) VALUES"
+		 " ('idn_0000000000000001', 'human', 'bench-owner', '[\"requester\"]', %lld, %lld);"
+		 "INSERT INTO groups(id, name, created_at, updated_at) VALUES"
+		 " ('grp_0000000000000001', 'bench-owners', %lld, %lld);"
+		 "INSERT INTO systems(id, name, owner_id, created_at, updated_at) VALUES"
+		 " ('sys_0000000000000001', 'bench-db', 'idn_0000000000000001', %lld, %lld);"
+		 "INSERT INTO entitlements(id, system_id, name, risk_tier, data_sensitivity,"
+		 " environment, control_owner_group_id, max_duration, created_at, updated_at)"
+		 " SELECT 'ent_' || lpad(to_hex(e + 1), 16, '0'), 'sys_0000000000000001',"
+		 " 'ent-' || e, 'low', 'internal', 'prod', 'grp_0000000000000001', %d, %lld, %lld"
+		 " FROM generate_series(0, %d) AS e;"
+		 "INSERT INTO identities(id, kind, name, owner_id, purpose, environment, expires_at,"
+		 " created_at, updated_at) SELECT 'idn_' || lpad(to_hex(i + 2), 16, '0'),"
+		 " 'service_account', 'bench-nhi-' || i, 'idn_0000000000000001', 'bench', 'prod',"
+		 " %lld, %lld, %lld FROM generate_series(0, %ld) AS i;",
+		 (long long)now, (long long)now, (long long)now, (long long)now, (long long)now,
+		 (long long)now, 2 * YEAR, (long long)now, (long long)now, ENTITLEMENTS - 1,
+		 (long long)(now + 2 * YEAR), (long long)now, (long long)now, subjects - 1);
+	if (gh_sql_exec(s, sql, "inserting the catalog and identities"))
+		goto fail;
+	/* grant i: subject i / ENTITLEMENTS, entitlement i % ENTITLEMENTS, due
+	 * when every-th and among the first `expiring`, as populate() */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO requests(id, state, channel, submitted_by, requester_id, subject_id,"
+		 " entitlement_id, justification, duration, decision, required_approvals, grant_id,"
+		 " created_at, updated_at) SELECT 'req_' || lpad(to_hex(i + 1), 16, '0'), 'active',"
+		 " 'api', 'idn_0000000000000001', 'idn_0000000000000001',"
+		 " 'idn_' || lpad(to_hex(i / %d + 2), 16, '0'),"
+		 " 'ent_' || lpad(to_hex(i %% %d + 1), 16, '0'), 'bench',"
+		 " CASE WHEN i %% %ld = 0 AND i / %ld < %ld THEN %lld ELSE %lld END,"
+		 " '{\"source\":\"bench\",\"policy_version\":\"bench\",\"outcome\":"
+		 "\"auto_approved\",\"required_approvals\":0,\"reasons\":[]}', 0,"
+		 " 'grt_' || lpad(to_hex(i + 1), 16, '0'), %lld, %lld"
+		 " FROM generate_series(0::bigint, %ld) AS i;"
+		 "INSERT INTO grants(id, subject_id, entitlement_id, request_id, status, granted_at,"
+		 " expires_at) SELECT 'grt_' || lpad(to_hex(i + 1), 16, '0'),"
+		 " 'idn_' || lpad(to_hex(i / %d + 2), 16, '0'),"
+		 " 'ent_' || lpad(to_hex(i %% %d + 1), 16, '0'),"
+		 " 'req_' || lpad(to_hex(i + 1), 16, '0'), 'active', %lld,"
+		 " CASE WHEN i %% %ld = 0 AND i / %ld < %ld THEN %lld ELSE %lld END"
+		 " FROM generate_series(0::bigint, %ld) AS i;",
+		 ENTITLEMENTS, ENTITLEMENTS, every, every, expiring, (long long)(due - now),
+		 (long long)(due + YEAR - now), (long long)now, (long long)now, n - 1,
+		 ENTITLEMENTS, ENTITLEMENTS, (long long)now, every, every, expiring, (long long)due,
+		 (long long)(due + YEAR), n - 1);
+	if (gh_sql_exec(s, sql, "inserting requests and grants") ||
+	    gh_sql_exec(s, "ANALYZE identities; ANALYZE requests; ANALYZE grants", "analyze"))
+		goto fail;
+	rc = gh_store_commit(s) ? -1 : 0;
+	if (rc)
+		fprintf(stderr, "populating: %s\n", gh_error_last()->message);
+	return rc;
+fail:
+	fprintf(stderr, "populating: %s\n", gh_error_last()->message);
+	gh_store_rollback(s);
+	return -1;
+}
+
+/* The first column of sql's first row, on the store's backend; -1 when
+ * none. */
+static long store_count(gh_store *s, const char *sql)
+{
+	gh_sql *q = NULL;
 	long n = -1;
+	int rc;
 
 	gh_store_read_begin(s);
-	if (sqlite3_prepare_v2(gh_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (gh_sql_prepare_once(&q, s, sql)) {
+		fprintf(stderr, "%s: %s\n", sql, gh_error_last()->message);
+	} else if ((rc = gh_sql_step(q)) == GH_SQL_ROW) {
+		if (!gh_sql_column_null(q, 0))
+			n = (long)gh_sql_column_int64(q, 0);
+	} else {
+		gh_sql_fail(q, "counting");
+		fprintf(stderr, "%s: step %d: %s\n", sql, rc, gh_error_last()->message);
+	}
+	gh_sql_finalize(q);
 	gh_store_read_end(s);
 	return n;
+}
+
+static long count(gh_gov *g, const char *sql)
+{
+	return store_count(gh_gov_store(g), sql);
 }
 
 /* Copies file from to to (both closed or quiet: the WAL folded in). */
@@ -204,16 +297,23 @@ static int copy_file(const char *from, const char *to)
 	return rc;
 }
 
-/* Folds the WAL into the database file, on a connection of its own (the
- * store's are inside transactions or read-only). */
+/* Folds the whole WAL into the database file, on a connection of its own,
+ * waiting (bounded) for the store's background checkpointer; -1 unless every
+ * frame made it (a copy of the file alone is only whole after that). */
 static int checkpoint(const char *path)
 {
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open(path, &db) == SQLITE_OK &&
-		 exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") == 0 ? 0 : -1;
+	int log = -1, done = -1, rc = -1;
 
+	if (sqlite3_open(path, &db) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 30000);
+		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+		if (rc != SQLITE_OK)
+			fprintf(stderr, "checkpoint of %s: %s (%d of %d frames)\n", path,
+				sqlite3_errmsg(db), done, log);
+	}
 	sqlite3_close(db);
-	return rc;
+	return rc == SQLITE_OK ? 0 : -1;
 }
 
 /* A fresh database at path with n active grants, expiring of them at *at
@@ -225,9 +325,9 @@ static int open_fresh(gh_gov **g, const char *path, const char *seed, long n, lo
 {
 	static const char *const suffixes[] = {"", "-wal", "-shm"};
 	double t0 = now_s();
-	int seeded = seed && access(seed, R_OK) == 0;
+	int pg = is_url(path), seeded = !pg && seed && access(seed, R_OK) == 0;
 
-	for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
+	for (size_t k = 0; !pg && k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
 		char p[1024];
 		snprintf(p, sizeof(p), "%s%s", path, suffixes[k]);
 		unlink(p);
@@ -238,6 +338,9 @@ static int open_fresh(gh_gov **g, const char *path, const char *seed, long n, lo
 		fprintf(stderr, "open: %s\n", gh_error_last()->message);
 		return -1;
 	}
+	/* PostgreSQL: a database that already holds grants is the seed's copy */
+	if (pg && count(*g, "SELECT count(*) FROM grants") > 0)
+		seeded = 1;
 	if (seeded) {
 		long have = count(*g, "SELECT count(*) FROM grants WHERE status = 'active'");
 
@@ -246,9 +349,23 @@ static int open_fresh(gh_gov **g, const char *path, const char *seed, long n, lo
 			fprintf(stderr, "seed %s holds %ld active grants, not %ld\n", seed, have, n);
 			return -1;
 		}
-	} else if (populate(*g, n, expiring, now, *at) || checkpoint(path) ||
-		   (seed && copy_file(path, seed))) {
-		return -1;
+	} else if (pg) {
+		if (populate_pg(*g, n, expiring, now, *at))
+			return -1;
+	} else {
+		/* closed before the copy: with the store open its checkpointer
+		 * thread may hold the WAL, and a file copied without its WAL's
+		 * frames is not a database */
+		if (populate(*g, n, expiring, now, *at))
+			return -1;
+		gh_gov_free(*g);
+		*g = NULL;
+		if (checkpoint(path) || (seed && copy_file(path, seed)))
+			return -1;
+		if (gh_gov_open(g, path, 1, NULL)) {
+			fprintf(stderr, "open: %s\n", gh_error_last()->message);
+			return -1;
+		}
 	}
 	printf("expiry_setup grants=%ld expiring=%ld seeded=%d seconds=%.1f\n", n, expiring, seeded,
 	       now_s() - t0);
@@ -309,7 +426,7 @@ static int cmp_i64(const void *a, const void *b)
 static int lag_report(gh_gov *g, long expiring, int64_t due_us, const char *label)
 {
 	gh_store *s = gh_gov_store(g);
-	sqlite3_stmt *st = NULL;
+	gh_sql *q = NULL;
 	int64_t *lag = malloc((size_t)expiring * sizeof(*lag));
 	long n = 0;
 	int rc = -1;
@@ -317,13 +434,13 @@ static int lag_report(gh_gov *g, long expiring, int64_t due_us, const char *labe
 	if (!lag)
 		return -1;
 	gh_store_read_begin(s);
-	if (sqlite3_prepare_v2(gh_store_db(s), "SELECT ts FROM audit_events"
-				" WHERE action = 'grant.expired'", -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW && n < expiring)
-			lag[n++] = sqlite3_column_int64(st, 0) - due_us;
+	if (gh_sql_prepare_once(&q, s, "SELECT ts FROM audit_events"
+				" WHERE action = 'grant.expired'") == 0) {
+		while (gh_sql_step(q) == GH_SQL_ROW && n < expiring)
+			lag[n++] = gh_sql_column_int64(q, 0) - due_us;
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	gh_sql_finalize(q);
 	gh_store_read_end(s);
 	if (rc == 0 && n > 0) {
 		qsort(lag, (size_t)n, sizeof(*lag), cmp_i64);
@@ -347,9 +464,18 @@ static int move_due(gh_gov *g, const char *path, int64_t at, int64_t due, double
 	snprintf(sql, sizeof(sql), "UPDATE grants SET expires_at = %lld WHERE status IN"
 		 " ('active', 'provisioning') AND expires_at = %lld", (long long)due,
 		 (long long)at);
-	if (gh_store_begin(s) || exec(gh_store_db(s), sql) || gh_store_commit(s) ||
-	    checkpoint(path))
+	if (gh_store_begin(s))
 		return -1;
+	if (gh_sql_exec(s, sql, "moving the due set")) {
+		fprintf(stderr, "%s: %s\n", sql, gh_error_last()->message);
+		gh_store_rollback(s);
+		return -1;
+	}
+	if (gh_store_commit(s))
+		return -1;
+	/* a quiet file to start from; not needed for correctness */
+	if (!is_url(path) && checkpoint(path))
+		fprintf(stderr, "expiry_prepare: the WAL was not folded in before the run\n");
 	*took = now_s() - t0;
 	return 0;
 }
@@ -358,10 +484,10 @@ int main(int argc, char **argv)
 {
 	const char *path = "bench-expiry.db", *seed = NULL;
 	long n = 1000000, expiring = 10000;
-	int opt, thread = 1, direct = 1, sleep_ms = 1000, margin = 3, rc = 1;
+	int opt, thread = 1, direct = 1, prepare = 0, sleep_ms = 1000, margin = 3, rc = 1;
 	gh_gov *g = NULL;
 
-	while ((opt = getopt(argc, argv, "n:e:d:S:s:m:DTh")) != -1) {
+	while ((opt = getopt(argc, argv, "n:e:d:S:s:m:DTPh")) != -1) {
 		switch (opt) {
 		case 'n': n = atol(optarg); break;
 		case 'e': expiring = atol(optarg); break;
@@ -371,15 +497,26 @@ int main(int argc, char **argv)
 		case 'm': margin = atoi(optarg); break;
 		case 'D': thread = 0; break;  /* only the direct call */
 		case 'T': direct = 0; break;  /* only the scheduler thread */
+		case 'P': prepare = 1; break; /* populate (or check) and stop */
 		case 'h':
 		default:
-			fprintf(stderr, "usage: %s [-n grants] [-e expiring] [-d db] [-s max_sleep_ms]"
-				" [-S seed] [-m margin_s] [-D|-T]\n"
-				"  -S  copy the populated database from this file (made on first use)\n"
+			fprintf(stderr, "usage: %s [-n grants] [-e expiring] [-d db|postgresql://...]"
+				" [-s max_sleep_ms] [-S seed] [-m margin_s] [-D|-T|-P]\n"
+				"  -d  an SQLite file (made afresh) or a postgresql:// URL: an empty\n"
+				"      database is populated server-side; one that holds the grants\n"
+				"      already (a CREATE DATABASE ... TEMPLATE copy of a -P run's) is used\n"
+				"      as it is. Give -D or -T with a URL: each run ends grants\n"
+				"  -S  SQLite: copy the populated database from this file (made on first use)\n"
 				"  -n  active grants (default 1000000)\n"
 				"  -e  of them due in the same second (default 10000)\n"
 				"  -m  seconds between the end of setup and the due time (default 3)\n"
-				"  -D  only the direct call; -T only the scheduler thread\n", argv[0]);
+				"  -s  the scheduler thread's longest sleep, ms (default 1000)\n"
+				"  -D  only the direct call; -T only the scheduler thread;\n"
+				"  -P  only populate (an SQLite -S seed, or a PostgreSQL template)\n"
+				"Prints expiry_lag mode=direct|thread p50_s p99_s max_s: per grant, from\n"
+				"its due time (direct: the call's start) to its grant.expired event;\n"
+				"expiry_visible: when the share still active fell to 1/2, 1/100 and 0 as\n"
+				"a separate connection saw it; expiry_machine: CPU, cores, load.\n", argv[0]);
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -387,9 +524,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: bad arguments (-h for usage)\n", argv[0]);
 		return 2;
 	}
+	if (is_url(path) && direct && thread && !prepare) {
+		fprintf(stderr, "%s: with a postgresql:// database give -D or -T (each run ends"
+			" grants: run the other on a fresh copy)\n", argv[0]);
+		return 2;
+	}
+	if (is_url(path) && seed) {
+		fprintf(stderr, "%s: -S is for SQLite; on PostgreSQL copy a -P database with"
+			" CREATE DATABASE ... TEMPLATE\n", argv[0]);
+		return 2;
+	}
 	if (gh_init())
 		return 1;
 
+	if (prepare) {
+		int64_t now = gh_now(), at = now + 3600;
+
+		rc = open_fresh(&g, path, seed, n, expiring, now, &at) ? 1 : 0;
+		goto out;
+	}
 	if (direct) {
 		/* due in an hour; the scheduler is run for that second by hand */
 		int64_t now = gh_now(), due = now + 3600;
@@ -426,6 +579,7 @@ int main(int argc, char **argv)
 		long done = 0, remaining = -1;
 		sqlite3 *watch = NULL;
 		sqlite3_stmt *left = NULL;
+		gh_store *pg_watch = NULL;
 
 		if (open_fresh(&g, path, seed, n, expiring, now, &at))
 			goto out;
@@ -451,7 +605,13 @@ int main(int argc, char **argv)
 		/* watch on a separate read-only connection (WAL readers do not block
 		 * the writer) with a query on the partial index of active grants;
 		 * the share still not visible gives the commit-visible percentiles */
-		if (sqlite3_open_v2(path, &watch, SQLITE_OPEN_READONLY, NULL) ||
+		if (is_url(path)) {
+			/* PostgreSQL: a store of its own (its own connections) */
+			if (gh_store_open(&pg_watch, path, 0)) {
+				fprintf(stderr, "watching: %s\n", gh_error_last()->message);
+				goto out;
+			}
+		} else if (sqlite3_open_v2(path, &watch, SQLITE_OPEN_READONLY, NULL) ||
 		    sqlite3_prepare_v2(watch, "SELECT count(*) FROM grants WHERE status IN"
 					      " ('active', 'provisioning') AND expires_at <= ?",
 				       -1, &left, NULL)) {
@@ -460,14 +620,30 @@ int main(int argc, char **argv)
 			sqlite3_close(watch);
 			goto out;
 		}
-		sqlite3_bind_int64(left, 1, due);
+		if (left)
+			sqlite3_bind_int64(left, 1, due);
 		deadline = (double)due + 120;
 		while (now_s() < (double)due - 0.05)
 			usleep(10000);
 		while (now_s() < deadline) {
-			if (sqlite3_step(left) == SQLITE_ROW)
-				remaining = (long)sqlite3_column_int64(left, 0);
-			sqlite3_reset(left);
+			if (pg_watch) {
+				gh_sql *q = NULL;
+
+				gh_store_read_begin(pg_watch);
+				if (gh_sql_prepare(&q, pg_watch, "SELECT count(*) FROM grants WHERE"
+						   " status IN ('active', 'provisioning')"
+						   " AND expires_at <= ?1") == 0) {
+					gh_sql_bind_int64(q, 1, due);
+					if (gh_sql_step(q) == GH_SQL_ROW)
+						remaining = (long)gh_sql_column_int64(q, 0);
+					gh_sql_reset(q);
+				}
+				gh_store_read_end(pg_watch);
+			} else {
+				if (sqlite3_step(left) == SQLITE_ROW)
+					remaining = (long)sqlite3_column_int64(left, 0);
+				sqlite3_reset(left);
+			}
 			if (remaining >= 0 && p_vis[0] < 0 && remaining <= expiring / 2)
 				p_vis[0] = now_s() - (double)due;
 			if (remaining >= 0 && p_vis[1] < 0 && remaining <= expiring / 100)
@@ -483,6 +659,7 @@ int main(int argc, char **argv)
 		gh_gov_sched_stop(g);
 		sqlite3_finalize(left);
 		sqlite3_close(watch);
+		gh_store_free(pg_watch);
 		printf("expiry_thread grants=%ld due=%ld expired=%ld max_sleep_ms=%d"
 		       " seconds_after_due=%.3f\n", n, expiring, done, sleep_ms, t_done - (double)due);
 		printf("expiry_visible p50_s=%.3f p99_s=%.3f max_s=%.3f\n", p_vis[0], p_vis[1],

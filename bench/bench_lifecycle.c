@@ -1,7 +1,9 @@
 /* bench_lifecycle.c - HTTP load generator: complete request lifecycles
  * (POST /v1/requests auto-approved and granted in one call) per second, with
  * p50/p99 latency, at several client counts; one thread and one keep-alive
- * connection per client, 127.0.0.1 only. */
+ * connection per client, 127.0.0.1 only. Several base URLs (nodes on one
+ * database): the setup goes through the first, client i talks to URL
+ * i mod count. */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -14,6 +16,7 @@
 
 #define MAX_CLIENTS 256
 #define MAX_LEVELS 8
+#define MAX_URLS 16
 
 typedef struct buf {
 	char *data;
@@ -22,13 +25,15 @@ typedef struct buf {
 
 typedef struct client {
 	pthread_t thread;
+	const char *url;          /* the node this client talks to */
 	double *lat;              /* seconds per successful lifecycle */
 	size_t nlat, caplat;
 	long ok, failed;
 	char last_error[256];
 } client;
 
-static const char *base_url;
+static const char *urls[MAX_URLS];
+static int nurls;
 static char auth_header[512];
 static char **subjects, **entitlements;
 static long nsubjects, nentitlements;
@@ -81,13 +86,15 @@ static CURL *handle(buf *b, struct curl_slist **hdrs)
 	return c;
 }
 
-/* One call; returns the HTTP status (0 on a transport error) with the body in b. */
-static long call(CURL *c, buf *b, const char *method, const char *path, const char *body)
+/* One call to base; returns the HTTP status (0 on a transport error) with
+ * the body in b. */
+static long call(CURL *c, buf *b, const char *base, const char *method, const char *path,
+		 const char *body)
 {
 	char url[1024];
 	long status = 0;
 
-	snprintf(url, sizeof(url), "%s%s", base_url, path);
+	snprintf(url, sizeof(url), "%s%s", base, path);
 	b->len = 0;
 	if (b->data)
 		b->data[0] = '\0';
@@ -106,7 +113,7 @@ static long call(CURL *c, buf *b, const char *method, const char *path, const ch
 static char *create(CURL *c, buf *b, const char *path, json_t *body, const char *key)
 {
 	char *text = json_dumps(body, JSON_COMPACT);
-	long st = call(c, b, "POST", path, text);
+	long st = call(c, b, urls[0], "POST", path, text);
 	json_t *out = NULL;
 	char *id = NULL;
 
@@ -219,7 +226,7 @@ static void *run_client(void *arg)
 			 "\"justification\":\"bench\",\"duration\":\"%s\"}",
 			 subjects[pair / nentitlements], entitlements[pair % nentitlements], duration);
 		t0 = now_s();
-		st = call(c, &b, "POST", "/v1/requests", body);
+		st = call(c, &b, cl->url, "POST", "/v1/requests", body);
 		out = st == 201 ? json_loads(b.data, 0, NULL) : NULL;
 		state = out ? json_string_value(json_object_get(out, "state")) : NULL;
 		if (state && strcmp(state, "active") == 0) {
@@ -258,8 +265,10 @@ static int level(int nclients, double seconds, long budget)
 	pair_limit = atomic_load(&next_pair) + budget;
 	t0 = now_s();
 	deadline = t0 + seconds;
-	for (int i = 0; i < nclients; i++)
+	for (int i = 0; i < nclients; i++) {
+		cls[i].url = urls[i % nurls];
 		pthread_create(&cls[i].thread, NULL, run_client, &cls[i]);
+	}
 	for (int i = 0; i < nclients; i++)
 		pthread_join(cls[i].thread, NULL);
 	elapsed = now_s() - t0;
@@ -277,8 +286,9 @@ static int level(int nclients, double seconds, long budget)
 	}
 	if (all && total)
 		qsort(all, total, sizeof(double), cmp_double);
-	printf("lifecycle clients=%d seconds=%.1f ok=%ld failed=%ld rate=%.0f/s p50_ms=%.2f"
-	       " p99_ms=%.2f max_ms=%.2f%s\n", nclients, elapsed, ok, failed,
+	printf("lifecycle clients=%d nodes=%d seconds=%.1f ok=%ld failed=%ld rate=%.0f/s p50_ms=%.2f"
+	       " p99_ms=%.2f max_ms=%.2f%s\n", nclients, nclients < nurls ? nclients : nurls,
+	       elapsed, ok, failed,
 	       (double)ok / elapsed, total ? all[total / 2] * 1e3 : 0.0,
 	       total ? all[(size_t)((double)total * 0.99)] * 1e3 : 0.0,
 	       total ? all[total - 1] * 1e3 : 0.0,
@@ -295,16 +305,16 @@ static int level(int nclients, double seconds, long budget)
 
 int main(int argc, char **argv)
 {
-	const char *token = NULL, *levels = "1,8,64", *tag = "b";
+	const char *token = NULL, *levels = "1,8,64", *tag = "b", *url_list = NULL;
 	double seconds = 10;
 	int opt, nlevels = 0, lv[MAX_LEVELS], bad = 0;
-	char *copy, *tok, *save = NULL;
+	char *copy, *tok, *save = NULL, *ucopy = NULL;
 
 	nsubjects = 250;
 	nentitlements = 250;
 	while ((opt = getopt(argc, argv, "u:t:c:s:S:E:d:g:")) != -1) {
 		switch (opt) {
-		case 'u': base_url = optarg; break;
+		case 'u': url_list = optarg; break;
 		case 't': token = optarg; break;
 		case 'c': levels = optarg; break;
 		case 's': seconds = atof(optarg); break;
@@ -316,14 +326,28 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (!base_url || !token || seconds <= 0 || seconds > 600 || nsubjects < 1 ||
+	if (!url_list || !token || seconds <= 0 || seconds > 600 || nsubjects < 1 ||
 	    nentitlements < 1)
 		goto usage;
-	/* a load generator aimed only at this machine */
-	if (strncmp(base_url, "http://127.0.0.1:", 17) != 0) {
-		fprintf(stderr, "refusing %s: only http://127.0.0.1:PORT\n", base_url);
-		return 2;
+	/* kept for the whole run: urls[] points into it */
+	ucopy = strdup(url_list);
+	save = NULL;
+	for (tok = ucopy ? strtok_r(ucopy, ",", &save) : NULL; tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		/* a load generator aimed only at this machine */
+		if (strncmp(tok, "http://127.0.0.1:", 17) != 0) {
+			fprintf(stderr, "refusing %s: only http://127.0.0.1:PORT\n", tok);
+			return 2;
+		}
+		if (nurls == MAX_URLS) {
+			fprintf(stderr, "at most %d URLs in -u\n", MAX_URLS);
+			return 2;
+		}
+		urls[nurls++] = tok;
 	}
+	if (!nurls)
+		goto usage;
+	save = NULL;
 	copy = strdup(levels);
 	for (tok = strtok_r(copy, ",", &save); tok && nlevels < MAX_LEVELS;
 	     tok = strtok_r(NULL, ",", &save)) {
@@ -347,16 +371,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "setup through the API failed\n");
 			return 1;
 		}
-		printf("lifecycle_setup subjects=%ld entitlements=%ld pairs=%ld seconds=%.1f\n",
-		       nsubjects, nentitlements, nsubjects * nentitlements, now_s() - t0);
+		printf("lifecycle_setup subjects=%ld entitlements=%ld pairs=%ld nodes=%d seconds=%.1f\n",
+		       nsubjects, nentitlements, nsubjects * nentitlements, nurls, now_s() - t0);
 	}
 	/* a subject holds an entitlement once: each level gets its own pairs */
 	for (int i = 0; i < nlevels; i++)
 		bad |= level(lv[i], seconds, nsubjects * nentitlements / nlevels);
 	curl_global_cleanup();
+	free(ucopy);
 	return bad;
 usage:
-	fprintf(stderr, "usage: %s -u http://127.0.0.1:PORT -t ADMIN_TOKEN [-c 1,8,64] [-s seconds]"
-		" [-S subjects] [-E entitlements] [-d duration] [-g tag]\n", argv[0]);
+	fprintf(stderr, "usage: %s -u http://127.0.0.1:PORT[,http://127.0.0.1:PORT2...] -t ADMIN_TOKEN"
+		" [-c 1,8,64] [-s seconds] [-S subjects] [-E entitlements] [-d duration] [-g tag]\n"
+		"  -u  one URL, or several (nodes on one database) separated by commas: setup\n"
+		"      through the first, client i on URL i mod count\n", argv[0]);
 	return 2;
 }

@@ -10,6 +10,16 @@
 #   BENCH_CERBOS_SECONDS (5), BENCH_CERBOS_CLIENTS (1,4), BENCH_CERBOS_BATCH (50; 0 = none),
 #   BENCH_POLICY_CERBOS (1; 0 = the policy part leaves Cerbos out)  the cerbos part (node + npm)
 #   BENCH_EVENTS, BENCH_GRANTS, BENCH_EXPIRING, BENCH_SECONDS, BENCH_LEVELS  sizes
+#   BENCH_BACKEND=sqlite|postgresql (sqlite)  the lifecycle and expiry parts' database;
+#     postgresql: a throwaway server (tests/support/pg_server.sh, fsync on) in the temp dir
+#   BENCH_NODES (1)  lifecycle on PostgreSQL: that many `gatehouse serve` on the one database,
+#     each on its own port; bench_lifecycle's clients spread round-robin over them
+#   BENCH_SERVER (BUILD/gatehouse)  the server binary the lifecycle part runs (e.g. another
+#     commit's build, with this checkout's client: before/after with one load generator)
+#   BENCH_SERVE_ARGS  more `gatehouse serve` options
+#   BENCH_EXPIRY_MODE (both; T = the scheduler thread only, D = the direct call only),
+#   BENCH_EXPIRY_RUNS (1), BENCH_EXPIRY_SEED (SQLite: a seed file kept between invocations,
+#     bench_expiry -S)  the expiry part
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -19,6 +29,13 @@ GRANTS=${BENCH_GRANTS:-1000000}
 EXPIRING=${BENCH_EXPIRING:-10000}
 SECONDS_PER_LEVEL=${BENCH_SECONDS:-10}
 LEVELS=${BENCH_LEVELS:-1,8,64}
+BACKEND=${BENCH_BACKEND:-sqlite}
+NODES=${BENCH_NODES:-1}
+SERVER=${BENCH_SERVER:-$BUILD/gatehouse}
+case "$BACKEND" in sqlite|postgresql) ;; *) echo "BENCH_BACKEND must be sqlite or postgresql" >&2; exit 2 ;; esac
+if ! [[ "$NODES" =~ ^[1-9][0-9]?$ ]] || { [ "$NODES" -gt 1 ] && [ "$BACKEND" != postgresql ]; }; then
+  echo "BENCH_NODES: 1 to 99, more than 1 only with BENCH_BACKEND=postgresql (one SQLite file has one server)" >&2; exit 2
+fi
 
 if [ ! -x "$BUILD/bench_lifecycle" ] || [ ! -x "$BUILD/bench_policy" ] || [ ! -x "$BUILD/bench_decision" ] || [ ! -x "$BUILD/gatehouse" ]; then
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build "$BUILD" -j "$(nproc)" >/dev/null || exit 1
@@ -26,20 +43,53 @@ fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gh-bench-XXXXXX")
 SERVER_PID=
+NODE_PIDS=()
+PG_DIR=
+# stop_pid PID: TERM, up to 10 s, then KILL
+stop_pid() {
+  kill -0 "$1" 2>/dev/null || return 0
+  kill -TERM "$1" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null
+}
 cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID"
-    for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null
-  fi
+  [ -n "$SERVER_PID" ] && stop_pid "$SERVER_PID"
+  for p in "${NODE_PIDS[@]}"; do stop_pid "$p"; done
+  [ -n "$PG_DIR" ] && tests/support/pg_server.sh stop "$PG_DIR" >/dev/null 2>&1
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# pg_start: a PostgreSQL server of this run in $TMP/pg (fsync on: commits are
+# durable, as synchronous=FULL is on SQLite); the gatehouse role's password in
+# PGPASSWORD, which libpq reads, so no URL below carries it.
+pg_start() {
+  [ -n "$PG_DIR" ] && return 0
+  chmod 711 "$TMP"   # the server runs as nobody when we are root
+  if ! GH_PG_FSYNC=on tests/support/pg_server.sh start "$TMP/pg" >"$TMP/pg.out" 2>"$TMP/pg.err"; then
+    echo "pg_server.sh start failed: $(tail -c 300 "$TMP/pg.err")"; return 1
+  fi
+  PG_DIR="$TMP/pg"
+  PGPASSWORD=$(cat "$PG_DIR/password"); export PGPASSWORD
+  echo "# postgresql: $(tests/support/pg_server.sh psql "$PG_DIR" 'SHOW server_version' | head -n 1), fsync=$(tests/support/pg_server.sh psql "$PG_DIR" 'SHOW fsync' | head -n 1), synchronous_commit=$(tests/support/pg_server.sh psql "$PG_DIR" 'SHOW synchronous_commit' | head -n 1), on 127.0.0.1:$(cat "$PG_DIR/port")"
+}
+# pg_db NAME [TEMPLATE]: a fresh database owned by gatehouse; prints its URL
+pg_db() {
+  tests/support/pg_server.sh psql "$PG_DIR" "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1 &&
+  tests/support/pg_server.sh psql "$PG_DIR" "CREATE DATABASE $1 OWNER gatehouse TEMPLATE ${2:-template0} ENCODING 'UTF8' LOCALE 'C'" >/dev/null &&
+  echo "postgresql://gatehouse@127.0.0.1:$(cat "$PG_DIR/port")/$1"
+}
+pg_drop() { tests/support/pg_server.sh psql "$PG_DIR" "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1; }
+
 status=0
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "# disk: $(df -h "$TMP" | awk 'NR==2 {print $1, $2}') ($(findmnt -n -o FSTYPE -T "$TMP" 2>/dev/null || echo '?'))"
-echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?'); server: $SERVER; backend: $BACKEND, nodes: $NODES"
+echo "# load: $(cat /proc/loadavg)"
 
 # cerbos_part DIR: the governance workload bench_policy wrote in DIR, translated
 # to Cerbos policies and decided by the Cerbos server (npm
@@ -89,7 +139,7 @@ cerbos_part() {
   SERVER_PID=
 }
 
-if [ "$ONLY" != policy ] && [ "$ONLY" != cerbos ] && [ "$ONLY" != decision ] && [ "$ONLY" != merkle ]; then
+if [ "$ONLY" != policy ] && [ "$ONLY" != cerbos ] && [ "$ONLY" != decision ] && [ "$ONLY" != merkle ] && [ "$BACKEND" = sqlite ]; then
 echo "## floor: bare SQLite durable commits on this disk (the peer for every write below)"
 "$BUILD/bench_sqlite_floor" "$TMP/floor.db" 3 || status=1
 fi
@@ -115,39 +165,86 @@ if [ "$ONLY" = all ] || [ "$ONLY" = merkle ]; then
 fi
 
 if [ "$ONLY" = all ] || [ "$ONLY" = expiry ]; then
-  echo "## expiry ($EXPIRING of $GRANTS grants due at the same second)"
-  "$BUILD/bench_expiry" -n "$GRANTS" -e "$EXPIRING" -d "$TMP/expiry.db" || status=1
-  rm -f "$TMP"/expiry.db*
+  EMODE=()
+  case "${BENCH_EXPIRY_MODE:-both}" in T) EMODE=(-T) ;; D) EMODE=(-D) ;; esac
+  echo "## expiry ($EXPIRING of $GRANTS grants due at the same second, $BACKEND, ${BENCH_EXPIRY_MODE:-both}, ${BENCH_EXPIRY_RUNS:-1} run(s))"
+  if [ "$BACKEND" = postgresql ]; then
+    # populated once (server-side), each run on a copy (CREATE DATABASE ... TEMPLATE)
+    if pg_start && SEED_URL=$(pg_db gh_bench_expiry_seed) &&
+       "$BUILD/bench_expiry" -P -n "$GRANTS" -e "$EXPIRING" -d "$SEED_URL"; then
+      for run in $(seq 1 "${BENCH_EXPIRY_RUNS:-1}"); do
+        for m in $( [ ${#EMODE[@]} -gt 0 ] && echo "${EMODE[0]}" || echo "-D -T"); do
+          echo "# expiry run=$run mode=$m load: $(cat /proc/loadavg)"
+          URL=$(pg_db gh_bench_expiry_run gh_bench_expiry_seed) &&
+            "$BUILD/bench_expiry" "$m" -n "$GRANTS" -e "$EXPIRING" -d "$URL" || status=1
+          pg_drop gh_bench_expiry_run
+        done
+      done
+      pg_drop gh_bench_expiry_seed
+    else
+      status=1
+    fi
+  else
+    SEED=()
+    [ -n "${BENCH_EXPIRY_SEED:-}" ] && SEED=(-S "$BENCH_EXPIRY_SEED")
+    for run in $(seq 1 "${BENCH_EXPIRY_RUNS:-1}"); do
+      echo "# expiry run=$run load: $(cat /proc/loadavg)"
+      "$BUILD/bench_expiry" "${EMODE[@]}" "${SEED[@]}" -n "$GRANTS" -e "$EXPIRING" -d "$TMP/expiry.db" || status=1
+      rm -f "$TMP"/expiry.db*
+    done
+  fi
 fi
 
 if [ "$ONLY" = all ] || [ "$ONLY" = lifecycle ]; then
-  echo "## lifecycle over HTTP (clients $LEVELS, ${SECONDS_PER_LEVEL}s each, synchronous=FULL)"
-  DB="$TMP/lifecycle.db"
-  TOKEN=$("$BUILD/gatehouse" --db "$DB" init 2>"$TMP/init.err" | grep -o 'gh_[^[:space:]"'"'"'`,;]*' | head -n 1)
-  if [ -z "$TOKEN" ]; then
-    echo "gatehouse init printed no token: $(head -c 300 "$TMP/init.err")"; status=1
+  echo "## lifecycle over HTTP (clients $LEVELS, ${SECONDS_PER_LEVEL}s each, $BACKEND, $NODES node(s), durable commits)"
+  echo "# lifecycle load: $(cat /proc/loadavg)"
+  DB=
+  if [ "$BACKEND" = postgresql ]; then
+    # no file to put the checkpoint signing key beside: init and every node take it from here
+    export GATEHOUSE_SIGNING_KEY="$TMP/lifecycle.signing-key"
+    pg_start && DB=$(pg_db gh_bench_lifecycle) || status=1
   else
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    # every client comes from 127.0.0.1: allow more connections than the busiest level
-    "$BUILD/gatehouse" --db "$DB" serve --listen "127.0.0.1:$PORT" --per-address-connections 256 \
-      ${BENCH_SERVE_ARGS:-} >"$TMP/serve.out" 2>"$TMP/serve.err" &
-    SERVER_PID=$!
-    up=0
-    for _ in $(seq 1 100); do
-      if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then up=1; break; fi
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
+    DB="$TMP/lifecycle.db"
+  fi
+  TOKEN=
+  [ -n "$DB" ] && TOKEN=$("$SERVER" --db "$DB" init 2>"$TMP/init.err" | grep -o 'gh_[^[:space:]"'"'"'`,;]*' | head -n 1)
+  if [ -z "$TOKEN" ]; then
+    echo "gatehouse init printed no token: $(head -c 300 "$TMP/init.err" 2>/dev/null)"; status=1
+  else
+    URLS=
+    up=1
+    for i in $(seq 1 "$NODES"); do
+      PORT=$(free_port)
+      NODE_ARGS=()
+      [ "$BACKEND" = postgresql ] && NODE_ARGS=(--node-id "bench-n$i")
+      # every client comes from 127.0.0.1: allow more connections than the busiest level
+      "$SERVER" --db "$DB" serve --listen "127.0.0.1:$PORT" --per-address-connections 256 \
+        "${NODE_ARGS[@]}" ${BENCH_SERVE_ARGS:-} >"$TMP/serve$i.out" 2>"$TMP/serve$i.err" &
+      NODE_PIDS+=($!)
+      URLS="${URLS:+$URLS,}http://127.0.0.1:$PORT"
+      ok=0
+      for _ in $(seq 1 100); do
+        if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then ok=1; break; fi
+        kill -0 "${NODE_PIDS[-1]}" 2>/dev/null || break
+        sleep 0.1
+      done
+      if [ $ok -eq 0 ]; then
+        echo "server $i did not come up: $(tail -c 300 "$TMP/serve$i.err")"; up=0; status=1; break
+      fi
     done
     if [ $up -eq 1 ]; then
-      "$BUILD/bench_lifecycle" -u "http://127.0.0.1:$PORT" -t "$TOKEN" -c "$LEVELS" -s "$SECONDS_PER_LEVEL" || status=1
-    else
-      echo "server did not come up: $(tail -c 300 "$TMP/serve.err")"; status=1
+      # the demo data (owner, token, catalog, NHIs) through the first node only
+      "$BUILD/bench_lifecycle" -u "$URLS" -t "$TOKEN" -c "$LEVELS" -s "$SECONDS_PER_LEVEL" || status=1
     fi
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    wait "$SERVER_PID" 2>/dev/null; echo "server exit=$?"
-    SERVER_PID=
+    echo "# lifecycle load after: $(cat /proc/loadavg)"
+    for i in "${!NODE_PIDS[@]}"; do
+      stop_pid "${NODE_PIDS[$i]}"
+      wait "${NODE_PIDS[$i]}" 2>/dev/null; echo "server $((i + 1)) exit=$?"
+    done
+    NODE_PIDS=()
   fi
+  [ "$BACKEND" = postgresql ] && [ -n "$DB" ] && pg_drop gh_bench_lifecycle
+  unset GATEHOUSE_SIGNING_KEY
 fi
 if [ "$ONLY" = all ] || [ "$ONLY" = policy ]; then
   PSECS=${BENCH_POLICY_SECONDS:-4}
