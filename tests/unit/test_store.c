@@ -7,8 +7,6 @@
 #include "common/util.h"
 #include "harness.h"
 #include "store/store.h"
-#include "store/sqlite/sqlite.h"
-#include <unistd.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -73,37 +71,6 @@ static void test_store_open__new_files_are_owner_only(void)
 		CHECK_INT(stat(file, &st), 0);
 		CHECK_INT(st.st_mode & 0777, 0600);
 	}
-	gh_store_free(s);
-}
-
-/* A commit that leaves a long WAL does not copy it back itself: the
- * checkpointer thread does, and the database file grows by what it copied. */
-static void test_store_checkpoint__runs_off_the_writer(void)
-{
-	char path[512];
-	gh_store *s = NULL;
-	struct stat st;
-	int done = 0;
-
-	SF_SQLITE_ONLY("WAL checkpoints are SQLite's");
-	snprintf(path, sizeof(path), "%s/checkpoint.db", gh_test_tmpdir());
-	remove(path);
-	CHECK_INT(gh_store_open(&s, path, 1), 0);
-	CHECK_INT(gh_store_sqlite_checkpoints(s), 0);
-	gh_store_exclusive_begin(s);
-	/* 40 MB of pages in one commit: more than the 8,192-frame threshold */
-	CHECK_INT(sqlite3_exec(gh_store_db(s), "CREATE TABLE filler(b BLOB);"
-				"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
-				" WHERE i < 40) INSERT INTO filler SELECT zeroblob(1000000) FROM n",
-				NULL, NULL, NULL), SQLITE_OK);
-	gh_store_exclusive_end(s);
-	for (int i = 0; i < 1000 && !done; i++) {   /* at most 10 s */
-		done = gh_store_sqlite_checkpoints(s) > 0 && stat(path, &st) == 0 &&
-		       st.st_size > 30 * 1000 * 1000;
-		if (!done)
-			usleep(10000);
-	}
-	CHECK(done);
 	gh_store_free(s);
 }
 
@@ -341,7 +308,6 @@ int main(int argc, char **argv)
 	static const gh_test_case cases[] = {
 		{"store_open__migrates_and_refuses_missing_file", test_store_open__migrates_and_refuses_missing_file},
 		{"store_open__new_files_are_owner_only", test_store_open__new_files_are_owner_only},
-		{"store_checkpoint__runs_off_the_writer", test_store_checkpoint__runs_off_the_writer},
 		{"store_tx__rollback_leaves_nothing", test_store_tx__rollback_leaves_nothing},
 		{"store_after_commit__reports_the_committed_head",
 		 test_store_after_commit__reports_the_committed_head},

@@ -23,9 +23,4 @@ int gh_store_stmt(sqlite3_stmt **out, gh_store *s, const char *sql);
  * Returns GH_ECONFLICT for constraint failures, GH_ERROR otherwise. */
 int gh_store_fail(gh_store *s, const char *what);
 
-/* How many complete WAL checkpoints the store's checkpointer thread has
- * run (off the writer, once a commit leaves the WAL long enough); 0 on a
- * store of another backend. */
-int gh_store_sqlite_checkpoints(gh_store *s);
-
 #endif

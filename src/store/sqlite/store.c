@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define STMT_CACHE 256
@@ -51,29 +50,10 @@ static _Thread_local int in_after_wait;
 /* Writes go through group commit (store/batch.h): an operation is a
  * savepoint inside the batch's BEGIN IMMEDIATE transaction, and the last
  * operation of a burst commits them all at once. */
-/* WAL frames after a commit that wake the checkpointer (about 32 MiB). */
-#define CHECKPOINT_FRAMES 8192
-#define CHECKPOINT_RETRY_MS 50  /* an unfinished checkpoint is tried again after */
-#define CHECKPOINT_RETRIES 100  /* at most this many times (5 s) */
-
-/* Checkpoints run on a thread and connection of their own, so that copying
- * the WAL back into the database (and its fsync) is never part of a
- * writer's COMMIT: a commit that crossed SQLite's auto-checkpoint threshold
- * used to take several times as long as the others. Started at the first
- * commit that crosses CHECKPOINT_FRAMES. */
-typedef struct checkpointer {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	pthread_t thread;
-	int started, due, stop;
-	int runs;                /* complete checkpoints (gh_store_sqlite_checkpoints) */
-} checkpointer;
-
 struct sqlite_store {
 	gh_store base;           /* first: the backend table */
 	sqlite3 *db;
 	gh_store_batch batch;    /* the writer's lock and group commit */
-	checkpointer ckpt;
 	int version;
 	int64_t data_version;    /* PRAGMA data_version at our last BEGIN */
 	sqlite3_stmt *data_version_stmt;
@@ -166,88 +146,6 @@ static void sql_backfill(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_int64(ctx, leaves);
 }
 
-/* Copies the WAL back while it is due; a checkpoint that could not copy
- * everything (a reader's snapshot, the writer's commit still ending) is
- * tried again a little later, a bounded number of times, and then waits for
- * the next commit's wake-up. */
-static void *checkpoint_main(void *arg)
-{
-	sqlite_store *s = arg;
-	sqlite3 *db = NULL;
-	int retries = 0;
-
-	/* a connection learns WAL mode from its first read; until then a
-	 * checkpoint finds no WAL */
-	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_busy_timeout(db, 10000);
-		sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-	}
-	pthread_mutex_lock(&s->ckpt.lock);
-	for (;;) {
-		int rc, frames = 0, copied = 0;
-
-		while (!s->ckpt.due && !s->ckpt.stop && retries == 0)
-			pthread_cond_wait(&s->ckpt.wake, &s->ckpt.lock);
-		if (retries > 0 && !s->ckpt.due && !s->ckpt.stop) {
-			struct timespec t;
-
-			clock_gettime(CLOCK_REALTIME, &t);
-			t.tv_nsec += CHECKPOINT_RETRY_MS * 1000000L;
-			t.tv_sec += t.tv_nsec / 1000000000L;
-			t.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&s->ckpt.wake, &s->ckpt.lock, &t);
-		}
-		if (s->ckpt.stop)
-			break;
-		s->ckpt.due = 0;
-		pthread_mutex_unlock(&s->ckpt.lock);
-		/* PASSIVE: never waits for the writer or readers */
-		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-		pthread_mutex_lock(&s->ckpt.lock);
-		if (rc == SQLITE_OK && frames >= 0 && copied >= frames) {
-			s->ckpt.runs++;
-			retries = 0;
-		} else {
-			retries = retries < CHECKPOINT_RETRIES ? retries + 1 : 0;
-		}
-	}
-	pthread_mutex_unlock(&s->ckpt.lock);
-	sqlite3_close(db);
-	return NULL;
-}
-
-/* After each commit on the writer (sqlite3_wal_hook, in place of SQLite's
- * auto-checkpoint): wakes the checkpointer once the WAL is long enough. */
-static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
-{
-	sqlite_store *s = ctx;
-
-	if (frames < CHECKPOINT_FRAMES)
-		return SQLITE_OK;
-	pthread_mutex_lock(&s->ckpt.lock);
-	if (!s->ckpt.started && !s->ckpt.stop)
-		s->ckpt.started = pthread_create(&s->ckpt.thread, NULL, checkpoint_main, s) == 0;
-	s->ckpt.due = 1;
-	pthread_cond_signal(&s->ckpt.wake);
-	pthread_mutex_unlock(&s->ckpt.lock);
-	if (!s->ckpt.started)   /* no thread: checkpoint here, as SQLite would */
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	return SQLITE_OK;
-}
-
-static void checkpointer_stop(sqlite_store *s)
-{
-	pthread_mutex_lock(&s->ckpt.lock);
-	s->ckpt.stop = 1;
-	pthread_cond_signal(&s->ckpt.wake);
-	pthread_mutex_unlock(&s->ckpt.lock);
-	if (s->ckpt.started)
-		pthread_join(s->ckpt.thread, NULL);
-	pthread_mutex_destroy(&s->ckpt.lock);
-	pthread_cond_destroy(&s->ckpt.wake);
-}
-
 static void configure_sqlite(void)
 {
 	/* SQLite's memory statistics take a global mutex on every allocation */
@@ -259,19 +157,6 @@ static const gh_store_batch_steps sqlite_steps;
 
 static void store_free(sqlite_store *s);
 static void rollback(sqlite_store *s);
-
-int gh_store_sqlite_checkpoints(gh_store *g)
-{
-	sqlite_store *s = (sqlite_store *)g;
-	int n;
-
-	if (!g || g->be != &sqlite_backend)
-		return 0;
-	pthread_mutex_lock(&s->ckpt.lock);
-	n = s->ckpt.runs;
-	pthread_mutex_unlock(&s->ckpt.lock);
-	return n;
-}
 
 int gh_store_sqlite_open(gh_store **out, const char *path, int create)
 {
@@ -297,8 +182,6 @@ int gh_store_sqlite_open(gh_store **out, const char *path, int create)
 		return gh_error_set(GH_ERROR, "out of memory");
 	s->base.be = &sqlite_backend;
 	gh_store_batch_init(&s->batch, &sqlite_steps, s, &s->log);
-	pthread_mutex_init(&s->ckpt.lock, NULL);
-	pthread_cond_init(&s->ckpt.wake, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
 	s->max_readers = -1;
 	if (!(s->path = strdup(path))) {
@@ -312,7 +195,6 @@ int gh_store_sqlite_open(gh_store **out, const char *path, int create)
 		return GH_ERROR;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	sqlite3_wal_hook(s->db, wal_hook, s);
 	/* migration 9 builds the Merkle tree of an existing log through this */
 	if (sqlite3_create_function(s->db, "gh_merkle_backfill", 0, SQLITE_UTF8, &s->base,
 				    sql_backfill, NULL, NULL) != SQLITE_OK) {
@@ -324,6 +206,7 @@ int gh_store_sqlite_open(gh_store **out, const char *path, int create)
 	    exec(s, "PRAGMA foreign_keys=ON", "enabling foreign keys") ||
 	    exec(s, "PRAGMA cache_size=-65536", "setting cache size") ||
 	    exec(s, "PRAGMA temp_store=MEMORY", "keeping statement journals in memory") ||
+	    exec(s, "PRAGMA wal_autocheckpoint=8192", "setting the checkpoint interval") ||
 	    migrate(s)) {
 		store_free(s);
 		return GH_ERROR;
@@ -346,7 +229,6 @@ static void store_free(sqlite_store *s)
 {
 	if (!s)
 		return;
-	checkpointer_stop(s);
 	while (s->all_readers) {
 		reader *r = s->all_readers;
 		s->all_readers = r->all;
