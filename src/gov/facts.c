@@ -121,7 +121,7 @@ int gov_entitlement_facts(json_t **out, gh_gov *g, const char *id)
 	int rc;
 
 	*out = NULL;
-	if ((rc = gh_store_entitlement_get(&ent, g->store, id)))
+	if ((rc = gh_store_entitlement_get_row(&ent, g->store, id)))   /* facts need no conflicts */
 		return rc;
 	if (!ent)
 		return gh_error_set(GH_ENOTFOUND, "entitlement %s not found", id);

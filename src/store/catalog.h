@@ -42,6 +42,9 @@ int gh_store_system_connectors(json_t **out, gh_store *s);
 
 /* The entitlement id, or *out NULL (and 0) when there is none. */
 int gh_store_entitlement_get(json_t **out, gh_store *s, const char *id);
+/* The same without reading its SoD conflicts ("incompatible_with" stays
+ * []): one indexed read, for the facts a decision needs. */
+int gh_store_entitlement_get_row(json_t **out, gh_store *s, const char *id);
 /* 1 when system_id offers an entitlement named name, 0 when not, <0 on error. */
 int gh_store_entitlement_named(gh_store *s, const char *system_id, const char *name);
 /* ent: {"id","system","name","description" (string, null or absent),

@@ -226,7 +226,7 @@ static int conflicts_fill(gh_store *s, json_t *ent)
 	return json_object_set_new(ent, "incompatible_with", ids) ? nomem() : 0;
 }
 
-int gh_store_entitlement_get(json_t **out, gh_store *s, const char *id)
+int gh_store_entitlement_get_row(json_t **out, gh_store *s, const char *id)
 {
 	gh_sql *q;
 	int rc;
@@ -235,7 +235,14 @@ int gh_store_entitlement_get(json_t **out, gh_store *s, const char *id)
 	if ((rc = gh_sql_prepare(&q, s, "SELECT " ENT_COLS " FROM entitlements WHERE id = ?1")))
 		return rc;
 	gh_sql_bind_text(q, 1, id);
-	if ((rc = gh_sql_one(out, q, ent_json, "loading an entitlement")) || !*out)
+	return gh_sql_one(out, q, ent_json, "loading an entitlement");
+}
+
+int gh_store_entitlement_get(json_t **out, gh_store *s, const char *id)
+{
+	int rc;
+
+	if ((rc = gh_store_entitlement_get_row(out, s, id)) || !*out)
 		return rc;
 	if ((rc = conflicts_fill(s, *out))) {
 		json_decref(*out);
