@@ -4,6 +4,7 @@
 #include "connect_fixture.h"
 #include "common/error.h"
 #include "harness.h"
+#include "pg_script.h"
 
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -20,26 +21,6 @@ static char password_file[700];
 static char password[128];       /* the gatehouse role's, never in a message */
 static char password_ref[720];   /* "file:" + password_file */
 static PGconn *admin;            /* the superuser, over the socket in dir */
-
-static void find_script(void)
-{
-	static const char *const candidates[] = {"tests/support/pg_server.sh",
-						 "../tests/support/pg_server.sh",
-						 "../../tests/support/pg_server.sh", NULL};
-	const char *env = getenv("GH_PG_SERVER");
-
-	if (env) {
-		snprintf(script, sizeof(script), "%s", env);
-		return;
-	}
-	for (int i = 0; candidates[i]; i++)
-		if (access(candidates[i], X_OK) == 0) {
-			snprintf(script, sizeof(script), "%s", candidates[i]);
-			return;
-		}
-	fprintf(stderr, "tests/support/pg_server.sh not found (run from the repository)\n");
-	exit(2);
-}
 
 static double now_ms(void)
 {
@@ -709,7 +690,7 @@ int main(int argc, char **argv)
 	};
 	FILE *f;
 
-	find_script();
+	pg_find_script(script, sizeof(script));
 	/* the server runs as nobody when we are root: it must reach its directory */
 	if (chmod(gh_test_tmpdir(), 0711) != 0)
 		return 2;

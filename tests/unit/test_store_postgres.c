@@ -6,6 +6,7 @@
 #include "audit/audit.h"
 #include "common/error.h"
 #include "harness.h"
+#include "pg_script.h"
 #include "store/backend.h"
 #include "store/events.h"
 #include "store/postgres/pg.h"
@@ -49,26 +50,6 @@ static int have_postgres(void)
 	found = g.gl_pathc > 0;
 	globfree(&g);
 	return found;
-}
-
-static void find_script(void)
-{
-	static const char *const candidates[] = {"tests/support/pg_server.sh",
-						 "../tests/support/pg_server.sh",
-						 "../../tests/support/pg_server.sh", NULL};
-	const char *env = getenv("GH_PG_SERVER");
-
-	if (env) {
-		snprintf(script, sizeof(script), "%s", env);
-		return;
-	}
-	for (int i = 0; candidates[i]; i++)
-		if (access(candidates[i], X_OK) == 0) {
-			snprintf(script, sizeof(script), "%s", candidates[i]);
-			return;
-		}
-	fprintf(stderr, "tests/support/pg_server.sh not found (run from the repository)\n");
-	exit(2);
 }
 
 static int server_start(void)
@@ -729,7 +710,7 @@ int main(int argc, char **argv)
 		       " installed; scripts/install-deps.sh installs them\n");
 		return 0;
 	}
-	find_script();
+	pg_find_script(script, sizeof(script));
 	/* the server runs as nobody when we are root: it must reach its directory */
 	if (chmod(gh_test_tmpdir(), 0711) != 0)
 		return 2;
